@@ -1,0 +1,39 @@
+/**
+ * fingerprint: the key repeats are folded on. The source's own fingerprint (Alertmanager's, a
+ * Datadog aggregation key) wins; otherwise sha256 over source, normalized title, service and
+ * environment.
+ */
+import { createHash } from "node:crypto";
+import type { AnalysisSubject, AnalyzerStage } from "./stage.js";
+
+/** sha256 (hex) of the fields that make two tickets "the same problem". */
+export function computeFingerprint(fields: {
+  source: string;
+  title: string;
+  service: string;
+  environment: string;
+}): string {
+  const title = fields.title.replace(/\s+/g, " ").trim().toLowerCase();
+  return createHash("sha256")
+    .update(`${fields.source}\u0000${title}\u0000${fields.service}\u0000${fields.environment}`)
+    .digest("hex");
+}
+
+/** The ticket's fingerprint: the source's own (namespaced by source, so tools never collide), or computed. */
+export function ticketFingerprint(subject: AnalysisSubject): string {
+  return subject.sourceFingerprint
+    ? `${subject.source}:${subject.sourceFingerprint}`
+    : computeFingerprint(subject);
+}
+
+export const fingerprintStage: AnalyzerStage = {
+  name: "fingerprint",
+  run(state, { note }) {
+    state.fingerprint = ticketFingerprint(state.ticket);
+    note(
+      state.ticket.sourceFingerprint
+        ? "fingerprint given by the source"
+        : "sha256 of source, title, service and environment",
+    );
+  },
+};

@@ -1,0 +1,142 @@
+/**
+ * The analyzer: a pipeline of stages (normalize → extract → fingerprint → categorize → match →
+ * decide) over one ticket, each leaving a trace entry. A host appends its own stages or replaces
+ * the list (`createEngine({ analyzer: { stages } })`).
+ */
+import type { Analysis, Decision } from "../domain.js";
+import { rwError } from "../errors.js";
+import type { EngineContext } from "../internal/context.js";
+import type { RunbooksApi } from "../runbooks.js";
+import { categorizeStage } from "./categorize.js";
+import { decideStage } from "./decide.js";
+import { extractStage } from "./entities.js";
+import { fingerprintStage, ticketFingerprint } from "./fingerprint.js";
+import { matchStage } from "./match.js";
+import { normalizeStage } from "./normalize.js";
+import type { AnalysisState, AnalysisSubject, AnalyzerStage, StageContext } from "./stage.js";
+
+export type { AnalysisData, AnalysisState, AnalysisSubject, AnalyzerStage, StageContext } from "./stage.js";
+export { defineAnalyzerStage } from "./stage.js";
+
+/** The built-in stages, in order. */
+export const builtInStages: readonly AnalyzerStage[] = Object.freeze([
+  normalizeStage,
+  extractStage,
+  fingerprintStage,
+  categorizeStage,
+  matchStage,
+  decideStage,
+]);
+
+export interface AnalyzerOptions {
+  runbooks: RunbooksApi;
+  /** Stages added after the built-in ones, or a function that returns the whole list. */
+  stages?: AnalyzerStage[] | ((builtIn: AnalyzerStage[]) => AnalyzerStage[]) | undefined;
+}
+
+export interface AnalysisOutcome {
+  /** The ticket's fields after normalization: what is stored. */
+  ticket: AnalysisSubject;
+  fingerprint: string;
+  analysis: Analysis;
+}
+
+export interface Analyzer {
+  readonly stages: readonly AnalyzerStage[];
+  /** Runs every stage over a copy of the subject. A failing host stage is traced, not thrown. */
+  analyze(subject: AnalysisSubject): Promise<AnalysisOutcome>;
+  /** Normalizes and fingerprints only: how a resolved alert finds the ticket it closes. */
+  identify(subject: AnalysisSubject): { ticket: AnalysisSubject; fingerprint: string };
+}
+
+export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): Analyzer {
+  const log = ctx.logger.child({ component: "analyzer" });
+  const stages =
+    typeof options.stages === "function"
+      ? options.stages([...builtInStages])
+      : [...builtInStages, ...(options.stages ?? [])];
+  const names = new Set<string>();
+  for (const stage of stages) {
+    if (typeof stage?.name !== "string" || typeof stage.run !== "function") {
+      throw rwError("RW_ERR_CONFIG_INVALID", "every analyzer stage needs a `name` and a `run` function", {
+        details: { issues: [{ path: "analyzer.stages", message: "a stage is not { name, run }" }] },
+      });
+    }
+    if (names.has(stage.name)) {
+      throw rwError("RW_ERR_CONFIG_INVALID", `two analyzer stages are named "${stage.name}"`, {
+        details: { issues: [{ path: "analyzer.stages", message: `duplicate stage name "${stage.name}"` }] },
+      });
+    }
+    names.add(stage.name);
+  }
+  const now = () => new Date(ctx.clock.now());
+
+  return {
+    stages: Object.freeze([...stages]),
+    async analyze(subject) {
+      const state: AnalysisState = {
+        ticket: { ...subject },
+        entities: { hosts: [], ips: [], services: [], errorCodes: [], urls: [] },
+        fingerprint: "",
+        category: "other",
+        matches: [],
+        decision: null,
+        data: {},
+      };
+      const trace: Analysis["trace"] = [];
+      for (const stage of stages) {
+        const notes: string[] = [];
+        const stageContext: StageContext = {
+          note: (text) => notes.push(text),
+          policy: ctx.policy,
+          runbooks: options.runbooks,
+          now,
+        };
+        try {
+          const result = stage.run(state, stageContext);
+          if (result !== undefined) await result;
+        } catch (err) {
+          notes.push(`failed: ${err instanceof Error ? err.message : String(err)}`);
+          log.warn({ stage: stage.name, err }, "analyzer stage failed");
+        }
+        trace.push({ stage: stage.name, notes });
+      }
+      const fingerprint = state.fingerprint || ticketFingerprint(state.ticket);
+      const decision: Decision = state.decision ?? { action: "none", reason: "no stage decided" };
+      return {
+        ticket: state.ticket,
+        fingerprint,
+        analysis: {
+          category: state.category,
+          entities: state.entities,
+          candidates: state.matches.map((m) => m.candidate),
+          decision,
+          trace,
+          analyzedAt: now().toISOString(),
+        },
+      };
+    },
+    identify(subject) {
+      const ticket = { ...subject };
+      normalizeStage.run(
+        {
+          ticket,
+          entities: { hosts: [], ips: [], services: [], errorCodes: [], urls: [] },
+          fingerprint: "",
+          category: "other",
+          matches: [],
+          decision: null,
+          data: {},
+        },
+        { note: () => {}, policy: ctx.policy, runbooks: options.runbooks, now },
+      );
+      return { ticket, fingerprint: ticketFingerprint(ticket) };
+    },
+  };
+}
+
+export { type Category, categories, categorize } from "./categorize.js";
+export { extractEntities } from "./entities.js";
+export { computeFingerprint } from "./fingerprint.js";
+export type { MatchQuery, RunbookMatch } from "./match-index.js";
+export { normalizeEnvironment, normalizeSeverity } from "./normalize.js";

@@ -1,0 +1,358 @@
+/**
+ * The domain's shapes. Each is a zod schema and its type is `z.infer` of it: one source of truth
+ * per shape, shared by the stores, the engine and the HTTP adapter (which maps snake_case JSON at
+ * its boundary).
+ */
+import { z } from "zod";
+
+// ── Tickets ────────────────────────────────────────────────────────────────────────────────────
+
+export const ticketSeverities = ["critical", "high", "medium", "low", "info"] as const;
+export const TicketSeverity = z.enum(ticketSeverities);
+export type TicketSeverity = z.infer<typeof TicketSeverity>;
+
+export const ticketStatuses = [
+  "new",
+  "analyzed",
+  "executing",
+  "resolved",
+  "failed",
+  "needs_human",
+  "closed",
+] as const;
+export const TicketStatus = z.enum(ticketStatuses);
+export type TicketStatus = z.infer<typeof TicketStatus>;
+
+/** Statuses in which a ticket is still open: a repeat alert is folded into it. */
+export const openTicketStatuses: readonly TicketStatus[] = ["new", "analyzed", "executing", "needs_human"];
+
+const JsonRecord = z.record(z.string(), z.unknown());
+
+/**
+ * What a source hands to the engine: a CSV row, a webhook's alert, an SDK call. Checked with zod;
+ * every refused field is reported at once.
+ */
+export const TicketInput = z.object({
+  title: z.string().trim().min(1, "title is required").max(500),
+  description: z.string().max(20_000).default(""),
+  severity: TicketSeverity.default("medium"),
+  environment: z.string().trim().max(64).default(""),
+  service: z.string().trim().max(128).default(""),
+  source: z.string().trim().min(1).max(64).default("manual"),
+  /** The id the source tool gives the alert or ticket. */
+  externalId: z.string().max(256).optional(),
+  /** A fingerprint the source computed (e.g. Alertmanager's); otherwise the engine derives one. */
+  fingerprint: z.string().max(256).optional(),
+  /** True when the source says the problem is over (a resolved alert, a recovered monitor). */
+  resolved: z.boolean().optional(),
+  metaData: JsonRecord.default({}),
+  receivedAt: z.iso.datetime({ offset: true }).optional(),
+});
+/** The input as a caller writes it (defaults optional). */
+export type TicketInput = z.input<typeof TicketInput>;
+/** The input after validation (defaults applied). */
+export type ValidTicketInput = z.output<typeof TicketInput>;
+
+export const Entities = z.object({
+  hosts: z.array(z.string()),
+  ips: z.array(z.string()),
+  services: z.array(z.string()),
+  errorCodes: z.array(z.string()),
+  urls: z.array(z.string()),
+});
+export type Entities = z.infer<typeof Entities>;
+
+export const RunbookCandidate = z.object({
+  runbookId: z.number().int(),
+  runbookKey: z.string(),
+  runbookVersion: z.number().int(),
+  title: z.string(),
+  status: z.enum(["draft", "approved", "retired"]),
+  score: z.number().min(0).max(1),
+  reasons: z.array(z.string()),
+});
+export type RunbookCandidate = z.infer<typeof RunbookCandidate>;
+
+export const Decision = z.object({
+  action: z.enum(["auto_execute", "suggest", "none"]),
+  runbookId: z.number().int().optional(),
+  reason: z.string(),
+});
+export type Decision = z.infer<typeof Decision>;
+
+export const Analysis = z.object({
+  category: z.string(),
+  entities: Entities,
+  candidates: z.array(RunbookCandidate),
+  decision: Decision,
+  /** One entry per analyzer stage, in order: what it did. */
+  trace: z.array(z.object({ stage: z.string(), notes: z.array(z.string()) })),
+  analyzedAt: z.string(),
+});
+export type Analysis = z.infer<typeof Analysis>;
+
+export const Ticket = z.object({
+  id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
+  version: z.number().int(),
+  title: z.string(),
+  description: z.string(),
+  severity: TicketSeverity,
+  environment: z.string(),
+  service: z.string(),
+  source: z.string(),
+  externalId: z.string().nullable(),
+  fingerprint: z.string(),
+  status: TicketStatus,
+  occurrences: z.number().int(),
+  metaData: JsonRecord,
+  receivedAt: z.string(),
+  lastSeenAt: z.string(),
+  updatedAt: z.string(),
+  analysis: Analysis.nullable(),
+  /** Why the ticket is where it is (a rejection's reason, a failure), for people. */
+  statusReason: z.string().nullable(),
+});
+export type Ticket = z.infer<typeof Ticket>;
+
+// ── Runbooks ───────────────────────────────────────────────────────────────────────────────────
+
+export const runbookStatuses = ["draft", "approved", "retired"] as const;
+export const RunbookStatus = z.enum(runbookStatuses);
+export type RunbookStatus = z.infer<typeof RunbookStatus>;
+
+/** A stored runbook version. `plan` is the parsed runbook (see @runwarden/runbook-parser). */
+export const RunbookRecord = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  /** Stable name across versions: front matter `id`, or a slug of the title. */
+  key: z.string(),
+  /** Runbook version within its key: 1, 2, … */
+  revision: z.number().int(),
+  title: z.string(),
+  status: RunbookStatus,
+  markdown: z.string(),
+  /** sha256 of the Markdown: the parsed plan is cached under it. */
+  hash: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  createdBy: z.string().nullable(),
+  approvedBy: z.string().nullable(),
+});
+export type RunbookRecord = z.infer<typeof RunbookRecord>;
+
+// ── Executions ─────────────────────────────────────────────────────────────────────────────────
+
+export const sessionStatuses = [
+  "pending",
+  "running",
+  "awaiting_approval",
+  "interrupted",
+  "succeeded",
+  "failed",
+  "rolled_back",
+  "rejected",
+  "cancelled",
+] as const;
+export const SessionStatus = z.enum(sessionStatuses);
+export type SessionStatus = z.infer<typeof SessionStatus>;
+/** Statuses after which nothing more happens to a session. */
+export const finalSessionStatuses: readonly SessionStatus[] = [
+  "succeeded",
+  "failed",
+  "rolled_back",
+  "rejected",
+  "cancelled",
+];
+
+export const phases = ["prechecks", "main", "postchecks", "rollback"] as const;
+export const Phase = z.enum(phases);
+export type Phase = z.infer<typeof Phase>;
+
+export const Lease = z.object({ owner: z.string(), expiresAt: z.string() });
+export type Lease = z.infer<typeof Lease>;
+
+export const ExecutionSession = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  ticketId: z.number().int(),
+  runbookId: z.number().int(),
+  runbookKey: z.string(),
+  runbookRevision: z.number().int(),
+  status: SessionStatus,
+  phase: Phase,
+  dryRun: z.boolean(),
+  /** The actor who started it ("engine" for auto-execution). */
+  startedBy: z.string(),
+  /** The ticket fingerprint: at most one live session per fingerprint and runbook. */
+  fingerprint: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  error: z.string().nullable(),
+  /** Which engine instance is driving it, until when. */
+  lease: Lease.nullable(),
+});
+export type ExecutionSession = z.infer<typeof ExecutionSession>;
+
+export const stepStatuses = [
+  "pending",
+  "awaiting_approval",
+  "approved",
+  "running",
+  "succeeded",
+  "failed",
+  "timed_out",
+  "skipped",
+  "interrupted",
+  "rejected",
+  "cancelled",
+] as const;
+export const StepStatus = z.enum(stepStatuses);
+export type StepStatus = z.infer<typeof StepStatus>;
+
+export const StepRecord = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  sessionId: z.number().int(),
+  /** Order within the session, over all phases. */
+  index: z.number().int(),
+  phase: Phase,
+  name: z.string(),
+  /** The command as written in the runbook (a template). */
+  command: z.string(),
+  /** The command as it runs, values substituted; null until rendered. Never contains secrets. */
+  rendered: z.string().nullable(),
+  language: z.string(),
+  connection: z.string(),
+  requiresApproval: z.boolean(),
+  severity: z.enum(["safe", "low_risk", "medium_risk", "high_risk"]),
+  idempotent: z.boolean(),
+  status: StepStatus,
+  attempts: z.number().int(),
+  exitCode: z.number().int().nullable(),
+  /** Captured output, redacted and capped (head and tail kept). */
+  stdout: z.string(),
+  stderr: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type StepRecord = z.infer<typeof StepRecord>;
+
+export const approvalStatuses = ["pending", "approved", "rejected", "expired", "void"] as const;
+export const ApprovalStatus = z.enum(approvalStatuses);
+export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
+
+export const ApprovalDecision = z.object({
+  actor: z.string(),
+  decision: z.enum(["approve", "reject"]),
+  comment: z.string(),
+  at: z.string(),
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
+
+export const Approval = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  sessionId: z.number().int(),
+  stepId: z.number().int(),
+  ticketId: z.number().int(),
+  status: ApprovalStatus,
+  /** sha256 over exactly the rendered command, target connection and credential. */
+  bindingHash: z.string(),
+  stepName: z.string(),
+  renderedCommand: z.string(),
+  target: z.string(),
+  risk: z.enum(["safe", "low_risk", "medium_risk", "high_risk"]),
+  ticketTitle: z.string(),
+  startedBy: z.string(),
+  requiredApprovals: z.number().int().min(1),
+  decisions: z.array(ApprovalDecision),
+  requestedAt: z.string(),
+  expiresAt: z.string(),
+  decidedAt: z.string().nullable(),
+});
+export type Approval = z.infer<typeof Approval>;
+
+// ── Credentials and connections ────────────────────────────────────────────────────────────────
+
+/** A stored credential. Secret fields exist only as ciphertext; the API lists them masked. */
+export const CredentialRecord = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  name: z.string(),
+  credentialType: z.string(),
+  environment: z.string(),
+  /** Non-secret fields (username, host, port, database_name, …). */
+  fields: JsonRecord,
+  /** Names of the secret fields held in `ciphertext`. */
+  secretFields: z.array(z.string()),
+  /** AES-256-GCM envelope of the secret fields: `keyId:iv:tag:data`, base64 parts. */
+  ciphertext: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type CredentialRecord = z.infer<typeof CredentialRecord>;
+
+export const ConnectionHealth = z.object({
+  status: z.enum(["unknown", "healthy", "unhealthy"]),
+  checkedAt: z.string().nullable(),
+  latencyMs: z.number().nullable(),
+  error: z.string().nullable(),
+});
+export type ConnectionHealth = z.infer<typeof ConnectionHealth>;
+
+export const ConnectionRecord = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  name: z.string(),
+  connectionType: z.string(),
+  credentialId: z.number().int().nullable(),
+  targetHost: z.string().nullable(),
+  targetPort: z.number().int().nullable(),
+  targetService: z.string().nullable(),
+  environment: z.string(),
+  /** Connector-specific options (host key fingerprint, egress allowlist, …); no secrets. */
+  options: JsonRecord,
+  health: ConnectionHealth,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type ConnectionRecord = z.infer<typeof ConnectionRecord>;
+
+// ── Audit ──────────────────────────────────────────────────────────────────────────────────────
+
+export const AuditEvent = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  at: z.string(),
+  actor: z.string(),
+  /** `noun.verb`, e.g. `approval.approved`, `credential.created`. */
+  action: z.string(),
+  objectType: z.string(),
+  objectId: z.string(),
+  /** Where the actor acted from (IP, "engine", "cli"). */
+  origin: z.string().nullable(),
+  details: JsonRecord,
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+// ── API tokens (used by the HTTP adapter) ──────────────────────────────────────────────────────
+
+export const ApiToken = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  /** Who acts with this token: recorded in the audit log. */
+  actor: z.string(),
+  roles: z.array(z.enum(["viewer", "operator", "approver", "admin"])),
+  /** sha256 of the token; the token itself is shown once, at creation. */
+  tokenHash: z.string(),
+  /** The first characters of the token, to tell tokens apart in a list. */
+  prefix: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
+export type ApiToken = z.infer<typeof ApiToken>;

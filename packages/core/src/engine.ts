@@ -1,0 +1,144 @@
+/**
+ * createEngine(): the one entry point every way of using Runwarden goes through.
+ */
+import { randomUUID } from "node:crypto";
+import { type Logger, pino } from "pino";
+import { type AnalyzerStage, createAnalyzer } from "./analyzer/index.js";
+import { type AuditLog, createAuditLog } from "./audit.js";
+import { type ConnectionsApi, createConnectionsApi } from "./connections.js";
+import { type CredentialsApi, createCredentialsApi } from "./credentials.js";
+import { createEventBus, type EngineEvents } from "./events.js";
+import { type ApprovalsApi, createExecutor, type ExecutionsApi } from "./executor/index.js";
+import type { EngineContext } from "./internal/context.js";
+import type { ConnectorDefinition, ConnectorRegistration } from "./plugin.js";
+import { type Clock, defaultPolicy, type Policy, systemClock } from "./policy.js";
+import { type ConnectorRegistry, createConnectorRegistry } from "./registry.js";
+import { createRunbooksApi, type RunbooksApi } from "./runbooks.js";
+import type { Storage } from "./storage.js";
+import { createMemoryStorage } from "./storage-memory.js";
+import { createTicketSync, type TicketSync, type TicketSyncOptions } from "./sync/index.js";
+import { createTicketsApi, type TicketsApi } from "./tickets.js";
+import { createVault, type VaultOptions } from "./vault.js";
+
+export interface EngineOptions {
+  /** Where everything is kept. Default: the in-memory store (lost on exit). */
+  storage?: Storage;
+  /** Connectors to register: a declaration, or `{ connector, config }`. The local connector is built in. */
+  connectors?: readonly (ConnectorDefinition | ConnectorRegistration)[];
+  /** A pino logger; the default is silent. */
+  logger?: Logger;
+  /** The credential vault's key. Default: `RUNWARDEN_MASTER_KEY` from the environment. */
+  vault?: VaultOptions;
+  clock?: Clock;
+  policy?: Partial<Policy>;
+  /** Analyzer stages added after the built-in ones, or a function replacing the list. */
+  analyzer?: { stages?: AnalyzerStage[] | ((builtIn: AnalyzerStage[]) => AnalyzerStage[]) };
+  /** Unique per engine instance sharing a store; default a random id. */
+  instanceId?: string;
+  /** Two-way sync with a registered ticketing connector (by name): outbox out, change polling in. */
+  sync?: TicketSyncOptions & { ticketing: string };
+}
+
+export interface Engine {
+  readonly tickets: TicketsApi;
+  readonly runbooks: RunbooksApi;
+  readonly executions: ExecutionsApi;
+  readonly approvals: ApprovalsApi;
+  readonly credentials: CredentialsApi;
+  readonly connections: ConnectionsApi;
+  readonly audit: AuditLog;
+  readonly connectors: ConnectorRegistry;
+  readonly events: EngineEvents;
+  readonly storage: Storage;
+  readonly instanceId: string;
+  /** The ticket sync service, when `sync` was configured. */
+  readonly sync: TicketSync | undefined;
+  /**
+   * Freezes the connector registry, resumes sessions left by a previous process and starts the
+   * background work (claiming sessions, expiring approvals). Idempotent.
+   */
+  start(): Promise<void>;
+  /** Stops background work, waits for running steps to settle, closes connectors and the store. */
+  close(): Promise<void>;
+}
+
+/** Creates an engine. Nothing runs in the background until `start()`. */
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const abort = new AbortController();
+  const clock = options.clock ?? systemClock;
+  const ctx: EngineContext = {
+    storage: options.storage ?? createMemoryStorage(),
+    events: createEventBus(),
+    logger: options.logger ?? pino({ enabled: false }),
+    clock,
+    policy: { ...defaultPolicy, ...options.policy },
+    instanceId: options.instanceId ?? randomUUID(),
+    signal: abort.signal,
+    nowIso: () => new Date(clock.now()).toISOString(),
+    hooks: {},
+  };
+  const registry = await createConnectorRegistry(ctx, options.connectors ?? []);
+  const vault = createVault(options.vault);
+  const audit = createAuditLog(ctx);
+  const runbooks = createRunbooksApi(ctx, { audit });
+  const analyzer = createAnalyzer(ctx, { runbooks, stages: options.analyzer?.stages });
+  const tickets = createTicketsApi(ctx, { analyzer, registry });
+  const credentials = createCredentialsApi(ctx, { vault, audit });
+  const connections = createConnectionsApi(ctx, { vault, registry, audit });
+  const executor = createExecutor(ctx, { runbooks, connections, registry, audit, tickets });
+  const sync = options.sync && createEngineSync(ctx, options.sync, registry, tickets);
+
+  let started = false;
+  let closed = false;
+  return {
+    tickets,
+    runbooks,
+    executions: executor.executions,
+    approvals: executor.approvals,
+    credentials,
+    connections,
+    audit,
+    connectors: registry,
+    events: ctx.events,
+    storage: ctx.storage,
+    instanceId: ctx.instanceId,
+    sync,
+    async start() {
+      if (started) return;
+      started = true;
+      registry.freeze();
+      await executor.start();
+      await sync?.start();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      abort.abort();
+      await sync?.close();
+      await executor.close();
+      await registry.close();
+      await ctx.storage.close();
+    },
+  };
+}
+
+function createEngineSync(
+  ctx: EngineContext,
+  { ticketing, ...options }: TicketSyncOptions & { ticketing: string },
+  registry: ConnectorRegistry,
+  tickets: TicketsApi,
+): TicketSync {
+  return createTicketSync(
+    {
+      storage: ctx.storage,
+      events: ctx.events,
+      logger: ctx.logger,
+      connector: registry.ticketing(ticketing),
+      target: ticketing,
+      ingest: (input) => tickets.ingest(input),
+      cancelSessions: async (ticket, reason) => ctx.hooks.ticketResolved?.(ticket, reason),
+      setStatus: (id, status, reason) => tickets.setStatus(id, status, reason),
+    },
+    options,
+  );
+}

@@ -1,0 +1,913 @@
+/**
+ * The approval-gated executor: execution sessions (start, dry run, cancel, resume after a crash)
+ * and approvals (approve, reject, expire), over the engine's store.
+ */
+import type { Runbook } from "@runwarden/runbook-parser";
+import type {
+  Approval,
+  ApprovalStatus,
+  ExecutionSession,
+  Phase,
+  SessionStatus,
+  StepRecord,
+  Ticket,
+} from "../domain.js";
+import { finalSessionStatuses } from "../domain.js";
+import { isRunwardenError, rwError } from "../errors.js";
+import type { EngineContext } from "../internal/context.js";
+import { type Actor, engineActor } from "../policy.js";
+import type { Page } from "../runbooks.js";
+import type { BreakerState } from "./concurrency.js";
+import { declaredConnection, flattenRunbook, type PreparedStep } from "./plan.js";
+import { Redactor } from "./redaction.js";
+import { type ExecutorDeps, errorText, Runner } from "./runner.js";
+
+export type { BreakerState } from "./concurrency.js";
+export { type LocalConnectorConfig, localConnector } from "./local.js";
+export { redactedMarker } from "./redaction.js";
+export type { ExecutorDeps, RunbooksPort, TicketsPort } from "./runner.js";
+export { shellQuote } from "./templates.js";
+
+export interface StartOptions {
+  /** Who starts it (recorded as `startedBy` and in the audit log). Default: the engine. */
+  actor?: Actor;
+  /** Render and resolve everything, run nothing, return the plan. */
+  dryRun?: boolean;
+  /** Where the actor acted from, for the audit log. */
+  origin?: string;
+}
+
+/** One step of a plan: what would run where, and who must approve it. */
+export interface PlanEntry {
+  index: number;
+  phase: Phase;
+  name: string;
+  /** The command as the runbook writes it. */
+  command: string;
+  /** The command as it would run; null when it cannot be rendered (see `error`). */
+  rendered: string | null;
+  language: string;
+  connection: {
+    name: string;
+    connectionType: string;
+    targetHost: string | null;
+    targetPort: number | null;
+    targetService: string | null;
+    environment: string;
+    credentialId: number | null;
+    /** Where the connection came from: the step, the runbook, the ticket, or the default. */
+    source: PreparedStep["connectionSource"];
+  } | null;
+  requiresApproval: boolean;
+  approvalsRequired: number;
+  severity: StepRecord["severity"];
+  timeoutMs: number;
+  retries: number;
+  onFailure: "abort" | "continue" | "rollback";
+  idempotent: boolean;
+  /** Why the step could not be prepared (`CODE: message`), or null. */
+  error: string | null;
+}
+
+export interface TimelineEntry {
+  at: string;
+  /** `session.created`, `step.started`, `approval.approved`, `session.cancelled`, … */
+  kind: string;
+  message: string;
+  actor?: string;
+  stepId?: number;
+  approvalId?: number;
+}
+
+/** A session with everything a person needs to follow it. */
+export interface ExecutionDetail {
+  session: ExecutionSession;
+  steps: StepRecord[];
+  approvals: Approval[];
+  timeline: TimelineEntry[];
+  /** Returned by `start()`: what the session will do (for a dry run, what it would do). */
+  plan?: PlanEntry[];
+}
+
+export interface ListExecutionsQuery {
+  ticketId?: number;
+  status?: SessionStatus;
+  /** Default 50, at most 500. */
+  limit?: number;
+  cursor?: number;
+}
+
+export interface ExecutionsApi {
+  /**
+   * Starts a session of the runbook for the ticket (bound to that runbook version) and returns at
+   * once; the steps run in the background. With `dryRun`, runs nothing and returns the plan.
+   * Throws RW_ERR_EXEC_STATE when a session of the same runbook is already live for the
+   * ticket's fingerprint (details.sessionId), RW_ERR_RUNBOOK_LIFECYCLE for a retired runbook.
+   */
+  start(ticketId: number, runbookId: number, options?: StartOptions): Promise<ExecutionDetail>;
+  /** Session, steps, approvals and timeline. Throws RW_ERR_STORAGE_NOT_FOUND. */
+  get(id: number): Promise<ExecutionDetail>;
+  /** Newest first. */
+  list(query?: ListExecutionsQuery): Promise<Page<ExecutionSession>>;
+  /** Stops a live session: a running step is killed, pending approvals are voided. */
+  cancel(id: number, options: { actor: Actor; reason?: string; origin?: string }): Promise<ExecutionSession>;
+  /** A person's choice for an interrupted step: run it again, skip it, or abort the session. */
+  resolveInterrupted(
+    sessionId: number,
+    stepId: number,
+    choice: "retry" | "skip" | "abort",
+    options: { actor: Actor; origin?: string },
+  ): Promise<ExecutionSession>;
+  /**
+   * Resolves when the session stops moving on its own: finished, awaiting approval or
+   * interrupted. Rejects with RW_ERR_EXEC_TIMEOUT after `timeoutMs` (default 60 s).
+   */
+  settled(id: number, options?: { timeoutMs?: number }): Promise<ExecutionSession>;
+  /** The circuit breaker of a runbook key (auto-execution pauses while it is open). */
+  breaker(runbookKey: string): BreakerState;
+  /** Closes a runbook's breaker by hand (audited). */
+  resetBreaker(runbookKey: string, options: { actor: Actor; origin?: string }): Promise<void>;
+}
+
+export interface ListApprovalsQuery {
+  status?: ApprovalStatus;
+  sessionId?: number;
+  ticketId?: number;
+  /** Default 50, at most 500. */
+  limit?: number;
+  cursor?: number;
+}
+
+export interface DecisionOptions {
+  actor: Actor;
+  comment?: string;
+  origin?: string;
+}
+
+export interface ApprovalsApi {
+  /** Newest first. */
+  list(query?: ListApprovalsQuery): Promise<Page<Approval>>;
+  /** Throws RW_ERR_STORAGE_NOT_FOUND. */
+  get(id: number): Promise<Approval>;
+  /**
+   * Approves. Throws RW_ERR_APPROVAL_FORBIDDEN (no approver role), RW_ERR_APPROVAL_SAME_ACTOR
+   * (a high_risk step and the actor started the session), RW_ERR_APPROVAL_CONFLICT (decided
+   * already, or concurrently), RW_ERR_APPROVAL_EXPIRED, RW_ERR_APPROVAL_VOID (what would run
+   * changed; `details.replacedBy` is the new approval). When enough approvals are in, the step runs.
+   */
+  approve(id: number, options: DecisionOptions): Promise<Approval>;
+  /** Rejects: the session stops and the ticket needs a human, with the reason on it. */
+  reject(id: number, options: DecisionOptions): Promise<Approval>;
+  /** Expires approvals whose time ran out (by the engine's clock); the sweeper calls it. */
+  expireDue(): Promise<number>;
+}
+
+export interface Executor {
+  executions: ExecutionsApi;
+  approvals: ApprovalsApi;
+  /** Resumes sessions of earlier processes; starts claiming and expiring in the background. */
+  start(): Promise<void>;
+  /** Stops background work; lets running steps finish (policy.closeGraceMs), then interrupts them. */
+  close(): Promise<void>;
+}
+
+const isFinal = (status: SessionStatus) => (finalSessionStatuses as readonly string[]).includes(status);
+
+/** Creates the executor and installs the engine's auto-execution and ticket-resolved hooks. */
+export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor {
+  const runner = new Runner(ctx, deps);
+  const { log } = runner;
+  const storage = ctx.storage;
+
+  const loadSession = async (id: number) => {
+    const session = await storage.sessions.get(id);
+    if (!session)
+      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no session with id ${id}`, {
+        details: { entity: "session", id },
+      });
+    return session;
+  };
+  const loadApproval = async (id: number) => {
+    const approval = await storage.approvals.get(id);
+    if (!approval)
+      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no approval with id ${id}`, {
+        details: { entity: "approval", id },
+      });
+    return approval;
+  };
+  const page = <T extends { id: number }>(items: T[], limit: number): Page<T> => {
+    const shown = items.slice(0, limit);
+    return { items: shown, nextCursor: items.length > limit ? shown[shown.length - 1]!.id : null };
+  };
+  const clampLimit = (limit: number | undefined) => Math.min(Math.max(1, Math.trunc(limit ?? 50)), 500);
+
+  // ── start ────────────────────────────────────────────────────────────────────────────────────
+
+  async function start(
+    ticketId: number,
+    runbookId: number,
+    options: StartOptions = {},
+  ): Promise<ExecutionDetail> {
+    const actor = options.actor ?? engineActor;
+    const dryRun = options.dryRun === true;
+    const [ticket, { record, runbook }] = await Promise.all([
+      deps.tickets.get(ticketId),
+      runner.runbookOf(runbookId),
+    ]);
+    if (record.status === "retired") {
+      throw rwError(
+        "RW_ERR_RUNBOOK_LIFECYCLE",
+        `runbook "${record.title}" (revision ${record.revision}) is retired`,
+        {
+          details: { runbookId, status: record.status },
+        },
+      );
+    }
+    const planned = flattenRunbook(runbook);
+    const redactor = new Redactor();
+    const plan = await planOf(ticket, runbook, planned, redactor);
+    const firstError = plan.find((p) => p.error !== null);
+    const now = ctx.nowIso();
+    const firstPhase = planned[0]?.phase ?? "main";
+    const failed = firstError !== undefined;
+    const status: SessionStatus = dryRun ? (failed ? "failed" : "succeeded") : failed ? "failed" : "running";
+    const error = firstError
+      ? `${phaseName(firstError.phase)} "${firstError.name}": ${firstError.error}; nothing was run`
+      : null;
+    let created: { session: ExecutionSession; steps: StepRecord[] };
+    try {
+      created = await storage.createSession(
+        {
+          ticketId,
+          runbookId,
+          runbookKey: record.key,
+          runbookRevision: record.revision,
+          status,
+          phase: firstPhase,
+          dryRun,
+          startedBy: actor.id,
+          fingerprint: ticket.fingerprint,
+          createdAt: now,
+          updatedAt: now,
+          finishedAt: dryRun || failed ? now : null,
+          error,
+          lease: dryRun || failed ? null : runner.newLease(),
+        },
+        plan.map((entry) => ({
+          index: entry.index,
+          phase: entry.phase,
+          name: entry.name,
+          command: entry.command,
+          rendered: entry.rendered,
+          language: entry.language,
+          connection:
+            entry.connection?.name ?? declaredConnection(planned[entry.index]!.step, runbook, ticket),
+          requiresApproval: entry.requiresApproval,
+          severity: entry.severity,
+          idempotent: entry.idempotent,
+          status: dryRun ? "skipped" : entry === firstError ? "failed" : failed ? "skipped" : "pending",
+          attempts: 0,
+          exitCode: null,
+          stdout: "",
+          stderr: "",
+          startedAt: null,
+          finishedAt: dryRun || failed ? now : null,
+          error: entry.error,
+        })),
+      );
+    } catch (err) {
+      if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") {
+        const [live] = await storage.sessions.find({
+          where: {
+            fingerprint: ticket.fingerprint,
+            status: { in: ["pending", "running", "awaiting_approval", "interrupted"] },
+          },
+          order: "desc",
+          limit: 10,
+        });
+        throw rwError(
+          "RW_ERR_EXEC_STATE",
+          `a session of runbook "${record.key}" is already live for this ticket's fingerprint`,
+          { details: { ticketId, runbookKey: record.key, sessionId: live?.id ?? null }, cause: err },
+        );
+      }
+      throw err;
+    }
+    const { session, steps } = created;
+    ctx.events.emit("session:created", { sessionId: session.id, ticketId, runbookId, dryRun });
+    await deps.audit.record({
+      actor: actor.id,
+      action: dryRun ? "session.dry_run" : "session.started",
+      objectType: "session",
+      objectId: session.id,
+      origin: options.origin ?? null,
+      details: { ticketId, runbookId, runbook: record.key, revision: record.revision, dryRun },
+    });
+    log.info({ sessionId: session.id, ticketId, runbookId, dryRun }, "session created");
+    if (!dryRun) {
+      if (failed) {
+        await runner.afterFinish(session, runbook);
+      } else {
+        await runner.setTicket(ticketId, "executing", `running runbook "${runbook.title}"`);
+        runner.hint({ session, steps, ticket, runbook, planned, redactor });
+        void runner.drive(session.id);
+      }
+    } else {
+      ctx.events.emit("session:finished", {
+        sessionId: session.id,
+        ticketId,
+        status: session.status,
+        error: session.error,
+      });
+    }
+    return { session, steps, approvals: [], timeline: timelineOf(session, steps, [], []), plan };
+  }
+
+  /** Renders and resolves every step; a failure is recorded on its entry, never thrown. */
+  async function planOf(
+    ticket: Ticket,
+    runbook: Runbook,
+    planned: ReturnType<typeof flattenRunbook>,
+    redactor: Redactor,
+  ): Promise<PlanEntry[]> {
+    const entries: PlanEntry[] = [];
+    for (const { index, phase, step } of planned) {
+      const base = {
+        index,
+        phase,
+        name: step.name,
+        command: step.command,
+        language: step.language,
+        requiresApproval: step.requiresApproval,
+        approvalsRequired: step.requiresApproval
+          ? Math.max(1, Math.trunc(ctx.policy.requiredApprovals(step)))
+          : 0,
+        severity: step.severity,
+        timeoutMs: step.timeoutMs ?? runbook.metadata.timeoutMs ?? ctx.policy.defaultStepTimeoutMs,
+        retries: step.retries,
+        onFailure: step.onFailure,
+        idempotent: step.idempotent,
+      };
+      try {
+        const prepared = await runner.prepare({ runbook, ticket, planned }, index);
+        redactor.add(Object.values(prepared.resolution.resolved.credential?.secrets ?? {}));
+        const { resolved } = prepared.resolution;
+        entries.push({
+          ...base,
+          rendered: prepared.rendered.command,
+          connection: {
+            name: resolved.name,
+            connectionType: resolved.connectionType,
+            targetHost: resolved.targetHost,
+            targetPort: resolved.targetPort,
+            targetService: resolved.targetService,
+            environment: resolved.environment,
+            credentialId: resolved.credential?.id ?? null,
+            source: prepared.connectionSource,
+          },
+          error: null,
+        });
+      } catch (err) {
+        entries.push({ ...base, rendered: null, connection: null, error: errorText(err, redactor) });
+      }
+    }
+    return entries;
+  }
+
+  // ── decisions ────────────────────────────────────────────────────────────────────────────────
+
+  async function decide(
+    id: number,
+    decision: "approve" | "reject",
+    options: DecisionOptions,
+  ): Promise<Approval> {
+    const { actor } = options;
+    const comment = options.comment ?? "";
+    const approval = await loadApproval(id);
+    if (approval.status === "expired") throw expiredError(approval);
+    if (approval.status !== "pending") {
+      throw rwError("RW_ERR_APPROVAL_CONFLICT", `approval ${id} is already ${approval.status}`, {
+        details: { approvalId: id, status: approval.status, decisions: approval.decisions },
+      });
+    }
+    if (ctx.clock.now() >= Date.parse(approval.expiresAt)) {
+      await runner.expire(approval);
+      throw expiredError(approval);
+    }
+    if (!ctx.policy.canApprove(actor)) {
+      throw rwError("RW_ERR_APPROVAL_FORBIDDEN", `${actor.id} may not decide approvals`, {
+        details: { approvalId: id, actor: actor.id },
+      });
+    }
+    if (decision === "approve") {
+      if (approval.risk === "high_risk" && actor.id === approval.startedBy) {
+        throw rwError(
+          "RW_ERR_APPROVAL_SAME_ACTOR",
+          `step "${approval.stepName}" is high_risk: someone other than ${actor.id}, who started the session, must approve it`,
+          { details: { approvalId: id, actor: actor.id } },
+        );
+      }
+      if (approval.decisions.some((d) => d.actor === actor.id)) {
+        throw rwError("RW_ERR_APPROVAL_CONFLICT", `${actor.id} has already approved approval ${id}`, {
+          details: { approvalId: id, actor: actor.id },
+        });
+      }
+      await checkBinding(approval);
+    }
+    const decisions = [...approval.decisions, { actor: actor.id, decision, comment, at: ctx.nowIso() }];
+    const complete = decision === "reject" || decisions.length >= approval.requiredApprovals;
+    let updated: Approval;
+    try {
+      updated = await storage.approvals.update(id, approval.version, {
+        decisions,
+        ...(complete
+          ? {
+              status: decision === "approve" ? ("approved" as const) : ("rejected" as const),
+              decidedAt: ctx.nowIso(),
+            }
+          : {}),
+      });
+    } catch (err) {
+      if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") {
+        const current = await storage.approvals.get(id);
+        throw rwError("RW_ERR_APPROVAL_CONFLICT", `approval ${id} was decided concurrently by someone else`, {
+          details: { approvalId: id, status: current?.status ?? null, decisions: current?.decisions ?? [] },
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    await deps.audit.record({
+      actor: actor.id,
+      action:
+        decision === "approve"
+          ? complete
+            ? "approval.approved"
+            : "approval.approval_added"
+          : "approval.rejected",
+      objectType: "approval",
+      objectId: id,
+      origin: options.origin ?? null,
+      details: {
+        sessionId: approval.sessionId,
+        stepId: approval.stepId,
+        step: approval.stepName,
+        risk: approval.risk,
+        comment,
+        approvals: decisions.filter((d) => d.decision === "approve").length,
+        required: approval.requiredApprovals,
+      },
+    });
+    log.info({ approvalId: id, sessionId: approval.sessionId, decision, complete }, "approval decided");
+    if (!complete) return updated;
+    ctx.events.emit("approval:decided", {
+      approvalId: id,
+      sessionId: approval.sessionId,
+      status: updated.status,
+      actor: actor.id,
+    });
+    if (decision === "approve") {
+      await markApprovedAndResume(approval);
+    } else {
+      const reason = `rejected by ${actor.id}${comment ? `: ${comment}` : ""}`;
+      await runner.stopSession(approval.sessionId, {
+        status: "rejected",
+        error: `step "${approval.stepName}" ${reason}`,
+        stepStatus: { [approval.stepId]: "rejected" },
+        ticket: ["needs_human", `step "${approval.stepName}" ${reason}`],
+        keepApproval: id,
+      });
+    }
+    return updated;
+  }
+
+  /** Voids the approval (and asks for a new one) when what would run is not what was shown. */
+  async function checkBinding(approval: Approval): Promise<void> {
+    const session = await loadSession(approval.sessionId);
+    const [ticket, { runbook }, steps] = await Promise.all([
+      deps.tickets.get(session.ticketId),
+      runner.runbookOf(session.runbookId),
+      runner.loadSteps(session.id),
+    ]);
+    const step = steps.find((s) => s.id === approval.stepId);
+    if (!step)
+      throw rwError("RW_ERR_EXEC_STATE", "the approval's step no longer exists", {
+        details: { approvalId: approval.id },
+      });
+    const planned = flattenRunbook(runbook);
+    let prepared: PreparedStep | undefined;
+    let problem: unknown;
+    try {
+      prepared = await runner.prepare({ runbook, ticket, planned }, step.index);
+    } catch (err) {
+      problem = err;
+    }
+    if (prepared && prepared.bindingHash === approval.bindingHash) return;
+    const voided = await runner.voidApproval(approval, "the rendered command, target or credential changed");
+    if (!voided)
+      throw rwError("RW_ERR_APPROVAL_CONFLICT", `approval ${approval.id} was decided concurrently`, {
+        details: { approvalId: approval.id },
+      });
+    if (!prepared) {
+      const reason = errorText(problem, runner.redactorOf(session.id));
+      try {
+        await storage.steps.update(step.id, step.version, {
+          status: "failed",
+          error: reason,
+          finishedAt: ctx.nowIso(),
+        });
+      } catch {
+        // Stopping the session below records the reason either way.
+      }
+      await runner.stopSession(session.id, {
+        status: "failed",
+        error: `step "${step.name}" can no longer be rendered: ${reason}`,
+        ticket: ["needs_human", `step "${step.name}" can no longer be rendered: ${reason}`],
+      });
+      throw rwError(
+        "RW_ERR_APPROVAL_VOID",
+        `approval ${approval.id} is void: the step can no longer be rendered (${reason})`,
+        {
+          details: { approvalId: approval.id, replacedBy: null },
+        },
+      );
+    }
+    const replacement = await runner.createApproval(session, step, prepared, ticket);
+    try {
+      await storage.steps.update(step.id, step.version, {
+        rendered: prepared.rendered.command,
+        status: "awaiting_approval",
+      });
+    } catch {
+      // The new approval is what matters; the step shows the command again when it runs.
+    }
+    await runner.announceApproval(replacement);
+    throw rwError(
+      "RW_ERR_APPROVAL_VOID",
+      `approval ${approval.id} is void: the rendered command, target or credential changed since it was requested; review approval ${replacement.id}`,
+      { details: { approvalId: approval.id, replacedBy: replacement.id } },
+    );
+  }
+
+  async function markApprovedAndResume(approval: Approval): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const step = await storage.steps.get(approval.stepId);
+      const session = await loadSession(approval.sessionId);
+      if (!step || isFinal(session.status)) return;
+      try {
+        if (step.status !== "approved")
+          await storage.steps.update(step.id, step.version, { status: "approved" });
+        await runner.resume(session, {});
+        return;
+      } catch (err) {
+        if (!isRunwardenError(err) || err.code !== "RW_ERR_STORAGE_CONFLICT") throw err;
+      }
+    }
+    throw rwError("RW_ERR_APPROVAL_CONFLICT", "the session kept changing while the approval was applied", {
+      details: { approvalId: approval.id },
+    });
+  }
+
+  function expiredError(approval: Approval) {
+    return rwError("RW_ERR_APPROVAL_EXPIRED", `approval ${approval.id} expired at ${approval.expiresAt}`, {
+      details: { approvalId: approval.id, expiresAt: approval.expiresAt },
+    });
+  }
+
+  // ── the APIs ─────────────────────────────────────────────────────────────────────────────────
+
+  const executions: ExecutionsApi = {
+    start,
+
+    async get(id) {
+      const session = await loadSession(id);
+      const [steps, approvals, audit] = await Promise.all([
+        runner.loadSteps(id),
+        storage.approvals.find({ where: { sessionId: id }, order: "asc" }),
+        storage.audit.find({
+          where: { objectType: "session", objectId: String(id) },
+          order: "asc",
+          limit: 500,
+        }),
+      ]);
+      return { session, steps, approvals, timeline: timelineOf(session, steps, approvals, audit) };
+    },
+
+    async list(query = {}) {
+      const limit = clampLimit(query.limit);
+      const items = await storage.sessions.find({
+        where: {
+          ...(query.ticketId !== undefined ? { ticketId: query.ticketId } : {}),
+          ...(query.status !== undefined ? { status: query.status } : {}),
+        },
+        order: "desc",
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        limit: limit + 1,
+      });
+      return page(items, limit);
+    },
+
+    async cancel(id, options) {
+      const session = await loadSession(id);
+      if (isFinal(session.status)) {
+        throw rwError("RW_ERR_EXEC_STATE", `session ${id} is already ${session.status}`, {
+          details: { sessionId: id, status: session.status },
+        });
+      }
+      const reason = `cancelled by ${options.actor.id}${options.reason ? `: ${options.reason}` : ""}`;
+      await deps.audit.record({
+        actor: options.actor.id,
+        action: "session.cancelled",
+        objectType: "session",
+        objectId: id,
+        origin: options.origin ?? null,
+        details: { reason: options.reason ?? null, status: session.status },
+      });
+      const stopped = await runner.stopSession(id, {
+        status: "cancelled",
+        error: reason,
+        ticket: ["needs_human", reason],
+      });
+      await runner.signalCancel(id);
+      log.info({ sessionId: id, actor: options.actor.id }, "session cancelled");
+      return stopped;
+    },
+
+    async resolveInterrupted(sessionId, stepId, choice, options) {
+      const session = await loadSession(sessionId);
+      const step = (await runner.loadSteps(sessionId)).find((s) => s.id === stepId);
+      if (step?.status !== "interrupted" || session.status !== "interrupted") {
+        throw rwError("RW_ERR_EXEC_STATE", `step ${stepId} of session ${sessionId} is not interrupted`, {
+          details: { sessionId, stepId, status: step?.status ?? null, sessionStatus: session.status },
+        });
+      }
+      await deps.audit.record({
+        actor: options.actor.id,
+        action: choice === "retry" ? "step.retried" : choice === "skip" ? "step.skipped" : "step.aborted",
+        objectType: "session",
+        objectId: sessionId,
+        origin: options.origin ?? null,
+        details: { stepId, step: step.name },
+      });
+      if (choice === "abort") {
+        await storage.steps.update(step.id, step.version, {
+          status: "failed",
+          error: `aborted by ${options.actor.id} after an interruption`,
+        });
+        return runner.stopSession(sessionId, {
+          status: "failed",
+          error: `step "${step.name}" was interrupted and ${options.actor.id} aborted the session`,
+          ticket: [
+            "needs_human",
+            `step "${step.name}" was interrupted; ${options.actor.id} aborted the session`,
+          ],
+        });
+      }
+      // A retried step that needed approval runs only if its approval still matches exactly.
+      const status = choice === "skip" ? "skipped" : step.requiresApproval ? "approved" : "pending";
+      await storage.steps.update(step.id, step.version, {
+        status,
+        error: choice === "skip" ? `skipped by ${options.actor.id} after an interruption` : null,
+      });
+      await runner.setTicket(
+        session.ticketId,
+        "executing",
+        `${options.actor.id} chose to ${choice} step "${step.name}"`,
+      );
+      return runner.resume(session, { error: null });
+    },
+
+    settled(id, options = {}) {
+      const timeoutMs = options.timeoutMs ?? 60_000;
+      return new Promise<ExecutionSession>((resolve, reject) => {
+        let done = false;
+        const check = async () => {
+          if (done) return;
+          try {
+            const session = await loadSession(id);
+            const idle =
+              isFinal(session.status) ||
+              session.status === "awaiting_approval" ||
+              session.status === "interrupted";
+            if (idle && !runner.isDrivingLocally(id) && !done) {
+              done = true;
+              cleanup();
+              resolve(session);
+            }
+          } catch (err) {
+            done = true;
+            cleanup();
+            reject(err);
+          }
+        };
+        const onEvent = (event: { sessionId: number }) => {
+          if (event.sessionId === id) void check();
+        };
+        const poll = setInterval(() => void check(), 50);
+        poll.unref();
+        const timer = setTimeout(() => {
+          if (done) return;
+          done = true;
+          cleanup();
+          reject(
+            rwError("RW_ERR_EXEC_TIMEOUT", `session ${id} did not settle within ${timeoutMs} ms`, {
+              details: { sessionId: id },
+            }),
+          );
+        }, timeoutMs);
+        timer.unref();
+        const cleanup = () => {
+          clearInterval(poll);
+          clearTimeout(timer);
+          ctx.events.off("session:updated", onEvent);
+          ctx.events.off("session:finished", onEvent);
+        };
+        ctx.events.on("session:updated", onEvent);
+        ctx.events.on("session:finished", onEvent);
+        void check();
+      });
+    },
+
+    breaker: (runbookKey) => runner.breaker.state(runbookKey),
+
+    async resetBreaker(runbookKey, options) {
+      runner.breaker.reset(runbookKey);
+      await deps.audit.record({
+        actor: options.actor.id,
+        action: "runbook.auto_execution_resumed",
+        objectType: "runbook",
+        objectId: runbookKey,
+        origin: options.origin ?? null,
+      });
+    },
+  };
+
+  const approvals: ApprovalsApi = {
+    async list(query = {}) {
+      const limit = clampLimit(query.limit);
+      const items = await storage.approvals.find({
+        where: {
+          ...(query.status !== undefined ? { status: query.status } : {}),
+          ...(query.sessionId !== undefined ? { sessionId: query.sessionId } : {}),
+          ...(query.ticketId !== undefined ? { ticketId: query.ticketId } : {}),
+        },
+        order: "desc",
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        limit: limit + 1,
+      });
+      return page(items, limit);
+    },
+    get: loadApproval,
+    approve: (id, options) => decide(id, "approve", options),
+    reject: (id, options) => decide(id, "reject", options),
+    expireDue: () => runner.expireDue(),
+  };
+
+  // ── hooks ────────────────────────────────────────────────────────────────────────────────────
+
+  ctx.hooks.autoExecute = async (ticket) => {
+    const runbookId = ticket.analysis?.decision.runbookId;
+    if (runbookId === undefined) return;
+    const { record } = await runner.runbookOf(runbookId);
+    if (record.status !== "approved") {
+      log.warn({ ticketId: ticket.id, runbookId }, "auto-execution refused: runbook not approved");
+      return;
+    }
+    const breaker = runner.breaker.state(record.key);
+    if (breaker.open) {
+      const reason = `auto-execution of runbook "${record.title}" is paused after ${breaker.failures} consecutive failures, until ${breaker.until}`;
+      log.warn({ ticketId: ticket.id, runbook: record.key }, "auto-execution paused by the circuit breaker");
+      await runner.setTicket(ticket.id, "needs_human", reason);
+      return;
+    }
+    try {
+      await start(ticket.id, runbookId, { actor: engineActor, origin: "engine" });
+    } catch (err) {
+      // Single-flight: a storm of duplicate alerts never runs the same runbook twice at once.
+      if (isRunwardenError(err) && err.code === "RW_ERR_EXEC_STATE") {
+        log.debug({ ticketId: ticket.id, runbookId }, "auto-execution skipped: a session is already live");
+        return;
+      }
+      throw err;
+    }
+  };
+
+  ctx.hooks.ticketResolved = async (ticket, reason) => {
+    const waiting = await storage.sessions.find({
+      where: { ticketId: ticket.id, status: { in: ["pending", "awaiting_approval", "interrupted"] } },
+    });
+    for (const session of waiting) {
+      await executions.cancel(session.id, {
+        actor: engineActor,
+        reason: `the source resolved the ticket: ${reason}`,
+      });
+    }
+  };
+
+  return {
+    executions,
+    approvals,
+    start: () => runner.start(),
+    close: () => runner.close(),
+  };
+}
+
+function phaseName(phase: Phase): string {
+  return phase === "prechecks"
+    ? "precheck"
+    : phase === "postchecks"
+      ? "postcheck"
+      : phase === "rollback"
+        ? "rollback step"
+        : "step";
+}
+
+/** A readable history of the session, from its records and its audit events. */
+function timelineOf(
+  session: ExecutionSession,
+  steps: readonly StepRecord[],
+  approvals: readonly Approval[],
+  audit: readonly { at: string; action: string; actor: string; details: Record<string, unknown> }[],
+): TimelineEntry[] {
+  const entries: TimelineEntry[] = [
+    {
+      at: session.createdAt,
+      kind: "session.created",
+      message: `${session.dryRun ? "dry run" : "session"} of ${session.runbookKey} r${session.runbookRevision} started by ${session.startedBy}`,
+      actor: session.startedBy,
+    },
+  ];
+  for (const step of steps) {
+    if (step.startedAt) {
+      entries.push({
+        at: step.startedAt,
+        kind: "step.started",
+        message: `${step.name} started (attempt ${step.attempts})`,
+        stepId: step.id,
+      });
+    }
+    if (step.finishedAt && step.status !== "skipped") {
+      const detail = step.error
+        ? `: ${step.error}`
+        : step.exitCode !== null
+          ? ` (exit ${step.exitCode})`
+          : "";
+      entries.push({
+        at: step.finishedAt,
+        kind: `step.${step.status}`,
+        message: `${step.name} ${step.status}${detail}`,
+        stepId: step.id,
+      });
+    }
+  }
+  for (const approval of approvals) {
+    entries.push({
+      at: approval.requestedAt,
+      kind: "approval.requested",
+      message: `approval requested for ${approval.stepName} (${approval.risk}) on ${approval.target}`,
+      stepId: approval.stepId,
+      approvalId: approval.id,
+    });
+    for (const decision of approval.decisions) {
+      entries.push({
+        at: decision.at,
+        kind: decision.decision === "approve" ? "approval.approved" : "approval.rejected",
+        message: `${decision.actor} ${decision.decision === "approve" ? "approved" : "rejected"} ${approval.stepName}${decision.comment ? `: ${decision.comment}` : ""}`,
+        actor: decision.actor,
+        stepId: approval.stepId,
+        approvalId: approval.id,
+      });
+    }
+    if ((approval.status === "expired" || approval.status === "void") && approval.decidedAt) {
+      entries.push({
+        at: approval.decidedAt,
+        kind: `approval.${approval.status}`,
+        message: `approval for ${approval.stepName} ${approval.status === "void" ? "voided" : "expired"}`,
+        stepId: approval.stepId,
+        approvalId: approval.id,
+      });
+    }
+  }
+  for (const event of audit) {
+    if (
+      event.action === "session.started" ||
+      event.action === "session.finished" ||
+      event.action === "session.dry_run"
+    )
+      continue;
+    entries.push({
+      at: event.at,
+      kind: event.action,
+      message: `${event.action} by ${event.actor}`,
+      actor: event.actor,
+    });
+  }
+  if (session.finishedAt) {
+    entries.push({
+      at: session.finishedAt,
+      kind: `session.${session.status}`,
+      message: `session ${session.status}${session.error ? `: ${session.error}` : ""}`,
+    });
+  }
+  return entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}

@@ -1,0 +1,225 @@
+/**
+ * Preparing a step: rendering its command, resolving its connection (step → runbook front
+ * matter → ticket `metaData.connection_config` → `local`) under the ticket's environment and the
+ * host policy, and the hash an approval of it is bound to.
+ */
+import { createHash } from "node:crypto";
+import type { Runbook, Step } from "@runwarden/runbook-parser";
+import type { Phase, Ticket } from "../domain.js";
+import { isRunwardenError, rwError } from "../errors.js";
+import type { ConnectionResolver, Resolution } from "../internal/connection-resolver.js";
+import type { Policy } from "../policy.js";
+import { type RenderedCommand, renderCommand } from "./templates.js";
+
+/** A runbook step with its place in the session. */
+export interface PlannedStep {
+  index: number;
+  phase: Phase;
+  step: Step;
+}
+
+/** Every step of a runbook in session order: prechecks, main, postchecks, rollback. */
+export function flattenRunbook(runbook: Runbook): PlannedStep[] {
+  const out: PlannedStep[] = [];
+  for (const phase of ["prechecks", "main", "postchecks", "rollback"] as const) {
+    for (const step of runbook.phases[phase]) out.push({ index: out.length, phase, step });
+  }
+  return out;
+}
+
+/** A step ready to run or to be approved. */
+export interface PreparedStep {
+  rendered: RenderedCommand;
+  resolution: Resolution;
+  /** sha256 over exactly the rendered command, the target and the credential identity. */
+  bindingHash: string;
+  /** Where the connection came from, for the plan. */
+  connectionSource: "step" | "runbook" | "ticket" | "default";
+}
+
+export interface PrepareInput {
+  step: Step;
+  runbook: Runbook;
+  ticket: Ticket;
+  vars: Readonly<Record<string, string>>;
+  policy: Policy;
+  resolver: ConnectionResolver;
+}
+
+/** Renders and resolves a step; throws RW_ERR_EXEC_TEMPLATE or RW_ERR_EXEC_CONNECTION. */
+export async function prepareStep(input: PrepareInput): Promise<PreparedStep> {
+  const rendered = renderCommand(input.step.command, input.step.language, {
+    ticket: input.ticket,
+    vars: input.vars,
+  });
+  const { resolution, source } = await resolveConnection(input);
+  return {
+    rendered,
+    resolution,
+    bindingHash: bindingHash(input.step.language, rendered, resolution),
+    connectionSource: source,
+  };
+}
+
+export function bindingHash(language: string, rendered: RenderedCommand, resolution: Resolution): string {
+  return createHash("sha256")
+    .update(
+      JSON.stringify({
+        language,
+        command: rendered.command,
+        sql: rendered.sql ?? null,
+        target: resolution.binding,
+      }),
+    )
+    .digest("hex");
+}
+
+/** The connection name a step would use, without opening anything (for step records). */
+export function declaredConnection(step: Step, runbook: Runbook, ticket: Ticket): string {
+  if (step.connection) return step.connection;
+  if (runbook.metadata.connection) return runbook.metadata.connection;
+  const config = ticket.metaData.connection_config;
+  if (config && typeof config === "object") {
+    const c = config as Record<string, unknown>;
+    if (typeof c.connection === "string") return c.connection;
+    if (typeof c.host === "string")
+      return `${String(c.connector_type ?? c.connection_type ?? "ssh")}://${c.host}`;
+    if (typeof c.connection_id === "number") return `#${c.connection_id}`;
+  }
+  return "local";
+}
+
+async function resolveConnection(
+  input: PrepareInput,
+): Promise<{ resolution: Resolution; source: PreparedStep["connectionSource"] }> {
+  const { step, runbook, ticket, resolver } = input;
+  try {
+    if (step.connection) return { resolution: await named(step.connection, "step", input), source: "step" };
+    if (runbook.metadata.connection) {
+      return { resolution: await named(runbook.metadata.connection, "runbook", input), source: "runbook" };
+    }
+    const config = ticket.metaData.connection_config;
+    if (config !== undefined && config !== null)
+      return { resolution: await fromTicket(config, input), source: "ticket" };
+    const local = await resolver.byName("local");
+    return { resolution: local!, source: "default" };
+  } catch (err) {
+    // A vault or store error keeps its own code; anything else is a connection problem.
+    if (isRunwardenError(err)) throw err;
+    throw connectionError(`the step's connection cannot be resolved: ${(err as Error).message}`, {});
+  }
+}
+
+async function named(
+  name: string,
+  source: "step" | "runbook" | "ticket",
+  input: PrepareInput,
+): Promise<Resolution> {
+  const resolution = await input.resolver.byName(name);
+  if (!resolution) {
+    throw connectionError(`no connection named "${truncate(name)}" is registered`, {
+      connection: truncate(name),
+      source,
+    });
+  }
+  checkEnvironment(resolution, source, input.ticket);
+  return resolution;
+}
+
+/**
+ * A ticket's environment must match the connection's. For a connection the ticket names itself
+ * this is strict; for one the runbook names, it is enforced when both have an environment.
+ */
+function checkEnvironment(
+  resolution: Resolution,
+  source: "step" | "runbook" | "ticket",
+  ticket: Ticket,
+): void {
+  if (resolution.record === null) return;
+  const env = resolution.record.environment;
+  const mismatch =
+    source === "ticket"
+      ? env !== ticket.environment
+      : env !== "" && ticket.environment !== "" && env !== ticket.environment;
+  if (mismatch) {
+    throw connectionError(
+      `connection "${resolution.record.name}" belongs to environment "${env}", the ticket to "${ticket.environment}"`,
+      {
+        connection: resolution.record.name,
+        source,
+        connectionEnvironment: env,
+        ticketEnvironment: ticket.environment,
+      },
+    );
+  }
+}
+
+/** `metaData.connection_config`: a registered connection, or a raw host the policy allows. */
+async function fromTicket(config: unknown, input: PrepareInput): Promise<Resolution> {
+  const { ticket, policy, resolver } = input;
+  if (typeof config !== "object" || Array.isArray(config)) {
+    throw connectionError("the ticket's connection_config must be an object", { source: "ticket" });
+  }
+  const c = config as Record<string, unknown>;
+  const connectionName = c.connection ?? c.connection_name ?? c.name;
+  if (typeof connectionName === "string") return named(connectionName, "ticket", input);
+  if (typeof c.connection_id === "number") {
+    const resolution = await resolver.byId(c.connection_id);
+    if (!resolution)
+      throw connectionError(`connection ${c.connection_id} does not exist`, { source: "ticket" });
+    checkEnvironment(resolution, "ticket", ticket);
+    return resolution;
+  }
+  const type = String(
+    c.connector_type ?? c.connection_type ?? (typeof c.host === "string" ? "ssh" : "local"),
+  );
+  if (typeof c.host !== "string") {
+    if (type === "local") return (await resolver.byName("local"))!;
+    throw connectionError("the ticket's connection_config names no connection and no host", {
+      source: "ticket",
+    });
+  }
+  const host = c.host.trim().toLowerCase();
+  const allowed = policy.allowedRawHosts.some((h) => h.toLowerCase() === host);
+  if (!allowed || !/^[a-z0-9._:[\]-]+$/.test(host)) {
+    throw connectionError(
+      `the ticket points at host "${truncate(host)}", which the policy does not allow (policy.allowedRawHosts); register a connection for it instead`,
+      { source: "ticket", host: truncate(host) },
+    );
+  }
+  let credentialId: number | null = null;
+  if (c.credential_id !== undefined && c.credential_id !== null) {
+    if (typeof c.credential_id !== "number" || !Number.isInteger(c.credential_id)) {
+      throw connectionError("the ticket's credential_id must be an integer", { source: "ticket" });
+    }
+    const env = await resolver.credentialEnvironment(c.credential_id);
+    if (env === undefined)
+      throw connectionError(`credential ${c.credential_id} does not exist`, { source: "ticket" });
+    if (env !== ticket.environment) {
+      throw connectionError(
+        `credential ${c.credential_id} belongs to environment "${env}", the ticket to "${ticket.environment}"`,
+        { source: "ticket", credentialId: c.credential_id },
+      );
+    }
+    credentialId = c.credential_id;
+  }
+  const port =
+    typeof c.port === "number" && Number.isInteger(c.port) && c.port > 0 && c.port < 65_536 ? c.port : null;
+  return resolver.raw({
+    connectionType: type,
+    host,
+    port,
+    targetService: typeof c.target_service === "string" ? c.target_service : null,
+    credentialId,
+    environment: ticket.environment,
+    options: {},
+  });
+}
+
+function connectionError(message: string, details: Record<string, unknown>) {
+  return rwError("RW_ERR_EXEC_CONNECTION", message, { details });
+}
+
+function truncate(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

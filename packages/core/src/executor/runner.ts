@@ -1,0 +1,1146 @@
+/**
+ * The session runner: drives sessions through prechecks → main → postchecks (→ rollback),
+ * persisting every transition before acting on it, stopping at approvals, and recovering sessions
+ * left by a crashed or stopped engine through leases.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Runbook } from "@runwarden/runbook-parser";
+import type { AuditLog } from "../audit.js";
+import type { ConnectionsApi } from "../connections.js";
+import {
+  type Approval,
+  type ExecutionSession,
+  finalSessionStatuses,
+  type Phase,
+  type RunbookRecord,
+  type SessionStatus,
+  type StepRecord,
+  type StepStatus,
+  type Ticket,
+  type TicketStatus,
+} from "../domain.js";
+import { type ErrorCode, isRunwardenError, type RunwardenError, rwError } from "../errors.js";
+import {
+  type ConnectionResolver,
+  connectionResolver,
+  type HasConnectionResolver,
+} from "../internal/connection-resolver.js";
+import type { EngineContext } from "../internal/context.js";
+import type { ExecResult } from "../plugin.js";
+import type { ConnectorRegistry } from "../registry.js";
+import type { Changes } from "../storage.js";
+import { CircuitBreaker, KeyedSemaphore, Semaphore } from "./concurrency.js";
+import { CappedText, defaultOutputCap } from "./output.js";
+import { flattenRunbook, type PlannedStep, type PreparedStep, prepareStep } from "./plan.js";
+import { Redactor } from "./redaction.js";
+
+/** The part of the tickets API the executor uses. */
+export interface TicketsPort {
+  get(id: number): Promise<Ticket>;
+  setStatus(id: number, status: TicketStatus, reason: string | null): Promise<unknown>;
+}
+
+/** The part of the runbooks API the executor uses. */
+export interface RunbooksPort {
+  get(id: number): Promise<RunbookRecord>;
+  plan(record: Pick<RunbookRecord, "hash" | "markdown">): Runbook;
+}
+
+export interface ExecutorDeps {
+  runbooks: RunbooksPort;
+  connections: ConnectionsApi;
+  registry: Pick<ConnectorRegistry, "infrastructureFor">;
+  audit: Pick<AuditLog, "record">;
+  tickets: TicketsPort;
+}
+
+/** Why a running step's signal was aborted. */
+interface StopReason {
+  kind: "cancel" | "close" | "lease";
+}
+
+/** A session being driven in this process, with what it needs in memory. */
+interface Live {
+  session: ExecutionSession;
+  steps: StepRecord[];
+  ticket: Ticket;
+  runbook: Runbook;
+  planned: PlannedStep[];
+  redactor: Redactor;
+  signal: AbortSignal;
+}
+
+/** Thrown inside a drive when someone else changed the session (cancelled it): stop quietly. */
+class Superseded extends Error {}
+
+const finalStepStatuses: ReadonlySet<StepStatus> = new Set([
+  "succeeded",
+  "failed",
+  "timed_out",
+  "skipped",
+  "rejected",
+  "cancelled",
+]);
+const isFinalSession = (status: SessionStatus) =>
+  (finalSessionStatuses as readonly string[]).includes(status);
+const leaseTtlMs = 30_000;
+const claimIntervalMs = 5_000;
+const cancelTopic = "runwarden.session.cancel";
+/** A remote connector that ignores its timeout is stopped this long after it. */
+const engineTimeoutGraceMs = 5_000;
+
+export class Runner {
+  readonly log;
+  readonly resolver: ConnectionResolver;
+  readonly breaker: CircuitBreaker;
+  private readonly slots: Semaphore;
+  private readonly perConnection: KeyedSemaphore;
+  private readonly driving = new Map<number, Promise<void>>();
+  private readonly controllers = new Map<number, AbortController>();
+  private readonly redactors = new Map<number, Redactor>();
+  /** Sessions just created in this process: drive them without reading them back. */
+  private readonly hints = new Map<number, Omit<Live, "signal">>();
+  private readonly plans = new Map<number, { record: RunbookRecord; runbook: Runbook }>();
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private closing = false;
+  /** Earliest expiry of a pending approval (ms by ctx.clock); the sweeper skips work before it. */
+  nextExpiry = Number.POSITIVE_INFINITY;
+
+  constructor(
+    readonly ctx: EngineContext,
+    readonly deps: ExecutorDeps,
+  ) {
+    this.log = ctx.logger.child({ component: "executor" });
+    this.resolver = (deps.connections as unknown as HasConnectionResolver)[connectionResolver];
+    this.slots = new Semaphore(Math.max(1, ctx.policy.maxConcurrentSessions));
+    this.perConnection = new KeyedSemaphore(Math.max(1, ctx.policy.maxConcurrentPerConnection));
+    this.breaker = new CircuitBreaker(
+      ctx.policy.circuitBreakerThreshold,
+      ctx.policy.circuitBreakerCooldownMs,
+      ctx.clock,
+    );
+  }
+
+  // ── lifecycle ──────────────────────────────────────────────────────────────────────────────
+
+  /** Resumes sessions left by an earlier process, then claims and sweeps in the background. */
+  async start(): Promise<void> {
+    if (this.timers.length > 0) return;
+    this.unsubscribe = this.ctx.storage.signals.subscribe(cancelTopic, (payload) => {
+      this.controllers.get(Number(payload))?.abort({ kind: "cancel" } satisfies StopReason);
+    });
+    // A store no other instance shares has no live owner but us: take over every lease now
+    // instead of waiting for the dead process's leases to run out.
+    await this.claimPass(this.ctx.storage.shared ? undefined : "9999-01-01T00:00:00.000Z");
+    const pending = await this.ctx.storage.approvals.find({ where: { status: "pending" } });
+    for (const approval of pending)
+      this.nextExpiry = Math.min(this.nextExpiry, Date.parse(approval.expiresAt));
+    const every = (ms: number, task: () => Promise<unknown>) => {
+      const timer = setInterval(() => {
+        if (!this.closing) task().catch((err) => this.log.warn({ err }, "background task failed"));
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(claimIntervalMs, () => this.claimPass());
+    every(leaseTtlMs / 3, () => this.renewLeases());
+    every(1_000, () => this.expireDue());
+  }
+
+  /** Stops background work, lets running steps finish for `closeGraceMs`, then interrupts them. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.unsubscribe?.();
+    const running = [...this.driving.values()];
+    if (running.length > 0) {
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.allSettled(running),
+        sleep(this.ctx.policy.closeGraceMs, undefined, { signal: grace.signal, ref: false }).catch(() => {}),
+      ]);
+      grace.abort();
+    }
+    for (const controller of this.controllers.values())
+      controller.abort({ kind: "close" } satisfies StopReason);
+    await Promise.allSettled([...this.driving.values()]);
+  }
+
+  /** Claims sessions with no live owner (pending or running) and drives them. */
+  async claimPass(now?: string): Promise<number> {
+    if (this.closing) return 0;
+    let total = 0;
+    for (;;) {
+      const limit = Math.max(16, this.ctx.policy.maxConcurrentSessions * 2);
+      const claimed = await this.ctx.storage.claimSessions({
+        owner: this.ctx.instanceId,
+        ttlMs: leaseTtlMs,
+        now: now ?? new Date().toISOString(),
+        statuses: ["pending", "running"],
+        limit,
+      });
+      for (const session of claimed) {
+        if (now !== undefined)
+          await this.ctx.storage.renewLease(
+            session.id,
+            this.ctx.instanceId,
+            leaseTtlMs,
+            new Date().toISOString(),
+          );
+        if (!this.driving.has(session.id)) this.log.info({ sessionId: session.id }, "session claimed");
+        void this.drive(session.id);
+      }
+      total += claimed.length;
+      if (claimed.length < limit) return total;
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const now = new Date().toISOString();
+    for (const id of this.driving.keys()) {
+      const held = await this.ctx.storage.renewLease(id, this.ctx.instanceId, leaseTtlMs, now);
+      if (!held) {
+        this.log.warn({ sessionId: id }, "session lease lost");
+        this.controllers.get(id)?.abort({ kind: "lease" } satisfies StopReason);
+      }
+    }
+  }
+
+  /** Lease for a session created here (it is inserted holding it). */
+  newLease() {
+    return { owner: this.ctx.instanceId, expiresAt: new Date(Date.now() + leaseTtlMs).toISOString() };
+  }
+
+  /** Remembers what start() already loaded, so the first drive reads nothing back. */
+  hint(live: Omit<Live, "signal">): void {
+    this.hints.set(live.session.id, live);
+    this.redactors.set(live.session.id, live.redactor);
+  }
+
+  /** Drives a session this instance holds the lease of. One drive per session at a time. */
+  drive(sessionId: number): Promise<void> {
+    const existing = this.driving.get(sessionId);
+    if (existing) return existing;
+    const controller = new AbortController();
+    this.controllers.set(sessionId, controller);
+    let finished = false;
+    const run = this.runSession(sessionId, controller.signal)
+      .then((status) => {
+        finished = status !== undefined && isFinalSession(status);
+      })
+      .catch((err) => {
+        if (!(err instanceof Superseded) && !controller.signal.aborted) {
+          this.log.error(
+            { sessionId, err: { message: errorText(err, this.redactorOf(sessionId)) } },
+            "session drive failed",
+          );
+        }
+      })
+      .finally(async () => {
+        this.driving.delete(sessionId);
+        this.controllers.delete(sessionId);
+        this.hints.delete(sessionId);
+        // A finished session is never claimed again: its lease needs no write.
+        if (finished) return;
+        try {
+          await this.ctx.storage.releaseLease(sessionId, this.ctx.instanceId);
+        } catch (err) {
+          this.log.warn({ sessionId, err }, "lease release failed");
+        }
+      });
+    this.driving.set(sessionId, run);
+    return run;
+  }
+
+  /** Stops a step that runs in this process (and asks other instances to stop theirs). */
+  async signalCancel(sessionId: number): Promise<void> {
+    this.controllers.get(sessionId)?.abort({ kind: "cancel" } satisfies StopReason);
+    await this.ctx.storage.signals.publish(cancelTopic, String(sessionId)).catch(() => {});
+  }
+
+  isDrivingLocally(sessionId: number): boolean {
+    return this.driving.has(sessionId);
+  }
+
+  redactorOf(sessionId: number): Redactor {
+    let redactor = this.redactors.get(sessionId);
+    if (!redactor) {
+      redactor = new Redactor();
+      this.redactors.set(sessionId, redactor);
+    }
+    return redactor;
+  }
+
+  // ── loading ────────────────────────────────────────────────────────────────────────────────
+
+  async runbookOf(runbookId: number): Promise<{ record: RunbookRecord; runbook: Runbook }> {
+    const cached = this.plans.get(runbookId);
+    if (cached) return cached;
+    const record = await this.deps.runbooks.get(runbookId);
+    const entry = { record, runbook: this.deps.runbooks.plan(record) };
+    if (this.plans.size > 500) this.plans.clear();
+    this.plans.set(runbookId, entry);
+    return entry;
+  }
+
+  async loadSteps(sessionId: number): Promise<StepRecord[]> {
+    const steps = await this.ctx.storage.steps.find({ where: { sessionId }, order: "asc" });
+    return steps.sort((a, b) => a.index - b.index);
+  }
+
+  private async load(sessionId: number, signal: AbortSignal): Promise<Live | undefined> {
+    const hint = this.hints.get(sessionId);
+    if (hint) {
+      this.hints.delete(sessionId);
+      return { ...hint, signal };
+    }
+    const session = await this.ctx.storage.sessions.get(sessionId);
+    if (!session) return undefined;
+    const [steps, ticket, { runbook }] = await Promise.all([
+      this.loadSteps(sessionId),
+      this.deps.tickets.get(session.ticketId),
+      this.runbookOf(session.runbookId),
+    ]);
+    const planned = flattenRunbook(runbook);
+    const live: Live = {
+      session,
+      steps,
+      ticket,
+      runbook,
+      planned,
+      redactor: this.redactorOf(sessionId),
+      signal,
+    };
+    if (live.redactor.size === 0) {
+      // Everything the vault hands this session is redacted, whichever step prints it.
+      for (const step of planned) {
+        try {
+          const prepared = await this.prepare(live, step.index);
+          live.redactor.add(secretsOf(prepared));
+        } catch {
+          // A step that cannot be prepared now fails visibly when it is reached.
+        }
+      }
+    }
+    return live;
+  }
+
+  prepare(live: Pick<Live, "runbook" | "ticket" | "planned">, index: number): Promise<PreparedStep> {
+    const planned = live.planned[index];
+    if (!planned)
+      throw rwError("RW_ERR_EXEC_STATE", `the runbook has no step ${index}`, { details: { index } });
+    return prepareStep({
+      step: planned.step,
+      runbook: live.runbook,
+      ticket: live.ticket,
+      vars: live.runbook.metadata.variables ?? {},
+      policy: this.ctx.policy,
+      resolver: this.resolver,
+    });
+  }
+
+  // ── the drive loop ─────────────────────────────────────────────────────────────────────────
+
+  /** Drives until the session stops moving; returns its status then (undefined: not loaded). */
+  private async runSession(sessionId: number, signal: AbortSignal): Promise<SessionStatus | undefined> {
+    let release: (() => void) | undefined;
+    try {
+      release = await this.slots.acquire(signal);
+    } catch {
+      return undefined;
+    }
+    try {
+      const live = await this.load(sessionId, signal);
+      if (!live || isFinalSession(live.session.status)) return live?.session.status;
+      if (live.session.status === "pending" || live.session.status === "awaiting_approval") {
+        // awaiting_approval with nothing awaiting (a crash mid-transition) is re-evaluated below.
+        await this.saveSession(live, { status: "running" });
+      }
+      await this.loop(live);
+      return live.session.status;
+    } finally {
+      release();
+      this.redactors.delete(sessionId);
+    }
+  }
+
+  private async loop(live: Live): Promise<void> {
+    for (;;) {
+      if (this.closing || live.signal.aborted) return;
+      if (isFinalSession(live.session.status) || live.session.status === "interrupted") return;
+      const inRollback = live.session.phase === "rollback";
+      const step = live.steps.find(
+        (s) =>
+          (inRollback ? s.phase === "rollback" : s.phase !== "rollback") && !finalStepStatuses.has(s.status),
+      );
+      if (!step) {
+        await this.finish(
+          live,
+          inRollback ? "rolled_back" : "succeeded",
+          inRollback ? live.session.error : null,
+        );
+        return;
+      }
+      if (!inRollback && step.phase !== live.session.phase)
+        await this.saveSession(live, { phase: step.phase });
+      const planned = live.planned[step.index];
+      if (!planned) {
+        await this.finish(
+          live,
+          "failed",
+          `the runbook has no step ${step.index}: it changed under the session`,
+        );
+        return;
+      }
+      let outcome: "succeeded" | "failed" | "paused";
+      switch (step.status) {
+        case "running":
+        case "interrupted":
+          // Left mid-flight by a process that died or stopped.
+          if (!step.idempotent) {
+            await this.interrupt(live, step);
+            return;
+          }
+          this.log.info(
+            { sessionId: live.session.id, stepId: step.id },
+            "retrying idempotent step after interruption",
+          );
+          outcome = await this.advance(live, {
+            ...step,
+            status: step.requiresApproval ? "approved" : "pending",
+          });
+          break;
+        case "awaiting_approval":
+          outcome = await this.advance(live, step);
+          break;
+        default:
+          outcome = await this.advance(live, step);
+      }
+      if (outcome === "paused") return;
+      if (outcome === "failed") {
+        const stop = await this.afterFailure(live, step, planned);
+        if (stop) return;
+      }
+    }
+  }
+
+  /** Prepares a step and either asks for approval or runs it. */
+  private async advance(live: Live, step: StepRecord): Promise<"succeeded" | "failed" | "paused"> {
+    let prepared: PreparedStep;
+    try {
+      prepared = await this.prepare(live, step.index);
+    } catch (err) {
+      await this.saveStep(live, step, {
+        status: "failed",
+        error: errorText(err, live.redactor),
+        finishedAt: this.ctx.nowIso(),
+      });
+      this.emitStepFinished(live, this.stepById(live, step.id), 0);
+      return "failed";
+    }
+    live.redactor.add(secretsOf(prepared));
+    if (step.requiresApproval) {
+      const approvals = await this.ctx.storage.approvals.find({ where: { stepId: step.id }, order: "desc" });
+      const granted = approvals.find((a) => a.status === "approved");
+      const waiting = approvals.find((a) => a.status === "pending");
+      if (waiting && waiting.bindingHash === prepared.bindingHash) {
+        await this.pauseForApproval(live, step, waiting, false);
+        return "paused";
+      }
+      if (waiting) await this.voidApproval(waiting, "the rendered command, target or credential changed");
+      if (step.status !== "approved" || !granted || granted.bindingHash !== prepared.bindingHash) {
+        if (granted && granted.bindingHash !== prepared.bindingHash) {
+          await this.voidApproval(
+            granted,
+            "the rendered command, target or credential changed after approval",
+          );
+        }
+        const approval = await this.createApproval(live.session, step, prepared, live.ticket);
+        await this.pauseForApproval(live, step, approval);
+        return "paused";
+      }
+    }
+    return this.execute(live, step, prepared);
+  }
+
+  /** What happens after a step failed: continue, fail the session, or roll back. True: stop. */
+  private async afterFailure(live: Live, step: StepRecord, planned: PlannedStep): Promise<boolean> {
+    const current = this.stepById(live, step.id);
+    const what = `${phaseLabel(current.phase)} "${current.name}" ${current.status === "timed_out" ? "timed out" : "failed"}`;
+    if (
+      current.status === "cancelled" ||
+      isFinalSession(live.session.status) ||
+      live.session.status === "interrupted"
+    ) {
+      return true;
+    }
+    if (planned.step.onFailure === "continue") {
+      this.log.warn(
+        { sessionId: live.session.id, stepId: step.id },
+        "step failed, continuing as the runbook says",
+      );
+      return false;
+    }
+    const reason = `${what}: ${current.error ?? "failed"}`;
+    if (live.session.phase === "rollback") {
+      await this.finish(live, "failed", `rollback ${reason}`);
+      return true;
+    }
+    const hasRollback = live.steps.some((s) => s.phase === "rollback");
+    if (current.phase === "prechecks" || !hasRollback) {
+      await this.finish(
+        live,
+        "failed",
+        current.phase === "prechecks" ? `${reason}; nothing was changed` : reason,
+      );
+      return true;
+    }
+    this.log.info({ sessionId: live.session.id, stepId: step.id }, "rolling back");
+    await this.saveSession(live, { phase: "rollback", error: reason });
+    return false;
+  }
+
+  /** Runs a prepared step, with its retries, and records the outcome. */
+  private async execute(
+    live: Live,
+    step: StepRecord,
+    prepared: PreparedStep,
+  ): Promise<"succeeded" | "failed" | "paused"> {
+    const planned = live.planned[step.index]!;
+    const timeoutMs =
+      planned.step.timeoutMs ?? live.runbook.metadata.timeoutMs ?? this.ctx.policy.defaultStepTimeoutMs;
+    let current = step;
+    for (let attempt = step.attempts + 1; ; attempt++) {
+      const startedAt = this.ctx.nowIso();
+      current = await this.saveStep(live, current, {
+        status: "running",
+        attempts: attempt,
+        rendered: prepared.rendered.command,
+        connection: prepared.resolution.resolved.name,
+        startedAt,
+        finishedAt: null,
+        exitCode: null,
+        error: null,
+      });
+      this.ctx.events.emit("step:started", {
+        sessionId: live.session.id,
+        stepId: current.id,
+        name: current.name,
+        phase: current.phase,
+        attempt,
+      });
+      const began = performance.now();
+      const outcome = await this.runOnce(live, current, prepared, timeoutMs);
+      const durationMs = Math.round(performance.now() - began);
+      const finishedAt = this.ctx.nowIso();
+      if (outcome.status === "stopped") {
+        const reason = (live.signal.reason as StopReason | undefined)?.kind ?? "close";
+        if (reason === "cancel") {
+          current = await this.saveStep(live, current, {
+            status: "cancelled",
+            stdout: outcome.stdout,
+            stderr: outcome.stderr,
+            error: "cancelled while running",
+            finishedAt,
+          }).catch(() => current);
+          this.emitStepFinished(live, current, durationMs);
+        } else if (reason === "close") {
+          await this.interrupt(live, current, { stdout: outcome.stdout, stderr: outcome.stderr });
+        }
+        // A lost lease: another instance owns the session now and will see the step as running.
+        return "paused";
+      }
+      const retry =
+        outcome.status !== "succeeded" &&
+        attempt <= planned.step.retries &&
+        !live.signal.aborted &&
+        !this.closing;
+      if (retry) {
+        const waitMs = Math.min(this.ctx.policy.retryBackoffMs * 2 ** (attempt - 1), 60_000);
+        current = await this.saveStep(live, current, {
+          status: current.requiresApproval ? "approved" : "pending",
+          exitCode: outcome.exitCode,
+          stdout: outcome.stdout,
+          stderr: outcome.stderr,
+          error: `attempt ${attempt} ${outcome.status === "timed_out" ? "timed out" : "failed"}: ${outcome.error}; retrying in ${waitMs} ms`,
+          finishedAt,
+        });
+        this.log.warn(
+          { sessionId: live.session.id, stepId: current.id, attempt, waitMs },
+          "step failed, retrying",
+        );
+        try {
+          await sleep(waitMs, undefined, { signal: live.signal });
+        } catch {
+          return "paused";
+        }
+        if (this.closing) return "paused";
+        continue;
+      }
+      current = await this.saveStep(live, current, {
+        status: outcome.status,
+        exitCode: outcome.exitCode,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        error: outcome.status === "succeeded" ? null : outcome.error,
+        finishedAt,
+      });
+      this.emitStepFinished(live, current, durationMs);
+      return outcome.status === "succeeded" ? "succeeded" : "failed";
+    }
+  }
+
+  /** One attempt: open the connection, exec, capture redacted output, judge the result. */
+  private async runOnce(
+    live: Live,
+    step: StepRecord,
+    prepared: PreparedStep,
+    timeoutMs: number,
+  ): Promise<{
+    status: "succeeded" | "failed" | "timed_out" | "stopped";
+    exitCode: number | null;
+    stdout: string;
+    stderr: string;
+    error: string;
+  }> {
+    const planned = live.planned[step.index]!;
+    const { resolved } = prepared.resolution;
+    const capture = { stdout: new CappedText(defaultOutputCap), stderr: new CappedText(defaultOutputCap) };
+    const streams = { stdout: live.redactor.stream(), stderr: live.redactor.stream() };
+    const streamed = { stdout: false, stderr: false };
+    const emitOutput = this.ctx.events.listenerCount("step:output") > 0;
+    const onOutput = (stream: "stdout" | "stderr", chunk: string) => {
+      streamed[stream] = true;
+      const safe = streams[stream].push(chunk);
+      if (safe.length === 0) return;
+      capture[stream].append(safe);
+      if (emitOutput)
+        this.ctx.events.emit("step:output", {
+          sessionId: live.session.id,
+          stepId: step.id,
+          stream,
+          chunk: safe,
+        });
+    };
+    const flush = () => {
+      for (const stream of ["stdout", "stderr"] as const) {
+        const rest = streams[stream].flush();
+        if (rest.length === 0) continue;
+        capture[stream].append(rest);
+        if (emitOutput)
+          this.ctx.events.emit("step:output", {
+            sessionId: live.session.id,
+            stepId: step.id,
+            stream,
+            chunk: rest,
+          });
+      }
+    };
+    const exec = new AbortController();
+    const onStop = () => exec.abort(live.signal.reason);
+    live.signal.addEventListener("abort", onStop, { once: true });
+    let engineTimedOut = false;
+    const timer = setTimeout(() => {
+      engineTimedOut = true;
+      exec.abort({ kind: "timeout" });
+    }, timeoutMs + engineTimeoutGraceMs);
+    let release: (() => void) | undefined;
+    let result: ExecResult | undefined;
+    let failure: unknown;
+    try {
+      release = await this.perConnection.acquire(`${resolved.connectionType}:${resolved.name}`, exec.signal);
+      const connector = this.deps.registry.infrastructureFor(resolved.connectionType, resolved.targetService);
+      const handle = await connector.open(resolved, { signal: exec.signal });
+      try {
+        result = await handle.exec({
+          command: prepared.rendered.command,
+          language: step.language,
+          ...(prepared.rendered.sql ? { sql: prepared.rendered.sql } : {}),
+          readOnly: step.phase === "prechecks" || step.phase === "postchecks",
+          signal: exec.signal,
+          timeoutMs,
+          onOutput,
+        });
+      } finally {
+        await handle.release().catch(() => {});
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      clearTimeout(timer);
+      live.signal.removeEventListener("abort", onStop);
+      release?.();
+      flush();
+    }
+    const text = (stream: "stdout" | "stderr") => {
+      if (streamed[stream] || !result) return capture[stream].toString();
+      const capped = new CappedText(defaultOutputCap);
+      capped.append(live.redactor.redact(result[stream]));
+      return capped.toString();
+    };
+    const stdout = text("stdout");
+    const stderr = text("stderr");
+    const base = { exitCode: result?.exitCode ?? null, stdout, stderr };
+    if (live.signal.aborted && !engineTimedOut) return { status: "stopped", ...base, error: "stopped" };
+    if (engineTimedOut || result?.timedOut) {
+      return {
+        status: "timed_out",
+        ...base,
+        error: `RW_ERR_EXEC_TIMEOUT: the step ran past its timeout of ${timeoutMs} ms and was killed`,
+      };
+    }
+    if (failure !== undefined || !result)
+      return { status: "failed", ...base, error: errorText(failure, live.redactor) };
+    const expected = planned.step.expect?.exitCode ?? 0;
+    if (result.exitCode !== expected) {
+      const how =
+        result.exitCode === null
+          ? `it was killed by ${result.signal ?? "a signal"}`
+          : `exit code ${result.exitCode}`;
+      return { status: "failed", ...base, error: `${how}, expected ${expected}` };
+    }
+    const pattern = planned.step.expect?.output;
+    if (pattern !== undefined && !new RegExp(pattern).test(result.stdout)) {
+      return { status: "failed", ...base, error: `the output did not match /${pattern}/` };
+    }
+    return { status: "succeeded", ...base, error: "" };
+  }
+
+  // ── approvals ──────────────────────────────────────────────────────────────────────────────
+
+  async createApproval(
+    session: ExecutionSession,
+    step: StepRecord,
+    prepared: PreparedStep,
+    ticket: Ticket,
+  ): Promise<Approval> {
+    const now = this.ctx.clock.now();
+    const expiresAt = now + this.ctx.policy.approvalTtlMs;
+    const { resolved } = prepared.resolution;
+    const target = resolved.targetHost
+      ? `${resolved.name} (${resolved.connectionType} ${resolved.targetHost}${resolved.targetPort ? `:${resolved.targetPort}` : ""})`
+      : `${resolved.name} (${resolved.connectionType})`;
+    const approval = await this.ctx.storage.approvals.insert({
+      sessionId: session.id,
+      stepId: step.id,
+      ticketId: session.ticketId,
+      status: "pending",
+      bindingHash: prepared.bindingHash,
+      stepName: step.name,
+      renderedCommand: prepared.rendered.command,
+      target,
+      risk: step.severity,
+      ticketTitle: ticket.title,
+      startedBy: session.startedBy,
+      requiredApprovals: Math.max(1, Math.trunc(this.ctx.policy.requiredApprovals(step))),
+      decisions: [],
+      requestedAt: new Date(now).toISOString(),
+      expiresAt: new Date(expiresAt).toISOString(),
+      decidedAt: null,
+    });
+    this.nextExpiry = Math.min(this.nextExpiry, expiresAt);
+    return approval;
+  }
+
+  /** Announced once the step and session wait for it, so a decision never races the pause. */
+  async announceApproval(approval: Approval): Promise<void> {
+    await this.deps.audit.record({
+      actor: "engine",
+      action: "approval.requested",
+      objectType: "approval",
+      objectId: approval.id,
+      origin: "engine",
+      details: {
+        sessionId: approval.sessionId,
+        stepId: approval.stepId,
+        step: approval.stepName,
+        risk: approval.risk,
+        target: approval.target,
+      },
+    });
+    this.ctx.events.emit("approval:requested", {
+      approvalId: approval.id,
+      sessionId: approval.sessionId,
+      stepId: approval.stepId,
+      ticketId: approval.ticketId,
+      risk: approval.risk,
+    });
+    this.log.info({ sessionId: approval.sessionId, approvalId: approval.id }, "approval requested");
+  }
+
+  private async pauseForApproval(
+    live: Live,
+    step: StepRecord,
+    approval: Approval,
+    announce = true,
+  ): Promise<void> {
+    if (step.status !== "awaiting_approval" || step.rendered !== approval.renderedCommand) {
+      await this.saveStep(live, step, { status: "awaiting_approval", rendered: approval.renderedCommand });
+    }
+    await this.saveSession(live, { status: "awaiting_approval" });
+    if (announce) await this.announceApproval(approval);
+  }
+
+  async voidApproval(approval: Approval, why: string): Promise<boolean> {
+    try {
+      await this.ctx.storage.approvals.update(approval.id, approval.version, {
+        status: "void",
+        decidedAt: this.ctx.nowIso(),
+      });
+    } catch (err) {
+      if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") return false;
+      throw err;
+    }
+    this.ctx.events.emit("approval:decided", {
+      approvalId: approval.id,
+      sessionId: approval.sessionId,
+      status: "void",
+      actor: "engine",
+    });
+    await this.deps.audit.record({
+      actor: "engine",
+      action: "approval.voided",
+      objectType: "approval",
+      objectId: approval.id,
+      origin: "engine",
+      details: { sessionId: approval.sessionId, stepId: approval.stepId, reason: why },
+    });
+    return true;
+  }
+
+  /** Expires every pending approval whose time ran out (by ctx.clock). Returns how many. */
+  async expireDue(): Promise<number> {
+    const now = this.ctx.clock.now();
+    if (now < this.nextExpiry) return 0;
+    const pending = await this.ctx.storage.approvals.find({ where: { status: "pending" } });
+    let next = Number.POSITIVE_INFINITY;
+    let expired = 0;
+    for (const approval of pending) {
+      const at = Date.parse(approval.expiresAt);
+      if (at > now) {
+        next = Math.min(next, at);
+        continue;
+      }
+      if (await this.expire(approval)) expired++;
+    }
+    this.nextExpiry = next;
+    return expired;
+  }
+
+  /** Expires one approval: the step is rejected and the session stops; the ticket needs a human. */
+  async expire(approval: Approval): Promise<boolean> {
+    try {
+      await this.ctx.storage.approvals.update(approval.id, approval.version, {
+        status: "expired",
+        decidedAt: this.ctx.nowIso(),
+      });
+    } catch (err) {
+      if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") return false;
+      throw err;
+    }
+    this.ctx.events.emit("approval:decided", {
+      approvalId: approval.id,
+      sessionId: approval.sessionId,
+      status: "expired",
+      actor: "engine",
+    });
+    await this.deps.audit.record({
+      actor: "engine",
+      action: "approval.expired",
+      objectType: "approval",
+      objectId: approval.id,
+      origin: "engine",
+      details: { sessionId: approval.sessionId, stepId: approval.stepId, expiresAt: approval.expiresAt },
+    });
+    const reason = `the approval of step "${approval.stepName}" expired undecided at ${approval.expiresAt}`;
+    await this.stopSession(approval.sessionId, {
+      status: "rejected",
+      error: reason,
+      stepStatus: { [approval.stepId]: "rejected" },
+      ticket: ["needs_human", reason],
+    });
+    this.log.info({ approvalId: approval.id, sessionId: approval.sessionId }, "approval expired");
+    return true;
+  }
+
+  // ── transitions ────────────────────────────────────────────────────────────────────────────
+
+  private stepById(live: Live, id: number): StepRecord {
+    return live.steps.find((s) => s.id === id)!;
+  }
+
+  /** Writes a session change; a concurrent change that stopped the session ends the drive. */
+  private async saveSession(live: Live, changes: Changes<"sessions">): Promise<void> {
+    const before = live.session;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        live.session = await this.ctx.storage.sessions.update(live.session.id, live.session.version, {
+          ...changes,
+          updatedAt: this.ctx.nowIso(),
+        });
+        break;
+      } catch (err) {
+        if (!isRunwardenError(err) || err.code !== "RW_ERR_STORAGE_CONFLICT" || attempt >= 5) throw err;
+        const fresh = await this.ctx.storage.sessions.get(live.session.id);
+        if (!fresh || isFinalSession(fresh.status)) throw new Superseded("session stopped elsewhere");
+        live.session = fresh;
+      }
+    }
+    if (live.session.status !== before.status || live.session.phase !== before.phase) {
+      this.ctx.events.emit("session:updated", {
+        sessionId: live.session.id,
+        ticketId: live.session.ticketId,
+        status: live.session.status,
+        phase: live.session.phase,
+      });
+    }
+  }
+
+  /** Writes a step change; if someone else changed the step (a cancel), the drive ends. */
+  private async saveStep(live: Live, step: StepRecord, changes: Changes<"steps">): Promise<StepRecord> {
+    const known = this.stepById(live, step.id);
+    try {
+      const saved = await this.ctx.storage.steps.update(step.id, known.version, changes);
+      live.steps[live.steps.indexOf(known)] = saved;
+      return saved;
+    } catch (err) {
+      if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT")
+        throw new Superseded("step changed elsewhere");
+      throw err;
+    }
+  }
+
+  private emitStepFinished(live: Live, step: StepRecord, durationMs: number): void {
+    this.ctx.events.emit("step:finished", {
+      sessionId: live.session.id,
+      stepId: step.id,
+      name: step.name,
+      status: step.status,
+      exitCode: step.exitCode,
+      durationMs,
+    });
+  }
+
+  /** A step stopped mid-flight: a person chooses retry, skip or abort (idempotent ones retry). */
+  private async interrupt(
+    live: Live,
+    step: StepRecord,
+    output?: { stdout: string; stderr: string },
+  ): Promise<void> {
+    const known = this.stepById(live, step.id);
+    if (known.idempotent) {
+      // Safe to run again: the next engine (or drive) retries it.
+      await this.saveStep(live, known, {
+        status: known.requiresApproval ? "approved" : "pending",
+        ...(output ?? {}),
+      });
+      return;
+    }
+    const reason = `step "${known.name}" was interrupted while running; choose retry, skip or abort`;
+    await this.saveStep(live, known, {
+      status: "interrupted",
+      error: "the engine stopped while the step was running",
+      finishedAt: this.ctx.nowIso(),
+      ...(output ?? {}),
+    });
+    this.emitStepFinished(live, this.stepById(live, known.id), 0);
+    await this.saveSession(live, { status: "interrupted", error: reason });
+    await this.deps.audit.record({
+      actor: "engine",
+      action: "step.interrupted",
+      objectType: "session",
+      objectId: live.session.id,
+      origin: "engine",
+      details: { stepId: known.id, step: known.name },
+    });
+    await this.setTicket(live.session.ticketId, "needs_human", reason);
+    this.log.warn({ sessionId: live.session.id, stepId: known.id }, "step interrupted");
+  }
+
+  /** Ends a session this process drives. */
+  private async finish(live: Live, status: SessionStatus, error: string | null): Promise<void> {
+    for (const step of live.steps) {
+      if (!finalStepStatuses.has(step.status)) await this.saveStep(live, step, { status: "skipped" });
+    }
+    await this.saveSession(live, { status, error, finishedAt: this.ctx.nowIso() });
+    await this.afterFinish(live.session, live.runbook);
+  }
+
+  /** Events, audit, breaker and ticket status once a session reached a final status. */
+  async afterFinish(session: ExecutionSession, runbook?: Runbook): Promise<void> {
+    const { status, error } = session;
+    this.ctx.events.emit("session:finished", {
+      sessionId: session.id,
+      ticketId: session.ticketId,
+      status,
+      error,
+    });
+    await this.deps.audit.record({
+      actor: "engine",
+      action: "session.finished",
+      objectType: "session",
+      objectId: session.id,
+      origin: "engine",
+      details: { status, error, ticketId: session.ticketId, runbook: session.runbookKey },
+    });
+    if (session.dryRun) return;
+    const title = runbook?.title ?? session.runbookKey;
+    if (status === "succeeded") {
+      this.breaker.success(session.runbookKey);
+      await this.setTicket(session.ticketId, "resolved", `runbook "${title}" succeeded`);
+    } else if (status === "failed" || status === "rolled_back") {
+      const opened = this.breaker.failure(session.runbookKey);
+      if (opened) await this.announceBreaker(session.runbookKey);
+      const reason =
+        status === "rolled_back"
+          ? `${error ?? "a step failed"}; rolled back`
+          : (error ?? "the runbook failed");
+      await this.setTicket(session.ticketId, "failed", reason);
+    }
+    this.log.info({ sessionId: session.id, status }, "session finished");
+  }
+
+  private async announceBreaker(runbookKey: string): Promise<void> {
+    const state = this.breaker.state(runbookKey);
+    this.log.warn(
+      { runbook: runbookKey, failures: state.failures, until: state.until },
+      "auto-execution paused",
+    );
+    await this.deps.audit.record({
+      actor: "engine",
+      action: "runbook.auto_execution_paused",
+      objectType: "runbook",
+      objectId: runbookKey,
+      origin: "engine",
+      details: { failures: state.failures, until: state.until },
+    });
+  }
+
+  /**
+   * Stops a session that is not being driven here (rejected, expired, cancelled, aborted):
+   * remaining steps are skipped, pending approvals voided, the ticket updated.
+   */
+  async stopSession(
+    sessionId: number,
+    stop: {
+      status: SessionStatus;
+      error: string;
+      stepStatus?: Record<number, StepStatus>;
+      ticket?: [TicketStatus, string];
+      keepApproval?: number;
+    },
+  ): Promise<ExecutionSession> {
+    const steps = await this.loadSteps(sessionId);
+    const local = this.driving.has(sessionId);
+    for (const step of steps) {
+      if (finalStepStatuses.has(step.status)) continue;
+      // A step running here is ended by its own drive (the cancel signal kills it).
+      if (step.status === "running" && local) continue;
+      const status = stop.stepStatus?.[step.id] ?? (step.status === "running" ? "cancelled" : "skipped");
+      try {
+        await this.ctx.storage.steps.update(step.id, step.version, { status, finishedAt: this.ctx.nowIso() });
+      } catch (err) {
+        if (!isRunwardenError(err) || err.code !== "RW_ERR_STORAGE_CONFLICT") throw err;
+      }
+    }
+    const pending = await this.ctx.storage.approvals.find({ where: { sessionId, status: "pending" } });
+    for (const approval of pending) {
+      if (approval.id !== stop.keepApproval) await this.voidApproval(approval, `the session ${stop.status}`);
+    }
+    let session: ExecutionSession | undefined;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await this.ctx.storage.sessions.get(sessionId);
+      if (!current)
+        throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no session with id ${sessionId}`, {
+          details: { entity: "session", id: sessionId },
+        });
+      if (isFinalSession(current.status)) return current;
+      try {
+        const now = this.ctx.nowIso();
+        session = await this.ctx.storage.sessions.update(sessionId, current.version, {
+          status: stop.status,
+          error: stop.error,
+          finishedAt: now,
+          updatedAt: now,
+        });
+        break;
+      } catch (err) {
+        if (!isRunwardenError(err) || err.code !== "RW_ERR_STORAGE_CONFLICT") throw err;
+      }
+    }
+    if (!session)
+      throw rwError("RW_ERR_APPROVAL_CONFLICT", "the session kept changing while it was being stopped");
+    this.ctx.events.emit("session:updated", {
+      sessionId,
+      ticketId: session.ticketId,
+      status: session.status,
+      phase: session.phase,
+    });
+    await this.afterFinish(session);
+    if (stop.ticket) await this.setTicket(session.ticketId, stop.ticket[0], stop.ticket[1]);
+    return session;
+  }
+
+  async setTicket(ticketId: number, status: TicketStatus, reason: string | null): Promise<void> {
+    try {
+      await this.deps.tickets.setStatus(ticketId, status, reason);
+      this.ctx.events.emit("ticket:updated", { ticketId, status, reason });
+    } catch (err) {
+      this.log.warn(
+        { ticketId, status, err: { message: (err as Error).message } },
+        "ticket status not updated",
+      );
+    }
+  }
+
+  /** Marks a session to be driven again (after an approval or a person's choice) and drives it. */
+  async resume(session: ExecutionSession, changes: Changes<"sessions">): Promise<ExecutionSession> {
+    const updated = await this.ctx.storage.sessions.update(session.id, session.version, {
+      ...changes,
+      status: "running",
+      updatedAt: this.ctx.nowIso(),
+    });
+    this.ctx.events.emit("session:updated", {
+      sessionId: updated.id,
+      ticketId: updated.ticketId,
+      status: updated.status,
+      phase: updated.phase,
+    });
+    // The session has no lease now: whichever instance claims it first drives it (usually us).
+    // A drive of it still winding down here releases its lease first.
+    const winding = this.driving.get(session.id) ?? Promise.resolve();
+    void winding.then(() => this.claimPass()).catch((err) => this.log.warn({ err }, "claim failed"));
+    return updated;
+  }
+}
+
+function phaseLabel(phase: Phase): string {
+  return phase === "prechecks"
+    ? "precheck"
+    : phase === "postchecks"
+      ? "postcheck"
+      : phase === "rollback"
+        ? "rollback step"
+        : "step";
+}
+
+function secretsOf(prepared: PreparedStep): string[] {
+  return Object.values(prepared.resolution.resolved.credential?.secrets ?? {});
+}
+
+/** `CODE: message` of an error, with every secret of the session redacted. */
+export function errorText(err: unknown, redactor: Redactor): string {
+  const text = isRunwardenError(err)
+    ? `${(err as RunwardenError).code}: ${err.message}`
+    : err instanceof Error
+      ? err.message
+      : String(err);
+  const redacted = redactor.redact(text);
+  return redacted.length > 2_000 ? `${redacted.slice(0, 2_000)}…` : redacted;
+}
+
+export function codeOf(err: unknown): ErrorCode | undefined {
+  return isRunwardenError(err) ? err.code : undefined;
+}

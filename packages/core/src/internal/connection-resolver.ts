@@ -1,0 +1,50 @@
+/**
+ * How the executor reaches into the connections API for what the public API never shows:
+ * connections with their credentials opened. Keyed by a symbol, so it is not part of the
+ * `ConnectionsApi` type and no adapter serialises it by accident.
+ */
+import type { ConnectionRecord } from "../domain.js";
+import type { ResolvedConnection } from "../plugin.js";
+
+export const connectionResolver = Symbol.for("runwarden.connectionResolver");
+
+/** A connection ready for a connector call, and what an approval is bound to. */
+export interface Resolution {
+  resolved: ResolvedConnection;
+  /** The stored connection; null for `local` and raw ticket hosts. */
+  record: ConnectionRecord | null;
+  /** The non-secret facts an approval is bound to: target and credential identity. */
+  binding: {
+    connection: string;
+    connectionType: string;
+    targetHost: string | null;
+    targetPort: number | null;
+    targetService: string | null;
+    credentialId: number | null;
+    /** Changes whenever the credential's fields or secrets change (not on key rotation). */
+    credentialUpdatedAt: string | null;
+  };
+}
+
+/** A raw target from a ticket's `metaData.connection_config`, already allowed by policy. */
+export interface RawTarget {
+  connectionType: string;
+  host: string;
+  port: number | null;
+  targetService: string | null;
+  credentialId: number | null;
+  environment: string;
+  options: Record<string, unknown>;
+}
+
+export interface ConnectionResolver {
+  byName(name: string): Promise<Resolution | undefined>;
+  byId(id: number): Promise<Resolution | undefined>;
+  raw(target: RawTarget): Promise<Resolution>;
+  /** Environment of a credential, to check a ticket may use it; undefined when there is none. */
+  credentialEnvironment(id: number): Promise<string | undefined>;
+}
+
+export interface HasConnectionResolver {
+  [connectionResolver]: ConnectionResolver;
+}

@@ -1,0 +1,68 @@
+/** Who may do what, and the engine's tunable thresholds: supplied by the host. */
+
+export const roles = ["viewer", "operator", "approver", "admin"] as const;
+export type Role = (typeof roles)[number];
+
+/** Someone (or something) acting on the engine. `id` is recorded in the audit log. */
+export interface Actor {
+  id: string;
+  roles: readonly Role[];
+}
+
+/** The engine itself, when it acts on its own (auto-execution, expiry). */
+export const engineActor: Actor = { id: "engine", roles: ["operator"] };
+
+export interface Policy {
+  /** A candidate at or above this score may auto-execute (if its runbook allows it). Default 0.5. */
+  autoExecuteThreshold: number;
+  /** Below this score a candidate is not even suggested. Default 0.15. */
+  suggestThreshold: number;
+  /** A repeat of an open ticket within this window is folded into it. Default 1 hour. */
+  dedupeWindowMs: number;
+  /** An approval not decided within this time expires. Default 1 hour. */
+  approvalTtlMs: number;
+  /** Approvals needed for a step; default 1. */
+  requiredApprovals(step: { severity: string; requiresApproval: boolean }): number;
+  /** May this actor decide this approval? Default: holds the approver (or admin) role. */
+  canApprove(actor: Actor): boolean;
+  /** Raw hosts a ticket's `metaData.connection_config` may point at. Default: none. */
+  allowedRawHosts: readonly string[];
+  /** Sessions running at once in this engine. Default 8. */
+  maxConcurrentSessions: number;
+  /** Steps running at once on one connection. Default 4. */
+  maxConcurrentPerConnection: number;
+  /** Auto-execution of a runbook pauses after this many consecutive failures. Default 3. */
+  circuitBreakerThreshold: number;
+  /** …for this long. Default 10 minutes. */
+  circuitBreakerCooldownMs: number;
+  /** First wait between a step's attempts (`retries`); doubles each retry, capped at 1 minute. Default 1 s. */
+  retryBackoffMs: number;
+  /** Timeout of a step whose runbook sets none. Default 15 minutes. */
+  defaultStepTimeoutMs: number;
+  /** How long engine.close() lets running steps finish before it interrupts them. Default 10 s. */
+  closeGraceMs: number;
+}
+
+export const defaultPolicy: Policy = {
+  autoExecuteThreshold: 0.5,
+  suggestThreshold: 0.15,
+  dedupeWindowMs: 60 * 60 * 1000,
+  approvalTtlMs: 60 * 60 * 1000,
+  requiredApprovals: () => 1,
+  canApprove: (actor) => actor.roles.includes("approver") || actor.roles.includes("admin"),
+  allowedRawHosts: [],
+  maxConcurrentSessions: 8,
+  maxConcurrentPerConnection: 4,
+  circuitBreakerThreshold: 3,
+  circuitBreakerCooldownMs: 10 * 60 * 1000,
+  retryBackoffMs: 1_000,
+  defaultStepTimeoutMs: 15 * 60 * 1000,
+  closeGraceMs: 10_000,
+};
+
+/** A clock the tests can drive. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,482 @@
+/**
+ * The connector registry: validates each connector when it is registered (config, `sdk` range,
+ * duplicate names), creates its instance with a ConnectorContext, and answers lookups. It freezes
+ * when the engine starts; a later registration throws with the way to fix it.
+ */
+import type { Logger } from "pino";
+import semver from "semver";
+import { z } from "zod";
+import { rwError } from "./errors.js";
+import { builtInConnectors } from "./internal/built-in-connectors.js";
+import type { EngineContext } from "./internal/context.js";
+import {
+  type ConnectorContext,
+  type ConnectorDefinition,
+  type ConnectorKind,
+  type ConnectorRegistration,
+  type HealthResult,
+  type InfrastructureConnector,
+  type InstanceOf,
+  type MonitoringConnector,
+  secretRegistry,
+  type TicketingConnector,
+} from "./plugin.js";
+import { coreVersion } from "./version.js";
+
+/** What `GET /connectors/monitoring|ticketing|infrastructure` lists for one connector. */
+export interface ConnectorInfo {
+  kind: ConnectorKind;
+  name: string;
+  version: string;
+  description: string | null;
+  capabilities: readonly string[];
+  /** Infrastructure connectors: the connection types they serve. */
+  connectionTypes: readonly string[];
+  /** The last health check; null when the connector has none (or health was not asked for). */
+  health: (HealthResult & { checkedAt: string }) | null;
+}
+
+export interface ListConnectorsOptions {
+  /** Run (or reuse a recent) health check of each connector that has one. Default true. */
+  health?: boolean;
+}
+
+/** The engine's connectors, validated and created. `createEngine()` builds it. */
+export interface ConnectorRegistry {
+  /**
+   * Validates and creates a connector. Throws RW_ERR_PLUGIN_INVALID (bad declaration or config,
+   * with `details.issues`), RW_ERR_PLUGIN_VERSION_MISMATCH, RW_ERR_PLUGIN_DUPLICATE, or
+   * RW_ERR_PLUGIN_FROZEN once the engine has started.
+   */
+  register(registration: ConnectorDefinition | ConnectorRegistration): Promise<void>;
+  /** Refuses further registrations (engine.start() calls it). */
+  freeze(): void;
+  readonly frozen: boolean;
+  /** True when a connector of this kind is registered under this name. */
+  has(kind: ConnectorKind, name: string): boolean;
+  /** The monitoring connector (also the webhook source) of that name; RW_ERR_PLUGIN_NOT_FOUND otherwise. */
+  monitoring(name: string): MonitoringConnector;
+  /** The ticketing connector of that name; RW_ERR_PLUGIN_NOT_FOUND otherwise. */
+  ticketing(name: string): TicketingConnector;
+  /**
+   * The infrastructure connector serving a connection type. A `database` connection is dispatched
+   * on its target service (`database:postgresql`, `database:mysql`, `database:mariadb`).
+   * Throws RW_ERR_PLUGIN_NOT_FOUND when none serves it.
+   */
+  infrastructureFor(connectionType: string, targetService?: string | null): InfrastructureConnector;
+  /** The registered connectors of one kind, sorted by name. */
+  list(kind: ConnectorKind, options?: ListConnectorsOptions): Promise<ConnectorInfo[]>;
+  /**
+   * pino redact paths for every config field marked with `secret()`, for the host's logger
+   * (pino fixes redaction when a logger is created). Connector loggers already redact them.
+   */
+  readonly redactPaths: readonly string[];
+  /** Closes every connector instance (errors are logged, not thrown). */
+  close(): Promise<void>;
+}
+
+interface Entry {
+  definition: ConnectorDefinition;
+  instance: InstanceOf[ConnectorKind];
+  connectionTypes: readonly string[];
+  health: ConnectorInfo["health"];
+  healthAt: number;
+}
+
+const kinds = ["monitoring", "ticketing", "infrastructure"] as const satisfies readonly ConnectorKind[];
+
+/** kebab-case: lower-case letters and digits in words joined by single hyphens. */
+const kebabCase = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+
+/** The built-in webhook source: a monitoring connector may not take its name. */
+export const genericWebhookSource = "generic";
+
+/** Target services a `database` connection is dispatched on, with their spellings. */
+const databaseServiceAliases: Readonly<Record<string, string>> = {
+  postgresql: "postgresql",
+  postgres: "postgresql",
+  pg: "postgresql",
+  mysql: "mysql",
+  mariadb: "mariadb",
+};
+
+const DeclarationSchema = z.object({
+  kind: z.enum(kinds),
+  name: z.string().regex(kebabCase, "must be kebab-case (e.g. `my-tool`)"),
+  version: z.string().refine((v) => semver.valid(v) !== null, "must be a semver version such as 1.2.3"),
+  sdk: z.string().refine((r) => semver.validRange(r) !== null, "must be a semver range such as ^0.1.0"),
+  description: z.string().optional(),
+  configSchema: z.custom<z.ZodType>((s) => s instanceof z.ZodType, "must be a zod schema"),
+  capabilities: z.array(z.string().min(1)),
+  connectionTypes: z
+    .array(z.string().regex(/^[a-z][a-z0-9-]*(?::[a-z0-9-]+)?$/))
+    .min(1)
+    .optional(),
+  create: z.custom<(...args: unknown[]) => unknown>((f) => typeof f === "function", "must be a function"),
+});
+
+/** How long a health result is reused by `list()`. */
+const healthTtlMs = 30_000;
+const healthTimeoutMs = 5_000;
+
+/**
+ * Creates the registry with the built-in connectors and the host's, validating each.
+ * Registration stops at the first invalid connector (its error says which one).
+ */
+export async function createConnectorRegistry(
+  ctx: EngineContext,
+  registrations: readonly (ConnectorDefinition | ConnectorRegistration)[],
+): Promise<ConnectorRegistry> {
+  const log = ctx.logger.child({ component: "registry" });
+  const entries: Record<ConnectorKind, Map<string, Entry>> = {
+    monitoring: new Map(),
+    ticketing: new Map(),
+    infrastructure: new Map(),
+  };
+  /** connection type (`ssh`, `database:postgresql`) → infrastructure connector name */
+  const byConnectionType = new Map<string, string>();
+  const redactPaths = new Set<string>();
+  let frozen = false;
+
+  async function register(registration: ConnectorDefinition | ConnectorRegistration): Promise<void> {
+    const { connector, config } =
+      "connector" in registration ? registration : { connector: registration, config: undefined };
+    const label = typeof connector?.name === "string" ? connector.name : "(unnamed)";
+    if (frozen) {
+      throw rwError(
+        "RW_ERR_PLUGIN_FROZEN",
+        `cannot register connector "${label}": the engine has started and its registry is frozen; pass every connector to createEngine({ connectors }) before calling engine.start()`,
+        { details: { connector: label } },
+      );
+    }
+    const declared = DeclarationSchema.safeParse(connector);
+    if (!declared.success) {
+      throw rwError("RW_ERR_PLUGIN_INVALID", `connector "${label}" has an invalid declaration`, {
+        details: { connector: label, issues: issuesOf(declared.error) },
+      });
+    }
+    const definition = connector;
+    const { kind, name } = definition;
+    if (!semver.satisfies(coreVersion, definition.sdk, { includePrerelease: true })) {
+      throw rwError(
+        "RW_ERR_PLUGIN_VERSION_MISMATCH",
+        `connector "${name}" supports @runwarden/core ${definition.sdk}, but this is ${coreVersion}`,
+        { details: { connector: name, sdk: definition.sdk, core: coreVersion } },
+      );
+    }
+    if (entries[kind].has(name)) {
+      throw rwError("RW_ERR_PLUGIN_DUPLICATE", `a ${kind} connector named "${name}" is already registered`, {
+        details: { connector: name, kind },
+      });
+    }
+    if (kind === "monitoring" && name === genericWebhookSource) {
+      throw rwError(
+        "RW_ERR_PLUGIN_DUPLICATE",
+        `"${genericWebhookSource}" is the built-in webhook source; give the monitoring connector another name`,
+        { details: { connector: name, kind } },
+      );
+    }
+    const connectionTypes = kind === "infrastructure" ? (definition.connectionTypes ?? [name]) : [];
+    for (const type of connectionTypes) {
+      const owner = byConnectionType.get(canonicalType(type));
+      if (owner !== undefined) {
+        throw rwError(
+          "RW_ERR_PLUGIN_DUPLICATE",
+          `connection type "${type}" is already served by infrastructure connector "${owner}"`,
+          { details: { connector: name, kind, connectionType: type } },
+        );
+      }
+    }
+
+    const parsed = definition.configSchema.safeParse(config ?? {});
+    if (!parsed.success) {
+      throw rwError("RW_ERR_PLUGIN_INVALID", `connector "${name}" was given an invalid config`, {
+        details: { connector: name, issues: issuesOf(parsed.error) },
+      });
+    }
+    const secretFields = secretPaths(definition.configSchema);
+    const secrets = secretValues(parsed.data, secretFields);
+    const paths = secretFields.flatMap((path) => [path, `*.${path}`, `config.${path}`]);
+    for (const path of paths) redactPaths.add(path);
+
+    const connectorContext: ConnectorContext = {
+      logger: childLogger(ctx.logger, name, paths),
+      signal: ctx.signal,
+      dryRun: false,
+      now: () => new Date(ctx.clock.now()),
+    };
+    let instance: InstanceOf[ConnectorKind];
+    try {
+      instance = await definition.create(parsed.data, connectorContext);
+    } catch (err) {
+      throw rwError(
+        "RW_ERR_PLUGIN_INVALID",
+        `connector "${name}" failed to start: ${scrub(messageOf(err), secrets)}`,
+        {
+          details: { connector: name },
+          cause: secrets.length > 0 ? undefined : err,
+        },
+      );
+    }
+    const missing = missingMethods(kind, instance);
+    if (missing.length > 0) {
+      throw rwError("RW_ERR_PLUGIN_INVALID", `connector "${name}" is missing ${missing.join(", ")}`, {
+        details: {
+          connector: name,
+          issues: missing.map((m) => ({ path: m, message: "must be a function" })),
+        },
+      });
+    }
+    entries[kind].set(name, { definition, instance, connectionTypes, health: null, healthAt: 0 });
+    for (const type of connectionTypes) byConnectionType.set(canonicalType(type), name);
+    log.debug({ connector: name, kind, version: definition.version }, "connector registered");
+  }
+
+  function lookup<K extends ConnectorKind>(kind: K, name: string): InstanceOf[K] {
+    const entry = entries[kind].get(name);
+    if (!entry) {
+      const known = [...entries[kind].keys()].sort();
+      throw rwError(
+        "RW_ERR_PLUGIN_NOT_FOUND",
+        `no ${kind} connector named "${truncate(name)}"; registered: ${known.length > 0 ? known.join(", ") : "none"}`,
+        { details: { kind, name: truncate(name), registered: known } },
+      );
+    }
+    return entry.instance as InstanceOf[K];
+  }
+
+  async function healthOf(entry: Entry): Promise<ConnectorInfo["health"]> {
+    const instance = entry.instance as Partial<MonitoringConnector & TicketingConnector>;
+    if (entry.definition.kind === "infrastructure" || typeof instance.healthCheck !== "function") return null;
+    const now = ctx.clock.now();
+    if (entry.health && now - entry.healthAt < healthTtlMs) return entry.health;
+    const started = performance.now();
+    let result: HealthResult;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      result = await Promise.race([
+        instance.healthCheck(),
+        new Promise<HealthResult>((resolve) => {
+          timer = setTimeout(
+            () =>
+              resolve({
+                ok: false,
+                latencyMs: healthTimeoutMs,
+                reason: "timeout",
+                message: "no answer in 5 s",
+              }),
+            healthTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (err) {
+      result = {
+        ok: false,
+        latencyMs: Math.round(performance.now() - started),
+        reason: "error",
+        message: messageOf(err),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+    entry.health = { ...result, checkedAt: new Date(now).toISOString() };
+    entry.healthAt = now;
+    if (!result.ok)
+      log.warn({ connector: entry.definition.name, reason: result.reason }, "connector unhealthy");
+    return entry.health;
+  }
+
+  const registry: ConnectorRegistry = {
+    register,
+    freeze() {
+      frozen = true;
+    },
+    get frozen() {
+      return frozen;
+    },
+    has: (kind, name) => entries[kind]?.has(name) ?? false,
+    monitoring: (name) => lookup("monitoring", name),
+    ticketing: (name) => lookup("ticketing", name),
+    infrastructureFor(connectionType, targetService) {
+      const type =
+        connectionType === "database" && targetService
+          ? `database:${databaseServiceAliases[targetService.toLowerCase()] ?? targetService.toLowerCase()}`
+          : connectionType;
+      const name = byConnectionType.get(canonicalType(type));
+      if (name === undefined) {
+        const known = [...byConnectionType.keys()].sort();
+        throw rwError(
+          "RW_ERR_PLUGIN_NOT_FOUND",
+          `no infrastructure connector serves connection type "${truncate(type)}"; served: ${known.join(", ") || "none"}`,
+          { details: { kind: "infrastructure", name: truncate(type), registered: known } },
+        );
+      }
+      return lookup("infrastructure", name);
+    },
+    async list(kind, options = {}) {
+      const sorted = [...entries[kind].values()].sort((a, b) =>
+        a.definition.name.localeCompare(b.definition.name),
+      );
+      return Promise.all(
+        sorted.map(async (entry) => ({
+          kind,
+          name: entry.definition.name,
+          version: entry.definition.version,
+          description: entry.definition.description ?? null,
+          capabilities: entry.definition.capabilities,
+          connectionTypes: entry.connectionTypes,
+          health: options.health === false ? entry.health : await healthOf(entry),
+        })),
+      );
+    },
+    get redactPaths() {
+      return [...redactPaths];
+    },
+    async close() {
+      for (const kind of kinds) {
+        for (const entry of entries[kind].values()) {
+          try {
+            await entry.instance.close?.();
+          } catch (err) {
+            log.warn(
+              { connector: entry.definition.name, err: { message: messageOf(err) } },
+              "connector close failed",
+            );
+          }
+        }
+      }
+    },
+  };
+
+  // A host registration of a built-in's kind and name replaces it (e.g. the local connector with
+  // extra PATH directories).
+  const declared = (r: ConnectorDefinition | ConnectorRegistration) => ("connector" in r ? r.connector : r);
+  const hostNames = new Set(registrations.map((r) => keyOf(declared(r))));
+  const builtIns = builtInConnectors.filter((b) => !hostNames.has(keyOf(b.connector)));
+  for (const registration of [...builtIns, ...registrations]) await register(registration);
+  return registry;
+}
+
+function keyOf(definition: { kind?: unknown; name?: unknown } | undefined): string {
+  return `${String(definition?.kind)}:${String(definition?.name)}`;
+}
+
+function canonicalType(type: string): string {
+  const [base, service] = type.toLowerCase().split(":", 2);
+  if (base === "database" && service) return `database:${databaseServiceAliases[service] ?? service}`;
+  return type.toLowerCase();
+}
+
+function missingMethods(kind: ConnectorKind, instance: unknown): string[] {
+  if (typeof instance !== "object" || instance === null) return ["the object returned by create()"];
+  const required: Record<ConnectorKind, readonly string[]> = {
+    monitoring: [],
+    ticketing: ["create", "update", "comment"],
+    infrastructure: ["open", "healthCheck"],
+  };
+  const record = instance as Record<string, unknown>;
+  return required[kind].filter((method) => typeof record[method] !== "function");
+}
+
+/** zod issues as `{ path, message }`, never the input (which may hold a secret). */
+function issuesOf(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join(".") || "(root)",
+    message: issue.message,
+  }));
+}
+
+/**
+ * Dotted paths (`password`, `auth.token`, `hosts.*.key`) of every field marked with `secret()` in
+ * a config schema, looking through optional/default/nullable wrappers, arrays, records and unions.
+ */
+export function secretPaths(schema: z.ZodType): string[] {
+  const paths = new Set<string>();
+  const seen = new Set<z.ZodType>();
+  const walk = (node: z.ZodType, path: string[]): void => {
+    if (secretRegistry.has(node) && path.length > 0) {
+      paths.add(path.join("."));
+      return;
+    }
+    if (seen.has(node)) return;
+    seen.add(node);
+    const def = node._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case "object":
+        for (const [key, child] of Object.entries(def.shape as Record<string, z.ZodType>))
+          walk(child, [...path, key]);
+        break;
+      case "optional":
+      case "nullable":
+      case "default":
+      case "prefault":
+      case "nonoptional":
+      case "readonly":
+      case "catch":
+        walk(def.innerType as z.ZodType, path);
+        break;
+      case "pipe":
+        walk(def.in as z.ZodType, path);
+        walk(def.out as z.ZodType, path);
+        break;
+      case "array":
+        walk(def.element as z.ZodType, [...path, "*"]);
+        break;
+      case "record":
+        walk(def.valueType as z.ZodType, [...path, "*"]);
+        break;
+      case "union":
+        for (const option of def.options as z.ZodType[]) walk(option, path);
+        break;
+      case "intersection":
+        walk(def.left as z.ZodType, path);
+        walk(def.right as z.ZodType, path);
+        break;
+      case "lazy":
+        walk((def.getter as () => z.ZodType)(), path);
+        break;
+      default:
+        break;
+    }
+  };
+  walk(schema, []);
+  return [...paths];
+}
+
+/** The string values found at the secret paths of a parsed config. */
+function secretValues(config: unknown, paths: readonly string[]): string[] {
+  const values: string[] = [];
+  const collect = (node: unknown, parts: readonly string[]): void => {
+    if (node === undefined || node === null) return;
+    if (parts.length === 0) {
+      if (typeof node === "string" && node.length > 0) values.push(node);
+      else if (typeof node === "object") for (const v of Object.values(node)) collect(v, []);
+      return;
+    }
+    if (typeof node !== "object") return;
+    const [head, ...rest] = parts as [string, ...string[]];
+    if (head === "*") for (const value of Object.values(node)) collect(value, rest);
+    else collect((node as Record<string, unknown>)[head], rest);
+  };
+  for (const path of paths) collect(config, path.split("."));
+  return values;
+}
+
+function childLogger(root: Logger, connector: string, redact: readonly string[]): Logger {
+  if (redact.length === 0) return root.child({ connector });
+  return root.child({ connector }, { redact: { paths: [...redact], censor: "[redacted]" } });
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("[redacted]");
+  return out;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function truncate(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,0 +1,221 @@
+/**
+ * The `Storage` port: everything the engine persists goes through it, so the in-memory, SQLite
+ * and PostgreSQL stores are interchangeable. It is asynchronous (a networked store must fit),
+ * every operation is atomic, every state change carries an optimistic version check, and work is
+ * claimed with leases so that several engine instances can share one store.
+ */
+import type {
+  ApiToken,
+  Approval,
+  AuditEvent,
+  ConnectionRecord,
+  CredentialRecord,
+  ExecutionSession,
+  RunbookRecord,
+  SessionStatus,
+  StepRecord,
+  Ticket,
+} from "./domain.js";
+
+/** A durable message for a ticketing system, delivered in order per ticket, at least once. */
+export interface OutboxItem {
+  id: number;
+  version: number;
+  /** The ticketing connector it is for. */
+  target: string;
+  ticketId: number;
+  /** A key that makes delivery idempotent on the remote side. */
+  idempotencyKey: string;
+  kind: string;
+  payload: Record<string, unknown>;
+  status: "pending" | "delivered" | "dead";
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  createdAt: string;
+}
+
+/** What each collection holds. */
+export interface StoredTypes {
+  tickets: Ticket;
+  runbooks: RunbookRecord;
+  sessions: ExecutionSession;
+  steps: StepRecord;
+  approvals: Approval;
+  credentials: CredentialRecord;
+  connections: ConnectionRecord;
+  audit: AuditEvent;
+  outbox: OutboxItem;
+  tokens: ApiToken;
+}
+export type CollectionName = keyof StoredTypes;
+
+/**
+ * The fields each collection can be filtered on (SQL stores index them). `id` always can.
+ * Unique: see `uniqueKeys`.
+ */
+export const indexedFields = {
+  tickets: ["status", "fingerprint", "source", "externalId", "service", "environment", "severity"],
+  runbooks: ["key", "status", "hash", "revision"],
+  sessions: ["ticketId", "status", "runbookId", "fingerprint"],
+  steps: ["sessionId", "status"],
+  approvals: ["status", "sessionId", "stepId", "ticketId"],
+  credentials: ["name", "environment"],
+  connections: ["name", "environment", "credentialId"],
+  audit: ["objectType", "objectId", "actor", "action"],
+  outbox: ["status", "ticketId", "target", "idempotencyKey"],
+  tokens: ["tokenHash", "actor"],
+} as const satisfies { [K in CollectionName]: readonly (keyof StoredTypes[K])[] };
+
+export type IndexedField<C extends CollectionName> = (typeof indexedFields)[C][number];
+
+/**
+ * Unique keys, enforced by every store (a violation is `RW_ERR_STORAGE_CONFLICT`). Besides these,
+ * sessions carry one partial unique key so that two engine instances sharing a store can never
+ * start the same remediation twice: at most one live session (status not in
+ * `finalSessionStatuses`, `dryRun` false, `fingerprint` not empty) per (fingerprint, runbookKey).
+ */
+export const uniqueKeys = {
+  credentials: [["name"]],
+  connections: [["name"]],
+  runbooks: [["key", "revision"]],
+  tokens: [["tokenHash"]],
+  outbox: [["idempotencyKey"]],
+} as const satisfies { [K in CollectionName]?: readonly (readonly (keyof StoredTypes[K])[])[] };
+
+/** A document before the store gives it an `id` and `version`. */
+export type NewDoc<T> = Omit<T, "id" | "version">;
+
+/**
+ * What `update` may change: any field but `id`, `version` and a session's `lease` (leases change
+ * only through claimSessions, renewLease and releaseLease, so an update never steals or drops one;
+ * a `lease` key passed anyway is ignored).
+ */
+export type Changes<C extends CollectionName> = Partial<Omit<NewDoc<StoredTypes[C]>, "lease">>;
+
+/** Equality on a field, or membership in a list. */
+export type Where<C extends CollectionName> = {
+  [K in (IndexedField<C> | "id") & keyof StoredTypes[C]]?:
+    | StoredTypes[C][K]
+    | { in: readonly StoredTypes[C][K][] };
+};
+
+export interface Query<C extends CollectionName> {
+  where?: Where<C>;
+  /** Ordered by id; `desc` lists newest first. */
+  order?: "asc" | "desc";
+  /** Keyset pagination: only ids after (asc) or before (desc) this one. */
+  cursor?: number;
+  limit?: number;
+}
+
+export interface Collection<C extends CollectionName> {
+  /** Inserts one document; `version` starts at 1. */
+  insert(doc: NewDoc<StoredTypes[C]>): Promise<StoredTypes[C]>;
+  /** Inserts many documents in one transaction (all or none), ids in input order. */
+  insertMany(docs: readonly NewDoc<StoredTypes[C]>[]): Promise<StoredTypes[C][]>;
+  get(id: number): Promise<StoredTypes[C] | undefined>;
+  /**
+   * Applies `changes` if the stored version is `expectedVersion`, and bumps the version.
+   * Throws `RW_ERR_STORAGE_CONFLICT` when the version differs (someone else wrote first) or a
+   * unique field is taken, `RW_ERR_STORAGE_NOT_FOUND` when there is no such document.
+   */
+  update(id: number, expectedVersion: number, changes: Changes<C>): Promise<StoredTypes[C]>;
+  /** Deletes it (with a version check when given); false when it did not exist. */
+  delete(id: number, expectedVersion?: number): Promise<boolean>;
+  find(query?: Query<C>): Promise<StoredTypes[C][]>;
+  count(where?: Where<C>): Promise<number>;
+}
+
+export interface IngestOptions {
+  /**
+   * A repeat of an open ticket (status in `openTicketStatuses`) whose `lastSeenAt` is at most this
+   * long before `now` is folded into it: occurrences + 1, `lastSeenAt` and `updatedAt` set to `now`.
+   */
+  dedupeWindowMs: number;
+  /** ISO timestamp of the ingestion. */
+  now: string;
+}
+
+export interface IngestOutcome {
+  /** The ticket as stored when the batch committed (inputs folded together share its final state). */
+  ticket: Ticket;
+  /** True when the input was folded into an existing open ticket (occurrences + 1). */
+  deduplicated: boolean;
+}
+
+export interface ClaimOptions {
+  /** Who claims: one id per engine instance. */
+  owner: string;
+  ttlMs: number;
+  now: string;
+  /** Sessions in these statuses whose lease is absent or expired are claimable. */
+  statuses: readonly SessionStatus[];
+  limit: number;
+}
+
+/**
+ * Cross-instance signals (LISTEN/NOTIFY on PostgreSQL, in-process elsewhere). They are wake-up
+ * hints, not a queue: a signal can be lost (a reconnect, a full buffer), so whoever listens also
+ * polls the store. A publish made after a subscribe on the same store reaches that listener.
+ * Topics are short `[a-z0-9_.:-]` names; payloads are small strings (PostgreSQL caps them near 8 KB).
+ */
+export interface Signals {
+  publish(topic: string, payload: string): Promise<void>;
+  /** Returns an unsubscribe function. A listener may run before or after `publish` resolves. */
+  subscribe(topic: string, listener: (payload: string) => void): () => void;
+}
+
+export interface Storage {
+  /** "memory", "sqlite", "postgres", … */
+  readonly kind: string;
+  /** True when several engine instances may share this store. */
+  readonly shared: boolean;
+
+  readonly tickets: Collection<"tickets">;
+  readonly runbooks: Collection<"runbooks">;
+  readonly sessions: Collection<"sessions">;
+  readonly steps: Collection<"steps">;
+  readonly approvals: Collection<"approvals">;
+  readonly credentials: Collection<"credentials">;
+  readonly connections: Collection<"connections">;
+  /** Append-only: `update` and `delete` throw `RW_ERR_STORAGE_APPEND_ONLY`. */
+  readonly audit: Collection<"audit">;
+  readonly outbox: Collection<"outbox">;
+  readonly tokens: Collection<"tokens">;
+
+  /**
+   * Stores tickets in one transaction, folding each input whose fingerprint matches an open
+   * ticket last seen within the window (or an earlier input of the same batch) into that ticket.
+   * Outcomes are in input order.
+   */
+  ingestTickets(inputs: readonly NewDoc<Ticket>[], options: IngestOptions): Promise<IngestOutcome[]>;
+
+  /**
+   * Creates a session and its steps atomically; steps get the new session's id. Throws
+   * `RW_ERR_STORAGE_CONFLICT` when a live session for the same (fingerprint, runbookKey) exists
+   * (see `uniqueKeys`), and then creates nothing.
+   */
+  createSession(
+    session: NewDoc<ExecutionSession>,
+    steps: readonly Omit<NewDoc<StepRecord>, "sessionId">[],
+  ): Promise<{ session: ExecutionSession; steps: StepRecord[] }>;
+
+  /**
+   * Claims up to `limit` sessions for `owner` (absent or expired lease, status in `statuses`),
+   * oldest first; with a shared store, two owners never claim the same session. Leases do not
+   * change a session's `version`.
+   */
+  claimSessions(options: ClaimOptions): Promise<ExecutionSession[]>;
+  /** Extends the lease if `owner` still holds it unexpired; false when it was lost or ran out. */
+  renewLease(sessionId: number, owner: string, ttlMs: number, now: string): Promise<boolean>;
+  releaseLease(sessionId: number, owner: string): Promise<void>;
+
+  /** Small named values: pull cursors, schema facts. */
+  getValue(key: string): Promise<string | undefined>;
+  setValue(key: string, value: string): Promise<void>;
+
+  readonly signals: Signals;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,92 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { localConnector, runLocal } from "../../src/executor/local.js";
+import type { ExecRequest } from "../../src/plugin.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "rw-local-"));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const config = (extra: Partial<Parameters<typeof runLocal>[0]> = {}) =>
+  localConnector.configSchema.parse({ cwd: dir, killGraceMs: 200, ...extra });
+const request = (command: string, extra: Partial<ExecRequest> = {}): ExecRequest => ({
+  command,
+  language: "sh",
+  readOnly: false,
+  signal: new AbortController().signal,
+  ...extra,
+});
+
+describe("localConnector", () => {
+  it("runs a shell step in the configured directory and captures both streams", async () => {
+    const chunks: string[] = [];
+    const result = await runLocal(
+      config(),
+      request("pwd; echo oops >&2; exit 3", { onOutput: (s, c) => chunks.push(`${s}:${c}`) }),
+    );
+    expect(result).toMatchObject({ exitCode: 3, stdout: `${dir}\n`, stderr: "oops\n", timedOut: false });
+    expect(chunks).toEqual(expect.arrayContaining([`stdout:${dir}\n`, "stderr:oops\n"]));
+  });
+
+  it("gives the process a clean environment with extra PATH directories", async () => {
+    process.env.RW_TEST_SECRET_ENV = "leaky";
+    writeFileSync(join(dir, "my_script.sh"), "#!/bin/sh\necho from-script\n", { mode: 0o755 });
+    try {
+      const result = await runLocal(
+        config({ path: [dir], env: { APP_MODE: "demo" } }),
+        request('env; my_script.sh; echo "PATH=$PATH"'),
+      );
+      expect(result.stdout).toContain("from-script");
+      expect(result.stdout).toContain("APP_MODE=demo");
+      expect(result.stdout).toContain(`PATH=${dir}:/usr/local/sbin`);
+      expect(result.stdout).not.toContain("leaky");
+      expect(result.stdout).not.toContain("RUNWARDEN");
+    } finally {
+      delete process.env.RW_TEST_SECRET_ENV;
+    }
+  });
+
+  it("kills the whole process tree when the step times out", async () => {
+    const canary = join(dir, "grandchild-survived");
+    const started = performance.now();
+    const result = await runLocal(
+      config(),
+      request(`(sleep 1; touch ${canary}) & sh -c 'trap "" TERM; sleep 5'`, { timeoutMs: 200 }),
+    );
+    expect(result.timedOut).toBe(true);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    await sleep(1_300);
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it("stops the process tree when the signal aborts", async () => {
+    const controller = new AbortController();
+    const running = runLocal(config(), request("sleep 5", { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 100);
+    await expect(running).rejects.toMatchObject({ code: "RW_ERR_EXEC_CANCELLED" });
+  });
+
+  it("runs python and javascript steps without a shell", async () => {
+    const js = await runLocal(
+      config(),
+      request("console.log(process.argv.length)", { language: "javascript" }),
+    );
+    expect(js.stdout.trim()).toBe("1");
+    await expect(runLocal(config(), request("x", { language: "yaml" }))).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_REJECTED",
+    });
+  });
+
+  it("answers its health check by running a process", async () => {
+    const instance = await localConnector.create(config(), {} as never);
+    const health = await instance.healthCheck({} as never, { signal: new AbortController().signal });
+    expect(health.ok).toBe(true);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Builds the engine's parts this engineer's tests need (registry, runbooks, analyzer, tickets)
+ * over a memory store, with a clock the test drives and an audit log that records in memory.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pino } from "pino";
+import { createAnalyzer } from "../../src/analyzer/index.js";
+import type { AnalyzerStage } from "../../src/analyzer/stage.js";
+import { createEventBus } from "../../src/events.js";
+import type { EngineContext } from "../../src/internal/context.js";
+import type { ConnectorDefinition, ConnectorRegistration } from "../../src/plugin.js";
+import { type Actor, defaultPolicy, type Policy } from "../../src/policy.js";
+import { type ConnectorRegistry, createConnectorRegistry } from "../../src/registry.js";
+import { type AuditRecorder, createRunbooksApi, type RunbooksApi } from "../../src/runbooks.js";
+import type { Storage } from "../../src/storage.js";
+import { createMemoryStorage } from "../../src/storage-memory.js";
+import { createTicketsApi, type TicketsApi } from "../../src/tickets.js";
+
+export const admin: Actor = { id: "alice", roles: ["admin"] };
+export const operator: Actor = { id: "oscar", roles: ["operator"] };
+
+export const runbooksDir = join(import.meta.dirname, "../../../../examples/runbooks");
+
+export interface TestContext {
+  ctx: EngineContext;
+  clock: { now(): number; advance(ms: number): void };
+  audit: AuditRecorder & { entries: Parameters<AuditRecorder["record"]>[0][] };
+}
+
+export function makeContext(options: { storage?: Storage; policy?: Partial<Policy> } = {}): TestContext {
+  let now = Date.parse("2025-06-01T12:00:00.000Z");
+  const clock = {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+  const entries: Parameters<AuditRecorder["record"]>[0][] = [];
+  const ctx: EngineContext = {
+    storage: options.storage ?? createMemoryStorage(),
+    events: createEventBus(),
+    logger: pino({ enabled: false }),
+    clock,
+    policy: { ...defaultPolicy, ...options.policy },
+    instanceId: "test",
+    signal: new AbortController().signal,
+    nowIso: () => new Date(clock.now()).toISOString(),
+    hooks: {},
+  };
+  return {
+    ctx,
+    clock,
+    audit: {
+      entries,
+      async record(entry) {
+        entries.push(entry);
+        return entry;
+      },
+    },
+  };
+}
+
+export interface Intake extends TestContext {
+  registry: ConnectorRegistry;
+  runbooks: RunbooksApi;
+  tickets: TicketsApi;
+}
+
+export async function makeIntake(
+  options: {
+    storage?: Storage;
+    policy?: Partial<Policy>;
+    connectors?: (ConnectorDefinition | ConnectorRegistration)[];
+    stages?: AnalyzerStage[] | ((builtIn: AnalyzerStage[]) => AnalyzerStage[]);
+  } = {},
+): Promise<Intake> {
+  const base = makeContext(options);
+  const registry = await createConnectorRegistry(base.ctx, options.connectors ?? []);
+  const runbooks = createRunbooksApi(base.ctx, { audit: base.audit });
+  const analyzer = createAnalyzer(base.ctx, { runbooks, stages: options.stages });
+  const tickets = createTicketsApi(base.ctx, { analyzer, registry });
+  return { ...base, registry, runbooks, tickets };
+}
+
+/** Loads examples/runbooks/*.md, honouring each file's front matter status. */
+export async function loadSampleRunbooks(runbooks: RunbooksApi): Promise<void> {
+  for (const file of readdirSync(runbooksDir)
+    .filter((f) => f.endsWith(".md") && f !== "README.md")
+    .sort()) {
+    await runbooks.create(readFileSync(join(runbooksDir, file), "utf8"), {
+      actor: admin,
+      useFrontMatterStatus: true,
+    });
+  }
+}

@@ -1,0 +1,5 @@
+export {
+  createPostgresStorage,
+  type PostgresStorageOptions,
+  postgresSchemaVersion,
+} from "./storage-postgres.js";

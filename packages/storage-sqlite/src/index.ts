@@ -1,0 +1,1 @@
+export { createSqliteStorage, type SqliteStorageOptions, sqliteSchemaVersion } from "./storage-sqlite.js";

@@ -1,0 +1,87 @@
+/**
+ * The schema: one table per collection with a time-ordered INTEGER PRIMARY KEY, a `version`, a
+ * `data` JSON column holding the whole document, and real columns (indexed) for the fields a query
+ * can filter on. Migrations are append-only: a shipped migration never changes; the database's
+ * `PRAGMA user_version` is the number of migrations applied.
+ */
+import type { CollectionName } from "@runwarden/core";
+import { indexedFields } from "@runwarden/core";
+
+/** A column copied from the document so that SQL can filter, index and constrain on it. */
+export interface Column {
+  field: string;
+  column: string;
+}
+
+/** Fields beyond `indexedFields` that need a column (the live-session unique key). */
+const extraColumns: Partial<Record<CollectionName, readonly string[]>> = {
+  sessions: ["runbookKey", "dryRun"],
+};
+
+export function columnsOf(collection: CollectionName): Column[] {
+  return [...indexedFields[collection], ...(extraColumns[collection] ?? [])].map((field) => ({
+    field,
+    column: field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+  }));
+}
+
+const table = (name: string, columns: string, extra = "") => `
+CREATE TABLE ${name} (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  version INTEGER NOT NULL,
+  ${columns},${extra}
+  data TEXT NOT NULL
+) STRICT;`;
+
+const index = (name: string, ...columns: string[]) =>
+  columns.map((c) => `CREATE INDEX ${name}_${c} ON ${name} (${c});`).join("\n");
+
+const V1 = `
+${table("tickets", "status TEXT, fingerprint TEXT, source TEXT, external_id TEXT, service TEXT, environment TEXT, severity TEXT")}
+${index("tickets", "status", "fingerprint", "source", "external_id", "service", "environment", "severity")}
+
+${table("runbooks", "key TEXT, status TEXT, hash TEXT, revision INTEGER")}
+${index("runbooks", "status", "hash", "revision")}
+CREATE UNIQUE INDEX runbooks_key_revision ON runbooks (key, revision);
+
+${table(
+  "sessions",
+  "ticket_id INTEGER, status TEXT, runbook_id INTEGER, fingerprint TEXT, runbook_key TEXT, dry_run INTEGER",
+  "\n  lease_owner TEXT, lease_expires_ms INTEGER,",
+)}
+${index("sessions", "ticket_id", "status", "runbook_id", "fingerprint")}
+CREATE UNIQUE INDEX sessions_live ON sessions (fingerprint, runbook_key)
+  WHERE dry_run = 0 AND fingerprint <> ''
+    AND status NOT IN ('succeeded', 'failed', 'rolled_back', 'rejected', 'cancelled');
+
+${table("steps", "session_id INTEGER, status TEXT")}
+${index("steps", "session_id", "status")}
+
+${table("approvals", "status TEXT, session_id INTEGER, step_id INTEGER, ticket_id INTEGER")}
+${index("approvals", "status", "session_id", "step_id", "ticket_id")}
+
+${table("credentials", "name TEXT, environment TEXT")}
+${index("credentials", "environment")}
+CREATE UNIQUE INDEX credentials_name ON credentials (name);
+
+${table("connections", "name TEXT, environment TEXT, credential_id INTEGER")}
+${index("connections", "environment", "credential_id")}
+CREATE UNIQUE INDEX connections_name ON connections (name);
+
+${table("audit", "object_type TEXT, object_id TEXT, actor TEXT, action TEXT")}
+${index("audit", "object_id", "actor", "action")}
+CREATE INDEX audit_object ON audit (object_type, object_id);
+
+${table("outbox", "status TEXT, ticket_id INTEGER, target TEXT, idempotency_key TEXT")}
+${index("outbox", "status", "ticket_id", "target")}
+CREATE UNIQUE INDEX outbox_idempotency_key ON outbox (idempotency_key);
+
+${table("tokens", "token_hash TEXT, actor TEXT")}
+${index("tokens", "actor")}
+CREATE UNIQUE INDEX tokens_token_hash ON tokens (token_hash);
+
+CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
+`;
+
+/** Every migration, in order. Append new ones; never edit a shipped one. */
+export const migrations: readonly string[] = [V1];

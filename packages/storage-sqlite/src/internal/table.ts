@@ -1,0 +1,216 @@
+/**
+ * One collection over one SQLite table. Every method is synchronous (better-sqlite3 is), so a
+ * read-check-write runs without yielding; the public store wraps them in promises.
+ */
+import type { CollectionName, Condition, Query } from "@runwarden/core";
+import { checkQuery, checkWhere, rwError } from "@runwarden/core";
+import type { Database, Statement } from "better-sqlite3";
+import { type Column, columnsOf } from "./schema.js";
+
+export type Doc = Record<string, unknown> & { id: number; version: number };
+export interface Row {
+  id: number;
+  version: number;
+  data: string;
+  lease_owner?: string | null;
+  lease_expires_ms?: number | null;
+}
+
+/** Prepared statements by SQL text, kept for the life of the connection. */
+export class StatementCache {
+  private readonly statements = new Map<string, Statement>();
+  constructor(private readonly db: Database) {}
+
+  get(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      // Find queries differ only by their shape; cap the cache so odd shapes cannot grow it forever.
+      if (this.statements.size >= 500) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+export class SqliteTable {
+  readonly columns: Column[];
+  private readonly leased: boolean;
+  private readonly selectList: string;
+  private readonly insertSql: string;
+  private readonly updateSql: string;
+
+  constructor(
+    readonly name: CollectionName,
+    private readonly statements: StatementCache,
+  ) {
+    this.columns = columnsOf(name);
+    this.leased = name === "sessions";
+    this.selectList = this.leased ? "id, version, data, lease_owner, lease_expires_ms" : "id, version, data";
+    const names = this.columns.map((c) => c.column);
+    const leaseNames = this.leased ? ["lease_owner", "lease_expires_ms"] : [];
+    const all = [...names, ...leaseNames, "data"];
+    this.insertSql = `INSERT INTO ${name} (version, ${all.join(", ")}) VALUES (1, ${all.map(() => "?").join(", ")})`;
+    this.updateSql = `UPDATE ${name} SET version = version + 1, ${[...names, "data"].map((c) => `${c} = ?`).join(", ")} WHERE id = ? AND version = ?`;
+  }
+
+  /** Inserts one document (fields only: `id`, `version` are dropped); returns it as stored. */
+  insert(input: Record<string, unknown>): Doc {
+    // The hot path of bulk imports: copy the input only when it carries keys the store owns.
+    const fields = "id" in input || "version" in input ? withoutIdentity(input) : input;
+    const params = this.columnValues(fields);
+    if (this.leased) params.push(...leaseValues(fields.lease));
+    params.push(this.serialise(fields));
+    const { lastInsertRowid } = this.statements.get(this.insertSql).run(params);
+    return { id: Number(lastInsertRowid), version: 1, ...fields };
+  }
+
+  get(id: number): Doc | undefined {
+    const row = this.statements.get(`SELECT ${this.selectList} FROM ${this.name} WHERE id = ?`).get(id) as
+      | Row
+      | undefined;
+    return row && this.toDoc(row);
+  }
+
+  /** Applies changes with a version check; returns the stored document. */
+  update(id: number, expectedVersion: number, changes: Record<string, unknown>): Doc {
+    const current = this.get(id);
+    if (!current) {
+      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `No ${this.name} document with this id`, {
+        details: { entity: this.name, id },
+      });
+    }
+    if (current.version !== expectedVersion) throw this.versionConflict(id, expectedVersion, current.version);
+    const { id: _id, version: _version, lease: _lease, ...fields } = changes;
+    const next: Doc = { ...current, ...fields, id, version: current.version + 1 };
+    if (this.leased) next.lease = current.lease;
+    const params = this.columnValues(next);
+    params.push(this.serialise(next), id, expectedVersion);
+    this.statements.get(this.updateSql).run(params);
+    return next;
+  }
+
+  delete(id: number, expectedVersion?: number): boolean {
+    if (expectedVersion === undefined) {
+      return this.statements.get(`DELETE FROM ${this.name} WHERE id = ?`).run(id).changes > 0;
+    }
+    const current = this.statements.get(`SELECT version FROM ${this.name} WHERE id = ?`).pluck().get(id) as
+      | number
+      | undefined;
+    if (current === undefined) return false;
+    if (current !== expectedVersion) throw this.versionConflict(id, expectedVersion, current);
+    return (
+      this.statements.get(`DELETE FROM ${this.name} WHERE id = ? AND version = ?`).run(id, expectedVersion)
+        .changes > 0
+    );
+  }
+
+  find(query: Query<CollectionName> = {}): Doc[] {
+    const conditions = checkQuery(this.name, query);
+    const { clauses, params } = this.compile(conditions);
+    const desc = query.order === "desc";
+    if (query.cursor !== undefined) {
+      clauses.push(desc ? "id < ?" : "id > ?");
+      params.push(query.cursor);
+    }
+    let sql = `SELECT ${this.selectList} FROM ${this.name}`;
+    if (clauses.length > 0) sql += ` WHERE ${clauses.join(" AND ")}`;
+    sql += desc ? " ORDER BY id DESC" : " ORDER BY id";
+    if (query.limit !== undefined) {
+      sql += " LIMIT ?";
+      params.push(query.limit);
+    }
+    return (this.statements.get(sql).all(params) as Row[]).map((row) => this.toDoc(row));
+  }
+
+  count(where?: Query<CollectionName>["where"]): number {
+    const { clauses, params } = this.compile(checkWhere(this.name, where));
+    let sql = `SELECT count(*) FROM ${this.name}`;
+    if (clauses.length > 0) sql += ` WHERE ${clauses.join(" AND ")}`;
+    return this.statements.get(sql).pluck().get(params) as number;
+  }
+
+  toDoc(row: Row): Doc {
+    const doc: Doc = {
+      id: row.id,
+      version: row.version,
+      ...(JSON.parse(row.data) as Record<string, unknown>),
+    };
+    if (this.leased) {
+      doc.lease =
+        row.lease_owner == null
+          ? null
+          : { owner: row.lease_owner, expiresAt: new Date(row.lease_expires_ms ?? 0).toISOString() };
+    }
+    return doc;
+  }
+
+  /** Column names come only from fields `checkQuery` allowed; values are always bound. */
+  private compile(conditions: readonly Condition[]): { clauses: string[]; params: unknown[] } {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    for (const condition of conditions) {
+      const column =
+        condition.field === "id" ? "id" : this.columns.find((c) => c.field === condition.field)!.column;
+      if ("eq" in condition) {
+        if (condition.eq === null) {
+          clauses.push(`${column} IS NULL`);
+        } else {
+          clauses.push(`${column} = ?`);
+          params.push(encode(condition.eq));
+        }
+        continue;
+      }
+      const values = condition.in.filter((v) => v !== null).map(encode);
+      const inList = `${column} IN (SELECT value FROM json_each(?))`;
+      clauses.push(condition.in.includes(null) ? `(${inList} OR ${column} IS NULL)` : inList);
+      params.push(JSON.stringify(values));
+    }
+    return { clauses, params };
+  }
+
+  private columnValues(doc: Record<string, unknown>): unknown[] {
+    return this.columns.map((c) => encode(doc[c.field]));
+  }
+
+  /** The whole document but `id`, `version` and the lease (kept in columns). */
+  private serialise(doc: Record<string, unknown>): string {
+    if (!this.leased && !("id" in doc) && !("version" in doc)) return JSON.stringify(doc);
+    return JSON.stringify(withoutKeys(doc));
+  }
+
+  private versionConflict(id: number, expectedVersion: number, actualVersion: number) {
+    return rwError("RW_ERR_STORAGE_CONFLICT", `The ${this.name} document changed since it was read`, {
+      details: { entity: this.name, id, reason: "version", expectedVersion, actualVersion },
+    });
+  }
+}
+
+function withoutIdentity(doc: Record<string, unknown>): Record<string, unknown> {
+  const { id: _id, version: _version, ...fields } = doc;
+  return fields;
+}
+
+function withoutKeys(doc: Record<string, unknown>): Record<string, unknown> {
+  const { id: _id, version: _version, lease: _lease, ...fields } = doc;
+  return fields;
+}
+
+function encode(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  return value;
+}
+
+/** A lease object as its two columns; the expiry is kept in epoch milliseconds so it compares as a number. */
+export function leaseValues(lease: unknown): [string | null, number | null] {
+  if (lease === null || lease === undefined) return [null, null];
+  const { owner, expiresAt } = lease as { owner: string; expiresAt: string };
+  const ms = Date.parse(expiresAt);
+  if (typeof owner !== "string" || Number.isNaN(ms)) {
+    throw rwError("RW_ERR_INPUT_INVALID", "A session lease needs an owner and an ISO expiresAt", {
+      details: { fields: [{ field: "lease", message: "owner and expiresAt required" }] },
+    });
+  }
+  return [owner, ms];
+}

@@ -1,0 +1,317 @@
+/**
+ * The embedded SQLite store (better-sqlite3): one file, one process, no server. The default store
+ * of the example server and of CSV imports.
+ */
+import type {
+  ClaimOptions,
+  Collection,
+  CollectionName,
+  ExecutionSession,
+  IngestOptions,
+  IngestOutcome,
+  Logger,
+  NewDoc,
+  StepRecord,
+  Storage,
+  StoredTypes,
+  Ticket,
+} from "@runwarden/core";
+import {
+  createLocalSignals,
+  indexedFields,
+  isRunwardenError,
+  openTicketStatuses,
+  planIngest,
+  rwError,
+} from "@runwarden/core";
+import BetterSqlite3 from "better-sqlite3";
+import { migrations } from "./internal/schema.js";
+import { type Doc, type Row, SqliteTable, StatementCache } from "./internal/table.js";
+
+export interface SqliteStorageOptions {
+  /** The database file, created if missing; `":memory:"` for a throwaway store. */
+  path: string;
+  /** A pino logger (migrations are logged at info); default silent. */
+  logger?: Logger;
+  /** How long a write waits for another process's lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/** The schema version this build writes; a database with a higher one is refused. */
+export const sqliteSchemaVersion = migrations.length;
+
+const collectionNames = Object.keys(indexedFields) as CollectionName[];
+/** Constant status names, so they can be part of the SQL text. */
+const OPEN_STATUSES = openTicketStatuses.map((status) => `'${status}'`).join(", ");
+/**
+ * Open tickets among a JSON list of fingerprints. `+status` keeps SQLite on the fingerprint index:
+ * through the status index it would scan every open ticket per batch.
+ */
+export const openTicketsSql = `SELECT id, version, data FROM tickets
+  WHERE fingerprint IN (SELECT value FROM json_each(?)) AND +status IN (${OPEN_STATUSES})`;
+
+/**
+ * Opens (or creates) a SQLite store and applies pending migrations. Throws
+ * `RW_ERR_STORAGE_MIGRATION` when the file's schema is newer than this build, and
+ * `RW_ERR_STORAGE_UNAVAILABLE` when the file cannot be opened.
+ */
+export function createSqliteStorage(options: SqliteStorageOptions): Storage {
+  if (typeof options?.path !== "string" || options.path === "") {
+    throw rwError("RW_ERR_CONFIG_INVALID", 'createSqliteStorage needs a `path` (a file, or ":memory:")', {
+      details: { issues: [{ path: ["path"], message: "expected a non-empty string" }] },
+    });
+  }
+  const logger = options.logger?.child({ component: "storage-sqlite" });
+  let db: BetterSqlite3.Database;
+  try {
+    db = new BetterSqlite3(options.path);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
+  } catch (cause) {
+    throw rwError("RW_ERR_STORAGE_UNAVAILABLE", "Cannot open the SQLite database", { cause });
+  }
+  try {
+    migrate(db, logger);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+
+  const statements = new StatementCache(db);
+  const tables = Object.fromEntries(
+    collectionNames.map((name) => [name, new SqliteTable(name, statements)]),
+  ) as Record<CollectionName, SqliteTable>;
+  const signals = createLocalSignals(logger);
+  let closed = false;
+
+  function assertOpen(): void {
+    if (closed) throw rwError("RW_ERR_STORAGE_UNAVAILABLE", "The SQLite store is closed");
+  }
+
+  /**
+   * Runs `work` synchronously (no await inside, so nothing interleaves), a write in an IMMEDIATE
+   * transaction, and maps driver errors onto Runwarden codes.
+   */
+  function run<R>(work: () => R, mode: "read" | "write" = "write"): Promise<R> {
+    try {
+      assertOpen();
+      return Promise.resolve(mode === "write" ? db.transaction(work).immediate() : work());
+    } catch (err) {
+      return Promise.reject(mapError(err));
+    }
+  }
+
+  function collection<C extends CollectionName>(name: C, appendOnly = false): Collection<C> {
+    type T = StoredTypes[C];
+    const table = tables[name];
+    const refuse = () =>
+      Promise.reject(
+        rwError("RW_ERR_STORAGE_APPEND_ONLY", `The ${name} collection is append-only`, {
+          details: { entity: name },
+        }),
+      );
+    return {
+      insert: (doc) => run(() => table.insert(doc as Record<string, unknown>) as unknown as T),
+      insertMany: (docs) =>
+        run(() => docs.map((doc) => table.insert(doc as Record<string, unknown>)) as unknown as T[]),
+      get: (id) => run(() => table.get(id) as unknown as T | undefined, "read"),
+      update: (id, expectedVersion, changes) =>
+        appendOnly
+          ? refuse()
+          : run(() => table.update(id, expectedVersion, changes as Record<string, unknown>) as unknown as T),
+      delete: (id, expectedVersion) => (appendOnly ? refuse() : run(() => table.delete(id, expectedVersion))),
+      find: (query) => run(() => table.find(query as never) as unknown as T[], "read"),
+      count: (where) => run(() => table.count(where as never), "read"),
+    };
+  }
+
+  const tickets = tables.tickets;
+  const sessions = tables.sessions;
+
+  const storage: Storage = {
+    kind: "sqlite",
+    shared: false,
+    tickets: collection("tickets"),
+    runbooks: collection("runbooks"),
+    sessions: collection("sessions"),
+    steps: collection("steps"),
+    approvals: collection("approvals"),
+    credentials: collection("credentials"),
+    connections: collection("connections"),
+    audit: collection("audit", true),
+    outbox: collection("outbox"),
+    tokens: collection("tokens"),
+
+    ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
+      return run(() => {
+        // One indexed query for the whole batch finds every open ticket it could fold into.
+        const fingerprints = JSON.stringify([...new Set(inputs.map((input) => input.fingerprint))]);
+        const open = new Map<string, Ticket[]>();
+        for (const row of statements.get(openTicketsSql).all(fingerprints) as Row[]) {
+          const ticket = tickets.toDoc(row) as unknown as Ticket;
+          open.set(ticket.fingerprint, [...(open.get(ticket.fingerprint) ?? []), ticket]);
+        }
+        const plan = planIngest(inputs, ingest, (fingerprint) => open.get(fingerprint) ?? []);
+        const inserted = plan.inserts.map((doc) => tickets.insert(doc as unknown as Record<string, unknown>));
+        const updated = plan.updates.map(({ id, version, ...changes }) =>
+          tickets.update(id, version, changes),
+        );
+        return plan.outcomes.map(({ target, deduplicated }) => ({
+          ticket: {
+            ...("insert" in target ? inserted[target.insert]! : updated[target.update]!),
+          } as unknown as Ticket,
+          deduplicated,
+        }));
+      });
+    },
+
+    createSession(session, steps) {
+      return run(() => {
+        const stored = sessions.insert(session as unknown as Record<string, unknown>);
+        const storedSteps = steps.map((step) => tables.steps.insert({ ...step, sessionId: stored.id }));
+        return {
+          session: stored as unknown as ExecutionSession,
+          steps: storedSteps as unknown as StepRecord[],
+        };
+      });
+    },
+
+    claimSessions(claim: ClaimOptions) {
+      return run(() => {
+        const now = parseTime(claim.now);
+        const rows = statements
+          .get(
+            `UPDATE sessions SET lease_owner = ?, lease_expires_ms = ?
+             WHERE id IN (SELECT id FROM sessions
+               WHERE status IN (SELECT value FROM json_each(?))
+                 AND (lease_owner IS NULL OR lease_expires_ms <= ?)
+               ORDER BY id LIMIT ?)
+             RETURNING id, version, data, lease_owner, lease_expires_ms`,
+          )
+          .all(
+            claim.owner,
+            now + claim.ttlMs,
+            JSON.stringify(claim.statuses),
+            now,
+            Math.max(0, claim.limit),
+          ) as Doc[];
+        return rows
+          .map((row) => sessions.toDoc(row as never) as unknown as ExecutionSession)
+          .sort((a, b) => a.id - b.id);
+      });
+    },
+
+    renewLease(sessionId, owner, ttlMs, now) {
+      return run(() => {
+        const at = parseTime(now);
+        const sql = `UPDATE sessions SET lease_expires_ms = ?
+          WHERE id = ? AND lease_owner = ? AND lease_expires_ms > ?`;
+        return statements.get(sql).run(at + ttlMs, sessionId, owner, at).changes === 1;
+      });
+    },
+
+    async releaseLease(sessionId, owner) {
+      await run(() => {
+        const sql =
+          "UPDATE sessions SET lease_owner = NULL, lease_expires_ms = NULL WHERE id = ? AND lease_owner = ?";
+        statements.get(sql).run(sessionId, owner);
+      });
+    },
+
+    getValue(key) {
+      return run(
+        () => statements.get("SELECT value FROM kv WHERE key = ?").pluck().get(key) as string | undefined,
+        "read",
+      );
+    },
+
+    async setValue(key, value) {
+      await run(() => {
+        const sql =
+          "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        statements.get(sql).run(key, String(value));
+      });
+    },
+
+    signals: {
+      publish: async (topic, payload) => {
+        assertOpen();
+        await signals.publish(topic, payload);
+      },
+      subscribe: (topic, listener) => {
+        assertOpen();
+        return signals.subscribe(topic, listener);
+      },
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      signals.close();
+      db.close();
+    },
+  };
+  return storage;
+}
+
+/** Applies pending migrations, each in its own write transaction with the version re-read inside. */
+function migrate(db: BetterSqlite3.Database, logger: Logger | undefined): void {
+  const version = () => db.pragma("user_version", { simple: true }) as number;
+  const found = version();
+  if (found > migrations.length) {
+    throw rwError("RW_ERR_STORAGE_MIGRATION", "The SQLite database was written by a newer Runwarden", {
+      details: { schemaVersion: found, supported: migrations.length },
+    });
+  }
+  for (let next = found + 1; next <= migrations.length; next++) {
+    try {
+      db.transaction(() => {
+        if (version() >= next) return; // another process migrated meanwhile
+        db.exec(migrations[next - 1]!);
+        db.pragma(`user_version = ${next}`);
+      }).immediate();
+    } catch (cause) {
+      throw rwError("RW_ERR_STORAGE_MIGRATION", "A SQLite schema migration failed", {
+        cause,
+        details: { migration: next },
+      });
+    }
+    logger?.info({ schemaVersion: next }, "schema migrated");
+  }
+}
+
+function mapError(err: unknown): unknown {
+  if (isRunwardenError(err)) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== "string") return err;
+  if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+    return rwError("RW_ERR_STORAGE_CONFLICT", "A unique key is already taken", {
+      cause: err,
+      details: { reason: "unique" },
+    });
+  }
+  if (code.startsWith("SQLITE_CONSTRAINT") || code === "SQLITE_MISMATCH" || code === "SQLITE_TOOBIG") {
+    return rwError("RW_ERR_INPUT_INVALID", "The document does not fit the store's schema", {
+      cause: err,
+      details: { fields: [{ field: "document", message: code }] },
+    });
+  }
+  if (code.startsWith("SQLITE_")) {
+    return rwError("RW_ERR_STORAGE_UNAVAILABLE", "The SQLite database failed", {
+      cause: err,
+      details: { code },
+    });
+  }
+  return err;
+}
+
+function parseTime(iso: string): number {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) {
+    throw rwError("RW_ERR_INPUT_INVALID", "Expected an ISO timestamp", {
+      details: { fields: [{ field: "now", message: "must be an ISO timestamp" }] },
+    });
+  }
+  return at;
+}

@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describeStorageContract, expectCode } from "../../core/test/storage/contract.js";
+import { newTicket } from "../../core/test/storage/fixtures.js";
+import { createSqliteStorage, sqliteSchemaVersion } from "../src/index.js";
+import { openTicketsSql } from "../src/storage-sqlite.js";
+
+describeStorageContract("sqlite", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "rw-sqlite-"));
+  const path = join(dir, "runwarden.db");
+  return {
+    storage: createSqliteStorage({ path }),
+    reopen: async () => createSqliteStorage({ path }),
+    peer: async () => createSqliteStorage({ path }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describeStorageContract(
+  "sqlite :memory:",
+  async () => ({ storage: createSqliteStorage({ path: ":memory:" }) }),
+  {
+    durable: false,
+  },
+);
+
+describe("createSqliteStorage", () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "rw-sqlite-"));
+    path = join(dir, "runwarden.db");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("applies every migration and enables WAL when opening a new file", async () => {
+    const storage = createSqliteStorage({ path });
+    await storage.close();
+    const db = new BetterSqlite3(path);
+    expect(db.pragma("user_version", { simple: true })).toBe(sqliteSchemaVersion);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    const tables = db
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+      .pluck()
+      .all();
+    expect(tables).toEqual(
+      expect.arrayContaining(["tickets", "sessions", "audit", "outbox", "tokens", "kv"]),
+    );
+    db.close();
+  });
+
+  it("uses an index when filtering on an indexed field", async () => {
+    const storage = createSqliteStorage({ path });
+    await storage.close();
+    const db = new BetterSqlite3(path);
+    const plan = (sql: string, ...params: unknown[]) =>
+      JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params));
+    expect(plan("SELECT data FROM tickets WHERE fingerprint = ?", "x")).toContain(
+      "USING INDEX tickets_fingerprint",
+    );
+    expect(plan("SELECT data FROM steps WHERE status IN (SELECT value FROM json_each(?))", "[]")).toContain(
+      "USING INDEX steps_status",
+    );
+    expect(plan("SELECT data FROM runbooks WHERE key = ?", "k")).toContain(
+      "USING INDEX runbooks_key_revision",
+    );
+    db.close();
+  });
+
+  it("refuses a database whose schema is newer than this build", async () => {
+    await createSqliteStorage({ path }).close();
+    const db = new BetterSqlite3(path);
+    db.pragma(`user_version = ${sqliteSchemaVersion + 1}`);
+    db.close();
+    expect(() => createSqliteStorage({ path })).toThrow(
+      expect.objectContaining({ code: "RW_ERR_STORAGE_MIGRATION" }),
+    );
+  });
+
+  it("keeps rows when a file is reopened", async () => {
+    const first = createSqliteStorage({ path });
+    const outcomes = await first.ingestTickets([newTicket(), newTicket({ fingerprint: "other" })], {
+      dedupeWindowMs: 1_000,
+      now: newTicket().receivedAt,
+    });
+    await first.close();
+    const second = createSqliteStorage({ path });
+    expect(await second.tickets.find()).toEqual(outcomes.map((o) => o.ticket));
+    await second.close();
+  });
+
+  it("refuses an empty path", () => {
+    expect(() => createSqliteStorage({ path: "" })).toThrow(
+      expect.objectContaining({ code: "RW_ERR_CONFIG_INVALID" }),
+    );
+  });
+
+  it("reports a file that cannot be opened as unavailable", () => {
+    expect(() => createSqliteStorage({ path: join(dir, "missing", "dir", "x.db") })).toThrow(
+      expect.objectContaining({ code: "RW_ERR_STORAGE_UNAVAILABLE" }),
+    );
+  });
+
+  it("refuses a value that does not fit a typed column", async () => {
+    const storage = createSqliteStorage({ path: ":memory:" });
+    await expectCode(storage.runbooks.insert({ key: "k", revision: "one" } as never), "RW_ERR_INPUT_INVALID");
+    await storage.close();
+  });
+});
+
+describe("openTicketsSql", () => {
+  it("looks tickets up through the fingerprint index when deduplicating a batch", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rw-sqlite-"));
+    const path = join(dir, "runwarden.db");
+    await createSqliteStorage({ path }).close();
+    const db = new BetterSqlite3(path);
+    const plan = JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${openTicketsSql}`).all("[]"));
+    expect(plan).toContain("USING INDEX tickets_fingerprint");
+    expect(plan).not.toContain("tickets_status");
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
