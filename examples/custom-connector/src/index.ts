@@ -1,0 +1,1 @@
+export { default, GrafanaConfig, type GrafanaConfigInput } from "./grafana.js";

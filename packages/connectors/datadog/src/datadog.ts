@@ -1,0 +1,43 @@
+import type { MonitoringConnector } from "@runwarden/core";
+import { defineConnector } from "@runwarden/core";
+import { DatadogConfig } from "./config.js";
+import { createDatadogApi } from "./internal/api.js";
+import { createWebhookParser, verifyDatadogRequest } from "./webhook.js";
+
+const name = "datadog";
+
+/**
+ * The Datadog connector: receives the Webhooks integration's calls (body = `webhookTemplate`),
+ * and pulls monitor groups in Alert/Warn plus alert events since a cursor. Register it under the
+ * source name `datadog`: the webhook posts to `/api/v1/tickets/webhook/datadog`.
+ */
+const datadog = defineConnector({
+  kind: "monitoring",
+  name,
+  version: "0.1.0",
+  sdk: "^0.1.0",
+  description: "Datadog: webhook receiver, monitor groups and events pull.",
+  configSchema: DatadogConfig,
+  capabilities: ["webhook", "pull", "health-check"],
+  create(config, ctx): MonitoringConnector {
+    const connector: MonitoringConnector = {
+      verifyWebhook: (request) => verifyDatadogRequest(config.webhookAuth, request),
+      parseWebhook: createWebhookParser(config, name),
+    };
+    const { apiKey, applicationKey } = config;
+    if (apiKey === undefined || applicationKey === undefined) return connector;
+
+    const api = createDatadogApi(
+      { ...config, apiKey, applicationKey },
+      { source: name, logger: ctx.logger, now: ctx.now },
+    );
+    return {
+      ...connector,
+      pull: ({ since, signal }) => api.pull({ since, signal: AbortSignal.any([signal, ctx.signal]) }),
+      healthCheck: () =>
+        api.healthCheck(AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeoutMs)])),
+    };
+  },
+});
+
+export default datadog;

@@ -1,0 +1,402 @@
+/**
+ * The HTTP connector: HTTP steps (fenced `http` blocks) with API key, bearer or basic
+ * credentials, an egress policy per connection, keep-alive pools, Retry-After aware retries and
+ * capped bodies. A 2xx answer is exit code 0; any other status is reported as the exit code.
+ */
+import {
+  type ConnectionHandle,
+  defineConnector,
+  type ExecRequest,
+  type ExecResult,
+  type HealthResult,
+  type InfrastructureConnector,
+  type ResolvedConnection,
+  rwError,
+} from "@runwarden/core";
+import { Agent, type Dispatcher, request as undiciRequest } from "undici";
+import {
+  type HttpConfig,
+  type HttpConnectionOptions,
+  httpConfigSchema,
+  httpConnectionOptionsSchema,
+} from "./config.js";
+import { bareHost, checkEgress, type EgressPolicy, guardedLookup } from "./internal/egress.js";
+import { abortError, reasonOf, transportError } from "./internal/errors.js";
+import { type HttpStep, parseHttpStep } from "./internal/parse.js";
+import { retryAfterMs } from "./internal/retry-after.js";
+
+const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const SECRET_PARAM = /key|token|secret|pass|sig|auth/i;
+
+interface Resolved {
+  base: URL | undefined;
+  policy: EgressPolicy;
+  options: HttpConnectionOptions;
+  /** Headers carrying the credential; sent only to the connection's own host. */
+  auth: Record<string, string>;
+  authKind: string;
+}
+
+function resolve(connection: ResolvedConnection): Resolved {
+  const parsed = httpConnectionOptionsSchema.safeParse(connection.options ?? {});
+  if (!parsed.success) {
+    throw rwError(
+      "RW_ERR_CONNECTOR_REJECTED",
+      `the HTTP options of connection ${connection.name} are invalid`,
+      {
+        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
+      },
+    );
+  }
+  const options = parsed.data;
+  let base: URL | undefined;
+  if (options.base_url) base = new URL(options.base_url);
+  else if (connection.targetHost) {
+    const host =
+      connection.targetHost.includes(":") && !connection.targetHost.startsWith("[")
+        ? `[${connection.targetHost}]`
+        : connection.targetHost;
+    base = new URL(`${options.scheme}://${host}${connection.targetPort ? `:${connection.targetPort}` : ""}/`);
+  }
+  const secrets = connection.credential?.secrets ?? {};
+  const fields = connection.credential?.fields ?? {};
+  const auth: Record<string, string> = {};
+  const kinds: string[] = [];
+  if (secrets.token) {
+    auth.authorization = `Bearer ${secrets.token}`;
+    kinds.push("bearer token");
+  } else if (secrets.password && typeof fields.username === "string") {
+    auth.authorization = `Basic ${Buffer.from(`${fields.username}:${secrets.password}`).toString("base64")}`;
+    kinds.push("basic auth");
+  }
+  if (secrets.api_key) {
+    auth[options.api_key_header.toLowerCase()] = secrets.api_key;
+    kinds.push(`API key in ${options.api_key_header}`);
+  }
+  return {
+    base,
+    policy: {
+      home: base ? bareHost(base.hostname).toLowerCase() : undefined,
+      allowed: options.allowed_hosts,
+      allowLinkLocal: options.allow_link_local,
+    },
+    options,
+    auth,
+    authKind: kinds.length > 0 ? kinds.join(", ") : "no credential",
+  };
+}
+
+function resolveUrl(target: string, base: URL | undefined): URL {
+  try {
+    return base ? new URL(target, base) : new URL(target);
+  } catch (error) {
+    throw rwError(
+      "RW_ERR_CONNECTOR_REJECTED",
+      `cannot resolve the request target ${JSON.stringify(target)} (a relative target needs the connection's host)`,
+      {
+        cause: error,
+        details: { reason: "request" },
+      },
+    );
+  }
+}
+
+/** The URL for people: query values that look secret are masked. */
+function displayUrl(url: URL): string {
+  const shown = new URL(url);
+  for (const [name] of shown.searchParams) if (SECRET_PARAM.test(name)) shown.searchParams.set(name, "***");
+  shown.username = "";
+  shown.password = "";
+  return shown.toString();
+}
+
+async function readCapped(
+  body: Dispatcher.ResponseData["body"],
+  cap: number,
+): Promise<{ text: string; dropped: number }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let dropped = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = cap - size;
+    if (room <= 0) {
+      dropped += chunk.length;
+      // Keep counting a little, then stop reading a body that will not be kept.
+      if (dropped > cap) {
+        body.destroy();
+        return { text: Buffer.concat(chunks).toString("utf8"), dropped: -1 };
+      }
+      continue;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    dropped += chunk.length - kept.length;
+    chunks.push(kept);
+    size += kept.length;
+  }
+  return { text: Buffer.concat(chunks).toString("utf8"), dropped };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolvePromise();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The HTTP connector declaration (default export of `@runwarden/connector-http`). */
+const httpConnector = defineConnector({
+  kind: "infrastructure",
+  name: "http",
+  version: "0.1.0",
+  sdk: "^0.1.0",
+  description: "Runs HTTP steps (undici) with API key, bearer or basic credentials and an egress policy.",
+  configSchema: httpConfigSchema,
+  capabilities: ["http-request", "egress-policy", "retry-after", "health-check", "connection-pool"],
+  connectionTypes: ["api", "http"],
+  create(config: HttpConfig, ctx): InfrastructureConnector {
+    const logger = ctx.logger.child({ component: "http" });
+    const agents = new Map<string, Agent>();
+
+    function dispatcherFor(options: HttpConnectionOptions): Dispatcher {
+      if (config.dispatcher) return config.dispatcher;
+      const key = `${options.allow_link_local}:${options.tls_verify}`;
+      let agent = agents.get(key);
+      if (!agent) {
+        agent = new Agent({
+          connections: config.connectionsPerOrigin,
+          keepAliveTimeout: config.keepAliveTimeoutMs,
+          connect: {
+            timeout: config.connectTimeoutMs,
+            rejectUnauthorized: options.tls_verify,
+            ...(options.allow_link_local ? {} : { lookup: guardedLookup }),
+          },
+        });
+        agents.set(key, agent);
+      }
+      return agent;
+    }
+
+    async function send(resolved: Resolved, step: HttpStep, request: ExecRequest): Promise<ExecResult> {
+      const { signal } = request;
+      if (request.readOnly && !READ_ONLY_METHODS.has(step.method)) {
+        throw rwError(
+          "RW_ERR_CONNECTOR_REJECTED",
+          `a read-only check may not send ${step.method}: use GET, HEAD or OPTIONS`,
+          {
+            details: { reason: "read-only", method: step.method },
+          },
+        );
+      }
+      const timeoutMs = request.timeoutMs ?? config.timeoutMs;
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const combined = AbortSignal.any([signal, timeout]);
+      const dispatcher = dispatcherFor(resolved.options);
+      let url = resolveUrl(step.target, resolved.base);
+      let method = step.method;
+      let body = step.body;
+      let redirects = 0;
+      let retries = 0;
+      const hasContentType = step.headers.some(([name]) => name.toLowerCase() === "content-type");
+
+      for (;;) {
+        checkEgress(url, resolved.policy, redirects > 0 ? "redirect" : "request");
+        const home = bareHost(url.hostname).toLowerCase() === resolved.policy.home;
+        const headers: Record<string, string> = {
+          "user-agent": config.userAgent,
+          ...lower(resolved.options.headers),
+        };
+        for (const [name, value] of step.headers) headers[name.toLowerCase()] = value;
+        if (home) for (const [name, value] of Object.entries(resolved.auth)) headers[name] ??= value;
+        if (body !== undefined && !hasContentType)
+          headers["content-type"] = looksLikeJson(body) ? "application/json" : "text/plain; charset=utf-8";
+        const started = performance.now();
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await undiciRequest(url, {
+            method: method as Dispatcher.HttpMethod,
+            headers,
+            body,
+            dispatcher,
+            signal: combined,
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          });
+        } catch (error) {
+          if (signal.aborted) throw abortError(signal.reason);
+          if (timeout.aborted) return timedOutResult(timeoutMs);
+          throw transportError(error, bareHost(url.hostname));
+        }
+        const status = response.statusCode;
+        logger.debug(
+          { method, host: url.host, path: url.pathname, status, ms: Math.round(performance.now() - started) },
+          "http response",
+        );
+
+        const location = response.headers.location;
+        if (
+          status >= 300 &&
+          status < 400 &&
+          status !== 304 &&
+          typeof location === "string" &&
+          redirects < config.maxRedirects
+        ) {
+          await response.body.dump();
+          const next = resolveUrl(location, url);
+          checkEgress(next, resolved.policy, "redirect");
+          redirects++;
+          url = next;
+          if (status === 303 || ((status === 301 || status === 302) && method === "POST")) {
+            method = method === "HEAD" ? "HEAD" : "GET";
+            body = undefined;
+          }
+          continue;
+        }
+
+        if ((status === 429 || status === 503) && retries < config.retries.max) {
+          const wait =
+            retryAfterMs(response.headers["retry-after"], Date.now()) ??
+            config.retries.baseDelayMs * 2 ** retries;
+          if (wait <= config.retries.maxDelayMs) {
+            await response.body.dump();
+            logger.warn(
+              { method, host: url.host, status, waitMs: wait, attempt: retries + 1 },
+              "http retrying after rate limit",
+            );
+            retries++;
+            try {
+              await sleep(wait, combined);
+            } catch {
+              if (signal.aborted) throw abortError(signal.reason);
+              return timedOutResult(timeoutMs);
+            }
+            continue;
+          }
+        }
+
+        let read: { text: string; dropped: number };
+        try {
+          read = await readCapped(response.body, config.maxBodyBytes);
+        } catch (error) {
+          if (signal.aborted) throw abortError(signal.reason);
+          if (timeout.aborted) return timedOutResult(timeoutMs);
+          throw transportError(error, bareHost(url.hostname));
+        }
+        const notes: string[] = [];
+        if (status < 200 || status >= 300) notes.push(`HTTP ${status}`);
+        if (read.dropped !== 0) notes.push(`[runwarden: response body cut at ${config.maxBodyBytes} bytes]`);
+        return {
+          exitCode: status >= 200 && status < 300 ? 0 : status,
+          signal: null,
+          stdout: read.text,
+          stderr: notes.length ? `${notes.join("\n")}\n` : "",
+        };
+      }
+    }
+
+    return {
+      async open(connection, { signal }): Promise<ConnectionHandle> {
+        if (signal.aborted) throw abortError(signal.reason);
+        const resolved = resolve(connection);
+        let released = false;
+        return {
+          async exec(request) {
+            if (released) throw rwError("RW_ERR_CONNECTOR_REJECTED", "exec() on a released HTTP handle");
+            if (request.signal.aborted) throw abortError(request.signal.reason);
+            return send(resolved, parseHttpStep(request.command), request);
+          },
+          async release() {
+            released = true;
+          },
+        };
+      },
+
+      async healthCheck(connection, { signal }): Promise<HealthResult> {
+        const start = performance.now();
+        const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
+        try {
+          if (signal.aborted) throw abortError(signal.reason);
+          const resolved = resolve(connection);
+          const result = await send(
+            resolved,
+            { method: "GET", target: resolved.options.health_path, headers: [], body: undefined },
+            {
+              command: "",
+              language: "http",
+              readOnly: true,
+              signal,
+              timeoutMs: config.connectTimeoutMs,
+            },
+          );
+          if (result.timedOut)
+            return {
+              ok: false,
+              latencyMs: latencyMs(),
+              reason: "timeout",
+              message: "the health check timed out",
+            };
+          const status = result.exitCode === 0 ? 200 : (result.exitCode ?? 0);
+          if (status === 401 || status === 403)
+            return { ok: false, latencyMs: latencyMs(), reason: "auth", message: `HTTP ${status}` };
+          if (status >= 400)
+            return {
+              ok: false,
+              latencyMs: latencyMs(),
+              reason: `status ${status}`,
+              message: `HTTP ${status}`,
+            };
+          return { ok: true, latencyMs: latencyMs() };
+        } catch (error) {
+          const e = error as { message?: string; details?: { reason?: string } };
+          const reason = e.details?.reason ?? reasonOf(error);
+          logger.warn({ connection: connection.name, reason }, "http health check failed");
+          return { ok: false, latencyMs: latencyMs(), reason, message: e.message ?? String(error) };
+        }
+      },
+
+      describe(request, connection) {
+        const resolved = resolve(connection);
+        try {
+          const step = parseHttpStep(request.command);
+          return `${step.method} ${displayUrl(resolveUrl(step.target, resolved.base))} (${resolved.authKind})`;
+        } catch {
+          return `HTTP step on ${resolved.base ? displayUrl(resolved.base) : connection.name} (${resolved.authKind})`;
+        }
+      },
+
+      async close() {
+        const all = [...agents.values()];
+        agents.clear();
+        await Promise.all(all.map((agent) => agent.close()));
+      },
+    };
+  },
+});
+
+function lower(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function looksLikeJson(body: string): boolean {
+  const t = body.trimStart();
+  return t.startsWith("{") || t.startsWith("[");
+}
+
+function timedOutResult(ms: number): ExecResult {
+  return {
+    exitCode: null,
+    signal: null,
+    stdout: "",
+    stderr: `request timed out after ${ms} ms\n`,
+    timedOut: true,
+  };
+}
+
+export default httpConnector;

@@ -1,0 +1,337 @@
+/**
+ * The MySQL / MariaDB connector: SQL steps with server-side bound parameters, read-only prechecks
+ * and postchecks, KILL QUERY on timeout or abort, pooled connections.
+ */
+import {
+  type ConnectionHandle,
+  defineConnector,
+  type ExecRequest,
+  type ExecResult,
+  type HealthResult,
+  type InfrastructureConnector,
+  type Logger,
+  type ResolvedConnection,
+  rwError,
+} from "@runwarden/core";
+import mysql, { type ConnectionOptions, type Pool, type PoolConnection } from "mysql2";
+import { type MysqlConfig, mysqlConfigSchema, mysqlConnectionOptionsSchema } from "./config.js";
+import { abortError, connectionError, isConnectionError, reasonOf, type Target } from "./internal/errors.js";
+import { joinParts, runQuery, type StatementResult } from "./internal/query.js";
+import { jsonSafe, renderTable } from "./internal/render.js";
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1)$/;
+
+interface Resolved {
+  key: string;
+  target: Target;
+  options: ConnectionOptions;
+}
+
+function resolve(connection: ResolvedConnection, config: MysqlConfig): Resolved {
+  const parsed = mysqlConnectionOptionsSchema.safeParse(connection.options ?? {});
+  if (!parsed.success) {
+    throw rwError(
+      "RW_ERR_CONNECTOR_REJECTED",
+      `the MySQL options of connection ${connection.name} are invalid`,
+      {
+        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
+      },
+    );
+  }
+  const options = parsed.data;
+  const fields = connection.credential?.fields ?? {};
+  const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
+  const host = connection.targetHost ?? str(fields.host);
+  if (!host) throw rwError("RW_ERR_CONNECTOR_REJECTED", `connection ${connection.name} has no target_host`);
+  const port = connection.targetPort ?? (typeof fields.port === "number" ? fields.port : 3306);
+  const database = options.database ?? str(fields.database_name) ?? str(fields.database);
+  const user = str(fields.username) ?? str(fields.user);
+  if (!user) {
+    throw rwError(
+      "RW_ERR_CONNECTOR_AUTH",
+      `connection ${connection.name} has no username (credential field username)`,
+      {
+        details: { reason: "auth" },
+      },
+    );
+  }
+  const password = connection.credential?.secrets.password;
+  const tls = options.tls ?? (LOOPBACK.test(host) ? "disable" : "verify-full");
+  const connectionOptions: ConnectionOptions = {
+    host,
+    port,
+    user,
+    ...(password === undefined ? {} : { password }),
+    ...(database === undefined ? {} : { database }),
+    ...(tls === "disable" ? {} : { ssl: { rejectUnauthorized: tls === "verify-full" } }),
+    connectTimeout: config.connectTimeoutMs,
+    // Scripts without parameters may hold several statements; values are never spliced.
+    multipleStatements: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    charset: "utf8mb4",
+  };
+  // The pool key stays in memory, beside the pool config that holds the password anyway.
+  const key = JSON.stringify([connection.id, host, port, database ?? null, user, password ?? null, tls]);
+  return { key, target: { host, port, database }, options: connectionOptions };
+}
+
+function checkout(pool: Pool, signal: AbortSignal): Promise<PoolConnection> {
+  if (signal.aborted) return Promise.reject(abortError(signal.reason));
+  return new Promise((resolvePromise, reject) => {
+    let done = false;
+    const onAbort = () => {
+      done = true;
+      reject(abortError(signal.reason));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pool.getConnection((error, connection) => {
+      signal.removeEventListener("abort", onAbort);
+      if (error) {
+        if (!done) reject(error);
+        return;
+      }
+      if (done) connection.release();
+      else resolvePromise(connection);
+    });
+  });
+}
+
+function query(connection: PoolConnection, sql: string): Promise<void> {
+  return new Promise((resolvePromise, reject) =>
+    connection.query(sql, (error) => (error ? reject(error) : resolvePromise())),
+  );
+}
+
+/** Kills the running statement of `threadId` from a separate short-lived connection. */
+function killQuery(options: ConnectionOptions, threadId: number, logger: Logger): void {
+  const killer = mysql.createConnection({ ...options, connectTimeout: 5000 });
+  killer.on("error", () => {});
+  killer.query("KILL QUERY ?", [threadId], (error) => {
+    if (error) logger.warn({ err: { message: error.message }, threadId }, "mysql kill query failed");
+    killer.destroy();
+  });
+}
+
+function render(results: StatementResult[], tableRows: number): string {
+  return results
+    .map((r) =>
+      r.isResultSet
+        ? renderTable(r.columns, r.rows, r.rowCount, { maxRows: tableRows })
+        : `Query OK, ${r.rowCount} rows affected\n`,
+    )
+    .join("\n");
+}
+
+function statementError(error: unknown): ExecResult {
+  const e = error as { message?: string; errno?: number; sqlState?: string };
+  const head = e.errno ? `ERROR ${e.errno}${e.sqlState ? ` (${e.sqlState})` : ""}: ` : "ERROR: ";
+  return { exitCode: 1, signal: null, stdout: "", stderr: `${head}${e.message ?? String(error)}\n` };
+}
+
+/** The MySQL / MariaDB connector declaration (default export of `@runwarden/connector-mysql`). */
+const mysqlConnector = defineConnector({
+  kind: "infrastructure",
+  name: "mysql",
+  version: "0.1.0",
+  sdk: "^0.1.0",
+  description: "Runs SQL steps on MySQL and MariaDB (mysql2) with bound parameters and read-only checks.",
+  configSchema: mysqlConfigSchema,
+  capabilities: ["run-query", "read-only-transaction", "cancel-query", "health-check", "connection-pool"],
+  connectionTypes: ["database:mysql", "database:mariadb"],
+  create(config: MysqlConfig, ctx): InfrastructureConnector {
+    const logger = ctx.logger.child({ component: "mysql" });
+    const pools = new Map<string, Pool>();
+    const warm = new Set<string>();
+    let closed = false;
+    // The same connection object maps to the same pool without parsing its options again.
+    const resolvedCache = new WeakMap<ResolvedConnection, Resolved>();
+
+    function poolFor(resolved: Resolved): Pool {
+      let pool = pools.get(resolved.key);
+      if (!pool) {
+        pool = mysql.createPool({
+          ...resolved.options,
+          connectionLimit: config.pool.max,
+          maxIdle: config.pool.max,
+          idleTimeout: config.pool.idleTimeoutMs,
+          enableKeepAlive: true,
+        });
+        pools.set(resolved.key, pool);
+      }
+      return pool;
+    }
+
+    async function acquire(resolved: Resolved, signal: AbortSignal): Promise<PoolConnection> {
+      try {
+        return await checkout(poolFor(resolved), signal);
+      } catch (error) {
+        if ((error as { code?: string }).code === "RW_ERR_CONNECTOR_TIMEOUT") throw error;
+        throw connectionError(error, resolved.target);
+      }
+    }
+
+    async function exec(resolved: Resolved, request: ExecRequest): Promise<ExecResult> {
+      const { signal } = request;
+      if (signal.aborted) throw abortError(signal.reason);
+      if (request.sql && request.sql.parts.length !== request.sql.values.length + 1) {
+        throw rwError("RW_ERR_CONNECTOR_REJECTED", "sql.parts must have one more entry than sql.values", {
+          details: { parts: request.sql.parts.length, values: request.sql.values.length },
+        });
+      }
+      const sql = request.sql ? joinParts(request.sql.parts) : request.command;
+      const values = request.sql?.values ?? [];
+      const connection = await acquire(resolved, signal);
+      let timedOut = false;
+      let aborted = false;
+      let broken = false;
+      const kill = () => killQuery(resolved.options, connection.threadId, logger);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, request.timeoutMs ?? config.statementTimeoutMs);
+      let rejectAbort: (error: unknown) => void = () => {};
+      const abortPromise = new Promise<never>((_, reject) => {
+        rejectAbort = reject;
+      });
+      const onAbort = () => {
+        aborted = true;
+        kill();
+        rejectAbort(abortError(signal.reason));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+
+      const work = (async (): Promise<ExecResult> => {
+        try {
+          if (request.readOnly) await query(connection, "START TRANSACTION READ ONLY");
+          const results = await runQuery(connection, sql, values, config.maxRows);
+          if (request.readOnly) await query(connection, "ROLLBACK");
+          // A killed SLEEP() returns instead of failing: the timeout still decides.
+          if (timedOut)
+            return {
+              exitCode: null,
+              signal: null,
+              stdout: "",
+              stderr: "query killed after its timeout\n",
+              timedOut: true,
+            };
+          const last = results.at(-1);
+          return {
+            exitCode: 0,
+            signal: null,
+            stdout: render(results, config.tableRows),
+            stderr: "",
+            rows: (last?.rows ?? []).map((row) => jsonSafe({ ...row }) as Record<string, unknown>),
+            rowCount: last?.rowCount ?? 0,
+          };
+        } catch (error) {
+          if (isConnectionError(error)) {
+            broken = true;
+            throw connectionError(error, resolved.target);
+          }
+          if (request.readOnly) await query(connection, "ROLLBACK").catch(() => (broken = true));
+          const code = (error as { code?: string }).code;
+          if (timedOut && (code === "ER_QUERY_INTERRUPTED" || code === "ER_STATEMENT_TIMEOUT")) {
+            return { ...statementError(error), exitCode: null, timedOut: true };
+          }
+          return statementError(error);
+        }
+      })();
+      try {
+        return await Promise.race([work, abortPromise]);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        if (aborted) {
+          // After an abort the connection is dropped once the killed query has settled.
+          void work.then(
+            () => connection.destroy(),
+            () => connection.destroy(),
+          );
+        } else if (broken) connection.destroy();
+        else connection.release();
+      }
+    }
+
+    return {
+      async open(connection, { signal }): Promise<ConnectionHandle> {
+        if (signal.aborted) throw abortError(signal.reason);
+        if (closed) throw rwError("RW_ERR_CONNECTOR_REJECTED", "the MySQL connector is closed");
+        let resolved = resolvedCache.get(connection);
+        if (!resolved) {
+          resolved = resolve(connection, config);
+          resolvedCache.set(connection, resolved);
+        }
+        // The first open checks out a connection, so bad credentials or an unknown database fail
+        // here; once the pool holds a connection, opening costs nothing.
+        if (!warm.has(resolved.key)) {
+          (await acquire(resolved, signal)).release();
+          warm.add(resolved.key);
+        }
+        let released = false;
+        return {
+          exec(request) {
+            if (released)
+              return Promise.reject(
+                rwError("RW_ERR_CONNECTOR_REJECTED", "exec() on a released MySQL handle"),
+              );
+            return exec(resolved, request);
+          },
+          async release() {
+            released = true;
+          },
+        };
+      },
+
+      async healthCheck(connection, { signal }): Promise<HealthResult> {
+        const start = performance.now();
+        const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
+        try {
+          if (signal.aborted) throw abortError(signal.reason);
+          const resolved = resolve(connection, config);
+          await new Promise<void>((resolvePromise, reject) => {
+            const probe = mysql.createConnection(resolved.options);
+            const onAbort = () => {
+              probe.destroy();
+              reject(abortError(signal.reason));
+            };
+            signal.addEventListener("abort", onAbort, { once: true });
+            probe.on("error", () => {});
+            probe.query("SELECT 1", (error) => {
+              signal.removeEventListener("abort", onAbort);
+              probe.destroy();
+              if (error) reject(connectionError(error, resolved.target));
+              else resolvePromise();
+            });
+          });
+          return { ok: true, latencyMs: latencyMs() };
+        } catch (error) {
+          const e = error as { message?: string; details?: { reason?: string }; cause?: unknown };
+          const reason = e.details?.reason ?? reasonOf(e.cause ?? error);
+          logger.warn({ connection: connection.name, reason }, "mysql health check failed");
+          return { ok: false, latencyMs: latencyMs(), reason, message: e.message ?? String(error) };
+        }
+      },
+
+      describe(request, connection) {
+        const db =
+          (connection.options?.database as string | undefined) ?? connection.credential?.fields.database_name;
+        const sql = (request.sql ? joinParts(request.sql.parts) : request.command)
+          .trim()
+          .replace(/\s+/g, " ");
+        const bound = request.sql ? `, ${request.sql.values.length} bound values` : "";
+        const target = `${connection.targetService ?? "mysql"} ${connection.targetHost ?? "?"}:${connection.targetPort ?? 3306}${db ? `/${String(db)}` : ""}`;
+        return `${target}${request.readOnly ? " (read-only)" : ""}${bound}: ${sql.length > 200 ? `${sql.slice(0, 199)}…` : sql}`;
+      },
+
+      async close() {
+        closed = true;
+        const all = [...pools.values()];
+        pools.clear();
+        await Promise.all(all.map((pool) => new Promise<void>((done) => pool.end(() => done()))));
+      },
+    };
+  },
+});
+
+export default mysqlConnector;

@@ -1,0 +1,7 @@
+export {
+  type MysqlConfig,
+  type MysqlConnectionOptions,
+  mysqlConfigSchema,
+  mysqlConnectionOptionsSchema,
+} from "./config.js";
+export { default } from "./connector.js";

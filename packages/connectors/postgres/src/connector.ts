@@ -1,0 +1,359 @@
+/**
+ * The PostgreSQL connector: SQL steps with bound parameters, read-only prechecks and
+ * postchecks, server-side cancellation on timeout or abort, pooled connections.
+ */
+import {
+  type ConnectionHandle,
+  defineConnector,
+  type ExecRequest,
+  type ExecResult,
+  type HealthResult,
+  type InfrastructureConnector,
+  type Logger,
+  type ResolvedConnection,
+  rwError,
+} from "@runwarden/core";
+import pg from "pg";
+import { type PostgresConfig, postgresConfigSchema, postgresConnectionOptionsSchema } from "./config.js";
+import { abortError, connectionError, isConnectionError, reasonOf, type Target } from "./internal/errors.js";
+import { joinParts, runQuery, type StatementResult } from "./internal/query.js";
+import { jsonSafe, renderTable } from "./internal/render.js";
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\/.*)$/;
+
+interface Resolved {
+  key: string;
+  target: Target;
+  client: pg.ClientConfig;
+}
+
+function resolve(connection: ResolvedConnection, config: PostgresConfig): Resolved {
+  const parsed = postgresConnectionOptionsSchema.safeParse(connection.options ?? {});
+  if (!parsed.success) {
+    throw rwError(
+      "RW_ERR_CONNECTOR_REJECTED",
+      `the PostgreSQL options of connection ${connection.name} are invalid`,
+      {
+        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
+      },
+    );
+  }
+  const options = parsed.data;
+  const fields = connection.credential?.fields ?? {};
+  const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
+  const host = connection.targetHost ?? str(fields.host);
+  if (!host) throw rwError("RW_ERR_CONNECTOR_REJECTED", `connection ${connection.name} has no target_host`);
+  const port = connection.targetPort ?? (typeof fields.port === "number" ? fields.port : 5432);
+  const database = options.database ?? str(fields.database_name) ?? str(fields.database) ?? "postgres";
+  const user = str(fields.username) ?? str(fields.user);
+  if (!user) {
+    throw rwError(
+      "RW_ERR_CONNECTOR_AUTH",
+      `connection ${connection.name} has no username (credential field username)`,
+      {
+        details: { reason: "auth" },
+      },
+    );
+  }
+  const password = connection.credential?.secrets.password;
+  const tls = options.tls ?? (LOOPBACK.test(host) ? "disable" : "verify-full");
+  const client: pg.ClientConfig = {
+    host,
+    port,
+    database,
+    user,
+    ...(password === undefined ? {} : { password }),
+    ssl: tls === "disable" ? false : { rejectUnauthorized: tls === "verify-full" },
+    application_name: options.application_name ?? "runwarden",
+    connectionTimeoutMillis: config.connectTimeoutMs,
+  };
+  // The pool key stays in memory, beside the pool config that holds the password anyway.
+  const key = JSON.stringify([
+    connection.id,
+    host,
+    port,
+    database,
+    user,
+    password ?? null,
+    tls,
+    client.application_name,
+  ]);
+  return { key, target: { host, port, database }, client };
+}
+
+/** Takes a client from the pool; an abort while waiting rejects at once (the client goes back). */
+function checkout(pool: pg.Pool, signal: AbortSignal): Promise<pg.PoolClient> {
+  if (signal.aborted) return Promise.reject(abortError(signal.reason));
+  // An idle client is handed over at once: no wait to abort.
+  if (pool.idleCount > 0) return pool.connect();
+  return new Promise((resolvePromise, reject) => {
+    let done = false;
+    const onAbort = () => {
+      done = true;
+      reject(abortError(signal.reason));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pool.connect().then(
+      (client) => {
+        signal.removeEventListener("abort", onAbort);
+        if (done) client.release();
+        else resolvePromise(client);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        if (!done) reject(error);
+      },
+    );
+  });
+}
+
+/** Asks the server to cancel whatever `pid` runs, from a separate short-lived connection. */
+async function cancelBackend(config: pg.ClientConfig, pid: number, logger: Logger): Promise<void> {
+  const canceller = new pg.Client({ ...config, connectionTimeoutMillis: 5000 });
+  try {
+    await canceller.connect();
+    await canceller.query("SELECT pg_cancel_backend($1)", [pid]);
+  } catch (error) {
+    logger.warn({ err: { message: (error as Error).message }, pid }, "postgres cancel failed");
+  } finally {
+    await canceller.end().catch(() => {});
+  }
+}
+
+function render(results: StatementResult[], tableRows: number): string {
+  return results
+    .map((r) =>
+      r.columns.length > 0
+        ? renderTable(r.columns, r.rows, r.rowCount, { maxRows: tableRows })
+        : `${r.command} ${r.rowCount}\n`,
+    )
+    .join("\n");
+}
+
+function statementError(error: unknown): ExecResult {
+  const e = error as { message?: string; code?: string; detail?: string; hint?: string; position?: string };
+  const lines = [`ERROR:  ${e.message ?? String(error)}`];
+  if (e.detail) lines.push(`DETAIL:  ${e.detail}`);
+  if (e.hint) lines.push(`HINT:  ${e.hint}`);
+  if (e.code) lines.push(`SQLSTATE: ${e.code}`);
+  return { exitCode: 1, signal: null, stdout: "", stderr: `${lines.join("\n")}\n` };
+}
+
+/** The PostgreSQL connector declaration (default export of `@runwarden/connector-postgres`). */
+const postgresConnector = defineConnector({
+  kind: "infrastructure",
+  name: "postgres",
+  version: "0.1.0",
+  sdk: "^0.1.0",
+  description: "Runs SQL steps on PostgreSQL (pg) with bound parameters and read-only checks.",
+  configSchema: postgresConfigSchema,
+  capabilities: ["run-query", "read-only-transaction", "cancel-query", "health-check", "connection-pool"],
+  connectionTypes: ["database:postgresql", "database:postgres"],
+  create(config: PostgresConfig, ctx): InfrastructureConnector {
+    const logger = ctx.logger.child({ component: "postgres" });
+    const pools = new Map<string, pg.Pool>();
+    let closed = false;
+    // The same connection object maps to the same pool without parsing its options again.
+    const resolvedCache = new WeakMap<ResolvedConnection, Resolved>();
+
+    function poolFor(resolved: Resolved): pg.Pool {
+      let pool = pools.get(resolved.key);
+      if (!pool) {
+        pool = new pg.Pool({
+          ...resolved.client,
+          max: config.pool.max,
+          idleTimeoutMillis: config.pool.idleTimeoutMs,
+          allowExitOnIdle: true,
+        });
+        // An idle client's error (server restart, network) must not crash the host.
+        pool.on("error", (error) =>
+          logger.warn(
+            { err: { message: error.message }, host: resolved.target.host },
+            "postgres idle client error",
+          ),
+        );
+        pools.set(resolved.key, pool);
+      }
+      return pool;
+    }
+
+    async function exec(resolved: Resolved, request: ExecRequest): Promise<ExecResult> {
+      const { signal } = request;
+      if (signal.aborted) throw abortError(signal.reason);
+      const { text, values } = request.sql
+        ? { text: joinParts(request.sql.parts), values: request.sql.values }
+        : { text: request.command, values: [] as unknown[] };
+      if (request.sql && request.sql.parts.length !== request.sql.values.length + 1) {
+        throw rwError("RW_ERR_CONNECTOR_REJECTED", "sql.parts must have one more entry than sql.values", {
+          details: { parts: request.sql.parts.length, values: request.sql.values.length },
+        });
+      }
+      let client: pg.PoolClient;
+      try {
+        client = await checkout(poolFor(resolved), signal);
+      } catch (error) {
+        if ((error as { code?: string }).code === "RW_ERR_CONNECTOR_TIMEOUT") throw error;
+        throw connectionError(error, resolved.target);
+      }
+      const pid = (client as unknown as { processID: number }).processID;
+      let timedOut = false;
+      let aborted = false;
+      let broken = false;
+      const cancel = () => void cancelBackend(resolved.client, pid, logger);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        cancel();
+      }, request.timeoutMs ?? config.statementTimeoutMs);
+      let rejectAbort: (error: unknown) => void = () => {};
+      const abortPromise = new Promise<never>((_, reject) => {
+        rejectAbort = reject;
+      });
+      const onAbort = () => {
+        aborted = true;
+        cancel();
+        rejectAbort(abortError(signal.reason));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+
+      const work = (async (): Promise<ExecResult> => {
+        try {
+          if (request.readOnly) await client.query("BEGIN READ ONLY");
+          const results = await runQuery(client, text, values, config.maxRows);
+          if (request.readOnly) await client.query("ROLLBACK");
+          if (timedOut)
+            return {
+              exitCode: null,
+              signal: null,
+              stdout: "",
+              stderr: "query cancelled after its timeout\n",
+              timedOut: true,
+            };
+          const last = results.at(-1);
+          return {
+            exitCode: 0,
+            signal: null,
+            stdout: render(results, config.tableRows),
+            stderr: "",
+            rows: (last?.rows ?? []).map((row) => jsonSafe(row) as Record<string, unknown>),
+            rowCount: last?.rowCount ?? 0,
+          };
+        } catch (error) {
+          if (isConnectionError(error)) {
+            broken = true;
+            throw connectionError(error, resolved.target);
+          }
+          if (request.readOnly) await client.query("ROLLBACK").catch(() => (broken = true));
+          if (timedOut && (error as { code?: string }).code === "57014") {
+            return { ...statementError(error), exitCode: null, timedOut: true };
+          }
+          return statementError(error);
+        }
+      })();
+      try {
+        return await Promise.race([work, abortPromise]);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        if (aborted) {
+          // After an abort the client goes back (destroyed) once the cancelled query has settled.
+          void work.then(
+            () => client.release(true),
+            () => client.release(true),
+          );
+        } else {
+          client.release(broken ? true : undefined);
+        }
+      }
+    }
+
+    return {
+      async open(connection, { signal }): Promise<ConnectionHandle> {
+        if (signal.aborted) throw abortError(signal.reason);
+        if (closed) throw rwError("RW_ERR_CONNECTOR_REJECTED", "the PostgreSQL connector is closed");
+        let resolved = resolvedCache.get(connection);
+        if (!resolved) {
+          resolved = resolve(connection, config);
+          resolvedCache.set(connection, resolved);
+        }
+        // The first open checks out a client, so bad credentials or an unknown database fail here;
+        // once the pool holds a connection, opening costs nothing.
+        const pool = poolFor(resolved);
+        if (pool.totalCount === 0) {
+          let client: pg.PoolClient;
+          try {
+            client = await checkout(pool, signal);
+          } catch (error) {
+            if ((error as { code?: string }).code === "RW_ERR_CONNECTOR_TIMEOUT") throw error;
+            throw connectionError(error, resolved.target);
+          }
+          client.release();
+        }
+        let released = false;
+        return {
+          exec(request) {
+            if (released)
+              return Promise.reject(
+                rwError("RW_ERR_CONNECTOR_REJECTED", "exec() on a released PostgreSQL handle"),
+              );
+            return exec(resolved, request);
+          },
+          async release() {
+            released = true;
+          },
+        };
+      },
+
+      async healthCheck(connection, { signal }): Promise<HealthResult> {
+        const start = performance.now();
+        const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
+        let client: pg.Client | undefined;
+        try {
+          if (signal.aborted) throw abortError(signal.reason);
+          const resolved = resolve(connection, config);
+          client = new pg.Client(resolved.client);
+          const c = client;
+          const onAbort = () => void c.end().catch(() => {});
+          signal.addEventListener("abort", onAbort, { once: true });
+          try {
+            await client.connect();
+            await client.query("SELECT 1");
+          } catch (error) {
+            if (signal.aborted) throw abortError(signal.reason);
+            throw connectionError(error, resolved.target);
+          } finally {
+            signal.removeEventListener("abort", onAbort);
+          }
+          return { ok: true, latencyMs: latencyMs() };
+        } catch (error) {
+          const e = error as { message?: string; details?: { reason?: string }; cause?: unknown };
+          const reason = e.details?.reason ?? reasonOf(e.cause ?? error);
+          logger.warn({ connection: connection.name, reason }, "postgres health check failed");
+          return { ok: false, latencyMs: latencyMs(), reason, message: e.message ?? String(error) };
+        } finally {
+          await client?.end().catch(() => {});
+        }
+      },
+
+      describe(request, connection) {
+        const db =
+          (connection.options?.database as string | undefined) ??
+          connection.credential?.fields.database_name ??
+          "postgres";
+        const sql = (request.sql ? joinParts(request.sql.parts) : request.command)
+          .trim()
+          .replace(/\s+/g, " ");
+        const bound = request.sql ? `, ${request.sql.values.length} bound values` : "";
+        return `postgresql ${connection.targetHost ?? "?"}:${connection.targetPort ?? 5432}/${String(db)}${request.readOnly ? " (read-only)" : ""}${bound}: ${sql.length > 200 ? `${sql.slice(0, 199)}…` : sql}`;
+      },
+
+      async close() {
+        closed = true;
+        const all = [...pools.values()];
+        pools.clear();
+        await Promise.all(all.map((pool) => pool.end().catch(() => {})));
+      },
+    };
+  },
+});
+
+export default postgresConnector;

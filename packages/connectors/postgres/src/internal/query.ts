@@ -1,0 +1,52 @@
+/** One statement (or a multi-statement script without parameters) on one client, rows capped. */
+import pg from "pg";
+
+export interface StatementResult {
+  command: string;
+  rowCount: number;
+  columns: string[];
+  rows: Record<string, unknown>[];
+}
+
+/** Joins the template's parts with `$1..$n`; values are bound, never spliced. */
+export function joinParts(parts: readonly string[]): string {
+  return parts.reduce((text, part, i) => (i === 0 ? part : `${text}$${i}${part}`), "");
+}
+
+/**
+ * Runs `text` with `values` bound. Rows stream through a `row` listener so at most `maxRows` are
+ * kept in memory; the rest are only counted.
+ */
+export function runQuery(
+  client: pg.PoolClient,
+  text: string,
+  values: readonly unknown[],
+  maxRows: number,
+): Promise<StatementResult[]> {
+  return new Promise((resolve, reject) => {
+    const query = new pg.Query(text, values.length > 0 ? [...values] : undefined);
+    const kept = new Map<unknown, Record<string, unknown>[]>();
+    let total = 0;
+    query.on("row", (row: Record<string, unknown>, result: unknown) => {
+      let rows = kept.get(result);
+      if (!rows) {
+        rows = [];
+        kept.set(result, rows);
+      }
+      if (total++ < maxRows) rows.push(row);
+    });
+    query.on("error", reject);
+    query.on("end", (end: pg.QueryResult | pg.QueryResult[]) => {
+      const results = Array.isArray(end) ? end : [end];
+      resolve(
+        results.map((result) => ({
+          command: result.command ?? "",
+          rowCount: result.rowCount ?? 0,
+          columns: (result.fields ?? []).map((field) => field.name),
+          rows: kept.get(result) ?? [],
+        })),
+      );
+    });
+    client.query(query);
+  });
+}

@@ -1,0 +1,7 @@
+export {
+  type SshConfig,
+  type SshConnectionOptions,
+  sshConfigSchema,
+  sshConnectionOptionsSchema,
+} from "./config.js";
+export { default } from "./connector.js";
