@@ -1,0 +1,131 @@
+// The dashboard's shell: sign-in, hash routing between the tabs, the live stream and the pending
+// approvals counter. Each tab is a module under views/ exporting render(ctx).
+import { api, clearToken, createLive, getToken, setToken, setUnauthorizedHandler } from "./api.js";
+import { h, mount } from "./dom.js";
+import * as approvals from "./views/approvals.js";
+import * as connectors from "./views/connectors.js";
+import * as executions from "./views/executions.js";
+import * as runbooks from "./views/runbooks.js";
+import * as tickets from "./views/tickets.js";
+import * as upload from "./views/upload.js";
+
+const views = { upload, tickets, approvals, executions, runbooks, connectors };
+const $ = (id) => document.getElementById(id);
+
+let me = null;
+let live = null;
+let cleanup = [];
+
+function showLogin(message = "") {
+  live?.stop();
+  live = null;
+  me = null;
+  $("shell").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message;
+  $("login-token").focus();
+}
+
+async function signIn(token) {
+  setToken(token);
+  try {
+    me = await api("GET", "/me");
+  } catch (err) {
+    clearToken();
+    showLogin(
+      err.status === 401
+        ? "That token is not valid (or was revoked)."
+        : `Cannot reach the server: ${err.message}`,
+    );
+    return;
+  }
+  $("login").hidden = true;
+  $("shell").hidden = false;
+  mount($("whoami"), "Signed in as ", h("strong", null, me.actor), h("br"), me.roles.join(", "));
+  live = createLive((state) => {
+    $("live").className = `live ${state}`;
+    $("live-text").textContent = state === "on" ? "Live" : state === "off" ? "Reconnecting…" : "Connecting…";
+  });
+  live.start();
+  live.on("approval:requested", refreshPending);
+  live.on("approval:decided", refreshPending);
+  refreshPending();
+  route();
+}
+
+let pendingTimer = null;
+function refreshPending() {
+  clearTimeout(pendingTimer);
+  pendingTimer = setTimeout(async () => {
+    try {
+      const page = await api("GET", "/approvals", { query: { status: "pending", limit: 200 } });
+      const count = page.items.length;
+      $("pending-count").hidden = count === 0;
+      $("pending-count").textContent = String(count);
+    } catch {
+      // the counter is a convenience
+    }
+  }, 150);
+}
+
+function route() {
+  if (!me) return;
+  for (const fn of cleanup) fn();
+  cleanup = [];
+  const [tab = "tickets", id] = location.hash.replace(/^#\/?/, "").split("/");
+  const view = views[tab] ?? tickets;
+  for (const a of document.querySelectorAll("#nav a"))
+    a.classList.toggle("active", a.dataset.tab === (views[tab] ? tab : "tickets"));
+  const main = $("main");
+  main.replaceChildren();
+  const ctx = {
+    me,
+    id: id ? decodeURIComponent(id) : undefined,
+    main,
+    /** Subscribes to a live event for as long as this view is shown. */
+    on(name, fn) {
+      cleanup.push(live.on(name, fn));
+    },
+    /** Registers a function to run when the view is left. */
+    onLeave(fn) {
+      cleanup.push(fn);
+    },
+    can(role) {
+      return me.roles.includes("admin") || me.roles.includes(role);
+    },
+  };
+  Promise.resolve(view.render(ctx)).catch((err) => {
+    mount(
+      main,
+      h(
+        "div",
+        { class: "panel" },
+        h("h2", null, "Something went wrong"),
+        h("p", { class: "muted" }, err.message),
+      ),
+    );
+  });
+  main.focus({ preventScroll: true });
+}
+
+setUnauthorizedHandler(() => {
+  clearToken();
+  showLogin("Your session ended: sign in again.");
+});
+
+$("login-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const token = $("login-token").value.trim();
+  $("login-token").value = "";
+  if (token) signIn(token);
+});
+$("logout").addEventListener("click", () => {
+  clearToken();
+  showLogin();
+});
+window.addEventListener("hashchange", route);
+
+if (!location.hash) history.replaceState(null, "", "#/upload");
+const saved = getToken();
+if (saved) signIn(saved);
+else showLogin();

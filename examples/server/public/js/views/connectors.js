@@ -1,0 +1,450 @@
+// Connectors: monitoring and ticketing connectors with their status, credentials (secrets shown
+// masked, never sent back), and infrastructure connections with a Test button.
+import { api } from "../api.js";
+import { field, h, mount, table, time, toast } from "../dom.js";
+
+const secretLike = /pass|secret|token|key|private/i;
+
+export async function render(ctx) {
+  const sections = {
+    monitoring: h("div", { class: "panel panel-flush", id: "monitoring" }),
+    ticketing: h("div", { class: "panel panel-flush", id: "ticketing" }),
+    infrastructure: h("div", { class: "panel panel-flush", id: "infrastructure" }),
+    credentials: h("div", { class: "panel", id: "credentials" }),
+    connections: h("div", { class: "panel", id: "connections" }),
+  };
+  mount(
+    ctx.main,
+    h(
+      "div",
+      { class: "page-head" },
+      h(
+        "div",
+        null,
+        h("h1", null, "Connectors"),
+        h(
+          "p",
+          { class: "sub" },
+          "Where tickets come from, where outcomes go, and how Runwarden reaches your infrastructure.",
+        ),
+      ),
+    ),
+    h("div", { class: "grid-2" }, sections.monitoring, sections.ticketing),
+    sections.infrastructure,
+    sections.credentials,
+    sections.connections,
+  );
+  await Promise.all([
+    connectorList(sections.monitoring, "monitoring", "Monitoring connectors"),
+    connectorList(sections.ticketing, "ticketing", "Ticketing connectors"),
+    connectorList(sections.infrastructure, "infrastructure", "Infrastructure connectors"),
+    ctx.can("operator")
+      ? credentials(ctx, sections.credentials)
+      : mount(sections.credentials, h("p", { class: "muted" }, "Credentials need the operator role.")),
+    ctx.can("operator")
+      ? connections(ctx, sections.connections)
+      : mount(sections.connections, h("p", { class: "muted" }, "Connections need the operator role.")),
+  ]);
+}
+
+async function connectorList(el, kind, title) {
+  const { items } = await api("GET", `/connectors/${kind}`);
+  mount(
+    el,
+    h("h2", null, title),
+    table(
+      ["Name", "Version", kind === "infrastructure" ? "Connection types" : "Capabilities", "Status"],
+      items.map((c) =>
+        h(
+          "tr",
+          null,
+          h(
+            "td",
+            null,
+            h("span", { class: "title" }, c.name),
+            c.description ? h("div", { class: "muted small" }, c.description) : null,
+          ),
+          h("td", { class: "mono" }, c.version),
+          h(
+            "td",
+            null,
+            (kind === "infrastructure" ? c.connection_types : c.capabilities).map((x) =>
+              h("span", { class: "chip" }, x),
+            ),
+          ),
+          h(
+            "td",
+            null,
+            c.health
+              ? h(
+                  "span",
+                  { class: `health ${c.health.ok ? "healthy" : "unhealthy"}`, title: c.health.message ?? "" },
+                  c.health.ok
+                    ? `ok · ${Math.round(c.health.latency_ms)} ms`
+                    : (c.health.reason ?? "unhealthy"),
+                )
+              : h("span", { class: "health" }, kind === "infrastructure" ? "per connection" : "registered"),
+          ),
+        ),
+      ),
+      { empty: `No ${kind} connector registered.` },
+    ),
+  );
+}
+
+// ── credentials ─────────────────────────────────────────────────────────────
+async function credentials(ctx, el) {
+  const { items } = await api("GET", "/connectors/credentials");
+  const reload = () => credentials(ctx, el);
+  const rows = items.map((c) =>
+    h(
+      "tr",
+      { "data-credential": c.id },
+      h("td", { class: "num" }, c.id),
+      h("td", null, h("span", { class: "title" }, c.name)),
+      h("td", null, c.credential_type),
+      h("td", null, c.environment || "—"),
+      h(
+        "td",
+        { class: "fields" },
+        Object.entries(c.fields).map(([k, v]) =>
+          h("span", { class: "chip" }, `${k}: ${v === null ? "" : String(v)}`),
+        ),
+      ),
+      h("td", null, time(c.updated_at)),
+      h(
+        "td",
+        null,
+        ctx.can("admin")
+          ? h(
+              "div",
+              { class: "actions" },
+              c.secret_fields.length > 0
+                ? h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "btn btn-small",
+                      onClick: (e) => rotateForm(e.target.closest("tr"), c, reload),
+                    },
+                    "Rotate",
+                  )
+                : null,
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "btn btn-small btn-danger",
+                  onClick: async () => {
+                    if (!confirm(`Delete credential "${c.name}"?`)) return;
+                    try {
+                      await api("DELETE", `/connectors/credentials/${c.id}`);
+                      toast("Credential deleted", "ok");
+                      reload();
+                    } catch (err) {
+                      toast(`${err.code}: ${err.message}`, "bad");
+                    }
+                  },
+                },
+                "Delete",
+              ),
+            )
+          : null,
+      ),
+    ),
+  );
+  mount(
+    el,
+    h(
+      "div",
+      { class: "panel-head" },
+      h("h2", null, "Credentials"),
+      h("span", { class: "muted small" }, "Secrets are encrypted at rest and never shown again."),
+    ),
+    table(["#", "Name", "Type", "Environment", "Fields", "Updated", ""], rows, {
+      empty: "No credentials yet.",
+    }),
+    ctx.can("admin") ? credentialForm(reload) : null,
+  );
+}
+
+function rotateForm(row, credential, reload) {
+  const inputs = credential.secret_fields.map((name) => [
+    name,
+    h("input", { type: "password", autocomplete: "new-password" }),
+  ]);
+  const cell = h(
+    "td",
+    { colspan: 7 },
+    h(
+      "div",
+      { class: "row" },
+      inputs.map(([name, input]) => field(`New ${name}`, input)),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-primary",
+          onClick: async () => {
+            const body = {};
+            for (const [name, input] of inputs) if (input.value) body[name] = input.value;
+            try {
+              await api("POST", `/connectors/credentials/${credential.id}/rotate`, { json: body });
+              toast("Secret rotated", "ok");
+              reload();
+            } catch (err) {
+              toast(`${err.code}: ${err.message}`, "bad");
+            }
+          },
+        },
+        "Save",
+      ),
+    ),
+  );
+  row.after(h("tr", null, cell));
+}
+
+function credentialForm(reload) {
+  const name = h("input", { type: "text", id: "cred-name", placeholder: "prod-db-credentials" });
+  const type = h(
+    "select",
+    { id: "cred-type" },
+    ["database", "ssh", "api", "generic"].map((t) => h("option", { value: t }, t)),
+  );
+  const env = h("input", { type: "text", id: "cred-env", placeholder: "prod" });
+  const fieldsBox = h("div", { id: "cred-fields" });
+  const addField = (key = "", value = "") => {
+    const k = h("input", {
+      type: "text",
+      placeholder: "field (e.g. username)",
+      "aria-label": "Field name",
+      value: key,
+    });
+    const v = h("input", {
+      type: secretLike.test(key) ? "password" : "text",
+      placeholder: "value",
+      "aria-label": "Field value",
+      value,
+      autocomplete: "off",
+    });
+    k.addEventListener("input", () => (v.type = secretLike.test(k.value) ? "password" : "text"));
+    fieldsBox.append(
+      h("div", { class: "row cred-field" }, h("div", { class: "field" }, k), h("div", { class: "field" }, v)),
+    );
+  };
+  const defaults = {
+    database: ["username", "password", "host", "port", "database_name"],
+    ssh: ["username", "private_key"],
+    api: ["api_key"],
+    generic: ["username", "password"],
+  };
+  const resetFields = () => {
+    fieldsBox.replaceChildren();
+    for (const f of defaults[type.value]) addField(f);
+  };
+  type.addEventListener("change", resetFields);
+  resetFields();
+  const error = h("p", { class: "form-error" });
+  const save = async () => {
+    const body = { name: name.value.trim(), credential_type: type.value, environment: env.value.trim() };
+    for (const row of fieldsBox.querySelectorAll(".cred-field")) {
+      const [k, v] = row.querySelectorAll("input");
+      if (!k.value.trim() || v.value === "") continue;
+      body[k.value.trim()] = /^\d+$/.test(v.value) && k.value.trim() === "port" ? Number(v.value) : v.value;
+    }
+    try {
+      await api("POST", "/connectors/credentials", { json: body });
+      toast("Credential created", "ok");
+      reload();
+    } catch (err) {
+      error.textContent = `${err.message}${err.fields.length ? ` (${err.fields.map((f) => f.field).join(", ")})` : ""}`;
+    }
+  };
+  return h(
+    "details",
+    { class: "create" },
+    h("summary", { class: "btn btn-small" }, "New credential"),
+    h(
+      "div",
+      { class: "create-body" },
+      h("div", { class: "row" }, field("Name", name), field("Type", type), field("Environment", env)),
+      h("label", null, "Fields (secret ones are sealed; names like password, private_key, token, api_key)"),
+      fieldsBox,
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "btn btn-small", onClick: () => addField() }, "Add field"),
+        h(
+          "button",
+          { type: "button", class: "btn btn-primary", id: "cred-save", onClick: save },
+          "Create credential",
+        ),
+      ),
+      error,
+    ),
+  );
+}
+
+// ── infrastructure connections ──────────────────────────────────────────────
+async function connections(ctx, el) {
+  const [{ items }, creds] = await Promise.all([
+    api("GET", "/connectors/infrastructure-connections"),
+    api("GET", "/connectors/credentials"),
+  ]);
+  const credName = new Map(creds.items.map((c) => [c.id, c.name]));
+  const reload = () => connections(ctx, el);
+  const test = async (id, button) => {
+    button.disabled = true;
+    button.textContent = "Testing…";
+    try {
+      const r = await api("POST", `/connectors/infrastructure-connections/${id}/test`);
+      toast(
+        r.status === "healthy"
+          ? `Healthy (${Math.round(r.latency_ms)} ms)`
+          : `Unhealthy: ${r.error ?? "unknown"}`,
+        r.status === "healthy" ? "ok" : "bad",
+      );
+    } catch (err) {
+      toast(`${err.code}: ${err.message}`, "bad");
+    }
+    reload();
+  };
+  const rows = items.map((c) =>
+    h(
+      "tr",
+      { "data-connection": c.id },
+      h(
+        "td",
+        null,
+        h("span", { class: `health ${c.health.status}`, title: c.health.error ?? "" }, c.health.status),
+      ),
+      h("td", null, h("span", { class: "title" }, c.name)),
+      h(
+        "td",
+        null,
+        c.connection_type,
+        c.target_service ? h("span", { class: "muted small" }, ` · ${c.target_service}`) : null,
+      ),
+      h(
+        "td",
+        { class: "mono" },
+        c.target_host ? `${c.target_host}${c.target_port ? `:${c.target_port}` : ""}` : "—",
+      ),
+      h("td", null, c.environment || "—"),
+      h("td", null, c.credential_id ? (credName.get(c.credential_id) ?? `#${c.credential_id}`) : "—"),
+      h(
+        "td",
+        null,
+        c.health.checked_at
+          ? [
+              time(c.health.checked_at),
+              c.health.latency_ms !== null ? ` · ${Math.round(c.health.latency_ms)} ms` : "",
+            ]
+          : "never",
+        c.health.error ? h("div", { class: "muted small" }, c.health.error) : null,
+      ),
+      h(
+        "td",
+        null,
+        h(
+          "div",
+          { class: "actions" },
+          h(
+            "button",
+            { type: "button", class: "btn btn-small", onClick: (e) => test(c.id, e.target) },
+            "Test",
+          ),
+          ctx.can("admin")
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  class: "btn btn-small btn-danger",
+                  onClick: async () => {
+                    if (!confirm(`Delete connection "${c.name}"?`)) return;
+                    try {
+                      await api("DELETE", `/connectors/infrastructure-connections/${c.id}`);
+                      reload();
+                    } catch (err) {
+                      toast(`${err.code}: ${err.message}`, "bad");
+                    }
+                  },
+                },
+                "Delete",
+              )
+            : null,
+        ),
+      ),
+    ),
+  );
+  mount(
+    el,
+    h("div", { class: "panel-head" }, h("h2", null, "Infrastructure connections")),
+    table(["Health", "Name", "Type", "Target", "Environment", "Credential", "Last check", ""], rows, {
+      empty: "No connections yet: steps run on the local connection.",
+    }),
+    ctx.can("admin") ? connectionForm(creds.items, reload) : null,
+  );
+}
+
+function connectionForm(creds, reload) {
+  const name = h("input", { type: "text", placeholder: "prod-db-01" });
+  const type = h(
+    "select",
+    null,
+    ["database", "ssh", "api", "local"].map((t) => h("option", { value: t }, t)),
+  );
+  const host = h("input", { type: "text", placeholder: "db.example.com" });
+  const port = h("input", { type: "number", placeholder: "5432", min: 1, max: 65535 });
+  const service = h("input", { type: "text", placeholder: "postgresql" });
+  const env = h("input", { type: "text", placeholder: "prod" });
+  const cred = h(
+    "select",
+    null,
+    h("option", { value: "" }, "none"),
+    creds.map((c) => h("option", { value: c.id }, `${c.name} (${c.environment || "any"})`)),
+  );
+  const error = h("p", { class: "form-error" });
+  const save = async () => {
+    const body = {
+      name: name.value.trim(),
+      connection_type: type.value,
+      target_host: host.value.trim() || null,
+      target_port: port.value ? Number(port.value) : null,
+      target_service: service.value.trim() || null,
+      environment: env.value.trim(),
+      credential_id: cred.value ? Number(cred.value) : null,
+    };
+    try {
+      await api("POST", "/connectors/infrastructure-connections", { json: body });
+      toast("Connection created", "ok");
+      reload();
+    } catch (err) {
+      error.textContent = `${err.message}${err.fields.length ? ` (${err.fields.map((f) => f.field).join(", ")})` : ""}`;
+    }
+  };
+  return h(
+    "details",
+    { class: "create" },
+    h("summary", { class: "btn btn-small" }, "New connection"),
+    h(
+      "div",
+      { class: "create-body" },
+      h("div", { class: "row" }, field("Name", name), field("Type", type), field("Environment", env)),
+      h(
+        "div",
+        { class: "row" },
+        field("Target host", host),
+        field("Port", port),
+        field("Service", service),
+        field("Credential", cred),
+      ),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "btn btn-primary", onClick: save }, "Create connection"),
+      ),
+      error,
+    ),
+  );
+}

@@ -1,0 +1,204 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against the example
+ * server on a fresh SQLite data folder: the connector guide's walk-through, credentials, runbook
+ * diagnostics, and a screenshot of each tab for docs/screenshots/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readConfig } from "../src/config.js";
+import { type RunningServer, startServer } from "../src/server.js";
+
+const chromiumPath = "/usr/bin/chromium";
+const adminToken = "dashboard-test-admin-token-0123";
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const shots = join(root, "docs", "screenshots");
+const sampleCsv = join(root, "tickets_sample.csv");
+
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+let dataDir: string;
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `${chromiumPath} is missing: run scripts/services/chromium.sh (Debian's chromium package)`,
+    );
+  }
+  dataDir = mkdtempSync(join(tmpdir(), "rw-dashboard-"));
+  const config = readConfig({ PORT: "0", RUNWARDEN_DATA_DIR: dataDir, RUNWARDEN_ADMIN_TOKEN: adminToken });
+  server = await startServer(config, pino({ level: "silent" }));
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+      "--disable-dev-shm-usage",
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  (page as Page & { errors: string[] }).errors = errors;
+  mkdirSync(shots, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A screenshot of the page as a person lands on it: scrolled to the top, no toasts. */
+async function shot(name: string) {
+  // Runs in the page (a string, so this file needs no DOM types).
+  await page.evaluate("document.getElementById('toasts')?.replaceChildren(); window.scrollTo(0, 0)");
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+}
+
+describe("dashboard", () => {
+  it("asks for a token, refuses a wrong one and signs in with the admin token", async () => {
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector("#login-form");
+    await page.fill("#login-token", "not-a-real-token-000000");
+    await page.click("#login-form button");
+    await expect.poll(() => page.textContent("#login-error")).toContain("not valid");
+    await page.fill("#login-token", adminToken);
+    await page.click("#login-form button");
+    await page.waitForSelector("#shell:not([hidden])");
+    expect(await page.textContent("#whoami")).toContain("admin");
+    await page.waitForSelector("#live.on");
+  });
+
+  it("uploads the sample CSV, approves from the Agent Dashboard and sees the execution finish", async () => {
+    await page.goto(`${server.url}/#/upload`);
+    await page.setInputFiles("#csv-file", sampleCsv);
+    await page.check("#auto-execute");
+    await page.click("#upload-btn");
+    await page.waitForSelector("#upload-results table");
+    expect(await page.locator("#upload-results tbody tr").count()).toBe(40);
+    await shot("upload-tickets");
+
+    // Approvals appear on the Agent Dashboard (auto-executed runbooks stop at their approval steps).
+    await page.goto(`${server.url}/#/approvals`);
+    await page.waitForSelector("#approval-cards [data-approval]");
+    await shot("agent-dashboard");
+    const first = page.locator("#approval-cards [data-approval]").first();
+    const sessionLink = await first.locator('a[href^="#/executions/"]').getAttribute("href");
+    const sessionId = Number(sessionLink!.split("/").pop());
+
+    // Approve every step of that execution as it asks, without reloading: new requests arrive live.
+    for (let round = 0; round < 10; round++) {
+      const card = page
+        .locator(`#approval-cards [data-approval]:has(a[href="#/executions/${sessionId}"])`)
+        .first();
+      const approvalId = await card.getAttribute("data-approval", { timeout: 15_000 }).catch(() => null);
+      if (!approvalId) break;
+      await card.locator("textarea").fill(`approved in the browser test (${round + 1})`);
+      await card.locator('[data-action="approve"]').click();
+      await page.waitForSelector(`[data-approval="${approvalId}"]`, { state: "detached" });
+      const status = (await server.engine.executions.get(sessionId)).session.status;
+      if (status !== "awaiting_approval" && status !== "running") break;
+      await server.engine.executions.settled(sessionId, { timeoutMs: 30_000 });
+      if ((await server.engine.executions.get(sessionId)).session.status !== "awaiting_approval") break;
+    }
+    await page.goto(`${server.url}/#/executions/${sessionId}`);
+    await expect.poll(() => page.textContent(".page-head .badge"), { timeout: 30_000 }).toBe("succeeded");
+    const decisions = await page.locator(".decision").allTextContents();
+    expect(decisions.join(" ")).toContain("admin approved");
+    await shot("execution");
+
+    await page.goto(`${server.url}/#/executions`);
+    await page.waitForSelector("table");
+    await shot("executions");
+  });
+
+  it("shows tickets with their analysis and never renders a title as markup", async () => {
+    await page.goto(`${server.url}/#/tickets`);
+    await page.waitForSelector("table");
+    await shot("tickets");
+
+    const hostile = '<img src=x onerror="window.__pwned=1">Disk full on web-9';
+    const created = await fetch(`${server.url}/api/v1/tickets/demo/ticket?auto_execute=false`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: hostile, service: "nginx", environment: "prod" }),
+    });
+    const { ticket } = (await created.json()) as { ticket: { id: number } };
+    await expect.poll(() => page.locator("main table").textContent()).toContain(hostile);
+    expect(await page.locator("main img").count()).toBe(0);
+    await page.goto(`${server.url}/#/tickets/${ticket.id}`);
+    await page.waitForSelector("h1");
+    expect(await page.textContent("h1")).toContain(hostile);
+    expect(await page.locator("main img").count()).toBe(0);
+    expect(await page.evaluate("window.__pwned")).toBeUndefined();
+
+    const sample = (await server.engine.tickets.list({ limit: 100 })).items.find(
+      (t) => t.title === "PostgreSQL connection pool exhausted",
+    );
+    await page.goto(`${server.url}/#/tickets/${sample!.id}`);
+    await page.waitForSelector("text=Matched runbooks");
+    expect(await page.textContent("main")).toContain("db-prod-01.internal");
+    await shot("ticket-detail");
+  });
+
+  it("creates a credential and shows it masked", async () => {
+    await page.goto(`${server.url}/#/connectors`);
+    await page.waitForSelector("#credentials details.create");
+    await page.click("#credentials details.create > summary");
+    await page.fill("#cred-name", "prod-db-credentials");
+    await page.selectOption("#cred-type", "database");
+    await page.fill("#cred-env", "prod");
+    const values = ["admin", "browser-test-s3cret", "db.example.com", "5432", "mydb"];
+    const inputs = page.locator("#cred-fields .cred-field");
+    for (let i = 0; i < values.length; i++) await inputs.nth(i).locator("input").nth(1).fill(values[i]!);
+    await page.click("#cred-save");
+    const row = page.locator("[data-credential]");
+    await row.first().waitFor();
+    const text = await row.first().textContent();
+    expect(text).toContain("password: ********");
+    expect(text).toContain("database_name: mydb");
+    expect(await page.content()).not.toContain("browser-test-s3cret");
+
+    // A connection with a Test button and its health indicator.
+    await server.engine.connections.create({
+      name: "runner-host",
+      connectionType: "local",
+      environment: "prod",
+    });
+    await page.goto(`${server.url}/#/upload`);
+    await page.goto(`${server.url}/#/connectors`);
+    const connection = page.locator("[data-connection]").first();
+    await connection.waitFor();
+    expect(await connection.locator(".health").textContent()).toBe("unknown");
+    await connection.locator("button", { hasText: "Test" }).click();
+    await expect.poll(() => page.locator("[data-connection] .health").first().textContent()).toBe("healthy");
+    await shot("connectors");
+  });
+
+  it("uploads a broken runbook and shows its diagnostics on their lines", async () => {
+    await page.goto(`${server.url}/#/runbooks`);
+    await page.waitForSelector("#runbook-markdown");
+    await page.fill(
+      "#runbook-markdown",
+      "# Broken runbook\n\n## Main Steps\n- `rm -rf /tmp/cache` (severity: catastrophic, requires_approval: maybe)\n",
+    );
+    await page.click("#runbook-upload");
+    await page.waitForSelector("#runbook-diagnostics .diagnostics li");
+    expect(await page.locator('#runbook-diagnostics .code-line.has-error[data-line="4"]').count()).toBe(1);
+    expect(await page.textContent("#runbook-diagnostics .diagnostics")).toContain("4:");
+    await shot("runbooks");
+    expect((page as Page & { errors: string[] }).errors).toEqual([]);
+  });
+});

@@ -1,0 +1,273 @@
+/**
+ * createHttpAdapter(): the documented REST API over an engine, as a Fetch-standard handler.
+ * node:http, Express and Fastify mount the same handler (see node.ts).
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Engine, Logger } from "@runwarden/core";
+import { type AdapterEnv, type AuthActor, type Ctx, mount } from "./internal/endpoint.js";
+import { mapError } from "./internal/errors.js";
+import { createGroupCommit } from "./internal/group-commit.js";
+import { MetricsRegistry } from "./internal/metrics.js";
+import { createEventHub, type EventHub } from "./internal/sse.js";
+import { createStreamTokens, type StreamTokens } from "./internal/stream-token.js";
+import { approvalRoutes } from "./routes/approvals.js";
+import { connectorRoutes } from "./routes/connectors.js";
+import type { RouteContext } from "./routes/context.js";
+import { executionRoutes } from "./routes/executions.js";
+import { runbookRoutes } from "./routes/runbooks.js";
+import { systemRoutes } from "./routes/system.js";
+import { ticketRoutes } from "./routes/tickets.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import { createTokenStore, type TokenStore } from "./tokens.js";
+
+/** Size limits, in bytes. */
+export interface HttpLimits {
+  /** JSON request bodies. Default 1 MiB. */
+  jsonBytes?: number;
+  /** A CSV upload. Default 50 MiB. */
+  csvBytes?: number;
+  /** A webhook body. Default 1 MiB. */
+  webhookBytes?: number;
+  /** A runbook's Markdown. Default 512 KiB. */
+  runbookBytes?: number;
+}
+
+/** How `POST /tickets/webhook/generic` is verified (a token with the operator role always works). */
+export interface GenericWebhookOptions {
+  /** The shared secret a sender puts in `header`. Unset: only operator tokens are accepted. */
+  secret?: string;
+  /** Default `x-runwarden-webhook-secret`. */
+  header?: string;
+}
+
+export interface HttpAdapterOptions {
+  engine: Engine;
+  /** Where the API is mounted in the host's URL space: routes are `${prefix}/api/v1/…`. Default "". */
+  prefix?: string;
+  /** The host's pino logger; the adapter logs through a `{ component: "http" }` child. Default silent. */
+  logger?: Logger;
+  /** The API token store. Default: one over `engine.storage.tokens`. */
+  tokens?: TokenStore;
+  webhooks?: { generic?: GenericWebhookOptions };
+  limits?: HttpLimits;
+  /**
+   * Key for signing `GET /events` stream tokens. Default: random per process (set it when several
+   * instances sit behind one load balancer).
+   */
+  streamTokenSecret?: string | Uint8Array;
+  /** How long a stream token is valid. Default 60 s. */
+  streamTokenTtlMs?: number;
+  /** `GET /metrics` without a token (a scraper on a private network). Default false: viewer role. */
+  publicMetrics?: boolean;
+  /** Check every response against its schema (tests, development). Default false. */
+  validateResponses?: boolean;
+  /** Trust `X-Forwarded-For` for the audit log's origin. Default false. */
+  trustProxy?: boolean;
+  /**
+   * Store the tickets of generic webhooks that arrive together in one transaction (group
+   * commit). Each request is still answered only once its tickets are durable. Default true.
+   */
+  groupCommit?: boolean;
+}
+
+export interface HttpAdapter {
+  /** The Fetch-standard handler: `(request) => response`. */
+  readonly fetch: (request: Request, env?: unknown) => Promise<Response>;
+  /** Where the API is mounted (`${prefix}/api/v1`). */
+  readonly prefix: string;
+  /** The root of the API: `${prefix}/api/v1`. */
+  readonly basePath: string;
+  readonly tokens: TokenStore;
+  /** The OpenAPI 3.1 document, as served at `/api/v1/openapi.json`. */
+  openapi(): Record<string, unknown>;
+  /** Ends open event streams and detaches from the engine's event bus. */
+  close(): void;
+}
+
+function normalizePrefix(prefix: string | undefined): string {
+  if (!prefix || prefix === "/") return "";
+  const p = prefix.startsWith("/") ? prefix : `/${prefix}`;
+  return p.endsWith("/") ? p.slice(0, -1) : p;
+}
+
+/** A logger that drops everything: the default, as library code never writes to stdout. */
+const silentLogger = {
+  child: () => silentLogger,
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+} as unknown as Logger;
+
+const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Creates the REST API over `engine`. Nothing is listened on: mount `fetch` where you like. */
+export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
+  const { engine } = options;
+  const prefix = normalizePrefix(options.prefix);
+  const basePath = `${prefix}/api/v1`;
+  const log = (options.logger ?? silentLogger).child({ component: "http" });
+  const tokens = options.tokens ?? createTokenStore(engine.storage);
+  const streamTokens: StreamTokens = createStreamTokens(
+    options.streamTokenSecret,
+    options.streamTokenTtlMs ?? 60_000,
+  );
+  const hub: EventHub = createEventHub(engine.events);
+  const metrics = new MetricsRegistry();
+  const requests = metrics.counter(
+    "runwarden_http_requests_total",
+    "HTTP requests answered, by route and status",
+  );
+  const durations = metrics.histogram(
+    "runwarden_http_request_duration_seconds",
+    "Time to answer an HTTP request (until the response headers)",
+    durationBuckets,
+  );
+  const eventsTotal = metrics.counter("runwarden_events_total", "Engine events, by name");
+  hub.onEvent((name) => eventsTotal.inc({ event: name }));
+
+  const limits = {
+    jsonBytes: options.limits?.jsonBytes ?? 1024 * 1024,
+    csvBytes: options.limits?.csvBytes ?? 50 * 1024 * 1024,
+    webhookBytes: options.limits?.webhookBytes ?? 1024 * 1024,
+    runbookBytes: options.limits?.runbookBytes ?? 512 * 1024,
+  };
+
+  async function authenticate(c: Ctx): Promise<AuthActor | undefined> {
+    const cached = c.get("actor");
+    if (cached) return cached;
+    const header = c.req.header("authorization");
+    if (!header) return undefined;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) return undefined;
+    const token = await tokens.verify(match[1]!);
+    if (!token) return undefined;
+    const actor: AuthActor = { id: token.actor, roles: token.roles, tokenId: token.id };
+    c.set("actor", actor);
+    return actor;
+  }
+
+  function originOf(c: Ctx): string {
+    if (options.trustProxy) {
+      const forwarded = c.req.header("x-forwarded-for")?.split(",", 1)[0]?.trim();
+      if (forwarded) return forwarded.slice(0, 64);
+    }
+    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+    return incoming?.socket?.remoteAddress ?? "http";
+  }
+
+  const api = new OpenAPIHono<AdapterEnv>();
+  const components = new Map<string, unknown>();
+  api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API token: `Authorization: Bearer <token>`. Admins create them with POST /tokens.",
+  });
+
+  const route: RouteContext = {
+    engine,
+    tokens,
+    log,
+    limits,
+    hub,
+    streamTokens,
+    metrics,
+    validateResponses: options.validateResponses ?? false,
+    publicMetrics: options.publicMetrics ?? false,
+    genericWebhook: {
+      secret: options.webhooks?.generic?.secret,
+      header: (options.webhooks?.generic?.header ?? "x-runwarden-webhook-secret").toLowerCase(),
+    },
+    groupCommit: options.groupCommit === false ? undefined : createGroupCommit(engine),
+    authenticate,
+    originOf,
+    add(spec) {
+      mount(api, spec, {
+        authenticate,
+        jsonLimitBytes: limits.jsonBytes,
+        component(name, schema) {
+          let registered = components.get(name);
+          if (!registered) {
+            registered = api.openAPIRegistry.register(name, schema);
+            components.set(name, registered);
+          }
+          return registered as typeof schema;
+        },
+      });
+    },
+    openapi: () => document(),
+  };
+
+  for (const install of [
+    ticketRoutes,
+    connectorRoutes,
+    runbookRoutes,
+    executionRoutes,
+    approvalRoutes,
+    tokenRoutes,
+    systemRoutes,
+  ]) {
+    install(route);
+  }
+
+  let cachedDocument: Record<string, unknown> | undefined;
+  function document(): Record<string, unknown> {
+    cachedDocument ??= api.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: {
+        title: "Runwarden API",
+        version: "1",
+        description:
+          "Approval-gated incident auto-remediation. JSON in snake_case; errors are `{ error: { code, message, fields? } }`.",
+      },
+      servers: [{ url: basePath }],
+      security: [{ bearer: [] }],
+    }) as unknown as Record<string, unknown>;
+    return cachedDocument;
+  }
+
+  const app = new OpenAPIHono<AdapterEnv>();
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    const routePath = c.req.routePath === "*" || c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
+    const labels = { method: c.req.method, route: routePath.slice(basePath.length) || "/" };
+    requests.inc({ ...labels, status: String(c.res.status) });
+    durations.observe(labels, (performance.now() - started) / 1000);
+  });
+  app.route(basePath, api);
+  app.notFound((c) =>
+    c.json(
+      {
+        error: {
+          code: "RW_ERR_INPUT_NO_ROUTE",
+          message: `no endpoint ${c.req.method} ${new URL(c.req.url).pathname}`,
+        },
+      },
+      404,
+    ),
+  );
+  app.onError((err, c) => {
+    const mapped = mapError(err);
+    if (mapped.internal) log.error({ err, method: c.req.method, route: c.req.routePath }, "request failed");
+    else
+      log.debug(
+        { code: mapped.body.error.code, status: mapped.status, route: c.req.routePath },
+        "request refused",
+      );
+    return c.json(mapped.body, mapped.status as 400);
+  });
+
+  return {
+    fetch: (request, env) => Promise.resolve(app.fetch(request, env)),
+    prefix,
+    basePath,
+    tokens,
+    openapi: document,
+    close() {
+      hub.close();
+    },
+  };
+}

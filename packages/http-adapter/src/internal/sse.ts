@@ -1,0 +1,186 @@
+/**
+ * The engine's event bus as server-sent events. One hub listens to the bus once, numbers each
+ * event and keeps the last few hundred, so a client that reconnects with `Last-Event-ID` misses
+ * nothing that is still buffered; each stream only receives what its token may see.
+ */
+import type { EngineEventMap, EngineEventName, EngineEvents, Role } from "@runwarden/core";
+import { toSnake } from "./wire.js";
+
+/** Every event of the bus, in the order of events.ts. */
+export const eventNames = [
+  "ticket:ingested",
+  "ticket:analyzed",
+  "ticket:updated",
+  "import:progressed",
+  "import:finished",
+  "runbook:created",
+  "runbook:approved",
+  "runbook:retired",
+  "session:created",
+  "session:updated",
+  "session:finished",
+  "step:started",
+  "step:output",
+  "step:finished",
+  "approval:requested",
+  "approval:decided",
+  "credential:changed",
+  "connection:changed",
+  "connection:checked",
+  "outbox:delivered",
+  "outbox:dead-lettered",
+] as const satisfies readonly EngineEventName[];
+
+// Fails to compile when events.ts gains an event this list does not forward.
+type Missing = Exclude<EngineEventName, (typeof eventNames)[number]>;
+const _allForwarded: [Missing] extends [never] ? true : never = true;
+void _allForwarded;
+
+/** Events about credentials and connections are for operators; the rest for every role. */
+const operatorOnly: ReadonlySet<EngineEventName> = new Set([
+  "credential:changed",
+  "connection:changed",
+  "connection:checked",
+]);
+
+export function mayReceive(roles: readonly Role[], name: EngineEventName): boolean {
+  if (roles.includes("admin")) return true;
+  if (operatorOnly.has(name)) return roles.includes("operator");
+  return roles.length > 0;
+}
+
+interface Buffered {
+  id: number;
+  name: EngineEventName;
+  /** The ready-to-send SSE frame. */
+  frame: string;
+}
+
+type Subscriber = (event: Buffered) => void;
+
+function snakeKeys(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[toSnake(k)] = snakeKeys(v);
+  return out;
+}
+
+/** Strips CR/LF-free JSON into one `data:` line (JSON.stringify never emits raw newlines). */
+function frameOf(id: number, name: string, payload: unknown): string {
+  return `id: ${id}\nevent: ${name}\ndata: ${JSON.stringify(snakeKeys(payload))}\n\n`;
+}
+
+export interface EventHub {
+  /** Opens a stream for a token with these roles; `lastEventId` replays what is still buffered. */
+  stream(options: {
+    roles: readonly Role[];
+    types?: ReadonlySet<string>;
+    lastEventId?: number;
+    signal?: AbortSignal;
+  }): ReadableStream<Uint8Array>;
+  readonly clients: number;
+  /** Counts events as they pass (for metrics). */
+  onEvent(listener: (name: EngineEventName) => void): void;
+  close(): void;
+}
+
+export interface EventHubOptions {
+  bufferSize?: number;
+  heartbeatMs?: number;
+  /** A stream whose client lags this many frames behind is closed (it reconnects and replays). */
+  maxQueuedFrames?: number;
+}
+
+export function createEventHub(events: EngineEvents, options: EventHubOptions = {}): EventHub {
+  const bufferSize = options.bufferSize ?? 500;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const maxQueued = options.maxQueuedFrames ?? 5_000;
+  const buffer: Buffered[] = [];
+  const subscribers = new Set<Subscriber>();
+  const closers = new Set<() => void>();
+  const eventListeners: ((name: EngineEventName) => void)[] = [];
+  let nextId = 1;
+  const encoder = new TextEncoder();
+
+  const unbind: (() => void)[] = [];
+  for (const name of eventNames) {
+    const listener = (payload: EngineEventMap[typeof name]) => {
+      const event: Buffered = { id: nextId, name, frame: frameOf(nextId, name, payload) };
+      nextId++;
+      buffer.push(event);
+      if (buffer.length > bufferSize) buffer.shift();
+      for (const l of eventListeners) l(name);
+      for (const s of subscribers) s(event);
+    };
+    (events as unknown as { on(n: string, l: (p: unknown) => void): void }).on(
+      name,
+      listener as (p: unknown) => void,
+    );
+    unbind.push(() =>
+      (events as unknown as { off(n: string, l: (p: unknown) => void): void }).off(
+        name,
+        listener as (p: unknown) => void,
+      ),
+    );
+  }
+
+  return {
+    stream({ roles, types, lastEventId, signal }) {
+      let subscriber: Subscriber | undefined;
+      let heartbeat: NodeJS.Timeout | undefined;
+      let closer: (() => void) | undefined;
+      const visible = (e: Buffered) => mayReceive(roles, e.name) && (!types || types.has(e.name));
+      const stop = () => {
+        if (subscriber) subscribers.delete(subscriber);
+        if (heartbeat) clearInterval(heartbeat);
+        if (closer) closers.delete(closer);
+        subscriber = undefined;
+      };
+      return new ReadableStream<Uint8Array>({
+        start(controller) {
+          const send = (text: string) => {
+            if ((controller.desiredSize ?? 0) < -maxQueued) {
+              stop();
+              controller.close();
+              return;
+            }
+            controller.enqueue(encoder.encode(text));
+          };
+          send("retry: 3000\n: connected\n\n");
+          if (lastEventId !== undefined)
+            for (const e of buffer) if (e.id > lastEventId && visible(e)) send(e.frame);
+          subscriber = (e) => {
+            if (visible(e)) send(e.frame);
+          };
+          subscribers.add(subscriber);
+          heartbeat = setInterval(() => send(": ping\n\n"), heartbeatMs);
+          heartbeat.unref();
+          closer = () => {
+            stop();
+            try {
+              controller.close();
+            } catch {
+              // already closed
+            }
+          };
+          closers.add(closer);
+          signal?.addEventListener("abort", closer, { once: true });
+        },
+        cancel() {
+          stop();
+        },
+      });
+    },
+    get clients() {
+      return subscribers.size;
+    },
+    onEvent(listener) {
+      eventListeners.push(listener);
+    },
+    close() {
+      for (const u of unbind) u();
+      for (const c of [...closers]) c();
+    },
+  };
+}

@@ -1,0 +1,383 @@
+/**
+ * Connectors, credentials and infrastructure connections. The connector guide's request bodies
+ * work verbatim: a credential is a flat object whose extra fields (username, password, host, …)
+ * are the credential's fields, secrets sealed by the vault and never returned.
+ */
+import { z } from "@hono/zod-openapi";
+import { ConnectionHealth, ConnectionRecord, type CredentialView, rwError } from "@runwarden/core";
+import { IdParams, named } from "../internal/endpoint.js";
+import { toCamel, toSnake } from "../internal/wire.js";
+import { actorOptions, type RouteContext, send } from "./context.js";
+
+const ConnectorInfo = named(
+  "Connector",
+  z.object({
+    kind: z.enum(["monitoring", "ticketing", "infrastructure"]),
+    name: z.string(),
+    version: z.string(),
+    description: z.string().nullable(),
+    capabilities: z.array(z.string()),
+    connectionTypes: z.array(z.string()),
+    health: z
+      .object({
+        ok: z.boolean(),
+        latencyMs: z.number(),
+        reason: z.string().optional(),
+        message: z.string().optional(),
+        checkedAt: z.string(),
+      })
+      .nullable(),
+  }),
+);
+const ConnectorList = z.object({ items: z.array(ConnectorInfo) });
+
+/** A credential as every endpoint shows it: secrets are `********`. */
+const CredentialWire = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    credential_type: z.string(),
+    environment: z.string(),
+    fields: z.record(z.string(), z.unknown()).openapi({
+      description: "Every field; secret ones as `********`",
+      example: { username: "admin", password: "********" },
+    }),
+    secret_fields: z.array(z.string()),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Credential");
+const CredentialListWire = z.object({ items: z.array(CredentialWire) });
+
+const FieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** The documented body: flat, extra keys are the credential's fields. */
+const CredentialBodyWire = z
+  .object({
+    name: z.string().openapi({ example: "prod-db-credentials" }),
+    credential_type: z.string().openapi({ example: "database" }),
+    environment: z.string().optional().openapi({ example: "prod" }),
+    secret_fields: z.array(z.string()).optional().openapi({
+      description:
+        "More field names to seal, beyond those named like a secret (password, private_key, token, …)",
+    }),
+  })
+  .catchall(FieldValue)
+  .openapi("CredentialInput", {
+    example: {
+      name: "prod-db-credentials",
+      credential_type: "database",
+      environment: "prod",
+      username: "admin",
+      password: "secret",
+      host: "db.example.com",
+      port: 5432,
+      database_name: "mydb",
+    },
+  });
+const CredentialChangesWire = z
+  .record(z.string(), FieldValue.or(z.array(z.string())))
+  .openapi("CredentialChanges", {
+    description:
+      "Fields to change; `null` removes one; a secret sent back as `********` keeps the stored value.",
+  });
+const RotateBodyWire = z.record(z.string(), z.string().min(1)).openapi("CredentialRotation", {
+  description: 'New values of secret fields, e.g. `{ "password": "n3w" }`',
+});
+
+/** The documented body of a connection (connector guide). */
+const ConnectionBody = named(
+  "ConnectionInput",
+  z.object({
+    name: z.string().openapi({ example: "prod-db-01" }),
+    connectionType: z.string().openapi({ example: "database" }),
+    credentialId: z.number().int().nullable().optional().openapi({ example: 1 }),
+    targetHost: z.string().nullable().optional().openapi({ example: "db.example.com" }),
+    targetPort: z.number().int().nullable().optional().openapi({ example: 5432 }),
+    targetService: z.string().nullable().optional().openapi({ example: "postgresql" }),
+    environment: z.string().optional().openapi({ example: "prod" }),
+    options: z.record(z.string(), z.unknown()).optional(),
+  }),
+);
+const ConnectionChanges = named("ConnectionChanges", ConnectionBody.partial());
+const Connection = named("Connection", ConnectionRecord);
+const ConnectionList = z.object({ items: z.array(Connection) });
+const Health = named("ConnectionHealth", ConnectionHealth);
+
+const ListFilter = z.object({
+  environment: z.string().max(64).optional(),
+  type: z.string().max(64).optional(),
+});
+
+/** The flat snake_case body → core's camelCase credential input (every key renamed). */
+function credentialFromWire(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    out[toCamel(key)] =
+      key === "secret_fields" && Array.isArray(value) ? value.map((v) => toCamel(String(v))) : value;
+  }
+  return out;
+}
+
+function credentialToWire(view: CredentialView): z.infer<typeof CredentialWire> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(view.fields)) fields[toSnake(key)] = value;
+  return {
+    id: view.id,
+    name: view.name,
+    credential_type: view.credentialType,
+    environment: view.environment,
+    fields,
+    secret_fields: view.secretFields.map(toSnake),
+    created_at: view.createdAt,
+    updated_at: view.updatedAt,
+  };
+}
+
+function objectBody(value: unknown): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw rwError("RW_ERR_INPUT_INVALID", "the request body must be a JSON object", {
+      details: { fields: [{ field: "(body)", message: "must be an object" }] },
+    });
+  }
+  return value as Record<string, unknown>;
+}
+
+export function connectorRoutes(route: RouteContext): void {
+  const { engine } = route;
+  const viewer = { roles: ["viewer", "operator", "approver"] } as const;
+  const operator = { roles: ["operator"] } as const;
+  const admin = { roles: ["admin"] } as const;
+
+  for (const kind of ["monitoring", "ticketing", "infrastructure"] as const) {
+    route.add({
+      method: "get",
+      path: `/connectors/${kind}`,
+      tag: "connectors",
+      summary: `List ${kind} connectors with their status`,
+      access: viewer,
+      responses: { 200: { description: "Registered connectors, by name", schema: ConnectorList } },
+      async handler(c) {
+        return send(route, c, 200, ConnectorList, { items: await engine.connectors.list(kind) });
+      },
+    });
+  }
+
+  // ── credentials ──────────────────────────────────────────────────────────────────────────────
+  route.add({
+    method: "post",
+    path: "/connectors/credentials",
+    tag: "credentials",
+    summary: "Create a credential",
+    description:
+      "The body is flat: besides `name`, `credential_type`, `environment` and `secret_fields`, every key is a field of the credential. Fields named like a secret are sealed with AES-256-GCM and never returned.",
+    access: admin,
+    body: { wire: CredentialBodyWire },
+    responses: { 201: { description: "The credential, secrets masked", wire: CredentialWire } },
+    async handler(c, { body, actor }) {
+      const input = credentialFromWire(objectBody(body));
+      const created = await engine.credentials.create(input as never, actorOptions(route, c, actor));
+      return c.json(credentialToWire(created), 201);
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/connectors/credentials",
+    tag: "credentials",
+    summary: "List credentials (secrets masked)",
+    access: operator,
+    query: ListFilter,
+    responses: { 200: { description: "Credentials", wire: CredentialListWire } },
+    async handler(c, { query }) {
+      const items = await engine.credentials.list({
+        ...(query.environment !== undefined ? { environment: query.environment } : {}),
+        ...(query.type !== undefined ? { credentialType: query.type } : {}),
+      });
+      return c.json({ items: items.map(credentialToWire) });
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/connectors/credentials/{id}",
+    tag: "credentials",
+    summary: "Get a credential (secrets masked)",
+    access: operator,
+    params: IdParams,
+    responses: { 200: { description: "The credential", wire: CredentialWire } },
+    async handler(c, { params }) {
+      return c.json(credentialToWire(await engine.credentials.get(params.id)));
+    },
+  });
+
+  route.add({
+    method: "patch",
+    path: "/connectors/credentials/{id}",
+    tag: "credentials",
+    summary: "Change a credential's fields",
+    access: admin,
+    params: IdParams,
+    body: { wire: CredentialChangesWire },
+    responses: { 200: { description: "The credential, secrets masked", wire: CredentialWire } },
+    async handler(c, { params, body, actor }) {
+      const changes = credentialFromWire(objectBody(body));
+      const updated = await engine.credentials.update(
+        params.id,
+        changes as never,
+        actorOptions(route, c, actor),
+      );
+      return c.json(credentialToWire(updated));
+    },
+  });
+
+  route.add({
+    method: "post",
+    path: "/connectors/credentials/{id}/rotate",
+    tag: "credentials",
+    summary: "Rotate a credential's secrets",
+    description:
+      "Replaces secret fields (e.g. a new password) and nothing else. Pending approvals bound to the old secret are voided.",
+    access: admin,
+    params: IdParams,
+    body: { wire: RotateBodyWire },
+    responses: { 200: { description: "The credential, secrets masked", wire: CredentialWire } },
+    async handler(c, { params, body, actor }) {
+      const current = await engine.credentials.get(params.id);
+      const changes = credentialFromWire(body);
+      const keys = Object.keys(changes);
+      if (keys.length === 0) {
+        throw rwError("RW_ERR_INPUT_INVALID", "name at least one secret field to rotate", {
+          details: { fields: [{ field: "(body)", message: "no secret fields given" }] },
+        });
+      }
+      const notSecret = keys.filter((k) => !current.secretFields.includes(k));
+      if (notSecret.length > 0) {
+        throw rwError(
+          "RW_ERR_INPUT_INVALID",
+          `not a secret field of this credential: ${notSecret.map(toSnake).join(", ")}`,
+          {
+            details: {
+              fields: notSecret.map((k) => ({ field: toSnake(k), message: "is not a secret field" })),
+            },
+          },
+        );
+      }
+      const updated = await engine.credentials.update(
+        params.id,
+        changes as never,
+        actorOptions(route, c, actor),
+      );
+      return c.json(credentialToWire(updated));
+    },
+  });
+
+  route.add({
+    method: "delete",
+    path: "/connectors/credentials/{id}",
+    tag: "credentials",
+    summary: "Delete a credential",
+    description: "Refused with 409 while a connection uses it.",
+    access: admin,
+    params: IdParams,
+    responses: { 204: { description: "Deleted" } },
+    async handler(c, { params, actor }) {
+      await engine.credentials.delete(params.id, actorOptions(route, c, actor));
+      return c.body(null, 204);
+    },
+  });
+
+  // ── infrastructure connections ──────────────────────────────────────────────────────────────
+  route.add({
+    method: "post",
+    path: "/connectors/infrastructure-connections",
+    tag: "connections",
+    summary: "Create an infrastructure connection",
+    access: admin,
+    body: { schema: ConnectionBody },
+    responses: { 201: { description: "The connection", schema: Connection } },
+    async handler(c, { body, actor }) {
+      const created = await engine.connections.create(body, actorOptions(route, c, actor));
+      return send(route, c, 201, Connection, created);
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/connectors/infrastructure-connections",
+    tag: "connections",
+    summary: "List infrastructure connections with their health",
+    access: operator,
+    query: ListFilter,
+    responses: { 200: { description: "Connections", schema: ConnectionList } },
+    async handler(c, { query }) {
+      const items = await engine.connections.list({
+        ...(query.environment !== undefined ? { environment: query.environment } : {}),
+        ...(query.type !== undefined ? { connectionType: query.type } : {}),
+      });
+      return send(route, c, 200, ConnectionList, { items });
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/connectors/infrastructure-connections/{id}",
+    tag: "connections",
+    summary: "Get an infrastructure connection",
+    access: operator,
+    params: IdParams,
+    responses: { 200: { description: "The connection", schema: Connection } },
+    async handler(c, { params }) {
+      return send(route, c, 200, Connection, await engine.connections.get(params.id));
+    },
+  });
+
+  route.add({
+    method: "patch",
+    path: "/connectors/infrastructure-connections/{id}",
+    tag: "connections",
+    summary: "Change an infrastructure connection",
+    access: admin,
+    params: IdParams,
+    body: { schema: ConnectionChanges },
+    responses: { 200: { description: "The connection", schema: Connection } },
+    async handler(c, { params, body, actor }) {
+      const updated = await engine.connections.update(params.id, body, actorOptions(route, c, actor));
+      return send(route, c, 200, Connection, updated);
+    },
+  });
+
+  route.add({
+    method: "delete",
+    path: "/connectors/infrastructure-connections/{id}",
+    tag: "connections",
+    summary: "Delete an infrastructure connection",
+    access: admin,
+    params: IdParams,
+    responses: { 204: { description: "Deleted" } },
+    async handler(c, { params, actor }) {
+      await engine.connections.delete(params.id, actorOptions(route, c, actor));
+      return c.body(null, 204);
+    },
+  });
+
+  route.add({
+    method: "post",
+    path: "/connectors/infrastructure-connections/{id}/test",
+    tag: "connections",
+    summary: "Run the connection's health check",
+    description:
+      "A failed check is a 200 with `status: unhealthy` and the reason; the result is stored on the connection.",
+    access: operator,
+    params: IdParams,
+    responses: { 200: { description: "The health check's result", schema: Health } },
+    async handler(c, { params, actor }) {
+      return send(
+        route,
+        c,
+        200,
+        Health,
+        await engine.connections.test(params.id, actorOptions(route, c, actor)),
+      );
+    },
+  });
+}

@@ -1,0 +1,47 @@
+/** What each route module receives from createHttpAdapter. */
+import type { z } from "@hono/zod-openapi";
+import type { Engine, Logger } from "@runwarden/core";
+import { type AuthActor, type Ctx, type EndpointSpec, sendJson } from "../internal/endpoint.js";
+import type { GroupCommit } from "../internal/group-commit.js";
+import type { MetricsRegistry } from "../internal/metrics.js";
+import type { EventHub } from "../internal/sse.js";
+import type { StreamTokens } from "../internal/stream-token.js";
+import type { TokenStore } from "../tokens.js";
+
+export interface RouteContext {
+  engine: Engine;
+  tokens: TokenStore;
+  log: Logger;
+  limits: { jsonBytes: number; csvBytes: number; webhookBytes: number; runbookBytes: number };
+  hub: EventHub;
+  streamTokens: StreamTokens;
+  metrics: MetricsRegistry;
+  validateResponses: boolean;
+  publicMetrics: boolean;
+  genericWebhook: { secret: string | undefined; header: string };
+  /** Batches generic webhook ingests into shared transactions; undefined when turned off. */
+  groupCommit: GroupCommit | undefined;
+  authenticate(c: Ctx): Promise<AuthActor | undefined>;
+  /** The caller's address for the audit log. */
+  originOf(c: Ctx): string;
+  add<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>(
+    spec: EndpointSpec<P, Q, B>,
+  ): void;
+  openapi(): Record<string, unknown>;
+}
+
+/** Sends a core value as snake_case JSON (checked against its schema when configured). */
+export function send(
+  route: RouteContext,
+  c: Ctx,
+  status: number,
+  schema: z.ZodType,
+  value: unknown,
+): Response {
+  return sendJson(c, status, schema, value, route.validateResponses);
+}
+
+/** Actor options for core calls: who, from where. */
+export function actorOptions(route: RouteContext, c: Ctx, actor: AuthActor) {
+  return { actor: { id: actor.id, roles: actor.roles }, origin: route.originOf(c) };
+}

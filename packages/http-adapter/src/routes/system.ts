@@ -1,0 +1,210 @@
+/** Health, Prometheus metrics, the OpenAPI document and the live event stream. */
+import { z } from "@hono/zod-openapi";
+import { approvalStatuses, rwError, sessionStatuses, ticketStatuses } from "@runwarden/core";
+import { unauthenticated } from "../internal/endpoint.js";
+import { eventNames } from "../internal/sse.js";
+import type { RouteContext } from "./context.js";
+
+const Health = z
+  .object({
+    status: z.enum(["ok", "unavailable"]),
+    storage: z.string(),
+    instance_id: z.string(),
+    uptime_seconds: z.number(),
+  })
+  .openapi("Health");
+
+const StreamToken = z
+  .object({
+    stream_token: z.string(),
+    expires_at: z.string(),
+  })
+  .openapi("StreamToken");
+
+const EventsQuery = z.object({
+  stream_token: z.string().max(200).optional().openapi({
+    description: "A token from POST /events/stream-token (EventSource cannot send Authorization)",
+  }),
+  types: z
+    .string()
+    .max(2000)
+    .optional()
+    .openapi({
+      description: `Comma-separated event names to receive; default all. One of: ${eventNames.join(", ")}`,
+    }),
+});
+
+const startedAt = Date.now();
+
+export function systemRoutes(route: RouteContext): void {
+  const { engine, metrics } = route;
+
+  metrics.gauge({
+    name: "runwarden_tickets",
+    help: "Tickets by status",
+    collect: () =>
+      Promise.all(
+        ticketStatuses.map(async (status) => ({
+          labels: { status },
+          value: await engine.storage.tickets.count({ status }),
+        })),
+      ),
+  });
+  metrics.gauge({
+    name: "runwarden_sessions",
+    help: "Execution sessions by status",
+    collect: () =>
+      Promise.all(
+        sessionStatuses.map(async (status) => ({
+          labels: { status },
+          value: await engine.storage.sessions.count({ status }),
+        })),
+      ),
+  });
+  metrics.gauge({
+    name: "runwarden_approvals",
+    help: "Approvals by status",
+    collect: () =>
+      Promise.all(
+        approvalStatuses.map(async (status) => ({
+          labels: { status },
+          value: await engine.storage.approvals.count({ status }),
+        })),
+      ),
+  });
+  metrics.gauge({
+    name: "runwarden_sse_clients",
+    help: "Open event streams",
+    collect: () => [{ value: route.hub.clients }],
+  });
+  metrics.gauge({
+    name: "process_resident_memory_bytes",
+    help: "Resident memory size in bytes",
+    collect: () => [{ value: process.memoryUsage.rss() }],
+  });
+  metrics.gauge({
+    name: "process_uptime_seconds",
+    help: "Seconds since the adapter was created",
+    collect: () => [{ value: (Date.now() - startedAt) / 1000 }],
+  });
+
+  route.add({
+    method: "get",
+    path: "/health",
+    tag: "system",
+    summary: "Liveness and store reachability",
+    access: "public",
+    responses: {
+      200: { description: "Healthy", wire: Health },
+      503: { description: "The store cannot be reached", wire: Health },
+    },
+    async handler(c) {
+      let ok = true;
+      try {
+        await engine.storage.getValue("health");
+      } catch (err) {
+        ok = false;
+        route.log.warn({ err }, "health check failed");
+      }
+      return c.json(
+        {
+          status: ok ? "ok" : "unavailable",
+          storage: engine.storage.kind,
+          instance_id: engine.instanceId,
+          uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+        },
+        ok ? 200 : 503,
+      );
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/metrics",
+    tag: "system",
+    summary: "Prometheus metrics (text exposition format)",
+    access: route.publicMetrics ? "public" : { roles: ["viewer", "operator", "approver"] },
+    responses: {
+      200: { description: "Metrics", wire: z.string(), contentType: "text/plain; version=0.0.4" },
+    },
+    async handler(c) {
+      return c.body(await metrics.render(), 200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      });
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/openapi.json",
+    tag: "system",
+    summary: "This API's OpenAPI 3.1 document",
+    access: "public",
+    responses: { 200: { description: "The document", wire: z.record(z.string(), z.unknown()) } },
+    handler: (c) => c.json(route.openapi()),
+  });
+
+  route.add({
+    method: "post",
+    path: "/events/stream-token",
+    tag: "events",
+    summary: "Mint a short-lived token for GET /events",
+    description:
+      "A browser's EventSource cannot send an Authorization header, and a long-lived token in a URL lands in access logs. This returns a token valid for one minute, bound to the caller's API token: pass it as `?stream_token=`.",
+    access: { roles: ["viewer", "operator", "approver"] },
+    responses: { 200: { description: "The stream token", wire: StreamToken } },
+    handler(c, { actor }) {
+      const minted = route.streamTokens.mint(actor.tokenId ?? 0, Date.now());
+      return c.json({ stream_token: minted.token, expires_at: new Date(minted.expiresAt).toISOString() });
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/events",
+    tag: "events",
+    summary: "The engine's events as server-sent events",
+    description:
+      "Authenticate with `Authorization: Bearer <token>` or `?stream_token=` (POST /events/stream-token). Each event's `event:` is its name (`approval:requested`, …) and `data:` its payload in snake_case. Credential and connection events need the operator role. Reconnects with `Last-Event-ID` replay what is still buffered.",
+    access: "custom",
+    query: EventsQuery,
+    responses: {
+      200: { description: "An endless event stream", wire: z.string(), contentType: "text/event-stream" },
+    },
+    async handler(c, { query }) {
+      let roles = (await route.authenticate(c))?.roles;
+      if (!roles && query.stream_token) {
+        const tokenId = route.streamTokens.check(query.stream_token, Date.now());
+        if (tokenId !== undefined) {
+          const token = await route.tokens.get(tokenId);
+          if (token && token.revokedAt === null) roles = token.roles;
+        }
+      }
+      if (!roles) throw unauthenticated("send `Authorization: Bearer <token>` or a fresh `stream_token`");
+      let types: Set<string> | undefined;
+      if (query.types) {
+        types = new Set(query.types.split(",").map((t) => t.trim()));
+        const unknown = [...types].filter((t) => !(eventNames as readonly string[]).includes(t));
+        if (unknown.length > 0) {
+          throw rwError("RW_ERR_INPUT_INVALID", `unknown event name: ${unknown[0]!.slice(0, 64)}`, {
+            details: {
+              fields: [{ field: "types", message: `unknown event name: ${unknown[0]!.slice(0, 64)}` }],
+            },
+          });
+        }
+      }
+      const lastHeader = c.req.header("last-event-id");
+      const lastEventId = lastHeader && /^\d{1,15}$/.test(lastHeader) ? Number(lastHeader) : undefined;
+      const body = route.hub.stream({ roles, types, lastEventId, signal: c.req.raw.signal });
+      return new Response(body, {
+        status: 200,
+        headers: {
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-cache, no-transform",
+          connection: "keep-alive",
+          "x-accel-buffering": "no",
+        },
+      });
+    },
+  });
+}

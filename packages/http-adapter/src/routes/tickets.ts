@@ -1,0 +1,415 @@
+/** Tickets: CSV upload and template, webhooks, the demo ticket, list and detail. */
+import { timingSafeEqual } from "node:crypto";
+import { Readable } from "node:stream";
+import { z } from "@hono/zod-openapi";
+import {
+  type CsvImportResult,
+  genericWebhookSource,
+  rwError,
+  type Ticket,
+  TicketInput,
+  Ticket as TicketSchema,
+  TicketStatus,
+} from "@runwarden/core";
+import { mediaType, readText, tooLarge } from "../internal/body.js";
+import { type Ctx, IdParams, named, PageQuery, unauthenticated } from "../internal/endpoint.js";
+import { prepareGeneric } from "../internal/group-commit.js";
+import { streamMultipartFile } from "../internal/multipart.js";
+import { type RouteContext, send } from "./context.js";
+
+const TicketDoc = named("Ticket", TicketSchema);
+const TicketPage = z.object({ items: z.array(TicketDoc), nextCursor: z.number().int().nullable() });
+const DemoTicketBody = named("TicketInput", TicketInput);
+const IngestResultDoc = named("IngestResult", z.object({ ticket: TicketDoc, deduplicated: z.boolean() }));
+
+const RowResult = z.object({
+  /** 1-based data row (row 1 is the first line after the header). */
+  row: z.number().int(),
+  line: z.number().int().nullable(),
+  status: z.enum(["imported", "rejected"]),
+  ticketId: z.number().int().nullable(),
+  title: z.string().nullable(),
+  decision: z.enum(["auto_execute", "suggest", "none"]).nullable(),
+  reason: z.string().nullable(),
+});
+const CsvImportDoc = named(
+  "CsvImportResult",
+  z.object({
+    rows: z.number().int(),
+    imported: z.number().int(),
+    deduplicated: z.number().int(),
+    rejected: z.number().int(),
+    errors: z.array(z.object({ row: z.number().int(), line: z.number().int(), reason: z.string() })),
+    errorsTruncated: z.boolean(),
+    /** One entry per data row, for files of at most 1,000 rows. */
+    results: z.array(RowResult).nullable(),
+  }),
+);
+
+const WebhookResultDoc = named(
+  "WebhookResult",
+  z.object({
+    tickets: z.array(
+      z.object({
+        id: z.number().int(),
+        deduplicated: z.boolean(),
+        occurrences: z.number().int(),
+        status: TicketStatus,
+      }),
+    ),
+    /** Ids of open tickets the payload resolved. */
+    resolved: z.array(z.number().int()),
+    warnings: z.array(z.string()),
+  }),
+);
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0"])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === "true" || v === "1"));
+
+const UploadQuery = z.object({
+  auto_execute: booleanFlag.openapi({
+    description: "Start matching runbooks that analysis decides to auto-execute. Default false.",
+  }),
+});
+const DemoQuery = z.object({
+  auto_execute: booleanFlag.openapi({ description: "Default true" }),
+});
+const ListQuery = z.object({
+  status: z.string().max(200).optional().openapi({ description: "One status or a comma-separated list" }),
+  source: z.string().max(64).optional(),
+  ...PageQuery,
+});
+const SourceParams = z.object({
+  source: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,63}$/, "must be a connector name such as prometheus or generic")
+    .openapi({ param: { name: "source", in: "path" }, example: "generic" }),
+});
+
+/** Rows listed one by one in the upload's answer. */
+const maxRowResults = 1_000;
+
+const demoTitles = [
+  [
+    "Database connection timeout",
+    "Unable to connect to PostgreSQL on db-prod-01.internal (10.0.1.21:5432)",
+    "high",
+    "prod",
+    "database",
+  ],
+  [
+    "Disk usage above 90% on /var",
+    "Filesystem /var on web-prod-03.internal is 93% full",
+    "high",
+    "prod",
+    "nginx",
+  ],
+  [
+    "High CPU usage on api-prod-02",
+    "CPU at 97% for 15 minutes on api-prod-02.internal",
+    "high",
+    "prod",
+    "api",
+  ],
+] as const;
+
+function equalSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Per-row results rebuilt from the import's counts, errors and ticket ids (row order). */
+async function rowResults(route: RouteContext, result: CsvImportResult) {
+  if (result.rows > maxRowResults || result.errorsTruncated || !result.ticketIds) return null;
+  const ids = result.ticketIds;
+  const tickets = new Map<number, Ticket>();
+  if (ids.length > 0) {
+    for (const t of await route.engine.storage.tickets.find({ where: { id: { in: [...new Set(ids)] } } }))
+      tickets.set(t.id, t);
+  }
+  const errors = new Map(result.errors.map((e) => [e.row, e]));
+  const rows: z.infer<typeof RowResult>[] = [];
+  let next = 0;
+  for (let row = 1; row <= result.rows; row++) {
+    const error = errors.get(row);
+    if (error) {
+      rows.push({
+        row,
+        line: error.line,
+        status: "rejected",
+        ticketId: null,
+        title: null,
+        decision: null,
+        reason: error.reason,
+      });
+      continue;
+    }
+    const id = ids[next++];
+    const ticket = id === undefined ? undefined : tickets.get(id);
+    rows.push({
+      row,
+      line: null,
+      status: "imported",
+      ticketId: id ?? null,
+      title: ticket?.title ?? null,
+      decision: ticket?.analysis?.decision.action ?? null,
+      reason: null,
+    });
+  }
+  return rows;
+}
+
+export function ticketRoutes(route: RouteContext): void {
+  const { engine } = route;
+  const viewer = { roles: ["viewer", "operator", "approver"] } as const;
+  const operator = { roles: ["operator"] } as const;
+
+  route.add({
+    method: "post",
+    path: "/tickets/upload-csv",
+    tag: "tickets",
+    summary: "Import tickets from a CSV file",
+    description:
+      "A `multipart/form-data` upload (the file in any file field) or a `text/csv` body, streamed into the store. Every good row imports; each refused row is reported with its row and line. The columns are those of GET /tickets/csv-template.",
+    access: operator,
+    query: UploadQuery,
+    requestBody: {
+      description: "The CSV file",
+      content: {
+        "text/csv": { schema: z.string() },
+        "multipart/form-data": { schema: z.object({ file: z.string().openapi({ format: "binary" }) }) },
+      },
+    },
+    responses: {
+      200: { description: "The import's counts and per-row results", schema: CsvImportDoc },
+      413: { description: "The file exceeds the size limit" },
+    },
+    async handler(c, { query }) {
+      const type = mediaType(c.req.header("content-type"));
+      const limit = route.limits.csvBytes;
+      let autoExecute = query.auto_execute ?? false;
+      let source: Readable;
+      if (type === "multipart/form-data") {
+        const upload = await streamMultipartFile(c.req.raw, { limitBytes: limit });
+        if (upload.fields["auto_execute"] !== undefined && query.auto_execute === undefined) {
+          autoExecute = upload.fields["auto_execute"] === "true" || upload.fields["auto_execute"] === "1";
+        }
+        source = upload.file;
+      } else if (type === "text/csv" || type === "text/plain" || type === "application/csv") {
+        const declared = Number(c.req.header("content-length") ?? Number.NaN);
+        if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+        source = limitStream(c.req.raw.body, limit);
+      } else {
+        throw rwError(
+          "RW_ERR_INPUT_MEDIA_TYPE",
+          "send the CSV as multipart/form-data or with Content-Type text/csv",
+        );
+      }
+      const result = await engine.tickets.importCsv(source, {
+        autoExecute,
+        source: "csv",
+        progressEvery: 10,
+      });
+      return send(route, c, 200, CsvImportDoc, { ...result, results: await rowResults(route, result) });
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/tickets/csv-template",
+    tag: "tickets",
+    summary: "Download the CSV template",
+    access: viewer,
+    responses: { 200: { description: "The template", wire: z.string(), contentType: "text/csv" } },
+    handler(c) {
+      return c.body(engine.tickets.csvTemplate(), 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": 'attachment; filename="tickets_template.csv"',
+      });
+    },
+  });
+
+  route.add({
+    method: "post",
+    path: "/tickets/webhook/{source}",
+    tag: "tickets",
+    summary: "Receive a monitoring tool's webhook",
+    description:
+      "The body goes to the source's monitoring connector, which verifies it (shared secret, HMAC signature or basic auth, as the tool supports) and maps it to tickets. The built-in `generic` source takes the documented ticket JSON (an object or an array) and is verified by the configured shared-secret header or a token with the operator role. Answers 202 once the tickets are stored.",
+    access: "custom",
+    params: SourceParams,
+    requestBody: {
+      description: "The tool's payload",
+      content: { "application/json": { schema: z.unknown() } },
+    },
+    responses: {
+      202: { description: "Stored", schema: WebhookResultDoc },
+      401: { description: "Verification failed" },
+      404: { description: "No monitoring connector of that name" },
+    },
+    async handler(c, { params }) {
+      const { source } = params;
+      if (source === genericWebhookSource) await verifyGeneric(route, c);
+      else if (!engine.connectors.has("monitoring", source)) {
+        throw rwError("RW_ERR_PLUGIN_NOT_FOUND", `no webhook source named "${source}"`, {
+          details: { kind: "monitoring", name: source },
+        });
+      }
+      const rawBody = await readText(c.req.raw, route.limits.webhookBytes);
+      let body: unknown;
+      if (rawBody.trim() !== "") {
+        try {
+          body = JSON.parse(rawBody);
+        } catch {
+          if (source === genericWebhookSource || mediaType(c.req.header("content-type")).endsWith("json")) {
+            throw rwError("RW_ERR_INPUT_MALFORMED", "request body is not valid JSON");
+          }
+        }
+      }
+      const headers: Record<string, string> = {};
+      c.req.raw.headers.forEach((value, key) => {
+        headers[key] = value;
+      });
+      const prepared =
+        source === genericWebhookSource && route.groupCommit ? prepareGeneric(body, source) : undefined;
+      const result = prepared
+        ? {
+            tickets: await route.groupCommit!.submit(prepared.inputs),
+            resolved: [],
+            warnings: prepared.warnings,
+          }
+        : await engine.tickets.ingestWebhook(source, { headers, body, rawBody });
+      return send(route, c, 202, WebhookResultDoc, {
+        tickets: result.tickets.map(({ ticket, deduplicated }) => ({
+          id: ticket.id,
+          deduplicated,
+          occurrences: ticket.occurrences,
+          status: ticket.status,
+        })),
+        resolved: result.resolved.map((t) => t.id),
+        warnings: result.warnings,
+      });
+    },
+  });
+
+  route.add({
+    method: "post",
+    path: "/tickets/demo/ticket",
+    tag: "tickets",
+    summary: "Create a ticket (a demo one when the body is empty)",
+    description:
+      "Takes the ticket JSON (snake_case: title, description, severity, environment, service, source, external_id, meta_data). With no body, a sample incident is created. The ticket is analyzed and, unless `auto_execute=false`, its matching runbook starts when analysis says so.",
+    access: operator,
+    query: DemoQuery,
+    body: { schema: DemoTicketBody, required: false },
+    responses: {
+      201: { description: "The ticket (or the open one it was folded into)", schema: IngestResultDoc },
+    },
+    async handler(c, { body, query }) {
+      const input = body ?? demoInput();
+      const result = await engine.tickets.ingest(input, { autoExecute: query.auto_execute ?? true });
+      return send(route, c, 201, IngestResultDoc, result);
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/tickets",
+    tag: "tickets",
+    summary: "List tickets, newest first",
+    access: viewer,
+    query: ListQuery,
+    responses: { 200: { description: "A page of tickets", schema: TicketPage } },
+    async handler(c, { query }) {
+      let status: z.infer<typeof TicketStatus>[] | undefined;
+      if (query.status) {
+        const parsed = z.array(TicketStatus).safeParse(query.status.split(",").map((s) => s.trim()));
+        if (!parsed.success) {
+          throw rwError("RW_ERR_INPUT_INVALID", "unknown ticket status", {
+            details: {
+              fields: [{ field: "status", message: `must be one of ${TicketStatus.options.join(", ")}` }],
+            },
+          });
+        }
+        status = parsed.data;
+      }
+      const page = await engine.tickets.list({
+        ...(status ? { status } : {}),
+        ...(query.source ? { source: query.source } : {}),
+        limit: query.limit,
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      });
+      return send(route, c, 200, TicketPage, page);
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/tickets/{id}",
+    tag: "tickets",
+    summary: "Get a ticket with its analysis",
+    access: viewer,
+    params: IdParams,
+    responses: { 200: { description: "The ticket", schema: TicketDoc } },
+    async handler(c, { params }) {
+      return send(route, c, 200, TicketDoc, await engine.tickets.get(params.id));
+    },
+  });
+}
+
+function demoInput(): z.output<typeof TicketInput> {
+  const [title, description, severity, environment, service] =
+    demoTitles[Math.floor(Math.random() * demoTitles.length)]!;
+  return TicketInput.parse({ title, description, severity, environment, service, source: "demo" });
+}
+
+/**
+ * The generic source: the configured shared secret in its header, or a token with the operator
+ * role. Anything else is 401.
+ */
+async function verifyGeneric(route: RouteContext, c: Ctx): Promise<void> {
+  const { secret, header } = route.genericWebhook;
+  const given = c.req.header(header);
+  if (secret !== undefined && given !== undefined && equalSecret(given, secret)) return;
+  const actor = await route.authenticate(c);
+  if (actor && (actor.roles.includes("operator") || actor.roles.includes("admin"))) return;
+  throw unauthenticated(
+    secret === undefined
+      ? "the generic webhook needs a token with the operator role"
+      : `the generic webhook needs its shared secret in ${header}, or a token with the operator role`,
+  );
+}
+
+/** A web body stream as a Node Readable that fails with RW_ERR_INPUT_TOO_LARGE past `limit`. */
+function limitStream(body: ReadableStream<Uint8Array> | null, limit: number): Readable {
+  if (!body) return Readable.from([]);
+  let size = 0;
+  const reader = body.getReader();
+  return new Readable({
+    async read() {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          this.push(null);
+          return;
+        }
+        size += value.byteLength;
+        if (size > limit) {
+          await reader.cancel().catch(() => {});
+          this.destroy(tooLarge(limit));
+          return;
+        }
+        this.push(value);
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+    },
+    destroy(err, callback) {
+      reader.cancel().catch(() => {});
+      callback(err);
+    },
+  });
+}

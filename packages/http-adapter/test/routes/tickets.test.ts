@@ -1,0 +1,304 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { defineConnector } from "@runwarden/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { type Harness, setup } from "../helpers.js";
+
+const sampleCsv = readFileSync(new URL("../../../../tickets_sample.csv", import.meta.url));
+const hmacKey = "webhook-hmac-key-0123456789";
+
+/** A monitoring connector that signs its webhooks like many tools do: HMAC-SHA256 of the body. */
+const signedTool = defineConnector({
+  kind: "monitoring",
+  name: "signed-tool",
+  version: "0.1.0",
+  sdk: "^0.1.0",
+  configSchema: z.object({}),
+  capabilities: ["webhook"],
+  create: () => ({
+    verifyWebhook(request) {
+      const given = Buffer.from(request.headers["x-signature"] ?? "");
+      const expected = Buffer.from(createHmac("sha256", hmacKey).update(request.rawBody).digest("hex"));
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+    parseWebhook(request) {
+      const body = request.body as { alert: string; level: string };
+      return { tickets: [{ title: body.alert, severity: "high", source: "signed-tool" }], warnings: [] };
+    },
+  }),
+});
+
+let h: Harness;
+beforeAll(async () => {
+  h = await setup({
+    engine: { connectors: [signedTool] },
+    adapter: {
+      webhooks: { generic: { secret: "generic-secret-0123456789" } },
+      limits: { csvBytes: 64 * 1024 },
+    },
+  });
+});
+afterAll(() => h.close());
+
+function multipart(filename: string, content: Buffer | string, fields: Record<string, string> = {}) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append("file", new Blob([content], { type: "text/csv" }), filename);
+  return form;
+}
+
+describe("POST /tickets/upload-csv", () => {
+  it("imports the sample file with per-row results when it is uploaded as multipart", async () => {
+    const r = await h.json("POST", "/tickets/upload-csv", {
+      token: h.tokens.operator,
+      body: multipart("tickets_sample.csv", sampleCsv),
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ rows: 40, imported: 40, rejected: 0, errors_truncated: false });
+    expect(r.body.results).toHaveLength(40);
+    expect(r.body.results[0]).toMatchObject({
+      row: 1,
+      status: "imported",
+      title: "Database connection timeout",
+    });
+    expect(typeof r.body.results[0].ticket_id).toBe("number");
+  });
+
+  it("reports each refused row with its line when the body is text/csv", async () => {
+    const csv = "title,severity\nDisk full,high\n,low\nCPU hot,extreme\n";
+    const r = await h.json("POST", "/tickets/upload-csv?auto_execute=false", {
+      body: csv,
+      headers: { "content-type": "text/csv" },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.rows).toBe(3);
+    expect(r.body.rejected).toBeGreaterThanOrEqual(1);
+    const refused = r.body.results.find((x: { row: number }) => x.row === 2);
+    expect(refused).toMatchObject({ status: "rejected", line: 3, ticket_id: null });
+    expect(refused.reason).toMatch(/title/);
+  });
+
+  it("answers 422 RW_ERR_INPUT_CSV_HEADER when the header has no title column", async () => {
+    const r = await h.json("POST", "/tickets/upload-csv", {
+      body: "name,severity\nx,high\n",
+      headers: { "content-type": "text/csv" },
+    });
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe("RW_ERR_INPUT_CSV_HEADER");
+  });
+
+  it("answers 413 when the file exceeds the upload limit", async () => {
+    const big = `title\n${"x".repeat(100)}\n`.repeat(1000);
+    const asText = await h.json("POST", "/tickets/upload-csv", {
+      body: big,
+      headers: { "content-type": "text/csv" },
+    });
+    expect(asText.status).toBe(413);
+    expect(asText.body.error.code).toBe("RW_ERR_INPUT_TOO_LARGE");
+    const asFile = await h.json("POST", "/tickets/upload-csv", { body: multipart("big.csv", big) });
+    expect(asFile.status).toBe(413);
+  });
+
+  it("answers 413 when a streamed body without Content-Length crosses the limit", async () => {
+    const chunk = new TextEncoder().encode(`title\n${"y".repeat(1000)}\n`.repeat(10));
+    let sent = 0;
+    const body = new ReadableStream({
+      pull(c) {
+        if (sent++ > 20) c.close();
+        else c.enqueue(chunk);
+      },
+    });
+    const res = await h.adapter.fetch(
+      new Request(`http://t${h.adapter.basePath}/tickets/upload-csv`, {
+        method: "POST",
+        body,
+        duplex: "half",
+        headers: { authorization: `Bearer ${h.tokens.admin}`, "content-type": "text/csv" },
+      } as RequestInit),
+    );
+    expect(res.status).toBe(413);
+  });
+
+  it("answers 422 when a multipart upload has no file, and 400 when it is malformed", async () => {
+    const form = new FormData();
+    form.append("note", "no file here");
+    const noFile = await h.json("POST", "/tickets/upload-csv", { body: form });
+    expect(noFile.status).toBe(422);
+    expect(noFile.body.error.fields[0].field).toBe("file");
+    const broken = await h.json("POST", "/tickets/upload-csv", {
+      body: "garbage",
+      headers: { "content-type": "multipart/form-data" },
+    });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.code).toBe("RW_ERR_INPUT_MALFORMED");
+  });
+
+  it("answers 415 when the upload is neither multipart nor CSV", async () => {
+    const r = await h.json("POST", "/tickets/upload-csv", { json: { title: "x" } });
+    expect(r.status).toBe(415);
+  });
+
+  it("needs the operator role", async () => {
+    const r = await h.json("POST", "/tickets/upload-csv", {
+      token: h.tokens.viewer,
+      body: "title\nx\n",
+      headers: { "content-type": "text/csv" },
+    });
+    expect(r.status).toBe(403);
+  });
+});
+
+describe("GET /tickets/csv-template", () => {
+  it("downloads the template as an attachment", async () => {
+    const res = await h.call("GET", "/tickets/csv-template", { token: h.tokens.viewer });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/csv/);
+    expect(res.headers.get("content-disposition")).toMatch(/attachment/);
+    expect((await res.text()).split("\n")[0]).toBe("title,description,severity,environment,service,source");
+  });
+});
+
+describe("POST /tickets/webhook/{source}", () => {
+  const ticket = {
+    title: "Disk usage above 90% on /var",
+    severity: "high",
+    service: "nginx",
+    environment: "prod",
+  };
+
+  it("stores the ticket before answering 202 when the generic secret header matches", async () => {
+    const r = await h.json("POST", "/tickets/webhook/generic", {
+      token: null,
+      json: ticket,
+      headers: { "x-runwarden-webhook-secret": "generic-secret-0123456789" },
+    });
+    expect(r.status).toBe(202);
+    expect(r.body.tickets).toHaveLength(1);
+    const stored = await h.engine.tickets.get(r.body.tickets[0].id);
+    expect(stored.title).toBe(ticket.title);
+  });
+
+  it("accepts an operator token on the generic source and an array of tickets", async () => {
+    const r = await h.json("POST", "/tickets/webhook/generic", {
+      token: h.tokens.operator,
+      json: [ticket, { title: "Second" }],
+    });
+    expect(r.status).toBe(202);
+    expect(r.body.tickets).toHaveLength(2);
+  });
+
+  it("refuses the generic source with 401 when the secret is wrong or missing", async () => {
+    for (const headers of [{}, { "x-runwarden-webhook-secret": "wrong" }]) {
+      const r = await h.json("POST", "/tickets/webhook/generic", { token: null, json: ticket, headers });
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe("RW_ERR_AUTH_UNAUTHENTICATED");
+    }
+    const viewer = await h.json("POST", "/tickets/webhook/generic", { token: h.tokens.viewer, json: ticket });
+    expect(viewer.status).toBe(401);
+  });
+
+  it("answers 422 with the offending fields when a generic ticket is invalid", async () => {
+    const r = await h.json("POST", "/tickets/webhook/generic", {
+      json: [{ title: "ok" }, { description: "no title", meta_data: 3 }],
+    });
+    expect(r.status).toBe(422);
+    const fields = r.body.error.fields.map((f: { field: string }) => f.field);
+    expect(fields).toEqual(expect.arrayContaining(["[1].title", "[1].meta_data"]));
+  });
+
+  it("answers 400 when the generic body is not JSON", async () => {
+    const r = await h.json("POST", "/tickets/webhook/generic", {
+      body: "{oops",
+      headers: { "content-type": "application/json" },
+    });
+    expect(r.status).toBe(400);
+  });
+
+  it("hands the raw body to the connector, which verifies its HMAC signature", async () => {
+    const raw = JSON.stringify({ alert: "Replica lag 480s", level: "page" });
+    const signature = createHmac("sha256", hmacKey).update(raw).digest("hex");
+    const ok = await h.json("POST", "/tickets/webhook/signed-tool", {
+      token: null,
+      body: raw,
+      headers: { "content-type": "application/json", "x-signature": signature },
+    });
+    expect(ok.status).toBe(202);
+    expect((await h.engine.tickets.get(ok.body.tickets[0].id)).source).toBe("signed-tool");
+    const bad = await h.json("POST", "/tickets/webhook/signed-tool", {
+      token: null,
+      body: raw.replace("480", "481"),
+      headers: { "content-type": "application/json", "x-signature": signature },
+    });
+    expect(bad.status).toBe(401);
+  });
+
+  it("answers 404 for a source with no connector and 422 for a malformed source name", async () => {
+    const unknown = await h.json("POST", "/tickets/webhook/nagios", { token: null, json: ticket });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe("RW_ERR_PLUGIN_NOT_FOUND");
+    const bad = await h.json("POST", "/tickets/webhook/Bad_Name!", { token: null, json: ticket });
+    expect(bad.status).toBe(422);
+  });
+});
+
+describe("POST /tickets/demo/ticket", () => {
+  it("creates a sample ticket when the body is empty", async () => {
+    const r = await h.json("POST", "/tickets/demo/ticket", { token: h.tokens.operator });
+    expect(r.status).toBe(201);
+    expect(r.body.ticket.title.length).toBeGreaterThan(0);
+    expect(r.body.ticket.analysis).not.toBeNull();
+  });
+
+  it("creates the given ticket and keeps meta_data verbatim when a body is sent", async () => {
+    const meta = {
+      connection_config: {
+        connector_type: "ssh",
+        host: "192.168.1.100",
+        port: 22,
+        username: "admin",
+        credential_id: 5,
+      },
+    };
+    const r = await h.json("POST", "/tickets/demo/ticket?auto_execute=false", {
+      json: { title: "Nginx down", service: "nginx", external_id: "INC-1", meta_data: meta },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.ticket).toMatchObject({
+      title: "Nginx down",
+      external_id: "INC-1",
+      meta_data: meta,
+      source: "manual",
+    });
+    expect(r.body.deduplicated).toBe(false);
+  });
+});
+
+describe("GET /tickets and GET /tickets/{id}", () => {
+  it("lists newest first with a cursor and filters by status and source", async () => {
+    const first = await h.json("GET", "/tickets?limit=2", { token: h.tokens.viewer });
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(2);
+    expect(first.body.items[0].id).toBeGreaterThan(first.body.items[1].id);
+    const next = await h.json("GET", `/tickets?limit=2&cursor=${first.body.next_cursor}`);
+    expect(next.body.items[0].id).toBeLessThan(first.body.items[1].id);
+    const bySource = await h.json("GET", "/tickets?source=signed-tool");
+    expect(bySource.body.items.every((t: { source: string }) => t.source === "signed-tool")).toBe(true);
+    const byStatus = await h.json("GET", "/tickets?status=analyzed,resolved");
+    expect(byStatus.status).toBe(200);
+  });
+
+  it("answers 422 for an unknown status or a bad limit", async () => {
+    expect((await h.json("GET", "/tickets?status=bogus")).status).toBe(422);
+    expect((await h.json("GET", "/tickets?limit=0")).status).toBe(422);
+    expect((await h.json("GET", "/tickets?limit=abc")).status).toBe(422);
+  });
+
+  it("returns one ticket with its analysis in snake_case", async () => {
+    const [t] = (await h.engine.tickets.list({ limit: 1 })).items;
+    const r = await h.json("GET", `/tickets/${t!.id}`, { token: h.tokens.viewer });
+    expect(r.status).toBe(200);
+    expect(r.body).toHaveProperty("received_at");
+    expect(r.body.analysis).toHaveProperty("entities.error_codes");
+  });
+});
