@@ -110,30 +110,36 @@ function displayUrl(url: URL): string {
   return shown.toString();
 }
 
+/** Reads at most `cap` bytes of a body; past the cap it stops reading and drops the socket's rest. */
 async function readCapped(
   body: Dispatcher.ResponseData["body"],
   cap: number,
-): Promise<{ text: string; dropped: number }> {
+): Promise<{ text: string; cut: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
-  let dropped = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     const room = cap - size;
-    if (room <= 0) {
-      dropped += chunk.length;
-      // Keep counting a little, then stop reading a body that will not be kept.
-      if (dropped > cap) {
-        body.destroy();
-        return { text: Buffer.concat(chunks).toString("utf8"), dropped: -1 };
-      }
-      continue;
+    if (chunk.length >= room) {
+      chunks.push(chunk.subarray(0, room));
+      const cut = chunk.length > room;
+      if (cut) body.destroy();
+      // Exactly at the cap: the body may still go on, so it counts as cut only if more arrives.
+      return { text: Buffer.concat(chunks).toString("utf8"), cut: cut || !(await ended(body)) };
     }
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    dropped += chunk.length - kept.length;
-    chunks.push(kept);
-    size += kept.length;
+    chunks.push(chunk);
+    size += chunk.length;
   }
-  return { text: Buffer.concat(chunks).toString("utf8"), dropped };
+  return { text: Buffer.concat(chunks).toString("utf8"), cut: false };
+}
+
+async function ended(body: Dispatcher.ResponseData["body"]): Promise<boolean> {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (chunk.length > 0) {
+      body.destroy();
+      return false;
+    }
+  }
+  return true;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -281,7 +287,7 @@ const httpConnector = defineConnector({
           }
         }
 
-        let read: { text: string; dropped: number };
+        let read: { text: string; cut: boolean };
         try {
           read = await readCapped(response.body, config.maxBodyBytes);
         } catch (error) {
@@ -291,7 +297,7 @@ const httpConnector = defineConnector({
         }
         const notes: string[] = [];
         if (status < 200 || status >= 300) notes.push(`HTTP ${status}`);
-        if (read.dropped !== 0) notes.push(`[runwarden: response body cut at ${config.maxBodyBytes} bytes]`);
+        if (read.cut) notes.push(`[runwarden: response body cut at ${config.maxBodyBytes} bytes]`);
         return {
           exitCode: status >= 200 && status < 300 ? 0 : status,
           signal: null,
@@ -362,7 +368,12 @@ const httpConnector = defineConnector({
       },
 
       describe(request, connection) {
-        const resolved = resolve(connection);
+        let resolved: Resolved;
+        try {
+          resolved = resolve(connection);
+        } catch {
+          return `HTTP step on connection ${connection.name} (invalid options)`;
+        }
         try {
           const step = parseHttpStep(request.command);
           return `${step.method} ${displayUrl(resolveUrl(step.target, resolved.base))} (${resolved.authKind})`;
