@@ -17,7 +17,7 @@ export const maskedSecret = "********";
 
 /**
  * A credential as the API takes it: the connector guide's body, camelCased by the HTTP adapter
- * (`{ name, credentialType, environment, username, password, host, port, databaseName }`).
+ * (`{ name, credentialType, environment, username, password, host, port, database_name }`), stored under the names given.
  * Every field other than `name`, `credentialType`, `environment` and `secretFields` is a field of
  * the credential; those named like a secret (password, privateKey, passphrase, token, apiKey,
  * secret, clientSecret, …) are always sealed, and `secretFields` marks more.

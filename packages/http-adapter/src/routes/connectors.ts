@@ -6,7 +6,6 @@
 import { z } from "@hono/zod-openapi";
 import { ConnectionHealth, ConnectionRecord, type CredentialView, rwError } from "@runwarden/core";
 import { IdParams, named } from "../internal/endpoint.js";
-import { toCamel, toSnake } from "../internal/wire.js";
 import { actorOptions, type RouteContext, send } from "./context.js";
 
 const ConnectorInfo = named(
@@ -109,25 +108,30 @@ const ListFilter = z.object({
 });
 
 /** The flat snake_case body → core's camelCase credential input (every key renamed). */
+/**
+ * The wire body's meta keys are snake_case; a credential's own fields (`database_name`,
+ * `private_key`, …) are stored under exactly the names the caller used, because connectors read
+ * them by those names.
+ */
+const credentialMetaKeys: Record<string, string> = {
+  credential_type: "credentialType",
+  secret_fields: "secretFields",
+};
+
 function credentialFromWire(body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(body)) {
-    out[toCamel(key)] =
-      key === "secret_fields" && Array.isArray(value) ? value.map((v) => toCamel(String(v))) : value;
-  }
+  for (const [key, value] of Object.entries(body)) out[credentialMetaKeys[key] ?? key] = value;
   return out;
 }
 
 function credentialToWire(view: CredentialView): z.infer<typeof CredentialWire> {
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(view.fields)) fields[toSnake(key)] = value;
   return {
     id: view.id,
     name: view.name,
     credential_type: view.credentialType,
     environment: view.environment,
-    fields,
-    secret_fields: view.secretFields.map(toSnake),
+    fields: view.fields,
+    secret_fields: view.secretFields,
     created_at: view.createdAt,
     updated_at: view.updatedAt,
   };
@@ -254,10 +258,10 @@ export function connectorRoutes(route: RouteContext): void {
       if (notSecret.length > 0) {
         throw rwError(
           "RW_ERR_INPUT_INVALID",
-          `not a secret field of this credential: ${notSecret.map(toSnake).join(", ")}`,
+          `not a secret field of this credential: ${notSecret.join(", ")}`,
           {
             details: {
-              fields: notSecret.map((k) => ({ field: toSnake(k), message: "is not a secret field" })),
+              fields: notSecret.map((k) => ({ field: k, message: "is not a secret field" })),
             },
           },
         );

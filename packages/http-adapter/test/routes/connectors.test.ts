@@ -51,6 +51,25 @@ describe("POST /connectors/credentials", () => {
     });
   });
 
+  it("stores the credential's fields under the names the caller used, as connectors read them", async () => {
+    const res = await h.json("POST", "/connectors/credentials", {
+      json: {
+        name: "key-fields",
+        credential_type: "generic",
+        username: "ops",
+        private_key: "KEY",
+        database_name: "x",
+      },
+    });
+    expect(res.status).toBe(201);
+    const stored = await h.engine.credentials.get(res.body.id);
+    expect(Object.keys(stored.fields)).toEqual(
+      expect.arrayContaining(["username", "private_key", "database_name"]),
+    );
+    expect(stored.secretFields).toContain("private_key");
+    expect(res.body.fields.private_key).toBe("********");
+  });
+
   it("answers 409 when the name is taken and 422 naming the field when the body is incomplete", async () => {
     const dup = await h.json("POST", "/connectors/credentials", { json: documentedCredential });
     expect(dup.status).toBe(409);
