@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jsonSafe, renderTable } from "../src/internal/render.js";
+import { jsonSafe, renderTable } from "../src/sql-render.js";
 
 describe("renderTable", () => {
   it("aligns columns and counts rows like psql", () => {

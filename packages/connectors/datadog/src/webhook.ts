@@ -1,7 +1,8 @@
 /** The Datadog webhook receiver: shared-secret check and `webhookTemplate` body → TicketInput. */
+
+import { clip, header, parseInput, safeEqual, webhookBody } from "@runwarden/connector-kit";
 import type { ParsedWebhook, TicketInput, WebhookRequest } from "@runwarden/core";
 import type { DatadogConfig, WebhookAuth } from "./config.js";
-import { clip, header, parseInput, safeEqual, webhookBody } from "./internal/input.js";
 import {
   monitorFingerprint,
   normalizeScope,

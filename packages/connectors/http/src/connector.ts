@@ -3,6 +3,8 @@
  * credentials, an egress policy per connection, keep-alive pools, Retry-After aware retries and
  * capped bodies. A 2xx answer is exit code 0; any other status is reported as the exit code.
  */
+
+import { parseConnectionOptions, releasableHandle, retryAfterMs } from "@runwarden/connector-kit";
 import {
   type ConnectionHandle,
   defineConnector,
@@ -23,7 +25,6 @@ import {
 import { bareHost, checkEgress, type EgressPolicy, guardedLookup } from "./internal/egress.js";
 import { abortError, reasonOf, transportError } from "./internal/errors.js";
 import { type HttpStep, parseHttpStep } from "./internal/parse.js";
-import { retryAfterMs } from "./internal/retry-after.js";
 
 const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const SECRET_PARAM = /key|token|secret|pass|sig|auth/i;
@@ -38,17 +39,7 @@ interface Resolved {
 }
 
 function resolve(connection: ResolvedConnection): Resolved {
-  const parsed = httpConnectionOptionsSchema.safeParse(connection.options ?? {});
-  if (!parsed.success) {
-    throw rwError(
-      "RW_ERR_CONNECTOR_REJECTED",
-      `the HTTP options of connection ${connection.name} are invalid`,
-      {
-        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
-      },
-    );
-  }
-  const options = parsed.data;
+  const options = parseConnectionOptions(httpConnectionOptionsSchema, connection, "HTTP");
   let base: URL | undefined;
   if (options.base_url) base = new URL(options.base_url);
   else if (connection.targetHost) {
@@ -311,17 +302,10 @@ const httpConnector = defineConnector({
       async open(connection, { signal }): Promise<ConnectionHandle> {
         if (signal.aborted) throw abortError(signal.reason);
         const resolved = resolve(connection);
-        let released = false;
-        return {
-          async exec(request) {
-            if (released) throw rwError("RW_ERR_CONNECTOR_REJECTED", "exec() on a released HTTP handle");
-            if (request.signal.aborted) throw abortError(request.signal.reason);
-            return send(resolved, parseHttpStep(request.command), request);
-          },
-          async release() {
-            released = true;
-          },
-        };
+        return releasableHandle("HTTP", async (request) => {
+          if (request.signal.aborted) throw abortError(request.signal.reason);
+          return send(resolved, parseHttpStep(request.command), request);
+        });
       },
 
       async healthCheck(connection, { signal }): Promise<HealthResult> {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { checkEgress, guardedLookup, isBlockedAddress, isMetadataHost } from "../src/internal/egress.js";
-import { retryAfterMs } from "../src/internal/retry-after.js";
 
 describe("isBlockedAddress", () => {
   it.each([
@@ -46,14 +45,5 @@ describe("guardedLookup", () => {
       guardedLookup("localhost", { family: 4 }, (error, a) => (error ? reject(error) : resolve(a))),
     );
     expect(address).toBe("127.0.0.1");
-  });
-});
-
-describe("retryAfterMs", () => {
-  it("reads delta-seconds and HTTP dates", () => {
-    expect(retryAfterMs("3", 0)).toBe(3000);
-    expect(retryAfterMs("Thu, 01 Jan 1970 00:00:10 GMT", 4000)).toBe(6000);
-    expect(retryAfterMs("soon", 0)).toBeUndefined();
-    expect(retryAfterMs(undefined, 0)).toBeUndefined();
   });
 });

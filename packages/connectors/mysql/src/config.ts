@@ -1,24 +1,11 @@
-import { z } from "zod";
+import { sqlConfigSchema, sqlConnectionOptionsSchema } from "@runwarden/connector-kit";
+import type { z } from "zod";
 
-/** The connector's configuration: pool sizes, timeouts and result limits. */
-export const mysqlConfigSchema = z.strictObject({
-  pool: z
-    .strictObject({
-      /** Connections per connection record. Default 4. */
-      max: z.number().int().min(1).max(100).default(4),
-      /** An idle pooled connection is closed after this long. Default 30 s. */
-      idleTimeoutMs: z.number().int().positive().default(30_000),
-    })
-    .prefault({}),
-  /** Connecting and authenticating. Default 10 s. */
-  connectTimeoutMs: z.number().int().positive().default(10_000),
-  /** A statement's timeout when the step sets none; the server cancels it then. Default 60 s. */
-  statementTimeoutMs: z.number().int().positive().default(60_000),
-  /** Rows kept in the result (the rest are counted, not kept). Default 1000. */
-  maxRows: z.number().int().min(0).max(100_000).default(1000),
-  /** Rows rendered into stdout's table. Default 50. */
-  tableRows: z.number().int().min(0).max(10_000).default(50),
-});
+/**
+ * The connector's configuration: pool sizes, timeouts and result limits (the shared SQL
+ * connector configuration of `@runwarden/connector-kit`).
+ */
+export const mysqlConfigSchema = sqlConfigSchema;
 
 /** The parsed configuration. */
 export type MysqlConfig = z.output<typeof mysqlConfigSchema>;
@@ -27,9 +14,6 @@ export type MysqlConfig = z.output<typeof mysqlConfigSchema>;
  * Per-connection options. The database comes from here, else the credential's `database_name`,
  * else none (no default database). TLS defaults to `disable` for loopback hosts and `verify-full` otherwise.
  */
-export const mysqlConnectionOptionsSchema = z.object({
-  database: z.string().min(1).optional(),
-  tls: z.enum(["disable", "require", "verify-full"]).optional(),
-});
+export const mysqlConnectionOptionsSchema = sqlConnectionOptionsSchema;
 
 export type MysqlConnectionOptions = z.output<typeof mysqlConnectionOptionsSchema>;

@@ -2,6 +2,18 @@
  * The MySQL / MariaDB connector: SQL steps with server-side bound parameters, read-only prechecks
  * and postchecks, KILL QUERY on timeout or abort, pooled connections.
  */
+
+import {
+  describeSql,
+  isLoopbackHost,
+  jsonSafe,
+  parseConnectionOptions,
+  releasableHandle,
+  renderTable,
+  resolveSqlLogin,
+  sqlHealthFailure,
+  sqlStatement,
+} from "@runwarden/connector-kit";
 import {
   type ConnectionHandle,
   defineConnector,
@@ -15,11 +27,8 @@ import {
 } from "@runwarden/core";
 import mysql, { type ConnectionOptions, type Pool, type PoolConnection } from "mysql2";
 import { type MysqlConfig, mysqlConfigSchema, mysqlConnectionOptionsSchema } from "./config.js";
-import { abortError, connectionError, isConnectionError, reasonOf, type Target } from "./internal/errors.js";
+import { abortError, connectionError, isConnectionError, MYSQL, type Target } from "./internal/errors.js";
 import { joinParts, runQuery, type StatementResult } from "./internal/query.js";
-import { jsonSafe, renderTable } from "./internal/render.js";
-
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1)$/;
 
 interface Resolved {
   key: string;
@@ -28,35 +37,11 @@ interface Resolved {
 }
 
 function resolve(connection: ResolvedConnection, config: MysqlConfig): Resolved {
-  const parsed = mysqlConnectionOptionsSchema.safeParse(connection.options ?? {});
-  if (!parsed.success) {
-    throw rwError(
-      "RW_ERR_CONNECTOR_REJECTED",
-      `the MySQL options of connection ${connection.name} are invalid`,
-      {
-        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
-      },
-    );
-  }
-  const options = parsed.data;
-  const fields = connection.credential?.fields ?? {};
-  const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
-  const host = connection.targetHost ?? str(fields.host);
-  if (!host) throw rwError("RW_ERR_CONNECTOR_REJECTED", `connection ${connection.name} has no target_host`);
-  const port = connection.targetPort ?? (typeof fields.port === "number" ? fields.port : 3306);
-  const database = options.database ?? str(fields.database_name) ?? str(fields.database);
-  const user = str(fields.username) ?? str(fields.user);
-  if (!user) {
-    throw rwError(
-      "RW_ERR_CONNECTOR_AUTH",
-      `connection ${connection.name} has no username (credential field username)`,
-      {
-        details: { reason: "auth" },
-      },
-    );
-  }
-  const password = connection.credential?.secrets.password;
-  const tls = options.tls ?? (LOOPBACK.test(host) ? "disable" : "verify-full");
+  const options = parseConnectionOptions(mysqlConnectionOptionsSchema, connection, "MySQL");
+  const login = resolveSqlLogin(connection, { defaultPort: 3306 });
+  const { host, port, user, password } = login;
+  const database = options.database ?? login.database;
+  const tls = options.tls ?? (isLoopbackHost(host) ? "disable" : "verify-full");
   const connectionOptions: ConnectionOptions = {
     host,
     port,
@@ -174,13 +159,7 @@ const mysqlConnector = defineConnector({
     async function exec(resolved: Resolved, request: ExecRequest): Promise<ExecResult> {
       const { signal } = request;
       if (signal.aborted) throw abortError(signal.reason);
-      if (request.sql && request.sql.parts.length !== request.sql.values.length + 1) {
-        throw rwError("RW_ERR_CONNECTOR_REJECTED", "sql.parts must have one more entry than sql.values", {
-          details: { parts: request.sql.parts.length, values: request.sql.values.length },
-        });
-      }
-      const sql = request.sql ? joinParts(request.sql.parts) : request.command;
-      const values = request.sql?.values ?? [];
+      const { text: sql, values } = sqlStatement(request, joinParts);
       const connection = await acquire(resolved, signal);
       let timedOut = false;
       let aborted = false;
@@ -268,19 +247,7 @@ const mysqlConnector = defineConnector({
           (await acquire(resolved, signal)).release();
           warm.add(resolved.key);
         }
-        let released = false;
-        return {
-          exec(request) {
-            if (released)
-              return Promise.reject(
-                rwError("RW_ERR_CONNECTOR_REJECTED", "exec() on a released MySQL handle"),
-              );
-            return exec(resolved, request);
-          },
-          async release() {
-            released = true;
-          },
-        };
+        return releasableHandle("MySQL", (request) => exec(resolved, request));
       },
 
       async healthCheck(connection, { signal }): Promise<HealthResult> {
@@ -306,22 +273,17 @@ const mysqlConnector = defineConnector({
           });
           return { ok: true, latencyMs: latencyMs() };
         } catch (error) {
-          const e = error as { message?: string; details?: { reason?: string }; cause?: unknown };
-          const reason = e.details?.reason ?? reasonOf(e.cause ?? error);
-          logger.warn({ connection: connection.name, reason }, "mysql health check failed");
-          return { ok: false, latencyMs: latencyMs(), reason, message: e.message ?? String(error) };
+          const failure = sqlHealthFailure(error, latencyMs(), MYSQL);
+          logger.warn({ connection: connection.name, reason: failure.reason }, "mysql health check failed");
+          return failure;
         }
       },
 
       describe(request, connection) {
         const db =
           (connection.options?.database as string | undefined) ?? connection.credential?.fields.database_name;
-        const sql = (request.sql ? joinParts(request.sql.parts) : request.command)
-          .trim()
-          .replace(/\s+/g, " ");
-        const bound = request.sql ? `, ${request.sql.values.length} bound values` : "";
         const target = `${connection.targetService ?? "mysql"} ${connection.targetHost ?? "?"}:${connection.targetPort ?? 3306}${db ? `/${String(db)}` : ""}`;
-        return `${target}${request.readOnly ? " (read-only)" : ""}${bound}: ${sql.length > 200 ? `${sql.slice(0, 199)}…` : sql}`;
+        return describeSql(target, request, joinParts);
       },
 
       async close() {

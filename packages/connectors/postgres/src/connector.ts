@@ -2,6 +2,18 @@
  * The PostgreSQL connector: SQL steps with bound parameters, read-only prechecks and
  * postchecks, server-side cancellation on timeout or abort, pooled connections.
  */
+
+import {
+  describeSql,
+  isLoopbackHost,
+  jsonSafe,
+  parseConnectionOptions,
+  releasableHandle,
+  renderTable,
+  resolveSqlLogin,
+  sqlHealthFailure,
+  sqlStatement,
+} from "@runwarden/connector-kit";
 import {
   type ConnectionHandle,
   defineConnector,
@@ -15,11 +27,11 @@ import {
 } from "@runwarden/core";
 import pg from "pg";
 import { type PostgresConfig, postgresConfigSchema, postgresConnectionOptionsSchema } from "./config.js";
-import { abortError, connectionError, isConnectionError, reasonOf, type Target } from "./internal/errors.js";
+import { abortError, connectionError, isConnectionError, POSTGRES, type Target } from "./internal/errors.js";
 import { joinParts, runQuery, type StatementResult } from "./internal/query.js";
-import { jsonSafe, renderTable } from "./internal/render.js";
 
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\/.*)$/;
+/** Loopback, or a Unix socket directory (`/var/run/postgresql`): no TLS by default. */
+const isLocal = (host: string) => isLoopbackHost(host) || host.startsWith("/");
 
 interface Resolved {
   key: string;
@@ -28,35 +40,11 @@ interface Resolved {
 }
 
 function resolve(connection: ResolvedConnection, config: PostgresConfig): Resolved {
-  const parsed = postgresConnectionOptionsSchema.safeParse(connection.options ?? {});
-  if (!parsed.success) {
-    throw rwError(
-      "RW_ERR_CONNECTOR_REJECTED",
-      `the PostgreSQL options of connection ${connection.name} are invalid`,
-      {
-        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
-      },
-    );
-  }
-  const options = parsed.data;
-  const fields = connection.credential?.fields ?? {};
-  const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
-  const host = connection.targetHost ?? str(fields.host);
-  if (!host) throw rwError("RW_ERR_CONNECTOR_REJECTED", `connection ${connection.name} has no target_host`);
-  const port = connection.targetPort ?? (typeof fields.port === "number" ? fields.port : 5432);
-  const database = options.database ?? str(fields.database_name) ?? str(fields.database) ?? "postgres";
-  const user = str(fields.username) ?? str(fields.user);
-  if (!user) {
-    throw rwError(
-      "RW_ERR_CONNECTOR_AUTH",
-      `connection ${connection.name} has no username (credential field username)`,
-      {
-        details: { reason: "auth" },
-      },
-    );
-  }
-  const password = connection.credential?.secrets.password;
-  const tls = options.tls ?? (LOOPBACK.test(host) ? "disable" : "verify-full");
+  const options = parseConnectionOptions(postgresConnectionOptionsSchema, connection, "PostgreSQL");
+  const login = resolveSqlLogin(connection, { defaultPort: 5432 });
+  const { host, port, user, password } = login;
+  const database = options.database ?? login.database ?? "postgres";
+  const tls = options.tls ?? (isLocal(host) ? "disable" : "verify-full");
   const client: pg.ClientConfig = {
     host,
     port,
@@ -180,14 +168,7 @@ const postgresConnector = defineConnector({
     async function exec(resolved: Resolved, request: ExecRequest): Promise<ExecResult> {
       const { signal } = request;
       if (signal.aborted) throw abortError(signal.reason);
-      const { text, values } = request.sql
-        ? { text: joinParts(request.sql.parts), values: request.sql.values }
-        : { text: request.command, values: [] as unknown[] };
-      if (request.sql && request.sql.parts.length !== request.sql.values.length + 1) {
-        throw rwError("RW_ERR_CONNECTOR_REJECTED", "sql.parts must have one more entry than sql.values", {
-          details: { parts: request.sql.parts.length, values: request.sql.values.length },
-        });
-      }
+      const { text, values } = sqlStatement(request, joinParts);
       let client: pg.PoolClient;
       try {
         client = await checkout(poolFor(resolved), signal);
@@ -288,19 +269,7 @@ const postgresConnector = defineConnector({
           }
           client.release();
         }
-        let released = false;
-        return {
-          exec(request) {
-            if (released)
-              return Promise.reject(
-                rwError("RW_ERR_CONNECTOR_REJECTED", "exec() on a released PostgreSQL handle"),
-              );
-            return exec(resolved, request);
-          },
-          async release() {
-            released = true;
-          },
-        };
+        return releasableHandle("PostgreSQL", (request) => exec(resolved, request));
       },
 
       async healthCheck(connection, { signal }): Promise<HealthResult> {
@@ -325,10 +294,12 @@ const postgresConnector = defineConnector({
           }
           return { ok: true, latencyMs: latencyMs() };
         } catch (error) {
-          const e = error as { message?: string; details?: { reason?: string }; cause?: unknown };
-          const reason = e.details?.reason ?? reasonOf(e.cause ?? error);
-          logger.warn({ connection: connection.name, reason }, "postgres health check failed");
-          return { ok: false, latencyMs: latencyMs(), reason, message: e.message ?? String(error) };
+          const failure = sqlHealthFailure(error, latencyMs(), POSTGRES);
+          logger.warn(
+            { connection: connection.name, reason: failure.reason },
+            "postgres health check failed",
+          );
+          return failure;
         } finally {
           await client?.end().catch(() => {});
         }
@@ -339,11 +310,8 @@ const postgresConnector = defineConnector({
           (connection.options?.database as string | undefined) ??
           connection.credential?.fields.database_name ??
           "postgres";
-        const sql = (request.sql ? joinParts(request.sql.parts) : request.command)
-          .trim()
-          .replace(/\s+/g, " ");
-        const bound = request.sql ? `, ${request.sql.values.length} bound values` : "";
-        return `postgresql ${connection.targetHost ?? "?"}:${connection.targetPort ?? 5432}/${String(db)}${request.readOnly ? " (read-only)" : ""}${bound}: ${sql.length > 200 ? `${sql.slice(0, 199)}…` : sql}`;
+        const target = `postgresql ${connection.targetHost ?? "?"}:${connection.targetPort ?? 5432}/${String(db)}`;
+        return describeSql(target, request, joinParts);
       },
 
       async close() {

@@ -1,8 +1,9 @@
 /** The Alertmanager webhook receiver: authentication and payload v4 → TicketInput[]. */
+
+import { header, parseInput, safeEqual, webhookBody } from "@runwarden/connector-kit";
 import type { ParsedWebhook, WebhookRequest } from "@runwarden/core";
 import { rwError } from "@runwarden/core";
 import type { PrometheusConfig, WebhookAuth } from "./config.js";
-import { header, parseInput, safeEqual, webhookBody } from "./internal/input.js";
 import { createMapper } from "./internal/map.js";
 import { WebhookPayload } from "./payload.js";
 

@@ -2,13 +2,14 @@
  * The SSH connector: runs shell steps on a target over pooled ssh2 connections, with pinned host
  * keys, key/password/agent authentication and an optional bastion.
  */
+
+import { releasableHandle } from "@runwarden/connector-kit";
 import {
   type ConnectionHandle,
   defineConnector,
   type HealthResult,
   type InfrastructureConnector,
   type ResolvedConnection,
-  rwError,
 } from "@runwarden/core";
 import { type SshConfig, sshConfigSchema } from "./config.js";
 import { openClient, resolveSettings } from "./internal/connect.js";
@@ -50,18 +51,7 @@ const sshConnector = defineConnector({
         const settings = resolveSettings(connection, config);
         // Take and give back a slot: surfaces DNS, auth and host key failures at open time.
         pool.release(await pool.acquire(settings, signal));
-        let released = false;
-        return {
-          exec(request) {
-            if (released) {
-              return Promise.reject(rwError("RW_ERR_CONNECTOR_REJECTED", "exec() on a released SSH handle"));
-            }
-            return runCommand(pool, settings, request, config, logger);
-          },
-          async release() {
-            released = true;
-          },
-        };
+        return releasableHandle("SSH", (request) => runCommand(pool, settings, request, config, logger));
       },
 
       async healthCheck(connection, { signal }): Promise<HealthResult> {

@@ -1,11 +1,12 @@
 /** Datadog's API: monitor groups in Alert/Warn and alert events since a cursor; key validation. */
+
+import { apiHealthFailure, clip, createHttpClient } from "@runwarden/connector-kit";
 import type { HealthResult, Logger, TicketInput } from "@runwarden/core";
-import { isRunwardenError, rwError } from "@runwarden/core";
+import { rwError } from "@runwarden/core";
 import type { z } from "zod";
 import type { DatadogConfig } from "../config.js";
 import { EventsList, MonitorGroupSearch } from "../payload.js";
-import { createHttpClient } from "./http.js";
-import { clip } from "./input.js";
+
 import {
   fillTemplate,
   monitorFingerprint,
@@ -194,19 +195,7 @@ export function createDatadogApi(
         await http.json({ method: "GET", path: "api/v1/validate", signal });
         return { ok: true, latencyMs: Math.round(performance.now() - started) };
       } catch (error) {
-        if (!isRunwardenError(error)) throw error;
-        const reasons: Record<string, string> = {
-          RW_ERR_CONNECTOR_AUTH: "auth",
-          RW_ERR_CONNECTOR_TIMEOUT: "timeout",
-          RW_ERR_CONNECTOR_RATE_LIMITED: "rate limited",
-          RW_ERR_CONNECTOR_UNREACHABLE: String(error.details?.reason ?? "unreachable"),
-        };
-        return {
-          ok: false,
-          latencyMs: Math.round(performance.now() - started),
-          reason: reasons[error.code] ?? "rejected",
-          message: error.message,
-        };
+        return apiHealthFailure(error, Math.round(performance.now() - started));
       }
     },
   };

@@ -1,11 +1,12 @@
 /** Alertmanager's API v2: active alerts (pull), silences (acknowledge / resolve), status. */
+
+import { clip, createHttpClient, type HttpClient } from "@runwarden/connector-kit";
 import type { HealthResult, Logger, Ticket, TicketInput } from "@runwarden/core";
 import { isRunwardenError, rwError } from "@runwarden/core";
 import { z } from "zod";
 import type { PrometheusConfig } from "../config.js";
 import { ApiAlert, ApiSilence } from "../payload.js";
-import { createHttpClient, type HttpClient } from "./http.js";
-import { clip } from "./input.js";
+
 import { createMapper } from "./map.js";
 
 export interface AlertmanagerApi {

@@ -1,8 +1,9 @@
 /** Alertmanager alert → TicketInput, the one mapping shared by the webhook and pull. */
+
+import { clip } from "@runwarden/connector-kit";
 import type { TicketInput, TicketSeverity } from "@runwarden/core";
 import type { PrometheusConfig } from "../config.js";
 import { defaultSeverities } from "../config.js";
-import { clip } from "./input.js";
 
 /** Alertmanager's "not set" time (a firing alert's `endsAt` in a webhook). */
 const ZERO_TIME = "0001-01-01T00:00:00Z";

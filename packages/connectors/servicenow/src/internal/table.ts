@@ -3,6 +3,7 @@
  * over sys_updated_on, basic or OAuth (client credentials, token cached until expiry).
  */
 import { createHash } from "node:crypto";
+import { apiHealthFailure, createHttpClient, type HttpRequest } from "@runwarden/connector-kit";
 import type {
   HealthResult,
   Logger,
@@ -16,7 +17,6 @@ import type {
 import { isRunwardenError, rwError, TicketStatus } from "@runwarden/core";
 import { z } from "zod";
 import { defaultSeverities, defaultStates, type ServiceNowConfig } from "../config.js";
-import { createHttpClient, type HttpRequest } from "./http.js";
 
 const TABLE = "api/now/table/incident";
 const SYS_ID = /^[0-9a-f]{32}$/;
@@ -489,19 +489,7 @@ export function createServiceNowTable(config: ServiceNowConfig, deps: ServiceNow
         });
         return { ok: true, latencyMs: Math.round(performance.now() - started) };
       } catch (error) {
-        if (!isRunwardenError(error)) throw error;
-        const reasons: Record<string, string> = {
-          RW_ERR_CONNECTOR_AUTH: "auth",
-          RW_ERR_CONNECTOR_TIMEOUT: "timeout",
-          RW_ERR_CONNECTOR_RATE_LIMITED: "rate limited",
-          RW_ERR_CONNECTOR_UNREACHABLE: String(error.details?.reason ?? "unreachable"),
-        };
-        return {
-          ok: false,
-          latencyMs: Math.round(performance.now() - started),
-          reason: reasons[error.code] ?? "rejected",
-          message: error.message,
-        };
+        return apiHealthFailure(error, Math.round(performance.now() - started));
       }
     },
   };

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { type Socket, connect as tcpConnect } from "node:net";
 import type { Duplex } from "node:stream";
+import { parseConnectionOptions } from "@runwarden/connector-kit";
 import type { ResolvedConnection } from "@runwarden/core";
 import { type Logger, rwError } from "@runwarden/core";
 import { Client, type ConnectConfig } from "ssh2";
@@ -81,17 +82,7 @@ const asList = (value: string | string[] | undefined): string[] =>
 
 /** Reads the connection's options and credential; throws RW_ERR_CONFIG-free connector errors. */
 export function resolveSettings(connection: ResolvedConnection, config: SshConfig): Settings {
-  const parsed = sshConnectionOptionsSchema.safeParse(connection.options ?? {});
-  if (!parsed.success) {
-    throw rwError(
-      "RW_ERR_CONNECTOR_REJECTED",
-      `the SSH options of connection ${connection.name} are invalid`,
-      {
-        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
-      },
-    );
-  }
-  const options = parsed.data;
+  const options = parseConnectionOptions(sshConnectionOptionsSchema, connection, "SSH");
   if (!connection.targetHost) {
     throw rwError("RW_ERR_CONNECTOR_REJECTED", `connection ${connection.name} has no target_host`, {
       details: { connection: connection.name },

@@ -1,0 +1,35 @@
+export { parseConnectionOptions, releasableHandle } from "./connection.js";
+export {
+  apiHealthFailure,
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpRequest,
+  type HttpResponse,
+  retryAfterMs,
+} from "./http-client.js";
+export {
+  type SqlConfig,
+  type SqlConnectionOptions,
+  sqlConfigSchema,
+  sqlConnectionOptionsSchema,
+} from "./sql-config.js";
+export {
+  describeSql,
+  isLoopbackHost,
+  type JoinParts,
+  resolveSqlLogin,
+  type SqlLogin,
+  sqlStatement,
+} from "./sql-connection.js";
+export {
+  isNetworkErrorCode,
+  type SqlDialect,
+  type SqlFailureReason,
+  type SqlTarget,
+  sqlConnectionError,
+  sqlFailureReason,
+  sqlHealthFailure,
+} from "./sql-errors.js";
+export { jsonSafe, type RenderTableOptions, renderTable } from "./sql-render.js";
+export { clip, header, issueFields, parseInput, safeEqual, webhookBody } from "./webhook-input.js";

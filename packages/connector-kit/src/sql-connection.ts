@@ -1,0 +1,97 @@
+/**
+ * Turning a resolved connection and a SQL step into what a driver needs: the login, the TLS
+ * default, the statement with its bound values, and the approver's one-line description.
+ */
+import { type ExecRequest, type ResolvedConnection, rwError } from "@runwarden/core";
+
+/** Where and as whom a SQL connection logs in, from the connection record and its credential. */
+export interface SqlLogin {
+  host: string;
+  port: number;
+  user: string;
+  /** The credential's `password` secret, when it has one. */
+  password: string | undefined;
+  /** The credential's `database_name` (or `database`) field; connection options take precedence. */
+  database: string | undefined;
+}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1)$/;
+
+/** True for `localhost`, `127.x.x.x` and `::1`: hosts whose traffic never leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" && value !== "" ? value : undefined;
+
+/**
+ * Reads the login of a SQL connection: the host from `targetHost` (else the credential's `host`
+ * field), the port from `targetPort` (else the `port` field, else `defaultPort`), the user from
+ * the `username` (or `user`) field and the `password` secret. A missing host throws
+ * `RW_ERR_CONNECTOR_REJECTED`; a missing user `RW_ERR_CONNECTOR_AUTH` (`details.reason: "auth"`).
+ */
+export function resolveSqlLogin(
+  connection: Pick<ResolvedConnection, "name" | "targetHost" | "targetPort" | "credential">,
+  { defaultPort }: { defaultPort: number },
+): SqlLogin {
+  const fields = connection.credential?.fields ?? {};
+  const host = connection.targetHost ?? text(fields.host);
+  if (!host) throw rwError("RW_ERR_CONNECTOR_REJECTED", `connection ${connection.name} has no target_host`);
+  const port = connection.targetPort ?? (typeof fields.port === "number" ? fields.port : defaultPort);
+  const user = text(fields.username) ?? text(fields.user);
+  if (!user) {
+    throw rwError(
+      "RW_ERR_CONNECTOR_AUTH",
+      `connection ${connection.name} has no username (credential field username)`,
+      { details: { reason: "auth" } },
+    );
+  }
+  return {
+    host,
+    port,
+    user,
+    password: connection.credential?.secrets.password,
+    database: text(fields.database_name) ?? text(fields.database),
+  };
+}
+
+/** Joins `ExecRequest.sql.parts` with the driver's placeholders (`?` for mysql2, `$1`… for pg). */
+export type JoinParts = (parts: readonly string[]) => string;
+
+/**
+ * The statement a SQL step runs: `request.sql`'s parts joined with the driver's placeholders and
+ * its values to bind, or the command as it is with no values. Parts that do not number one more
+ * than the values throw `RW_ERR_CONNECTOR_REJECTED`: a value is never spliced into the text.
+ */
+export function sqlStatement(
+  request: Pick<ExecRequest, "command" | "sql">,
+  joinParts: JoinParts,
+): { text: string; values: unknown[] } {
+  if (!request.sql) return { text: request.command, values: [] };
+  if (request.sql.parts.length !== request.sql.values.length + 1) {
+    throw rwError("RW_ERR_CONNECTOR_REJECTED", "sql.parts must have one more entry than sql.values", {
+      details: { parts: request.sql.parts.length, values: request.sql.values.length },
+    });
+  }
+  return { text: joinParts(request.sql.parts), values: request.sql.values };
+}
+
+/**
+ * One line for an approver: `target`, ` (read-only)` for checks, how many values are bound, and
+ * the statement with its white space folded, cut at 200 characters. Bound values are never shown.
+ *
+ * @example
+ * describeSql("postgresql db1:5432/app", { command: "", language: "sql", readOnly: false,
+ *   sql: { parts: ["DELETE FROM jobs WHERE id = ", ""], values: [42] } }, joinParts);
+ * // "postgresql db1:5432/app, 1 bound values: DELETE FROM jobs WHERE id = $1"
+ */
+export function describeSql(
+  target: string,
+  request: Pick<ExecRequest, "command" | "sql" | "readOnly">,
+  joinParts: JoinParts,
+): string {
+  const sql = (request.sql ? joinParts(request.sql.parts) : request.command).trim().replace(/\s+/g, " ");
+  const bound = request.sql ? `, ${request.sql.values.length} bound values` : "";
+  return `${target}${request.readOnly ? " (read-only)" : ""}${bound}: ${sql.length > 200 ? `${sql.slice(0, 199)}…` : sql}`;
+}
