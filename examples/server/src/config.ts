@@ -13,9 +13,63 @@ const Env = z.object({
   RUNWARDEN_MASTER_KEY: z.string().min(1).optional(),
   RUNWARDEN_DATABASE_URL: z.string().min(1).optional(),
   RUNWARDEN_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  RUNWARDEN_PROMETHEUS_TOKEN: z.string().min(16, "must be at least 16 characters").max(4096).optional(),
   RUNWARDEN_PUBLIC_METRICS: z.enum(["0", "1", "true", "false"]).optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
+  RUNWARDEN_CONNECTORS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((spec) => spec.trim())
+        .filter((spec) => spec !== ""),
+    )
+    .refine((specs) => new Set(specs).size === specs.length, "lists a module twice")
+    .default([]),
 });
+
+/** The prefix of the variables holding the configuration of connectors loaded by RUNWARDEN_CONNECTORS. */
+export const connectorConfigPrefix = "RUNWARDEN_CONNECTOR_CONFIG_";
+
+/**
+ * The variable holding the JSON configuration of the connector named `name`: upper case, with `_`
+ * for `-` (`grafana` → `RUNWARDEN_CONNECTOR_CONFIG_GRAFANA`, `my-tool` → `…_MY_TOOL`).
+ */
+export function connectorConfigVariable(name: string): string {
+  return `${connectorConfigPrefix}${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+/**
+ * Every `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` variable, parsed: a JSON object each. A problem is
+ * reported with the variable's name, never its value (it usually holds a secret).
+ */
+function connectorConfigs(env: Readonly<Record<string, string>>, problems: string[]) {
+  const configs: Record<string, Record<string, unknown>> = {};
+  for (const [variable, value] of Object.entries(env)) {
+    if (!variable.startsWith(connectorConfigPrefix)) continue;
+    const suffix = variable.slice(connectorConfigPrefix.length);
+    if (!/^[A-Z0-9]+(_[A-Z0-9]+)*$/.test(suffix)) {
+      problems.push(
+        `${variable}: name the connector in upper case with _ for - (e.g. ${connectorConfigPrefix}GRAFANA)`,
+      );
+      continue;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      // JSON.parse quotes the text around the error: it may be a secret, so it is left out.
+      problems.push(`${variable}: is not valid JSON`);
+      continue;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      problems.push(`${variable}: must be a JSON object`);
+      continue;
+    }
+    configs[variable] = parsed as Record<string, unknown>;
+  }
+  return configs;
+}
 
 export interface ServerConfig {
   host: string;
@@ -26,17 +80,24 @@ export interface ServerConfig {
   masterKey: string | undefined;
   databaseUrl: string | undefined;
   webhookSecret: string | undefined;
+  /** RUNWARDEN_PROMETHEUS_TOKEN: registers the Prometheus connector with this webhook bearer token. */
+  prometheusToken: string | undefined;
   publicMetrics: boolean;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "silent";
+  /** RUNWARDEN_CONNECTORS: connector modules to load, in order (package names or paths). */
+  connectors: string[];
+  /** The `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` values (JSON objects), by variable name. */
+  connectorConfigs: Record<string, Record<string, unknown>>;
 }
 
 /** Reads the configuration from `env`; throws an Error listing every bad variable. */
 export function readConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = Env.safeParse(cleaned);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`invalid configuration: ${problems}`);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  const configs = connectorConfigs(cleaned as Record<string, string>, problems);
+  if (!parsed.success || problems.length > 0) {
+    throw new Error(`invalid configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
   return {
@@ -47,7 +108,10 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     masterKey: e.RUNWARDEN_MASTER_KEY,
     databaseUrl: e.RUNWARDEN_DATABASE_URL,
     webhookSecret: e.RUNWARDEN_WEBHOOK_SECRET,
+    prometheusToken: e.RUNWARDEN_PROMETHEUS_TOKEN,
     publicMetrics: e.RUNWARDEN_PUBLIC_METRICS === "1" || e.RUNWARDEN_PUBLIC_METRICS === "true",
     logLevel: e.LOG_LEVEL,
+    connectors: e.RUNWARDEN_CONNECTORS,
+    connectorConfigs: configs,
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The example server: an engine on SQLite with the first-party connectors, the REST API and the
+ * The example server: an engine on SQLite (or on PostgreSQL when RUNWARDEN_DATABASE_URL is set,
+ * so that several instances share the work) with the first-party connectors, the REST API and the
  * dashboard, on one node:http server. `startServer` is what `main.ts` runs and what the browser
  * tests start in-process.
  */
@@ -14,14 +15,17 @@ import {
   type HttpAdapter,
   toNodeHandler,
 } from "@runwarden/http-adapter";
+import { createPostgresStorage } from "@runwarden/storage-postgres";
 import { createSqliteStorage } from "@runwarden/storage-sqlite";
 import type { ServerConfig } from "./config.js";
 import {
   bootstrapToken,
   firstPartyConnectors,
   type LoadedRunbook,
+  loadConfiguredConnectors,
   loadSampleRunbooks,
   masterKey,
+  mergeConnectors,
 } from "./setup.js";
 import { createStaticHandler } from "./static.js";
 
@@ -48,14 +52,22 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const key = masterKey(config.dataDir, config.masterKey);
-  if (config.databaseUrl) {
-    logger.warn({}, "RUNWARDEN_DATABASE_URL is not supported by this example yet: using SQLite");
+  const storage = config.databaseUrl
+    ? await createPostgresStorage({ connectionString: config.databaseUrl, logger })
+    : createSqliteStorage({ path: `${config.dataDir}/runwarden.db`, logger });
+  if (storage.shared && key.fromFile) {
+    logger.warn(
+      {},
+      "RUNWARDEN_MASTER_KEY is not set: instances sharing this database must all use the same key, or they cannot read each other's credentials",
+    );
   }
-  const storage = createSqliteStorage({ path: `${config.dataDir}/runwarden.db`, logger });
-  const connectors = [
-    { connector: localConnector, config: { path: [scriptsDir] } },
-    ...(await firstPartyConnectors(logger, { prometheusToken: process.env["RUNWARDEN_PROMETHEUS_TOKEN"] })),
-  ];
+  const connectors = mergeConnectors(
+    [
+      { connector: localConnector, config: { path: [scriptsDir] } },
+      ...(await firstPartyConnectors(logger, { prometheusToken: config.prometheusToken })),
+    ],
+    await loadConfiguredConnectors(config.connectors, config.connectorConfigs, { log: logger }),
+  );
   const engine = await createEngine({ storage, connectors, logger, vault: { key: key.key } });
   const tokens = createTokenStore(engine.storage);
   const runbooks = await loadSampleRunbooks(engine, runbooksDir, logger);

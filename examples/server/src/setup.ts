@@ -1,12 +1,21 @@
 /**
- * What the example server sets up on start: the connectors that exist in this checkout, the
- * vault's key, the bootstrap admin token and the sample runbooks.
+ * What the example server sets up on start: the connectors that exist in this checkout and those
+ * named by RUNWARDEN_CONNECTORS, the vault's key, the bootstrap admin token and the sample runbooks.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { ConnectorDefinition, ConnectorRegistration, Engine, Logger } from "@runwarden/core";
+import { isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  type ConnectorDefinition,
+  type ConnectorRegistration,
+  type Engine,
+  isRunwardenError,
+  type Logger,
+  rwError,
+} from "@runwarden/core";
 import { generateToken, type TokenStore } from "@runwarden/http-adapter";
+import { connectorConfigVariable } from "./config.js";
 
 /** The first-party infrastructure connectors the example registers, by package. */
 const infrastructurePackages = [
@@ -49,6 +58,126 @@ export async function firstPartyConnectors(
     }
   }
   return registrations;
+}
+
+const connectorsVariable = "RUNWARDEN_CONNECTORS";
+
+/** A path (`./x.js`, `../x.js`, `/abs/x.js`) or a `file:` URL, as opposed to a package name. */
+function isPathSpec(spec: string): boolean {
+  return spec.startsWith("./") || spec.startsWith("../") || spec.startsWith("file:") || isAbsolute(spec);
+}
+
+/** The first line of an import failure, short: enough to tell "not found" from "threw while loading". */
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return (message.split("\n", 1)[0] ?? "").slice(0, 300);
+}
+
+/**
+ * Loads the connector modules named by RUNWARDEN_CONNECTORS: each spec is a package name
+ * (resolved from the example server's own dependencies) or a path (relative to `cwd`), whose
+ * default export is a `defineConnector()` object. Each connector's configuration is the
+ * `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` variable (`{}` when unset), checked here against the
+ * connector's schema so a mistake names the variable to fix.
+ *
+ * Throws RW_ERR_PLUGIN_NOT_FOUND (a module does not import), RW_ERR_PLUGIN_INVALID (no
+ * connector default export), RW_ERR_PLUGIN_DUPLICATE (two modules declare the same kind and
+ * name) or RW_ERR_CONFIG_INVALID (a configuration does not validate, or a
+ * `RUNWARDEN_CONNECTOR_CONFIG_*` variable matches no loaded connector). Messages never hold a
+ * configuration value.
+ */
+export async function loadConfiguredConnectors(
+  specs: readonly string[],
+  configs: Readonly<Record<string, Record<string, unknown>>>,
+  options: { log: Logger; cwd?: string },
+): Promise<ConnectorRegistration[]> {
+  const cwd = options.cwd ?? process.cwd();
+  const registrations: ConnectorRegistration[] = [];
+  const loadedFrom = new Map<string, string>();
+  const used = new Set<string>();
+  for (const spec of specs) {
+    const target =
+      isPathSpec(spec) && !spec.startsWith("file:") ? pathToFileURL(resolve(cwd, spec)).href : spec;
+    let mod: { default?: unknown };
+    try {
+      mod = (await import(target)) as { default?: unknown };
+    } catch (cause) {
+      throw rwError(
+        "RW_ERR_PLUGIN_NOT_FOUND",
+        `${connectorsVariable}: cannot import "${spec}": ${firstLine(cause)}`,
+        {
+          cause,
+          details: { variable: connectorsVariable, spec },
+        },
+      );
+    }
+    const connector = mod.default;
+    if (!isConnector(connector) || typeof connector.configSchema?.safeParse !== "function") {
+      throw rwError(
+        "RW_ERR_PLUGIN_INVALID",
+        `${connectorsVariable}: "${spec}" has no defineConnector() object as its default export`,
+        { details: { variable: connectorsVariable, spec } },
+      );
+    }
+    const key = `${connector.kind}:${connector.name}`;
+    const earlier = loadedFrom.get(key);
+    if (earlier !== undefined) {
+      throw rwError(
+        "RW_ERR_PLUGIN_DUPLICATE",
+        `${connectorsVariable}: "${earlier}" and "${spec}" both declare the ${connector.kind} connector "${connector.name}"`,
+        { details: { variable: connectorsVariable, specs: [earlier, spec] } },
+      );
+    }
+    loadedFrom.set(key, spec);
+    const variable = connectorConfigVariable(connector.name);
+    used.add(variable);
+    const config = configs[variable] ?? {};
+    const checked = connector.configSchema.safeParse(config);
+    if (!checked.success) {
+      const issues = checked.error.issues.map((i) => ({
+        path: i.path.map(String).join(".") || "(config)",
+        message: i.message,
+      }));
+      const listed = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+      throw rwError(
+        "RW_ERR_CONFIG_INVALID",
+        configs[variable] === undefined
+          ? `${variable} is not set, and the ${connector.kind} connector "${connector.name}" needs configuration: ${listed}`
+          : `${variable} does not fit the ${connector.kind} connector "${connector.name}": ${listed}`,
+        { details: { variable, connector: connector.name, issues } },
+      );
+    }
+    registrations.push({ connector, config });
+    options.log.info(
+      { connector: connector.name, kind: connector.kind, spec, configured: configs[variable] !== undefined },
+      "connector loaded from configuration",
+    );
+  }
+  const unused = Object.keys(configs).filter((variable) => !used.has(variable));
+  if (unused.length > 0) {
+    throw rwError(
+      "RW_ERR_CONFIG_INVALID",
+      `${unused.join(", ")} ${unused.length === 1 ? "is" : "are"} set, but ${connectorsVariable} loads no connector of that name (loaded: ${
+        [...loadedFrom.keys()].map((k) => k.split(":")[1]).join(", ") || "none"
+      })`,
+      { details: { variables: unused } },
+    );
+  }
+  return registrations;
+}
+
+/**
+ * The built-in registrations with the configured ones added: a configured connector replaces a
+ * built-in one of the same kind and name (so RUNWARDEN_CONNECTORS can configure a first-party
+ * connector too).
+ */
+export function mergeConnectors(
+  builtIn: readonly ConnectorRegistration[],
+  configured: readonly ConnectorRegistration[],
+): ConnectorRegistration[] {
+  const keyOf = (r: ConnectorRegistration) => `${r.connector.kind}:${r.connector.name}`;
+  const replaced = new Set(configured.map(keyOf));
+  return [...builtIn.filter((r) => !replaced.has(keyOf(r))), ...configured];
 }
 
 /**
@@ -112,11 +241,18 @@ export async function loadSampleRunbooks(engine: Engine, dir: string, log: Logge
     .filter((f) => f.endsWith(".md") && f.toLowerCase() !== "readme.md")
     .sort()) {
     const markdown = readFileSync(join(dir, file), "utf8");
-    try {
-      const result = await engine.runbooks.create(markdown, {
+    const create = () =>
+      engine.runbooks.create(markdown, {
         actor: { id: admin.id, roles: admin.roles },
         useFrontMatterStatus: true,
         origin: "example-server",
+      });
+    try {
+      // Instances sharing a database may start together: the one that loses the race to store a
+      // runbook finds it stored on its second try.
+      const result = await create().catch((err: unknown) => {
+        if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") return create();
+        throw err;
       });
       let record = result.runbook;
       const keepDraft = result.plan.metadata.status === "draft";

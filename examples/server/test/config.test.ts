@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../src/config.js";
+import { connectorConfigVariable, readConfig } from "../src/config.js";
 
 describe("readConfig", () => {
   it("applies the documented defaults when nothing is set", () => {
@@ -39,5 +39,54 @@ describe("readConfig", () => {
     expect(() => readConfig({ RUNWARDEN_ADMIN_TOKEN: "short" })).toThrow(
       /RUNWARDEN_ADMIN_TOKEN: must be at least 16/,
     );
+  });
+
+  it("reads the connector modules and their JSON configuration variables", () => {
+    const config = readConfig({
+      RUNWARDEN_CONNECTORS: " runwarden-connector-grafana, ./connectors/my-tool.js ,",
+      RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: '{"auth":{"type":"hmac","secret":"0123456789abcdef"}}',
+      RUNWARDEN_CONNECTOR_CONFIG_MY_TOOL: "{}",
+      RUNWARDEN_PROMETHEUS_TOKEN: "p".repeat(20),
+    });
+    expect(config.connectors).toEqual(["runwarden-connector-grafana", "./connectors/my-tool.js"]);
+    expect(config.connectorConfigs).toEqual({
+      RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: { auth: { type: "hmac", secret: "0123456789abcdef" } },
+      RUNWARDEN_CONNECTOR_CONFIG_MY_TOOL: {},
+    });
+    expect(config.prometheusToken).toBe("p".repeat(20));
+    expect(readConfig({})).toMatchObject({
+      connectors: [],
+      connectorConfigs: {},
+      prometheusToken: undefined,
+    });
+  });
+
+  it("names each bad connector variable and never quotes its value", () => {
+    const secret = "s3cr3t-value-never-shown";
+    let message = "";
+    try {
+      readConfig({
+        RUNWARDEN_CONNECTORS: "a,b,a",
+        RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: `{"auth": ${secret}}`,
+        RUNWARDEN_CONNECTOR_CONFIG_OTHER: `["${secret}"]`,
+        "RUNWARDEN_CONNECTOR_CONFIG_my-tool": "{}",
+        RUNWARDEN_PROMETHEUS_TOKEN: "short",
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain("RUNWARDEN_CONNECTORS: lists a module twice");
+    expect(message).toContain("RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: is not valid JSON");
+    expect(message).toContain("RUNWARDEN_CONNECTOR_CONFIG_OTHER: must be a JSON object");
+    expect(message).toContain("RUNWARDEN_CONNECTOR_CONFIG_my-tool: name the connector in upper case");
+    expect(message).toContain("RUNWARDEN_PROMETHEUS_TOKEN: must be at least 16");
+    expect(message).not.toContain(secret);
+  });
+});
+
+describe("connectorConfigVariable", () => {
+  it("upper-cases the connector name with _ for - when naming its variable", () => {
+    expect(connectorConfigVariable("grafana")).toBe("RUNWARDEN_CONNECTOR_CONFIG_GRAFANA");
+    expect(connectorConfigVariable("my-tool2")).toBe("RUNWARDEN_CONNECTOR_CONFIG_MY_TOOL2");
   });
 });

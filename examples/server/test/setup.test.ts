@@ -1,14 +1,137 @@
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createEngine } from "@runwarden/core";
+import { fileURLToPath } from "node:url";
+import { createEngine, localConnector } from "@runwarden/core";
 import { createTokenStore } from "@runwarden/http-adapter";
 import { pino } from "pino";
+import grafana from "runwarden-connector-grafana";
 import { describe, expect, it } from "vitest";
 import { runbooksDir } from "../src/server.js";
-import { bootstrapToken, loadSampleRunbooks, masterKey } from "../src/setup.js";
+import {
+  bootstrapToken,
+  loadConfiguredConnectors,
+  loadSampleRunbooks,
+  masterKey,
+  mergeConnectors,
+} from "../src/setup.js";
 
 const silent = pino({ level: "silent" });
+const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
+const grafanaSecret = "grafana-hmac-secret-for-tests-0042";
+const grafanaConfig = {
+  RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: { auth: { type: "hmac", secret: grafanaSecret } },
+};
+
+describe("loadConfiguredConnectors", () => {
+  it("loads a package by name and a path relative to cwd, each with its variable's config", async () => {
+    const echo = { token: "echo-token-0123456789" };
+    const loaded = await loadConfiguredConnectors(
+      ["runwarden-connector-grafana", "./echo-connector.ts"],
+      { ...grafanaConfig, RUNWARDEN_CONNECTOR_CONFIG_ECHO_HOOK: echo },
+      { log: silent, cwd: fixtures },
+    );
+    expect(loaded.map((r) => [r.connector.kind, r.connector.name, r.config])).toEqual([
+      ["monitoring", "grafana", grafanaConfig.RUNWARDEN_CONNECTOR_CONFIG_GRAFANA],
+      ["monitoring", "echo-hook", echo],
+    ]);
+    expect(loaded[0]?.connector).toBe(grafana);
+
+    const engine = await createEngine({ connectors: loaded });
+    expect(engine.connectors.has("monitoring", "grafana")).toBe(true);
+    expect(engine.connectors.has("monitoring", "echo-hook")).toBe(true);
+    await engine.close();
+  });
+
+  it("loads an absolute path and returns nothing when no module is named", async () => {
+    const loaded = await loadConfiguredConnectors(
+      [join(fixtures, "echo-connector.ts")],
+      { RUNWARDEN_CONNECTOR_CONFIG_ECHO_HOOK: { token: "echo-token-0123456789" } },
+      { log: silent },
+    );
+    expect(loaded.map((r) => r.connector.name)).toEqual(["echo-hook"]);
+    expect(await loadConfiguredConnectors([], {}, { log: silent })).toEqual([]);
+  });
+
+  it("names the variable, never its value, when the config does not fit the connector", async () => {
+    const short = { RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: { auth: { type: "hmac", secret: "too-short-9" } } };
+    const wrong = loadConfiguredConnectors(["runwarden-connector-grafana"], short, { log: silent });
+    await expect(wrong).rejects.toMatchObject({
+      code: "RW_ERR_CONFIG_INVALID",
+      message: expect.stringMatching(
+        /^RUNWARDEN_CONNECTOR_CONFIG_GRAFANA does not fit .*"grafana": auth\.secret: /,
+      ),
+      details: { variable: "RUNWARDEN_CONNECTOR_CONFIG_GRAFANA", connector: "grafana" },
+    });
+    await expect(wrong).rejects.not.toMatchObject({ message: expect.stringContaining("too-short-9") });
+
+    await expect(
+      loadConfiguredConnectors(["runwarden-connector-grafana"], {}, { log: silent }),
+    ).rejects.toMatchObject({
+      code: "RW_ERR_CONFIG_INVALID",
+      message: expect.stringMatching(
+        /^RUNWARDEN_CONNECTOR_CONFIG_GRAFANA is not set, .* needs configuration: auth: /,
+      ),
+    });
+  });
+
+  it("refuses a config variable when no loaded connector has its name", async () => {
+    const typo = { ...grafanaConfig, RUNWARDEN_CONNECTOR_CONFIG_GRAFAN: { auth: {} } };
+    await expect(
+      loadConfiguredConnectors(["runwarden-connector-grafana"], typo, { log: silent }),
+    ).rejects.toMatchObject({
+      code: "RW_ERR_CONFIG_INVALID",
+      message:
+        "RUNWARDEN_CONNECTOR_CONFIG_GRAFAN is set, but RUNWARDEN_CONNECTORS loads no connector of that name (loaded: grafana)",
+    });
+    await expect(loadConfiguredConnectors([], grafanaConfig, { log: silent })).rejects.toMatchObject({
+      message: expect.stringContaining("(loaded: none)"),
+    });
+  });
+
+  it("throws a distinct code when a module is missing, is no connector or repeats a connector", async () => {
+    await expect(
+      loadConfiguredConnectors(["runwarden-connector-nope"], {}, { log: silent }),
+    ).rejects.toMatchObject({
+      code: "RW_ERR_PLUGIN_NOT_FOUND",
+      message: expect.stringContaining('RUNWARDEN_CONNECTORS: cannot import "runwarden-connector-nope"'),
+      details: { spec: "runwarden-connector-nope" },
+    });
+    await expect(
+      loadConfiguredConnectors(["./missing.js"], {}, { log: silent, cwd: fixtures }),
+    ).rejects.toMatchObject({ code: "RW_ERR_PLUGIN_NOT_FOUND" });
+    await expect(
+      loadConfiguredConnectors(["./not-a-connector.ts"], {}, { log: silent, cwd: fixtures }),
+    ).rejects.toMatchObject({
+      code: "RW_ERR_PLUGIN_INVALID",
+      message:
+        'RUNWARDEN_CONNECTORS: "./not-a-connector.ts" has no defineConnector() object as its default export',
+    });
+    await expect(
+      loadConfiguredConnectors(
+        ["./echo-connector.ts", "./echo-connector-copy.ts"],
+        { RUNWARDEN_CONNECTOR_CONFIG_ECHO_HOOK: { token: "echo-token-0123456789" } },
+        { log: silent, cwd: fixtures },
+      ),
+    ).rejects.toMatchObject({
+      code: "RW_ERR_PLUGIN_DUPLICATE",
+      message:
+        'RUNWARDEN_CONNECTORS: "./echo-connector.ts" and "./echo-connector-copy.ts" both declare the monitoring connector "echo-hook"',
+    });
+  });
+});
+
+describe("mergeConnectors", () => {
+  it("replaces a built-in connector of the same kind and name and keeps the others in order", () => {
+    const builtIn = [
+      { connector: localConnector, config: { path: ["/a"] } },
+      { connector: grafana, config: {} },
+    ];
+    const configured = [{ connector: grafana, config: grafanaConfig.RUNWARDEN_CONNECTOR_CONFIG_GRAFANA }];
+    expect(mergeConnectors(builtIn, configured)).toEqual([builtIn[0], configured[0]]);
+    expect(mergeConnectors(builtIn, [])).toEqual(builtIn);
+  });
+});
 
 describe("loadSampleRunbooks", () => {
   it("approves the sample runbooks except drafts, and changes nothing when run again", async () => {

@@ -1,0 +1,88 @@
+/**
+ * The example server started in-process with a third-party connector loaded by configuration
+ * (RUNWARDEN_CONNECTORS=runwarden-connector-grafana): it is listed with the monitoring
+ * connectors, and a signed Grafana webhook becomes tickets while an unsigned one is refused.
+ */
+import { createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readConfig } from "../src/config.js";
+import { type RunningServer, startServer } from "../src/server.js";
+
+const adminToken = "server-test-admin-token-0123";
+const grafanaSecret = "grafana-hmac-secret-for-the-server-test";
+/** The example body of Grafana's webhook notifier documentation (two firing alerts). */
+const payload = readFileSync(new URL("./fixtures/grafana-webhook.json", import.meta.url), "utf8");
+
+let server: RunningServer;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "rw-server-"));
+  const config = readConfig({
+    PORT: "0",
+    RUNWARDEN_DATA_DIR: dataDir,
+    RUNWARDEN_ADMIN_TOKEN: adminToken,
+    RUNWARDEN_CONNECTORS: "runwarden-connector-grafana",
+    RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: JSON.stringify({ auth: { type: "hmac", secret: grafanaSecret } }),
+  });
+  server = await startServer(config, pino({ level: "silent" }));
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface TicketWire {
+  source: string;
+  title: string;
+  external_id: string | null;
+  severity: string;
+  service: string;
+}
+
+/** A GET of the API as the admin. */
+async function api<T>(path: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${server.url}/api/v1${path}`, {
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+describe("startServer", () => {
+  it("lists a connector loaded by RUNWARDEN_CONNECTORS among the monitoring connectors", async () => {
+    const { status, body } = await api<{ items: { name: string }[] }>("/connectors/monitoring");
+    expect(status).toBe(200);
+    const grafana = body.items.find((c) => c.name === "grafana");
+    expect(grafana).toMatchObject({ name: "grafana", version: "0.1.0", capabilities: ["webhook"] });
+  });
+
+  it("turns a signed Grafana webhook into tickets when the signature matches the configured secret", async () => {
+    const signature = createHmac("sha256", grafanaSecret).update(payload).digest("hex");
+    const post = (headers: Record<string, string>) =>
+      fetch(`${server.url}/api/v1/tickets/webhook/grafana`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: payload,
+      });
+
+    const forged = await post({ "x-grafana-alerting-signature": "0".repeat(64) });
+    expect(forged.status).toBe(401);
+    await forged.body?.cancel();
+
+    const accepted = await post({ "x-grafana-alerting-signature": signature });
+    expect(accepted.status).toBe(202);
+    const result = (await accepted.json()) as { tickets: { id: number; deduplicated: boolean }[] };
+    expect(result.tickets).toHaveLength(2);
+    const tickets = await Promise.all(result.tickets.map((t) => api<TicketWire>(`/tickets/${t.id}`)));
+    expect(tickets.map((t) => [t.body.source, t.body.title, t.body.external_id])).toEqual([
+      ["grafana", "High memory usage", "c6eadffa33fcdf37"],
+      ["grafana", "High CPU usage", "bc97ff14869b13e3"],
+    ]);
+    expect(tickets[1]?.body).toMatchObject({ severity: "critical", service: "api" });
+  });
+});
