@@ -21,7 +21,12 @@ declare module "autocannon" {
     path?: string;
     headers?: Record<string, string>;
     body?: string;
-    setupRequest?: (request: Record<string, unknown>) => Record<string, unknown>;
+    /** `context` is the connection's own object, shared by its requests (one in flight at a time). */
+    setupRequest?: (
+      request: Record<string, unknown>,
+      context: Record<string, unknown>,
+    ) => Record<string, unknown>;
+    onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   }
   interface Options {
     url: string;
