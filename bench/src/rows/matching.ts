@@ -1,5 +1,5 @@
 import { createEngine, type MatchQuery } from "@runwarden/core";
-import { generateRunbook } from "../generate.js";
+import { benchServices, generateRunbook, runbookSubject, subjectTitle } from "../generate.js";
 import { generateTicket } from "../generate-tickets.js";
 import { type BenchRow, defineRows, percentile, pick, seededRandom } from "../harness.js";
 
@@ -27,36 +27,19 @@ export default defineRows("Runbook matching", async ({ quick }) => {
         .toLowerCase(),
     );
   }
-  const services = [
-    "postgresql",
-    "mysql",
-    "nginx",
-    "redis",
-    "kafka",
-    "api-gateway",
-    "billing-worker",
-    "search",
-  ];
-  const words = [
-    "connection",
-    "timeout",
-    "refused",
-    "latency",
-    "disk",
-    "memory",
-    "replication",
-    "lag",
-    "certificate",
-  ];
+  // Half the tickets are the intake generator's; half are alerts about the library's own
+  // services and technologies, as a monitoring tool would write them.
   const tickets: MatchQuery[] = Array.from({ length: ticketCount }, (_, i) => {
     if (i % 2 === 0) {
       const t = generateTicket(rand, i);
       return { ...t, severity: t.severity as MatchQuery["severity"] };
     }
-    const service = pick(rand, services);
+    const subject = runbookSubject(rand, i);
+    const service = subject.service ?? pick(rand, benchServices);
+    const host = `${service}-${String(1 + (i % 40)).padStart(2, "0")}`;
     return {
-      title: `${pick(rand, words)} ${pick(rand, words)} on ${service}`,
-      description: `${pick(rand, words)} seen on ${service} for ${i % 60} minutes`,
+      title: `${subjectTitle(rand, subject)} on ${host}`,
+      description: `${subjectTitle(rand, subject)}: ${service} on ${host}.internal (10.0.${i % 255}.${1 + (i % 250)}) for ${i % 60} minutes`,
       service,
       environment: pick(rand, ["prod", "staging", "dev"]),
       severity: pick(rand, ["critical", "high", "medium"] as const),

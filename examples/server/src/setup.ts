@@ -248,18 +248,23 @@ export async function loadSampleRunbooks(engine: Engine, dir: string, log: Logge
         origin: "example-server",
       });
     try {
-      // Instances sharing a database may start together: the one that loses the race to store a
-      // runbook finds it stored on its second try.
-      const result = await create().catch((err: unknown) => {
-        if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") return create();
-        throw err;
-      });
-      let record = result.runbook;
-      const keepDraft = result.plan.metadata.status === "draft";
-      if (record.status === "draft" && !keepDraft) {
-        record = await engine.runbooks.approve(record.id, { actor: { id: admin.id, roles: admin.roles } });
-      }
-      loaded.push({ file, id: record.id, status: record.status, created: result.created });
+      // Instances sharing a database may start together: the one that loses the race to store
+      // or approve a runbook finds it done on its second try.
+      const load = async () => {
+        const result = await create();
+        let record = result.runbook;
+        const keepDraft = result.plan.metadata.status === "draft";
+        if (record.status === "draft" && !keepDraft) {
+          record = await engine.runbooks.approve(record.id, { actor: { id: admin.id, roles: admin.roles } });
+        }
+        return { file, id: record.id, status: record.status, created: result.created };
+      };
+      loaded.push(
+        await load().catch((err: unknown) => {
+          if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") return load();
+          throw err;
+        }),
+      );
     } catch (err) {
       log.error({ file, err }, "sample runbook failed to load");
     }

@@ -6,6 +6,7 @@
 import type { AuditEvent } from "./domain.js";
 import type { EngineContext } from "./internal/context.js";
 import type { Actor } from "./policy.js";
+import type { NewDoc } from "./storage.js";
 import { isSecretFieldName } from "./vault.js";
 
 /** What to record. `actor` is an actor id or an `Actor` (its id is recorded). */
@@ -54,15 +55,7 @@ export function createAuditLog(ctx: EngineContext): AuditLog {
   const log = ctx.logger.child({ component: "audit" });
   return {
     async record(input) {
-      const event = await ctx.storage.audit.insert({
-        at: ctx.nowIso(),
-        actor: typeof input.actor === "string" ? input.actor : input.actor.id,
-        action: input.action,
-        objectType: input.objectType,
-        objectId: String(input.objectId),
-        origin: input.origin ?? null,
-        details: maskSecrets(input.details ?? {}) as Record<string, unknown>,
-      });
+      const event = await ctx.storage.audit.insert(auditDoc(input, ctx.nowIso()));
       log.debug({ auditId: event.id, action: event.action, objectType: event.objectType }, "audit recorded");
       return event;
     },
@@ -82,6 +75,22 @@ export function createAuditLog(ctx: EngineContext): AuditLog {
       const page = items.slice(0, limit);
       return { items: page, nextCursor: items.length > limit ? page[page.length - 1]!.id : null };
     },
+  };
+}
+
+/**
+ * The audit event `record` stores for `input` at `at`: for writers that store it together with
+ * the change it describes, in one `Storage.batch`.
+ */
+export function auditDoc(input: AuditRecordInput, at: string): NewDoc<AuditEvent> {
+  return {
+    at,
+    actor: typeof input.actor === "string" ? input.actor : input.actor.id,
+    action: input.action,
+    objectType: input.objectType,
+    objectId: String(input.objectId),
+    origin: input.origin ?? null,
+    details: maskSecrets(input.details ?? {}) as Record<string, unknown>,
   };
 }
 

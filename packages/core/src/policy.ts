@@ -41,6 +41,12 @@ export interface Policy {
   defaultStepTimeoutMs: number;
   /** How long engine.close() lets running steps finish before it interrupts them. Default 10 s. */
   closeGraceMs: number;
+  /**
+   * How long a session's lease lasts unless renewed (it is renewed every third of this while the
+   * session is driven). A session whose lease ran out is taken over by another instance sharing
+   * the store, so this is also how long the work of a dead instance waits. Default 30 s.
+   */
+  leaseTtlMs: number;
 }
 
 export const defaultPolicy: Policy = {
@@ -58,6 +64,7 @@ export const defaultPolicy: Policy = {
   retryBackoffMs: 1_000,
   defaultStepTimeoutMs: 15 * 60 * 1000,
   closeGraceMs: 10_000,
+  leaseTtlMs: 30_000,
 };
 
 /** A clock the tests can drive. */

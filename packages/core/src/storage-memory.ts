@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { ExecutionSession, StepRecord, Ticket } from "./domain.js";
 import { rwError } from "./errors.js";
 import type {
+  BatchResult,
   ClaimOptions,
   Collection,
   CollectionName,
@@ -103,6 +104,31 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
       }
     },
 
+    async batch(writes) {
+      assertOpen();
+      // Applied in order; on the first failure every earlier write is undone, newest first.
+      const undo: (() => void)[] = [];
+      try {
+        return writes.map((write) => {
+          const table = tables[write.collection] as Table<CollectionName>;
+          if ("insert" in write) {
+            const [doc] = table.insertAll([write.insert as unknown as Record<string, unknown>]);
+            undo.push(() => table.remove(doc!.id));
+            return copy(doc!) as unknown as BatchResult;
+          }
+          if (write.collection === "audit") throw appendOnlyError("audit");
+          const { id, expectedVersion, changes } = write.update;
+          const before = table.docs.get(id);
+          const doc = table.write(id, expectedVersion, changes as Record<string, unknown>);
+          undo.push(() => table.restore(before!));
+          return copy(doc) as unknown as BatchResult;
+        });
+      } catch (err) {
+        for (const step of undo.reverse()) step();
+        throw err;
+      }
+    },
+
     async claimSessions(claim: ClaimOptions) {
       assertOpen();
       const now = parseTime(claim.now);
@@ -191,10 +217,7 @@ class Table<C extends CollectionName> {
 
   api(options: { appendOnly?: boolean } = {}): Collection<C> {
     type T = StoredTypes[C];
-    const appendOnly = () =>
-      rwError("RW_ERR_STORAGE_APPEND_ONLY", `The ${this.name} collection is append-only`, {
-        details: { entity: this.name },
-      });
+    const appendOnly = () => appendOnlyError(this.name);
     return {
       insert: async (doc) => {
         this.assertOpen();
@@ -318,6 +341,18 @@ class Table<C extends CollectionName> {
     return next;
   }
 
+  /** Puts back a document as it was before a write (undoing a batch). */
+  restore(previous: Doc): void {
+    const current = this.docs.get(previous.id);
+    if (current) {
+      this.releaseUniques(current);
+      this.unindex(current);
+    }
+    this.docs.set(previous.id, previous);
+    this.index(previous);
+    this.claimUniques(previous);
+  }
+
   remove(id: number): void {
     const doc = this.docs.get(id);
     if (!doc) return;
@@ -376,6 +411,12 @@ class Table<C extends CollectionName> {
       details: { entity: this.name, id, reason, ...details },
     });
   }
+}
+
+function appendOnlyError(name: CollectionName) {
+  return rwError("RW_ERR_STORAGE_APPEND_ONLY", `The ${name} collection is append-only`, {
+    details: { entity: name },
+  });
 }
 
 function indexed(index: Map<unknown, Set<number>>, condition: Condition): Set<number> | number[] {

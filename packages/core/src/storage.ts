@@ -127,6 +127,19 @@ export interface Collection<C extends CollectionName> {
   count(where?: Where<C>): Promise<number>;
 }
 
+/**
+ * One write of `Storage.batch`: an insert, or an update with its version check, into one
+ * collection. Each behaves exactly as the collection's own `insert` / `update` would.
+ */
+export type BatchWrite = {
+  [C in CollectionName]:
+    | { collection: C; insert: NewDoc<StoredTypes[C]> }
+    | { collection: C; update: { id: number; expectedVersion: number; changes: Changes<C> } };
+}[CollectionName];
+
+/** The stored document of each write of a batch, in input order. */
+export type BatchResult = StoredTypes[CollectionName];
+
 export interface IngestOptions {
   /**
    * A repeat of an open ticket (status in `openTicketStatuses`) whose `lastSeenAt` is at most this
@@ -200,6 +213,15 @@ export interface Storage {
     session: NewDoc<ExecutionSession>,
     steps: readonly Omit<NewDoc<StepRecord>, "sessionId">[],
   ): Promise<{ session: ExecutionSession; steps: StepRecord[] }>;
+
+  /**
+   * Applies writes in one transaction, in order, all or none: the executor persists a step's
+   * result, the next step's start, the session's status, its audit event and its ticket's status
+   * together, so a transition costs one commit. Each write has its collection's rules (version
+   * checks, unique keys, append-only audit); the first to fail throws its error and nothing of the
+   * batch is stored. Returns the stored documents in input order.
+   */
+  batch(writes: readonly BatchWrite[]): Promise<BatchResult[]>;
 
   /**
    * Claims up to `limit` sessions for `owner` (absent or expired lease, status in `statuses`),

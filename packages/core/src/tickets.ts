@@ -144,6 +144,9 @@ export const GenericWebhookTicket = z.object({
 const maxWebhookTickets = 1_000;
 /** Fingerprints an import remembers to skip analyzing repeats (bounded: flat memory). */
 const maxSeenFingerprints = 100_000;
+/** Repeats an import holds before folding them (distinct fingerprints, rows): flat memory. */
+const maxPendingRepeats = 20_000;
+const maxPendingRepeatRows = 200_000;
 
 const snakeCase: Readonly<Record<string, string>> = {
   externalId: "external_id",
@@ -218,18 +221,8 @@ export function createTicketsApi(
     input: ValidTicketInput | CsvRowInput,
     receivedAt: string | undefined,
     now: string,
-    seen?: Set<string>,
   ): Promise<NewDoc<Ticket>> {
-    const subject = subjectOf(input);
-    if (seen) {
-      // A row whose fingerprint this import already stored folds into that open ticket, which
-      // keeps its own analysis: analyzing the repeat would be thrown away.
-      const { ticket, fingerprint } = analyzer.identify(subject);
-      if (seen.has(fingerprint)) return docOf(ticket, fingerprint, null, receivedAt, now);
-      if (seen.size >= maxSeenFingerprints) seen.clear();
-      seen.add(fingerprint);
-    }
-    const { ticket, fingerprint, analysis } = await analyzer.analyze(subject);
+    const { ticket, fingerprint, analysis } = await analyzer.analyze(subjectOf(input));
     return docOf(ticket, fingerprint, analysis, receivedAt, now);
   }
 
@@ -286,24 +279,15 @@ export function createTicketsApi(
   }
 
   async function store(
-    inputs: readonly (ValidTicketInput | CsvRowInput)[],
+    inputs: readonly ValidTicketInput[],
     autoExecute: boolean,
     receivedAt: (i: number) => string | undefined = () => undefined,
-    seen?: Set<string>,
   ): Promise<IngestResult[]> {
     if (inputs.length === 0) return [];
     const now = ctx.nowIso();
     const docs: NewDoc<Ticket>[] = [];
-    for (let i = 0; i < inputs.length; i++)
-      docs.push(await toDoc(inputs[i] as ValidTicketInput, receivedAt(i), now, seen));
+    for (let i = 0; i < inputs.length; i++) docs.push(await toDoc(inputs[i]!, receivedAt(i), now));
     const outcomes = await storage.ingestTickets(docs, { dedupeWindowMs: ctx.policy.dedupeWindowMs, now });
-    if (seen) {
-      for (let i = 0; i < outcomes.length; i++) {
-        const outcome = outcomes[i] as IngestResult;
-        if (!outcome.deduplicated && outcome.ticket.analysis === null)
-          outcomes[i] = await analyzeLate(outcome);
-      }
-    }
     await afterStore(outcomes, autoExecute);
     return outcomes;
   }
@@ -506,9 +490,18 @@ export function createTicketsApi(
       const autoExecute = options.autoExecute ?? false;
       const counts: ImportProgress = { rows: 0, imported: 0, deduplicated: 0, rejected: 0 };
       const errors: CsvRowError[] = [];
+      /** Ticket ids by the position of their row among the good rows. */
       let ticketIds: number[] | undefined = [];
+      let accepted = 0;
       const seen = new Set<string>();
-      let batch: CsvRowInput[] = [];
+      let batch: { subject: AnalysisSubject; position: number }[] = [];
+      /**
+       * Rows whose fingerprint this import already stored (or is about to): folding them is all
+       * that is left to do, so they wait here, one entry per fingerprint, and are folded together
+       * (one write per ticket instead of one per row) — always before the import resolves.
+       */
+      const repeats = new Map<string, { subject: AnalysisSubject; positions: number[] }>();
+      let repeatRows = 0;
       let lastProgress = 0;
       const started = performance.now();
 
@@ -518,18 +511,60 @@ export function createTicketsApi(
         else events.emit("import:progressed", progress);
         options.onProgress?.(progress);
       };
-      const flush = async () => {
-        if (batch.length === 0) return;
-        const outcomes = await store(batch, autoExecute, undefined, seen);
-        batch = [];
-        for (const { ticket, deduplicated } of outcomes) {
+      const record = (outcomes: readonly IngestResult[], positions: readonly number[]) => {
+        for (let i = 0; i < outcomes.length; i++) {
+          const { ticket, deduplicated } = outcomes[i] as IngestResult;
           if (deduplicated) counts.deduplicated++;
           else counts.imported++;
-          if (ticketIds) {
-            ticketIds.push(ticket.id);
-            if (ticketIds.length > maxTicketIds) ticketIds = undefined;
+          if (ticketIds) ticketIds[positions[i] as number] = ticket.id;
+        }
+      };
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const now = ctx.nowIso();
+        const docs: NewDoc<Ticket>[] = [];
+        for (const { subject } of batch) {
+          const { ticket, fingerprint, analysis } = await analyzer.analyze(subject);
+          docs.push(docOf(ticket, fingerprint, analysis, undefined, now));
+        }
+        const positions = batch.map((row) => row.position);
+        batch = [];
+        const outcomes = await storage.ingestTickets(docs, {
+          dedupeWindowMs: ctx.policy.dedupeWindowMs,
+          now,
+        });
+        await afterStore(outcomes, autoExecute);
+        record(outcomes, positions);
+      };
+      const flushRepeats = async () => {
+        await flush();
+        if (repeats.size === 0) return;
+        const now = ctx.nowIso();
+        // Each fingerprint's rows as one document repeated: the store folds them all into its
+        // ticket with a single write.
+        const docs: NewDoc<Ticket>[] = [];
+        const positions: number[] = [];
+        for (const [fingerprint, { subject, positions: at }] of repeats) {
+          const doc = docOf(subject, fingerprint, null, undefined, now);
+          for (const position of at) {
+            docs.push(doc);
+            positions.push(position);
           }
         }
+        repeats.clear();
+        repeatRows = 0;
+        const outcomes = await storage.ingestTickets(docs, {
+          dedupeWindowMs: ctx.policy.dedupeWindowMs,
+          now,
+        });
+        for (let i = 0; i < outcomes.length; i++) {
+          const outcome = outcomes[i] as IngestResult;
+          // Its ticket closed meanwhile, so the repeat became a ticket of its own: analyze it.
+          if (!outcome.deduplicated && outcome.ticket.analysis === null)
+            outcomes[i] = await analyzeLate(outcome);
+        }
+        await afterStore(outcomes, autoExecute);
+        record(outcomes, positions);
       };
 
       await readTicketCsv(
@@ -538,20 +573,41 @@ export function createTicketsApi(
         async (verdict) => {
           counts.rows++;
           if (verdict.ok) {
-            batch.push(verdict.input);
-            if (batch.length >= batchSize) await flush();
+            const position = accepted++;
+            if (accepted > maxTicketIds) ticketIds = undefined;
+            const { ticket, fingerprint } = analyzer.identify(subjectOf(verdict.input));
+            const repeat = repeats.get(fingerprint);
+            if (repeat) {
+              repeat.positions.push(position);
+              repeatRows++;
+            } else if (seen.has(fingerprint)) {
+              repeats.set(fingerprint, { subject: ticket, positions: [position] });
+              repeatRows++;
+            } else {
+              if (seen.size >= maxSeenFingerprints) {
+                await flushRepeats();
+                seen.clear();
+              }
+              seen.add(fingerprint);
+              batch.push({ subject: subjectOf(verdict.input), position });
+              if (batch.length >= batchSize) await flush();
+            }
+            if (repeats.size >= maxPendingRepeats || repeatRows >= maxPendingRepeatRows) await flushRepeats();
           } else {
             counts.rejected++;
             if (errors.length < maxErrors)
               errors.push({ row: verdict.row, line: verdict.line, reason: verdict.reason });
           }
-          if (counts.rows - lastProgress >= progressEvery && batch.length === 0) {
+          if (counts.rows - lastProgress >= progressEvery) {
+            // Progress counts stored rows: the pending batch is stored first (repeats still waiting
+            // to be folded are counted once they are).
+            await flush();
             lastProgress = counts.rows;
             report(false);
           }
         },
       );
-      await flush();
+      await flushRepeats();
       report(true);
       log.info({ ...counts, ms: Math.round(performance.now() - started) }, "csv import finished");
       return {

@@ -3,6 +3,7 @@
  * (`FOR UPDATE SKIP LOCKED`) and wake each other with LISTEN/NOTIFY.
  */
 import type {
+  BatchResult,
   ClaimOptions,
   Collection,
   CollectionName,
@@ -74,7 +75,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     await migrate(pool, logger);
   } catch (err) {
     await pool.end().catch(() => {});
-    throw mapError(err);
+    throw startError(err, options.connectionString);
   }
 
   const tables = Object.fromEntries(collectionNames.map((name) => [name, new PgTable(name)])) as Record<
@@ -217,6 +218,36 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       });
     },
 
+    batch(writes) {
+      return transaction(async (q) => {
+        const stored: BatchResult[] = [];
+        for (const write of writes) {
+          const table = tables[write.collection];
+          if ("insert" in write) {
+            stored.push(
+              (await table.insert(q, write.insert as Record<string, unknown>)) as unknown as BatchResult,
+            );
+            continue;
+          }
+          if (write.collection === "audit") {
+            throw rwError("RW_ERR_STORAGE_APPEND_ONLY", "The audit collection is append-only", {
+              details: { entity: "audit" },
+            });
+          }
+          const { id, expectedVersion, changes } = write.update;
+          stored.push(
+            (await table.update(
+              q,
+              id,
+              expectedVersion,
+              changes as Record<string, unknown>,
+            )) as unknown as BatchResult,
+          );
+        }
+        return stored;
+      });
+    },
+
     claimSessions(claim: ClaimOptions) {
       return run(async (q) => {
         const now = parseTime(claim.now);
@@ -347,6 +378,37 @@ const inputErrors = new Set([
   "54000",
   "22001",
 ]);
+
+/**
+ * The first connection failed: says where it tried and why (never the user or password), so the
+ * operator can tell a server that is down from a missing database or a refused login.
+ */
+function startError(err: unknown, connectionString: string): unknown {
+  const mapped = mapError(err);
+  if (!isRunwardenError(mapped) || mapped.code !== "RW_ERR_STORAGE_UNAVAILABLE") return mapped;
+  let where = "the configured server";
+  let database = "";
+  try {
+    const url = new URL(connectionString);
+    where = `${url.hostname || "localhost"}:${url.port || "5432"}`;
+    database = decodeURIComponent(url.pathname.slice(1));
+  } catch {
+    // Not a URL (a libpq keyword string): the driver's error on `cause` says more.
+  }
+  const code = (err as { code?: unknown }).code;
+  const why =
+    code === "3D000"
+      ? `the database "${database}" does not exist there: create it first`
+      : code === "28P01" || code === "28000"
+        ? "the server refused the login: check the user and password"
+        : typeof code === "string"
+          ? `${code}: ${(err as Error).message.split("\n")[0]}`
+          : (err as Error)?.message || "unknown error";
+  return rwError("RW_ERR_STORAGE_UNAVAILABLE", `Cannot use PostgreSQL at ${where}: ${why}`, {
+    cause: err,
+    details: { host: where, ...(typeof code === "string" ? { code } : {}) },
+  });
+}
 
 /** Maps driver errors onto Runwarden codes; never copies the connection string or values into the message. */
 function mapError(err: unknown): unknown {

@@ -131,6 +131,17 @@ describe.runIf(reachable)("createPostgresStorage", () => {
     );
     expect(JSON.stringify(err.toJSON())).not.toContain("hunter2");
     expect(err.message).not.toContain("hunter2");
+    expect(err.message).toContain("127.0.0.1:1");
+    expect(err.message).not.toContain("user");
+  });
+
+  it("names a database that does not exist when it cannot start", async () => {
+    const err = await expectCode(
+      createPostgresStorage({ connectionString: `${server}/rw_missing_${randomBytes(4).toString("hex")}` }),
+      "RW_ERR_STORAGE_UNAVAILABLE",
+    );
+    expect(err.message).toMatch(/database "rw_missing_[0-9a-f]+" does not exist there: create it first/);
+    expect(err.details).toMatchObject({ code: "3D000" });
   });
 
   it("refuses a NUL character, which PostgreSQL cannot store", async () => {

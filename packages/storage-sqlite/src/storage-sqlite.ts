@@ -3,6 +3,7 @@
  * of the example server and of CSV imports.
  */
 import type {
+  BatchResult,
   ClaimOptions,
   Collection,
   CollectionName,
@@ -44,11 +45,11 @@ const collectionNames = Object.keys(indexedFields) as CollectionName[];
 /** Constant status names, so they can be part of the SQL text. */
 const OPEN_STATUSES = openTicketStatuses.map((status) => `'${status}'`).join(", ");
 /**
- * Open tickets among a JSON list of fingerprints. `+status` keeps SQLite on the fingerprint index:
- * through the status index it would scan every open ticket per batch.
+ * Open tickets among a JSON list of fingerprints, through the (fingerprint, status) index: never
+ * through the status index alone, which would scan every open ticket per batch.
  */
-export const openTicketsSql = `SELECT id, version, data FROM tickets
-  WHERE fingerprint IN (SELECT value FROM json_each(?)) AND +status IN (${OPEN_STATUSES})`;
+export const openTicketsSql = `SELECT id, version, data FROM tickets INDEXED BY tickets_fingerprint_status
+  WHERE fingerprint IN (SELECT value FROM json_each(?)) AND status IN (${OPEN_STATUSES})`;
 
 /**
  * Opens (or creates) a SQLite store and applies pending migrations. Throws
@@ -154,9 +155,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         }
         const plan = planIngest(inputs, ingest, (fingerprint) => open.get(fingerprint) ?? []);
         const inserted = plan.inserts.map((doc) => tickets.insert(doc as unknown as Record<string, unknown>));
-        const updated = plan.updates.map(({ id, version, ...changes }) =>
-          tickets.update(id, version, changes),
-        );
+        // Fold targets were read above in this same transaction: write them without reading again.
+        const updated = plan.updates.map((ticket) => tickets.rewrite(ticket as unknown as Doc));
         return plan.outcomes.map(({ target, deduplicated }) => ({
           ticket: {
             ...("insert" in target ? inserted[target.insert]! : updated[target.update]!),
@@ -175,6 +175,27 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
           steps: storedSteps as unknown as StepRecord[],
         };
       });
+    },
+
+    batch(writes) {
+      return run(() =>
+        writes.map((write) => {
+          const table = tables[write.collection];
+          if ("insert" in write)
+            return table.insert(write.insert as Record<string, unknown>) as unknown as BatchResult;
+          if (write.collection === "audit") {
+            throw rwError("RW_ERR_STORAGE_APPEND_ONLY", "The audit collection is append-only", {
+              details: { entity: "audit" },
+            });
+          }
+          const { id, expectedVersion, changes } = write.update;
+          return table.update(
+            id,
+            expectedVersion,
+            changes as Record<string, unknown>,
+          ) as unknown as BatchResult;
+        }),
+      );
     },
 
     claimSessions(claim: ClaimOptions) {

@@ -59,7 +59,7 @@ describe("createSqliteStorage", () => {
     const plan = (sql: string, ...params: unknown[]) =>
       JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params));
     expect(plan("SELECT data FROM tickets WHERE fingerprint = ?", "x")).toContain(
-      "USING INDEX tickets_fingerprint",
+      "USING INDEX tickets_fingerprint_status",
     );
     expect(plan("SELECT data FROM steps WHERE status IN (SELECT value FROM json_each(?))", "[]")).toContain(
       "USING INDEX steps_status",
@@ -68,6 +68,52 @@ describe("createSqliteStorage", () => {
       "USING INDEX runbooks_key_revision",
     );
     db.close();
+  });
+
+  it("keeps only the ticket indexes dedupe, webhook resolution and lists use when migrated", async () => {
+    await createSqliteStorage({ path }).close();
+    const db = new BetterSqlite3(path);
+    const indexes = db
+      .prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'tickets' AND sql IS NOT NULL",
+      )
+      .pluck()
+      .all();
+    expect([...indexes].sort()).toEqual([
+      "tickets_fingerprint_status",
+      "tickets_source_external_id",
+      "tickets_status",
+    ]);
+    const plan = (sql: string, ...params: unknown[]) =>
+      JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params));
+    expect(plan("SELECT data FROM tickets WHERE source = ? AND external_id = ?", "s", "e")).toContain(
+      "USING INDEX tickets_source_external_id",
+    );
+    db.close();
+  });
+
+  it("migrates a version 1 file and still filters on unindexed ticket fields when reopened", async () => {
+    const first = createSqliteStorage({ path });
+    await first.tickets.insert(newTicket({ service: "api", fingerprint: "f1" }));
+    await first.tickets.insert(newTicket({ service: "db", fingerprint: "f2" }));
+    await first.close();
+    // Roll the file back to schema 1 (the seven single-column ticket indexes).
+    const db = new BetterSqlite3(path);
+    db.exec(`DROP INDEX tickets_fingerprint_status; DROP INDEX tickets_source_external_id;
+      CREATE INDEX tickets_fingerprint ON tickets (fingerprint); CREATE INDEX tickets_source ON tickets (source);
+      CREATE INDEX tickets_external_id ON tickets (external_id); CREATE INDEX tickets_service ON tickets (service);
+      CREATE INDEX tickets_environment ON tickets (environment); CREATE INDEX tickets_severity ON tickets (severity);
+      PRAGMA user_version = 1;`);
+    db.close();
+    const storage = createSqliteStorage({ path });
+    expect((await storage.tickets.find({ where: { service: "db" } })).map((t) => t.fingerprint)).toEqual([
+      "f2",
+    ]);
+    expect(await storage.tickets.count({ fingerprint: "f1", status: "new" })).toBe(1);
+    await storage.close();
+    const reopened = new BetterSqlite3(path);
+    expect(reopened.pragma("user_version", { simple: true })).toBe(sqliteSchemaVersion);
+    reopened.close();
   });
 
   it("refuses a database whose schema is newer than this build", async () => {

@@ -1,14 +1,15 @@
 /**
- * The runbook matching index. Retrieval is a BM25+ search (minisearch) over each runbook's title,
- * match keywords, description and step text; the front matter `match` block then filters the hits
- * (services, environments, severities, sources) and adds evidence (keywords, patterns). Nothing
- * scans every runbook: a ticket costs one index lookup plus work on at most `retrieve` hits.
+ * The runbook matching index. Retrieval is a BM25 search over an inverted index of each runbook's
+ * title, match keywords, description and step text, sharded by the hard filters of its `match`
+ * block (services × environments); the block then filters the hits (severities, sources) and adds
+ * evidence (keywords, patterns). Nothing scans every runbook: a ticket walks the postings of its
+ * rarer terms in the shards it can match, then scores at most `retrieve` hits, and builds reasons
+ * only for the `limit` it returns.
  *
  * Scoring: each piece of evidence has a strength in [0,1] and they are combined as a noisy-OR,
  * `1 - Π(1 - s)`, so the score stays in [0,1], never falls when evidence is added, and each
  * reason can be read on its own.
  */
-import MiniSearch, { type SearchResult } from "minisearch";
 import { stemmer } from "stemmer";
 import type { RunbookCandidate, RunbookRecord, TicketSeverity } from "../domain.js";
 
@@ -61,16 +62,17 @@ interface Entry {
   descriptionPattern: RegExp | null;
   /** The runbook says what it is for (keywords or patterns): text alone counts for less. */
   described: boolean;
+  /** Its distinct terms (for document frequencies and removal). */
   terms: readonly string[];
+  /** Its place in the dense per-slot arrays (accumulators, lengths). */
+  slot: number;
+  shardKeys: readonly string[];
 }
 
-interface Doc {
-  id: number;
-  /**
-   * One field, so a search walks one posting list per term: the title is written three times and
-   * the keywords twice, which weighs them as field boosts would (BM25+ saturates repeats).
-   */
-  all: string;
+/** The runbooks of one shard holding a term: slots, and the term's count in each. */
+interface Posting {
+  slots: number[];
+  tfs: number[];
 }
 
 const stopwords: ReadonlySet<string> = new Set(
@@ -143,44 +145,61 @@ export interface MatchOptions {
   retrieve?: number;
 }
 
+/** BM25 parameters of the retrieval ranking (the final score is the evidence model below). */
+const k1 = 1.2;
+const b = 0.75;
+/** Query terms that take part in retrieval: each gets one bit of a 32-bit mask. */
+const maxQueryTerms = 32;
+
+/** What a query computes once and every hit's scoring reads. */
+interface QueryContext {
+  queryTerms: readonly string[];
+  titleBits: number;
+  descriptionBits: number;
+  titleTerms: readonly string[];
+  descriptionTerms: readonly string[];
+  titleWeight: number;
+  descriptionWeight: number;
+  idfs: Float64Array;
+  title: string;
+  description: string;
+  lowerTitle: string;
+  lowerDescription: string;
+  service: string;
+  environment: string;
+  severity: string;
+  source: string;
+}
+
 /** An in-memory index of the current runbooks; `runbooks.ts` keeps it up to date. */
 export class RunbookIndex {
   /**
-   * One BM25+ index per (service, environment) a runbook is scoped to, `*` standing for "any".
-   * Both are hard filters, so a ticket only searches the shards that can hold its candidates
-   * (its service or any, times its environment or any): each search touches a fraction of the
-   * postings.
+   * Postings per (service, environment) a runbook is scoped to, `*` standing for "any". Both are
+   * hard filters, so a ticket only walks the shards that can hold its candidates (its service or
+   * any, times its environment or any).
    */
-  private readonly shards = new Map<string, MiniSearch<Doc>>();
+  private readonly shards = new Map<string, Map<string, Posting>>();
   private readonly entries = new Map<number, Entry>();
   private readonly df = new Map<string, number>();
+  /** Entries by slot; freed slots are reused. */
+  private readonly slots: (Entry | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  private lengths = new Float64Array(64);
+  private totalLength = 0;
+  /** Per-slot accumulators of one query, zeroed again before it returns (no allocation per hit). */
+  private scores = new Float64Array(64);
+  private masks = new Uint32Array(64);
+  private readonly touched: number[] = [];
   /** Bumped by every change: caches keyed on it know when to drop what they hold. */
   version = 0;
 
-  private shard(key: string): MiniSearch<Doc> {
-    let shard = this.shards.get(key);
-    if (!shard) {
-      shard = new MiniSearch<Doc>({
-        fields: ["all"],
-        idField: "id",
-        tokenize,
-        processTerm: (term) => term,
-        searchOptions: {
-          combineWith: "OR",
-          tokenize: (query) => query.split(" "),
-          processTerm: (term) => term,
-        },
-        autoVacuum: { minDirtCount: 100, minDirtFactor: 0.1 },
-      });
-      this.shards.set(key, shard);
-    }
-    return shard;
-  }
-
-  private shardKeys(entry: Pick<Entry, "services" | "environments">): string[] {
+  private shardKeys(
+    services: ReadonlySet<string> | null,
+    environments: ReadonlySet<string> | null,
+  ): string[] {
     const keys: string[] = [];
-    for (const service of entry.services ?? ["*"]) {
-      for (const environment of entry.environments ?? ["*"]) keys.push(`${service}\u0000${environment}`);
+    for (const service of services ?? ["*"]) {
+      for (const environment of environments ?? ["*"]) keys.push(`${service}\u0000${environment}`);
     }
     return keys;
   }
@@ -191,6 +210,24 @@ export class RunbookIndex {
 
   has(id: number): boolean {
     return this.entries.has(id);
+  }
+
+  private takeSlot(): number {
+    const free = this.freeSlots.pop();
+    if (free !== undefined) return free;
+    const slot = this.slots.length;
+    this.slots.push(undefined);
+    if (slot >= this.lengths.length) {
+      const size = this.lengths.length * 2;
+      const grow = <T extends Float64Array | Uint32Array>(old: T, next: T) => {
+        next.set(old);
+        return next;
+      };
+      this.lengths = grow(this.lengths, new Float64Array(size));
+      this.scores = grow(this.scores, new Float64Array(size));
+      this.masks = grow(this.masks, new Uint32Array(size));
+    }
+    return slot;
   }
 
   /** Adds or replaces a runbook. A pattern that does not compile is ignored (the parser rejects it first). */
@@ -208,9 +245,10 @@ export class RunbookIndex {
       }
     }
     const keywordText = keywords.join(" ");
-    const doc: Doc = {
-      id: record.id,
-      all: [
+    // One text, so a search walks one posting list per term: the title is written three times and
+    // the keywords twice, which weighs them as field boosts would (BM25 saturates repeats).
+    const tokens = tokenize(
+      [
         plan.title,
         plan.title,
         plan.title,
@@ -219,12 +257,17 @@ export class RunbookIndex {
         plan.description ?? "",
         ...stepText,
       ].join("\n"),
-    };
-    const terms = [...new Set(tokenize(doc.all))];
+    );
+    const counts = new Map<string, number>();
+    for (const token of tokens) counts.set(token, (counts.get(token) ?? 0) + 1);
+    const terms = [...counts.keys()];
     for (const term of terms) this.df.set(term, (this.df.get(term) ?? 0) + 1);
     const set = (list: readonly string[] | undefined) =>
       list && list.length > 0 ? new Set(list.map((v) => v.trim().toLowerCase())) : null;
-    this.entries.set(record.id, {
+    const services = set(match.services);
+    const environments = set(match.environments);
+    const slot = this.takeSlot();
+    const entry: Entry = {
       record: {
         id: record.id,
         key: record.key,
@@ -233,8 +276,8 @@ export class RunbookIndex {
         status: record.status,
       },
       autoExecute: plan.metadata.autoExecute !== false,
-      services: set(match.services),
-      environments: set(match.environments),
+      services,
+      environments,
       severities: set(match.severities),
       sources: set(match.sources),
       keywords,
@@ -242,9 +285,27 @@ export class RunbookIndex {
       descriptionPattern,
       described: keywords.length > 0 || titlePattern !== null || descriptionPattern !== null,
       terms,
-    });
-    const entry = this.entries.get(record.id) as Entry;
-    for (const key of this.shardKeys(entry)) this.shard(key).add(doc);
+      slot,
+      shardKeys: this.shardKeys(services, environments),
+    };
+    this.entries.set(record.id, entry);
+    this.slots[slot] = entry;
+    this.lengths[slot] = tokens.length;
+    this.totalLength += tokens.length;
+    for (const key of entry.shardKeys) {
+      let shard = this.shards.get(key);
+      if (!shard) {
+        shard = new Map();
+        this.shards.set(key, shard);
+      }
+      for (const [term, tf] of counts) {
+        const posting = shard.get(term);
+        if (posting) {
+          posting.slots.push(slot);
+          posting.tfs.push(tf);
+        } else shard.set(term, { slots: [slot], tfs: [tf] });
+      }
+    }
     this.version++;
   }
 
@@ -265,8 +326,24 @@ export class RunbookIndex {
       if (n <= 0) this.df.delete(term);
       else this.df.set(term, n);
     }
+    for (const key of entry.shardKeys) {
+      const shard = this.shards.get(key);
+      if (!shard) continue;
+      for (const term of entry.terms) {
+        const posting = shard.get(term);
+        if (!posting) continue;
+        const at = posting.slots.indexOf(entry.slot);
+        if (at < 0) continue;
+        posting.slots.splice(at, 1);
+        posting.tfs.splice(at, 1);
+        if (posting.slots.length === 0) shard.delete(term);
+      }
+      if (shard.size === 0) this.shards.delete(key);
+    }
+    this.totalLength -= this.lengths[entry.slot] ?? 0;
+    this.slots[entry.slot] = undefined;
+    this.freeSlots.push(entry.slot);
     this.entries.delete(id);
-    for (const key of this.shardKeys(entry)) this.shards.get(key)?.discard(id);
     this.version++;
   }
 
@@ -274,6 +351,9 @@ export class RunbookIndex {
     this.shards.clear();
     this.entries.clear();
     this.df.clear();
+    this.slots.length = 0;
+    this.freeSlots.length = 0;
+    this.totalLength = 0;
     this.version++;
   }
 
@@ -295,133 +375,174 @@ export class RunbookIndex {
     // them apart poorly and would make the search touch thousands of documents. When every term
     // is common, the two rarest still retrieve.
     const commonLimit = Math.max(50, n * 0.05);
-    const known = [...titleTerms, ...descriptionTerms].filter((t) => this.df.has(t));
-    let queryTerms = known.filter((t) => (this.df.get(t) ?? 0) <= commonLimit);
+    const df = (t: string) => this.df.get(t) ?? 0;
+    const known = [...titleTerms, ...descriptionTerms].filter((t) => df(t) > 0);
+    let queryTerms = known.filter((t) => df(t) <= commonLimit);
     if (queryTerms.length < 2 && known.length > queryTerms.length) {
-      queryTerms = [...known].sort((a, b) => (this.df.get(a) ?? 0) - (this.df.get(b) ?? 0)).slice(0, 2);
+      queryTerms = [...known].sort((x, y) => df(x) - df(y)).slice(0, 2);
+    }
+    if (queryTerms.length > maxQueryTerms) {
+      queryTerms = [...queryTerms].sort((x, y) => df(x) - df(y)).slice(0, maxQueryTerms);
     }
     if (queryTerms.length === 0) return [];
-    const search = queryTerms.join(" ");
+
+    const idf = (t: string) => Math.log(1 + n / (df(t) + 1));
+    const idfs = new Float64Array(queryTerms.length);
+    let titleBits = 0;
+    let descriptionBits = 0;
+    queryTerms.forEach((term, i) => {
+      idfs[i] = idf(term);
+      if (titleTerms.includes(term)) titleBits |= 1 << i;
+      else descriptionBits |= 1 << i;
+    });
     const service = query.service.trim().toLowerCase();
     const environment = query.environment.trim().toLowerCase();
-    const shards =
-      service && environment
-        ? [`${service}\u0000${environment}`, `${service}\u0000*`, `*\u0000${environment}`, "*\u0000*"].map(
-            (k) => this.shards.get(k),
-          )
-        : [...this.shards.entries()]
-            .filter(([key]) => {
-              const [s, e] = key.split("\u0000");
-              return (
-                (!service || s === service || s === "*") && (!environment || e === environment || e === "*")
-              );
-            })
-            .map(([, shard]) => shard);
-    const best = new Map<number, SearchResult>();
-    for (const shard of shards) {
-      if (!shard) continue;
-      for (const hit of shard.search(search)) {
-        const seen = best.get(hit.id as number);
-        if (!seen || seen.score < hit.score) best.set(hit.id as number, hit);
+    const shards: Map<string, Posting>[] = [];
+    if (service && environment) {
+      for (const key of [
+        `${service}\u0000${environment}`,
+        `${service}\u0000*`,
+        `*\u0000${environment}`,
+        "*\u0000*",
+      ]) {
+        const shard = this.shards.get(key);
+        if (shard) shards.push(shard);
+      }
+    } else {
+      for (const [key, shard] of this.shards) {
+        const [s, e] = key.split("\u0000");
+        if ((!service || s === service || s === "*") && (!environment || e === environment || e === "*"))
+          shards.push(shard);
       }
     }
-    const hits = [...best.values()].sort((a, b) => b.score - a.score).slice(0, options.retrieve ?? 50);
 
-    const idf = (t: string) => Math.log(1 + n / ((this.df.get(t) ?? 0) + 1));
-    const titleWeight = titleTerms.reduce((sum, t) => sum + idf(t), 0);
-    const descriptionWeight = descriptionTerms.reduce((sum, t) => sum + idf(t), 0);
-    const lowerTitle = title.toLowerCase();
-    const lowerDescription = description.toLowerCase();
-    const source = query.source.toLowerCase();
-
-    const out: RunbookMatch[] = [];
-    for (const hit of hits) {
-      const entry = this.entries.get(hit.id as number);
-      if (!entry) continue;
-      const scored = this.score(entry, hit, {
-        titleTerms,
-        descriptionTerms,
-        titleWeight,
-        descriptionWeight,
-        idf,
-        title,
-        description,
-        lowerTitle,
-        lowerDescription,
-        service,
-        environment,
-        severity: query.severity,
-        source,
-      });
-      if (scored) out.push(scored);
+    // Walk the postings: BM25 per runbook into the slot accumulators, and which terms it holds.
+    const { scores, masks, lengths, touched } = this;
+    const averageLength = this.totalLength / n || 1;
+    for (const shard of shards) {
+      for (let i = 0; i < queryTerms.length; i++) {
+        const posting = shard.get(queryTerms[i] as string);
+        if (!posting) continue;
+        const bit = 1 << i;
+        const weight = idfs[i] as number;
+        const { slots, tfs } = posting;
+        for (let p = 0; p < slots.length; p++) {
+          const slot = slots[p] as number;
+          const mask = masks[slot] as number;
+          if (mask & bit) continue; // the same runbook in another shard of this query
+          if (mask === 0) touched.push(slot);
+          masks[slot] = mask | bit;
+          const tf = tfs[p] as number;
+          scores[slot] =
+            (scores[slot] as number) +
+            (weight * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * (lengths[slot] as number)) / averageLength));
+        }
+      }
     }
-    out.sort(
-      (a, b) =>
-        b.candidate.score - a.candidate.score ||
-        Number(b.candidate.status === "approved") - Number(a.candidate.status === "approved") ||
-        a.candidate.runbookId - b.candidate.runbookId,
+    const retrieve = options.retrieve ?? 50;
+    if (touched.length > retrieve) touched.sort((x, y) => (scores[y] as number) - (scores[x] as number));
+    const hits: { entry: Entry; mask: number; score: number }[] = [];
+    for (let i = 0; i < touched.length; i++) {
+      const slot = touched[i] as number;
+      const entry = this.slots[slot];
+      if (i < retrieve && entry) hits.push({ entry, mask: masks[slot] as number, score: 0 });
+      scores[slot] = 0;
+      masks[slot] = 0;
+    }
+    touched.length = 0;
+
+    const q: QueryContext = {
+      queryTerms,
+      titleBits,
+      descriptionBits,
+      titleTerms,
+      descriptionTerms,
+      titleWeight: titleTerms.reduce((sum, t) => sum + idf(t), 0),
+      descriptionWeight: descriptionTerms.reduce((sum, t) => sum + idf(t), 0),
+      idfs,
+      title,
+      description,
+      lowerTitle: title.toLowerCase(),
+      lowerDescription: description.toLowerCase(),
+      service,
+      environment,
+      severity: query.severity,
+      source: query.source.toLowerCase(),
+    };
+    // Score every hit (numbers only), rank, and explain only the ones returned.
+    const scored: typeof hits = [];
+    for (const hit of hits) {
+      hit.score = this.score(hit.entry, hit.mask, q, null);
+      if (hit.score >= 0) scored.push(hit);
+    }
+    scored.sort(
+      (x, y) =>
+        y.score - x.score ||
+        Number(y.entry.record.status === "approved") - Number(x.entry.record.status === "approved") ||
+        x.entry.record.id - y.entry.record.id,
     );
-    return out.slice(0, limit);
+    const out: RunbookMatch[] = [];
+    for (const { entry, mask, score } of scored.slice(0, limit)) {
+      const reasons: string[] = [];
+      this.score(entry, mask, q, reasons);
+      const { record } = entry;
+      out.push({
+        candidate: {
+          runbookId: record.id,
+          runbookKey: record.key,
+          runbookVersion: record.revision,
+          title: record.title,
+          status: record.status,
+          score,
+          reasons,
+        },
+        autoExecute: entry.autoExecute,
+      });
+    }
+    return out;
   }
 
-  private score(
-    entry: Entry,
-    hit: SearchResult,
-    q: {
-      titleTerms: string[];
-      descriptionTerms: string[];
-      titleWeight: number;
-      descriptionWeight: number;
-      idf(t: string): number;
-      title: string;
-      description: string;
-      lowerTitle: string;
-      lowerDescription: string;
-      service: string;
-      environment: string;
-      severity: string;
-      source: string;
-    },
-  ): RunbookMatch | null {
-    const reasons: string[] = [];
+  /**
+   * A hit's score in [0,1] (rounded to 3 decimals), or -1 when a hard filter or the lack of any
+   * evidence rules it out. `reasons`, when given, receives why.
+   */
+  private score(entry: Entry, mask: number, q: QueryContext, reasons: string[] | null): number {
+    // Hard filters: a runbook scoped to other severities or sources is out (services and
+    // environments are shards, but a query without them still reaches scoped runbooks' shards).
+    if (entry.services && q.service && !entry.services.has(q.service)) return -1;
+    if (entry.environments && q.environment && !entry.environments.has(q.environment)) return -1;
+    if (entry.severities && q.severity && !entry.severities.has(q.severity)) return -1;
+    if (entry.sources && q.source && !entry.sources.has(q.source)) return -1;
+
     let miss = 1;
-    const add = (strength: number, reason: string) => {
-      miss *= 1 - strength;
-      reasons.push(reason);
-    };
-
-    // Hard filters: a runbook scoped to other services, environments, severities or sources is out.
-    const filters = [
-      ["service", entry.services, q.service, weights.service],
-      ["environment", entry.environments, q.environment, weights.context],
-      ["severity", entry.severities, q.severity, weights.context],
-      ["source", entry.sources, q.source, weights.context],
-    ] as const;
-    const context: [number, string][] = [];
-    for (const [field, allowed, value, strength] of filters) {
-      if (!allowed || !value) continue;
-      if (!allowed.has(value)) return null;
-      context.push([strength, `${field}=${value} matched`]);
+    let evidence = 0;
+    const titleHits = mask & q.titleBits;
+    const descriptionHits = mask & q.descriptionBits;
+    let titleCovered = 0;
+    let descriptionCovered = 0;
+    for (let i = 0; i < q.queryTerms.length; i++) {
+      const bit = 1 << i;
+      if (titleHits & bit) titleCovered += q.idfs[i] as number;
+      else if (descriptionHits & bit) descriptionCovered += q.idfs[i] as number;
     }
-
-    const matched = new Set(hit.queryTerms);
-    const titleHits = q.titleTerms.filter((t) => matched.has(t));
-    const descriptionHits = q.descriptionTerms.filter((t) => matched.has(t));
-    const titleCoverage = q.titleWeight > 0 ? titleHits.reduce((s, t) => s + q.idf(t), 0) / q.titleWeight : 0;
-    const descriptionCoverage =
-      q.descriptionWeight > 0 ? descriptionHits.reduce((s, t) => s + q.idf(t), 0) / q.descriptionWeight : 0;
+    const titleCoverage = q.titleWeight > 0 ? titleCovered / q.titleWeight : 0;
+    const descriptionCoverage = q.descriptionWeight > 0 ? descriptionCovered / q.descriptionWeight : 0;
     const coverage =
       q.descriptionWeight > 0 ? 0.75 * titleCoverage + 0.25 * descriptionCoverage : titleCoverage;
     if (coverage > 0) {
-      const words = titleHits.length > 0 ? titleHits : descriptionHits;
-      add(
-        coverage * (entry.described ? weights.textDescribed : weights.textOnly),
-        `text: ${titleHits.length} of ${q.titleTerms.length} title terms` +
-          (q.descriptionTerms.length > 0
-            ? `, ${descriptionHits.length} of ${q.descriptionTerms.length} description terms`
-            : "") +
-          ` (${words.slice(0, 4).join(", ")})`,
-      );
+      miss *= 1 - coverage * (entry.described ? weights.textDescribed : weights.textOnly);
+      evidence++;
+      if (reasons) {
+        const shownBits = titleHits || descriptionHits;
+        const shown = q.queryTerms.filter((_, i) => shownBits & (1 << i));
+        reasons.push(
+          `text: ${bitCount(titleHits)} of ${q.titleTerms.length} title terms` +
+            (q.descriptionTerms.length > 0
+              ? `, ${bitCount(descriptionHits)} of ${q.descriptionTerms.length} description terms`
+              : "") +
+            ` (${shown.slice(0, 4).join(", ")})`,
+        );
+      }
     }
 
     let described = false;
@@ -429,49 +550,56 @@ export class RunbookIndex {
     let inDescription = 0;
     for (const keyword of entry.keywords) {
       if (containsWord(q.lowerTitle, keyword)) {
-        add(
-          inTitle++ === 0 ? weights.keywordInTitle : weights.keywordInTitleMore,
-          `keyword '${keyword}' in title`,
-        );
+        miss *= 1 - (inTitle++ === 0 ? weights.keywordInTitle : weights.keywordInTitleMore);
+        reasons?.push(`keyword '${keyword}' in title`);
         described = true;
       } else if (q.lowerDescription && containsWord(q.lowerDescription, keyword)) {
-        add(
-          inDescription++ === 0 ? weights.keywordInDescription : weights.keywordInDescriptionMore,
-          `keyword '${keyword}' in description`,
-        );
+        miss *= 1 - (inDescription++ === 0 ? weights.keywordInDescription : weights.keywordInDescriptionMore);
+        reasons?.push(`keyword '${keyword}' in description`);
         described = true;
       }
     }
     if (entry.titlePattern?.test(q.title)) {
-      add(weights.titlePattern, "title_pattern matched");
+      miss *= 1 - weights.titlePattern;
+      reasons?.push("title_pattern matched");
       described = true;
     }
     if (entry.descriptionPattern && q.description && entry.descriptionPattern.test(q.description)) {
-      add(weights.descriptionPattern, "description_pattern matched");
+      miss *= 1 - weights.descriptionPattern;
+      reasons?.push("description_pattern matched");
       described = true;
     }
-    if (reasons.length === 0) return null;
-    for (const [strength, reason] of context) add(strength, reason);
+    if (evidence === 0 && !described) return -1;
+    if (entry.services && q.service) {
+      miss *= 1 - weights.service;
+      reasons?.push(`service=${q.service} matched`);
+    }
+    if (entry.environments && q.environment) {
+      miss *= 1 - weights.context;
+      reasons?.push(`environment=${q.environment} matched`);
+    }
+    if (entry.severities && q.severity) {
+      miss *= 1 - weights.context;
+      reasons?.push(`severity=${q.severity} matched`);
+    }
+    if (entry.sources && q.source) {
+      miss *= 1 - weights.context;
+      reasons?.push(`source=${q.source} matched`);
+    }
 
     let score = 1 - miss;
     if (entry.described && !described) {
       score *= weights.undescribedPenalty;
-      reasons.push("none of its keywords or patterns matched");
+      reasons?.push("none of its keywords or patterns matched");
     }
-    const { record } = entry;
-    return {
-      candidate: {
-        runbookId: record.id,
-        runbookKey: record.key,
-        runbookVersion: record.revision,
-        title: record.title,
-        status: record.status,
-        score: Math.round(Math.min(1, Math.max(0, score)) * 1000) / 1000,
-        reasons,
-      },
-      autoExecute: entry.autoExecute,
-    };
+    return Math.round(Math.min(1, Math.max(0, score)) * 1000) / 1000;
   }
+}
+
+function bitCount(mask: number): number {
+  let v = mask - ((mask >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 function compile(source: string | undefined): RegExp | null {

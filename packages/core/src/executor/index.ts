@@ -295,23 +295,29 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     }
     const { session, steps } = created;
     ctx.events.emit("session:created", { sessionId: session.id, ticketId, runbookId, dryRun });
-    await deps.audit.record({
+    const started = {
       actor: actor.id,
       action: dryRun ? "session.dry_run" : "session.started",
       objectType: "session",
       objectId: session.id,
       origin: options.origin ?? null,
       details: { ticketId, runbookId, runbook: record.key, revision: record.revision, dryRun },
-    });
+    };
+    const drives = !dryRun && !failed;
+    // A session that runs: its audit event and its ticket's "executing" are one commit.
+    let current = ticket;
+    if (drives)
+      current = await runner.recordStart(ticket, started, "executing", `running runbook "${runbook.title}"`);
+    else await deps.audit.record(started);
     log.info({ sessionId: session.id, ticketId, runbookId, dryRun }, "session created");
-    if (!dryRun) {
-      if (failed) {
-        await runner.afterFinish(session, runbook);
-      } else {
-        await runner.setTicket(ticketId, "executing", `running runbook "${runbook.title}"`);
-        runner.hint({ session, steps, ticket, runbook, planned, redactor });
-        void runner.drive(session.id);
-      }
+    if (drives && session.lease === null) {
+      // No room in this instance (shared store): another instance with room claims it.
+      await runner.offer(session.id);
+    } else if (drives) {
+      runner.hint({ session, steps, ticket: current, runbook, planned, redactor });
+      void runner.drive(session.id);
+    } else if (!dryRun) {
+      await runner.afterFinish(session, runbook);
     } else {
       ctx.events.emit("session:finished", {
         sessionId: session.id,
@@ -576,6 +582,40 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
 
   // ── the APIs ─────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Cancels a live session. `flagTicket`: its ticket becomes `needs_human` (a person stopped the
+   * work); false when the source already resolved the ticket, which must stay resolved.
+   */
+  const cancelSession = async (
+    id: number,
+    options: { actor: Actor; reason?: string; origin?: string },
+    flagTicket: boolean,
+  ): Promise<ExecutionSession> => {
+    const session = await loadSession(id);
+    if (isFinal(session.status)) {
+      throw rwError("RW_ERR_EXEC_STATE", `session ${id} is already ${session.status}`, {
+        details: { sessionId: id, status: session.status },
+      });
+    }
+    const reason = `cancelled by ${options.actor.id}${options.reason ? `: ${options.reason}` : ""}`;
+    await deps.audit.record({
+      actor: options.actor.id,
+      action: "session.cancelled",
+      objectType: "session",
+      objectId: id,
+      origin: options.origin ?? null,
+      details: { reason: options.reason ?? null, status: session.status },
+    });
+    const stopped = await runner.stopSession(id, {
+      status: "cancelled",
+      error: reason,
+      ...(flagTicket ? { ticket: ["needs_human", reason] as const } : {}),
+    });
+    await runner.signalCancel(id);
+    log.info({ sessionId: id, actor: options.actor.id }, "session cancelled");
+    return stopped;
+  };
+
   const executions: ExecutionsApi = {
     start,
 
@@ -607,31 +647,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       return page(items, limit);
     },
 
-    async cancel(id, options) {
-      const session = await loadSession(id);
-      if (isFinal(session.status)) {
-        throw rwError("RW_ERR_EXEC_STATE", `session ${id} is already ${session.status}`, {
-          details: { sessionId: id, status: session.status },
-        });
-      }
-      const reason = `cancelled by ${options.actor.id}${options.reason ? `: ${options.reason}` : ""}`;
-      await deps.audit.record({
-        actor: options.actor.id,
-        action: "session.cancelled",
-        objectType: "session",
-        objectId: id,
-        origin: options.origin ?? null,
-        details: { reason: options.reason ?? null, status: session.status },
-      });
-      const stopped = await runner.stopSession(id, {
-        status: "cancelled",
-        error: reason,
-        ticket: ["needs_human", reason],
-      });
-      await runner.signalCancel(id);
-      log.info({ sessionId: id, actor: options.actor.id }, "session cancelled");
-      return stopped;
-    },
+    cancel: (id, options) => cancelSession(id, options, true),
 
     async resolveInterrupted(sessionId, stepId, choice, options) {
       const session = await loadSession(sessionId);
@@ -703,8 +719,8 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
         const onEvent = (event: { sessionId: number }) => {
           if (event.sessionId === id) void check();
         };
+        // Not unref'd: a caller awaiting settled() expects the process to stay up until it settles.
         const poll = setInterval(() => void check(), 50);
-        poll.unref();
         const timer = setTimeout(() => {
           if (done) return;
           done = true;
@@ -715,7 +731,6 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
             }),
           );
         }, timeoutMs);
-        timer.unref();
         const cleanup = () => {
           clearInterval(poll);
           clearTimeout(timer);
@@ -797,10 +812,11 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       where: { ticketId: ticket.id, status: { in: ["pending", "awaiting_approval", "interrupted"] } },
     });
     for (const session of waiting) {
-      await executions.cancel(session.id, {
-        actor: engineActor,
-        reason: `the source resolved the ticket: ${reason}`,
-      });
+      await cancelSession(
+        session.id,
+        { actor: engineActor, reason: `the source resolved the ticket: ${reason}` },
+        false,
+      );
     }
   };
 

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Runbook } from "@runwarden/runbook-parser";
-import type { AuditLog } from "../audit.js";
+import { type AuditLog, type AuditRecordInput, auditDoc } from "../audit.js";
 import type { ConnectionsApi } from "../connections.js";
 import {
   type Approval,
@@ -28,7 +28,7 @@ import {
 import type { EngineContext } from "../internal/context.js";
 import type { ExecResult } from "../plugin.js";
 import type { ConnectorRegistry } from "../registry.js";
-import type { Changes } from "../storage.js";
+import type { BatchResult, BatchWrite, Changes } from "../storage.js";
 import { CircuitBreaker, KeyedSemaphore, Semaphore } from "./concurrency.js";
 import { CappedText, defaultOutputCap } from "./output.js";
 import { flattenRunbook, type PlannedStep, type PreparedStep, prepareStep } from "./plan.js";
@@ -68,6 +68,26 @@ interface Live {
   planned: PlannedStep[];
   redactor: Redactor;
   signal: AbortSignal;
+  /** Changes held back to be stored with the next commit (see `defer`), and what follows them. */
+  pending: Pending;
+  /** The session's status and phase as last announced (session:updated). */
+  announced: { status: SessionStatus; phase: Phase };
+}
+
+/** What start() already loaded for a session it created. */
+type Hint = Omit<Live, "signal" | "pending" | "announced">;
+
+/** A change of a driven session's records, stored by `commit`. */
+type Intent =
+  | { kind: "step"; id: number; changes: Changes<"steps"> }
+  | { kind: "session"; changes: Changes<"sessions"> }
+  | { kind: "audit"; input: AuditRecordInput }
+  | { kind: "ticket"; status: TicketStatus; reason: string };
+
+interface Pending {
+  intents: Intent[];
+  /** Run once the intents are stored (events). */
+  after: (() => void)[];
 }
 
 /** Thrown inside a drive when someone else changed the session (cancelled it): stop quietly. */
@@ -83,9 +103,11 @@ const finalStepStatuses: ReadonlySet<StepStatus> = new Set([
 ]);
 const isFinalSession = (status: SessionStatus) =>
   (finalSessionStatuses as readonly string[]).includes(status);
-const leaseTtlMs = 30_000;
+/** Claim passes run this often at most (more often with a short lease: a third of it). */
 const claimIntervalMs = 5_000;
 const cancelTopic = "runwarden.session.cancel";
+/** Published when a session is left unleased for any instance with room to claim. */
+const readyTopic = "runwarden.session.ready";
 /** A remote connector that ignores its timeout is stopped this long after it. */
 const engineTimeoutGraceMs = 5_000;
 
@@ -99,10 +121,17 @@ export class Runner {
   private readonly controllers = new Map<number, AbortController>();
   private readonly redactors = new Map<number, Redactor>();
   /** Sessions just created in this process: drive them without reading them back. */
-  private readonly hints = new Map<number, Omit<Live, "signal">>();
+  private readonly hints = new Map<number, Hint>();
   private readonly plans = new Map<number, { record: RunbookRecord; runbook: Runbook }>();
+  /** Until when (ms) the store holds our lease of each session driven here, as last written. */
+  private readonly leaseUntil = new Map<number, number>();
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeReady: (() => void) | undefined;
+  /** Shared store: claimable sessions may be waiting for room here (claim when a drive ends). */
+  private backlog = false;
+  private claimRunning = false;
+  private claimQueued = false;
   private closing = false;
   /** Earliest expiry of a pending approval (ms by ctx.clock); the sweeper skips work before it. */
   nextExpiry = Number.POSITIVE_INFINITY;
@@ -130,6 +159,12 @@ export class Runner {
     this.unsubscribe = this.ctx.storage.signals.subscribe(cancelTopic, (payload) => {
       this.controllers.get(Number(payload))?.abort({ kind: "cancel" } satisfies StopReason);
     });
+    if (this.ctx.storage.shared) {
+      this.unsubscribeReady = this.ctx.storage.signals.subscribe(readyTopic, () => {
+        this.backlog = true;
+        this.requestClaim();
+      });
+    }
     // A store no other instance shares has no live owner but us: take over every lease now
     // instead of waiting for the dead process's leases to run out.
     await this.claimPass(this.ctx.storage.shared ? undefined : "9999-01-01T00:00:00.000Z");
@@ -143,8 +178,8 @@ export class Runner {
       timer.unref();
       this.timers.push(timer);
     };
-    every(claimIntervalMs, () => this.claimPass());
-    every(leaseTtlMs / 3, () => this.renewLeases());
+    every(Math.min(claimIntervalMs, this.leaseTtlMs / 3), () => this.claimPass());
+    every(this.leaseTtlMs / 3, () => this.renewLeases());
     every(1_000, () => this.expireDue());
   }
 
@@ -154,6 +189,7 @@ export class Runner {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     this.unsubscribe?.();
+    this.unsubscribeReady?.();
     const running = [...this.driving.values()];
     if (running.length > 0) {
       const grace = new AbortController();
@@ -171,13 +207,22 @@ export class Runner {
   /** Claims sessions with no live owner (pending or running) and drives them. */
   async claimPass(now?: string): Promise<number> {
     if (this.closing) return 0;
+    // On a shared store an instance claims only what it has room for: the rest stays claimable
+    // by instances with free slots instead of queueing here under our lease.
+    const shared = this.ctx.storage.shared && now === undefined;
     let total = 0;
     for (;;) {
-      const limit = Math.max(16, this.ctx.policy.maxConcurrentSessions * 2);
+      const room = this.capacity - this.driving.size;
+      if (shared && room <= 0) {
+        this.backlog = true;
+        return total;
+      }
+      const limit = shared ? room : Math.max(16, this.ctx.policy.maxConcurrentSessions * 2);
+      const at = Date.now();
       const claimed = await this.ctx.storage.claimSessions({
         owner: this.ctx.instanceId,
-        ttlMs: leaseTtlMs,
-        now: now ?? new Date().toISOString(),
+        ttlMs: this.leaseTtlMs,
+        now: now ?? new Date(at).toISOString(),
         statuses: ["pending", "running"],
         limit,
       });
@@ -186,35 +231,126 @@ export class Runner {
           await this.ctx.storage.renewLease(
             session.id,
             this.ctx.instanceId,
-            leaseTtlMs,
-            new Date().toISOString(),
+            this.leaseTtlMs,
+            new Date(at).toISOString(),
           );
+        this.leaseUntil.set(session.id, at + this.leaseTtlMs);
         if (!this.driving.has(session.id)) this.log.info({ sessionId: session.id }, "session claimed");
         void this.drive(session.id);
       }
       total += claimed.length;
-      if (claimed.length < limit) return total;
-    }
-  }
-
-  private async renewLeases(): Promise<void> {
-    const now = new Date().toISOString();
-    for (const id of this.driving.keys()) {
-      const held = await this.ctx.storage.renewLease(id, this.ctx.instanceId, leaseTtlMs, now);
-      if (!held) {
-        this.log.warn({ sessionId: id }, "session lease lost");
-        this.controllers.get(id)?.abort({ kind: "lease" } satisfies StopReason);
+      if (claimed.length < limit) {
+        if (shared) this.backlog = false;
+        return total;
       }
     }
   }
 
-  /** Lease for a session created here (it is inserted holding it). */
-  newLease() {
-    return { owner: this.ctx.instanceId, expiresAt: new Date(Date.now() + leaseTtlMs).toISOString() };
+  /** Sessions driven here at most on a shared store: running ones plus as many queued. */
+  private get capacity(): number {
+    return 2 * Math.max(1, this.ctx.policy.maxConcurrentSessions);
+  }
+
+  /** Runs a claim pass soon, one at a time (a request during a pass runs another after it). */
+  private requestClaim(): void {
+    if (this.closing) return;
+    if (this.claimRunning) {
+      this.claimQueued = true;
+      return;
+    }
+    this.claimRunning = true;
+    this.claimPass()
+      .catch((err) => this.log.warn({ err }, "claim failed"))
+      .finally(() => {
+        this.claimRunning = false;
+        if (this.claimQueued) {
+          this.claimQueued = false;
+          this.requestClaim();
+        }
+      });
+  }
+
+  /** A session stored without a lease (no room here): whichever instance has room claims it. */
+  async offer(sessionId: number): Promise<void> {
+    this.backlog = true;
+    await this.ctx.storage.signals
+      .publish(readyTopic, String(sessionId))
+      .catch((err) => this.log.warn({ err }, "ready signal not sent"));
+  }
+
+  private get leaseTtlMs(): number {
+    return Math.max(300, this.ctx.policy.leaseTtlMs);
+  }
+
+  /** Renews the lease of every session driven here (queued, running a step, or between steps). */
+  private async renewLeases(): Promise<void> {
+    const at = Date.now();
+    const now = new Date(at).toISOString();
+    for (const id of [...this.driving.keys()]) {
+      if (await this.ctx.storage.renewLease(id, this.ctx.instanceId, this.leaseTtlMs, now)) {
+        this.leaseUntil.set(id, at + this.leaseTtlMs);
+      } else {
+        this.leaseLost(id);
+      }
+    }
+  }
+
+  /** Another instance may own the session now: stop driving it here (a running step is killed). */
+  private leaseLost(sessionId: number): void {
+    this.leaseUntil.delete(sessionId);
+    const controller = this.controllers.get(sessionId);
+    if (!controller || controller.signal.aborted) return;
+    this.log.warn({ sessionId }, "session lease lost");
+    controller.abort({ kind: "lease" } satisfies StopReason);
+  }
+
+  /**
+   * True when the store still holds our lease of the session: known from the last renewal while it
+   * is fresh (no query), otherwise renewed now. A step never starts on a lease that may have run
+   * out (the store was unreachable, the process stalled): another instance may own the session.
+   */
+  private async holdsLease(live: Live): Promise<boolean> {
+    if (!this.ctx.storage.shared) return true;
+    const id = live.session.id;
+    const until = this.leaseUntil.get(id);
+    const at = Date.now();
+    if (until !== undefined && at < until - this.leaseTtlMs / 3) return true;
+    let held = false;
+    try {
+      held = await this.ctx.storage.renewLease(
+        id,
+        this.ctx.instanceId,
+        this.leaseTtlMs,
+        new Date(at).toISOString(),
+      );
+    } catch (err) {
+      this.log.warn(
+        { sessionId: id, err: { message: errorText(err, live.redactor) } },
+        "lease renewal failed",
+      );
+    }
+    if (held) {
+      this.leaseUntil.set(id, at + this.leaseTtlMs);
+      return true;
+    }
+    this.leaseLost(id);
+    return false;
+  }
+
+  /**
+   * Lease for a session created here (it is inserted holding it), or null on a shared store when
+   * this instance has no room: the session is then `offer`ed to the others.
+   */
+  newLease(): { owner: string; expiresAt: string } | null {
+    if (this.ctx.storage.shared && this.driving.size >= this.capacity) return null;
+    return {
+      owner: this.ctx.instanceId,
+      expiresAt: new Date(Date.now() + this.leaseTtlMs).toISOString(),
+    };
   }
 
   /** Remembers what start() already loaded, so the first drive reads nothing back. */
-  hint(live: Omit<Live, "signal">): void {
+  hint(live: Hint): void {
     this.hints.set(live.session.id, live);
     this.redactors.set(live.session.id, live.redactor);
   }
@@ -226,9 +362,11 @@ export class Runner {
     const controller = new AbortController();
     this.controllers.set(sessionId, controller);
     let finished = false;
+    let paused = false;
     const run = this.runSession(sessionId, controller.signal)
       .then((status) => {
         finished = status !== undefined && isFinalSession(status);
+        paused = status === "awaiting_approval";
       })
       .catch((err) => {
         if (!(err instanceof Superseded) && !controller.signal.aborted) {
@@ -242,13 +380,21 @@ export class Runner {
         this.driving.delete(sessionId);
         this.controllers.delete(sessionId);
         this.hints.delete(sessionId);
+        this.leaseUntil.delete(sessionId);
+        // Room freed here: take on a session that waits for one.
+        if (this.backlog && this.ctx.storage.shared) this.requestClaim();
         // A finished session is never claimed again: its lease needs no write.
         if (finished) return;
         try {
           await this.ctx.storage.releaseLease(sessionId, this.ctx.instanceId);
         } catch (err) {
           this.log.warn({ sessionId, err }, "lease release failed");
+          return;
         }
+        // An approval decided on another instance while this drive was pausing found the lease
+        // still held here, so that instance could not claim the session: claim it now.
+        if (paused && this.ctx.storage.shared)
+          await this.claimPass().catch((err) => this.log.warn({ err }, "claim failed"));
       });
     this.driving.set(sessionId, run);
     return run;
@@ -294,10 +440,12 @@ export class Runner {
     const hint = this.hints.get(sessionId);
     if (hint) {
       this.hints.delete(sessionId);
-      return { ...hint, signal };
+      this.noteLease(hint.session);
+      return { ...hint, signal, ...this.fresh(hint.session) };
     }
     const session = await this.ctx.storage.sessions.get(sessionId);
     if (!session) return undefined;
+    this.noteLease(session);
     const [steps, ticket, { runbook }] = await Promise.all([
       this.loadSteps(sessionId),
       this.deps.tickets.get(session.ticketId),
@@ -312,6 +460,7 @@ export class Runner {
       planned,
       redactor: this.redactorOf(sessionId),
       signal,
+      ...this.fresh(session),
     };
     if (live.redactor.size === 0) {
       // Everything the vault hands this session is redacted, whichever step prints it.
@@ -325,6 +474,21 @@ export class Runner {
       }
     }
     return live;
+  }
+
+  private fresh(session: ExecutionSession): Pick<Live, "pending" | "announced"> {
+    return {
+      pending: { intents: [], after: [] },
+      announced: { status: session.status, phase: session.phase },
+    };
+  }
+
+  /** Remembers the expiry of our lease as the store returned it (claims record theirs first). */
+  private noteLease(session: ExecutionSession): void {
+    const { lease } = session;
+    if (lease?.owner !== this.ctx.instanceId || this.leaseUntil.has(session.id)) return;
+    const until = Date.parse(lease.expiresAt);
+    if (!Number.isNaN(until)) this.leaseUntil.set(session.id, until);
   }
 
   prepare(live: Pick<Live, "runbook" | "ticket" | "planned">, index: number): Promise<PreparedStep> {
@@ -358,7 +522,12 @@ export class Runner {
         // awaiting_approval with nothing awaiting (a crash mid-transition) is re-evaluated below.
         await this.saveSession(live, { status: "running" });
       }
-      await this.loop(live);
+      try {
+        await this.loop(live);
+      } finally {
+        // The loop may stop (closing, a lost lease) right after a step whose result it held back.
+        if (live.pending.intents.length > 0) await this.commit(live, []);
+      }
       return live.session.status;
     } finally {
       release();
@@ -383,8 +552,7 @@ export class Runner {
         );
         return;
       }
-      if (!inRollback && step.phase !== live.session.phase)
-        await this.saveSession(live, { phase: step.phase });
+      if (!inRollback && step.phase !== live.session.phase) this.deferSession(live, { phase: step.phase });
       const planned = live.planned[step.index];
       if (!planned) {
         await this.finish(
@@ -394,6 +562,8 @@ export class Runner {
         );
         return;
       }
+      // Never start (or judge) a step on a lease that may have passed to another instance.
+      if (!(await this.holdsLease(live))) return;
       let outcome: "succeeded" | "failed" | "paused";
       switch (step.status) {
         case "running":
@@ -442,6 +612,7 @@ export class Runner {
     }
     live.redactor.add(secretsOf(prepared));
     if (step.requiresApproval) {
+      if (live.pending.intents.length > 0) await this.commit(live, []);
       const approvals = await this.ctx.storage.approvals.find({ where: { stepId: step.id }, order: "desc" });
       const granted = approvals.find((a) => a.status === "approved");
       const waiting = approvals.find((a) => a.status === "pending");
@@ -579,15 +750,20 @@ export class Runner {
         if (this.closing) return "paused";
         continue;
       }
-      current = await this.saveStep(live, current, {
-        status: outcome.status,
-        exitCode: outcome.exitCode,
-        stdout: outcome.stdout,
-        stderr: outcome.stderr,
-        error: outcome.status === "succeeded" ? null : outcome.error,
-        finishedAt,
-      });
-      this.emitStepFinished(live, current, durationMs);
+      // Stored with whatever the session does next (the next step's start, its end): before it.
+      this.deferStep(
+        live,
+        current,
+        {
+          status: outcome.status,
+          exitCode: outcome.exitCode,
+          stdout: outcome.stdout,
+          stderr: outcome.stderr,
+          error: outcome.status === "succeeded" ? null : outcome.error,
+          finishedAt,
+        },
+        durationMs,
+      );
       return outcome.status === "succeeded" ? "succeeded" : "failed";
     }
   }
@@ -873,43 +1049,154 @@ export class Runner {
 
   /** Writes a session change; a concurrent change that stopped the session ends the drive. */
   private async saveSession(live: Live, changes: Changes<"sessions">): Promise<void> {
-    const before = live.session;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        live.session = await this.ctx.storage.sessions.update(live.session.id, live.session.version, {
-          ...changes,
-          updatedAt: this.ctx.nowIso(),
-        });
-        break;
-      } catch (err) {
-        if (!isRunwardenError(err) || err.code !== "RW_ERR_STORAGE_CONFLICT" || attempt >= 5) throw err;
-        const fresh = await this.ctx.storage.sessions.get(live.session.id);
-        if (!fresh || isFinalSession(fresh.status)) throw new Superseded("session stopped elsewhere");
-        live.session = fresh;
-      }
-    }
-    if (live.session.status !== before.status || live.session.phase !== before.phase) {
-      this.ctx.events.emit("session:updated", {
-        sessionId: live.session.id,
-        ticketId: live.session.ticketId,
-        status: live.session.status,
-        phase: live.session.phase,
-      });
-    }
+    await this.commit(live, [{ kind: "session", changes }]);
   }
 
   /** Writes a step change; if someone else changed the step (a cancel), the drive ends. */
   private async saveStep(live: Live, step: StepRecord, changes: Changes<"steps">): Promise<StepRecord> {
+    await this.commit(live, [{ kind: "step", id: step.id, changes }]);
+    return this.stepById(live, step.id);
+  }
+
+  /** Holds a step's result back, to be stored (then announced) with the session's next commit. */
+  private deferStep(live: Live, step: StepRecord, changes: Changes<"steps">, durationMs: number): void {
     const known = this.stepById(live, step.id);
+    // The drive reads its records from memory: they show the change now, at the stored version.
+    live.steps[live.steps.indexOf(known)] = { ...known, ...changes, id: known.id, version: known.version };
+    live.pending.intents.push({ kind: "step", id: step.id, changes });
+    live.pending.after.push(() => this.emitStepFinished(live, this.stepById(live, step.id), durationMs));
+  }
+
+  /** Holds a session change back, to be stored with the session's next commit. */
+  private deferSession(live: Live, changes: Changes<"sessions">): void {
+    live.session = { ...live.session, ...changes, id: live.session.id, version: live.session.version };
+    live.pending.intents.push({ kind: "session", changes });
+  }
+
+  /**
+   * Stores what was held back and `intents` in one transaction, then announces them. A session
+   * changed concurrently is re-read (stopped: the drive ends); a step changed concurrently (a
+   * cancel) ends the drive; a ticket changed concurrently (a repeat alert) is re-read. When the
+   * drive ends so, the step results held back are still stored on their own: a finished step's
+   * outcome is never lost to a cancel racing the next step's start (which is not stored).
+   */
+  private async commit(live: Live, intents: readonly Intent[], after?: () => void): Promise<void> {
+    const held = live.pending;
+    live.pending = { intents: [], after: [] };
     try {
-      const saved = await this.ctx.storage.steps.update(step.id, known.version, changes);
-      live.steps[live.steps.indexOf(known)] = saved;
-      return saved;
+      await this.store(live, [...held.intents, ...intents]);
     } catch (err) {
-      if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT")
-        throw new Superseded("step changed elsewhere");
+      const results = held.intents.filter((intent) => intent.kind === "step");
+      if (results.length > 0 && err instanceof Superseded) {
+        try {
+          await this.store(live, results);
+          this.announce(live, held.after);
+        } catch (again) {
+          this.log.warn(
+            { sessionId: live.session.id, err: { message: errorText(again, live.redactor) } },
+            "step result not stored",
+          );
+        }
+      }
       throw err;
     }
+    this.announce(live, after ? [...held.after, after] : held.after);
+  }
+
+  private announce(live: Live, after: readonly (() => void)[]): void {
+    const { session, announced } = live;
+    if (session.status !== announced.status || session.phase !== announced.phase) {
+      live.announced = { status: session.status, phase: session.phase };
+      this.ctx.events.emit("session:updated", {
+        sessionId: session.id,
+        ticketId: session.ticketId,
+        status: session.status,
+        phase: session.phase,
+      });
+    }
+    for (const callback of after) callback();
+  }
+
+  /** One batch of the intents (changes of one record merged), retried on a stale session or ticket. */
+  private async store(live: Live, intents: readonly Intent[]): Promise<void> {
+    if (intents.length === 0) return;
+    for (let attempt = 0; ; attempt++) {
+      const { writes, targets } = this.writesOf(live, intents);
+      let stored: BatchResult[];
+      try {
+        stored = await this.ctx.storage.batch(writes);
+      } catch (err) {
+        if (!isRunwardenError(err) || err.code !== "RW_ERR_STORAGE_CONFLICT" || attempt >= 5) throw err;
+        const entity = (err.details as { entity?: string } | undefined)?.entity;
+        if (entity === "sessions") {
+          const fresh = await this.ctx.storage.sessions.get(live.session.id);
+          if (!fresh || isFinalSession(fresh.status)) throw new Superseded("session stopped elsewhere");
+          live.session = fresh;
+        } else if (entity === "tickets") {
+          live.ticket = (await this.ctx.storage.tickets.get(live.ticket.id)) ?? live.ticket;
+        } else {
+          throw new Superseded("step changed elsewhere");
+        }
+        continue;
+      }
+      targets.forEach((target, i) => {
+        const doc = stored[i];
+        if (target === "session") live.session = doc as ExecutionSession;
+        else if (target === "ticket") live.ticket = doc as Ticket;
+        else if (typeof target === "number") {
+          const at = live.steps.findIndex((s) => s.id === target);
+          if (at !== -1) live.steps[at] = doc as StepRecord;
+        }
+      });
+      return;
+    }
+  }
+
+  /** The writes of `intents`: one update per record (changes merged, in order), audit inserts. */
+  private writesOf(
+    live: Live,
+    intents: readonly Intent[],
+  ): { writes: BatchWrite[]; targets: (number | "session" | "ticket" | "audit")[] } {
+    const now = this.ctx.nowIso();
+    const steps = new Map<number, Changes<"steps">>();
+    let session: Changes<"sessions"> | undefined;
+    let ticket: Changes<"tickets"> | undefined;
+    const audits: BatchWrite[] = [];
+    for (const intent of intents) {
+      if (intent.kind === "step") steps.set(intent.id, { ...steps.get(intent.id), ...intent.changes });
+      else if (intent.kind === "session") session = { ...session, ...intent.changes, updatedAt: now };
+      else if (intent.kind === "ticket")
+        ticket = { status: intent.status, statusReason: intent.reason, updatedAt: now };
+      else audits.push({ collection: "audit", insert: auditDoc(intent.input, now) });
+    }
+    const writes: BatchWrite[] = [];
+    const targets: (number | "session" | "ticket" | "audit")[] = [];
+    for (const [id, changes] of steps) {
+      writes.push({
+        collection: "steps",
+        update: { id, expectedVersion: this.stepById(live, id).version, changes },
+      });
+      targets.push(id);
+    }
+    if (session) {
+      writes.push({
+        collection: "sessions",
+        update: { id: live.session.id, expectedVersion: live.session.version, changes: session },
+      });
+      targets.push("session");
+    }
+    if (ticket) {
+      writes.push({
+        collection: "tickets",
+        update: { id: live.ticket.id, expectedVersion: live.ticket.version, changes: ticket },
+      });
+      targets.push("ticket");
+    }
+    for (const write of audits) {
+      writes.push(write);
+      targets.push("audit");
+    }
+    return { writes, targets };
   }
 
   private emitStepFinished(live: Live, step: StepRecord, durationMs: number): void {
@@ -959,47 +1246,123 @@ export class Runner {
     this.log.warn({ sessionId: live.session.id, stepId: known.id }, "step interrupted");
   }
 
-  /** Ends a session this process drives. */
+  /**
+   * Ends a session this process drives: the last step's result, the skipped steps, the session's
+   * status, its audit event and its ticket's status are stored in one commit, then announced.
+   */
   private async finish(live: Live, status: SessionStatus, error: string | null): Promise<void> {
+    const intents: Intent[] = [];
     for (const step of live.steps) {
-      if (!finalStepStatuses.has(step.status)) await this.saveStep(live, step, { status: "skipped" });
+      if (!finalStepStatuses.has(step.status))
+        intents.push({ kind: "step", id: step.id, changes: { status: "skipped" } });
     }
-    await this.saveSession(live, { status, error, finishedAt: this.ctx.nowIso() });
-    await this.afterFinish(live.session, live.runbook);
+    intents.push({ kind: "session", changes: { status, error, finishedAt: this.ctx.nowIso() } });
+    const outcome = this.outcomeOf({ ...live.session, status, error }, live.runbook);
+    intents.push({ kind: "audit", input: outcome.audit });
+    if (outcome.ticket)
+      intents.push({ kind: "ticket", status: outcome.ticket[0], reason: outcome.ticket[1] });
+    await this.commit(live, intents, () => {
+      this.emitFinished(live.session);
+      if (outcome.ticket) this.emitTicket(live.session.ticketId, outcome.ticket[0], outcome.ticket[1]);
+    });
+    await this.judged(live.session);
+  }
+
+  /**
+   * Stores a started session's audit event and its ticket's new status in one commit (re-reading
+   * the ticket when a repeat alert changed it meanwhile); returns the ticket as stored.
+   */
+  async recordStart(
+    ticket: Ticket,
+    audit: AuditRecordInput,
+    status: TicketStatus,
+    reason: string,
+  ): Promise<Ticket> {
+    let current = ticket;
+    for (let attempt = 0; ; attempt++) {
+      const now = this.ctx.nowIso();
+      try {
+        const [, stored] = await this.ctx.storage.batch([
+          { collection: "audit", insert: auditDoc(audit, now) },
+          {
+            collection: "tickets",
+            update: {
+              id: current.id,
+              expectedVersion: current.version,
+              changes: { status, statusReason: reason, updatedAt: now },
+            },
+          },
+        ]);
+        this.emitTicket(current.id, status, reason);
+        return stored as Ticket;
+      } catch (err) {
+        if (!isRunwardenError(err) || err.code !== "RW_ERR_STORAGE_CONFLICT" || attempt >= 5) throw err;
+        current = await this.deps.tickets.get(ticket.id);
+      }
+    }
   }
 
   /** Events, audit, breaker and ticket status once a session reached a final status. */
   async afterFinish(session: ExecutionSession, runbook?: Runbook): Promise<void> {
+    this.emitFinished(session);
+    const outcome = this.outcomeOf(session, runbook);
+    await this.deps.audit.record(outcome.audit);
+    if (outcome.ticket) await this.setTicket(session.ticketId, outcome.ticket[0], outcome.ticket[1]);
+    await this.judged(session);
+  }
+
+  /** What a final status means for the audit log and the ticket. */
+  private outcomeOf(
+    session: ExecutionSession,
+    runbook: Runbook | undefined,
+  ): { audit: AuditRecordInput; ticket?: [TicketStatus, string] } {
     const { status, error } = session;
-    this.ctx.events.emit("session:finished", {
-      sessionId: session.id,
-      ticketId: session.ticketId,
-      status,
-      error,
-    });
-    await this.deps.audit.record({
+    const audit: AuditRecordInput = {
       actor: "engine",
       action: "session.finished",
       objectType: "session",
       objectId: session.id,
       origin: "engine",
       details: { status, error, ticketId: session.ticketId, runbook: session.runbookKey },
-    });
-    if (session.dryRun) return;
-    const title = runbook?.title ?? session.runbookKey;
-    if (status === "succeeded") {
-      this.breaker.success(session.runbookKey);
-      await this.setTicket(session.ticketId, "resolved", `runbook "${title}" succeeded`);
-    } else if (status === "failed" || status === "rolled_back") {
-      const opened = this.breaker.failure(session.runbookKey);
-      if (opened) await this.announceBreaker(session.runbookKey);
+    };
+    if (session.dryRun) return { audit };
+    if (status === "succeeded")
+      return { audit, ticket: ["resolved", `runbook "${runbook?.title ?? session.runbookKey}" succeeded`] };
+    if (status === "failed" || status === "rolled_back") {
       const reason =
         status === "rolled_back"
           ? `${error ?? "a step failed"}; rolled back`
           : (error ?? "the runbook failed");
-      await this.setTicket(session.ticketId, "failed", reason);
+      return { audit, ticket: ["failed", reason] };
     }
-    this.log.info({ sessionId: session.id, status }, "session finished");
+    return { audit };
+  }
+
+  private emitFinished(session: ExecutionSession): void {
+    this.ctx.events.emit("session:finished", {
+      sessionId: session.id,
+      ticketId: session.ticketId,
+      status: session.status,
+      error: session.error,
+    });
+  }
+
+  private emitTicket(ticketId: number, status: TicketStatus, reason: string | null): void {
+    this.ctx.events.emit("ticket:updated", { ticketId, status, reason });
+    this.log.info({ ticketId, status }, "ticket status changed");
+  }
+
+  /** The circuit breaker's count of the runbook's outcomes, once a session is over. */
+  private async judged(session: ExecutionSession): Promise<void> {
+    if (!session.dryRun) {
+      if (session.status === "succeeded") this.breaker.success(session.runbookKey);
+      else if (
+        (session.status === "failed" || session.status === "rolled_back") &&
+        this.breaker.failure(session.runbookKey)
+      )
+        await this.announceBreaker(session.runbookKey);
+    }
+    this.log.info({ sessionId: session.id, status: session.status }, "session finished");
   }
 
   private async announceBreaker(runbookKey: string): Promise<void> {

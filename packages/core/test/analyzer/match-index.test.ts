@@ -98,6 +98,23 @@ describe("RunbookIndex", () => {
     expect(index.size).toBe(0);
   });
 
+  it("reuses a removed runbook's slot without mixing the two when runbooks change", () => {
+    const index = new RunbookIndex();
+    index.upsert(record(1), plan("Disk cleanup"));
+    index.upsert(record(2), plan("Printer queue reset"));
+    index.remove(1);
+    index.upsert(record(3), plan("Certificate renewal"));
+    expect(index.match(ticket())).toEqual([]);
+    expect(
+      index.match(ticket({ title: "Printer queue stuck", description: "" }))[0]?.candidate.runbookId,
+    ).toBe(2);
+    expect(
+      index.match(ticket({ title: "Certificate expiring", description: "" }))[0]?.candidate.runbookId,
+    ).toBe(3);
+    index.upsert(record(2), plan("Disk cleanup"));
+    expect(index.match(ticket()).map((m) => m.candidate.runbookId)).toEqual([2]);
+  });
+
   it("keeps scores comparable with the pattern of a hostile ticket when the title is long", () => {
     const index = new RunbookIndex();
     index.upsert(record(1), plan("Disk cleanup", { descriptionPattern: "ENOSPC" }));

@@ -378,6 +378,28 @@ describe("executions.cancel", () => {
     await h.engine.executions.cancel(session.id, { actor: alice });
     expect((await h.engine.approvals.get(approval.id)).status).toBe("void");
   });
+
+  it("cancels the waiting session and keeps the ticket resolved when its source resolves it", async () => {
+    h = await harness();
+    const ticket = await h.ticket({ fingerprint: "alert-77", source: "generic" });
+    const runbookId = await h.runbook(guideRunbook);
+    const { session } = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    await h.engine.executions.settled(session.id);
+    const approval = await pendingApproval(session.id);
+
+    const body = { title: ticket.title, fingerprint: "alert-77", resolved: true };
+    const result = await h.engine.tickets.ingestWebhook("generic", {
+      headers: {},
+      body,
+      rawBody: JSON.stringify(body),
+    });
+    expect(result.resolved.map((t) => t.id)).toEqual([ticket.id]);
+    const stopped = (await h.engine.executions.get(session.id)).session;
+    expect(stopped.status).toBe("cancelled");
+    expect(stopped.error).toMatch(/^cancelled by engine: the source resolved the ticket/);
+    expect((await h.engine.approvals.get(approval.id)).status).toBe("void");
+    expect((await h.engine.tickets.get(ticket.id)).status).toBe("resolved");
+  });
 });
 
 describe("recovery", () => {

@@ -2,7 +2,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineConnector, type EngineOptions, type ExecRequest } from "../../src/index.js";
+import {
+  type BatchWrite,
+  createMemoryStorage,
+  defineConnector,
+  type EngineOptions,
+  type ExecRequest,
+} from "../../src/index.js";
 import { alice, bob, type Harness, harness } from "./helpers.js";
 
 let h: Harness;
@@ -273,5 +279,86 @@ describe("session runner", () => {
     );
     spans.sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]! >= spans[i - 1]![1]!).toBe(true);
+  });
+});
+
+describe("session commits", () => {
+  /** What a write changes, in a word: `steps:running`, `sessions:main`, `audit:session.started`. */
+  function label(write: BatchWrite): string {
+    if ("insert" in write) return `${write.collection}:${(write.insert as { action?: string }).action}`;
+    const changes = write.update.changes as { status?: string; phase?: string };
+    return `${write.collection}:${changes.status ?? changes.phase}`;
+  }
+
+  /** An engine whose store records every batch, with the marker files that existed as it was stored. */
+  async function recording(before?: (writes: readonly BatchWrite[]) => Promise<void>) {
+    const storage = createMemoryStorage();
+    const commits: { writes: string[]; files: string[] }[] = [];
+    const batch = storage.batch.bind(storage);
+    h = await harness({ storage });
+    const dir = h.dir;
+    storage.batch = async (writes) => {
+      await before?.(writes);
+      const files = ["pre", "main", "post"].filter((name) => existsSync(join(dir, name)));
+      commits.push({ writes: writes.map(label), files });
+      return batch(writes);
+    };
+    const runbookId = await h.runbook(
+      `# Marks\n\n## Prechecks\n- \`touch ${dir}/pre\` (name: pre)\n\n## Main Steps\n- \`touch ${dir}/main\` (name: main)\n\n## Postchecks\n- \`touch ${dir}/post\` (name: post)\n`,
+    );
+    const ticket = await h.ticket();
+    return { storage, commits, dir, runbookId, ticket };
+  }
+
+  it("stores a step as running before it starts and its result with the next step's start", async () => {
+    const { commits, runbookId, ticket } = await recording();
+    const started = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    const session = await h.engine.executions.settled(started.session.id);
+    expect(session.status).toBe("succeeded");
+    expect(commits).toEqual([
+      { writes: ["audit:session.started", "tickets:executing"], files: [] },
+      { writes: ["steps:running"], files: [] },
+      { writes: ["steps:succeeded", "steps:running", "sessions:main"], files: ["pre"] },
+      { writes: ["steps:succeeded", "steps:running", "sessions:postchecks"], files: ["pre", "main"] },
+      {
+        writes: ["steps:succeeded", "sessions:succeeded", "tickets:resolved", "audit:session.finished"],
+        files: ["pre", "main", "post"],
+      },
+    ]);
+    const detail = await h.engine.executions.get(session.id);
+    expect(detail.steps.map((s) => [s.name, s.status, s.version])).toEqual([
+      ["pre", "succeeded", 3],
+      ["main", "succeeded", 3],
+      ["post", "succeeded", 3],
+    ]);
+    expect(detail.session).toMatchObject({ phase: "postchecks", version: 4 });
+    expect(await h.engine.tickets.get(ticket.id)).toMatchObject({ status: "resolved" });
+  });
+
+  it("keeps a finished step's result and starts nothing more when the session stops as the next step starts", async () => {
+    let sessionId = 0;
+    let raced = false;
+    const { storage, dir, runbookId, ticket } = await recording(async (writes) => {
+      // Another instance cancels the session just as this one would start the main step.
+      if (raced || !writes.map(label).includes("sessions:main")) return;
+      raced = true;
+      const current = (await storage.sessions.get(sessionId))!;
+      await storage.sessions.update(sessionId, current.version, { status: "cancelled", error: "stop" });
+    });
+    const finished: string[] = [];
+    h.engine.events.on("step:finished", (e) => finished.push(`${e.name}:${e.status}`));
+    const started = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    sessionId = started.session.id;
+    const session = await h.engine.executions.settled(sessionId);
+    expect(raced).toBe(true);
+    expect(session.status).toBe("cancelled");
+    const detail = await h.engine.executions.get(sessionId);
+    expect(detail.steps.map((s) => [s.name, s.status])).toEqual([
+      ["pre", "succeeded"],
+      ["main", "pending"],
+      ["post", "pending"],
+    ]);
+    expect(existsSync(join(dir, "main"))).toBe(false);
+    expect(finished).toEqual(["pre:succeeded"]);
   });
 });

@@ -163,6 +163,30 @@ describe("TicketsApi.importCsv", () => {
     expect(progress.at(-1)).toBe(25);
   });
 
+  it("folds repeats from earlier batches into their ticket with one write each when the import ends", async () => {
+    const { tickets, ctx } = await makeIntake();
+    const rows = Array.from({ length: 30 }, (_, i) => `Alert ${i % 3},detail ${i},low,prod,api,x`);
+    let folds = 0;
+    const ingest = ctx.storage.ingestTickets.bind(ctx.storage);
+    ctx.storage.ingestTickets = async (docs, options) => {
+      const outcomes = await ingest(docs, options);
+      folds += new Set(outcomes.filter((o) => o.deduplicated).map((o) => o.ticket.id)).size;
+      return outcomes;
+    };
+    const result = await tickets.importCsv([header, ...rows].join("\n"), {
+      batchSize: 2,
+      progressEvery: 1_000,
+    });
+    expect(result).toMatchObject({ rows: 30, imported: 3, deduplicated: 27 });
+    // Ticket ids stay in row order, each repeat naming the ticket it was folded into.
+    const ids = result.ticketIds!;
+    expect(ids).toHaveLength(30);
+    expect(ids.every((id, i) => id === ids[i % 3])).toBe(true);
+    expect((await tickets.get(ids[0]!)).occurrences).toBe(10);
+    expect((await tickets.get(ids[2]!)).analysis?.trace.length).toBeGreaterThan(0);
+    expect(folds).toBe(3);
+  });
+
   it("caps the listed errors and omits ticket ids when limits are exceeded", async () => {
     const { tickets } = await makeIntake();
     const rows = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? `T${i},,low,,,` : `,,low,,,`));

@@ -542,6 +542,123 @@ export function describeStorageContract(
       });
     });
 
+    describe("batch", () => {
+      it("applies inserts and updates in order and returns what was stored", async () => {
+        const { session, steps } = await storage.createSession(newSession({ status: "running" }), [
+          newStep(0),
+          newStep(1),
+        ]);
+        const ticket = await storage.tickets.insert(newTicket());
+        const stored = await storage.batch([
+          {
+            collection: "steps",
+            update: { id: steps[0]!.id, expectedVersion: 1, changes: { status: "succeeded" } },
+          },
+          {
+            collection: "steps",
+            update: { id: steps[1]!.id, expectedVersion: 1, changes: { status: "running" } },
+          },
+          {
+            collection: "sessions",
+            update: { id: session.id, expectedVersion: 1, changes: { phase: "postchecks" } },
+          },
+          { collection: "audit", insert: newAudit({ action: "session.finished" }) },
+          {
+            collection: "tickets",
+            update: { id: ticket.id, expectedVersion: 1, changes: { status: "executing" } },
+          },
+          {
+            collection: "tickets",
+            update: { id: ticket.id, expectedVersion: 2, changes: { status: "resolved" } },
+          },
+        ]);
+        expect(stored.map((doc) => doc.version)).toEqual([2, 2, 2, 1, 2, 3]);
+        expect(stored[0]).toEqual({ ...steps[0], version: 2, status: "succeeded" });
+        expect(stored[2]).toEqual({ ...session, version: 2, phase: "postchecks" });
+        expect(await storage.steps.get(steps[1]!.id)).toEqual(stored[1]);
+        expect(await storage.sessions.get(session.id)).toEqual(stored[2]);
+        expect(await storage.audit.get(stored[3]!.id)).toEqual(stored[3]);
+        expect(await storage.tickets.get(ticket.id)).toEqual(stored[5]);
+        expect(await storage.batch([])).toEqual([]);
+      });
+
+      it("stores nothing when one write has a stale version", async () => {
+        const { session, steps } = await storage.createSession(newSession({ status: "running" }), [
+          newStep(0),
+        ]);
+        const ticket = await storage.tickets.insert(newTicket());
+        const err = await expectCode(
+          storage.batch([
+            { collection: "audit", insert: newAudit() },
+            {
+              collection: "steps",
+              update: { id: steps[0]!.id, expectedVersion: 1, changes: { status: "succeeded" } },
+            },
+            {
+              collection: "tickets",
+              update: { id: ticket.id, expectedVersion: 1, changes: { status: "resolved" } },
+            },
+            {
+              collection: "sessions",
+              update: { id: session.id, expectedVersion: 7, changes: { status: "succeeded" } },
+            },
+          ]),
+          "RW_ERR_STORAGE_CONFLICT",
+        );
+        expect(err.details).toMatchObject({ entity: "sessions", id: session.id, reason: "version" });
+        expect(await storage.audit.count()).toBe(0);
+        expect(await storage.steps.get(steps[0]!.id)).toEqual(steps[0]);
+        expect(await storage.tickets.get(ticket.id)).toEqual(ticket);
+        expect(await storage.sessions.get(session.id)).toEqual(session);
+        expect(await storage.sessions.find({ where: { status: "running" } })).toHaveLength(1);
+        expect(await storage.steps.find({ where: { status: "succeeded" } })).toHaveLength(0);
+      });
+
+      it("stores nothing when one write breaks a unique key or names a missing document", async () => {
+        await storage.credentials.insert(newCredential({ name: "taken" }));
+        const ticket = await storage.tickets.insert(newTicket());
+        const bump = {
+          collection: "tickets",
+          update: { id: ticket.id, expectedVersion: 1, changes: { title: "x" } },
+        } as const;
+        await expectCode(
+          storage.batch([
+            { collection: "credentials", insert: newCredential({ name: "fresh" }) },
+            bump,
+            { collection: "credentials", insert: newCredential({ name: "taken" }) },
+          ]),
+          "RW_ERR_STORAGE_CONFLICT",
+        );
+        await expectCode(
+          storage.batch([
+            bump,
+            { collection: "steps", update: { id: 424242, expectedVersion: 1, changes: {} } },
+          ]),
+          "RW_ERR_STORAGE_NOT_FOUND",
+        );
+        expect((await storage.credentials.find()).map((c) => c.name)).toEqual(["taken"]);
+        expect(await storage.tickets.get(ticket.id)).toEqual(ticket);
+        // The ids a failed batch would have used stay usable.
+        const fresh = await storage.credentials.insert(newCredential({ name: "fresh" }));
+        expect(await storage.credentials.get(fresh.id)).toMatchObject({ name: "fresh" });
+      });
+
+      it("refuses to update an audit event, storing nothing", async () => {
+        const event = await storage.audit.insert(newAudit());
+        await expectCode(
+          storage.batch([
+            { collection: "audit", insert: newAudit({ action: "other" }) },
+            {
+              collection: "audit",
+              update: { id: event.id, expectedVersion: 1, changes: { actor: "mallory" } },
+            },
+          ]),
+          "RW_ERR_STORAGE_APPEND_ONLY",
+        );
+        expect(await storage.audit.find()).toEqual([event]);
+      });
+    });
+
     describe("leases", () => {
       const claim = (owner: string, now: string, extra: Partial<{ limit: number; ttlMs: number }> = {}) =>
         storage.claimSessions({

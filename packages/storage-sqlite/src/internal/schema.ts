@@ -83,5 +83,22 @@ CREATE UNIQUE INDEX tokens_token_hash ON tokens (token_hash);
 CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * Tickets keep only the indexes their queries use: every secondary index costs each ingest (a CSV
+ * import writes hundreds of thousands of rows). Dedupe looks up (fingerprint, open status), a
+ * resolved webhook (source, external id), lists filter by status. The other filterable fields
+ * (service, environment, severity) are still columns and still filter correctly, by scan.
+ */
+const V2 = `
+DROP INDEX tickets_fingerprint;
+DROP INDEX tickets_source;
+DROP INDEX tickets_external_id;
+DROP INDEX tickets_service;
+DROP INDEX tickets_environment;
+DROP INDEX tickets_severity;
+CREATE INDEX tickets_fingerprint_status ON tickets (fingerprint, status);
+CREATE INDEX tickets_source_external_id ON tickets (source, external_id);
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1];
+export const migrations: readonly string[] = [V1, V2];
