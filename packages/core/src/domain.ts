@@ -26,6 +26,18 @@ export type TicketStatus = z.infer<typeof TicketStatus>;
 /** Statuses in which a ticket is still open: a repeat alert is folded into it. */
 export const openTicketStatuses: readonly TicketStatus[] = ["new", "analyzed", "executing", "needs_human"];
 
+/**
+ * Statuses a repeat within the dedupe window is folded into: the open ones, and `resolved`. An
+ * alert that fires again right after it was remediated is a flap: it reopens that ticket as
+ * `needs_human` and never starts the remediation again on its own (an alert storm cannot run a
+ * runbook once per repeat).
+ */
+export const foldableTicketStatuses: readonly TicketStatus[] = [...openTicketStatuses, "resolved"];
+
+/** The reason a flapping ticket carries when a repeat reopens it. */
+export const flapReason =
+  "fired again within the dedupe window after it was resolved: reopened for a person, not re-run automatically";
+
 const JsonRecord = z.record(z.string(), z.unknown());
 
 /**

@@ -91,6 +91,7 @@ export {
   checkWhere,
   createLocalSignals,
   type IngestPlan,
+  isFoldableTicketStatus,
   isOpenTicketStatus,
   type LiveSessionFields,
   liveSessionKey,

@@ -4,7 +4,13 @@
  * SQLite and PostgreSQL stores cannot drift apart.
  */
 import type { Logger } from "pino";
-import { finalSessionStatuses, openTicketStatuses, type Ticket } from "./domain.js";
+import {
+  finalSessionStatuses,
+  flapReason,
+  foldableTicketStatuses,
+  openTicketStatuses,
+  type Ticket,
+} from "./domain.js";
 import { rwError } from "./errors.js";
 import type { CollectionName, IngestOptions, NewDoc, Query, Signals, Where } from "./storage.js";
 import { indexedFields } from "./storage.js";
@@ -99,6 +105,11 @@ export function liveSessionKey(session: LiveSessionFields): string | undefined {
   return JSON.stringify([session.fingerprint, session.runbookKey]);
 }
 
+/** True when a repeat within the window folds into a ticket in this status (`foldableTicketStatuses`). */
+export function isFoldableTicketStatus(status: string): boolean {
+  return (foldableTicketStatuses as readonly string[]).includes(status);
+}
+
 /** True when a ticket in this status takes repeats (see `openTicketStatuses`). */
 export function isOpenTicketStatus(status: string): boolean {
   return (openTicketStatuses as readonly string[]).includes(status);
@@ -148,7 +159,7 @@ export function planIngest(
     let latest: Ticket | undefined;
     let latestSeen = Number.NaN;
     for (const ticket of openTickets(fingerprint)) {
-      if (!isOpenTicketStatus(ticket.status)) continue;
+      if (!isFoldableTicketStatus(ticket.status)) continue;
       const seen = Date.parse(ticket.lastSeenAt);
       if (!latest || seen > latestSeen || (seen === latestSeen && ticket.id > latest.id)) {
         latest = ticket;
@@ -156,7 +167,11 @@ export function planIngest(
       }
     }
     if (!latest || !(now - latestSeen <= options.dedupeWindowMs)) return undefined;
-    const target = { update: plan.updates.push({ ...latest }) - 1 };
+    const update: Ticket =
+      latest.status === "resolved"
+        ? { ...latest, status: "needs_human", statusReason: flapReason }
+        : { ...latest };
+    const target = { update: plan.updates.push(update) - 1 };
     targets.set(fingerprint, target);
     return target;
   }

@@ -142,8 +142,10 @@ export type BatchResult = StoredTypes[CollectionName];
 
 export interface IngestOptions {
   /**
-   * A repeat of an open ticket (status in `openTicketStatuses`) whose `lastSeenAt` is at most this
-   * long before `now` is folded into it: occurrences + 1, `lastSeenAt` and `updatedAt` set to `now`.
+   * A repeat of a ticket in `foldableTicketStatuses` (open, or resolved) whose `lastSeenAt` is at
+   * most this long before `now` is folded into it: occurrences + 1, `lastSeenAt` and `updatedAt`
+   * set to `now`. A resolved ticket that is repeated this way is flapping: it is reopened as
+   * `needs_human` with `flapReason`, and nothing runs on its own.
    */
   dedupeWindowMs: number;
   /** ISO timestamp of the ingestion. */

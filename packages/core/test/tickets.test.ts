@@ -83,6 +83,19 @@ describe("createTicketsApi", () => {
     expect(runs).toBe(1);
   });
 
+  it("reopens a flapping ticket for a person instead of running the remediation again", async () => {
+    const { tickets, runbooks, ctx } = await makeIntake();
+    await loadSampleRunbooks(runbooks);
+    let runs = 0;
+    ctx.hooks.autoExecute = async () => void runs++;
+    const first = await tickets.ingest(disk);
+    await tickets.setStatus(first.ticket.id, "resolved", "fixed");
+    const again = await tickets.ingest(disk);
+    expect(again).toMatchObject({ deduplicated: true, ticket: { id: first.ticket.id, status: "needs_human" } });
+    expect(again.ticket.statusReason).toMatch(/after it was resolved/);
+    expect(runs).toBe(1);
+  });
+
   it("does not auto-execute when the caller says so", async () => {
     const { tickets, runbooks, ctx } = await makeIntake();
     await loadSampleRunbooks(runbooks);

@@ -17,7 +17,13 @@ import type {
   StoredTypes,
   Ticket,
 } from "@runwarden/core";
-import { indexedFields, isRunwardenError, openTicketStatuses, planIngest, rwError } from "@runwarden/core";
+import {
+  foldableTicketStatuses,
+  indexedFields,
+  isRunwardenError,
+  planIngest,
+  rwError,
+} from "@runwarden/core";
 import pg from "pg";
 import { migrations } from "./internal/schema.js";
 import { PgSignals } from "./internal/signals.js";
@@ -182,7 +188,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         );
         const { rows } = await q.query(
           `SELECT id, version, data FROM rw_tickets WHERE fingerprint = ANY($1::text[]) AND status = ANY($2::text[])`,
-          [fingerprints, openTicketStatuses],
+          [fingerprints, foldableTicketStatuses],
         );
         const open = new Map<string, Ticket[]>();
         for (const row of rows) {

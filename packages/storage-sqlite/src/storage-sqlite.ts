@@ -19,9 +19,9 @@ import type {
 } from "@runwarden/core";
 import {
   createLocalSignals,
+  foldableTicketStatuses,
   indexedFields,
   isRunwardenError,
-  openTicketStatuses,
   planIngest,
   rwError,
 } from "@runwarden/core";
@@ -43,9 +43,9 @@ export const sqliteSchemaVersion = migrations.length;
 
 const collectionNames = Object.keys(indexedFields) as CollectionName[];
 /** Constant status names, so they can be part of the SQL text. */
-const OPEN_STATUSES = openTicketStatuses.map((status) => `'${status}'`).join(", ");
+const OPEN_STATUSES = foldableTicketStatuses.map((status) => `'${status}'`).join(", ");
 /**
- * Open tickets among a JSON list of fingerprints, through the (fingerprint, status) index: never
+ * Tickets a repeat may fold into (open or just resolved) among a JSON list of fingerprints, through the (fingerprint, status) index: never
  * through the status index alone, which would scan every open ticket per batch.
  */
 export const openTicketsSql = `SELECT id, version, data FROM tickets INDEXED BY tickets_fingerprint_status

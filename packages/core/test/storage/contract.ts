@@ -420,8 +420,24 @@ export function describeStorageContract(
         expect(next!.ticket.id).toBe(late!.ticket.id);
       });
 
-      it("creates a new ticket when the matching one is resolved or closed", async () => {
-        for (const status of ["resolved", "closed", "failed"] as const) {
+      it("reopens a ticket resolved within the window for a person instead of creating a new one", async () => {
+        const [first] = await storage.ingestTickets([newTicket({ fingerprint: "flap" })], {
+          dedupeWindowMs: window,
+          now: T0,
+        });
+        await storage.tickets.update(first!.ticket.id, first!.ticket.version, { status: "resolved" });
+        const [again] = await storage.ingestTickets([newTicket({ fingerprint: "flap" })], {
+          dedupeWindowMs: window,
+          now: at(1),
+        });
+        expect(again!.deduplicated).toBe(true);
+        expect(again!.ticket).toMatchObject({ id: first!.ticket.id, status: "needs_human", occurrences: 2 });
+        expect(again!.ticket.statusReason).toMatch(/fired again/);
+        expect(await storage.tickets.count({ fingerprint: "flap" })).toBe(1);
+      });
+
+      it("creates a new ticket when the matching one is closed or failed", async () => {
+        for (const status of ["closed", "failed"] as const) {
           const [first] = await storage.ingestTickets([newTicket({ fingerprint: status })], {
             dedupeWindowMs: window,
             now: T0,
