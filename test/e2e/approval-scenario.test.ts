@@ -37,16 +37,22 @@ describe("approval scenario (connector guide)", () => {
       status: "approved",
     });
 
-    const { ticket } = await engine.tickets.ingest({
-      title: "Database connection timeout",
-      description: "Unable to connect to PostgreSQL: fix database connection",
-      severity: "high",
-      environment: "prod",
-      service: "database",
-      source: "prometheus",
-    });
+    // The runbook is approved and matches well enough to run on its own; here an operator starts
+    // it, as in the guide, so ingestion does not.
+    const { ticket } = await engine.tickets.ingest(
+      {
+        title: "Database connection timeout",
+        description: "Unable to connect to PostgreSQL: fix database connection",
+        severity: "high",
+        environment: "prod",
+        service: "database",
+        source: "prometheus",
+      },
+      { autoExecute: false },
+    );
     const candidate = ticket.analysis?.candidates[0];
     expect(candidate?.title).toBe("Fix Database Connection");
+    expect(ticket.analysis?.decision.action).toBe("auto_execute");
 
     const { session } = await engine.executions.start(ticket.id, candidate!.runbookId, { actor: alice });
     expect(session.runbookId).toBe(runbook.id);

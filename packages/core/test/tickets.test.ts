@@ -91,7 +91,10 @@ describe("createTicketsApi", () => {
     const first = await tickets.ingest(disk);
     await tickets.setStatus(first.ticket.id, "resolved", "fixed");
     const again = await tickets.ingest(disk);
-    expect(again).toMatchObject({ deduplicated: true, ticket: { id: first.ticket.id, status: "needs_human" } });
+    expect(again).toMatchObject({
+      deduplicated: true,
+      ticket: { id: first.ticket.id, status: "needs_human" },
+    });
     expect(again.ticket.statusReason).toMatch(/after it was resolved/);
     expect(runs).toBe(1);
   });

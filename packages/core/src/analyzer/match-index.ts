@@ -60,6 +60,8 @@ interface Entry {
   keywords: readonly string[];
   titlePattern: RegExp | null;
   descriptionPattern: RegExp | null;
+  /** The distinct subject terms of its title (no action words): the ticket should name them. */
+  subject: readonly string[];
   /** The runbook says what it is for (keywords or patterns): text alone counts for less. */
   described: boolean;
   /** Its distinct terms (for document frequencies and removal). */
@@ -75,13 +77,15 @@ interface Posting {
   tfs: number[];
 }
 
+// Words that say what is wrong in operations ("down", "up", "out of memory", "off", "no space")
+// are not stopwords here.
 const stopwords: ReadonlySet<string> = new Set(
   (
     "a an and are as at be been but by can could did do does for from had has have he her his how i if in into is " +
-    "it its itself me my no not of on or our out over she so than that the their them then there these they this " +
+    "it its itself me my not of on or our over she so than that the their them then there these they this " +
     "to too up us was we were what when where which while who why will with would you your after before during " +
     "about above again all am any because being both each few more most other own same some such only just very " +
-    "should now off once here under until down further nor"
+    "should now once here under until further nor"
   ).split(" "),
 );
 
@@ -115,6 +119,21 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
+/**
+ * Words of a runbook title that say what the runbook does rather than what it is about ("Fix",
+ * "Restart", "Investigation"): the title's other words are its subject, which a ticket is
+ * expected to name.
+ */
+const actionWords: ReadonlySet<string> = new Set(
+  (
+    "fix fixing restart restarting renew renewal cleanup clean investigate investigation mitigate mitigation " +
+    "collect check handle handling resolve resolution repair recover recovery troubleshoot troubleshooting " +
+    "remediate remediation runbook playbook procedure respond response rotate rotation reset restore"
+  )
+    .split(" ")
+    .map((word) => stem(word)),
+);
+
 /** Description text read for matching: patterns and terms never see more than this. */
 const maxDescription = 4_000;
 /** At most this many description terms take part in a query. */
@@ -126,6 +145,8 @@ const weights = {
   /** Text coverage, for a runbook with and without its own keywords/patterns. */
   textDescribed: 0.6,
   textOnly: 0.85,
+  /** All of the runbook title's subject terms are named by the ticket. */
+  subject: 0.5,
   keywordInTitle: 0.45,
   keywordInTitleMore: 0.2,
   keywordInDescription: 0.25,
@@ -158,6 +179,8 @@ interface QueryContext {
   descriptionBits: number;
   titleTerms: readonly string[];
   descriptionTerms: readonly string[];
+  /** Every term of the ticket's title and (read part of its) description. */
+  ticketTerms: ReadonlySet<string>;
   titleWeight: number;
   descriptionWeight: number;
   idfs: Float64Array;
@@ -179,6 +202,11 @@ export class RunbookIndex {
    * any, times its environment or any).
    */
   private readonly shards = new Map<string, Map<string, Posting>>();
+  /**
+   * The slots of each shard scoped to a named service: a ticket of that service gets them as
+   * candidates even when it shares no word with them (the service alone is evidence).
+   */
+  private readonly scoped = new Map<string, number[]>();
   private readonly entries = new Map<number, Entry>();
   private readonly df = new Map<string, number>();
   /** Entries by slot; freed slots are reused. */
@@ -254,6 +282,7 @@ export class RunbookIndex {
         plan.title,
         keywordText,
         keywordText,
+        (match.services ?? []).join(" "),
         plan.description ?? "",
         ...stepText,
       ].join("\n"),
@@ -283,6 +312,7 @@ export class RunbookIndex {
       keywords,
       titlePattern,
       descriptionPattern,
+      subject: [...new Set(tokenize(plan.title))].filter((t) => !actionWords.has(t)),
       described: keywords.length > 0 || titlePattern !== null || descriptionPattern !== null,
       terms,
       slot,
@@ -297,6 +327,11 @@ export class RunbookIndex {
       if (!shard) {
         shard = new Map();
         this.shards.set(key, shard);
+      }
+      if (!key.startsWith("*\u0000")) {
+        const slots = this.scoped.get(key);
+        if (slots) slots.push(slot);
+        else this.scoped.set(key, [slot]);
       }
       for (const [term, tf] of counts) {
         const posting = shard.get(term);
@@ -327,6 +362,12 @@ export class RunbookIndex {
       else this.df.set(term, n);
     }
     for (const key of entry.shardKeys) {
+      const scoped = this.scoped.get(key);
+      if (scoped) {
+        const at = scoped.indexOf(entry.slot);
+        if (at >= 0) scoped.splice(at, 1);
+        if (scoped.length === 0) this.scoped.delete(key);
+      }
       const shard = this.shards.get(key);
       if (!shard) continue;
       for (const term of entry.terms) {
@@ -349,6 +390,7 @@ export class RunbookIndex {
 
   clear(): void {
     this.shards.clear();
+    this.scoped.clear();
     this.entries.clear();
     this.df.clear();
     this.slots.length = 0;
@@ -368,7 +410,8 @@ export class RunbookIndex {
         ? query.description.slice(0, maxDescription)
         : query.description;
     const titleTerms = [...new Set(tokenize(title))];
-    const descriptionTerms = [...new Set(tokenize(description))]
+    const allDescriptionTerms = new Set(tokenize(description));
+    const descriptionTerms = [...allDescriptionTerms]
       .filter((t) => !hasDigit.test(t) && !titleTerms.includes(t))
       .slice(0, maxDescriptionTerms);
     // Retrieval uses the rarer terms only: a term found in a large share of the runbooks tells
@@ -384,7 +427,6 @@ export class RunbookIndex {
     if (queryTerms.length > maxQueryTerms) {
       queryTerms = [...queryTerms].sort((x, y) => df(x) - df(y)).slice(0, maxQueryTerms);
     }
-    if (queryTerms.length === 0) return [];
 
     const idf = (t: string) => Math.log(1 + n / (df(t) + 1));
     const idfs = new Float64Array(queryTerms.length);
@@ -398,7 +440,13 @@ export class RunbookIndex {
     const service = query.service.trim().toLowerCase();
     const environment = query.environment.trim().toLowerCase();
     const shards: Map<string, Posting>[] = [];
+    /** Runbooks scoped to the ticket's service: candidates whatever their words. */
+    const scoped: number[][] = [];
     if (service && environment) {
+      for (const key of [`${service}\u0000${environment}`, `${service}\u0000*`]) {
+        const slots = this.scoped.get(key);
+        if (slots) scoped.push(slots);
+      }
       for (const key of [
         `${service}\u0000${environment}`,
         `${service}\u0000*`,
@@ -415,6 +463,7 @@ export class RunbookIndex {
           shards.push(shard);
       }
     }
+    if (queryTerms.length === 0 && scoped.length === 0) return [];
 
     // Walk the postings: BM25 per runbook into the slot accumulators, and which terms it holds.
     const { scores, masks, lengths, touched } = this;
@@ -442,6 +491,15 @@ export class RunbookIndex {
     const retrieve = options.retrieve ?? 50;
     if (touched.length > retrieve) touched.sort((x, y) => (scores[y] as number) - (scores[x] as number));
     const hits: { entry: Entry; mask: number; score: number }[] = [];
+    // Scoped runbooks without a word in common come after the text hits, within `retrieve`.
+    const wordless: Entry[] = [];
+    for (const slots of scoped) {
+      for (const slot of slots) {
+        if (wordless.length + Math.min(touched.length, retrieve) >= retrieve) break;
+        const entry = this.slots[slot];
+        if (entry && masks[slot] === 0 && !wordless.includes(entry)) wordless.push(entry);
+      }
+    }
     for (let i = 0; i < touched.length; i++) {
       const slot = touched[i] as number;
       const entry = this.slots[slot];
@@ -450,6 +508,7 @@ export class RunbookIndex {
       masks[slot] = 0;
     }
     touched.length = 0;
+    for (const entry of wordless) hits.push({ entry, mask: 0, score: 0 });
 
     const q: QueryContext = {
       queryTerms,
@@ -457,6 +516,7 @@ export class RunbookIndex {
       descriptionBits,
       titleTerms,
       descriptionTerms,
+      ticketTerms: new Set([...titleTerms, ...allDescriptionTerms]),
       titleWeight: titleTerms.reduce((sum, t) => sum + idf(t), 0),
       descriptionWeight: descriptionTerms.reduce((sum, t) => sum + idf(t), 0),
       idfs,
@@ -545,6 +605,35 @@ export class RunbookIndex {
       }
     }
 
+    // The runbook title's subject, named by the ticket: only when its title names part of it (a
+    // word shared with a long description alone is weak), description mentions counting half.
+    if (entry.subject.length > 0) {
+      let named = 0;
+      let all = 0;
+      let inTitle = false;
+      const found: string[] = [];
+      for (const term of entry.subject) {
+        const weight = Math.log(1 + this.entries.size / ((this.df.get(term) ?? 0) + 1));
+        all += weight;
+        if (q.titleTerms.includes(term)) {
+          named += weight;
+          inTitle = true;
+          found.push(term);
+        } else if (q.ticketTerms.has(term)) {
+          named += weight / 2;
+          found.push(term);
+        }
+      }
+      if (inTitle) {
+        const share = named / all;
+        miss *= 1 - share * weights.subject;
+        evidence++;
+        reasons?.push(
+          `title subject: ${found.length} of ${entry.subject.length} named (${found.join(", ")})`,
+        );
+      }
+    }
+
     let described = false;
     let inTitle = 0;
     let inDescription = 0;
@@ -569,8 +658,9 @@ export class RunbookIndex {
       reasons?.push("description_pattern matched");
       described = true;
     }
-    if (evidence === 0 && !described) return -1;
-    if (entry.services && q.service) {
+    const serviceMatched = entry.services !== null && q.service !== "";
+    if (evidence === 0 && !described && !serviceMatched) return -1;
+    if (serviceMatched) {
       miss *= 1 - weights.service;
       reasons?.push(`service=${q.service} matched`);
     }
