@@ -15,7 +15,19 @@ const only = args.filter((a) => !a.startsWith("--"));
 const rowsDir = join(import.meta.dirname, "rows");
 
 // Cheap, self-contained rows first; those that need services or child processes after.
-const order = ["runbook-parse", "matching", "csv-import", "executor", "approvals", "webhook-ingest"];
+const order = [
+  "runbook-parse",
+  "matching",
+  "csv-import",
+  "executor",
+  "approvals",
+  "webhook-ingest",
+  "alert-to-remediation",
+  "alert-storm",
+  "ssh",
+  "sql",
+  "scale-out",
+];
 const files = readdirSync(rowsDir)
   .filter((f) => f.endsWith(".ts"))
   .map((f) => f.slice(0, -3))

@@ -47,6 +47,8 @@ export interface StepAnnotations {
   expect?: Expect;
   onFailure?: FailureAction;
   idempotent?: boolean;
+  /** The command that undoes the step when the session rolls back (trimmed, not yet checked for templates). */
+  compensate?: string;
 }
 
 export interface AnnotationProblem {
@@ -70,6 +72,7 @@ export const annotationKeys = [
   "expect_output",
   "on_failure",
   "idempotent",
+  "compensate",
 ] as const;
 export type AnnotationKey = (typeof annotationKeys)[number];
 
@@ -80,6 +83,8 @@ const aliases: Record<string, AnnotationKey> = {
   retry: "retries",
   exit_code: "expect_exit_code",
   expect_exitcode: "expect_exit_code",
+  compensation: "compensate",
+  undo: "compensate",
 };
 
 /** `requiresApproval`, `requires-approval` and `Requires_Approval` all mean `requires_approval`. */
@@ -414,10 +419,13 @@ export function interpretAnnotations(raw: readonly RawAnnotation[]): {
   problems: AnnotationProblem[];
   /** Source range of each annotation that was read, by canonical key. */
   ranges: Partial<Record<AnnotationKey, { start: number; end: number }>>;
+  /** Source range of each value that was read, by canonical key (the key's range in the JSON form). */
+  valueRanges: Partial<Record<AnnotationKey, { start: number; end: number }>>;
 } {
   const values: StepAnnotations = {};
   const problems: AnnotationProblem[] = [];
   const ranges: Partial<Record<AnnotationKey, { start: number; end: number }>> = {};
+  const valueRanges: Partial<Record<AnnotationKey, { start: number; end: number }>> = {};
   for (const annotation of raw) {
     const key = canonicalKey(annotation.key);
     const keyRange = { start: annotation.keyStart, end: annotation.keyEnd };
@@ -442,6 +450,7 @@ export function interpretAnnotations(raw: readonly RawAnnotation[]): {
       continue;
     }
     ranges[key] = keyRange;
+    valueRanges[key] = { start: annotation.valueStart, end: annotation.valueEnd };
     const bad = (expected: string) =>
       problems.push({
         ruleId: "runbook/invalid-value",
@@ -536,9 +545,17 @@ export function interpretAnnotations(raw: readonly RawAnnotation[]): {
         else values.expect = expect;
         break;
       }
+      case "compensate": {
+        if (typeof value === "string" && value.trim().length > 0) values.compensate = value.trim();
+        else
+          bad(
+            'expected the command that undoes this step, such as compensate: "systemctl start {{ ticket.service }}"',
+          );
+        break;
+      }
     }
   }
-  return { values, problems, ranges };
+  return { values, problems, ranges, valueRanges };
 }
 
 /** `expect: 0` (exit code), `expect: /ok/` (output pattern), or JSON `{"exit_code": 0, "output": "ok"}`. */

@@ -88,6 +88,7 @@ function annotationPairs(step: Step, fence: boolean): [string, string][] {
   if (step.expect?.output !== undefined) add("expect_output", step.expect.output);
   if (step.onFailure !== "abort") add("on_failure", step.onFailure);
   if (step.idempotent) add("idempotent", true);
+  if (step.compensate !== undefined) add("compensate", step.compensate.command);
   return pairs;
 }
 

@@ -17,6 +17,8 @@ export { FrontMatterSchema } from "./front-matter.js";
 export { type ParseOptions, type ParseResult, parseRunbook, parseRunbookOrThrow } from "./parse.js";
 export { default, type RemarkRunbookOptions, remarkRunbook } from "./plugin.js";
 export {
+  type Compensation,
+  CompensationSchema,
   type Diagnostic,
   DiagnosticSchema,
   type DiagnosticSeverity,

@@ -116,6 +116,7 @@ interface StepDraft {
   onFailureRange: { start: number; end: number } | undefined;
   descriptions: string[];
   variables: string[];
+  compensate: Step["compensate"];
 }
 
 type Section =
@@ -414,7 +415,7 @@ class Walker {
     const offset = start(input.node);
     for (const error of input.errors)
       report.error("runbook/malformed-annotation", error.message, error.start, error.end);
-    const { values, problems, ranges } = interpretAnnotations(input.annotations);
+    const { values, problems, ranges, valueRanges } = interpretAnnotations(input.annotations);
     for (const problem of problems) report.error(problem.ruleId, problem.message, problem.start, problem.end);
     if (input.command.length === 0) {
       report.error(
@@ -442,6 +443,10 @@ class Walker {
         if (token.type === "reference" && !variables.includes(token.name)) variables.push(token.name);
       }
     }
+    const compensate =
+      values.compensate === undefined
+        ? undefined
+        : this.compensation(values.compensate, section.phase, ranges.compensate, valueRanges.compensate);
     const severity = values.severity ?? defaultStepSeverity;
     if (severity === "high_risk" && values.requiresApproval === false) {
       const range = rangeFor(ranges, "requires_approval", offset);
@@ -465,9 +470,59 @@ class Walker {
       onFailureRange: ranges.on_failure,
       descriptions: input.descriptions,
       variables,
+      compensate,
     };
     this.drafts.push(draft);
     this.current = draft;
+  }
+
+  /**
+   * Checks a `compensate` command (its templates, and that its phase ever compensates) and lists
+   * its template references. Offsets of template problems are exact when the value is written
+   * plainly or in quotes without escapes; otherwise the whole value is reported.
+   */
+  compensation(
+    command: string,
+    phase: PhaseName,
+    keyRange: { start: number; end: number } | undefined,
+    valueRange: { start: number; end: number } | undefined,
+  ): Step["compensate"] {
+    const report = this.report;
+    if (phase === "prechecks" || phase === "rollback") {
+      const range = keyRange ?? valueRange ?? { start: 0, end: 0 };
+      report.warn(
+        "runbook/ignored-compensation",
+        phase === "prechecks"
+          ? "prechecks change nothing, so a precheck is never compensated: remove compensate, or move the step to the main steps"
+          : "a rollback step is never compensated (a failing rollback step fails the session): remove compensate",
+        range.start,
+        range.end,
+      );
+    }
+    const variables: string[] = [];
+    if (!command.includes("{{")) return { command, variables };
+    const { tokens, problems } = tokenizeTemplate(command);
+    if (problems.length > 0 && valueRange !== undefined) {
+      const raw = this.source.text.slice(valueRange.start, valueRange.end);
+      const base =
+        raw === command
+          ? valueRange.start
+          : /^["']/.test(raw) && raw.slice(1, -1) === command
+            ? valueRange.start + 1
+            : undefined;
+      for (const problem of problems) {
+        report.error(
+          "runbook/invalid-template",
+          `compensate: ${problem.message}`,
+          base === undefined ? valueRange.start : base + problem.start,
+          base === undefined ? valueRange.end : base + problem.end,
+        );
+      }
+    }
+    for (const token of tokens) {
+      if (token.type === "reference" && !variables.includes(token.name)) variables.push(token.name);
+    }
+    return { command, variables };
   }
 
   finish(options: ParseOptions): ParseResult {
@@ -526,7 +581,11 @@ class Walker {
         lineEnd(this.source.text, empty.offset),
       );
     }
-    if (phases.rollback.length === 0) {
+    // Compensations of main steps and postchecks are a rollback too.
+    const compensates = this.drafts.some(
+      (d) => d.compensate !== undefined && (d.phase === "main" || d.phase === "postchecks"),
+    );
+    if (phases.rollback.length === 0 && !compensates) {
       for (const draft of this.drafts) {
         if (draft.values.onFailure !== "rollback") continue;
         const range = draft.onFailureRange ?? { start: draft.offset, end: draft.offset };
@@ -569,6 +628,7 @@ function toStep(draft: StepDraft, name: string): Step {
   if (v.expect !== undefined) step.expect = v.expect;
   step.onFailure = v.onFailure ?? "abort";
   step.idempotent = v.idempotent ?? false;
+  if (draft.compensate !== undefined) step.compensate = draft.compensate;
   const description = draft.descriptions.length > 0 ? draft.descriptions.join("\n\n").trim() : "";
   if (description.length > 0) step.description = description;
   step.variables = draft.variables;

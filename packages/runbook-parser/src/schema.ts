@@ -48,6 +48,16 @@ export const ExpectSchema = z.object({
 const singleLine = (s: string) => !/[\r\n]/.test(s);
 const trimmed = (s: string) => s === s.trim();
 
+/**
+ * How a step is undone: a command in the step's language, run on the step's connection with its
+ * approval requirement and severity, when the session rolls back after the step succeeded.
+ */
+export const CompensationSchema = z.object({
+  command: z.string().min(1).refine(trimmed, { error: "must not start or end with whitespace" }),
+  /** Template references in the command, in order, once each (as `Step.variables`). */
+  variables: z.array(z.string()),
+});
+
 export const StepSchema = z
   .object({
     /** Unique within the runbook: the `name` annotation, or derived from the command. */
@@ -69,6 +79,8 @@ export const StepSchema = z
     expect: ExpectSchema.optional(),
     onFailure: FailureActionSchema,
     idempotent: z.boolean(),
+    /** The `compensate` annotation: what undoes this step when the session rolls back. */
+    compensate: CompensationSchema.optional(),
     /** Markdown text that follows the step. */
     description: z.string().min(1).refine(trimmed).optional(),
     /** Template references in the command (`ticket.service` for `{{ ticket.service }}`), in order, once each. */
@@ -166,6 +178,7 @@ export type TicketSeverity = z.infer<typeof TicketSeveritySchema>;
 export type PhaseName = z.infer<typeof PhaseNameSchema>;
 export type Position = z.infer<typeof PositionSchema>;
 export type Expect = z.infer<typeof ExpectSchema>;
+export type Compensation = z.infer<typeof CompensationSchema>;
 export type Step = z.infer<typeof StepSchema>;
 export type RunbookMatch = z.infer<typeof MatchSchema>;
 export type RunbookMetadata = z.infer<typeof RunbookMetadataSchema>;

@@ -89,6 +89,9 @@ const stepDraft = fc.record({
   output: fc.option(regexSource, { nil: undefined }),
   onFailure: fc.constantFrom("abort", "continue", "rollback" as const),
   idempotent: fc.boolean(),
+  compensate: fc.option(fc.oneof(singleLine, singleLine, multiLine, fc.constant("echo `date` (undo)")), {
+    nil: undefined,
+  }),
   description: fc.option(markdownText, { nil: undefined }),
 });
 
@@ -118,6 +121,8 @@ function toSteps(drafts: Draft[], taken: Set<string>): Step[] {
       if (d.exitCode !== undefined) step.expect.exitCode = d.exitCode;
       if (d.output !== undefined) step.expect.output = d.output;
     }
+    if (d.compensate !== undefined)
+      step.compensate = { command: d.compensate, variables: templateVariables(d.compensate) };
     if (d.description !== undefined) step.description = d.description;
     return step;
   });

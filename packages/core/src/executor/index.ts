@@ -67,6 +67,11 @@ export interface PlanEntry {
   idempotent: boolean;
   /** Why the step could not be prepared (`CODE: message`), or null. */
   error: string | null;
+  /**
+   * For a compensation (a rollback step made from a step's `compensate` annotation): the step it
+   * undoes. It runs only when the session rolls back after that step succeeded.
+   */
+  compensates?: { index: number; name: string };
 }
 
 export interface TimelineEntry {
@@ -337,7 +342,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     redactor: Redactor,
   ): Promise<PlanEntry[]> {
     const entries: PlanEntry[] = [];
-    for (const { index, phase, step } of planned) {
+    for (const { index, phase, step, compensates } of planned) {
       const base = {
         index,
         phase,
@@ -353,6 +358,9 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
         retries: step.retries,
         onFailure: step.onFailure,
         idempotent: step.idempotent,
+        ...(compensates !== undefined
+          ? { compensates: { index: compensates, name: planned[compensates]!.step.name } }
+          : {}),
       };
       try {
         const prepared = await runner.prepare({ runbook, ticket, planned }, index);

@@ -16,15 +16,63 @@ export interface PlannedStep {
   index: number;
   phase: Phase;
   step: Step;
+  /** For a compensation: the index of the step it undoes. */
+  compensates?: number;
 }
 
-/** Every step of a runbook in session order: prechecks, main, postchecks, rollback. */
+/**
+ * Every step of a runbook in session order: prechecks, main, postchecks, then the rollback phase:
+ * the compensations of main steps and postchecks in reverse order, then the declared rollback
+ * steps. Compensations are planned up front like every step, so each has a step record before
+ * the session runs; when the session rolls back, those whose step did not succeed are skipped.
+ * A runbook with no `compensate` plans exactly as before.
+ */
 export function flattenRunbook(runbook: Runbook): PlannedStep[] {
   const out: PlannedStep[] = [];
-  for (const phase of ["prechecks", "main", "postchecks", "rollback"] as const) {
+  for (const phase of ["prechecks", "main", "postchecks"] as const) {
     for (const step of runbook.phases[phase]) out.push({ index: out.length, phase, step });
   }
+  const undoable = out.filter((p) => p.phase !== "prechecks" && p.step.compensate !== undefined);
+  for (const target of undoable.reverse()) {
+    out.push({
+      index: out.length,
+      phase: "rollback",
+      step: compensationStep(target.step),
+      compensates: target.index,
+    });
+  }
+  for (const step of runbook.phases.rollback) out.push({ index: out.length, phase: "rollback", step });
   return out;
+}
+
+/** The name of the step that undoes `stepName`: what step records, approvals and the plan show. */
+export function compensationName(stepName: string): string {
+  return `compensation of ${stepName}`;
+}
+
+/**
+ * A step's compensation as a step of its own: its command in the step's language, on the step's
+ * connection, with the step's approval requirement, severity and timeout. No retries and no
+ * `expect` (those describe the step's command), and never idempotent: a compensation
+ * interrupted by a crash waits for a person rather than running again on its own.
+ */
+function compensationStep(step: Step): Step {
+  const compensation: Step = {
+    name: compensationName(step.name),
+    command: step.compensate!.command,
+    language: step.language,
+    requiresApproval: step.requiresApproval,
+    severity: step.severity,
+    retries: 0,
+    onFailure: "abort",
+    idempotent: false,
+    description: `Undoes step "${step.name}" when the session rolls back after it succeeded.`,
+    variables: step.compensate!.variables,
+    position: step.position,
+  };
+  if (step.timeoutMs !== undefined) compensation.timeoutMs = step.timeoutMs;
+  if (step.connection !== undefined) compensation.connection = step.connection;
+  return compensation;
 }
 
 /** A step ready to run or to be approved. */

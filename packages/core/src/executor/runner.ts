@@ -659,8 +659,8 @@ export class Runner {
       await this.finish(live, "failed", `rollback ${reason}`);
       return true;
     }
-    const hasRollback = live.steps.some((s) => s.phase === "rollback");
-    if (current.phase === "prechecks" || !hasRollback) {
+    const { uncompensated, toRun } = this.rollbackOf(live, current.phase);
+    if (current.phase === "prechecks" || toRun === 0) {
       await this.finish(
         live,
         "failed",
@@ -669,8 +669,36 @@ export class Runner {
       return true;
     }
     this.log.info({ sessionId: live.session.id, stepId: step.id }, "rolling back");
+    // Skipped in the same commit as the switch to rollback: a resumed session never runs them.
+    for (const compensation of uncompensated) {
+      live.steps[live.steps.indexOf(compensation)] = { ...compensation, status: "skipped" };
+      live.pending.intents.push({ kind: "step", id: compensation.id, changes: { status: "skipped" } });
+    }
     await this.saveSession(live, { phase: "rollback", error: reason });
     return false;
+  }
+
+  /**
+   * What rolling back after a failure in `failedPhase` runs: the compensations of that phase's
+   * steps that succeeded (planned in reverse order ahead of the declared rollback steps) and the
+   * declared rollback steps. Compensations of any other step are `uncompensated`: skipped.
+   */
+  private rollbackOf(live: Live, failedPhase: Phase): { uncompensated: StepRecord[]; toRun: number } {
+    const uncompensated: StepRecord[] = [];
+    let toRun = 0;
+    for (const record of live.steps) {
+      if (record.phase !== "rollback" || finalStepStatuses.has(record.status)) continue;
+      const target = live.planned[record.index]?.compensates;
+      if (target !== undefined) {
+        const undone = live.steps.find((s) => s.index === target);
+        if (undone?.phase !== failedPhase || undone.status !== "succeeded") {
+          uncompensated.push(record);
+          continue;
+        }
+      }
+      toRun++;
+    }
+    return { uncompensated, toRun };
   }
 
   /** Runs a prepared step, with its retries, and records the outcome. */

@@ -44,6 +44,8 @@ const PlanEntry = z.object({
   onFailure: z.enum(["abort", "continue", "rollback"]),
   idempotent: z.boolean(),
   error: z.string().nullable(),
+  /** For a compensation: the step it undoes when the session rolls back. */
+  compensates: z.object({ index: z.number().int(), name: z.string() }).optional(),
 });
 
 const Detail = named(

@@ -27,6 +27,30 @@ describe("POST /executions", () => {
     expect(r.body.plan.map((p: { rendered: string }) => p.rendered)).toContain("echo cleaning 'nginx'");
   });
 
+  it("shows a compensation in the dry-run plan with the step it undoes", async () => {
+    const rb = await h.json("POST", "/runbooks", {
+      json: {
+        markdown:
+          "# Undoable\n\n## Main Steps\n- `echo drain {{ticket.service}}` (name: drain, compensate: \"echo undrain {{ticket.service}}\")\n",
+      },
+    });
+    expect(rb.status).toBe(201);
+    const t = await h.json("POST", "/tickets/demo/ticket?auto_execute=false", {
+      json: { title: "Drain web-2", service: "nginx" },
+    });
+    const r = await h.json("POST", "/executions", {
+      token: h.tokens.operator,
+      json: { ticket_id: t.body.ticket.id, runbook_id: rb.body.runbook.id, dry_run: true },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.plan.at(-1)).toMatchObject({
+      phase: "rollback",
+      name: "compensation of drain",
+      rendered: "echo undrain 'nginx'",
+      compensates: { index: 0, name: "drain" },
+    });
+  });
+
   it("starts a session that stops at the approval step", async () => {
     const r = await h.json("POST", "/executions", {
       token: h.tokens.operator,
