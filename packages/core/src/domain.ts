@@ -100,6 +100,11 @@ export const Analysis = z.object({
   /** One entry per analyzer stage, in order: what it did. */
   trace: z.array(z.object({ stage: z.string(), notes: z.array(z.string()) })),
   analyzedAt: z.string(),
+  /**
+   * The decision is auto_execute and whoever stored the ticket asked for it to be carried out:
+   * a restart starts the session if the process died before it did.
+   */
+  autoExecuteRequested: z.boolean().optional(),
 });
 export type Analysis = z.infer<typeof Analysis>;
 

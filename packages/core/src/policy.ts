@@ -47,6 +47,12 @@ export interface Policy {
    * the store, so this is also how long the work of a dead instance waits. Default 30 s.
    */
   leaseTtlMs: number;
+  /**
+   * `engine.start()` starts the sessions of auto-executed tickets whose process died between
+   * storing the ticket and starting its session; a ticket stored less than this long ago is left
+   * alone until then (another instance may be starting it right now). Default 30 s.
+   */
+  autoExecuteResumeGraceMs: number;
 }
 
 export const defaultPolicy: Policy = {
@@ -65,6 +71,7 @@ export const defaultPolicy: Policy = {
   defaultStepTimeoutMs: 15 * 60 * 1000,
   closeGraceMs: 10_000,
   leaseTtlMs: 30_000,
+  autoExecuteResumeGraceMs: 30_000,
 };
 
 /** A clock the tests can drive. */

@@ -196,6 +196,7 @@ export function createTicketsApi(
     analysis: Analysis | null,
     receivedAt: string | undefined,
     now: string,
+    autoExecute = false,
   ): NewDoc<Ticket> {
     return {
       title: ticket.title,
@@ -212,7 +213,7 @@ export function createTicketsApi(
       receivedAt: receivedAt ?? now,
       lastSeenAt: now,
       updatedAt: now,
-      analysis,
+      analysis: withIntent(analysis, autoExecute),
       statusReason: null,
     };
   }
@@ -221,13 +222,14 @@ export function createTicketsApi(
     input: ValidTicketInput | CsvRowInput,
     receivedAt: string | undefined,
     now: string,
+    autoExecute: boolean,
   ): Promise<NewDoc<Ticket>> {
     const { ticket, fingerprint, analysis } = await analyzer.analyze(subjectOf(input));
-    return docOf(ticket, fingerprint, analysis, receivedAt, now);
+    return docOf(ticket, fingerprint, analysis, receivedAt, now, autoExecute);
   }
 
   /** A repeat whose analysis was skipped but that did not fold (its ticket closed meanwhile): analyze it now. */
-  async function analyzeLate(outcome: IngestResult): Promise<IngestResult> {
+  async function analyzeLate(outcome: IngestResult, autoExecute: boolean): Promise<IngestResult> {
     const { ticket } = outcome;
     const { analysis } = await analyzer.analyze({
       title: ticket.title,
@@ -241,7 +243,7 @@ export function createTicketsApi(
       metaData: ticket.metaData,
     });
     const updated = await storage.tickets.update(ticket.id, ticket.version, {
-      analysis,
+      analysis: withIntent(analysis, autoExecute),
       updatedAt: ctx.nowIso(),
     });
     return { ticket: updated, deduplicated: false };
@@ -286,7 +288,8 @@ export function createTicketsApi(
     if (inputs.length === 0) return [];
     const now = ctx.nowIso();
     const docs: NewDoc<Ticket>[] = [];
-    for (let i = 0; i < inputs.length; i++) docs.push(await toDoc(inputs[i]!, receivedAt(i), now));
+    for (let i = 0; i < inputs.length; i++)
+      docs.push(await toDoc(inputs[i]!, receivedAt(i), now, autoExecute));
     const outcomes = await storage.ingestTickets(docs, { dedupeWindowMs: ctx.policy.dedupeWindowMs, now });
     await afterStore(outcomes, autoExecute);
     return outcomes;
@@ -525,7 +528,7 @@ export function createTicketsApi(
         const docs: NewDoc<Ticket>[] = [];
         for (const { subject } of batch) {
           const { ticket, fingerprint, analysis } = await analyzer.analyze(subject);
-          docs.push(docOf(ticket, fingerprint, analysis, undefined, now));
+          docs.push(docOf(ticket, fingerprint, analysis, undefined, now, autoExecute));
         }
         const positions = batch.map((row) => row.position);
         batch = [];
@@ -561,7 +564,7 @@ export function createTicketsApi(
           const outcome = outcomes[i] as IngestResult;
           // Its ticket closed meanwhile, so the repeat became a ticket of its own: analyze it.
           if (!outcome.deduplicated && outcome.ticket.analysis === null)
-            outcomes[i] = await analyzeLate(outcome);
+            outcomes[i] = await analyzeLate(outcome, autoExecute);
         }
         await afterStore(outcomes, autoExecute);
         record(outcomes, positions);
@@ -665,4 +668,14 @@ function mapSeverity(raw: unknown, field: string, warnings: string[]): TicketSev
   if (mapped) return mapped;
   warnings.push(`${field}: unknown severity "${String(raw).slice(0, 40)}" mapped to medium`);
   return "medium";
+}
+
+/**
+ * Marks an analysis whose decision the caller asked to carry out (`autoExecuteRequested`), in the
+ * same write that stores the ticket: if the process dies before the session starts, the next
+ * `engine.start()` finds the ticket still `analyzed` and starts it.
+ */
+function withIntent(analysis: Analysis | null, autoExecute: boolean): Analysis | null {
+  if (!analysis || !autoExecute || analysis.decision.action !== "auto_execute") return analysis;
+  return { ...analysis, autoExecuteRequested: true };
 }

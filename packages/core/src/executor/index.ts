@@ -828,13 +828,87 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     }
   };
 
+  let closing = false;
+  const resumeTimers = new Set<NodeJS.Timeout>();
+
+  /**
+   * Starts the auto-executions a dead process left undone: tickets still `analyzed` whose stored
+   * analysis says auto_execute was requested, with no session. The newest `resumeScanLimit`
+   * analyzed tickets are looked at; one stored within the grace period is left for the pass that
+   * runs once the grace has passed. Each ticket is claimed with a version-checked write first, so
+   * two instances never both start it.
+   */
+  async function resumeAutoExecutions(): Promise<void> {
+    const graceMs = ctx.policy.autoExecuteResumeGraceMs;
+    const settledBefore = ctx.clock.now() - graceMs;
+    let cursor: number | undefined;
+    let seen = 0;
+    let youngest = Number.NEGATIVE_INFINITY;
+    while (seen < resumeScanLimit && !closing) {
+      const page = await storage.tickets.find({
+        where: { status: "analyzed" },
+        order: "desc",
+        limit: 200,
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      if (page.length === 0) break;
+      for (const ticket of page) {
+        seen++;
+        cursor = ticket.id;
+        const analysis = ticket.analysis;
+        if (!analysis?.autoExecuteRequested || analysis.decision.action !== "auto_execute") continue;
+        const storedAt = Date.parse(ticket.updatedAt);
+        if (storedAt > settledBefore) {
+          youngest = Math.max(youngest, storedAt);
+          continue;
+        }
+        if ((await storage.sessions.count({ ticketId: ticket.id })) > 0) continue;
+        let claimed: Ticket;
+        try {
+          claimed = await storage.tickets.update(ticket.id, ticket.version, { updatedAt: ctx.nowIso() });
+        } catch (err) {
+          if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") continue;
+          throw err;
+        }
+        log.info({ ticketId: ticket.id }, "starting an auto-execution a stopped process left undone");
+        try {
+          await ctx.hooks.autoExecute?.(claimed);
+        } catch (err) {
+          log.error({ ticketId: ticket.id, err }, "auto-execution failed to start");
+        }
+      }
+    }
+    if (youngest > Number.NEGATIVE_INFINITY && !closing) {
+      const timer = setTimeout(
+        () => {
+          resumeTimers.delete(timer);
+          resumeAutoExecutions().catch((err) => log.warn({ err }, "resuming auto-executions failed"));
+        },
+        Math.max(0, youngest - settledBefore) + 1,
+      );
+      timer.unref();
+      resumeTimers.add(timer);
+    }
+  }
   return {
     executions,
     approvals,
-    start: () => runner.start(),
-    close: () => runner.close(),
+    start: async () => {
+      closing = false;
+      await runner.start();
+      await resumeAutoExecutions();
+    },
+    close: () => {
+      closing = true;
+      for (const timer of resumeTimers) clearTimeout(timer);
+      resumeTimers.clear();
+      return runner.close();
+    },
   };
 }
+
+/** How many of the newest analyzed tickets `start()` looks at for an auto-execution left undone. */
+const resumeScanLimit = 5_000;
 
 function phaseName(phase: Phase): string {
   return phase === "prechecks"
