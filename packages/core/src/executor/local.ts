@@ -3,17 +3,17 @@
  * gets a clean environment (PATH and a few safe variables, never the engine's own), its own
  * process group, and on timeout or cancellation the whole group is killed (SIGTERM, then SIGKILL).
  * Only shell steps go through a shell (`sh -c <rendered>`); other languages run their interpreter
- * with the script as one argument.
+ * with the script as one argument. Processes are forked by a small helper process (see
+ * spawn-helper.ts), not by the engine's own, large one.
  */
-import { spawn } from "node:child_process";
 import { delimiter } from "node:path";
-import { StringDecoder } from "node:string_decoder";
 import { z } from "zod";
 import { rwError } from "../errors.js";
 import type { ConnectionHandle, ExecRequest, ExecResult, InfrastructureConnector } from "../plugin.js";
 import { defineConnector } from "../plugin.js";
 import { coreVersion } from "../version.js";
 import { CappedText } from "./output.js";
+import { killGroup, launchDirect, launchViaHelper } from "./spawn-helper.js";
 import { shellLanguages } from "./templates.js";
 
 /** PATH of a local step, before the configured extra directories. */
@@ -37,6 +37,12 @@ const LocalConfigSchema = z.object({
     .int()
     .min(1_024)
     .default(1024 * 1024),
+  /**
+   * Fork steps from a small helper process rather than from the engine's own (large) one, which
+   * makes each start cheap and keeps it off the engine's thread. Default true; false forks
+   * directly (for runtimes where `process.execPath -e` is not Node).
+   */
+  spawnHelper: z.boolean().default(true),
 });
 export type LocalConnectorConfig = z.input<typeof LocalConfigSchema>;
 
@@ -66,38 +72,29 @@ export async function runLocal(
   }
   Object.assign(env, config.env, { PATH: [...config.path, defaultLocalPath].join(delimiter) });
 
+  const launch = config.spawnHelper ? launchViaHelper : launchDirect;
+
   return await new Promise<ExecResult>((resolve, reject) => {
     if (request.signal.aborted) {
       reject(abortError(request.signal));
       return;
     }
-    const child = spawn(file, args, {
-      cwd: config.cwd ?? process.cwd(),
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
     const stdout = new CappedText(config.maxOutputChars);
     const stderr = new CappedText(config.maxOutputChars);
-    const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+    let pid: number | undefined;
     let timedOut = false;
     let stopping = false;
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
-    const killGroup = (signal: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // The group is gone already.
-      }
+    const signalGroup = (signal: NodeJS.Signals) => {
+      if (pid !== undefined) killGroup(pid, signal);
     };
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      killGroup("SIGTERM");
-      killTimer = setTimeout(() => killGroup("SIGKILL"), config.killGraceMs);
+      signalGroup("SIGTERM");
+      killTimer = setTimeout(() => signalGroup("SIGKILL"), config.killGraceMs);
       killTimer.unref();
     };
     const timer =
@@ -110,15 +107,6 @@ export async function runLocal(
     const onAbort = () => stop();
     request.signal.addEventListener("abort", onAbort, { once: true });
 
-    const collect = (stream: "stdout" | "stderr", sink: CappedText) => (data: Buffer) => {
-      const chunk = decoders[stream].write(data);
-      if (chunk.length === 0) return;
-      sink.append(chunk);
-      request.onOutput?.(stream, chunk);
-    };
-    child.stdout.on("data", collect("stdout", stdout));
-    child.stderr.on("data", collect("stderr", stderr));
-
     const finish = (outcome: () => void) => {
       if (settled) return;
       settled = true;
@@ -127,50 +115,53 @@ export async function runLocal(
       // A killed group may leave grandchildren holding the pipes; SIGKILL them before leaving.
       if (stopping) {
         clearTimeout(killTimer);
-        killGroup("SIGKILL");
+        signalGroup("SIGKILL");
       }
       outcome();
     };
-    child.on("error", (err) => {
-      finish(() =>
-        reject(
-          rwError(
-            "RW_ERR_CONNECTOR_REJECTED",
-            `cannot start ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
-            {
-              details: { file },
-              cause: err,
-            },
-          ),
-        ),
-      );
-    });
-    child.on("close", (code, signal) => {
-      for (const stream of ["stdout", "stderr"] as const) {
-        const rest = decoders[stream].end();
-        if (rest.length > 0) {
-          (stream === "stdout" ? stdout : stderr).append(rest);
-          request.onOutput?.(stream, rest);
-        }
-      }
-      finish(() => {
-        if (request.signal.aborted && !timedOut) {
-          reject(abortError(request.signal));
-          return;
-        }
-        resolve({
-          exitCode: code,
-          signal,
-          stdout: stdout.toString(),
-          stderr: stderr.toString(),
-          timedOut,
-        });
-      });
-    });
-    // A process that ignores SIGTERM and whose pipes a grandchild keeps open must still end.
-    child.on("exit", () => {
-      if (stopping) killGroup("SIGKILL");
-    });
+    launch(
+      { file, args, cwd: config.cwd ?? process.cwd(), env },
+      {
+        pid(started) {
+          pid = started;
+          // Stopped before its id was known (a helper reports it a moment later): stop it now.
+          if (stopping) killGroup(started, "SIGTERM");
+        },
+        output(stream, chunk) {
+          (stream === "stdout" ? stdout : stderr).append(chunk);
+          request.onOutput?.(stream, chunk);
+        },
+        // A process that ignores SIGTERM and whose pipes a grandchild keeps open must still end.
+        exit() {
+          if (stopping) signalGroup("SIGKILL");
+        },
+        close(code, signal) {
+          finish(() => {
+            if (request.signal.aborted && !timedOut) {
+              reject(abortError(request.signal));
+              return;
+            }
+            resolve({
+              exitCode: code,
+              signal,
+              stdout: stdout.toString(),
+              stderr: stderr.toString(),
+              timedOut,
+            });
+          });
+        },
+        error(err) {
+          finish(() =>
+            reject(
+              rwError("RW_ERR_CONNECTOR_REJECTED", `cannot start ${file}: ${err.code ?? err.message}`, {
+                details: { file },
+                cause: Object.assign(new Error(err.message), { code: err.code }),
+              }),
+            ),
+          );
+        },
+      },
+    );
   });
 }
 

@@ -84,6 +84,56 @@ describe("localConnector", () => {
     });
   });
 
+  it("forks steps from a helper process, or from the engine's own when told not to", async () => {
+    const viaHelper = await runLocal(config(), request("echo $PPID"));
+    expect(Number(viaHelper.stdout.trim())).not.toBe(process.pid);
+    const direct = await runLocal(config({ spawnHelper: false }), request("echo $PPID"));
+    expect(Number(direct.stdout.trim())).toBe(process.pid);
+  });
+
+  it("fails the steps of a helper that died, ends their processes, and starts a new helper", async () => {
+    const canary = join(dir, "orphan-survived");
+    const helperPid = Number((await runLocal(config(), request("echo $PPID"))).stdout.trim());
+    const running = runLocal(config(), request(`sleep 1; touch ${canary}`));
+    await sleep(200);
+    process.kill(helperPid, "SIGKILL");
+    await expect(running).rejects.toMatchObject({ code: "RW_ERR_CONNECTOR_REJECTED" });
+    const next = await runLocal(config(), request("echo $PPID"));
+    expect(Number(next.stdout.trim())).not.toBe(helperPid);
+    await sleep(1_200);
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it("keeps the timeout, cancel and output guarantees when forking directly", async () => {
+    const canary = join(dir, "grandchild-survived");
+    const direct = config({ spawnHelper: false, maxOutputChars: 1_024 });
+    const timedOut = await runLocal(
+      direct,
+      request(`(sleep 1; touch ${canary}) & sh -c 'trap "" TERM; sleep 5'`, { timeoutMs: 200 }),
+    );
+    expect(timedOut.timedOut).toBe(true);
+    const capped = await runLocal(direct, request("head -c 5000 /dev/zero | tr '\\0' x"));
+    expect(capped.stdout.length).toBeLessThan(5_000);
+    const controller = new AbortController();
+    const running = runLocal(direct, request("sleep 5", { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 100);
+    await expect(running).rejects.toMatchObject({ code: "RW_ERR_EXEC_CANCELLED" });
+    await sleep(1_300);
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it("caps a chatty step's output and reports a process that cannot start", async () => {
+    const capped = await runLocal(
+      config({ maxOutputChars: 1_024 }),
+      request("head -c 200000 /dev/zero | tr '\\0' x; echo done"),
+    );
+    expect(capped.stdout.length).toBeLessThan(200_000);
+    expect(capped.stdout.endsWith("done\n")).toBe(true);
+    await expect(runLocal(config({ cwd: join(dir, "missing") }), request("true"))).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_REJECTED",
+    });
+  });
+
   it("answers its health check by running a process", async () => {
     const instance = await localConnector.create(config(), {} as never);
     const health = await instance.healthCheck({} as never, { signal: new AbortController().signal });
