@@ -90,17 +90,87 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     if (closed) throw rwError("RW_ERR_STORAGE_UNAVAILABLE", "The SQLite store is closed");
   }
 
+  /** Writes waiting for the next group commit, in call order. */
+  let queued: { work: () => unknown; resolve(value: unknown): void; reject(err: unknown): void }[] = [];
+  let flushScheduled = false;
+
   /**
-   * Runs `work` synchronously (no await inside, so nothing interleaves), a write in an IMMEDIATE
-   * transaction, and maps driver errors onto Runwarden codes.
+   * Runs `work` synchronously (no await inside, so nothing interleaves) and maps driver errors
+   * onto Runwarden codes. A read runs at once. A write is group-committed: the writes issued
+   * during one turn of the event loop (say, several sessions' step results) share one IMMEDIATE
+   * transaction, each in its own savepoint, so one that fails (a version conflict) rolls back
+   * alone. Every write's promise settles only after the commit: resolved means durable, as before.
    */
   function run<R>(work: () => R, mode: "read" | "write" = "write"): Promise<R> {
+    if (mode === "read") {
+      try {
+        assertOpen();
+        // A read sees every write issued before it, as if each had run when it was called.
+        flushWrites();
+        return Promise.resolve(work());
+      } catch (err) {
+        return Promise.reject(mapError(err));
+      }
+    }
     try {
       assertOpen();
-      return Promise.resolve(mode === "write" ? db.transaction(work).immediate() : work());
     } catch (err) {
-      return Promise.reject(mapError(err));
+      return Promise.reject(err);
     }
+    return new Promise<R>((resolve, reject) => {
+      queued.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushWrites);
+      }
+    });
+  }
+
+  /** Commits the queued writes together (see run), settling each once the commit is done. */
+  function flushWrites(): void {
+    flushScheduled = false;
+    if (queued.length === 0) return;
+    const batch = queued;
+    queued = [];
+    if (batch.length === 1) {
+      const [only] = batch;
+      try {
+        only!.resolve(db.transaction(only!.work).immediate());
+      } catch (err) {
+        only!.reject(mapError(err));
+      }
+      return;
+    }
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+    try {
+      db.transaction(() => {
+        for (const { work } of batch) {
+          try {
+            // Nested: a savepoint, rolled back alone when this write throws.
+            outcomes.push({ ok: true, value: db.transaction(work)() });
+          } catch (err) {
+            // An error that ended the whole transaction fails the group: retried one by one below.
+            if (!db.inTransaction) throw err;
+            outcomes.push({ ok: false, err });
+          }
+        }
+      }).immediate();
+    } catch {
+      // Nothing of the group was stored: each write gets its own transaction, as if alone.
+      for (const { work, resolve, reject } of batch) {
+        try {
+          resolve(db.transaction(work).immediate());
+        } catch (err) {
+          reject(mapError(err));
+        }
+      }
+      return;
+    }
+    batch.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) resolve(outcome.value);
+      else reject(mapError(outcome.err));
+    });
   }
 
   function collection<C extends CollectionName>(name: C, appendOnly = false): Collection<C> {
@@ -268,6 +338,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
 
     async close() {
       if (closed) return;
+      // Writes already issued are committed (and answered) before the file closes.
+      flushWrites();
       closed = true;
       signals.close();
       db.close();

@@ -150,6 +150,37 @@ describe("createSqliteStorage", () => {
     );
   });
 
+  it("commits concurrent writes together while a conflicting one fails alone", async () => {
+    const storage = createSqliteStorage({ path });
+    const [a, b] = await storage.tickets.insertMany([newTicket(), newTicket({ fingerprint: "b" })]);
+    // Issued in one turn of the event loop: they share a transaction, each in its own savepoint.
+    const writes = [
+      storage.tickets.update(a!.id, a!.version, { title: "first" }),
+      storage.tickets.update(b!.id, b!.version + 1, { title: "stale" }),
+      storage.tickets.update(b!.id, b!.version, { title: "second" }),
+      storage.tickets.insert(newTicket({ fingerprint: "c" })),
+    ];
+    const settled = await Promise.allSettled(writes);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    await expectCode(writes[1]!, "RW_ERR_STORAGE_CONFLICT");
+    await storage.close();
+    const reopened = createSqliteStorage({ path });
+    expect((await reopened.tickets.find()).map((t) => t.title)).toEqual([
+      "first",
+      "second",
+      newTicket().title,
+    ]);
+    await reopened.close();
+  });
+
+  it("lets a read see every write issued before it", async () => {
+    const storage = createSqliteStorage({ path });
+    const inserted = storage.tickets.insert(newTicket());
+    expect(await storage.tickets.count()).toBe(1);
+    await inserted;
+    await storage.close();
+  });
+
   it("refuses a value that does not fit a typed column", async () => {
     const storage = createSqliteStorage({ path: ":memory:" });
     await expectCode(storage.runbooks.insert({ key: "k", revision: "one" } as never), "RW_ERR_INPUT_INVALID");
