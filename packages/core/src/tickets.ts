@@ -253,6 +253,7 @@ export function createTicketsApi(
   async function afterStore(outcomes: readonly IngestResult[], autoExecute: boolean): Promise<void> {
     const announce = events.listenerCount("ticket:ingested") > 0;
     const announceAnalysis = events.listenerCount("ticket:analyzed") > 0;
+    const starts: Promise<void>[] = [];
     for (const { ticket, deduplicated } of outcomes) {
       if (announce) {
         events.emit("ticket:ingested", {
@@ -271,13 +272,16 @@ export function createTicketsApi(
         });
       }
       if (autoExecute && ticket.analysis.decision.action === "auto_execute" && ctx.hooks.autoExecute) {
-        try {
-          await ctx.hooks.autoExecute(ticket);
-        } catch (err) {
-          log.error({ ticketId: ticket.id, err }, "auto-execution failed to start");
-        }
+        starts.push(
+          ctx.hooks.autoExecute(ticket).catch((err: unknown) => {
+            log.error({ ticketId: ticket.id, err }, "auto-execution failed to start");
+          }),
+        );
       }
     }
+    // The batch's sessions start together, so their writes share commits; the caller still
+    // hears back only once every one of them is stored.
+    await Promise.all(starts);
   }
 
   async function store(

@@ -16,10 +16,26 @@ export function isJsonType(type: string): boolean {
   return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
 }
 
-/** Reads the whole body as bytes, failing with RW_ERR_INPUT_TOO_LARGE past `limit`. */
-export async function readBytes(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+/**
+ * Reads the whole body as bytes, failing with RW_ERR_INPUT_TOO_LARGE past `limit`.
+ * `lengthEnforced`: the host's HTTP parser delivers exactly Content-Length bytes (node:http
+ * does), so a declared length within the limit is a bound and the body can be read in one go,
+ * skipping the web stream the Fetch API would wrap around it.
+ */
+export async function readBytes(
+  request: Request,
+  limit: number,
+  lengthEnforced = false,
+): Promise<Uint8Array> {
+  const header = request.headers.get("content-length");
+  const declared = Number(header ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (lengthEnforced && header !== null && /^\d+$/.test(header)) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    // A body a host middleware re-serialised need not match the header: the limit still holds.
+    if (bytes.byteLength > limit) throw tooLarge(limit);
+    return bytes;
+  }
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -46,8 +62,14 @@ export async function readBytes(request: Request, limit: number): Promise<Uint8A
 
 const decoder = new TextDecoder("utf-8");
 
-export async function readText(request: Request, limit: number): Promise<string> {
-  return decoder.decode(await readBytes(request, limit));
+/** The body as UTF-8 text; see readBytes. */
+export async function readText(request: Request, limit: number, lengthEnforced = false): Promise<string> {
+  return decoder.decode(await readBytes(request, limit, lengthEnforced));
+}
+
+/** True when the request came through node:http (the Node mounts), whose parser enforces Content-Length. */
+export function fromNodeHttp(env: unknown): boolean {
+  return typeof (env as { incoming?: { socket?: unknown } } | undefined)?.incoming?.socket === "object";
 }
 
 /**

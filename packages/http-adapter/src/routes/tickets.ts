@@ -11,7 +11,7 @@ import {
   Ticket as TicketSchema,
   TicketStatus,
 } from "@runwarden/core";
-import { mediaType, readText, tooLarge } from "../internal/body.js";
+import { fromNodeHttp, mediaType, readText, tooLarge } from "../internal/body.js";
 import { type Ctx, IdParams, named, PageQuery, unauthenticated } from "../internal/endpoint.js";
 import { prepareGeneric } from "../internal/group-commit.js";
 import { streamMultipartFile } from "../internal/multipart.js";
@@ -258,7 +258,7 @@ export function ticketRoutes(route: RouteContext): void {
           details: { kind: "monitoring", name: source },
         });
       }
-      const rawBody = await readText(c.req.raw, route.limits.webhookBytes);
+      const rawBody = await readText(c.req.raw, route.limits.webhookBytes, fromNodeHttp(c.env));
       let body: unknown;
       if (rawBody.trim() !== "") {
         try {
