@@ -5,7 +5,7 @@
  * telemetry) and a flow of http-in → exec `true` → http-response 202.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -160,9 +160,10 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
 /** Installs Node-RED if needed, starts it with a fresh userDir under bench/.node-red/ and waits for the flow. */
 export async function startNodeRed(): Promise<NodeRed> {
   await ensureNodeRed();
-  const userDir = join(nodeRedRoot, "run");
-  rmSync(userDir, { recursive: true, force: true });
-  mkdirSync(userDir, { recursive: true });
+  // A userDir of this run's own, which is also Node-RED's cwd: a shared one, wiped at each start,
+  // was deleted under a Node-RED still running from another bench run, which then failed with
+  // `ENOENT uv_cwd` on its next process.cwd(). Removed again once this Node-RED has exited.
+  const userDir = mkdtempSync(join(nodeRedRoot, "run-"));
   const port = await freePort();
   const settingsFile = join(userDir, "settings.cjs");
   writeFileSync(settingsFile, settings(port, userDir));
@@ -190,14 +191,19 @@ export async function startNodeRed(): Promise<NodeRed> {
     await waitReady(url, child, () => out.trim().split("\n").slice(-5).join(" | "));
   } catch (err) {
     child.kill("SIGKILL");
+    child.once("exit", () => rmSync(userDir, { recursive: true, force: true }));
     throw err;
   }
   return {
     url,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
+        const done = () => {
+          rmSync(userDir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once("exit", done);
         child.kill("SIGTERM");
       }),
   };
