@@ -31,7 +31,7 @@ describe("POST /executions", () => {
     const rb = await h.json("POST", "/runbooks", {
       json: {
         markdown:
-          "# Undoable\n\n## Main Steps\n- `echo drain {{ticket.service}}` (name: drain, compensate: \"echo undrain {{ticket.service}}\")\n",
+          '# Undoable\n\n## Main Steps\n- `echo drain {{ticket.service}}` (name: drain, compensate: "echo undrain {{ticket.service}}")\n',
       },
     });
     expect(rb.status).toBe(201);
