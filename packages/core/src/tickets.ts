@@ -142,6 +142,8 @@ export const GenericWebhookTicket = z.object({
 });
 
 const maxWebhookTickets = 1_000;
+/** The generic ticket's fields: any other key of a body is ignored, with a warning. */
+const genericFields: ReadonlySet<string> = new Set(Object.keys(GenericWebhookTicket.shape));
 /** Fingerprints an import remembers to skip analyzing repeats (bounded: flat memory). */
 const maxSeenFingerprints = 100_000;
 /** Repeats an import holds before folding them (distinct fingerprints, rows): flat memory. */
@@ -400,8 +402,7 @@ export function createTicketsApi(
           return;
         }
         const t = parsed.data;
-        const known = new Set(Object.keys(GenericWebhookTicket.shape));
-        const ignored = Object.keys(item as object).filter((k) => !known.has(k));
+        const ignored = Object.keys(item as object).filter((k) => !genericFields.has(k));
         if (ignored.length > 0)
           warnings.push(`${prefix}ignored unknown field(s): ${ignored.slice(0, 10).join(", ")}`);
         const candidate: Record<string, unknown> = {

@@ -112,11 +112,37 @@ function stem(word: string): string {
  */
 export function tokenize(text: string): string[] {
   const out: string[] = [];
-  for (const raw of text.toLowerCase().split(splitter)) {
-    if (raw.length < 2 || raw.length > 40 || stopwords.has(raw)) continue;
-    out.push(stem(raw));
+  const lower = text.toLowerCase();
+  // ASCII text (nearly every ticket) is cut into words by hand: the same words the Unicode split
+  // below finds, without its regex and empty pieces. Other text takes the split.
+  if (!asciiWords(lower, out)) {
+    out.length = 0;
+    for (const raw of lower.split(splitter)) addToken(raw, out);
   }
   return out;
+}
+
+function addToken(raw: string, out: string[]): void {
+  if (raw.length < 2 || raw.length > 40 || stopwords.has(raw)) return;
+  out.push(stem(raw));
+}
+
+/** Letters and digits of lower-cased ASCII text: `\p{L}\p{N}` below 128. */
+const isAsciiWordChar = (code: number) => (code >= 97 && code <= 122) || (code >= 48 && code <= 57);
+
+/** Tokenizes lower-cased text into `out`; false (stopping early) at the first non-ASCII character. */
+function asciiWords(lower: string, out: string[]): boolean {
+  const n = lower.length;
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const code = lower.charCodeAt(i);
+    if (code > 127) return false;
+    if (isAsciiWordChar(code)) continue;
+    if (i - start >= 2) addToken(lower.slice(start, i), out);
+    start = i + 1;
+  }
+  if (n - start >= 2) addToken(lower.slice(start, n), out);
+  return true;
 }
 
 /**

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type IndexablePlan, type MatchQuery, RunbookIndex } from "../../src/analyzer/match-index.js";
+import {
+  type IndexablePlan,
+  type MatchQuery,
+  RunbookIndex,
+  tokenize,
+} from "../../src/analyzer/match-index.js";
 
 function plan(
   title: string,
@@ -191,5 +196,20 @@ describe("RunbookIndex", () => {
       expect(candidate.reasons.some((r) => r.startsWith("title subject"))).toBe(false);
       expect(candidate.score).toBeLessThan(0.15);
     }
+  });
+});
+
+describe("tokenize", () => {
+  it("cuts ASCII text into the same words as the Unicode split that non-ASCII text takes", () => {
+    // A one-letter non-ASCII word is dropped as too short, but sends the text down the Unicode split.
+    const texts = [
+      "Too many connections on db-prod-01: ORA-12541, 5xx!",
+      "  Disk usage above 90% on /var (web-3.internal) -- growing 2GB/h\n\tno space left ",
+      "a I x _ __init__ snake_case CamelCase e2e",
+      "",
+    ];
+    for (const text of texts) expect(tokenize(text)).toEqual(tokenize(`${text} é`));
+    expect(tokenize("Too many connections")).toEqual(["mani", "connect"]);
+    expect(tokenize("Zugriff für Benutzer")).toEqual(["zugriff", "für", "benutz"]);
   });
 });
