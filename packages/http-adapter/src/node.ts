@@ -5,15 +5,51 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { rwError } from "@runwarden/core";
 import type { HttpAdapter } from "./adapter.js";
+import { type DirectJson, directJson } from "./internal/endpoint.js";
 
 /** A node:http request listener; with `next` (Connect style), requests outside the API are passed on. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
 function listenerFor(adapter: HttpAdapter) {
   // Never replace the host's global Request/Response: the adapter is a guest in its process.
-  return getRequestListener(adapter.fetch, { overrideGlobalObjects: false });
+  return getRequestListener(
+    async (request, env) => {
+      const direct: DirectJson = {};
+      directJson.set(env, direct);
+      const response = await adapter.fetch(request, env);
+      if (direct.text === undefined || !isDirect(request, response, direct)) return response;
+      writeJson(env.outgoing as ServerResponse, response, direct.text);
+      return RESPONSE_ALREADY_SENT;
+    },
+    { overrideGlobalObjects: false },
+  );
+}
+
+/**
+ * The answer is the bodiless one sendJson built, or a copy of it (Hono copies its response when
+ * a middleware had read `c.res` first): anything else — an error answered after it, a HEAD's
+ * empty copy — is sent as it is.
+ */
+function isDirect(request: Request, response: Response, direct: DirectJson): boolean {
+  if (response === direct.response) return true;
+  return response.body === null && request.method !== "HEAD" && response.status === direct.response?.status;
+}
+
+/** Writes a JSON answer as @hono/node-server would: the Response's status and headers, and a length. */
+function writeJson(outgoing: ServerResponse, response: Response, text: string): void {
+  const headers: Record<string, string | string[] | number> = {};
+  const cookies: string[] = [];
+  for (const [name, value] of response.headers) {
+    if (name === "set-cookie") cookies.push(value);
+    else headers[name] = value;
+  }
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  headers["content-length"] = Buffer.byteLength(text);
+  outgoing.writeHead(response.status, headers);
+  outgoing.end(text);
 }
 
 function isUnder(adapter: HttpAdapter, url: string): boolean {

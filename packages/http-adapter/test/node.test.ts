@@ -81,6 +81,31 @@ describe("toNodeHandler", () => {
     }
   });
 
+  it("answers JSON over node:http with the same status, headers and body as the Fetch handler", async () => {
+    const adapter = adapterAt("");
+    const server = createServer(toNodeHandler(adapter));
+    const base = await listen(server);
+    try {
+      for (const [path, init] of [
+        ["/api/v1/health", { method: "GET" }],
+        ["/api/v1/health", { method: "HEAD" }],
+        ["/api/v1/tickets", { method: "GET" }],
+        ["/api/v1/tickets", { method: "GET", headers: { authorization: `Bearer ${h.tokens.admin}` } }],
+      ] as const) {
+        const overNode = await fetch(`${base}${path}`, init);
+        const direct = await adapter.fetch(new Request(`http://localhost${path}`, init));
+        expect(overNode.status).toBe(direct.status);
+        expect(overNode.headers.get("content-type")).toBe(direct.headers.get("content-type"));
+        const body = await overNode.text();
+        expect(body).toBe(await direct.text());
+        if (body !== "") expect(overNode.headers.get("content-length")).toBe(String(Buffer.byteLength(body)));
+      }
+    } finally {
+      server.close();
+      adapter.close();
+    }
+  });
+
   it("answers the API's 404 for other paths when no next is given", async () => {
     const server = createServer(toNodeHandler(h.adapter));
     const base = await listen(server);

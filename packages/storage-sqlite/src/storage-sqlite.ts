@@ -219,14 +219,19 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         // One indexed query for the whole batch finds every open ticket it could fold into.
         const fingerprints = JSON.stringify([...new Set(inputs.map((input) => input.fingerprint))]);
         const open = new Map<string, Ticket[]>();
+        const read = new Map<number, Doc>();
         for (const row of statements.get(openTicketsSql).all(fingerprints) as Row[]) {
-          const ticket = tickets.toDoc(row) as unknown as Ticket;
+          const doc = tickets.toDoc(row);
+          read.set(doc.id, doc);
+          const ticket = doc as unknown as Ticket;
           open.set(ticket.fingerprint, [...(open.get(ticket.fingerprint) ?? []), ticket]);
         }
         const plan = planIngest(inputs, ingest, (fingerprint) => open.get(fingerprint) ?? []);
         const inserted = plan.inserts.map((doc) => tickets.insert(doc as unknown as Record<string, unknown>));
         // Fold targets were read above in this same transaction: write them without reading again.
-        const updated = plan.updates.map((ticket) => tickets.rewrite(ticket as unknown as Doc));
+        const updated = plan.updates.map((ticket) =>
+          tickets.rewrite(ticket as unknown as Doc, read.get(ticket.id)),
+        );
         return plan.outcomes.map(({ target, deduplicated }) => ({
           ticket: {
             ...("insert" in target ? inserted[target.insert]! : updated[target.update]!),

@@ -228,8 +228,27 @@ export function sendJson(
       });
     }
   }
-  return c.json(toWire(schema, value) as object, status as 200);
+  const wire = toWire(schema, value) as object;
+  const direct = c.env ? directJson.get(c.env as object) : undefined;
+  if (direct) {
+    // Mounted through node:http: the listener writes the text itself, so the Response carries no
+    // body (a web body stream per answer costs more than the rest of a small request).
+    const response = c.body(null, status as 200, { "Content-Type": "application/json" });
+    direct.response = response;
+    direct.text = JSON.stringify(wire);
+    return response;
+  }
+  return c.json(wire, status as 200);
 }
+
+/** A JSON answer sendJson left for the node:http listener to write (see node.ts). */
+export interface DirectJson {
+  response?: Response;
+  text?: string;
+}
+
+/** Set by the node:http listener for each request it hands to the adapter, by the request's env. */
+export const directJson = new WeakMap<object, DirectJson>();
 
 /** `{ id }` path parameter: a positive integer. */
 export const IdParams = z.object({

@@ -23,6 +23,8 @@ export interface PreparedWebhook {
 }
 
 const maxItems = 1_000;
+/** The generic ticket's fields: any other key of a body is ignored, with a warning. */
+const knownFields: ReadonlySet<string> = new Set(Object.keys(GenericWebhookTicket.shape));
 
 /**
  * Maps a generic webhook body to ticket inputs exactly as `tickets.ingestWebhook("generic")`
@@ -33,7 +35,6 @@ export function prepareGeneric(body: unknown, source: string): PreparedWebhook |
   if (body === null || typeof body !== "object") return undefined;
   const items = Array.isArray(body) ? body : [body];
   if (items.length === 0 || items.length > maxItems) return undefined;
-  const known = new Set(Object.keys(GenericWebhookTicket.shape));
   const inputs: unknown[] = [];
   const warnings: string[] = [];
   for (const [i, item] of items.entries()) {
@@ -41,7 +42,7 @@ export function prepareGeneric(body: unknown, source: string): PreparedWebhook |
     const parsed = GenericWebhookTicket.safeParse(item);
     if (!parsed.success || parsed.data.resolved) return undefined;
     const t = parsed.data;
-    const ignored = Object.keys(item as object).filter((k) => !known.has(k));
+    const ignored = Object.keys(item as object).filter((k) => !knownFields.has(k));
     if (ignored.length > 0)
       warnings.push(`${prefix}ignored unknown field(s): ${ignored.slice(0, 10).join(", ")}`);
     let severity: string | undefined;

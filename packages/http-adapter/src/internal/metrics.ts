@@ -5,7 +5,11 @@
 
 type Labels = Readonly<Record<string, string>>;
 
+/** Characters a label value escapes; most values (routes, methods, statuses) hold none. */
+const needsEscape = /[\\\n"]/;
+
 function escapeLabel(value: string): string {
+  if (!needsEscape.test(value)) return value;
   return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 

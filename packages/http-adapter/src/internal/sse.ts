@@ -52,8 +52,8 @@ export function mayReceive(roles: readonly Role[], name: EngineEventName): boole
 interface Buffered {
   id: number;
   name: EngineEventName;
-  /** The ready-to-send SSE frame. */
-  frame: string;
+  /** The SSE frame, built on first use. */
+  readonly frame: string;
 }
 
 type Subscriber = (event: Buffered) => void;
@@ -67,8 +67,26 @@ function snakeKeys(value: unknown): unknown {
 }
 
 /** Strips CR/LF-free JSON into one `data:` line (JSON.stringify never emits raw newlines). */
-function frameOf(id: number, name: string, payload: unknown): string {
-  return `id: ${id}\nevent: ${name}\ndata: ${JSON.stringify(snakeKeys(payload))}\n\n`;
+function frameOf(id: number, name: string, data: unknown): string {
+  return `id: ${id}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * An event as buffered: its payload is copied (snake_case) now, so later changes to the objects
+ * it refers to cannot alter it, but written as a frame only when a stream first sends it: with
+ * no client connected (a busy ingest), most events are never sent at all.
+ */
+function bufferedEvent(id: number, name: EngineEventName, payload: unknown): Buffered {
+  const data = snakeKeys(payload);
+  let frame: string | undefined;
+  return {
+    id,
+    name,
+    get frame() {
+      frame ??= frameOf(id, name, data);
+      return frame;
+    },
+  };
 }
 
 export interface EventHub {
@@ -106,7 +124,7 @@ export function createEventHub(events: EngineEvents, options: EventHubOptions = 
   const unbind: (() => void)[] = [];
   for (const name of eventNames) {
     const listener = (payload: EngineEventMap[typeof name]) => {
-      const event: Buffered = { id: nextId, name, frame: frameOf(nextId, name, payload) };
+      const event = bufferedEvent(nextId, name, payload);
       nextId++;
       buffer.push(event);
       if (buffer.length > bufferSize) buffer.shift();

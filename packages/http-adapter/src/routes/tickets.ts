@@ -269,10 +269,6 @@ export function ticketRoutes(route: RouteContext): void {
           }
         }
       }
-      const headers: Record<string, string> = {};
-      c.req.raw.headers.forEach((value, key) => {
-        headers[key] = value;
-      });
       const prepared =
         source === genericWebhookSource && route.groupCommit ? prepareGeneric(body, source) : undefined;
       const result = prepared
@@ -281,7 +277,7 @@ export function ticketRoutes(route: RouteContext): void {
             resolved: [],
             warnings: prepared.warnings,
           }
-        : await engine.tickets.ingestWebhook(source, { headers, body, rawBody });
+        : await engine.tickets.ingestWebhook(source, { headers: headerRecord(c), body, rawBody });
       return send(route, c, 202, WebhookResultDoc, {
         tickets: result.tickets.map(({ ticket, deduplicated }) => ({
           id: ticket.id,
@@ -364,6 +360,15 @@ function demoInput(): z.output<typeof TicketInput> {
   const [title, description, severity, environment, service] =
     demoTitles[Math.floor(Math.random() * demoTitles.length)]!;
   return TicketInput.parse({ title, description, severity, environment, service, source: "demo" });
+}
+
+/** The request headers as a plain record (lower-case names), as connectors read them. */
+function headerRecord(c: Ctx): Record<string, string> {
+  const headers: Record<string, string> = {};
+  c.req.raw.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  return headers;
 }
 
 /**

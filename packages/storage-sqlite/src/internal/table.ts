@@ -114,12 +114,27 @@ export class SqliteTable {
   /**
    * Writes a document read earlier in the same transaction (so its version still holds) with
    * changed fields; returns it with its version bumped. The write transaction's callers only.
+   * `read`: the document as read, when the caller still has it (fewer columns assigned).
    */
-  rewrite(doc: Doc): Doc {
+  rewrite(doc: Doc, read?: Doc): Doc {
     const next: Doc = { ...doc, version: doc.version + 1 };
-    const params = this.columnValues(next);
+    let sql = this.updateSql;
+    let params: unknown[];
+    if (read) {
+      // Only the indexed columns that differ from the row as read are assigned (see update): a
+      // folded repeat changes none of them, so no index entry is rewritten.
+      params = [];
+      let assigned = 0;
+      this.columns.forEach((column, i) => {
+        const value = encode(next[column.field]);
+        if (value === encode(read[column.field])) return;
+        assigned |= 1 << i;
+        params.push(value);
+      });
+      sql = this.partialUpdate(assigned);
+    } else params = this.columnValues(next);
     params.push(this.serialise(next), doc.id, doc.version);
-    if (this.statements.get(this.updateSql).run(params).changes !== 1) {
+    if (this.statements.get(sql).run(params).changes !== 1) {
       throw this.versionConflict(doc.id, doc.version, this.get(doc.id)?.version ?? -1);
     }
     return next;
