@@ -145,10 +145,10 @@ const maxWebhookTickets = 1_000;
 /** The generic ticket's fields: any other key of a body is ignored, with a warning. */
 const genericFields: ReadonlySet<string> = new Set(Object.keys(GenericWebhookTicket.shape));
 /** Fingerprints an import remembers to skip analyzing repeats (bounded: flat memory). */
-const maxSeenFingerprints = 100_000;
+const maxSeenFingerprints = 20_000;
 /** Repeats an import holds before folding them (distinct fingerprints, rows): flat memory. */
-const maxPendingRepeats = 20_000;
-const maxPendingRepeatRows = 200_000;
+const maxPendingRepeats = 5_000;
+const maxPendingRepeatRows = 50_000;
 
 const snakeCase: Readonly<Record<string, string>> = {
   externalId: "external_id",
