@@ -86,8 +86,18 @@ export class SqliteTable {
     const { id: _id, version: _version, lease: _lease, ...fields } = changes;
     const next: Doc = { ...current, ...fields, id, version: current.version + 1 };
     if (this.leased) next.lease = current.lease;
-    // Only the indexed columns whose value changes are assigned: SQLite rewrites the index entry
-    // of every column an UPDATE assigns, changed or not (a status change costs half as much).
+    const { sql, params } = this.changedColumns(next, current);
+    params.push(this.serialise(next), id, expectedVersion);
+    this.statements.get(sql).run(params);
+    return next;
+  }
+
+  /**
+   * The UPDATE assigning only the indexed columns whose value differs between `next` and
+   * `current`, with their values: SQLite rewrites the index entry of every column an UPDATE
+   * assigns, changed or not (a status change costs half as much; a folded repeat, nothing).
+   */
+  private changedColumns(next: Doc, current: Doc): { sql: string; params: unknown[] } {
     const params: unknown[] = [];
     let assigned = 0;
     this.columns.forEach((column, i) => {
@@ -96,9 +106,7 @@ export class SqliteTable {
       assigned |= 1 << i;
       params.push(value);
     });
-    params.push(this.serialise(next), id, expectedVersion);
-    this.statements.get(this.partialUpdate(assigned)).run(params);
-    return next;
+    return { sql: this.partialUpdate(assigned), params };
   }
 
   private partialUpdate(assigned: number): string {
@@ -118,21 +126,9 @@ export class SqliteTable {
    */
   rewrite(doc: Doc, read?: Doc): Doc {
     const next: Doc = { ...doc, version: doc.version + 1 };
-    let sql = this.updateSql;
-    let params: unknown[];
-    if (read) {
-      // Only the indexed columns that differ from the row as read are assigned (see update): a
-      // folded repeat changes none of them, so no index entry is rewritten.
-      params = [];
-      let assigned = 0;
-      this.columns.forEach((column, i) => {
-        const value = encode(next[column.field]);
-        if (value === encode(read[column.field])) return;
-        assigned |= 1 << i;
-        params.push(value);
-      });
-      sql = this.partialUpdate(assigned);
-    } else params = this.columnValues(next);
+    const { sql, params } = read
+      ? this.changedColumns(next, read)
+      : { sql: this.updateSql, params: this.columnValues(next) };
     params.push(this.serialise(next), doc.id, doc.version);
     if (this.statements.get(sql).run(params).changes !== 1) {
       throw this.versionConflict(doc.id, doc.version, this.get(doc.id)?.version ?? -1);
