@@ -243,10 +243,11 @@ describe("session runner", () => {
     expect(everything).not.toContain("Tr0ub");
   });
 
-  it("redacts what a connector registers for the call, at open and during exec, split across chunks", async () => {
+  it("redacts what a connector registers at open and during exec, split across chunks, and engine secrets in its errors", async () => {
     const password = "pw-0f3c9a71";
     const basic = `Basic ${Buffer.from(`ops:${password}`).toString("base64")}`;
     const accessToken = "at-7d1e55b2c4a94f08";
+    const engineSecret = "engine-secret-3a9d0c";
     const echoing = defineConnector({
       kind: "infrastructure",
       name: "echoing",
@@ -266,7 +267,8 @@ describe("session runner", () => {
               const half = Math.floor(echoed.length / 2);
               request.onOutput?.("stdout", echoed.slice(0, half));
               request.onOutput?.("stdout", echoed.slice(half));
-              if (request.command.includes("boom")) throw new Error(`401 for ${basic} and ${accessToken}`);
+              if (request.command.includes("boom"))
+                throw new Error(`401 for ${basic} and ${accessToken} (engine ${engineSecret})`);
               return { exitCode: 0, stdout: echoed, stderr: "" };
             },
             release: async () => {},
@@ -275,7 +277,7 @@ describe("session runner", () => {
         healthCheck: async () => ({ ok: true, latencyMs: 1 }),
       }),
     });
-    h = await harness({ connectors: [echoing] });
+    h = await harness({ connectors: [echoing], redact: [engineSecret] });
     await h.engine.connections.create({ name: "api", connectionType: "echoing", environment: "prod" });
     const chunks: string[] = [];
     h.engine.events.on("step:output", (e) => chunks.push(e.chunk));
@@ -290,10 +292,11 @@ describe("session runner", () => {
     await h.engine.executions.settled(session.id);
     const detail = await h.engine.executions.get(session.id);
     expect(detail.steps[0]?.stdout).toBe("authorization: ***\ntoken=***\n");
-    expect(detail.steps[1]?.error).toBe("401 for *** and ***");
+    expect(detail.steps[1]?.error).toBe("401 for *** and *** (engine ***)");
     const everything = JSON.stringify([detail, chunks, events]);
     expect(everything).not.toContain(basic.slice(6));
     expect(everything).not.toContain(accessToken);
+    expect(everything).not.toContain(engineSecret);
   });
 
   it("redacts the engine's own secrets from a local step that prints them", async () => {
