@@ -1,7 +1,9 @@
 /**
  * The example server's configuration, read from the environment once and checked with zod: a
- * wrong value stops the server with a message naming the variable.
+ * wrong value stops the server with a message naming the variable. Each secret may come from a
+ * file instead (`<NAME>_FILE`), so it need not sit in the environment.
  */
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
 
@@ -30,6 +32,65 @@ const Env = z.object({
 
 /** The prefix of the variables holding the configuration of connectors loaded by RUNWARDEN_CONNECTORS. */
 export const connectorConfigPrefix = "RUNWARDEN_CONNECTOR_CONFIG_";
+
+/**
+ * The variables that hold secrets. Each, and every `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`, may be
+ * given as `<VARIABLE>_FILE`: the path of a file holding the value.
+ */
+export const secretVariables = [
+  "RUNWARDEN_ADMIN_TOKEN",
+  "RUNWARDEN_MASTER_KEY",
+  "RUNWARDEN_DATABASE_URL",
+  "RUNWARDEN_WEBHOOK_SECRET",
+  "RUNWARDEN_PROMETHEUS_TOKEN",
+] as const;
+
+const fileSuffix = "_FILE";
+
+/**
+ * Replaces each `<VARIABLE>_FILE` of a secret variable by `<VARIABLE>` holding the file's
+ * contents (read once, trailing line breaks removed). Setting both is a problem, as is a file that
+ * cannot be read or is empty, or `_FILE` on a variable that holds no secret. Problems name the
+ * variable and the path, never the contents. Returns the variables whose value came from a file.
+ */
+function readSecretFiles(env: Record<string, string>, problems: string[]): Set<string> {
+  const fromFile = new Set<string>();
+  for (const [variable, path] of Object.entries(env)) {
+    if (!variable.startsWith("RUNWARDEN_") || !variable.endsWith(fileSuffix)) continue;
+    const target = variable.slice(0, -fileSuffix.length);
+    delete env[variable];
+    if (
+      !(secretVariables as readonly string[]).includes(target) &&
+      !target.startsWith(connectorConfigPrefix)
+    ) {
+      problems.push(
+        `${variable}: only secrets can be read from a file (${secretVariables.join(", ")}, ${connectorConfigPrefix}<NAME>)`,
+      );
+      continue;
+    }
+    if (env[target] !== undefined) {
+      problems.push(`${target} and ${variable} are both set: set one of them`);
+      delete env[target];
+      continue;
+    }
+    let contents: string;
+    try {
+      contents = readFileSync(path, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "error";
+      problems.push(`${variable}: cannot read ${JSON.stringify(path)} (${code})`);
+      continue;
+    }
+    const value = contents.replace(/[\r\n]+$/, "");
+    if (value === "") {
+      problems.push(`${variable}: ${JSON.stringify(path)} is empty`);
+      continue;
+    }
+    env[target] = value;
+    fromFile.add(target);
+  }
+  return fromFile;
+}
 
 /**
  * The variable holding the JSON configuration of the connector named `name`: upper case, with `_`
@@ -90,12 +151,28 @@ export interface ServerConfig {
   connectorConfigs: Record<string, Record<string, unknown>>;
 }
 
-/** Reads the configuration from `env`; throws an Error listing every bad variable. */
+/**
+ * Reads the configuration from `env`, and the secrets given as `<VARIABLE>_FILE` from their files;
+ * throws an Error listing every bad variable (never a secret's value).
+ */
 export function readConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== "",
+    ),
+  );
+  const problems: string[] = [];
+  const fromFile = readSecretFiles(cleaned, problems);
   const parsed = Env.safeParse(cleaned);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-  const configs = connectorConfigs(cleaned as Record<string, string>, problems);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const variable = issue.path.join(".");
+      problems.push(
+        `${variable}${fromFile.has(variable) ? `${fileSuffix} (its file)` : ""}: ${issue.message}`,
+      );
+    }
+  }
+  const configs = connectorConfigs(cleaned, problems);
   if (!parsed.success || problems.length > 0) {
     throw new Error(`invalid configuration: ${problems.join("; ")}`);
   }

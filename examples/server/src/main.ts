@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   if (server.masterKeyFromFile && !config.masterKey) {
     logger.warn(
       { file: `${config.dataDir}/master.key` },
-      "RUNWARDEN_MASTER_KEY is not set: using a key generated into the data folder (fine locally, not in production)",
+      "RUNWARDEN_MASTER_KEY (or RUNWARDEN_MASTER_KEY_FILE) is not set: using a key generated into the data folder (fine locally, not in production)",
     );
   }
   const lines = [
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     `  API:        ${server.url}/api/v1  (OpenAPI: ${server.url}/api/v1/openapi.json)`,
     server.adminTokenGenerated
       ? `  Admin token (generated for this run; set RUNWARDEN_ADMIN_TOKEN to keep one): ${server.adminToken}`
-      : "  Admin token: the value of RUNWARDEN_ADMIN_TOKEN",
+      : "  Admin token: the value of RUNWARDEN_ADMIN_TOKEN (or of the file RUNWARDEN_ADMIN_TOKEN_FILE names)",
     "",
   ];
   console.log(lines.join("\n"));

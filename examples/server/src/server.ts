@@ -4,7 +4,6 @@
  * dashboard, on one node:http server. `startServer` is what `main.ts` runs and what the browser
  * tests start in-process.
  */
-import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -12,6 +11,7 @@ import { createEngine, type Engine, type Logger, localConnector } from "@runward
 import {
   createHttpAdapter,
   createTokenStore,
+  generateToken,
   type HttpAdapter,
   toNodeHandler,
 } from "@runwarden/http-adapter";
@@ -26,6 +26,8 @@ import {
   loadSampleRunbooks,
   masterKey,
   mergeConnectors,
+  privateDataDir,
+  serverSecrets,
 } from "./setup.js";
 import { createStaticHandler } from "./static.js";
 
@@ -50,8 +52,9 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  privateDataDir(config.dataDir);
   const key = masterKey(config.dataDir, config.masterKey);
+  const adminToken = config.adminToken ?? generateToken();
   const storage = config.databaseUrl
     ? await createPostgresStorage({ connectionString: config.databaseUrl, logger })
     : createSqliteStorage({ path: `${config.dataDir}/runwarden.db`, logger });
@@ -68,11 +71,18 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     ],
     await loadConfiguredConnectors(config.connectors, config.connectorConfigs, { log: logger }),
   );
-  const engine = await createEngine({ storage, connectors, logger, vault: { key: key.key } });
+  const engine = await createEngine({
+    storage,
+    connectors,
+    logger,
+    vault: { key: key.key },
+    // What a local step could read (the key file, /proc/<pid>/environ) shows as *** to viewers.
+    redact: serverSecrets(config, { masterKey: key.key, adminToken }),
+  });
   const tokens = createTokenStore(engine.storage);
   const runbooks = await loadSampleRunbooks(engine, runbooksDir, logger);
   await engine.start();
-  const admin = await bootstrapToken(engine, tokens, config.adminToken);
+  const admin = await bootstrapToken(engine, tokens, config.adminToken, adminToken);
 
   const adapter = createHttpAdapter({
     engine,

@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connectorConfigVariable, readConfig } from "../src/config.js";
 
 describe("readConfig", () => {
@@ -81,6 +84,71 @@ describe("readConfig", () => {
     expect(message).toContain("RUNWARDEN_CONNECTOR_CONFIG_my-tool: name the connector in upper case");
     expect(message).toContain("RUNWARDEN_PROMETHEUS_TOKEN: must be at least 16");
     expect(message).not.toContain(secret);
+  });
+});
+
+describe("readConfig with secrets in files", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "rw-config-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function file(name: string, contents: string): string {
+    const path = join(dir, name);
+    writeFileSync(path, contents, { mode: 0o600 });
+    return path;
+  }
+
+  it("reads every secret variable from its _FILE, trimming the trailing line break", () => {
+    const config = readConfig({
+      RUNWARDEN_ADMIN_TOKEN_FILE: file("admin", `${"a".repeat(20)}\n`),
+      RUNWARDEN_MASTER_KEY_FILE: file("key", "master-key-value\r\n"),
+      RUNWARDEN_DATABASE_URL_FILE: file("db", "postgres://rw:pw@db/runwarden\n"),
+      RUNWARDEN_WEBHOOK_SECRET_FILE: file("hook", "w".repeat(16)),
+      RUNWARDEN_PROMETHEUS_TOKEN_FILE: file("prom", `${"p".repeat(16)}\n\n`),
+      RUNWARDEN_CONNECTORS: "@acme/grafana",
+      RUNWARDEN_CONNECTOR_CONFIG_GRAFANA_FILE: file("grafana", '{"token":"g-secret"}\n'),
+    });
+    expect(config).toMatchObject({
+      adminToken: "a".repeat(20),
+      masterKey: "master-key-value",
+      databaseUrl: "postgres://rw:pw@db/runwarden",
+      webhookSecret: "w".repeat(16),
+      prometheusToken: "p".repeat(16),
+      connectorConfigs: { RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: { token: "g-secret" } },
+    });
+  });
+
+  it("refuses a variable set both directly and as _FILE, naming both", () => {
+    expect(() =>
+      readConfig({
+        RUNWARDEN_ADMIN_TOKEN: "b".repeat(20),
+        RUNWARDEN_ADMIN_TOKEN_FILE: file("admin", "a".repeat(20)),
+      }),
+    ).toThrow(/RUNWARDEN_ADMIN_TOKEN and RUNWARDEN_ADMIN_TOKEN_FILE are both set: set one of them/);
+  });
+
+  it("names the variable and the path, never the contents, when a file is missing, unreadable or empty", () => {
+    const missing = join(dir, "missing");
+    const run = () =>
+      readConfig({
+        RUNWARDEN_MASTER_KEY_FILE: missing,
+        RUNWARDEN_WEBHOOK_SECRET_FILE: dir,
+        RUNWARDEN_ADMIN_TOKEN_FILE: file("empty", "\n"),
+        RUNWARDEN_PROMETHEUS_TOKEN_FILE: file("short", "tok-secret-x\n"),
+      });
+    expect(run).toThrow(`RUNWARDEN_MASTER_KEY_FILE: cannot read "${missing}" (ENOENT)`);
+    expect(run).toThrow(`RUNWARDEN_WEBHOOK_SECRET_FILE: cannot read "${dir}" (EISDIR)`);
+    expect(run).toThrow(/RUNWARDEN_ADMIN_TOKEN_FILE: ".*empty" is empty/);
+    expect(run).toThrow(/RUNWARDEN_PROMETHEUS_TOKEN_FILE \(its file\): must be at least 16 characters/);
+    expect(run).not.toThrow(/tok-secret-x/);
+  });
+
+  it("refuses _FILE on a variable that holds no secret", () => {
+    expect(() => readConfig({ RUNWARDEN_DATA_DIR_FILE: file("dir", "/tmp") })).toThrow(
+      /RUNWARDEN_DATA_DIR_FILE: only secrets can be read from a file/,
+    );
   });
 });
 

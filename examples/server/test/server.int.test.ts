@@ -4,7 +4,7 @@
  * connectors, and a signed Grafana webhook becomes tickets while an unsigned one is refused.
  */
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -14,6 +14,7 @@ import { type RunningServer, startServer } from "../src/server.js";
 
 const adminToken = "server-test-admin-token-0123";
 const grafanaSecret = "grafana-hmac-secret-for-the-server-test";
+const webhookSecret = "generic-webhook-secret-for-the-server-test";
 /** The example body of Grafana's webhook notifier documentation (two firing alerts). */
 const payload = readFileSync(new URL("./fixtures/grafana-webhook.json", import.meta.url), "utf8");
 
@@ -26,6 +27,7 @@ beforeAll(async () => {
     PORT: "0",
     RUNWARDEN_DATA_DIR: dataDir,
     RUNWARDEN_ADMIN_TOKEN: adminToken,
+    RUNWARDEN_WEBHOOK_SECRET: webhookSecret,
     RUNWARDEN_CONNECTORS: "runwarden-connector-grafana",
     RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: JSON.stringify({ auth: { type: "hmac", secret: grafanaSecret } }),
   });
@@ -84,5 +86,56 @@ describe("startServer", () => {
       ["grafana", "High CPU usage", "bc97ff14869b13e3"],
     ]);
     expect(tickets[1]?.body).toMatchObject({ severity: "critical", service: "api" });
+  });
+
+  it("shows *** wherever a local step prints the server's own secrets", async () => {
+    const key = readFileSync(join(dataDir, "master.key"), "utf8").trim();
+    // A file any user may read, so the step reads it whichever OS user it runs as.
+    const dir = mkdtempSync(join(tmpdir(), "rw-leak-"));
+    chmodSync(dir, 0o755);
+    const leak = join(dir, "leak.txt");
+    writeFileSync(leak, [adminToken, key, webhookSecret, grafanaSecret, ""].join("\n"));
+    chmodSync(leak, 0o644);
+    try {
+      const engine = server.engine;
+      const { ticket } = await engine.tickets.ingest(
+        {
+          title: "leak",
+          description: "",
+          severity: "low",
+          environment: "prod",
+          service: "x",
+          source: "test",
+        },
+        { autoExecute: false },
+      );
+      const { runbook } = await engine.runbooks.create(
+        `# Leak\n\n## Main Steps\n- \`cat ${leak}\` (name: cat)\n- \`cat ${leak} >&2; exit 4\` (name: err)\n`,
+        { actor: { id: "author", roles: ["admin"] }, status: "approved" },
+      );
+      const { session } = await engine.executions.start(ticket.id, runbook.id, {
+        actor: { id: "alice", roles: ["operator"] },
+      });
+      await engine.executions.settled(session.id);
+      const { status, body } = await api<{ steps: { name: string; stdout: string; stderr: string }[] }>(
+        `/executions/${session.id}`,
+      );
+      expect(status).toBe(200);
+      expect(body.steps.map((step) => [step.name, step.stdout, step.stderr])).toEqual([
+        ["cat", "***\n***\n***\n***\n", ""],
+        ["err", "", "***\n***\n***\n***\n"],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps the data folder 0700 and the key, the database and its WAL files 0600", async () => {
+    const mode = (file: string) => (statSync(join(dataDir, file)).mode & 0o777).toString(8);
+    expect(mode(".")).toBe("700");
+    for (const file of ["master.key", "runwarden.db", "runwarden.db-wal", "runwarden.db-shm"]) {
+      expect(existsSync(join(dataDir, file))).toBe(true);
+      expect(mode(file)).toBe("600");
+    }
   });
 });

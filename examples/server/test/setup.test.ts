@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,8 @@ import {
   loadSampleRunbooks,
   masterKey,
   mergeConnectors,
+  privateDataDir,
+  serverSecrets,
 } from "../src/setup.js";
 
 const silent = pino({ level: "silent" });
@@ -174,5 +176,59 @@ describe("masterKey", () => {
     expect(masterKey(dir, undefined).key).toBe(first.key);
     expect(readFileSync(join(dir, "master.key"), "utf8").trim()).toBe(first.key);
     expect(masterKey(dir, "configured")).toEqual({ key: "configured", fromFile: false });
+  });
+});
+
+describe("masterKey and privateDataDir", () => {
+  it("make an existing key file 0600 and an existing data folder 0700", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rw-key-"));
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "master.key"), `${Buffer.alloc(32, 1).toString("base64")}\n`, { mode: 0o644 });
+    chmodSync(join(dir, "master.key"), 0o644);
+    privateDataDir(dir);
+    expect(masterKey(dir, undefined).key).toBe(Buffer.alloc(32, 1).toString("base64"));
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "master.key")).mode & 0o777).toBe(0o600);
+  });
+
+  it("creates a missing data folder 0700", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "rw-data-")), "nested", "data");
+    privateDataDir(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe("serverSecrets", () => {
+  it("lists the key, the admin token, the webhook and Prometheus secrets and the database URL with its password", () => {
+    expect(
+      serverSecrets(
+        {
+          databaseUrl: "postgres://rw:p%40ss%2Fword@db:5432/runwarden",
+          webhookSecret: "webhook-secret-0123456",
+          prometheusToken: undefined,
+        },
+        { masterKey: "master-key", adminToken: "admin-token-0123456789" },
+      ),
+    ).toEqual([
+      "master-key",
+      "admin-token-0123456789",
+      "webhook-secret-0123456",
+      "postgres://rw:p%40ss%2Fword@db:5432/runwarden",
+      "p%40ss%2Fword",
+      "p@ss/word",
+    ]);
+  });
+
+  it("keeps a database setting that is not a URL whole", () => {
+    expect(
+      serverSecrets(
+        {
+          databaseUrl: "host=db password=pw",
+          webhookSecret: undefined,
+          prometheusToken: "prom-token-0123456",
+        },
+        { masterKey: "k", adminToken: "a" },
+      ),
+    ).toEqual(["k", "a", "prom-token-0123456", "host=db password=pw"]);
   });
 });

@@ -8,6 +8,7 @@ import type { AuditLog } from "./audit.js";
 import { type ActorOptions, resolveCredential } from "./credentials.js";
 import type { ConnectionHealth, ConnectionRecord } from "./domain.js";
 import { isRunwardenError, rwError } from "./errors.js";
+import { Redactor } from "./executor/redaction.js";
 import {
   type ConnectionResolver,
   connectionResolver,
@@ -309,14 +310,16 @@ export function createConnectionsApi(
       const timer = setTimeout(() => controller.abort(), timeoutMs);
       const onClose = () => controller.abort();
       ctx.signal.addEventListener("abort", onClose, { once: true });
-      let secrets: string[] = [];
+      // The credential's secrets, what the connector derives from them, and the engine's own.
+      const redactor = new Redactor(ctx.redactor);
+      const redact = (value: string) => redactor.add([value]);
       let health: ConnectionHealth;
       try {
         const { resolved } = await fromRecord(current);
-        secrets = Object.values(resolved.credential?.secrets ?? {});
+        redactor.add(Object.values(resolved.credential?.secrets ?? {}));
         const connector = registry.infrastructureFor(current.connectionType, current.targetService);
         const result = await Promise.race([
-          connector.healthCheck(resolved, { signal: controller.signal }),
+          connector.healthCheck(resolved, { signal: controller.signal, redact }),
           new Promise<never>((_, reject) =>
             controller.signal.addEventListener(
               "abort",
@@ -333,7 +336,9 @@ export function createConnectionsApi(
           latencyMs: Math.round(result.latencyMs),
           error: result.ok
             ? null
-            : scrub([result.reason, result.message].filter(Boolean).join(": ") || "unhealthy", secrets),
+            : clip(
+                redactor.redact([result.reason, result.message].filter(Boolean).join(": ") || "unhealthy"),
+              ),
         };
       } catch (err) {
         const message = isRunwardenError(err)
@@ -345,7 +350,7 @@ export function createConnectionsApi(
           status: "unhealthy",
           checkedAt: ctx.nowIso(),
           latencyMs: Math.round(performance.now() - started),
-          error: scrub(message, secrets),
+          error: clip(redactor.redact(message)),
         };
       } finally {
         clearTimeout(timer);
@@ -415,10 +420,8 @@ export function localResolution(): Resolution {
   };
 }
 
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join("***");
-  return out.length > 500 ? `${out.slice(0, 500)}…` : out;
+function clip(text: string): string {
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
 async function uniqueName<T>(write: () => Promise<T>): Promise<T> {

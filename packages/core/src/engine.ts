@@ -9,6 +9,7 @@ import { type ConnectionsApi, createConnectionsApi } from "./connections.js";
 import { type CredentialsApi, createCredentialsApi } from "./credentials.js";
 import { createEventBus, type EngineEvents } from "./events.js";
 import { type ApprovalsApi, createExecutor, type ExecutionsApi } from "./executor/index.js";
+import { Redactor } from "./executor/redaction.js";
 import type { EngineContext } from "./internal/context.js";
 import type { ConnectorDefinition, ConnectorRegistration } from "./plugin.js";
 import { type Clock, defaultPolicy, type Policy, systemClock } from "./policy.js";
@@ -37,6 +38,22 @@ export interface EngineOptions {
   instanceId?: string;
   /** Two-way sync with a registered ticketing connector (by name): outbox out, change polling in. */
   sync?: TicketSyncOptions & { ticketing: string };
+  /**
+   * The host's own secrets (its vault key, admin token, webhook secrets, database password):
+   * redacted as `***` from every session's step output, `step:output` events, step and session
+   * errors and health-check messages, in the forms core derives from any secret (URL-encoded,
+   * base64, hex, …), exactly like the vault secrets a session is handed. Config fields of
+   * registered connectors marked `secret()` are added automatically. Empty strings are ignored.
+   *
+   * Redaction does not stop a step that encodes a secret on purpose; run local steps as a user
+   * that cannot read the host's files or environment (see the local connector option `runAs`).
+   *
+   * @example
+   * ```ts
+   * createEngine({ redact: [process.env.ADMIN_TOKEN!, webhookSecret] });
+   * ```
+   */
+  redact?: Iterable<string>;
 }
 
 export interface Engine {
@@ -76,7 +93,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     signal: abort.signal,
     nowIso: () => new Date(clock.now()).toISOString(),
     hooks: {},
+    redactor: new Redactor(),
   };
+  ctx.redactor.add(options.redact ?? []);
   const registry = await createConnectorRegistry(ctx, options.connectors ?? []);
   const vault = createVault(options.vault);
   const audit = createAuditLog(ctx);

@@ -138,6 +138,25 @@ export interface ExecRequest {
   signal: AbortSignal;
   timeoutMs?: number;
   onOutput?(stream: "stdout" | "stderr", chunk: string): void;
+  /**
+   * Registers a value derived from a secret during this call (an access token obtained with the
+   * credential, a signed header) for redaction from the session's output, events and errors. Call
+   * it before the value can reach output. Absent outside a session (a connector calls it with `?.`).
+   */
+  redact?(value: string): void;
+}
+
+/** What `open` receives besides the connection. */
+export interface OpenOptions {
+  signal: AbortSignal;
+  /**
+   * Registers a value the connector derives from the connection's secrets (an `Authorization:
+   * Basic …` or `Bearer …` header value, a DSN with the password in it) for redaction from the
+   * session's output, events and errors, in every form core derives from a secret (URL-encoded,
+   * base64, hex, …). The raw secrets of `connection.credential` are registered already. Absent
+   * outside a session (a connector calls it with `?.`).
+   */
+  redact?(value: string): void;
 }
 
 export interface ExecResult {
@@ -159,8 +178,9 @@ export interface ConnectionHandle {
 }
 
 export interface InfrastructureConnector {
-  open(connection: ResolvedConnection, options: { signal: AbortSignal }): Promise<ConnectionHandle>;
-  healthCheck(connection: ResolvedConnection, options: { signal: AbortSignal }): Promise<HealthResult>;
+  open(connection: ResolvedConnection, options: OpenOptions): Promise<ConnectionHandle>;
+  /** `options.redact` works as for `open`: what it registers is scrubbed from the result's message. */
+  healthCheck(connection: ResolvedConnection, options: OpenOptions): Promise<HealthResult>;
   /**
    * Optional: one line for an approver or an audit record saying what `request` will do on
    * `connection` (`POST https://api.example.com/v1/restart (bearer token)`), never a secret.

@@ -196,6 +196,8 @@ export async function createConnectorRegistry(
     }
     const secretFields = secretPaths(definition.configSchema);
     const secrets = secretValues(parsed.data, secretFields);
+    // A connector's own secrets (a webhook token, an API key) are redacted from session output too.
+    ctx.redactor.add(secrets);
     const paths = secretFields.flatMap((path) => [path, `*.${path}`, `config.${path}`]);
     for (const path of paths) redactPaths.add(path);
 

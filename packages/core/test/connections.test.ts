@@ -144,6 +144,50 @@ describe("createConnectionsApi", () => {
     await engine.close();
   });
 
+  it("redacts derived forms, what the check registers and the engine's own secrets from its message", async () => {
+    const header = `Basic ${Buffer.from("ops:pw/xyz+1").toString("base64")}`;
+    const connector = defineConnector({
+      kind: "infrastructure",
+      name: "fake",
+      version: "1.0.0",
+      sdk: "^0.1.0",
+      configSchema: z.object({}),
+      capabilities: ["exec"],
+      connectionTypes: ["fake"],
+      create: () => ({
+        open: async () => ({
+          exec: async () => ({ exitCode: 0, stdout: "", stderr: "" }),
+          release: async () => {},
+        }),
+        healthCheck: async (connection, { redact }) => {
+          redact?.(header);
+          const password = connection.credential?.secrets.password ?? "";
+          return {
+            ok: false,
+            latencyMs: 1,
+            reason: "auth",
+            message: `sent ${header} to /login?p=${encodeURIComponent(password)} as server-token-0123456789`,
+          };
+        },
+      }),
+    });
+    const engine = await createEngine({
+      vault: { key },
+      connectors: [connector],
+      redact: ["server-token-0123456789"],
+    });
+    const credential = await engine.credentials.create({
+      name: "c",
+      credentialType: "ssh",
+      environment: "prod",
+      password: "pw/xyz+1",
+    });
+    const connection = await engine.connections.create({ ...body, credentialId: credential.id });
+    const health = await engine.connections.test(connection.id);
+    expect(health.error).toBe("auth: sent *** to /login?p=*** as ***");
+    await engine.close();
+  });
+
   it("reports a connection type no connector serves, and a hung check, as unhealthy", async () => {
     const engine = await createEngine({
       vault: { key },

@@ -252,6 +252,14 @@ describe("createConnectorRegistry", () => {
     expect(registry.redactPaths).toContain("config.token");
   });
 
+  it("hands secret config values to the engine's redactor, so sessions redact them", async () => {
+    const { ctx } = makeContext();
+    await createConnectorRegistry(ctx, [
+      { connector: monitoring("alerts"), config: { token: "wh-token-5e1f0a" } },
+    ]);
+    expect(ctx.redactor.redact("Bearer wh-token-5e1f0a")).toBe("Bearer ***");
+  });
+
   it("keeps a secret out of the error when create() throws with it", async () => {
     const connector = monitoring("alerts", {
       create: (config) => {

@@ -2,6 +2,8 @@
  * The embedded SQLite store (better-sqlite3): one file, one process, no server. The default store
  * of the example server and of CSV imports.
  */
+
+import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
 import type {
   BatchResult,
   ClaimOptions,
@@ -30,7 +32,11 @@ import { migrations } from "./internal/schema.js";
 import { type Doc, type Row, SqliteTable, StatementCache } from "./internal/table.js";
 
 export interface SqliteStorageOptions {
-  /** The database file, created if missing; `":memory:"` for a throwaway store. */
+  /**
+   * The database file, created if missing; `":memory:"` for a throwaway store. The file and its
+   * `-wal` and `-shm` companions are made readable by the owner only (mode 0600), an existing
+   * file included: they hold tickets, step output and sealed credentials.
+   */
   path: string;
   /** A pino logger (migrations are logged at info); default silent. */
   logger?: Logger;
@@ -64,7 +70,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   }
   const logger = options.logger?.child({ component: "storage-sqlite" });
   let db: BetterSqlite3.Database;
+  const onDisk = options.path !== ":memory:" && !options.path.startsWith("file:");
   try {
+    // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm the file's mode.
+    if (onDisk) ownerOnly(options.path, true);
     db = new BetterSqlite3(options.path);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
@@ -74,6 +83,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   }
   try {
     migrate(db, logger);
+    if (onDisk) for (const suffix of ["-wal", "-shm"]) ownerOnly(`${options.path}${suffix}`, false);
   } catch (err) {
     db.close();
     throw err;
@@ -412,4 +422,16 @@ function parseTime(iso: string): number {
     });
   }
   return at;
+}
+
+/**
+ * Makes `path` readable and writable by its owner only: creates it empty with mode 0600 when
+ * `create` and it is missing, and takes group and other bits off an existing file.
+ */
+function ownerOnly(path: string, create: boolean): void {
+  if (!existsSync(path)) {
+    if (create) closeSync(openSync(path, "a", 0o600));
+    return;
+  }
+  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -136,6 +136,26 @@ describe("createSqliteStorage", () => {
     const second = createSqliteStorage({ path });
     expect(await second.tickets.find()).toEqual(outcomes.map((o) => o.ticket));
     await second.close();
+  });
+
+  it("creates the file, its WAL and shared-memory file readable by the owner only", async () => {
+    const storage = createSqliteStorage({ path });
+    await storage.tickets.insert(newTicket());
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      expect(existsSync(file)).toBe(true);
+      expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+    }
+    await storage.close();
+  });
+
+  it("takes group and other access off an existing database file when opening it", async () => {
+    await createSqliteStorage({ path }).close();
+    chmodSync(path, 0o644);
+    const storage = createSqliteStorage({ path });
+    await storage.tickets.insert(newTicket());
+    for (const file of [path, `${path}-wal`, `${path}-shm`])
+      expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+    await storage.close();
   });
 
   it("refuses an empty path", () => {

@@ -77,6 +77,20 @@ function resolve(connection: ResolvedConnection): Resolved {
   };
 }
 
+/**
+ * Registers for redaction what this connector derives from the credential: each auth header's
+ * value and its credential part (`Basic <base64>` and the base64 alone). Raw secrets are
+ * registered by core already.
+ */
+function registerDerived(resolved: Resolved, redact: ((value: string) => void) | undefined): void {
+  if (!redact) return;
+  for (const value of Object.values(resolved.auth)) {
+    redact(value);
+    const space = value.indexOf(" ");
+    if (space > 0) redact(value.slice(space + 1));
+  }
+}
+
 function resolveUrl(target: string, base: URL | undefined): URL {
   try {
     return base ? new URL(target, base) : new URL(target);
@@ -299,21 +313,23 @@ const httpConnector = defineConnector({
     }
 
     return {
-      async open(connection, { signal }): Promise<ConnectionHandle> {
+      async open(connection, { signal, redact }): Promise<ConnectionHandle> {
         if (signal.aborted) throw abortError(signal.reason);
         const resolved = resolve(connection);
+        registerDerived(resolved, redact);
         return releasableHandle("HTTP", async (request) => {
           if (request.signal.aborted) throw abortError(request.signal.reason);
           return send(resolved, parseHttpStep(request.command), request);
         });
       },
 
-      async healthCheck(connection, { signal }): Promise<HealthResult> {
+      async healthCheck(connection, { signal, redact }): Promise<HealthResult> {
         const start = performance.now();
         const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
         try {
           if (signal.aborted) throw abortError(signal.reason);
           const resolved = resolve(connection);
+          registerDerived(resolved, redact);
           const result = await send(
             resolved,
             { method: "GET", target: resolved.options.health_path, headers: [], body: undefined },

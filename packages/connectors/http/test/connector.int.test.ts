@@ -1,5 +1,11 @@
 import { createTestContext, type FakeServer, fakeServer, testConnector } from "@runwarden/connector-testkit";
-import type { ExecRequest, InfrastructureConnector, ResolvedConnection } from "@runwarden/core";
+import {
+  createEngine,
+  type Engine,
+  type ExecRequest,
+  type InfrastructureConnector,
+  type ResolvedConnection,
+} from "@runwarden/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import httpConnector from "../src/index.js";
 
@@ -104,6 +110,99 @@ describe("httpConnector against a loopback server", () => {
       ok: false,
       reason: "refused",
     });
+  });
+});
+
+describe("httpConnector in a session, against a target that echoes the request", () => {
+  const password = "pw:ops/2026+x";
+  const token = "bearer-tok-8c1d2e3f";
+  let engine: Engine;
+  const chunks: string[] = [];
+
+  beforeAll(async () => {
+    // Echoes the request's headers, and the Authorization header URL-encoded as a link would hold it.
+    server.route("GET /echo", (r) => ({
+      body: `${JSON.stringify(r.headers)}\nnext=/login?auth=${encodeURIComponent(String(r.headers.authorization))}\n`,
+    }));
+    engine = await createEngine({
+      vault: { key: Buffer.alloc(32, 9).toString("base64") },
+      connectors: [{ connector: httpConnector, config: {} }],
+    });
+    engine.events.on("step:output", (e) => chunks.push(e.chunk));
+    const basic = await engine.credentials.create({
+      name: "basic",
+      credentialType: "api",
+      environment: "prod",
+      username: "ops",
+      password,
+    });
+    const bearer = await engine.credentials.create({
+      name: "bearer",
+      credentialType: "api",
+      environment: "prod",
+      token,
+    });
+    for (const [name, credentialId] of [
+      ["echo-basic", basic.id],
+      ["echo-bearer", bearer.id],
+    ] as const) {
+      await engine.connections.create({
+        name,
+        connectionType: "api",
+        targetHost: "127.0.0.1",
+        targetPort: server.port,
+        environment: "prod",
+        credentialId,
+        options: { scheme: "http" },
+      });
+    }
+    await engine.start();
+  });
+  afterAll(async () => {
+    await engine.close();
+  });
+
+  async function runStep(connection: string) {
+    const { ticket } = await engine.tickets.ingest(
+      {
+        title: "echo",
+        description: "",
+        severity: "low",
+        environment: "prod",
+        service: "api",
+        source: "test",
+      },
+      { autoExecute: false },
+    );
+    const { runbook } = await engine.runbooks.create(
+      `# Echo ${connection}\n\n## Main Steps\n\n\`\`\`http {connection=${connection}}\nGET /echo\n\`\`\`\n`,
+      { actor: { id: "author", roles: ["admin"] }, status: "approved" },
+    );
+    const { session } = await engine.executions.start(ticket.id, runbook.id, {
+      actor: { id: "alice", roles: ["operator"] },
+    });
+    await engine.executions.settled(session.id);
+    return engine.executions.get(session.id);
+  }
+
+  it("shows *** for the Basic value, alone and URL-encoded, in the step's output and events", async () => {
+    const basic = `Basic ${Buffer.from(`ops:${password}`).toString("base64")}`;
+    const detail = await runStep("echo-basic");
+    const stdout = detail.steps[0]?.stdout ?? "";
+    expect(detail.steps[0]?.status).toBe("succeeded");
+    expect(stdout).toContain('"authorization":"***"');
+    expect(stdout).toContain("next=/login?auth=***");
+    const everything = JSON.stringify([detail, chunks]);
+    expect(everything).not.toContain(basic.slice("Basic ".length));
+    expect(everything).not.toContain(encodeURIComponent(basic));
+  });
+
+  it("shows *** for the bearer header, alone and URL-encoded", async () => {
+    const detail = await runStep("echo-bearer");
+    const stdout = detail.steps[0]?.stdout ?? "";
+    expect(stdout).toContain('"authorization":"***"');
+    expect(stdout).toContain("next=/login?auth=***");
+    expect(JSON.stringify([detail, chunks])).not.toContain(token);
   });
 });
 

@@ -105,6 +105,23 @@ describe("httpConnector", () => {
     expect(result.exitCode).toBe(0);
   });
 
+  it("registers the Basic and Bearer header values it derives for redaction when opened", async () => {
+    const registered: string[] = [];
+    const redact = (value: string) => registered.push(value);
+    const basic = Buffer.from("ops:pw-secret-1").toString("base64");
+    const signal = new AbortController().signal;
+    await (
+      await instance.open(connection({ fields: { username: "ops" }, secrets: { password: "pw-secret-1" } }), {
+        signal,
+        redact,
+      })
+    ).release();
+    expect(registered).toEqual([`Basic ${basic}`, basic]);
+    registered.length = 0;
+    await (await instance.open(connection(), { signal, redact })).release();
+    expect(registered).toEqual([`Bearer ${TOKEN}`, TOKEN]);
+  });
+
   it("sends the API key in the configured header", async () => {
     agent
       .get("https://api.example.com")

@@ -229,7 +229,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       );
     }
     const planned = flattenRunbook(runbook);
-    const redactor = new Redactor();
+    const redactor = new Redactor(ctx.redactor);
     const plan = await planOf(ticket, runbook, planned, redactor);
     const firstError = plan.find((p) => p.error !== null);
     const now = ctx.nowIso();

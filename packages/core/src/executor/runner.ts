@@ -413,7 +413,7 @@ export class Runner {
   redactorOf(sessionId: number): Redactor {
     let redactor = this.redactors.get(sessionId);
     if (!redactor) {
-      redactor = new Redactor();
+      redactor = new Redactor(this.ctx.redactor);
       this.redactors.set(sessionId, redactor);
     }
     return redactor;
@@ -813,6 +813,8 @@ export class Runner {
     const { resolved } = prepared.resolution;
     const capture = { stdout: new CappedText(defaultOutputCap), stderr: new CappedText(defaultOutputCap) };
     const streams = { stdout: live.redactor.stream(), stderr: live.redactor.stream() };
+    // What a connector derives from the credential (a Basic header, a token) is redacted too.
+    const redact = (value: string) => live.redactor.add([value]);
     const streamed = { stdout: false, stderr: false };
     const emitOutput = this.ctx.events.listenerCount("step:output") > 0;
     const onOutput = (stream: "stdout" | "stderr", chunk: string) => {
@@ -856,7 +858,7 @@ export class Runner {
     try {
       release = await this.perConnection.acquire(`${resolved.connectionType}:${resolved.name}`, exec.signal);
       const connector = this.deps.registry.infrastructureFor(resolved.connectionType, resolved.targetService);
-      const handle = await connector.open(resolved, { signal: exec.signal });
+      const handle = await connector.open(resolved, { signal: exec.signal, redact });
       try {
         result = await handle.exec({
           command: prepared.rendered.command,
@@ -866,6 +868,7 @@ export class Runner {
           signal: exec.signal,
           timeoutMs,
           onOutput,
+          redact,
         });
       } finally {
         await handle.release().catch(() => {});

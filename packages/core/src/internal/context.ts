@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import type { Ticket } from "../domain.js";
 import type { EngineEvents } from "../events.js";
+import type { Redactor } from "../executor/redaction.js";
 import type { Clock, Policy } from "../policy.js";
 import type { Storage } from "../storage.js";
 
@@ -19,6 +20,11 @@ export interface EngineContext {
   instanceId: string;
   /** Aborted by engine.close(). */
   signal: AbortSignal;
+  /**
+   * The engine's own secrets (`createEngine({ redact })`, connector config fields marked
+   * `secret()`): every session's redactor inherits them.
+   */
+  redactor: Redactor;
   /** ISO timestamp of the clock's now. */
   nowIso(): string;
   /**

@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -240,6 +241,100 @@ describe("session runner", () => {
     ]);
     expect(everything).not.toContain(secret);
     expect(everything).not.toContain("Tr0ub");
+  });
+
+  it("redacts what a connector registers at open and during exec, split across chunks, and engine secrets in its errors", async () => {
+    const password = "pw-0f3c9a71";
+    const basic = `Basic ${Buffer.from(`ops:${password}`).toString("base64")}`;
+    const accessToken = "at-7d1e55b2c4a94f08";
+    const engineSecret = "engine-secret-3a9d0c";
+    const echoing = defineConnector({
+      kind: "infrastructure",
+      name: "echoing",
+      version: "1.0.0",
+      sdk: "^0.1.0",
+      configSchema: z.object({}),
+      capabilities: ["exec"],
+      connectionTypes: ["echoing"],
+      create: () => ({
+        open: async (_connection, { redact }) => {
+          redact?.(basic);
+          return {
+            async exec(request: ExecRequest) {
+              // A token the connector obtained with the credential, registered before it is used.
+              request.redact?.(accessToken);
+              const echoed = `authorization: ${basic}\ntoken=${encodeURIComponent(accessToken)}\n`;
+              const half = Math.floor(echoed.length / 2);
+              request.onOutput?.("stdout", echoed.slice(0, half));
+              request.onOutput?.("stdout", echoed.slice(half));
+              if (request.command.includes("boom"))
+                throw new Error(`401 for ${basic} and ${accessToken} (engine ${engineSecret})`);
+              return { exitCode: 0, stdout: echoed, stderr: "" };
+            },
+            release: async () => {},
+          };
+        },
+        healthCheck: async () => ({ ok: true, latencyMs: 1 }),
+      }),
+    });
+    h = await harness({ connectors: [echoing], redact: [engineSecret] });
+    await h.engine.connections.create({ name: "api", connectionType: "echoing", environment: "prod" });
+    const chunks: string[] = [];
+    h.engine.events.on("step:output", (e) => chunks.push(e.chunk));
+    const events: unknown[] = [];
+    for (const name of ["step:finished", "session:finished", "session:updated"] as const)
+      h.engine.events.on(name, (e) => events.push(e));
+    const ticket = await h.ticket();
+    const runbookId = await h.runbook(
+      "# Echo\n\n## Main Steps\n- `get` (name: ok, connection: api)\n- `boom` (name: bad, connection: api)\n",
+    );
+    const { session } = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    await h.engine.executions.settled(session.id);
+    const detail = await h.engine.executions.get(session.id);
+    expect(detail.steps[0]?.stdout).toBe("authorization: ***\ntoken=***\n");
+    expect(detail.steps[1]?.error).toBe("401 for *** and *** (engine ***)");
+    const everything = JSON.stringify([detail, chunks, events]);
+    expect(everything).not.toContain(basic.slice(6));
+    expect(everything).not.toContain(accessToken);
+    expect(everything).not.toContain(engineSecret);
+  });
+
+  it("redacts the engine's own secrets from a local step that prints them", async () => {
+    const adminToken = "rw-admin-9c1b7e0d44f2a6b3";
+    const webhookSecret = "whsec-52aa0c7de1f94b6b";
+    const dir = mkdtempSync(join(tmpdir(), "rw-server-secret-"));
+    try {
+      const file = join(dir, "admin.token");
+      writeFileSync(file, `${adminToken}\n`);
+      const hook = join(dir, "webhook.secret");
+      writeFileSync(hook, webhookSecret);
+      const chunks: string[] = [];
+      const markdown = [
+        "# Leak server secrets",
+        "",
+        "## Main Steps",
+        `- \`cat ${file}\` (name: cat)`,
+        `- \`base64 < ${hook}; od -An -tx1 < ${hook} | tr -d ' \\n'\` (name: encoded)`,
+        `- \`cat ${hook} >&2; exit 3\` (name: fails)`,
+      ].join("\n");
+      h = await harness({ redact: [adminToken, webhookSecret, ""] });
+      h.engine.events.on("step:output", (e) => chunks.push(e.chunk));
+      const ticket = await h.ticket();
+      const runbookId = await h.runbook(markdown);
+      const { session } = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+      await h.engine.executions.settled(session.id);
+      const detail = await h.engine.executions.get(session.id);
+      const byName = Object.fromEntries(detail.steps.map((s) => [s.name, s]));
+      expect(byName.cat?.stdout).toBe("***\n");
+      expect(byName.encoded?.stdout).toBe("***\n***");
+      expect(byName.fails?.stderr).toBe("***");
+      const everything = JSON.stringify([detail, chunks]);
+      expect(everything).not.toContain(adminToken);
+      expect(everything).not.toContain(webhookSecret);
+      expect(everything).not.toContain(Buffer.from(webhookSecret).toString("base64"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("never runs more sessions at once than the global limit", async () => {

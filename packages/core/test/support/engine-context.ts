@@ -8,6 +8,7 @@ import { pino } from "pino";
 import { createAnalyzer } from "../../src/analyzer/index.js";
 import type { AnalyzerStage } from "../../src/analyzer/stage.js";
 import { createEventBus } from "../../src/events.js";
+import { Redactor } from "../../src/executor/redaction.js";
 import type { EngineContext } from "../../src/internal/context.js";
 import type { ConnectorDefinition, ConnectorRegistration } from "../../src/plugin.js";
 import { type Actor, defaultPolicy, type Policy } from "../../src/policy.js";
@@ -47,6 +48,7 @@ export function makeContext(options: { storage?: Storage; policy?: Partial<Polic
     signal: new AbortController().signal,
     nowIso: () => new Date(clock.now()).toISOString(),
     hooks: {},
+    redactor: new Redactor(),
   };
   return {
     ctx,
