@@ -209,6 +209,11 @@ export const ExecutionSession = z.object({
   error: z.string().nullable(),
   /** Which engine instance is driving it, until when. */
   lease: Lease.nullable(),
+  /**
+   * What people following the session should know about how it was planned, e.g. that the
+   * ticket's `meta_data.connection_config` was ignored because the runbook does not opt in.
+   */
+  warnings: z.array(z.string()).optional(),
 });
 export type ExecutionSession = z.infer<typeof ExecutionSession>;
 

@@ -18,7 +18,7 @@ import type { EngineContext } from "../internal/context.js";
 import { type Actor, engineActor } from "../policy.js";
 import type { Page } from "../runbooks.js";
 import type { BreakerState } from "./concurrency.js";
-import { declaredConnection, flattenRunbook, type PreparedStep } from "./plan.js";
+import { declaredConnection, flattenRunbook, ignoredTicketConnection, type PreparedStep } from "./plan.js";
 import { Redactor } from "./redaction.js";
 import { type ExecutorDeps, errorText, Runner } from "./runner.js";
 
@@ -239,6 +239,13 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     const error = firstError
       ? `${phaseName(firstError.phase)} "${firstError.name}": ${firstError.error}; nothing was run`
       : null;
+    const ignored = ignoredTicketConnection(
+      runbook,
+      record.key,
+      ticket,
+      planned.map((p) => p.step),
+    );
+    if (ignored) log.warn({ ticketId, runbook: record.key }, "ticket connection_config ignored");
     let created: { session: ExecutionSession; steps: StepRecord[] };
     try {
       created = await storage.createSession(
@@ -257,6 +264,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
           finishedAt: dryRun || failed ? now : null,
           error,
           lease: dryRun || failed ? null : runner.newLease(),
+          ...(ignored ? { warnings: [ignored] } : {}),
         },
         plan.map((entry) => ({
           index: entry.index,
@@ -935,6 +943,9 @@ function timelineOf(
       actor: session.startedBy,
     },
   ];
+  for (const warning of session.warnings ?? []) {
+    entries.push({ at: session.createdAt, kind: "session.warning", message: warning });
+  }
   for (const step of steps) {
     if (step.startedAt) {
       entries.push({
