@@ -12,6 +12,22 @@ export interface Actor {
 /** The engine itself, when it acts on its own (auto-execution, expiry). */
 export const engineActor: Actor = { id: "engine", roles: ["operator"] };
 
+/**
+ * The four-eyes rule: the actors who may not approve this approval, because the step is
+ * high_risk and they started or caused its session (the starter, then the causer; none for a
+ * step of lower risk). `approvals.approve` refuses them with RW_ERR_APPROVAL_SAME_ACTOR.
+ */
+export function excludedApprovers(approval: {
+  risk: string;
+  startedBy: string;
+  causedBy?: string | null | undefined;
+}): string[] {
+  if (approval.risk !== "high_risk") return [];
+  const out = [approval.startedBy];
+  if (approval.causedBy && approval.causedBy !== approval.startedBy) out.push(approval.causedBy);
+  return out;
+}
+
 export interface Policy {
   /** A candidate at or above this score may auto-execute (if its runbook allows it). Default 0.5. */
   autoExecuteThreshold: number;

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createMemoryStorage, type ExecutionSession, type Storage } from "../../src/index.js";
+import {
+  createMemoryStorage,
+  type ExecutionSession,
+  excludedApprovers,
+  type Storage,
+} from "../../src/index.js";
 import { admin, alice, bob, carol, fakeClock, type Harness, harness, viewer } from "./helpers.js";
 
 let h: Harness;
@@ -689,5 +694,72 @@ describe("auto-execution", () => {
     const key = (await h.engine.runbooks.list()).items[0]!.key;
     expect(h.engine.executions.breaker(key).open).toBe(true);
     expect((await h.engine.audit.list({ action: "runbook.auto_execution_paused" })).items).toHaveLength(1);
+  });
+});
+
+describe("four-eyes for auto-executed sessions", () => {
+  const zebraRunbook =
+    "---\nauto_execute: true\nmatch:\n  keywords: [zebra-outage]\n  services: [zebra]\n---\n# Zebra outage fix\n\nFix the zebra-outage.\n\n## Main Steps\n- `echo restarting` (name: restart, severity: high_risk, requires_approval: true)\n";
+  const csv =
+    "title,description,severity,environment,service,source\nzebra-outage on z-1,zebra-outage,high,prod,zebra,csv\n";
+
+  it("refuses the CSV uploader's approval of a high_risk step of the session their upload started, and takes another's", async () => {
+    h = await harness();
+    await h.runbook(zebraRunbook);
+    const result = await h.engine.tickets.importCsv(csv, { autoExecute: true, submittedBy: "alice" });
+    const ticket = await h.engine.tickets.get(result.ticketIds![0]!);
+    expect(ticket.submittedBy).toBe("alice");
+    const [session] = (await h.engine.executions.list({ ticketId: ticket.id })).items;
+    expect(session).toMatchObject({ startedBy: "engine", causedBy: "alice" });
+    expect((await h.engine.executions.settled(session!.id)).status).toBe("awaiting_approval");
+    const approval = await pendingApproval(session!.id);
+    expect(approval).toMatchObject({ risk: "high_risk", startedBy: "engine", causedBy: "alice" });
+    expect(excludedApprovers(approval)).toEqual(["engine", "alice"]);
+    const refused = await h.engine.approvals.approve(approval.id, { actor: alice }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "RW_ERR_APPROVAL_SAME_ACTOR" });
+    expect((refused as Error).message).toMatch(/someone other than alice, who caused the session/);
+    await h.engine.approvals.approve(approval.id, { actor: bob, comment: "restart it" });
+    expect((await h.engine.executions.settled(session!.id)).status).toBe("succeeded");
+  });
+
+  it("records the submitter of an SDK or webhook ticket as the cause of its auto-executed session", async () => {
+    h = await harness();
+    await h.runbook(zebraRunbook);
+    const { ticket } = await h.engine.tickets.ingest(
+      { title: "zebra-outage again", description: "zebra-outage", service: "zebra", environment: "prod" },
+      { submittedBy: "carol" },
+    );
+    const [session] = (await h.engine.executions.list({ ticketId: ticket.id })).items;
+    expect(session).toMatchObject({ startedBy: "engine", causedBy: "carol" });
+    await h.engine.executions.settled(session!.id);
+    const approval = await pendingApproval(session!.id);
+    await expect(h.engine.approvals.approve(approval.id, { actor: carol })).rejects.toMatchObject({
+      code: "RW_ERR_APPROVAL_SAME_ACTOR",
+    });
+    await h.engine.executions.cancel(session!.id, { actor: admin });
+    const webhook = await h.engine.tickets.ingestWebhook(
+      "generic",
+      {
+        headers: {},
+        body: {
+          title: "zebra-outage 3",
+          description: "zebra-outage",
+          service: "zebra",
+          environment: "prod",
+          fingerprint: "z3",
+        },
+        rawBody: "",
+      },
+      { submittedBy: "webhook:generic" },
+    );
+    const hooked = webhook.tickets[0]!.ticket;
+    expect(hooked.submittedBy).toBe("webhook:generic");
+    const [third] = (await h.engine.executions.list({ ticketId: hooked.id })).items;
+    expect(third).toMatchObject({ startedBy: "engine", causedBy: "webhook:generic" });
+    // A person who starts a session causes it too.
+    const manual = await h.ticket({ title: "manual" });
+    const plainId = await h.runbook("# Manual\n\n## Main Steps\n- `true` (name: ok)\n");
+    const started = await h.engine.executions.start(manual.id, plainId, { actor: bob });
+    expect(started.session).toMatchObject({ startedBy: "bob", causedBy: "bob" });
   });
 });
