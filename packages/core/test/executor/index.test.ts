@@ -395,6 +395,21 @@ describe("ticket-chosen connections", () => {
     expect(quiet.session.warnings ?? []).toEqual([]);
   });
 
+  it("records the connection a step would have used, ignoring the ticket's choice, when planning fails", async () => {
+    h = await harness();
+    await h.engine.connections.create({ name: "pg-prod", connectionType: "database", environment: "prod" });
+    const runbookId = await h.runbook(
+      "# Broken\n\n## Main Steps\n- `echo a` (name: a, connection: missing)\n- `echo b` (name: b)\n",
+    );
+    const ticket = await h.ticket({ metaData: { connection_config: { connection: "pg-prod" } } });
+    const { session, steps } = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    expect(session.status).toBe("failed");
+    expect(steps.map((s) => [s.name, s.connection])).toEqual([
+      ["a", "missing"],
+      ["b", "local"],
+    ]);
+  });
+
   it("uses the connection a ticket chooses when the runbook lists its type or name", async () => {
     h = await harness({ policy: { allowedRawHosts: ["192.168.1.100"] } });
     await h.engine.connections.create({ name: "web-01", connectionType: "local", environment: "prod" });
