@@ -41,7 +41,10 @@ export interface Policy {
   requiredApprovals(step: { severity: string; requiresApproval: boolean }): number;
   /** May this actor decide this approval? Default: holds the approver (or admin) role. */
   canApprove(actor: Actor): boolean;
-  /** Raw hosts a ticket's `metaData.connection_config` may point at. Default: none. */
+  /**
+   * Raw hosts a ticket's `metaData.connection_config` may point at (for a runbook whose
+   * `ticket_connections` allows the host's connector type). Default: none.
+   */
   allowedRawHosts: readonly string[];
   /** Sessions running at once in this engine. Default 8. */
   maxConcurrentSessions: number;
