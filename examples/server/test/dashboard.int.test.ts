@@ -94,7 +94,11 @@ describe("dashboard", () => {
     await page.goto(`${server.url}/#/approvals`);
     await page.waitForSelector("#approval-cards [data-approval]");
     await shot("agent-dashboard");
-    const first = page.locator("#approval-cards [data-approval]").first();
+    // The admin uploaded the file, so it caused every session: follow one whose steps it may
+    // approve (a high_risk step of these needs another approver; the next test shows that).
+    const first = page
+      .locator('#approval-cards [data-approval]:has([data-action="approve"]:not([disabled]))')
+      .first();
     const sessionLink = await first.locator('a[href^="#/executions/"]').getAttribute("href");
     const sessionId = Number(sessionLink!.split("/").pop());
 
@@ -122,6 +126,46 @@ describe("dashboard", () => {
     await page.goto(`${server.url}/#/executions`);
     await page.waitForSelector("table");
     await shot("executions");
+  });
+
+  it("disables Approve, saying why, on a high_risk step of a session the viewer's upload caused, and another approver approves it", async () => {
+    // The CSV upload above was the admin's, with auto-execute: restart-failed-service waits at its
+    // high_risk restart, caused by the admin.
+    await page.goto(`${server.url}/#/approvals`);
+    const card = page.locator("#approval-cards article.risk-high_risk[data-approval]").first();
+    await card.waitFor({ timeout: 15_000 });
+    const approvalId = await card.getAttribute("data-approval");
+    const approve = card.locator('[data-action="approve"]');
+    expect(await approve.isDisabled()).toBe(true);
+    expect(await card.locator("[data-excluded]").textContent()).toBe(
+      "You caused this session (your upload or request started it); a high_risk step needs another approver.",
+    );
+    expect(await approve.getAttribute("title")).toContain("a high_risk step needs another approver");
+    expect(await card.textContent()).toContain("Caused by admin");
+    expect(await card.locator('[data-action="reject"]').isDisabled()).toBe(false);
+
+    // Another approver signs in: the same card's Approve is enabled and works.
+    const { token } = await server.adapter.tokens.create({ actor: "second-approver", roles: ["approver"] });
+    await page.click("#logout");
+    await page.fill("#login-token", token);
+    await page.click("#login-form button");
+    await page.waitForSelector("#shell:not([hidden])");
+    await page.goto(`${server.url}/#/approvals`);
+    const same = page.locator(`#approval-cards [data-approval="${approvalId}"]`);
+    await same.waitFor();
+    expect(await same.locator('[data-action="approve"]').isDisabled()).toBe(false);
+    expect(await same.locator("[data-excluded]").count()).toBe(0);
+    await same.locator("textarea").fill("second pair of eyes");
+    await same.locator('[data-action="approve"]').click();
+    await page.waitForSelector(`[data-approval="${approvalId}"]`, { state: "detached" });
+    const approval = await server.engine.approvals.get(Number(approvalId));
+    expect(approval.decisions.map((d) => d.actor)).toEqual(["second-approver"]);
+
+    // Back to the admin for the tests that follow.
+    await page.click("#logout");
+    await page.fill("#login-token", adminToken);
+    await page.click("#login-form button");
+    await page.waitForSelector("#shell:not([hidden])");
   });
 
   it("shows tickets with their analysis and never renders a title as markup", async () => {

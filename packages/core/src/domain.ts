@@ -129,6 +129,12 @@ export const Ticket = z.object({
   analysis: Analysis.nullable(),
   /** Why the ticket is where it is (a rejection's reason, a failure), for people. */
   statusReason: z.string().nullable(),
+  /**
+   * The actor whose request brought the ticket in: the CSV uploader's or the SDK caller's actor,
+   * a webhook's token actor or `webhook:<source>` for a source verified by its own secret. Null or
+   * absent when the caller named none. A session auto-executed for the ticket is caused by them.
+   */
+  submittedBy: z.string().nullable().optional(),
 });
 export type Ticket = z.infer<typeof Ticket>;
 
@@ -201,6 +207,12 @@ export const ExecutionSession = z.object({
   dryRun: z.boolean(),
   /** The actor who started it ("engine" for auto-execution). */
   startedBy: z.string(),
+  /**
+   * The actor whose action caused it: the starter when a person starts it, the ticket's
+   * `submittedBy` when the engine auto-executes it (null when that is unknown). A high_risk
+   * step needs an approver who is neither the starter nor the causer.
+   */
+  causedBy: z.string().nullable().optional(),
   /** The ticket fingerprint: at most one live session per fingerprint and runbook. */
   fingerprint: z.string(),
   createdAt: z.string(),
@@ -209,6 +221,11 @@ export const ExecutionSession = z.object({
   error: z.string().nullable(),
   /** Which engine instance is driving it, until when. */
   lease: Lease.nullable(),
+  /**
+   * What people following the session should know about how it was planned, e.g. that the
+   * ticket's `meta_data.connection_config` was ignored because the runbook does not opt in.
+   */
+  warnings: z.array(z.string()).optional(),
 });
 export type ExecutionSession = z.infer<typeof ExecutionSession>;
 
@@ -283,7 +300,10 @@ export const Approval = z.object({
   target: z.string(),
   risk: z.enum(["safe", "low_risk", "medium_risk", "high_risk"]),
   ticketTitle: z.string(),
+  /** The session's starter ("engine" for auto-execution). */
   startedBy: z.string(),
+  /** The session's causer (see `ExecutionSession.causedBy`). */
+  causedBy: z.string().nullable().optional(),
   requiredApprovals: z.number().int().min(1),
   decisions: z.array(ApprovalDecision),
   requestedAt: z.string(),

@@ -119,7 +119,7 @@ export const errorCatalog = {
   RW_ERR_APPROVAL_SAME_ACTOR: {
     status: 403,
     retryable: false,
-    when: "the actor who started a session tried to approve one of its high_risk steps",
+    when: "the actor who started or caused a session (for an auto-execution: who uploaded or sent its ticket) tried to approve one of its high_risk steps",
     fix: "A second person must approve high_risk steps",
   },
   RW_ERR_APPROVAL_CONFLICT: {

@@ -117,10 +117,12 @@ export {
   type CsvSource,
   GenericWebhookTicket,
   type ImportProgress,
+  type IngestManyOptions,
   type IngestResult,
   type IngestTicketOptions,
   type ListTicketsQuery,
   type TicketsApi,
+  type WebhookIngestOptions,
   type WebhookResult,
 } from "./tickets.js";
 export { defaultVaultKeyEnv, isSecretFieldName, type VaultOptions } from "./vault.js";

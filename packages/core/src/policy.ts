@@ -12,6 +12,22 @@ export interface Actor {
 /** The engine itself, when it acts on its own (auto-execution, expiry). */
 export const engineActor: Actor = { id: "engine", roles: ["operator"] };
 
+/**
+ * The four-eyes rule: the actors who may not approve this approval, because the step is
+ * high_risk and they started or caused its session (the starter, then the causer; none for a
+ * step of lower risk). `approvals.approve` refuses them with RW_ERR_APPROVAL_SAME_ACTOR.
+ */
+export function excludedApprovers(approval: {
+  risk: string;
+  startedBy: string;
+  causedBy?: string | null | undefined;
+}): string[] {
+  if (approval.risk !== "high_risk") return [];
+  const out = [approval.startedBy];
+  if (approval.causedBy && approval.causedBy !== approval.startedBy) out.push(approval.causedBy);
+  return out;
+}
+
 export interface Policy {
   /** A candidate at or above this score may auto-execute (if its runbook allows it). Default 0.5. */
   autoExecuteThreshold: number;
@@ -25,7 +41,10 @@ export interface Policy {
   requiredApprovals(step: { severity: string; requiresApproval: boolean }): number;
   /** May this actor decide this approval? Default: holds the approver (or admin) role. */
   canApprove(actor: Actor): boolean;
-  /** Raw hosts a ticket's `metaData.connection_config` may point at. Default: none. */
+  /**
+   * Raw hosts a ticket's `metaData.connection_config` may point at (for a runbook whose
+   * `ticket_connections` allows the host's connector type). Default: none.
+   */
   allowedRawHosts: readonly string[];
   /** Sessions running at once in this engine. Default 8. */
   maxConcurrentSessions: number;

@@ -29,6 +29,22 @@ export type { CsvSource } from "./internal/csv.js";
 export interface IngestTicketOptions {
   /** Start the matched runbook when analysis decides `auto_execute`. Default true. */
   autoExecute?: boolean;
+  /**
+   * The actor whose request this is (recorded as the ticket's `submittedBy`, and as `causedBy`
+   * of a session auto-executed for it). `ingestMany` also takes one per input.
+   */
+  submittedBy?: string;
+}
+
+/** `ingestMany`'s options: `submittedBy` for all inputs, or one per input (a group commit). */
+export interface IngestManyOptions extends Omit<IngestTicketOptions, "submittedBy"> {
+  submittedBy?: string | readonly (string | null | undefined)[];
+}
+
+/** `ingestWebhook`'s options. */
+export interface WebhookIngestOptions {
+  /** The webhook's actor: the token's actor, or `webhook:<source>` for a source-verified request. */
+  submittedBy?: string;
 }
 
 export interface IngestResult {
@@ -55,6 +71,8 @@ export interface CsvImportOptions {
   source?: string;
   /** Rows stored per transaction. Default 500. */
   batchSize?: number;
+  /** The uploader's actor: each ticket's `submittedBy` (see IngestTicketOptions). */
+  submittedBy?: string;
   /** How many rejected rows are described in `errors` (all are counted). Default 1,000. */
   maxErrors?: number;
   /** Ticket ids are returned only for files of at most this many stored rows. Default 10,000. */
@@ -103,7 +121,7 @@ export interface TicketsApi {
    */
   ingest(input: unknown, options?: IngestTicketOptions): Promise<IngestResult>;
   /** The same for many tickets in one transaction; an invalid one refuses the whole call. */
-  ingestMany(inputs: readonly unknown[], options?: IngestTicketOptions): Promise<IngestResult[]>;
+  ingestMany(inputs: readonly unknown[], options?: IngestManyOptions): Promise<IngestResult[]>;
   /**
    * Streams a CSV file into tickets in flat memory. Every good row imports; each bad row is
    * reported with its data row and line number. Throws RW_ERR_INPUT_CSV_HEADER up front when the
@@ -117,7 +135,11 @@ export interface TicketsApi {
    * ticket JSON (one object or an array); any other source is the monitoring connector of that
    * name (RW_ERR_PLUGIN_NOT_FOUND when none), which verifies and parses the request.
    */
-  ingestWebhook(source: string, request: WebhookRequest): Promise<WebhookResult>;
+  ingestWebhook(
+    source: string,
+    request: WebhookRequest,
+    options?: WebhookIngestOptions,
+  ): Promise<WebhookResult>;
   /** Throws RW_ERR_STORAGE_NOT_FOUND. */
   get(id: number): Promise<Ticket>;
   /** Newest first. */
@@ -199,6 +221,7 @@ export function createTicketsApi(
     receivedAt: string | undefined,
     now: string,
     autoExecute = false,
+    submittedBy: string | null = null,
   ): NewDoc<Ticket> {
     return {
       title: ticket.title,
@@ -217,6 +240,7 @@ export function createTicketsApi(
       updatedAt: now,
       analysis: withIntent(analysis, autoExecute),
       statusReason: null,
+      submittedBy,
     };
   }
 
@@ -225,9 +249,10 @@ export function createTicketsApi(
     receivedAt: string | undefined,
     now: string,
     autoExecute: boolean,
+    submittedBy: string | null,
   ): Promise<NewDoc<Ticket>> {
     const { ticket, fingerprint, analysis } = await analyzer.analyze(subjectOf(input));
-    return docOf(ticket, fingerprint, analysis, receivedAt, now, autoExecute);
+    return docOf(ticket, fingerprint, analysis, receivedAt, now, autoExecute, submittedBy);
   }
 
   /** A repeat whose analysis was skipped but that did not fold (its ticket closed meanwhile): analyze it now. */
@@ -290,12 +315,13 @@ export function createTicketsApi(
     inputs: readonly ValidTicketInput[],
     autoExecute: boolean,
     receivedAt: (i: number) => string | undefined = () => undefined,
+    submittedBy: (i: number) => string | null = () => null,
   ): Promise<IngestResult[]> {
     if (inputs.length === 0) return [];
     const now = ctx.nowIso();
     const docs: NewDoc<Ticket>[] = [];
     for (let i = 0; i < inputs.length; i++)
-      docs.push(await toDoc(inputs[i]!, receivedAt(i), now, autoExecute));
+      docs.push(await toDoc(inputs[i]!, receivedAt(i), now, autoExecute, submittedBy(i)));
     const outcomes = await storage.ingestTickets(docs, { dedupeWindowMs: ctx.policy.dedupeWindowMs, now });
     await afterStore(outcomes, autoExecute);
     return outcomes;
@@ -362,10 +388,19 @@ export function createTicketsApi(
     return parsed.data;
   }
 
-  async function ingestValid(inputs: ValidTicketInput[], autoExecute: boolean): Promise<IngestResult[]> {
+  async function ingestValid(
+    inputs: ValidTicketInput[],
+    autoExecute: boolean,
+    submittedBy: string | null,
+  ): Promise<IngestResult[]> {
     const results: IngestResult[] = [];
     const open = inputs.filter((input) => !input.resolved);
-    const stored = await store(open, autoExecute, (i) => open[i]?.receivedAt);
+    const stored = await store(
+      open,
+      autoExecute,
+      (i) => open[i]?.receivedAt,
+      () => submittedBy,
+    );
     let next = 0;
     for (const input of inputs) {
       if (input.resolved) continue;
@@ -469,7 +504,12 @@ export function createTicketsApi(
           { field: "resolved", message: "a new ticket cannot start resolved" },
         ]);
       }
-      const [result] = await store([valid], options.autoExecute ?? true, () => valid.receivedAt);
+      const [result] = await store(
+        [valid],
+        options.autoExecute ?? true,
+        () => valid.receivedAt,
+        () => options.submittedBy ?? null,
+      );
       return result as IngestResult;
     },
 
@@ -487,7 +527,13 @@ export function createTicketsApi(
           { field: "resolved", message: "use ingestWebhook" },
         ]);
       }
-      return store(valid, options.autoExecute ?? true, (i) => valid[i]?.receivedAt);
+      const by = options.submittedBy;
+      return store(
+        valid,
+        options.autoExecute ?? true,
+        (i) => valid[i]?.receivedAt,
+        (i) => (typeof by === "string" ? by : (by?.[i] ?? null)),
+      );
     },
 
     async importCsv(source, options = {}) {
@@ -496,6 +542,7 @@ export function createTicketsApi(
       const maxErrors = options.maxErrors ?? 1_000;
       const maxTicketIds = options.maxTicketIds ?? 10_000;
       const autoExecute = options.autoExecute ?? false;
+      const submittedBy = options.submittedBy ?? null;
       const counts: ImportProgress = { rows: 0, imported: 0, deduplicated: 0, rejected: 0 };
       const errors: CsvRowError[] = [];
       /** Ticket ids by the position of their row among the good rows. */
@@ -533,7 +580,7 @@ export function createTicketsApi(
         const docs: NewDoc<Ticket>[] = [];
         for (const { subject } of batch) {
           const { ticket, fingerprint, analysis } = await analyzer.analyze(subject);
-          docs.push(docOf(ticket, fingerprint, analysis, undefined, now, autoExecute));
+          docs.push(docOf(ticket, fingerprint, analysis, undefined, now, autoExecute, submittedBy));
         }
         const positions = batch.map((row) => row.position);
         batch = [];
@@ -553,7 +600,7 @@ export function createTicketsApi(
         const docs: NewDoc<Ticket>[] = [];
         const positions: number[] = [];
         for (const [fingerprint, { subject, positions: at }] of repeats) {
-          const doc = docOf(subject, fingerprint, null, undefined, now);
+          const doc = docOf(subject, fingerprint, null, undefined, now, false, submittedBy);
           for (const position of at) {
             docs.push(doc);
             positions.push(position);
@@ -628,7 +675,7 @@ export function createTicketsApi(
 
     csvTemplate,
 
-    async ingestWebhook(source, request) {
+    async ingestWebhook(source, request, options = {}) {
       const { inputs, warnings } = await webhookInputs(source, request);
       const resolved: Ticket[] = [];
       for (const input of inputs) {
@@ -638,7 +685,7 @@ export function createTicketsApi(
           warnings.push(`no open ticket matched the resolved alert "${input.title.slice(0, 80)}"`);
         resolved.push(...done);
       }
-      const tickets = await ingestValid(inputs, true);
+      const tickets = await ingestValid(inputs, true, options.submittedBy ?? null);
       if (warnings.length > 0)
         log.debug({ source, warnings: warnings.length }, "webhook mapped with warnings");
       return { tickets, resolved, warnings };

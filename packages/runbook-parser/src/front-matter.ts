@@ -21,6 +21,7 @@ const frontMatterKeys = [
   "timeout",
   "variables",
   "auto_execute",
+  "ticket_connections",
 ];
 const matchKeys = [
   "services",
@@ -31,6 +32,13 @@ const matchKeys = [
   "title_pattern",
   "description_pattern",
 ];
+
+const ticketConnectionKeys = ["types", "names"];
+/** Keys whose value is a mapping with known keys of its own: unknown inner keys are warned about. */
+const nestedKeys: Readonly<Record<string, readonly string[]>> = {
+  match: matchKeys,
+  ticket_connections: ticketConnectionKeys,
+};
 
 const stringList = z
   .union([z.string(), z.array(z.union([z.string(), z.number()]))], {
@@ -119,6 +127,36 @@ export const FrontMatterSchema = z
       )
       .optional(),
     auto_execute: z.boolean({ error: "must be true or false" }).optional(),
+    ticket_connections: z
+      .object(
+        {
+          types: z
+            .preprocess(
+              (v) => (typeof v === "string" ? [v] : v),
+              z.array(z.preprocess(lowerCase, z.string().min(1)), {
+                error: "must be a list of connection types, such as [ssh, winrm]",
+              }),
+            )
+            .optional(),
+          names: z
+            .preprocess(
+              (v) => (typeof v === "string" ? [v] : v),
+              z.array(z.string().trim().min(1), {
+                error: "must be a list of connection names, such as [web-01, web-02]",
+              }),
+            )
+            .optional(),
+        },
+        {
+          error:
+            "must be a mapping of types and names, such as { types: [ssh], names: [web-01] }: the connections a ticket's connection_config may choose",
+        },
+      )
+      .refine((t) => (t.types?.length ?? 0) + (t.names?.length ?? 0) > 0, {
+        error:
+          "must name at least one connection type (types) or connection (names) a ticket may choose; remove it to ignore tickets' connection_config",
+      })
+      .optional(),
   })
   .transform((fm): RunbookMetadata => {
     const metadata: RunbookMetadata = {};
@@ -141,6 +179,13 @@ export const FrontMatterSchema = z
     if (fm.timeout !== undefined) metadata.timeoutMs = fm.timeout;
     if (fm.variables !== undefined) metadata.variables = fm.variables;
     if (fm.auto_execute !== undefined) metadata.autoExecute = fm.auto_execute;
+    if (fm.ticket_connections !== undefined) {
+      const t = fm.ticket_connections;
+      metadata.ticketConnections = {
+        ...(t.types !== undefined && t.types.length > 0 ? { types: t.types } : {}),
+        ...(t.names !== undefined && t.names.length > 0 ? { names: t.names } : {}),
+      };
+    }
     return metadata;
   });
 
@@ -166,6 +211,7 @@ export function toFrontMatter(metadata: RunbookMetadata): Record<string, unknown
   if (metadata.timeoutMs !== undefined) out.timeout = formatDuration(metadata.timeoutMs);
   if (metadata.variables !== undefined) out.variables = metadata.variables;
   if (metadata.autoExecute !== undefined) out.auto_execute = metadata.autoExecute;
+  if (metadata.ticketConnections !== undefined) out.ticket_connections = metadata.ticketConnections;
   return out;
 }
 
@@ -229,25 +275,26 @@ export function readFrontMatter(source: Source, end: number, report: Reporter): 
     }
     written.set(key, rawKey);
     let v: unknown = (value as Record<string, unknown>)[rawKey];
-    if (key === "match" && isMap(pair.value) && v !== null && typeof v === "object") {
-      const match: Record<string, unknown> = {};
+    const innerKeys = nestedKeys[key];
+    if (innerKeys && isMap(pair.value) && v !== null && typeof v === "object") {
+      const nested: Record<string, unknown> = {};
       for (const inner of pair.value.items) {
         const rawInner = isScalar(inner.key) ? String(inner.key.value) : String(inner.key);
         const innerKey = normalizeKey(rawInner);
         const innerRange = rangeOf(inner.key as YamlNode | null);
-        if (!matchKeys.includes(innerKey)) {
+        if (!innerKeys.includes(innerKey)) {
           report.warn(
             "runbook/unknown-metadata",
-            `unknown key "${rawInner}" in match${didYouMean(innerKey, matchKeys)}; it is ignored (known keys: ${matchKeys.join(", ")})`,
+            `unknown key "${rawInner}" in ${key}${didYouMean(innerKey, innerKeys)}; it is ignored (known keys: ${innerKeys.join(", ")})`,
             contentStart + (innerRange?.[0] ?? 0),
             contentStart + (innerRange?.[1] ?? 0),
           );
           continue;
         }
-        written.set(`match.${innerKey}`, rawInner);
-        match[innerKey] = (v as Record<string, unknown>)[rawInner];
+        written.set(`${key}.${innerKey}`, rawInner);
+        nested[innerKey] = (v as Record<string, unknown>)[rawInner];
       }
-      v = match;
+      v = nested;
     }
     input[key] = v;
   }
@@ -258,8 +305,8 @@ export function readFrontMatter(source: Source, end: number, report: Reporter): 
     const yamlPath = path.map((p, i) =>
       i === 0
         ? (written.get(String(p)) ?? p)
-        : i === 1 && path[0] === "match"
-          ? (written.get(`match.${String(p)}`) ?? p)
+        : i === 1 && nestedKeys[String(path[0])]
+          ? (written.get(`${String(path[0])}.${String(p)}`) ?? p)
           : p,
     );
     const range = locate(doc, yamlPath) ?? [0, 0];
@@ -279,14 +326,15 @@ function knownKeysOnly(raw: Record<string, unknown>): Record<string, unknown> | 
   for (const [rawKey, value] of Object.entries(raw)) {
     const key = normalizeKey(rawKey);
     if (!frontMatterKeys.includes(key) || Object.hasOwn(input, key)) return undefined;
-    if (key === "match" && value !== null && typeof value === "object" && !Array.isArray(value)) {
-      const match: Record<string, unknown> = {};
+    const innerKeys = nestedKeys[key];
+    if (innerKeys && value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const nested: Record<string, unknown> = {};
       for (const [rawInner, inner] of Object.entries(value)) {
         const innerKey = normalizeKey(rawInner);
-        if (!matchKeys.includes(innerKey) || Object.hasOwn(match, innerKey)) return undefined;
-        match[innerKey] = inner;
+        if (!innerKeys.includes(innerKey) || Object.hasOwn(nested, innerKey)) return undefined;
+        nested[innerKey] = inner;
       }
-      input[key] = match;
+      input[key] = nested;
     } else input[key] = value;
   }
   return input;

@@ -51,6 +51,8 @@ export {
   type StepSeverity,
   StepSeveritySchema,
   stepSeverities,
+  type TicketConnections,
+  TicketConnectionsSchema,
   type TicketSeverity,
   TicketSeveritySchema,
   ticketSeverities,

@@ -102,6 +102,18 @@ export const MatchSchema = z.object({
   descriptionPattern: RegexSourceSchema.optional(),
 });
 
+/** The front matter's `ticket_connections`: what a ticket may choose; at least one entry. */
+export const TicketConnectionsSchema = z
+  .object({
+    /** Connection types (`ssh`, `winrm`, `database`, …), lower case. */
+    types: z.array(z.string().min(1)).optional(),
+    /** Names of registered infrastructure connections. */
+    names: z.array(z.string().min(1)).optional(),
+  })
+  .refine((t) => (t.types?.length ?? 0) + (t.names?.length ?? 0) > 0, {
+    error: "must name at least one connection type (types) or connection (names)",
+  });
+
 export const RunbookMetadataSchema = z.object({
   id: z.string().min(1).optional(),
   version: z.number().int().min(1).optional(),
@@ -115,6 +127,12 @@ export const RunbookMetadataSchema = z.object({
   variables: z.record(z.string(), z.string()).optional(),
   /** Whether a matching ticket may run this runbook without a person starting it. */
   autoExecute: z.boolean().optional(),
+  /**
+   * The connections a ticket may choose (its `metaData.connection_config`) for steps that name
+   * none, when the runbook has no default `connection`: any connection of one of `types`, or one
+   * of `names`. Without it, a ticket's choice is ignored.
+   */
+  ticketConnections: TicketConnectionsSchema.optional(),
 });
 
 export const NoteSchema = z.object({
@@ -182,6 +200,7 @@ export type Compensation = z.infer<typeof CompensationSchema>;
 export type Step = z.infer<typeof StepSchema>;
 export type RunbookMatch = z.infer<typeof MatchSchema>;
 export type RunbookMetadata = z.infer<typeof RunbookMetadataSchema>;
+export type TicketConnections = z.infer<typeof TicketConnectionsSchema>;
 export type Note = z.infer<typeof NoteSchema>;
 export type Phases = z.infer<typeof PhasesSchema>;
 export type Runbook = z.infer<typeof RunbookSchema>;

@@ -382,6 +382,44 @@ auto_execute: true
     expect(result.diagnostics[3]!.message).toContain('did you mean "services"?');
   });
 
+  it("reads ticket_connections into the connection types and names a ticket may choose", () => {
+    const runbook = only(
+      "---\nticket_connections:\n  types: [SSH, winrm]\n  names: web-01\n---\n# T\n\n## Main Steps\n- `a`\n",
+    );
+    expect(runbook.metadata).toEqual({ ticketConnections: { types: ["ssh", "winrm"], names: ["web-01"] } });
+    const namesOnly = only(
+      "---\nticket_connections:\n  names: [web-01, web-02]\n---\n# T\n\n## Main Steps\n- `a`\n",
+    );
+    expect(namesOnly.metadata.ticketConnections).toEqual({ names: ["web-01", "web-02"] });
+  });
+
+  it("reports a ticket_connections that allows nothing or is not a mapping, and unknown keys in it, at their position", () => {
+    const empty = parseRunbook("---\nticket_connections:\n  types: []\n---\n# T\n\n## Main Steps\n- `a`\n");
+    expect(empty.runbook).toBeUndefined();
+    expect(empty.diagnostics.map((d) => [d.ruleId, d.severity, d.line, d.column])).toEqual([
+      ["runbook/invalid-value", "error", 3, 3],
+    ]);
+    expect(empty.diagnostics[0]!.message).toContain("ticket_connections");
+    expect(empty.diagnostics[0]!.message).toContain("types");
+    const list = parseRunbook("---\nticket_connections: [ssh]\n---\n# T\n\n## Main Steps\n- `a`\n");
+    expect(list.diagnostics.map((d) => [d.ruleId, d.line, d.column])).toEqual([
+      ["runbook/invalid-value", 2, 21],
+    ]);
+    expect(list.diagnostics[0]!.message).toMatch(/ticket_connections must be a mapping of types and names/);
+    const unknown = parseRunbook(
+      "---\nticket_connections:\n  type: [ssh]\n  names: [web-01]\n---\n# T\n\n## Main Steps\n- `a`\n",
+    );
+    expect(unknown.diagnostics.map((d) => [d.ruleId, d.severity, d.line, d.column])).toEqual([
+      ["runbook/unknown-metadata", "warning", 3, 3],
+    ]);
+    expect(unknown.diagnostics[0]!.message).toContain('did you mean "types"?');
+    expect(unknown.runbook!.metadata.ticketConnections).toEqual({ names: ["web-01"] });
+    const badName = parseRunbook(
+      "---\nticket_connections:\n  names: [web-01, {a: 1}]\n---\n# T\n\n## Main Steps\n- `a`\n",
+    );
+    expect(badName.diagnostics.map((d) => [d.ruleId, d.line])).toEqual([["runbook/invalid-value", 3]]);
+  });
+
   it("warns about a heading that looks like a misspelt phase, and only then", () => {
     const result = parseRunbook("# T\n\n## Precheks\n- `a`\n\n## Notes\nx\n\n## Main Steps\n- `b`\n");
     expect(result.diagnostics).toEqual([

@@ -15,10 +15,10 @@ import type {
 import { finalSessionStatuses } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
-import { type Actor, engineActor } from "../policy.js";
+import { type Actor, engineActor, excludedApprovers } from "../policy.js";
 import type { Page } from "../runbooks.js";
 import type { BreakerState } from "./concurrency.js";
-import { declaredConnection, flattenRunbook, type PreparedStep } from "./plan.js";
+import { declaredConnection, flattenRunbook, ignoredTicketConnection, type PreparedStep } from "./plan.js";
 import { Redactor } from "./redaction.js";
 import { type ExecutorDeps, errorText, Runner } from "./runner.js";
 
@@ -31,6 +31,11 @@ export { shellQuote } from "./templates.js";
 export interface StartOptions {
   /** Who starts it (recorded as `startedBy` and in the audit log). Default: the engine. */
   actor?: Actor;
+  /**
+   * Who caused it (recorded as `causedBy`): for an auto-execution, the ticket's submitter.
+   * Default: the starter. A high_risk step needs an approver who is neither.
+   */
+  causedBy?: string | null;
   /** Render and resolve everything, run nothing, return the plan. */
   dryRun?: boolean;
   /** Where the actor acted from, for the audit log. */
@@ -156,7 +161,7 @@ export interface ApprovalsApi {
   get(id: number): Promise<Approval>;
   /**
    * Approves. Throws RW_ERR_APPROVAL_FORBIDDEN (no approver role), RW_ERR_APPROVAL_SAME_ACTOR
-   * (a high_risk step and the actor started the session), RW_ERR_APPROVAL_CONFLICT (decided
+   * (a high_risk step and the actor started or caused the session: `excludedApprovers`), RW_ERR_APPROVAL_CONFLICT (decided
    * already, or concurrently), RW_ERR_APPROVAL_EXPIRED, RW_ERR_APPROVAL_VOID (what would run
    * changed; `details.replacedBy` is the new approval). When enough approvals are in, the step runs.
    */
@@ -239,6 +244,13 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     const error = firstError
       ? `${phaseName(firstError.phase)} "${firstError.name}": ${firstError.error}; nothing was run`
       : null;
+    const ignored = ignoredTicketConnection(
+      runbook,
+      record.key,
+      ticket,
+      planned.map((p) => p.step),
+    );
+    if (ignored) log.warn({ ticketId, runbook: record.key }, "ticket connection_config ignored");
     let created: { session: ExecutionSession; steps: StepRecord[] };
     try {
       created = await storage.createSession(
@@ -251,12 +263,14 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
           phase: firstPhase,
           dryRun,
           startedBy: actor.id,
+          causedBy: options.causedBy === undefined ? actor.id : options.causedBy,
           fingerprint: ticket.fingerprint,
           createdAt: now,
           updatedAt: now,
           finishedAt: dryRun || failed ? now : null,
           error,
           lease: dryRun || failed ? null : runner.newLease(),
+          ...(ignored ? { warnings: [ignored] } : {}),
         },
         plan.map((entry) => ({
           index: entry.index,
@@ -306,7 +320,14 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       objectType: "session",
       objectId: session.id,
       origin: options.origin ?? null,
-      details: { ticketId, runbookId, runbook: record.key, revision: record.revision, dryRun },
+      details: {
+        ticketId,
+        runbookId,
+        runbook: record.key,
+        revision: record.revision,
+        dryRun,
+        causedBy: session.causedBy ?? null,
+      },
     };
     const drives = !dryRun && !failed;
     // A session that runs: its audit event and its ticket's "executing" are one commit.
@@ -414,11 +435,22 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       });
     }
     if (decision === "approve") {
-      if (approval.risk === "high_risk" && actor.id === approval.startedBy) {
+      if (excludedApprovers(approval).includes(actor.id)) {
+        const role =
+          actor.id === approval.startedBy
+            ? "started the session"
+            : `caused the session (${approval.startedBy} started it for their ticket)`;
         throw rwError(
           "RW_ERR_APPROVAL_SAME_ACTOR",
-          `step "${approval.stepName}" is high_risk: someone other than ${actor.id}, who started the session, must approve it`,
-          { details: { approvalId: id, actor: actor.id } },
+          `step "${approval.stepName}" is high_risk: someone other than ${actor.id}, who ${role}, must approve it`,
+          {
+            details: {
+              approvalId: id,
+              actor: actor.id,
+              startedBy: approval.startedBy,
+              causedBy: approval.causedBy ?? null,
+            },
+          },
         );
       }
       if (approval.decisions.some((d) => d.actor === actor.id)) {
@@ -804,7 +836,11 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       return;
     }
     try {
-      await start(ticket.id, runbookId, { actor: engineActor, origin: "engine" });
+      await start(ticket.id, runbookId, {
+        actor: engineActor,
+        origin: "engine",
+        causedBy: ticket.submittedBy ?? null,
+      });
     } catch (err) {
       // Single-flight: a storm of duplicate alerts never runs the same runbook twice at once.
       if (isRunwardenError(err) && err.code === "RW_ERR_EXEC_STATE") {
@@ -931,10 +967,13 @@ function timelineOf(
     {
       at: session.createdAt,
       kind: "session.created",
-      message: `${session.dryRun ? "dry run" : "session"} of ${session.runbookKey} r${session.runbookRevision} started by ${session.startedBy}`,
+      message: `${session.dryRun ? "dry run" : "session"} of ${session.runbookKey} r${session.runbookRevision} started by ${session.startedBy}${session.causedBy && session.causedBy !== session.startedBy ? `, caused by ${session.causedBy}` : ""}`,
       actor: session.startedBy,
     },
   ];
+  for (const warning of session.warnings ?? []) {
+    entries.push({ at: session.createdAt, kind: "session.warning", message: warning });
+  }
   for (const step of steps) {
     if (step.startedAt) {
       entries.push({

@@ -1,7 +1,8 @@
 /**
  * Preparing a step: rendering its command, resolving its connection (step → runbook front
- * matter → ticket `metaData.connection_config` → `local`) under the ticket's environment and the
- * host policy, and the hash an approval of it is bound to.
+ * matter → ticket `metaData.connection_config`, only when the runbook's `ticket_connections`
+ * allows it → `local`) under the ticket's environment and the host policy, and the hash an
+ * approval of it is bound to.
  */
 import { createHash } from "node:crypto";
 import type { Runbook, Step } from "@runwarden/runbook-parser";
@@ -126,15 +127,47 @@ export function bindingHash(language: string, rendered: RenderedCommand, resolut
 export function declaredConnection(step: Step, runbook: Runbook, ticket: Ticket): string {
   if (step.connection) return step.connection;
   if (runbook.metadata.connection) return runbook.metadata.connection;
-  const config = ticket.metaData.connection_config;
-  if (config && typeof config === "object") {
+  const config = ticketChoice(runbook, ticket);
+  if (config && typeof config === "object" && !Array.isArray(config)) {
     const c = config as Record<string, unknown>;
-    if (typeof c.connection === "string") return c.connection;
-    if (typeof c.host === "string")
-      return `${String(c.connector_type ?? c.connection_type ?? "ssh")}://${c.host}`;
+    const name = c.connection ?? c.connection_name ?? c.name;
+    if (typeof name === "string") return name;
     if (typeof c.connection_id === "number") return `#${c.connection_id}`;
+    if (typeof c.host === "string") {
+      const port = typeof c.port === "number" ? `:${c.port}` : "";
+      return `${String(c.connector_type ?? c.connection_type ?? "ssh")}://${c.host.trim().toLowerCase()}${port}`;
+    }
   }
   return "local";
+}
+
+/**
+ * The ticket's `metaData.connection_config` when it may choose where steps run: present, and the
+ * runbook opts in with `ticket_connections` in its front matter. Otherwise undefined (ignored).
+ */
+function ticketChoice(runbook: Runbook, ticket: Ticket): unknown {
+  if (!runbook.metadata.ticketConnections) return undefined;
+  const config = ticket.metaData.connection_config;
+  return config === null ? undefined : config;
+}
+
+/**
+ * Why the ticket's `meta_data.connection_config` is ignored for this runbook, or null when it is
+ * not: the ticket carries one, some step names no connection and the runbook has no default,
+ * and the runbook's front matter does not opt in with `ticket_connections`. The executor records
+ * it as a warning on the session, so the people following it see where the steps ran and why.
+ */
+export function ignoredTicketConnection(
+  runbook: Runbook,
+  runbookKey: string,
+  ticket: Ticket,
+  steps: readonly Step[],
+): string | null {
+  const config = ticket.metaData.connection_config;
+  if (config === undefined || config === null) return null;
+  if (runbook.metadata.ticketConnections || runbook.metadata.connection) return null;
+  if (!steps.some((s) => !s.connection)) return null;
+  return `the ticket's meta_data.connection_config was ignored: runbook "${truncate(runbookKey)}" has no ticket_connections in its front matter, so steps that name no connection run on "local"; to let tickets choose, add ticket_connections: { types: [...], names: [...] } to the runbook`;
 }
 
 async function resolveConnection(
@@ -146,9 +179,12 @@ async function resolveConnection(
     if (runbook.metadata.connection) {
       return { resolution: await named(runbook.metadata.connection, "runbook", input), source: "runbook" };
     }
-    const config = ticket.metaData.connection_config;
-    if (config !== undefined && config !== null)
-      return { resolution: await fromTicket(config, input), source: "ticket" };
+    const config = ticketChoice(runbook, ticket);
+    if (config !== undefined) {
+      const resolution = await fromTicket(config, input);
+      checkTicketAllowed(resolution, input);
+      return { resolution, source: "ticket" };
+    }
     const local = await resolver.byName("local");
     return { resolution: local!, source: "default" };
   } catch (err) {
@@ -156,6 +192,40 @@ async function resolveConnection(
     if (isRunwardenError(err)) throw err;
     throw connectionError(`the step's connection cannot be resolved: ${(err as Error).message}`, {});
   }
+}
+
+/**
+ * A connection the ticket chose must be in the runbook's `ticket_connections`: its type among
+ * `types`, or its name among `names` (a raw host has no name: only its type can allow it).
+ */
+function checkTicketAllowed(resolution: Resolution, input: PrepareInput): void {
+  const allowed = input.runbook.metadata.ticketConnections!;
+  const type = resolution.binding.connectionType;
+  const name = resolution.record?.name ?? null;
+  if (allowed.types?.includes(type)) return;
+  if (name !== null && allowed.names?.includes(name)) return;
+  const { step } = input;
+  const list = [
+    allowed.types?.length ? `types: ${allowed.types.join(", ")}` : "",
+    allowed.names?.length ? `names: ${allowed.names.join(", ")}` : "",
+  ]
+    .filter((p) => p !== "")
+    .join("; ");
+  const chosen = name === null ? truncate(resolution.binding.connection) : name;
+  throw connectionError(
+    `the ticket's meta_data.connection_config chooses connection "${chosen}" (type ${type}), which ticket_connections does not allow (${list}); step "${step.name}" at line ${step.position.line}:${step.position.column}: add the type or name to the runbook's ticket_connections, or name the connection on the step`,
+    {
+      field: "meta_data.connection_config",
+      source: "ticket",
+      step: step.name,
+      line: step.position.line,
+      column: step.position.column,
+      connection: chosen,
+      connectionType: type,
+      allowedTypes: allowed.types ?? [],
+      allowedNames: allowed.names ?? [],
+    },
+  );
 }
 
 async function named(

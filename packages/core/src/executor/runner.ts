@@ -941,6 +941,7 @@ export class Runner {
       risk: step.severity,
       ticketTitle: ticket.title,
       startedBy: session.startedBy,
+      causedBy: session.causedBy ?? null,
       requiredApprovals: Math.max(1, Math.trunc(this.ctx.policy.requiredApprovals(step))),
       decisions: [],
       requestedAt: new Date(now).toISOString(),

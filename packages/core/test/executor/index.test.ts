@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createMemoryStorage, type ExecutionSession, type Storage } from "../../src/index.js";
+import {
+  createMemoryStorage,
+  type ExecutionSession,
+  excludedApprovers,
+  type Storage,
+} from "../../src/index.js";
 import { admin, alice, bob, carol, fakeClock, type Harness, harness, viewer } from "./helpers.js";
 
 let h: Harness;
@@ -266,7 +271,9 @@ describe("approvals", () => {
 describe("connection resolution", () => {
   it("refuses a raw host from a ticket unless the policy allows it", async () => {
     h = await harness();
-    const runbookId = await h.runbook("# Raw\n\n## Main Steps\n- `echo hi` (name: hi)\n");
+    const runbookId = await h.runbook(
+      "---\nticket_connections:\n  types: [ssh]\n---\n# Raw\n\n## Main Steps\n- `echo hi` (name: hi)\n",
+    );
     const ticket = await h.ticket({
       metaData: {
         connection_config: { connector_type: "ssh", host: "192.168.1.100", port: 22, credential_id: 5 },
@@ -288,7 +295,9 @@ describe("connection resolution", () => {
       environment: "staging",
       password: "x",
     });
-    const runbookId = await h.runbook("# Env\n\n## Main Steps\n- `echo hi` (name: hi)\n");
+    const runbookId = await h.runbook(
+      "---\nticket_connections:\n  types: [local]\n---\n# Env\n\n## Main Steps\n- `echo hi` (name: hi)\n",
+    );
     const byName = await h.ticket({
       environment: "prod",
       metaData: { connection_config: { connection: "stg-box" } },
@@ -319,7 +328,9 @@ describe("connection resolution", () => {
     const runbookId = await h.runbook(
       "---\nconnection: from-runbook\n---\n# Order\n\n## Main Steps\n- `echo a` (name: a, connection: from-step)\n- `echo b` (name: b)\n",
     );
-    const plainId = await h.runbook("# Plain\n\n## Main Steps\n- `echo c` (name: c)\n");
+    const plainId = await h.runbook(
+      "---\nticket_connections:\n  types: [local]\n---\n# Plain\n\n## Main Steps\n- `echo c` (name: c)\n",
+    );
     const ticket = await h.ticket({ metaData: { connection_config: { connection: "from-ticket" } } });
     const first = await h.engine.executions.start(ticket.id, runbookId, { actor: alice, dryRun: true });
     expect(first.plan?.map((p) => [p.connection?.name, p.connection?.source])).toEqual([
@@ -341,6 +352,130 @@ describe("connection resolution", () => {
     const bare = await h.ticket({ title: "bare" });
     const fourth = await h.engine.executions.start(bare.id, plainId, { actor: alice, dryRun: true });
     expect(fourth.plan?.[0]?.connection).toMatchObject({ name: "local", source: "default" });
+  });
+});
+
+describe("ticket-chosen connections", () => {
+  const shellStep = "## Main Steps\n- `echo {{ticket.service}}` (name: shell)\n";
+
+  it("ignores a ticket's connection_config, with a warning on the session, when the runbook does not opt in", async () => {
+    h = await harness();
+    await h.engine.connections.create({
+      name: "pg-prod",
+      connectionType: "database",
+      targetService: "postgresql",
+      targetHost: "127.0.0.1",
+      environment: "prod",
+    });
+    const runbookId = await h.runbook(`# Local shell\n\n${shellStep}`);
+    const ticket = await h.ticket({ metaData: { connection_config: { connection: "pg-prod" } } });
+    const dry = await h.engine.executions.start(ticket.id, runbookId, { actor: alice, dryRun: true });
+    expect(dry.plan?.[0]?.connection).toMatchObject({
+      name: "local",
+      connectionType: "local",
+      source: "default",
+    });
+    expect(dry.steps[0]?.connection).toBe("local");
+    const { session } = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    expect(session.warnings).toEqual([
+      expect.stringMatching(
+        /meta_data\.connection_config was ignored: runbook "local-shell" has no ticket_connections in its front matter/,
+      ),
+    ]);
+    const settled = await h.engine.executions.settled(session.id);
+    expect(settled.status).toBe("succeeded");
+    const detail = await h.engine.executions.get(session.id);
+    expect(detail.steps[0]).toMatchObject({ connection: "local", stdout: "db\n" });
+    expect(detail.timeline.find((t) => t.kind === "session.warning")?.message).toContain(
+      "meta_data.connection_config was ignored",
+    );
+    // A ticket without connection_config gets no warning.
+    const plain = await h.ticket({ title: "plain", service: "web" });
+    const quiet = await h.engine.executions.start(plain.id, runbookId, { actor: alice, dryRun: true });
+    expect(quiet.session.warnings ?? []).toEqual([]);
+  });
+
+  it("records the connection a step would have used, ignoring the ticket's choice, when planning fails", async () => {
+    h = await harness();
+    await h.engine.connections.create({ name: "pg-prod", connectionType: "database", environment: "prod" });
+    const runbookId = await h.runbook(
+      "# Broken\n\n## Main Steps\n- `echo a` (name: a, connection: missing)\n- `echo b` (name: b)\n",
+    );
+    const ticket = await h.ticket({ metaData: { connection_config: { connection: "pg-prod" } } });
+    const { session, steps } = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    expect(session.status).toBe("failed");
+    expect(steps.map((s) => [s.name, s.connection])).toEqual([
+      ["a", "missing"],
+      ["b", "local"],
+    ]);
+  });
+
+  it("uses the connection a ticket chooses when the runbook lists its type or name", async () => {
+    h = await harness({ policy: { allowedRawHosts: ["192.168.1.100"] } });
+    await h.engine.connections.create({ name: "web-01", connectionType: "local", environment: "prod" });
+    const cred = await h.engine.credentials.create({
+      name: "ssh-prod",
+      credentialType: "ssh",
+      environment: "prod",
+      username: "admin",
+      password: "pw",
+    });
+    const byName = await h.runbook(
+      `---\nid: by-name\nticket_connections:\n  names: [web-01]\n---\n# By name\n\n${shellStep}`,
+    );
+    const ticket = await h.ticket({ metaData: { connection_config: { connection: "web-01" } } });
+    const first = await h.engine.executions.start(ticket.id, byName, { actor: alice, dryRun: true });
+    expect(first.plan?.[0]?.connection).toMatchObject({ name: "web-01", source: "ticket" });
+    expect(first.steps[0]?.connection).toBe("web-01");
+    expect(first.session.warnings ?? []).toEqual([]);
+    // The connector guide's documented body: a raw host with connector_type, port, username, credential_id.
+    const byType = await h.runbook(
+      `---\nid: by-type\nticket_connections:\n  types: [ssh]\n---\n# By type\n\n${shellStep}`,
+    );
+    const guide = await h.ticket({
+      title: "guide",
+      metaData: {
+        connection_config: {
+          connector_type: "ssh",
+          host: "192.168.1.100",
+          port: 22,
+          username: "admin",
+          credential_id: cred.id,
+        },
+      },
+    });
+    const second = await h.engine.executions.start(guide.id, byType, { actor: alice, dryRun: true });
+    expect(second.plan?.[0]?.error).toBeNull();
+    expect(second.plan?.[0]?.connection).toMatchObject({
+      name: "ssh://192.168.1.100:22",
+      connectionType: "ssh",
+      targetHost: "192.168.1.100",
+      targetPort: 22,
+      credentialId: cred.id,
+      source: "ticket",
+    });
+    expect(second.steps[0]?.connection).toBe("ssh://192.168.1.100:22");
+  });
+
+  it("refuses a ticket's connection whose type and name the runbook's ticket_connections do not list", async () => {
+    h = await harness();
+    await h.engine.connections.create({
+      name: "pg-prod",
+      connectionType: "database",
+      targetService: "postgresql",
+      environment: "prod",
+    });
+    const runbookId = await h.runbook(
+      `---\nticket_connections:\n  types: [ssh]\n  names: [web-01]\n---\n# Ssh only\n\n${shellStep}`,
+    );
+    const ticket = await h.ticket({ metaData: { connection_config: { connection: "pg-prod" } } });
+    const { session, steps } = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    expect(session.status).toBe("failed");
+    expect(steps[0]?.status).toBe("failed");
+    expect(session.error).toMatch(
+      /RW_ERR_EXEC_CONNECTION: the ticket's meta_data\.connection_config chooses connection "pg-prod" \(type database\), which ticket_connections does not allow \(types: ssh; names: web-01\)/,
+    );
+    expect(session.error).toContain('step "shell" at line 9:3: add the type or name');
   });
 });
 
@@ -574,5 +709,72 @@ describe("auto-execution", () => {
     const key = (await h.engine.runbooks.list()).items[0]!.key;
     expect(h.engine.executions.breaker(key).open).toBe(true);
     expect((await h.engine.audit.list({ action: "runbook.auto_execution_paused" })).items).toHaveLength(1);
+  });
+});
+
+describe("four-eyes for auto-executed sessions", () => {
+  const zebraRunbook =
+    "---\nauto_execute: true\nmatch:\n  keywords: [zebra-outage]\n  services: [zebra]\n---\n# Zebra outage fix\n\nFix the zebra-outage.\n\n## Main Steps\n- `echo restarting` (name: restart, severity: high_risk, requires_approval: true)\n";
+  const csv =
+    "title,description,severity,environment,service,source\nzebra-outage on z-1,zebra-outage,high,prod,zebra,csv\n";
+
+  it("refuses the CSV uploader's approval of a high_risk step of the session their upload started, and takes another's", async () => {
+    h = await harness();
+    await h.runbook(zebraRunbook);
+    const result = await h.engine.tickets.importCsv(csv, { autoExecute: true, submittedBy: "alice" });
+    const ticket = await h.engine.tickets.get(result.ticketIds![0]!);
+    expect(ticket.submittedBy).toBe("alice");
+    const [session] = (await h.engine.executions.list({ ticketId: ticket.id })).items;
+    expect(session).toMatchObject({ startedBy: "engine", causedBy: "alice" });
+    expect((await h.engine.executions.settled(session!.id)).status).toBe("awaiting_approval");
+    const approval = await pendingApproval(session!.id);
+    expect(approval).toMatchObject({ risk: "high_risk", startedBy: "engine", causedBy: "alice" });
+    expect(excludedApprovers(approval)).toEqual(["engine", "alice"]);
+    const refused = await h.engine.approvals.approve(approval.id, { actor: alice }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "RW_ERR_APPROVAL_SAME_ACTOR" });
+    expect((refused as Error).message).toMatch(/someone other than alice, who caused the session/);
+    await h.engine.approvals.approve(approval.id, { actor: bob, comment: "restart it" });
+    expect((await h.engine.executions.settled(session!.id)).status).toBe("succeeded");
+  });
+
+  it("records the submitter of an SDK or webhook ticket as the cause of its auto-executed session", async () => {
+    h = await harness();
+    await h.runbook(zebraRunbook);
+    const { ticket } = await h.engine.tickets.ingest(
+      { title: "zebra-outage again", description: "zebra-outage", service: "zebra", environment: "prod" },
+      { submittedBy: "carol" },
+    );
+    const [session] = (await h.engine.executions.list({ ticketId: ticket.id })).items;
+    expect(session).toMatchObject({ startedBy: "engine", causedBy: "carol" });
+    await h.engine.executions.settled(session!.id);
+    const approval = await pendingApproval(session!.id);
+    await expect(h.engine.approvals.approve(approval.id, { actor: carol })).rejects.toMatchObject({
+      code: "RW_ERR_APPROVAL_SAME_ACTOR",
+    });
+    await h.engine.executions.cancel(session!.id, { actor: admin });
+    const webhook = await h.engine.tickets.ingestWebhook(
+      "generic",
+      {
+        headers: {},
+        body: {
+          title: "zebra-outage 3",
+          description: "zebra-outage",
+          service: "zebra",
+          environment: "prod",
+          fingerprint: "z3",
+        },
+        rawBody: "",
+      },
+      { submittedBy: "webhook:generic" },
+    );
+    const hooked = webhook.tickets[0]!.ticket;
+    expect(hooked.submittedBy).toBe("webhook:generic");
+    const [third] = (await h.engine.executions.list({ ticketId: hooked.id })).items;
+    expect(third).toMatchObject({ startedBy: "engine", causedBy: "webhook:generic" });
+    // A person who starts a session causes it too.
+    const manual = await h.ticket({ title: "manual" });
+    const plainId = await h.runbook("# Manual\n\n## Main Steps\n- `true` (name: ok)\n");
+    const started = await h.engine.executions.start(manual.id, plainId, { actor: bob });
+    expect(started.session).toMatchObject({ startedBy: "bob", causedBy: "bob" });
   });
 });

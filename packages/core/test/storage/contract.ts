@@ -861,6 +861,40 @@ export function describeStorageContract(
         await expectCode(storage.credentials.insert(newCredential()), "RW_ERR_STORAGE_CONFLICT");
       });
 
+      it("keeps who submitted a ticket and who started and caused a session and its approval when reopened", async () => {
+        const [ingested] = await storage.ingestTickets([newTicket({ submittedBy: "alice" })], {
+          dedupeWindowMs: 60_000,
+          now: T0,
+        });
+        const { session } = await storage.createSession(
+          newSession({ causedBy: "alice", warnings: ["connection_config ignored"] }),
+          [newStep(0)],
+        );
+        const approval = await storage.approvals.insert(
+          newApproval({ sessionId: session.id, risk: "high_risk", startedBy: "engine", causedBy: "alice" }),
+        );
+        const check = async (store: Storage) => {
+          expect((await store.tickets.get(ingested!.ticket.id))?.submittedBy).toBe("alice");
+          expect(await store.sessions.get(session.id)).toMatchObject({
+            startedBy: "engine",
+            causedBy: "alice",
+            warnings: ["connection_config ignored"],
+          });
+          expect(await store.approvals.get(approval.id)).toMatchObject({
+            startedBy: "engine",
+            causedBy: "alice",
+          });
+        };
+        await check(storage);
+        // A later write of other fields keeps them.
+        await storage.sessions.update(session.id, session.version, { status: "running" });
+        await check(storage);
+        if (!durable) return;
+        await storage.close();
+        storage = await opened.reopen!();
+        await check(storage);
+      });
+
       it("refuses every call after close", async () => {
         await storage.close();
         await expectCode(storage.tickets.get(1), "RW_ERR_STORAGE_UNAVAILABLE");

@@ -39,6 +39,7 @@ export function newTicket(over: Partial<NewDoc<Ticket>> = {}): NewDoc<Ticket> {
     updatedAt: T0,
     analysis: null,
     statusReason: null,
+    submittedBy: null,
     ...over,
   };
 }
@@ -69,6 +70,7 @@ export function newSession(over: Partial<NewDoc<ExecutionSession>> = {}): NewDoc
     phase: "prechecks",
     dryRun: false,
     startedBy: "engine",
+    causedBy: null,
     fingerprint: "fp-disk-web-01",
     createdAt: T0,
     updatedAt: T0,
@@ -120,6 +122,7 @@ export function newApproval(over: Partial<NewDoc<Approval>> = {}): NewDoc<Approv
     risk: "medium_risk",
     ticketTitle: "nginx down",
     startedBy: "alice",
+    causedBy: "alice",
     requiredApprovals: 1,
     decisions: [],
     requestedAt: T0,

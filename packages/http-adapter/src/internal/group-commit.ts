@@ -74,13 +74,15 @@ export function prepareGeneric(body: unknown, source: string): PreparedWebhook |
 
 interface Pending {
   inputs: unknown[];
+  /** Who sent them (each ticket's submittedBy). */
+  submittedBy: string;
   resolve(results: IngestResult[]): void;
   reject(err: unknown): void;
 }
 
 export interface GroupCommit {
   /** Stores the inputs with whatever else is waiting; resolves once they are committed. */
-  submit(inputs: unknown[]): Promise<IngestResult[]>;
+  submit(inputs: unknown[], submittedBy: string): Promise<IngestResult[]>;
 }
 
 /**
@@ -105,7 +107,7 @@ export function createGroupCommit(engine: Engine, options: { maxBatch?: number }
       try {
         const results = await engine.tickets.ingestMany(
           batch.flatMap((p) => p.inputs),
-          { autoExecute: true },
+          { autoExecute: true, submittedBy: batch.flatMap((p) => p.inputs.map(() => p.submittedBy)) },
         );
         let offset = 0;
         for (const p of batch) {
@@ -121,9 +123,9 @@ export function createGroupCommit(engine: Engine, options: { maxBatch?: number }
   }
 
   return {
-    submit(inputs) {
+    submit(inputs, submittedBy) {
       return new Promise((resolve, reject) => {
-        queue.push({ inputs, resolve, reject });
+        queue.push({ inputs, submittedBy, resolve, reject });
         // Wait for the rest of this turn of the event loop to arrive, then commit together.
         if (!flushing) {
           flushing = true;

@@ -1,10 +1,25 @@
 /** Approvals: the Agent Dashboard's queue, and the approver's decision. */
 import { z } from "@hono/zod-openapi";
-import { Approval as ApprovalSchema, ApprovalStatus } from "@runwarden/core";
+import {
+  type Approval as ApprovalDoc,
+  Approval as ApprovalSchema,
+  ApprovalStatus,
+  excludedApprovers,
+} from "@runwarden/core";
 import { IdParams, named, PageQuery } from "../internal/endpoint.js";
 import { actorOptions, type RouteContext, send } from "./context.js";
 
-const Approval = named("Approval", ApprovalSchema);
+const Approval = named(
+  "Approval",
+  ApprovalSchema.extend({
+    excludedActors: z.array(z.string()).openapi({
+      description:
+        "Actors who may not approve it (four-eyes): for a high_risk step, whoever started the session (started_by) and whoever caused it (caused_by: the person who uploaded or sent the ticket of an auto-execution). Empty for lower risks.",
+    }),
+  }),
+);
+/** An approval as the API shows it: with the actors the four-eyes rule excludes. */
+const shown = (approval: ApprovalDoc) => ({ ...approval, excludedActors: excludedApprovers(approval) });
 const ApprovalPage = z.object({ items: z.array(Approval), nextCursor: z.number().int().nullable() });
 const DecisionBody = named(
   "ApprovalDecision",
@@ -38,7 +53,7 @@ export function approvalRoutes(route: RouteContext): void {
         limit: query.limit,
         ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
       });
-      return send(route, c, 200, ApprovalPage, page);
+      return send(route, c, 200, ApprovalPage, { ...page, items: page.items.map(shown) });
     },
   });
 
@@ -51,7 +66,7 @@ export function approvalRoutes(route: RouteContext): void {
     params: IdParams,
     responses: { 200: { description: "The approval", schema: Approval } },
     async handler(c, { params }) {
-      return send(route, c, 200, Approval, await engine.approvals.get(params.id));
+      return send(route, c, 200, Approval, shown(await engine.approvals.get(params.id)));
     },
   });
 
@@ -62,7 +77,7 @@ export function approvalRoutes(route: RouteContext): void {
       tag: "approvals",
       summary: decision === "approve" ? "Approve the step: it runs" : "Reject the step: the session stops",
       description:
-        "Recorded with the token's actor and the comment. A high_risk step needs an approver other than whoever started the session (403 RW_ERR_APPROVAL_SAME_ACTOR); a decided approval answers 409, an expired one 410.",
+        "Recorded with the token's actor and the comment. A high_risk step needs an approver other than whoever started or caused the session (its `excluded_actors`; 403 RW_ERR_APPROVAL_SAME_ACTOR); a decided approval answers 409, an expired one 410.",
       access: { roles: ["approver"] },
       params: IdParams,
       body: { schema: DecisionBody, required: false },
@@ -73,7 +88,7 @@ export function approvalRoutes(route: RouteContext): void {
           decision === "approve"
             ? await engine.approvals.approve(params.id, options)
             : await engine.approvals.reject(params.id, options);
-        return send(route, c, 200, Approval, approval);
+        return send(route, c, 200, Approval, shown(approval));
       },
     });
   }

@@ -187,7 +187,7 @@ export function ticketRoutes(route: RouteContext): void {
       200: { description: "The import's counts and per-row results", schema: CsvImportDoc },
       413: { description: "The file exceeds the size limit" },
     },
-    async handler(c, { query }) {
+    async handler(c, { query, actor }) {
       const type = mediaType(c.req.header("content-type"));
       const limit = route.limits.csvBytes;
       let autoExecute = query.auto_execute ?? false;
@@ -212,6 +212,7 @@ export function ticketRoutes(route: RouteContext): void {
         autoExecute,
         source: "csv",
         progressEvery: 10,
+        submittedBy: actor.id,
       });
       return send(route, c, 200, CsvImportDoc, { ...result, results: await rowResults(route, result) });
     },
@@ -252,7 +253,9 @@ export function ticketRoutes(route: RouteContext): void {
     },
     async handler(c, { params }) {
       const { source } = params;
-      if (source === genericWebhookSource) await verifyGeneric(route, c);
+      // Who sent it: the token's actor, or the source itself when its own secret verified it.
+      let submittedBy = `webhook:${source}`;
+      if (source === genericWebhookSource) submittedBy = await verifyGeneric(route, c);
       else if (!engine.connectors.has("monitoring", source)) {
         throw rwError("RW_ERR_PLUGIN_NOT_FOUND", `no webhook source named "${source}"`, {
           details: { kind: "monitoring", name: source },
@@ -273,11 +276,15 @@ export function ticketRoutes(route: RouteContext): void {
         source === genericWebhookSource && route.groupCommit ? prepareGeneric(body, source) : undefined;
       const result = prepared
         ? {
-            tickets: await route.groupCommit!.submit(prepared.inputs),
+            tickets: await route.groupCommit!.submit(prepared.inputs, submittedBy),
             resolved: [],
             warnings: prepared.warnings,
           }
-        : await engine.tickets.ingestWebhook(source, { headers: headerRecord(c), body, rawBody });
+        : await engine.tickets.ingestWebhook(
+            source,
+            { headers: headerRecord(c), body, rawBody },
+            { submittedBy },
+          );
       return send(route, c, 202, WebhookResultDoc, {
         tickets: result.tickets.map(({ ticket, deduplicated }) => ({
           id: ticket.id,
@@ -304,9 +311,12 @@ export function ticketRoutes(route: RouteContext): void {
     responses: {
       201: { description: "The ticket (or the open one it was folded into)", schema: IngestResultDoc },
     },
-    async handler(c, { body, query }) {
+    async handler(c, { body, query, actor }) {
       const input = body ?? demoInput();
-      const result = await engine.tickets.ingest(input, { autoExecute: query.auto_execute ?? true });
+      const result = await engine.tickets.ingest(input, {
+        autoExecute: query.auto_execute ?? true,
+        submittedBy: actor.id,
+      });
       return send(route, c, 201, IngestResultDoc, result);
     },
   });
@@ -373,14 +383,16 @@ function headerRecord(c: Ctx): Record<string, string> {
 
 /**
  * The generic source: the configured shared secret in its header, or a token with the operator
- * role. Anything else is 401.
+ * role. Anything else is 401. Returns who sent it: `webhook:generic` for the shared secret, the
+ * token's actor otherwise.
  */
-async function verifyGeneric(route: RouteContext, c: Ctx): Promise<void> {
+async function verifyGeneric(route: RouteContext, c: Ctx): Promise<string> {
   const { secret, header } = route.genericWebhook;
   const given = c.req.header(header);
-  if (secret !== undefined && given !== undefined && equalSecret(given, secret)) return;
+  if (secret !== undefined && given !== undefined && equalSecret(given, secret))
+    return `webhook:${genericWebhookSource}`;
   const actor = await route.authenticate(c);
-  if (actor && (actor.roles.includes("operator") || actor.roles.includes("admin"))) return;
+  if (actor && (actor.roles.includes("operator") || actor.roles.includes("admin"))) return actor.id;
   throw unauthenticated(
     secret === undefined
       ? "the generic webhook needs a token with the operator role"

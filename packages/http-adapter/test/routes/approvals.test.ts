@@ -90,6 +90,60 @@ describe("POST /approvals/{id}/approve", () => {
     ).toBe(200);
   });
 
+  it("answers 403 RW_ERR_APPROVAL_SAME_ACTOR when whoever uploaded the CSV that auto-executed a high_risk session approves it", async () => {
+    const both = (await h.adapter.tokens.create({ actor: "olga", roles: ["operator", "approver"] })).token;
+    const auto = await h.json("POST", "/runbooks", {
+      json: {
+        markdown:
+          "---\nid: zebra\nauto_execute: true\nmatch:\n  keywords: [zebra-outage]\n  services: [zebra]\n---\n# Zebra outage\n\nFix the zebra-outage.\n\n## Main Steps\n- `echo restarting` (severity: high_risk, requires_approval: true)\n",
+      },
+    });
+    await h.json("POST", `/runbooks/${auto.body.runbook.id}/approve`);
+    const upload = await h.json("POST", "/tickets/upload-csv?auto_execute=true", {
+      token: both,
+      headers: { "content-type": "text/csv" },
+      body: "title,description,severity,environment,service\nzebra-outage on z-1,zebra-outage,high,prod,zebra\n",
+    });
+    expect(upload.status).toBe(200);
+    const ticketId = upload.body.results[0].ticket_id as number;
+    expect((await h.json("GET", `/tickets/${ticketId}`)).body.submitted_by).toBe("olga");
+    const [session] = (await h.engine.executions.list({ ticketId })).items;
+    await h.engine.executions.settled(session!.id);
+    const pending = await h.json("GET", `/approvals?status=pending&session_id=${session!.id}`, {
+      token: h.tokens.viewer,
+    });
+    const approval = pending.body.items[0];
+    expect(approval).toMatchObject({
+      risk: "high_risk",
+      started_by: "engine",
+      caused_by: "olga",
+      excluded_actors: ["engine", "olga"],
+    });
+    const self = await h.json("POST", `/approvals/${approval.id}/approve`, { token: both });
+    expect(self.status).toBe(403);
+    expect(self.body.error.code).toBe("RW_ERR_APPROVAL_SAME_ACTOR");
+    expect(self.body.error.message).toContain("who caused the session");
+    const other = await h.json("POST", `/approvals/${approval.id}/approve`, { token: h.tokens.approver });
+    expect(other.status).toBe(200);
+    expect(other.body.excluded_actors).toEqual(["engine", "olga"]);
+    const detail = await h.json("GET", `/executions/${session!.id}`);
+    expect(detail.body.session).toMatchObject({ started_by: "engine", caused_by: "olga" });
+  });
+
+  it("records the webhook's and the demo caller's actor as who submitted the ticket", async () => {
+    const hook = await h.json("POST", "/tickets/webhook/generic", {
+      token: h.tokens.operator,
+      json: { title: "Webhook from a token", service: "web" },
+    });
+    expect(hook.status).toBe(202);
+    expect((await h.json("GET", `/tickets/${hook.body.tickets[0].id}`)).body.submitted_by).toBe("otto");
+    const demo = await h.json("POST", "/tickets/demo/ticket?auto_execute=false", {
+      token: h.tokens.operator,
+      json: { title: "Demo from otto", service: "web" },
+    });
+    expect(demo.body.ticket.submitted_by).toBe("otto");
+  });
+
   it("answers 422 when the comment is not a string", async () => {
     const r = await h.json("POST", "/approvals/1/approve", {
       token: h.tokens.approver,

@@ -111,6 +111,35 @@ describe("GET /executions and GET /executions/{id}", () => {
   });
 });
 
+describe("a ticket's connection_config the runbook does not allow", () => {
+  it("shows the warning that it was ignored on GET /executions/{id}, in the session and its timeline", async () => {
+    await h.engine.connections.create({ name: "pg-main", connectionType: "database", environment: "" });
+    const rb = await h.json("POST", "/runbooks", {
+      json: { markdown: "# Shell only\n\n## Main Steps\n- `echo hi` (name: hi)\n" },
+    });
+    const t = await h.json("POST", "/tickets/demo/ticket?auto_execute=false", {
+      json: { title: "Redirect me", meta_data: { connection_config: { connection: "pg-main" } } },
+    });
+    const started = await h.json("POST", "/executions", {
+      token: h.tokens.operator,
+      json: { ticket_id: t.body.ticket.id, runbook_id: rb.body.runbook.id },
+    });
+    expect(started.status).toBe(201);
+    await h.engine.executions.settled(started.body.session.id);
+    const r = await h.json("GET", `/executions/${started.body.session.id}`, { token: h.tokens.viewer });
+    expect(r.body.session.status).toBe("succeeded");
+    expect(r.body.steps[0].connection).toBe("local");
+    expect(r.body.session.warnings).toEqual([
+      expect.stringContaining("meta_data.connection_config was ignored"),
+    ]);
+    expect(
+      r.body.timeline
+        .filter((e: { kind: string }) => e.kind === "session.warning")
+        .map((e: { message: string }) => e.message),
+    ).toEqual(r.body.session.warnings);
+  });
+});
+
 describe("POST /executions/{id}/cancel", () => {
   it("cancels a live session and voids its approval, then answers 409", async () => {
     const { items } = (await h.json("GET", "/executions?status=awaiting_approval")).body;

@@ -188,6 +188,26 @@ describe("POST /tickets/webhook/{source}", () => {
     expect(r.body.tickets).toHaveLength(2);
   });
 
+  it("records who sent each generic webhook, also when concurrent requests share one commit", async () => {
+    const [bySecret, byToken] = await Promise.all([
+      h.json("POST", "/tickets/webhook/generic", {
+        token: null,
+        json: { title: "Sent with the shared secret", fingerprint: "who-1" },
+        headers: { "x-runwarden-webhook-secret": "generic-secret-0123456789" },
+      }),
+      h.json("POST", "/tickets/webhook/generic", {
+        token: h.tokens.operator,
+        json: [
+          { title: "Sent with otto's token", fingerprint: "who-2" },
+          { title: "Also otto's", fingerprint: "who-3" },
+        ],
+      }),
+    ]);
+    const submitter = async (id: number) => (await h.engine.tickets.get(id)).submittedBy;
+    expect(await submitter(bySecret.body.tickets[0].id)).toBe("webhook:generic");
+    for (const t of byToken.body.tickets) expect(await submitter(t.id)).toBe("otto");
+  });
+
   it("refuses the generic source with 401 when the secret is wrong or missing", async () => {
     for (const headers of [{}, { "x-runwarden-webhook-secret": "wrong" }]) {
       const r = await h.json("POST", "/tickets/webhook/generic", { token: null, json: ticket, headers });
@@ -224,7 +244,10 @@ describe("POST /tickets/webhook/{source}", () => {
       headers: { "content-type": "application/json", "x-signature": signature },
     });
     expect(ok.status).toBe(202);
-    expect((await h.engine.tickets.get(ok.body.tickets[0].id)).source).toBe("signed-tool");
+    expect(await h.engine.tickets.get(ok.body.tickets[0].id)).toMatchObject({
+      source: "signed-tool",
+      submittedBy: "webhook:signed-tool",
+    });
     const bad = await h.json("POST", "/tickets/webhook/signed-tool", {
       token: null,
       body: raw.replace("480", "481"),

@@ -88,15 +88,30 @@ function card(ctx, a, reload) {
       reload();
     } catch (err) {
       toast(`${err.code}: ${err.message}`, "bad");
-      for (const b of buttons) b.disabled = false;
+      for (const b of buttons) b.disabled = excluded && b.dataset.action === "approve";
     }
   };
   const canDecide = ctx.can("approver");
+  // The four-eyes rule: whoever started or caused the session may not approve a high_risk step.
+  const me = ctx.me.actor;
+  const excluded = (a.excluded_actors ?? []).includes(me);
+  const excludedReason = !excluded
+    ? null
+    : a.caused_by === me && a.started_by !== me
+      ? "You caused this session (your upload or request started it); a high_risk step needs another approver."
+      : "You started this session; a high_risk step needs another approver.";
   if (canDecide) {
     buttons.push(
       h(
         "button",
-        { type: "button", class: "btn btn-ok", "data-action": "approve", onClick: () => decide("approve") },
+        {
+          type: "button",
+          class: "btn btn-ok",
+          "data-action": "approve",
+          disabled: excluded,
+          title: excludedReason,
+          onClick: () => decide("approve"),
+        },
         "Approve",
       ),
       h(
@@ -133,6 +148,9 @@ function card(ctx, a, reload) {
       h("span", null, "Target ", h("b", null, a.target)),
       h("span", null, "Execution ", h("a", { href: `#/executions/${a.session_id}` }, `#${a.session_id}`)),
       h("span", null, "Started by ", h("b", null, a.started_by)),
+      a.caused_by && a.caused_by !== a.started_by
+        ? h("span", null, "Caused by ", h("b", null, a.caused_by))
+        : null,
       h("span", null, "Requested ", time(a.requested_at)),
       h("span", null, "Expires ", time(a.expires_at)),
       a.required_approvals > 1
@@ -143,11 +161,15 @@ function card(ctx, a, reload) {
       ? h(
           "p",
           { class: "small muted" },
-          "High risk: someone other than the person who started the execution must approve.",
+          "High risk: someone other than the person who started or caused the execution must approve.",
         )
       : null,
     canDecide
-      ? [comment, h("div", { class: "actions" }, buttons)]
+      ? [
+          comment,
+          h("div", { class: "actions" }, buttons),
+          excludedReason ? h("p", { class: "small muted", "data-excluded": "" }, excludedReason) : null,
+        ]
       : h("p", { class: "muted small" }, "Your token has no approver role."),
   );
 }

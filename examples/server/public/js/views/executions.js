@@ -164,9 +164,15 @@ function draw(ctx, container, detail, outputs, reload) {
           "ticket ",
           h("a", { href: `#/tickets/${session.ticket_id}` }, `#${session.ticket_id}`),
           ` · started by ${session.started_by} `,
+          session.caused_by && session.caused_by !== session.started_by
+            ? `· caused by ${session.caused_by} `
+            : "",
           time(session.created_at),
         ),
         session.error ? h("p", { class: "form-error" }, session.error) : null,
+        (session.warnings ?? []).map((w) =>
+          h("p", { class: "session-warning", "data-warning": "" }, `⚠ ${w}`),
+        ),
       ),
       ctx.can("operator") && !finalStatuses.has(session.status)
         ? h("button", { type: "button", class: "btn btn-danger", onClick: cancel }, "Cancel execution")

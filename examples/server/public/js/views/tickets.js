@@ -247,6 +247,8 @@ async function renderDetail(ctx, id) {
             { class: "kv" },
             h("dt", null, "Source"),
             h("dd", null, ticket.source),
+            h("dt", null, "Submitted by"),
+            h("dd", null, ticket.submitted_by ?? "—"),
             h("dt", null, "External id"),
             h("dd", null, ticket.external_id ?? "—"),
             h("dt", null, "Service"),
