@@ -158,6 +158,7 @@ const httpConnector = defineConnector({
   configSchema: httpConfigSchema,
   capabilities: ["http-request", "egress-policy", "retry-after", "health-check", "connection-pool"],
   connectionTypes: ["api", "http"],
+  languages: ["http"],
   create(config: HttpConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "http" });
     const agents = new Map<string, Agent>();
