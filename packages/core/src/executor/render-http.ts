@@ -3,7 +3,8 @@
  * cannot add a `/`, `?`, `#`, `&` or `=` of its own; in the request line the value's place decides
  * what else is checked. In a path segment the rendered segment must not be `.` or `..` (also
  * spelled `%2e`): URL resolution removes such segments, so `/v1/services/{{x}}/restart` with
- * `..` would reach `/v1/restart`. In the scheme or host a value is refused: a ticket does not
+ * `..` would reach `/v1/restart`; nor may an empty value leave a path starting with `//`, which
+ * would name a host. In the scheme or host a value is refused: a ticket does not
  * choose where a request goes. Header lines and the body are encoded as before.
  */
 import type { tokenizeTemplate } from "@runwarden/runbook-parser";
@@ -49,6 +50,13 @@ export function renderHttp(tokens: readonly Token[], values: readonly string[]):
     }
     if (place === "path") {
       const segment = renderedSegment(tokens, encoded, starts, skeleton, starts[i]!, line!.target[0]);
+      const first = skeleton.lastIndexOf("/", starts[i]!) === line!.target[0];
+      if (segment === "" && first && skeleton[line!.target[0]] === "/") {
+        throw httpError(
+          `{{${token.name}}} leaves the first path segment empty, so the path would start with "//" and name a host; a value in a path segment must name something`,
+          token.name,
+        );
+      }
       if (dotSegment.test(segment)) {
         throw httpError(
           `{{${token.name}}} makes its path segment "." or "..", which URL resolution removes (the request would reach another path); a value in a path segment must name something`,

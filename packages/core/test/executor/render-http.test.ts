@@ -48,6 +48,15 @@ describe("rendering an HTTP step", () => {
     expect(refused("GET {{ticket.meta_data.a}}", { a: ".." }).code).toBe("RW_ERR_EXEC_TEMPLATE");
   });
 
+  it("refuses an empty value that would make the path start with // and name a host", () => {
+    const error = refused("GET /{{ticket.meta_data.a}}/evil.example.net/x", { a: "" });
+    expect(error.message).toMatch(/start with "\/\/"/);
+    expect(render("GET /v1/{{ticket.meta_data.a}}/x", { a: "" })).toBe("GET /v1//x");
+    expect(render("GET https://api.example.com/{{ticket.meta_data.a}}/x", { a: "" })).toBe(
+      "GET https://api.example.com//x",
+    );
+  });
+
   it("keeps /, ?, # and % encoded inside the segment, so URL resolution leaves the path alone", () => {
     const command = render("POST /v1/services/{{ticket.meta_data.s}}/restart", { s: "../a/b?c#d%2F" });
     expect(command).toBe("POST /v1/services/..%2Fa%2Fb%3Fc%23d%252F/restart");
