@@ -141,3 +141,22 @@ describe("the language of a step on its connection", () => {
     expect(detail.steps[0]).toMatchObject({ language: "sh", stdout: "it's\n", status: "succeeded" });
   });
 });
+
+describe("creating a runbook whose step names a connection", () => {
+  it("warns with runbook/connection-language when a step declares a language the connection does not run", async () => {
+    const h = await sqlHarness([]);
+    const { warnings } = await h.engine.runbooks.create(
+      "---\nconnection: db\n---\n# Q\n\n## Main Steps\n- `SELECT 1`\n\n```sh\necho {{ticket.service}}\n```\n\n```sql\nSELECT 2\n```\n",
+      { actor: { id: "author", roles: ["admin"] } },
+    );
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        ruleId: "runbook/connection-language",
+        severity: "warning",
+        line: 9,
+        column: 1,
+        message: expect.stringMatching(/written as sh, but connection "db" runs sql steps.*```sql fence/),
+      }),
+    ]);
+  });
+});
