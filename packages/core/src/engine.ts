@@ -99,7 +99,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const registry = await createConnectorRegistry(ctx, options.connectors ?? []);
   const vault = createVault(options.vault);
   const audit = createAuditLog(ctx);
-  const runbooks = createRunbooksApi(ctx, { audit });
+  const runbooks = createRunbooksApi(ctx, {
+    audit,
+    connectionLanguages: async (name) => {
+      const connection = await connections.getByName(name);
+      return connection && registry.languagesFor(connection.connectionType, connection.targetService);
+    },
+  });
   const analyzer = createAnalyzer(ctx, { runbooks, stages: options.analyzer?.stages });
   const tickets = createTicketsApi(ctx, { analyzer, registry });
   const credentials = createCredentialsApi(ctx, { vault, audit });

@@ -217,6 +217,14 @@ export interface ConnectorDefinition<
    * for a `database` connection dispatched on its `target_service`.
    */
   connectionTypes?: readonly string[];
+  /**
+   * Infrastructure only: the step languages its connections run (`sql`, `http`, `sh`, …, in their
+   * normal spelling). A step whose language defaulted (a list item) is rendered in the first one,
+   * so on a SQL connection its template values are bound parameters, never shell-quoted text; a
+   * step that declares a language not listed is refused before anything runs. Absent: steps are
+   * passed in whatever language they declare (and a defaulted step is `sh`).
+   */
+  languages?: readonly string[];
   create(config: z.output<S>, ctx: ConnectorContext): InstanceOf[K] | Promise<InstanceOf[K]>;
 }
 

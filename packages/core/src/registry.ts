@@ -64,6 +64,11 @@ export interface ConnectorRegistry {
    * Throws RW_ERR_PLUGIN_NOT_FOUND when none serves it.
    */
   infrastructureFor(connectionType: string, targetService?: string | null): InfrastructureConnector;
+  /**
+   * The step languages the connector serving a connection type runs (its `languages`), or
+   * undefined when it declares none or no connector serves the type.
+   */
+  languagesFor(connectionType: string, targetService?: string | null): readonly string[] | undefined;
   /** The registered connectors of one kind, sorted by name. */
   list(kind: ConnectorKind, options?: ListConnectorsOptions): Promise<ConnectorInfo[]>;
   /**
@@ -112,8 +117,23 @@ const DeclarationSchema = z.object({
     .array(z.string().regex(/^[a-z][a-z0-9-]*(?::[a-z0-9-]+)?$/))
     .min(1)
     .optional(),
+  languages: z
+    .array(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_+.-]*$/, "must be a language in its normal spelling (sh, sql, http)"),
+    )
+    .min(1)
+    .optional(),
   create: z.custom<(...args: unknown[]) => unknown>((f) => typeof f === "function", "must be a function"),
 });
+
+/** The type a connection is dispatched on: `database` goes by its target service. */
+function dispatchType(connectionType: string, targetService: string | null | undefined): string {
+  return connectionType === "database" && targetService
+    ? `database:${databaseServiceAliases[targetService.toLowerCase()] ?? targetService.toLowerCase()}`
+    : connectionType;
+}
 
 /** How long a health result is reused by `list()`. */
 const healthTtlMs = 30_000;
@@ -299,11 +319,12 @@ export async function createConnectorRegistry(
     has: (kind, name) => entries[kind]?.has(name) ?? false,
     monitoring: (name) => lookup("monitoring", name),
     ticketing: (name) => lookup("ticketing", name),
+    languagesFor(connectionType, targetService) {
+      const name = byConnectionType.get(canonicalType(dispatchType(connectionType, targetService)));
+      return name === undefined ? undefined : entries.infrastructure.get(name)?.definition.languages;
+    },
     infrastructureFor(connectionType, targetService) {
-      const type =
-        connectionType === "database" && targetService
-          ? `database:${databaseServiceAliases[targetService.toLowerCase()] ?? targetService.toLowerCase()}`
-          : connectionType;
+      const type = dispatchType(connectionType, targetService);
       const name = byConnectionType.get(canonicalType(type));
       if (name === undefined) {
         const known = [...byConnectionType.keys()].sort();

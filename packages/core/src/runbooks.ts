@@ -110,7 +110,14 @@ export function slugify(title: string): string {
   return slug || "runbook";
 }
 
-export function createRunbooksApi(ctx: EngineContext, deps: { audit: AuditRecorder }): RunbooksApi {
+export function createRunbooksApi(
+  ctx: EngineContext,
+  deps: {
+    audit: AuditRecorder;
+    /** The step languages a registered connection runs; undefined when unknown or undeclared. */
+    connectionLanguages?: (name: string) => Promise<readonly string[] | undefined>;
+  },
+): RunbooksApi {
   const log = ctx.logger.child({ component: "runbooks" });
   const { storage } = ctx;
   const plans = createRunbookCache({ maxEntries: 50_000 });
@@ -252,6 +259,31 @@ export function createRunbooksApi(ctx: EngineContext, deps: { audit: AuditRecord
       if (older.id !== keep) await setStatus(older, "retired", actor, origin, "superseded");
   }
 
+  /**
+   * `runbook/connection-language`: a step that declares a language its named connection (the
+   * step's or the front matter's) does not run would be refused when it runs; say so now.
+   */
+  async function languageWarnings(runbook: Runbook): Promise<Diagnostic[]> {
+    const lookup = deps.connectionLanguages;
+    if (!lookup) return [];
+    const out: Diagnostic[] = [];
+    const steps = Object.values(runbook.phases).flat();
+    for (const step of steps) {
+      const name = step.connection ?? runbook.metadata.connection;
+      if (name === undefined || step.languageDeclared !== true) continue;
+      const languages = await lookup(name).catch(() => undefined);
+      if (!languages || languages.length === 0 || languages.includes(step.language)) continue;
+      out.push({
+        severity: "warning",
+        ruleId: "runbook/connection-language",
+        message: `step "${step.name}" is written as ${step.language}, but connection "${name}" runs ${languages.join(", ")} steps: it will be refused; write it as a \`\`\`${languages[0]} fence or name another connection`,
+        line: step.position.line,
+        column: step.position.column,
+      });
+    }
+    return out;
+  }
+
   return {
     async create(markdown, options) {
       const { actor } = options;
@@ -273,6 +305,7 @@ export function createRunbooksApi(ctx: EngineContext, deps: { audit: AuditRecord
       }
       const parsed = result.runbook;
       const warnings = result.diagnostics.filter((d) => d.severity === "warning");
+      warnings.push(...(await languageWarnings(parsed)));
       const key = (parsed.metadata.id?.trim() || slugify(parsed.title)).slice(0, maxKeyLength);
       const status: RunbookStatus =
         options.status ?? (options.useFrontMatterStatus ? (parsed.metadata.status ?? "draft") : "draft");

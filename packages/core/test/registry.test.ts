@@ -180,6 +180,22 @@ describe("createConnectorRegistry", () => {
     );
   });
 
+  it("answers the step languages of the connector serving a connection type, dispatching databases", async () => {
+    const registry = await createConnectorRegistry(makeContext().ctx, [
+      { ...infrastructure("postgres", ["database:postgresql", "database:postgres"]), languages: ["sql"] },
+      infrastructure("legacy", ["legacy"]),
+    ]);
+    expect(registry.languagesFor("database", "PostgreSQL")).toEqual(["sql"]);
+    expect(registry.languagesFor("local")).toEqual(["sh", "python", "javascript", "powershell"]);
+    expect(registry.languagesFor("legacy")).toBeUndefined();
+    expect(registry.languagesFor("database", "oracle")).toBeUndefined();
+  });
+
+  it("throws RW_ERR_PLUGIN_INVALID when a declared language is not in its normal spelling", async () => {
+    const bad = { ...infrastructure("pg2", ["database:pg2"]), languages: ["SQL"] };
+    expect(await codeOf(createConnectorRegistry(makeContext().ctx, [bad]))).toBe("RW_ERR_PLUGIN_INVALID");
+  });
+
   it("throws RW_ERR_PLUGIN_NOT_FOUND naming the registered ones when a name is unknown", async () => {
     const registry = await createConnectorRegistry(makeContext().ctx, [monitoring("prometheus")]);
     expect(() => registry.monitoring("datadog")).toThrow(/registered: prometheus/);

@@ -50,7 +50,12 @@ export function formatRunbook(runbook: Runbook): string {
 }
 
 function isInline(step: Step): boolean {
-  return step.language === "sh" && !/[\n`]/.test(step.command) && step.command === step.command.trim();
+  return (
+    step.language === "sh" &&
+    step.languageDeclared !== true &&
+    !/[\n`]/.test(step.command) &&
+    step.command === step.command.trim()
+  );
 }
 
 function formatListItem(step: Step): string {
@@ -68,7 +73,9 @@ function formatListItem(step: Step): string {
 function formatFence(step: Step): string {
   const annotations = annotationPairs(step, true);
   const attrs = annotations.length > 0 ? ` {${annotations.map(([k, v]) => `${k}=${v}`).join(" ")}}` : "";
-  const info = `${step.language}${attrs}`;
+  // A defaulted language stays unwritten, so the step keeps following its connection's language.
+  const defaulted = step.language === "sh" && step.languageDeclared !== true;
+  const info = defaulted ? attrs.trimStart() : `${step.language}${attrs}`;
   const longest = Math.max(0, ...(step.command.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(Math.max(3, longest + 1));
   return `${fence}${info}\n${step.command}\n${fence}`;

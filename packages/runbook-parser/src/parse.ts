@@ -111,6 +111,8 @@ interface StepDraft {
   position: Position;
   command: string;
   language: string;
+  /** A fence's info string or a `language` annotation named the language (it did not default to sh). */
+  languageDeclared: boolean;
   values: StepAnnotations;
   nameRange: { start: number; end: number } | undefined;
   onFailureRange: { start: number; end: number } | undefined;
@@ -339,6 +341,7 @@ class Walker {
       node: code,
       command: code.value.trim(),
       language: "sh",
+      languageDeclared: false,
       annotations,
       errors,
       templateRange: [start(code), end(code)],
@@ -392,6 +395,7 @@ class Walker {
       node,
       command,
       language,
+      languageDeclared: lang !== null,
       annotations,
       errors,
       templateRange: [firstLineEnd, end(node)],
@@ -403,6 +407,7 @@ class Walker {
     node: Nodes;
     command: string;
     language: string;
+    languageDeclared: boolean;
     annotations: RawAnnotation[];
     errors: AnnotationSyntaxError[];
     templateRange: [number, number];
@@ -465,6 +470,7 @@ class Walker {
         : this.source.point(offset),
       command: input.command,
       language: values.language ?? input.language,
+      languageDeclared: values.language !== undefined || input.languageDeclared,
       values,
       nameRange: ranges.name,
       onFailureRange: ranges.on_failure,
@@ -619,6 +625,7 @@ function toStep(draft: StepDraft, name: string): Step {
     name,
     command: draft.command,
     language: draft.language,
+    ...(draft.languageDeclared ? { languageDeclared: true } : {}),
     requiresApproval: v.requiresApproval ?? severity === "high_risk",
     severity,
   };

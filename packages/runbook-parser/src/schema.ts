@@ -70,6 +70,12 @@ export const StepSchema = z
       .refine((l) => isExecutableLanguage(l) && normalizeLanguage(l) === l, {
         error: "must be an executable language in its normal spelling (sh, sql, http, powershell, …)",
       }),
+    /**
+     * True when a fence's info string or a `language` annotation names the language; absent when
+     * it defaulted to `sh` (a list item). A defaulted step on a connection that runs another
+     * language (SQL, HTTP) is rendered in that connection's language.
+     */
+    languageDeclared: z.literal(true).optional(),
     requiresApproval: z.boolean(),
     severity: StepSeveritySchema,
     timeoutMs: z.number().int().min(1).max(maxTimeoutMs).optional(),

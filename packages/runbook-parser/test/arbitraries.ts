@@ -106,6 +106,10 @@ function toSteps(drafts: Draft[], taken: Set<string>): Step[] {
       name,
       command: d.command.command,
       language: d.command.language,
+      // A single-line sh step is written as a list item, its language defaulted; others are fences.
+      ...(d.command.language === "sh" && !d.command.command.includes("\n")
+        ? {}
+        : { languageDeclared: true as const }),
       requiresApproval: d.severity === "high_risk" ? true : d.requiresApproval,
       severity: d.severity as Step["severity"],
       retries: d.retries,

@@ -121,6 +121,15 @@ Page the DBA.
     expect(withoutPositions(parseRunbook(formatted).runbook!)).toEqual(withoutPositions(first.runbook!));
   });
 
+  it("keeps whether a step's language was declared or defaulted", () => {
+    const markdown = "# T\n\n## Main Steps\n\n```sh\nuptime\n```\n\n```{retries=1}\nls\nls -l\n```\n";
+    const formatted = formatRunbook(parseRunbook(markdown).runbook!);
+    expect(formatted).toContain("```sh\nuptime\n```");
+    expect(formatted).toContain("```{retries=1}\nls\nls -l\n```");
+    const steps = parseRunbook(formatted).runbook!.phases.main;
+    expect(steps.map((s) => s.languageDeclared ?? false)).toEqual([true, false]);
+  });
+
   it("uses a longer fence when the command itself contains a fence", () => {
     const runbook = parseRunbook("# T\n\n## Main Steps\n\n````sh\necho '```'\nls\n````\n").runbook!;
     const formatted = formatRunbook(runbook);

@@ -132,6 +132,21 @@ describe("parseRunbook", () => {
     expect(runbook.phases.main[3]!.retries).toBe(1);
   });
 
+  it("marks a step's language as declared only when a fence or a language annotation names it", () => {
+    const runbook = only(
+      main(
+        "- `SELECT 1`\n- `SELECT 2` (language: sql)\n\n```sh\nuptime\n```\n\n```\nls\n```\n\n```{retries=1}\nls -l\n```",
+      ),
+    );
+    expect(runbook.phases.main.map((s) => [s.language, s.languageDeclared ?? false])).toEqual([
+      ["sh", false],
+      ["sql", true],
+      ["sh", true],
+      ["sh", false],
+      ["sh", false],
+    ]);
+  });
+
   it("keeps multi-line scripts when given a fence", () => {
     const step = only(main("```sh\n\nset -e\nif true; then\n  echo ok\nfi   \n\n```")).phases.main[0]!;
     expect(step.command).toBe("set -e\nif true; then\n  echo ok\nfi");

@@ -22,7 +22,7 @@ import {
   httpConfigSchema,
   httpConnectionOptionsSchema,
 } from "./config.js";
-import { bareHost, checkEgress, type EgressPolicy, guardedLookup } from "./internal/egress.js";
+import { bareHost, checkEgress, type EgressPolicy, guardedLookup, isHome } from "./internal/egress.js";
 import { abortError, reasonOf, transportError } from "./internal/errors.js";
 import { type HttpStep, parseHttpStep } from "./internal/parse.js";
 
@@ -33,7 +33,7 @@ interface Resolved {
   base: URL | undefined;
   policy: EgressPolicy;
   options: HttpConnectionOptions;
-  /** Headers carrying the credential; sent only to the connection's own host. */
+  /** Headers carrying the credential; sent only to the connection's own origin. */
   auth: Record<string, string>;
   authKind: string;
 }
@@ -67,7 +67,7 @@ function resolve(connection: ResolvedConnection): Resolved {
   return {
     base,
     policy: {
-      home: base ? bareHost(base.hostname).toLowerCase() : undefined,
+      home: base?.origin,
       allowed: options.allowed_hosts,
       allowLinkLocal: options.allow_link_local,
     },
@@ -172,6 +172,7 @@ const httpConnector = defineConnector({
   configSchema: httpConfigSchema,
   capabilities: ["http-request", "egress-policy", "retry-after", "health-check", "connection-pool"],
   connectionTypes: ["api", "http"],
+  languages: ["http"],
   create(config: HttpConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "http" });
     const agents = new Map<string, Agent>();
@@ -215,11 +216,14 @@ const httpConnector = defineConnector({
       let body = step.body;
       let redirects = 0;
       let retries = 0;
+      // Once a redirect leaves the connection's origin, no later hop carries its credential.
+      let leftHome = false;
       const hasContentType = step.headers.some(([name]) => name.toLowerCase() === "content-type");
 
       for (;;) {
         checkEgress(url, resolved.policy, redirects > 0 ? "redirect" : "request");
-        const home = bareHost(url.hostname).toLowerCase() === resolved.policy.home;
+        if (!isHome(url, resolved.policy)) leftHome = true;
+        const home = !leftHome;
         const headers: Record<string, string> = {
           "user-agent": config.userAgent,
           ...lower(resolved.options.headers),

@@ -197,6 +197,48 @@ describe("httpConnector", () => {
     });
   });
 
+  it("refuses the connection's host on another port unless that origin is allowlisted", async () => {
+    await expect(run("GET http://api.example.com:8080/admin")).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_REJECTED",
+      details: { reason: "egress", origin: "http://api.example.com:8080" },
+    });
+  });
+
+  it("sends no credential to the connection's host on another, allowlisted origin", async () => {
+    let seen: Record<string, string> = {};
+    agent
+      .get("https://api.example.com:8443")
+      .intercept({ path: "/echo" })
+      .reply((opts) => {
+        seen = opts.headers as Record<string, string>;
+        return { statusCode: 200, data: "ok" };
+      });
+    const on = connection({ options: { allowed_hosts: ["api.example.com:8443"] } });
+    expect((await run("GET https://api.example.com:8443/echo", on)).exitCode).toBe(0);
+    expect(Object.keys(seen).map((h) => h.toLowerCase())).not.toContain("authorization");
+  });
+
+  it("sends no credential on a redirect that leaves the connection's origin, nor on hops after it", async () => {
+    const seen: Record<string, string>[] = [];
+    const record = (body: string, headers?: Record<string, string>) => (opts: { headers?: unknown }) => {
+      seen.push(opts.headers as Record<string, string>);
+      return { statusCode: headers ? 302 : 200, data: body, responseOptions: headers ? { headers } : {} };
+    };
+    agent
+      .get("https://api.example.com")
+      .intercept({ path: "/go" })
+      .reply(record("", { location: "https://status.example.org/hop" }));
+    agent
+      .get("https://status.example.org")
+      .intercept({ path: "/hop" })
+      .reply(record("", { location: "https://api.example.com/back" }));
+    agent.get("https://api.example.com").intercept({ path: "/back" }).reply(record("landed"));
+    const on = connection({ options: { allowed_hosts: ["*.example.org"] } });
+    expect(await run("GET /go", on)).toMatchObject({ exitCode: 0, stdout: "landed" });
+    const carried = seen.map((h) => Object.keys(h).some((k) => k.toLowerCase() === "authorization"));
+    expect(carried).toEqual([true, false, false]);
+  });
+
   it("retries a 429 after the Retry-After delay", async () => {
     const pool = agent.get("https://api.example.com");
     pool.intercept({ path: "/busy" }).reply(429, "slow down", { headers: { "retry-after": "0" } });

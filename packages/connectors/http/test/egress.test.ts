@@ -26,14 +26,45 @@ describe("isMetadataHost", () => {
 });
 
 describe("checkEgress", () => {
-  const policy = { home: "api.example.com", allowed: ["*.example.org", "status.io"], allowLinkLocal: false };
-  it("allows the home host and the allowlist, wildcards included", () => {
-    for (const url of ["https://api.example.com/x", "https://a.b.example.org/", "http://status.io:8080/"]) {
+  const policy = {
+    home: "https://api.example.com",
+    allowed: ["*.example.org", "status.io", "metrics.io:9090", "https://hooks.io:8443"],
+    allowLinkLocal: false,
+  };
+  it("allows the home origin and the allowlist, wildcards included", () => {
+    for (const url of [
+      "https://api.example.com/x",
+      "https://a.b.example.org/",
+      "http://status.io/",
+      "https://status.io/",
+      "http://metrics.io:9090/",
+      "https://hooks.io:8443/hook",
+    ]) {
       expect(() => checkEgress(new URL(url), policy)).not.toThrow();
     }
   });
   it("refuses other hosts, and the bare wildcard domain", () => {
     for (const url of ["https://example.org/", "https://api.example.com.evil.net/"]) {
+      expect(() => checkEgress(new URL(url), policy)).toThrow(/egress policy refused/);
+    }
+  });
+  it("refuses the home host on another port or scheme: the whole origin must match", () => {
+    for (const url of [
+      "https://api.example.com:8443/",
+      "http://api.example.com/",
+      "http://api.example.com:443/",
+    ]) {
+      expect(() => checkEgress(new URL(url), policy)).toThrow(/egress policy refused/);
+    }
+  });
+  it("refuses an allowlisted host on a port or scheme its entry does not name", () => {
+    for (const url of [
+      "http://status.io:8080/",
+      "https://a.example.org:444/",
+      "http://metrics.io/",
+      "http://hooks.io:8443/",
+      "https://hooks.io/",
+    ]) {
       expect(() => checkEgress(new URL(url), policy)).toThrow(/egress policy refused/);
     }
   });

@@ -50,14 +50,24 @@ function resolve(connection: ResolvedConnection, config: MysqlConfig): Resolved 
     ...(database === undefined ? {} : { database }),
     ...(tls === "disable" ? {} : { ssl: { rejectUnauthorized: tls === "verify-full" } }),
     connectTimeout: config.connectTimeoutMs,
-    // Scripts without parameters may hold several statements; values are never spliced.
-    multipleStatements: true,
+    // One statement per step unless the connection asks for scripts (`multiple_statements`);
+    // a step with values is a server-side prepared statement, which is always one statement.
+    multipleStatements: options.multiple_statements,
     supportBigNumbers: true,
     bigNumberStrings: true,
     charset: "utf8mb4",
   };
   // The pool key stays in memory, beside the pool config that holds the password anyway.
-  const key = JSON.stringify([connection.id, host, port, database ?? null, user, password ?? null, tls]);
+  const key = JSON.stringify([
+    connection.id,
+    host,
+    port,
+    database ?? null,
+    user,
+    password ?? null,
+    tls,
+    options.multiple_statements,
+  ]);
   return { key, target: { host, port, database }, options: connectionOptions };
 }
 
@@ -108,6 +118,16 @@ function render(results: StatementResult[], tableRows: number): string {
     .join("\n");
 }
 
+/** Only SQL steps: a shell-rendered command would carry ticket values as text, not parameters. */
+function refuseOtherLanguages(request: ExecRequest): void {
+  if (request.language === "sql") return;
+  throw rwError(
+    "RW_ERR_CONNECTOR_REJECTED",
+    `the MySQL connector runs sql steps, not ${request.language}: write the step as a \`\`\`sql fence`,
+    { details: { reason: "language", language: request.language } },
+  );
+}
+
 function statementError(error: unknown): ExecResult {
   const e = error as { message?: string; errno?: number; sqlState?: string };
   const head = e.errno ? `ERROR ${e.errno}${e.sqlState ? ` (${e.sqlState})` : ""}: ` : "ERROR: ";
@@ -124,6 +144,7 @@ const mysqlConnector = defineConnector({
   configSchema: mysqlConfigSchema,
   capabilities: ["run-query", "read-only-transaction", "cancel-query", "health-check", "connection-pool"],
   connectionTypes: ["database:mysql", "database:mariadb"],
+  languages: ["sql"],
   create(config: MysqlConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "mysql" });
     const pools = new Map<string, Pool>();
@@ -159,6 +180,7 @@ const mysqlConnector = defineConnector({
     async function exec(resolved: Resolved, request: ExecRequest): Promise<ExecResult> {
       const { signal } = request;
       if (signal.aborted) throw abortError(signal.reason);
+      refuseOtherLanguages(request);
       const { text: sql, values } = sqlStatement(request, joinParts);
       const connection = await acquire(resolved, signal);
       let timedOut = false;

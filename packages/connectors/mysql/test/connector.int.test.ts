@@ -190,10 +190,33 @@ describe.skipIf(skip)("mysql connector against MariaDB", () => {
     }
   });
 
-  it("runs a multi-statement script without parameters", async () => {
-    const result = await run({ command: "SELECT 1 AS a; SELECT 2 AS b" });
+  it("runs a multi-statement script without parameters when the connection allows it", async () => {
+    const scripts = connection({ options: { database, multiple_statements: true } });
+    // Its own instance, so its pool is closed again and the pool-size test counts only `conn`'s.
+    const own = (await mysqlConnector.create(
+      mysqlConnector.configSchema.parse({}),
+      createTestContext().ctx,
+    )) as InfrastructureConnector;
+    const result = await run({ command: "SELECT 1 AS a; SELECT 2 AS b" }, scripts, own).finally(() =>
+      own.close?.(),
+    );
     expect(result.rows).toEqual([{ b: 2 }]);
     expect(result.stdout).toMatch(/a\n-\n1\n\(1 row\)\n\nb\n-\n2\n\(1 row\)\n/);
+  });
+
+  it("refuses a second statement by default, so a script cannot drop a table", async () => {
+    const result = await run({ command: "SELECT 1; DROP TABLE items" });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/ERROR 1064/);
+    const [rows] = await admin((c) => c.query(`SHOW TABLES FROM ${database} LIKE 'items'`));
+    expect(rows as unknown[]).toHaveLength(1);
+  });
+
+  it("refuses a step in another language than sql", async () => {
+    await expect(run({ command: "SELECT 'x' or 1=1", language: "sh" })).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_REJECTED",
+      details: { reason: "language", language: "sh" },
+    });
   });
 
   it("fails with RW_ERR_CONNECTOR_AUTH when the password is wrong, without echoing it", async () => {

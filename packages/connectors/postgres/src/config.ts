@@ -16,6 +16,12 @@ export type PostgresConfig = z.output<typeof postgresConfigSchema>;
  */
 export const postgresConnectionOptionsSchema = sqlConnectionOptionsSchema.extend({
   application_name: z.string().max(63).optional(),
+  /**
+   * Let a step without template values run a script of several statements (the simple query
+   * protocol). Off by default: every step is one statement over the extended protocol, and a
+   * step with values always is.
+   */
+  multiple_statements: z.boolean().default(false),
 });
 
 export type PostgresConnectionOptions = z.output<typeof postgresConnectionOptionsSchema>;

@@ -37,6 +37,8 @@ interface Resolved {
   key: string;
   target: Target;
   client: pg.ClientConfig;
+  /** The connection allows scripts of several statements (steps without values only). */
+  multipleStatements: boolean;
 }
 
 function resolve(connection: ResolvedConnection, config: PostgresConfig): Resolved {
@@ -66,7 +68,12 @@ function resolve(connection: ResolvedConnection, config: PostgresConfig): Resolv
     tls,
     client.application_name,
   ]);
-  return { key, target: { host, port, database }, client };
+  return {
+    key,
+    target: { host, port, database },
+    client,
+    multipleStatements: options.multiple_statements,
+  };
 }
 
 /** Takes a client from the pool; an abort while waiting rejects at once (the client goes back). */
@@ -137,6 +144,7 @@ const postgresConnector = defineConnector({
   configSchema: postgresConfigSchema,
   capabilities: ["run-query", "read-only-transaction", "cancel-query", "health-check", "connection-pool"],
   connectionTypes: ["database:postgresql", "database:postgres"],
+  languages: ["sql"],
   create(config: PostgresConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "postgres" });
     const pools = new Map<string, pg.Pool>();
@@ -168,6 +176,13 @@ const postgresConnector = defineConnector({
     async function exec(resolved: Resolved, request: ExecRequest): Promise<ExecResult> {
       const { signal } = request;
       if (signal.aborted) throw abortError(signal.reason);
+      if (request.language !== "sql") {
+        throw rwError(
+          "RW_ERR_CONNECTOR_REJECTED",
+          `the PostgreSQL connector runs sql steps, not ${request.language}: write the step as a \`\`\`sql fence`,
+          { details: { reason: "language", language: request.language } },
+        );
+      }
       const { text, values } = sqlStatement(request, joinParts);
       let client: pg.PoolClient;
       try {
@@ -199,7 +214,9 @@ const postgresConnector = defineConnector({
       const work = (async (): Promise<ExecResult> => {
         try {
           if (request.readOnly) await client.query("BEGIN READ ONLY");
-          const results = await runQuery(client, text, values, config.maxRows);
+          const results = await runQuery(client, text, values, config.maxRows, {
+            multipleStatements: resolved.multipleStatements,
+          });
           if (request.readOnly) await client.query("ROLLBACK");
           if (timedOut)
             return {

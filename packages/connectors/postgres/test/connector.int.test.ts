@@ -217,8 +217,32 @@ describe.skipIf(skip)("postgres connector against PostgreSQL", () => {
     }
   });
 
-  it("runs a multi-statement script without parameters and renders each result", async () => {
-    const result = await run({ command: "SELECT 1 AS a; SELECT 2 AS b, 3 AS c" });
+  it("refuses a second statement by default (extended protocol), so a script cannot drop a table", async () => {
+    expect((await run({ command: "CREATE TABLE keep_me (id int)" })).exitCode).toBe(0);
+    const result = await run({ command: "SELECT 1; DROP TABLE keep_me" });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/cannot insert multiple commands into a prepared statement/);
+    const still = await run({ command: "SELECT to_regclass('keep_me')::text AS t" });
+    expect(still.rows).toEqual([{ t: "keep_me" }]);
+  });
+
+  it("refuses a step in another language than sql", async () => {
+    await expect(run({ command: "SELECT 'x' or 1=1", language: "sh" })).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_REJECTED",
+      details: { reason: "language", language: "sh" },
+    });
+  });
+
+  it("runs a multi-statement script without parameters when the connection allows it", async () => {
+    const scripts = connection({ options: { database, multiple_statements: true } });
+    // Its own instance, so its pool is closed again and the pool-size test counts only `conn`'s.
+    const own = (await postgresConnector.create(
+      postgresConnector.configSchema.parse({}),
+      createTestContext().ctx,
+    )) as InfrastructureConnector;
+    const result = await run({ command: "SELECT 1 AS a; SELECT 2 AS b, 3 AS c" }, scripts, own).finally(() =>
+      own.close?.(),
+    );
     expect(result.rows).toEqual([{ b: 2, c: 3 }]);
     expect(result.stdout).toMatch(/a\n-\n1\n\(1 row\)\n\nb \| c/);
   });

@@ -41,6 +41,7 @@ const sshConnector = defineConnector({
   configSchema: sshConfigSchema,
   capabilities: ["run-command", "stream-output", "health-check", "connection-pool", "jump-host"],
   connectionTypes: ["ssh"],
+  languages: ["sh"],
   create(config: SshConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "ssh" });
     const pool = new SshPool(config, logger);

@@ -389,6 +389,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
         const { resolved } = prepared.resolution;
         entries.push({
           ...base,
+          language: prepared.language,
           rendered: prepared.rendered.command,
           connection: {
             name: resolved.name,

@@ -222,5 +222,6 @@ export const localConnector = defineConnector({
   configSchema: LocalConfigSchema,
   capabilities: ["exec", "shell", "timeout", "stream-output"],
   connectionTypes: ["local"],
+  languages: ["sh", "python", "javascript", "powershell"],
   create: (config) => createLocal(config),
 });

@@ -62,6 +62,7 @@ function compensationStep(step: Step): Step {
     name: compensationName(step.name),
     command: step.compensate!.command,
     language: step.language,
+    ...(step.languageDeclared ? { languageDeclared: true as const } : {}),
     requiresApproval: step.requiresApproval,
     severity: step.severity,
     retries: 0,
@@ -78,6 +79,8 @@ function compensationStep(step: Step): Step {
 
 /** A step ready to run or to be approved. */
 export interface PreparedStep {
+  /** The language the step is rendered and run in: its own, or its connection's when it defaulted. */
+  language: string;
   rendered: RenderedCommand;
   resolution: Resolution;
   /** sha256 over exactly the rendered command, the target and the credential identity. */
@@ -93,21 +96,62 @@ export interface PrepareInput {
   vars: Readonly<Record<string, string>>;
   policy: Policy;
   resolver: ConnectionResolver;
+  /** The step languages a connection's connector runs (its declared `languages`). */
+  languagesFor?(resolution: Resolution): readonly string[] | undefined;
 }
 
-/** Renders and resolves a step; throws RW_ERR_EXEC_TEMPLATE or RW_ERR_EXEC_CONNECTION. */
+/**
+ * Resolves a step's connection, picks the language it runs in there (see {@link stepLanguage})
+ * and renders it; throws RW_ERR_EXEC_TEMPLATE or RW_ERR_EXEC_CONNECTION.
+ */
 export async function prepareStep(input: PrepareInput): Promise<PreparedStep> {
-  const rendered = renderCommand(input.step.command, input.step.language, {
+  const { resolution, source } = await resolveConnection(input);
+  const language = stepLanguage(input.step, resolution, input.languagesFor?.(resolution));
+  const rendered = renderCommand(input.step.command, language, {
     ticket: input.ticket,
     vars: input.vars,
   });
-  const { resolution, source } = await resolveConnection(input);
   return {
+    language,
     rendered,
     resolution,
-    bindingHash: bindingHash(input.step.language, rendered, resolution),
+    bindingHash: bindingHash(language, rendered, resolution),
     connectionSource: source,
   };
+}
+
+/**
+ * The language a step runs in on its connection. A step whose language defaulted to `sh` (a list
+ * item, a fence without a language) takes the connector's first language, so on a SQL connection
+ * every template value is a bound parameter. A step that declares a language the connector does
+ * not run is refused, naming the step, its line:column and what to write instead.
+ */
+export function stepLanguage(
+  step: Step,
+  resolution: Resolution,
+  languages: readonly string[] | undefined,
+): string {
+  if (languages === undefined || languages.length === 0 || languages.includes(step.language)) {
+    return step.language;
+  }
+  if (step.languageDeclared !== true && step.language === "sh") return languages[0]!;
+  const { line, column } = step.position;
+  const { connection, connectionType, targetService } = resolution.binding;
+  const type =
+    connectionType === "database" && targetService ? `${connectionType}:${targetService}` : connectionType;
+  const wanted = languages[0]!;
+  throw connectionError(
+    `step "${step.name}" (line ${line}:${column}) is written as ${step.language}, but connection "${connection}" (${type}) runs ${languages.join(", ")} steps: write the step as a \`\`\`${wanted} fence${wanted === "sql" ? " (template values are bound as parameters)" : ""}, or run it on a connection that runs ${step.language}`,
+    {
+      step: step.name,
+      line,
+      column,
+      language: step.language,
+      connection,
+      connectionType: type,
+      languages: [...languages],
+    },
+  );
 }
 
 export function bindingHash(language: string, rendered: RenderedCommand, resolution: Resolution): string {

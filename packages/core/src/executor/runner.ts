@@ -49,7 +49,7 @@ export interface RunbooksPort {
 export interface ExecutorDeps {
   runbooks: RunbooksPort;
   connections: ConnectionsApi;
-  registry: Pick<ConnectorRegistry, "infrastructureFor">;
+  registry: Pick<ConnectorRegistry, "infrastructureFor" | "languagesFor">;
   audit: Pick<AuditLog, "record">;
   tickets: TicketsPort;
 }
@@ -502,6 +502,8 @@ export class Runner {
       vars: live.runbook.metadata.variables ?? {},
       policy: this.ctx.policy,
       resolver: this.resolver,
+      languagesFor: ({ resolved }) =>
+        this.deps.registry.languagesFor(resolved.connectionType, resolved.targetService),
     });
   }
 
@@ -862,7 +864,7 @@ export class Runner {
       try {
         result = await handle.exec({
           command: prepared.rendered.command,
-          language: step.language,
+          language: prepared.language,
           ...(prepared.rendered.sql ? { sql: prepared.rendered.sql } : {}),
           readOnly: step.phase === "prechecks" || step.phase === "postchecks",
           signal: exec.signal,

@@ -9,6 +9,7 @@
 import { tokenizeTemplate } from "@runwarden/runbook-parser";
 import type { Ticket } from "../domain.js";
 import { rwError } from "../errors.js";
+import { renderHttp } from "./render-http.js";
 
 /** The values a template may reference. */
 export interface TemplateScope {
@@ -51,11 +52,7 @@ export function renderCommand(command: string, language: string, scope: Template
   const lang = language.toLowerCase();
   if (shellLanguages.has(lang)) return { command: renderShell(tokens, values) };
   if (lang === "sql") return renderSql(tokens, values);
-  if (lang === "http") {
-    return {
-      command: tokens.map((t, i) => (t.type === "text" ? t.value : encodeURIComponent(values[i]!))).join(""),
-    };
-  }
+  if (lang === "http") return { command: renderHttp(tokens, values) };
   if (lang === "powershell") return { command: renderPowerShell(tokens, values) };
   throw templateError(
     `templates are not supported in ${language} steps: no quoting makes a ticket value safe there; use a sh, sql or http step`,

@@ -1,5 +1,5 @@
 /**
- * The egress policy: only the connection's host and its allowlist may be called, and link-local
+ * The egress policy: only the connection's origin and its allowlist may be called, and link-local
  * or cloud metadata addresses are refused unless the connection allows them — checked on the URL
  * before sending and again on every address DNS returns (so a name cannot rebind to them).
  */
@@ -47,24 +47,71 @@ function hostMatches(pattern: string, host: string): boolean {
   return p === host;
 }
 
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { "http:": "80", "https:": "443" };
+
+/** The port a URL connects to: its explicit port, else its scheme's default. */
+function effectivePort(url: URL): string {
+  return url.port || DEFAULT_PORTS[url.protocol] || "";
+}
+
+/**
+ * One `allowed_hosts` entry against a URL's origin. `host` and `*.domain` allow http and https on
+ * their default ports (80, 443); `host:port` that port; `scheme://host[:port]` exactly that origin.
+ */
+function entryMatches(entry: string, url: URL, host: string): boolean {
+  let rest = entry.trim().toLowerCase();
+  let scheme: string | undefined;
+  const schemed = /^([a-z][a-z0-9+.-]*):\/\//.exec(rest);
+  if (schemed) {
+    scheme = `${schemed[1]}:`;
+    rest = rest.slice(schemed[0].length).replace(/\/+$/, "");
+  }
+  let pattern = rest;
+  let port: string | undefined;
+  const bracketed = /^(\[[^\]]+\])(?::(\d+))?$/.exec(rest);
+  if (bracketed) {
+    pattern = bracketed[1]!;
+    port = bracketed[2];
+  } else {
+    const withPort = /^([^:]+):(\d+)$/.exec(rest);
+    if (withPort) {
+      pattern = withPort[1]!;
+      port = withPort[2];
+    }
+  }
+  if (scheme !== undefined && url.protocol !== scheme) return false;
+  const urlPort = effectivePort(url);
+  if (port !== undefined) {
+    if (String(Number(port)) !== urlPort) return false;
+  } else if (urlPort !== (DEFAULT_PORTS[scheme ?? url.protocol] ?? "")) return false;
+  return hostMatches(bareHost(pattern), host);
+}
+
 export interface EgressPolicy {
-  /** The connection's own host (credentials go only there). */
+  /** The connection's own origin (`https://api.example.com:8443`): credentials go only there. */
   home: string | undefined;
   allowed: readonly string[];
   allowLinkLocal: boolean;
 }
 
-/** Throws RW_ERR_CONNECTOR_REJECTED when `url` may not be called under `policy`. */
+/** True when `url` is the connection's own origin: scheme, host and port. */
+export function isHome(url: URL, policy: Pick<EgressPolicy, "home">): boolean {
+  return policy.home !== undefined && url.origin === policy.home;
+}
+
+/**
+ * Throws RW_ERR_CONNECTOR_REJECTED when `url` may not be called under `policy`: the whole origin
+ * (scheme, host and port) must be the connection's own or match an `allowed_hosts` entry.
+ */
 export function checkEgress(url: URL, policy: EgressPolicy, what = "request"): void {
   const host = bareHost(url.hostname).toLowerCase();
-  const allowed =
-    host === policy.home || policy.allowed.some((pattern) => hostMatches(bareHost(pattern), host));
+  const allowed = isHome(url, policy) || policy.allowed.some((entry) => entryMatches(entry, url, host));
   if (!allowed) {
     throw rwError(
       "RW_ERR_CONNECTOR_REJECTED",
-      `egress policy refused the ${what} to ${host}: only the connection's host and its allowed_hosts may be called`,
+      `egress policy refused the ${what} to ${url.origin}: only the connection's own origin (scheme, host and port) and its allowed_hosts may be called`,
       {
-        details: { reason: "egress", host },
+        details: { reason: "egress", host, origin: url.origin },
       },
     );
   }

@@ -15,16 +15,23 @@ export function joinParts(parts: readonly string[]): string {
 
 /**
  * Runs `text` with `values` bound. Rows stream through a `row` listener so at most `maxRows` are
- * kept in memory; the rest are only counted.
+ * kept in memory; the rest are only counted. The extended protocol is used unless
+ * `multipleStatements` is set and there are no values, so one step is one statement.
  */
 export function runQuery(
   client: pg.PoolClient,
   text: string,
   values: readonly unknown[],
   maxRows: number,
+  options: { multipleStatements?: boolean } = {},
 ): Promise<StatementResult[]> {
   return new Promise((resolve, reject) => {
-    const query = new pg.Query(text, values.length > 0 ? [...values] : undefined);
+    const simple = options.multipleStatements === true && values.length === 0;
+    const query = new pg.Query({
+      text,
+      ...(values.length > 0 ? { values: [...values] } : {}),
+      ...(simple ? {} : { queryMode: "extended" as const }),
+    });
     const kept = new Map<unknown, Record<string, unknown>[]>();
     let total = 0;
     query.on("row", (row: Record<string, unknown>, result: unknown) => {
