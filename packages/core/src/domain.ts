@@ -38,7 +38,38 @@ export const foldableTicketStatuses: readonly TicketStatus[] = [...openTicketSta
 export const flapReason =
   "fired again within the dedupe window after it was resolved: reopened for a person, not re-run automatically";
 
-const JsonRecord = z.record(z.string(), z.unknown());
+/**
+ * How deep a JSON value from outside (a ticket's `metaData`, a request body) may nest. Real
+ * documents stay far below it; past it, recursive code (zod, `JSON.stringify`, a store's copy)
+ * would overflow the stack.
+ */
+export const maxJsonDepth = 64;
+
+/**
+ * True when `value` nests objects or arrays deeper than `limit` levels (a cycle counts as
+ * endless). Walks with an explicit stack, never recursion, so any depth is safe to check.
+ */
+export function exceedsJsonDepth(value: unknown, limit = maxJsonDepth): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  // The deepest level each object was reached at: a shared object is walked again only deeper.
+  const reached = new Map<object, number>();
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    if (depth > limit) return true;
+    if ((reached.get(current) ?? 0) >= depth) continue;
+    reached.set(current, depth);
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+const JsonRecord = z.record(z.string(), z.unknown()).refine((value) => !exceedsJsonDepth(value), {
+  message: `nested deeper than ${maxJsonDepth} levels`,
+  abort: true,
+});
 
 /**
  * What a source hands to the engine: a CSV row, a webhook's alert, an SDK call. Checked with zod;
