@@ -259,6 +259,31 @@ export const stepStatuses = [
 export const StepStatus = z.enum(stepStatuses);
 export type StepStatus = z.infer<typeof StepStatus>;
 
+/**
+ * The process group a local step runs in, journaled while it runs so that an engine restarted
+ * after a crash can find it: its id, and what tells it is ours (the host, the boot, and the group
+ * leader's start time in clock ticks since boot, so a recycled id is never mistaken for it).
+ */
+export const StepProcess = z.object({
+  pgid: z.number().int().positive(),
+  host: z.string(),
+  /** The kernel's boot id (`/proc/sys/kernel/random/boot_id`); null where there is none. */
+  bootId: z.string().nullable(),
+  /** Field 22 of `/proc/<pgid>/stat`; null when it could not be read. */
+  startTicks: z.number().int().nullable(),
+});
+export type StepProcess = z.infer<typeof StepProcess>;
+
+/** What a restarted engine found of an interrupted step's process group. */
+export const processCheckOutcomes = ["killed at restart", "had exited", "unknown"] as const;
+export const StepProcessCheck = z.object({
+  outcome: z.enum(processCheckOutcomes),
+  /** Why, in a sentence (which host, which group). */
+  reason: z.string(),
+  at: z.string(),
+});
+export type StepProcessCheck = z.infer<typeof StepProcessCheck>;
+
 export const StepRecord = z.object({
   id: z.number().int(),
   version: z.number().int(),
@@ -285,6 +310,10 @@ export const StepRecord = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   error: z.string().nullable(),
+  /** The process group of the running attempt, when its connector reports one (local). */
+  process: StepProcess.nullable().optional(),
+  /** Set when a restart found the step running: what became of its process group. */
+  processCheck: StepProcessCheck.nullable().optional(),
 });
 export type StepRecord = z.infer<typeof StepRecord>;
 

@@ -13,6 +13,7 @@ import type { ConnectionHandle, ExecRequest, ExecResult, InfrastructureConnector
 import { defineConnector } from "../plugin.js";
 import { coreVersion } from "../version.js";
 import { CappedText } from "./output.js";
+import { describeProcessGroup } from "./process-group.js";
 import { killGroup, launchDirect, launchViaHelper } from "./spawn-helper.js";
 import { shellLanguages } from "./templates.js";
 
@@ -124,6 +125,13 @@ export async function runLocal(
       {
         pid(started) {
           pid = started;
+          if (request.onProcess) {
+            try {
+              request.onProcess(describeProcessGroup(started));
+            } catch {
+              // The journal is the engine's business; the step runs on regardless.
+            }
+          }
           // Stopped before its id was known (a helper reports it a moment later): stop it now.
           if (stopping) killGroup(started, "SIGTERM");
         },
