@@ -36,6 +36,9 @@ export interface SpawnSpec {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** The user and group to run as (the local connector's `runAs`); unset: the engine's own. */
+  uid?: number;
+  gid?: number;
 }
 
 /** Forks `spec` in its own process group, piping stdout and stderr; reports through `events`. */
@@ -48,6 +51,8 @@ export const launchDirect: Launcher = (spec, events) => {
     child = spawn(spec.file, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
+      uid: spec.uid,
+      gid: spec.gid,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -101,7 +106,14 @@ function start(m) {
   const id = m.id;
   let child;
   try {
-    child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(m.file, m.args, {
+      cwd: m.cwd,
+      env: m.env,
+      uid: m.uid,
+      gid: m.gid,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (err) {
     send({ t: "error", id, code: err.code, message: err.message });
     return;
