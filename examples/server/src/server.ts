@@ -24,6 +24,7 @@ import {
   type LoadedRunbook,
   loadConfiguredConnectors,
   loadSampleRunbooks,
+  localRunAs,
   masterKey,
   mergeConnectors,
 } from "./setup.js";
@@ -63,7 +64,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   }
   const connectors = mergeConnectors(
     [
-      { connector: localConnector, config: { path: [scriptsDir] } },
+      {
+        connector: localConnector,
+        config: { path: [scriptsDir], runAs: localRunAs(config.localRunAs, logger) },
+      },
       ...(await firstPartyConnectors(logger, { prometheusToken: config.prometheusToken })),
     ],
     await loadConfiguredConnectors(config.connectors, config.connectorConfigs, { log: logger }),

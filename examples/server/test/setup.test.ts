@@ -12,6 +12,7 @@ import {
   bootstrapToken,
   loadConfiguredConnectors,
   loadSampleRunbooks,
+  localRunAs,
   masterKey,
   mergeConnectors,
 } from "../src/setup.js";
@@ -174,5 +175,68 @@ describe("masterKey", () => {
     expect(masterKey(dir, undefined).key).toBe(first.key);
     expect(readFileSync(join(dir, "master.key"), "utf8").trim()).toBe(first.key);
     expect(masterKey(dir, "configured")).toEqual({ key: "configured", fromFile: false });
+  });
+});
+
+describe("localRunAs", () => {
+  /** A host double: which users exist, what was created, and what was logged. */
+  function fakeHost(uid: number, users: string[], canCreate = true) {
+    const created: string[] = [];
+    const logged: { level: string; msg: string; fields: unknown }[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const access = {
+      uid,
+      hasUser: (name: string) => users.includes(name) || created.includes(name),
+      createUser: (name: string) => {
+        if (!canCreate) throw new Error("useradd: not found");
+        created.push(name);
+      },
+    };
+    return { access, created, logged, log };
+  }
+
+  it("runs steps as runwarden-step by default as root, creating the user when missing, and logs it", () => {
+    const host = fakeHost(0, ["root", "nobody"]);
+    expect(localRunAs(undefined, host.log, host.access)).toBe("runwarden-step");
+    expect(host.created).toEqual(["runwarden-step"]);
+    expect(localRunAs(undefined, host.log, host.access)).toBe("runwarden-step");
+    expect(host.created).toEqual(["runwarden-step"]);
+    expect(JSON.stringify(host.logged)).toContain('"runAs":"runwarden-step"');
+  });
+
+  it("falls back to nobody when the user cannot be created", () => {
+    const host = fakeHost(0, ["root", "nobody"], false);
+    expect(localRunAs(undefined, host.log, host.access)).toBe("nobody");
+  });
+
+  it("keeps the server's user when not root or when RUNWARDEN_LOCAL_RUN_AS is empty, and honours a set value", () => {
+    const user = fakeHost(1000, []);
+    expect(localRunAs(undefined, user.log, user.access)).toBeUndefined();
+    const root = fakeHost(0, []);
+    expect(localRunAs(null, root.log, root.access)).toBeUndefined();
+    expect(localRunAs("deploy", root.log, root.access)).toBe("deploy");
+    expect(root.created).toEqual([]);
+  });
+
+  it("on this host (root), registers a local connector whose steps run unprivileged", async () => {
+    const runAs = localRunAs(undefined, silent);
+    expect(runAs === "runwarden-step" || runAs === "nobody").toBe(true);
+    const engine = await createEngine({
+      vault: { key: Buffer.alloc(32, 7) },
+      connectors: [{ connector: localConnector, config: { runAs } }],
+    });
+    try {
+      const instance = engine.connectors.infrastructureFor("local");
+      const handle = await instance.open({} as never, { signal: new AbortController().signal });
+      const result = await handle.exec({
+        command: "id -un",
+        language: "sh",
+        readOnly: true,
+        signal: new AbortController().signal,
+      });
+      expect(result.stdout).toBe(`${runAs}\n`);
+    } finally {
+      await engine.close();
+    }
   });
 });
