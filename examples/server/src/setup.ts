@@ -4,8 +4,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   type ConnectorDefinition,
@@ -336,4 +336,36 @@ export function localRunAs(
   }
   log.info({ runAs: stepUser }, "the server runs as root: local steps run as an unprivileged user");
   return stepUser;
+}
+
+/**
+ * The first of `dir` and its parents that another user cannot search (no execute bit for
+ * others), or undefined when an unprivileged step user can reach `dir`.
+ */
+export function unreachableByOthers(dir: string): string | undefined {
+  let current = resolve(dir);
+  for (;;) {
+    try {
+      if ((statSync(current).mode & 0o001) === 0) return current;
+    } catch {
+      return current;
+    }
+    const parent = dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+/** Warns when local steps run as another user that cannot reach a folder on their PATH. */
+export function checkStepPath(runAs: string | undefined, dirs: readonly string[], log: Logger): void {
+  if (runAs === undefined) return;
+  for (const dir of dirs) {
+    const blocked = unreachableByOthers(dir);
+    if (blocked !== undefined) {
+      log.warn(
+        { runAs, dir, blocked },
+        "local steps run as another user cannot reach this folder on their PATH (a parent is not searchable by others): its scripts will fail; move it, open the parent's x bit, or set RUNWARDEN_LOCAL_RUN_AS",
+      );
+    }
+  }
 }

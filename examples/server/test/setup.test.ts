@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import {
   localRunAs,
   masterKey,
   mergeConnectors,
+  unreachableByOthers,
 } from "../src/setup.js";
 
 const silent = pino({ level: "silent" });
@@ -216,6 +217,17 @@ describe("localRunAs", () => {
     expect(localRunAs(null, root.log, root.access)).toBeUndefined();
     expect(localRunAs("deploy", root.log, root.access)).toBe("deploy");
     expect(root.created).toEqual([]);
+  });
+
+  it("names the first folder an unprivileged step user cannot search on the way to a PATH folder", () => {
+    const base = mkdtempSync(join(tmpdir(), "rw-reach-"));
+    const inner = join(base, "a", "scripts");
+    mkdirSync(inner, { recursive: true, mode: 0o755 });
+    chmodSync(base, 0o755);
+    expect(unreachableByOthers(inner)).toBeUndefined();
+    chmodSync(join(base, "a"), 0o700);
+    expect(unreachableByOthers(inner)).toBe(join(base, "a"));
+    rmSync(base, { recursive: true, force: true });
   });
 
   it("on this host (root), registers a local connector whose steps run unprivileged", async () => {
