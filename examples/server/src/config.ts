@@ -17,6 +17,10 @@ const Env = z.object({
   RUNWARDEN_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   RUNWARDEN_PROMETHEUS_TOKEN: z.string().min(16, "must be at least 16 characters").max(4096).optional(),
   RUNWARDEN_PUBLIC_METRICS: z.enum(["0", "1", "true", "false"]).optional(),
+  RUNWARDEN_LOCAL_RUN_AS: z
+    .string()
+    .regex(/^([a-z_][a-z0-9_.-]*\$?|\d+(:\d+)?)$/i, "must be a user name or uid[:gid]")
+    .optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   RUNWARDEN_CONNECTORS: z
     .string()
@@ -144,6 +148,11 @@ export interface ServerConfig {
   /** RUNWARDEN_PROMETHEUS_TOKEN: registers the Prometheus connector with this webhook bearer token. */
   prometheusToken: string | undefined;
   publicMetrics: boolean;
+  /**
+   * RUNWARDEN_LOCAL_RUN_AS: the OS user local steps run as. `undefined` (unset): the default, an
+   * unprivileged user when the server runs as root; `null` (set empty): the server's own user.
+   */
+  localRunAs: string | null | undefined;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "silent";
   /** RUNWARDEN_CONNECTORS: connector modules to load, in order (package names or paths). */
   connectors: string[];
@@ -187,6 +196,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     webhookSecret: e.RUNWARDEN_WEBHOOK_SECRET,
     prometheusToken: e.RUNWARDEN_PROMETHEUS_TOKEN,
     publicMetrics: e.RUNWARDEN_PUBLIC_METRICS === "1" || e.RUNWARDEN_PUBLIC_METRICS === "true",
+    // Set but empty turns it off (empty values are otherwise the same as unset).
+    localRunAs: env.RUNWARDEN_LOCAL_RUN_AS === "" ? null : e.RUNWARDEN_LOCAL_RUN_AS,
     logLevel: e.LOG_LEVEL,
     connectors: e.RUNWARDEN_CONNECTORS,
     connectorConfigs: configs,

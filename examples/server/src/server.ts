@@ -20,10 +20,12 @@ import { createSqliteStorage } from "@runwarden/storage-sqlite";
 import type { ServerConfig } from "./config.js";
 import {
   bootstrapToken,
+  checkStepPath,
   firstPartyConnectors,
   type LoadedRunbook,
   loadConfiguredConnectors,
   loadSampleRunbooks,
+  localRunAs,
   masterKey,
   mergeConnectors,
   privateDataDir,
@@ -64,9 +66,11 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       "RUNWARDEN_MASTER_KEY is not set: instances sharing this database must all use the same key, or they cannot read each other's credentials",
     );
   }
+  const runAs = localRunAs(config.localRunAs, logger);
+  checkStepPath(runAs, [scriptsDir], logger);
   const connectors = mergeConnectors(
     [
-      { connector: localConnector, config: { path: [scriptsDir] } },
+      { connector: localConnector, config: { path: [scriptsDir], runAs } },
       ...(await firstPartyConnectors(logger, { prometheusToken: config.prometheusToken })),
     ],
     await loadConfiguredConnectors(config.connectors, config.connectorConfigs, { log: logger }),

@@ -2,6 +2,7 @@
  * What the example server sets up on start: the connectors that exist in this checkout and those
  * named by RUNWARDEN_CONNECTORS, the vault's key, the bootstrap admin token and the sample runbooks.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -12,7 +13,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   type ConnectorDefinition,
@@ -324,4 +325,101 @@ export async function loadSampleRunbooks(engine: Engine, dir: string, log: Logge
     }
   }
   return loaded;
+}
+
+/** The unprivileged user the example server creates to run local steps when it runs as root. */
+export const stepUser = "runwarden-step";
+
+/** What `localRunAs` may need from the host; tests pass fakes. */
+export interface HostAccess {
+  uid: number | undefined;
+  /** True when `/etc/passwd` has the user. */
+  hasUser(name: string): boolean;
+  /** Creates a system user without a home; throws when it cannot. */
+  createUser(name: string): void;
+}
+
+const host: HostAccess = {
+  uid: process.getuid?.(),
+  hasUser: (name) =>
+    existsSync("/etc/passwd") &&
+    readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .some((line) => line.startsWith(`${name}:`)),
+  createUser: (name) =>
+    void execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], {
+      stdio: "ignore",
+      timeout: 10_000,
+    }),
+};
+
+/**
+ * The user local steps run as (the local connector's `runAs`), or undefined for the server's own.
+ * RUNWARDEN_LOCAL_RUN_AS wins (empty: off). Unset, a server running as root runs steps as
+ * `runwarden-step`, creating it when missing, or as `nobody` when it cannot; a step then cannot
+ * read the server's files or `/proc/<server>/environ`. Logged either way.
+ */
+export function localRunAs(
+  configured: string | null | undefined,
+  log: Logger,
+  access: HostAccess = host,
+): string | undefined {
+  if (configured === null) {
+    log.warn({}, "RUNWARDEN_LOCAL_RUN_AS is empty: local steps run as the server's own user");
+    return undefined;
+  }
+  if (configured !== undefined) {
+    log.info({ runAs: configured }, "local steps run as RUNWARDEN_LOCAL_RUN_AS");
+    return configured;
+  }
+  if (access.uid !== 0) {
+    log.info({ uid: access.uid }, "local steps run as the server's own (unprivileged) user");
+    return undefined;
+  }
+  if (!access.hasUser(stepUser)) {
+    try {
+      access.createUser(stepUser);
+      log.info({ runAs: stepUser }, "created the system user that runs local steps");
+    } catch (err) {
+      log.warn(
+        { err: { message: (err as Error).message } },
+        "cannot create the user runwarden-step: local steps run as nobody",
+      );
+      return "nobody";
+    }
+  }
+  log.info({ runAs: stepUser }, "the server runs as root: local steps run as an unprivileged user");
+  return stepUser;
+}
+
+/**
+ * The first of `dir` and its parents that another user cannot search (no execute bit for
+ * others), or undefined when an unprivileged step user can reach `dir`.
+ */
+export function unreachableByOthers(dir: string): string | undefined {
+  let current = resolve(dir);
+  for (;;) {
+    try {
+      if ((statSync(current).mode & 0o001) === 0) return current;
+    } catch {
+      return current;
+    }
+    const parent = dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+/** Warns when local steps run as another user that cannot reach a folder on their PATH. */
+export function checkStepPath(runAs: string | undefined, dirs: readonly string[], log: Logger): void {
+  if (runAs === undefined) return;
+  for (const dir of dirs) {
+    const blocked = unreachableByOthers(dir);
+    if (blocked !== undefined) {
+      log.warn(
+        { runAs, dir, blocked },
+        "local steps run as another user cannot reach this folder on their PATH (a parent is not searchable by others): its scripts will fail; move it, open the parent's x bit, or set RUNWARDEN_LOCAL_RUN_AS",
+      );
+    }
+  }
 }

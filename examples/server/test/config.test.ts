@@ -37,6 +37,14 @@ describe("readConfig", () => {
     });
   });
 
+  it("reads RUNWARDEN_LOCAL_RUN_AS: unset is the default, empty turns it off", () => {
+    expect(readConfig({}).localRunAs).toBeUndefined();
+    expect(readConfig({ RUNWARDEN_LOCAL_RUN_AS: "" }).localRunAs).toBeNull();
+    expect(readConfig({ RUNWARDEN_LOCAL_RUN_AS: "deploy" }).localRunAs).toBe("deploy");
+    expect(readConfig({ RUNWARDEN_LOCAL_RUN_AS: "1001:1001" }).localRunAs).toBe("1001:1001");
+    expect(() => readConfig({ RUNWARDEN_LOCAL_RUN_AS: "a b" })).toThrow(/RUNWARDEN_LOCAL_RUN_AS/);
+  });
+
   it("names the variable when a value is wrong", () => {
     expect(() => readConfig({ PORT: "http" })).toThrow(/PORT/);
     expect(() => readConfig({ RUNWARDEN_ADMIN_TOKEN: "short" })).toThrow(

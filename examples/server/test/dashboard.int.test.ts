@@ -245,4 +245,43 @@ describe("dashboard", () => {
     await shot("runbooks");
     expect((page as Page & { errors: string[] }).errors).toEqual([]);
   });
+
+  it("shows what a restart found of an interrupted step's process, and an approver skips the step there", async () => {
+    const { engine } = server;
+    const admin = { id: "admin", roles: ["admin" as const] };
+    const { runbook } = await engine.runbooks.create(
+      "# Interrupted in the browser\n\n## Main Steps\n- `echo gated` (name: gated, requires_approval: true)\n- `echo after` (name: after)\n",
+      { actor: admin, status: "approved" },
+    );
+    const { ticket } = await engine.tickets.ingest(
+      { title: "Interrupted step", environment: "prod", service: "db", source: "test" },
+      { autoExecute: false },
+    );
+    const { session } = await engine.executions.start(ticket.id, runbook.id, { actor: admin });
+    expect((await engine.executions.settled(session.id)).status).toBe("awaiting_approval");
+    // As an engine restarted after a crash leaves it (the step was running; its group was reaped).
+    const gated = (await engine.executions.get(session.id)).steps[0]!;
+    await engine.storage.steps.update(gated.id, gated.version, {
+      status: "interrupted",
+      processCheck: {
+        outcome: "killed at restart",
+        reason: "process group 4242 was still running; it was killed",
+        at: new Date().toISOString(),
+      },
+    });
+    const stored = (await engine.storage.sessions.get(session.id))!;
+    await engine.storage.sessions.update(session.id, stored.version, { status: "interrupted" });
+
+    await page.goto(`${server.url}/#/executions/${session.id}`);
+    const check = page.locator('[data-process-check="killed at restart"]');
+    await check.waitFor();
+    expect(await check.textContent()).toContain("process group 4242 was still running; it was killed");
+    await page.locator(`[data-step="${gated.id}"] button`, { hasText: "Skip step" }).click();
+    await expect.poll(() => page.textContent(".page-head .badge"), { timeout: 30_000 }).toBe("succeeded");
+    expect((await engine.executions.get(session.id)).steps.map((s) => s.status)).toEqual([
+      "skipped",
+      "succeeded",
+    ]);
+    expect((page as Page & { errors: string[] }).errors).toEqual([]);
+  });
 });

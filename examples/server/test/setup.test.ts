@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,10 +12,12 @@ import {
   bootstrapToken,
   loadConfiguredConnectors,
   loadSampleRunbooks,
+  localRunAs,
   masterKey,
   mergeConnectors,
   privateDataDir,
   serverSecrets,
+  unreachableByOthers,
 } from "../src/setup.js";
 
 const silent = pino({ level: "silent" });
@@ -230,5 +232,79 @@ describe("serverSecrets", () => {
         { masterKey: "k", adminToken: "a" },
       ),
     ).toEqual(["k", "a", "prom-token-0123456", "host=db password=pw"]);
+  });
+});
+
+describe("localRunAs", () => {
+  /** A host double: which users exist, what was created, and what was logged. */
+  function fakeHost(uid: number, users: string[], canCreate = true) {
+    const created: string[] = [];
+    const logged: { level: string; msg: string; fields: unknown }[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const access = {
+      uid,
+      hasUser: (name: string) => users.includes(name) || created.includes(name),
+      createUser: (name: string) => {
+        if (!canCreate) throw new Error("useradd: not found");
+        created.push(name);
+      },
+    };
+    return { access, created, logged, log };
+  }
+
+  it("runs steps as runwarden-step by default as root, creating the user when missing, and logs it", () => {
+    const host = fakeHost(0, ["root", "nobody"]);
+    expect(localRunAs(undefined, host.log, host.access)).toBe("runwarden-step");
+    expect(host.created).toEqual(["runwarden-step"]);
+    expect(localRunAs(undefined, host.log, host.access)).toBe("runwarden-step");
+    expect(host.created).toEqual(["runwarden-step"]);
+    expect(JSON.stringify(host.logged)).toContain('"runAs":"runwarden-step"');
+  });
+
+  it("falls back to nobody when the user cannot be created", () => {
+    const host = fakeHost(0, ["root", "nobody"], false);
+    expect(localRunAs(undefined, host.log, host.access)).toBe("nobody");
+  });
+
+  it("keeps the server's user when not root or when RUNWARDEN_LOCAL_RUN_AS is empty, and honours a set value", () => {
+    const user = fakeHost(1000, []);
+    expect(localRunAs(undefined, user.log, user.access)).toBeUndefined();
+    const root = fakeHost(0, []);
+    expect(localRunAs(null, root.log, root.access)).toBeUndefined();
+    expect(localRunAs("deploy", root.log, root.access)).toBe("deploy");
+    expect(root.created).toEqual([]);
+  });
+
+  it("names the first folder an unprivileged step user cannot search on the way to a PATH folder", () => {
+    const base = mkdtempSync(join(tmpdir(), "rw-reach-"));
+    const inner = join(base, "a", "scripts");
+    mkdirSync(inner, { recursive: true, mode: 0o755 });
+    chmodSync(base, 0o755);
+    expect(unreachableByOthers(inner)).toBeUndefined();
+    chmodSync(join(base, "a"), 0o700);
+    expect(unreachableByOthers(inner)).toBe(join(base, "a"));
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it("on this host (root), registers a local connector whose steps run unprivileged", async () => {
+    const runAs = localRunAs(undefined, silent);
+    expect(runAs === "runwarden-step" || runAs === "nobody").toBe(true);
+    const engine = await createEngine({
+      vault: { key: Buffer.alloc(32, 7) },
+      connectors: [{ connector: localConnector, config: { runAs } }],
+    });
+    try {
+      const instance = engine.connectors.infrastructureFor("local");
+      const handle = await instance.open({} as never, { signal: new AbortController().signal });
+      const result = await handle.exec({
+        command: "id -un",
+        language: "sh",
+        readOnly: true,
+        signal: new AbortController().signal,
+      });
+      expect(result.stdout).toBe(`${runAs}\n`);
+    } finally {
+      await engine.close();
+    }
   });
 });

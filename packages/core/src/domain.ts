@@ -38,7 +38,38 @@ export const foldableTicketStatuses: readonly TicketStatus[] = [...openTicketSta
 export const flapReason =
   "fired again within the dedupe window after it was resolved: reopened for a person, not re-run automatically";
 
-const JsonRecord = z.record(z.string(), z.unknown());
+/**
+ * How deep a JSON value from outside (a ticket's `metaData`, a request body) may nest. Real
+ * documents stay far below it; past it, recursive code (zod, `JSON.stringify`, a store's copy)
+ * would overflow the stack.
+ */
+export const maxJsonDepth = 64;
+
+/**
+ * True when `value` nests objects or arrays deeper than `limit` levels (a cycle counts as
+ * endless). Walks with an explicit stack, never recursion, so any depth is safe to check.
+ */
+export function exceedsJsonDepth(value: unknown, limit = maxJsonDepth): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  // The deepest level each object was reached at: a shared object is walked again only deeper.
+  const reached = new Map<object, number>();
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    if (depth > limit) return true;
+    if ((reached.get(current) ?? 0) >= depth) continue;
+    reached.set(current, depth);
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+const JsonRecord = z.record(z.string(), z.unknown()).refine((value) => !exceedsJsonDepth(value), {
+  message: `nested deeper than ${maxJsonDepth} levels`,
+  abort: true,
+});
 
 /**
  * What a source hands to the engine: a CSV row, a webhook's alert, an SDK call. Checked with zod;
@@ -245,6 +276,31 @@ export const stepStatuses = [
 export const StepStatus = z.enum(stepStatuses);
 export type StepStatus = z.infer<typeof StepStatus>;
 
+/**
+ * The process group a local step runs in, journaled while it runs so that an engine restarted
+ * after a crash can find it: its id, and what tells it is ours (the host, the boot, and the group
+ * leader's start time in clock ticks since boot, so a recycled id is never mistaken for it).
+ */
+export const StepProcess = z.object({
+  pgid: z.number().int().positive(),
+  host: z.string(),
+  /** The kernel's boot id (`/proc/sys/kernel/random/boot_id`); null where there is none. */
+  bootId: z.string().nullable(),
+  /** Field 22 of `/proc/<pgid>/stat`; null when it could not be read. */
+  startTicks: z.number().int().nullable(),
+});
+export type StepProcess = z.infer<typeof StepProcess>;
+
+/** What a restarted engine found of an interrupted step's process group. */
+export const processCheckOutcomes = ["killed at restart", "had exited", "unknown"] as const;
+export const StepProcessCheck = z.object({
+  outcome: z.enum(processCheckOutcomes),
+  /** Why, in a sentence (which host, which group). */
+  reason: z.string(),
+  at: z.string(),
+});
+export type StepProcessCheck = z.infer<typeof StepProcessCheck>;
+
 export const StepRecord = z.object({
   id: z.number().int(),
   version: z.number().int(),
@@ -271,6 +327,10 @@ export const StepRecord = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   error: z.string().nullable(),
+  /** The process group of the running attempt, when its connector reports one (local). */
+  process: StepProcess.nullable().optional(),
+  /** Set when a restart found the step running: what became of its process group. */
+  processCheck: StepProcessCheck.nullable().optional(),
 });
 export type StepRecord = z.infer<typeof StepRecord>;
 

@@ -47,8 +47,8 @@ export const errorCatalog = {
   RW_ERR_INPUT_MALFORMED: {
     status: 400,
     retryable: false,
-    when: "a request body cannot be read at all: JSON that does not parse, a broken multipart upload",
-    fix: "Send well-formed JSON (or the documented body) with a matching Content-Type",
+    when: "a request body cannot be read at all: JSON that does not parse or nests deeper than 64 levels, a broken or cut-off multipart upload",
+    fix: "Send well-formed JSON (or the documented body) with a matching Content-Type; flatten deeply nested `meta_data`",
   },
   RW_ERR_INPUT_MEDIA_TYPE: {
     status: 415,

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { ConnectionRecord, Ticket, TicketInput } from "./domain.js";
+import type { ConnectionRecord, StepProcess, Ticket, TicketInput } from "./domain.js";
 
 export type ConnectorKind = "monitoring" | "ticketing" | "infrastructure";
 
@@ -144,6 +144,11 @@ export interface ExecRequest {
    * it before the value can reach output. Absent outside a session (a connector calls it with `?.`).
    */
   redact?(value: string): void;
+  /**
+   * Called by a connector that starts a process group on the engine's host (the local one) once
+   * it exists: the engine journals it, to reap it after a crash.
+   */
+  onProcess?(process: StepProcess): void;
 }
 
 /** What `open` receives besides the connection. */

@@ -116,6 +116,27 @@ describe("createTicketsApi", () => {
     expect(fields).toEqual(["metaData", "severity", "title"]);
   });
 
+  it("refuses metaData nested past the depth limit with RW_ERR_INPUT_INVALID rather than crashing", async () => {
+    const { tickets } = await makeIntake();
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const err = await errorOf(tickets.ingest({ ...disk, metaData: deep }));
+    expect(err.code).toBe("RW_ERR_INPUT_INVALID");
+    expect(err.details?.fields).toEqual([
+      { field: "metaData", message: expect.stringMatching(/nested deeper than 64 levels/) },
+    ]);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect((await errorOf(tickets.ingestMany([disk, { ...disk, metaData: cyclic }]))).code).toBe(
+      "RW_ERR_INPUT_INVALID",
+    );
+    let fine: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 60; i++) fine = { a: fine };
+    expect(
+      (await tickets.ingest({ ...disk, title: "Nested but fine", metaData: fine })).ticket.id,
+    ).toBeTypeOf("number");
+  });
+
   it("reports fields with their index when one of many inputs is invalid", async () => {
     const { tickets } = await makeIntake();
     const err = await errorOf(tickets.ingestMany([disk, { title: 5 }]));

@@ -193,6 +193,21 @@ describe("createSqliteStorage", () => {
     await reopened.close();
   });
 
+  it("stores the other writes of a group commit when one cannot be serialised (100k-deep data)", async () => {
+    const storage = createSqliteStorage({ path });
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const writes = [
+      storage.tickets.insert(newTicket({ fingerprint: "good-1" })),
+      storage.tickets.insert(newTicket({ fingerprint: "deep", metaData: deep })),
+      storage.tickets.insert(newTicket({ fingerprint: "good-2" })),
+    ];
+    const settled = await Promise.allSettled(writes);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((await storage.tickets.find()).map((t) => t.fingerprint).sort()).toEqual(["good-1", "good-2"]);
+    await storage.close();
+  });
+
   it("lets a read see every write issued before it", async () => {
     const storage = createSqliteStorage({ path });
     const inserted = storage.tickets.insert(newTicket());

@@ -13,6 +13,8 @@ import type { ConnectionHandle, ExecRequest, ExecResult, InfrastructureConnector
 import { defineConnector } from "../plugin.js";
 import { coreVersion } from "../version.js";
 import { CappedText } from "./output.js";
+import { describeProcessGroup } from "./process-group.js";
+import { type RunAsUser, resolveRunAs, workingDirectoryOf } from "./run-as.js";
 import { killGroup, launchDirect, launchViaHelper } from "./spawn-helper.js";
 import { shellLanguages } from "./templates.js";
 
@@ -43,6 +45,16 @@ const LocalConfigSchema = z.object({
    * directly (for runtimes where `process.execPath -e` is not Node).
    */
   spawnHelper: z.boolean().default(true),
+  /**
+   * Run every step as this OS user: a user name or `uid[:gid]`, resolved once from /etc/passwd.
+   * The step then gets a clean environment of that user (HOME, USER, LOGNAME, PATH and `env`;
+   * nothing of the engine's), and `cwd` defaults to its home (or /tmp). Needs the engine to run
+   * as root. Unset: steps run as the engine's own user.
+   */
+  runAs: z
+    .string()
+    .regex(/^([a-z_][a-z0-9_.-]*\$?|\d+(:\d+)?)$/i, "a user name or uid[:gid]")
+    .optional(),
 });
 export type LocalConnectorConfig = z.input<typeof LocalConfigSchema>;
 
@@ -59,18 +71,28 @@ function commandLine(request: ExecRequest): [string, string[]] {
   });
 }
 
-/** Runs one process to completion; see the module comment for the guarantees. */
+/**
+ * Runs one process to completion; see the module comment for the guarantees. `user` is the
+ * resolved `runAs` (resolved here when not given).
+ */
 export async function runLocal(
   config: z.output<typeof LocalConfigSchema>,
   request: ExecRequest,
+  user: RunAsUser | undefined = config.runAs === undefined ? undefined : resolveRunAs(config.runAs),
 ): Promise<ExecResult> {
   const [file, args] = commandLine(request);
   const env: Record<string, string> = {};
-  for (const name of inheritedVariables) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
+  if (user) {
+    // Another user: nothing of the engine's environment, not even its HOME.
+    Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name });
+  } else {
+    for (const name of inheritedVariables) {
+      const value = process.env[name];
+      if (value !== undefined) env[name] = value;
+    }
   }
   Object.assign(env, config.env, { PATH: [...config.path, defaultLocalPath].join(delimiter) });
+  const cwd = config.cwd ?? (user ? workingDirectoryOf(user) : process.cwd());
 
   const launch = config.spawnHelper ? launchViaHelper : launchDirect;
 
@@ -120,10 +142,17 @@ export async function runLocal(
       outcome();
     };
     launch(
-      { file, args, cwd: config.cwd ?? process.cwd(), env },
+      { file, args, cwd, env, ...(user ? { uid: user.uid, gid: user.gid } : {}) },
       {
         pid(started) {
           pid = started;
+          if (request.onProcess) {
+            try {
+              request.onProcess(describeProcessGroup(started));
+            } catch {
+              // The journal is the engine's business; the step runs on regardless.
+            }
+          }
           // Stopped before its id was known (a helper reports it a moment later): stop it now.
           if (stopping) killGroup(started, "SIGTERM");
         },
@@ -175,8 +204,10 @@ function abortError(signal: AbortSignal) {
 
 /** Creates the local connector's instance: stateless, nothing to pool. */
 function createLocal(config: z.output<typeof LocalConfigSchema>): InfrastructureConnector {
+  // Resolved once, when the connector is registered: an unknown user fails registration.
+  const user = config.runAs === undefined ? undefined : resolveRunAs(config.runAs);
   const handle: ConnectionHandle = {
-    exec: (request) => runLocal(config, request),
+    exec: (request) => runLocal(config, request, user),
     release: async () => {},
   };
   return {
@@ -184,13 +215,11 @@ function createLocal(config: z.output<typeof LocalConfigSchema>): Infrastructure
     async healthCheck(_connection, options) {
       const started = performance.now();
       try {
-        const result = await runLocal(config, {
-          command: "true",
-          language: "sh",
-          readOnly: true,
-          signal: options.signal,
-          timeoutMs: 5_000,
-        });
+        const result = await runLocal(
+          config,
+          { command: "true", language: "sh", readOnly: true, signal: options.signal, timeoutMs: 5_000 },
+          user,
+        );
         const latencyMs = performance.now() - started;
         return result.exitCode === 0
           ? { ok: true, latencyMs }

@@ -14,6 +14,8 @@ import {
   type Phase,
   type RunbookRecord,
   type SessionStatus,
+  type StepProcess,
+  type StepProcessCheck,
   type StepRecord,
   type StepStatus,
   type Ticket,
@@ -32,6 +34,7 @@ import type { BatchResult, BatchWrite, Changes } from "../storage.js";
 import { CircuitBreaker, KeyedSemaphore, Semaphore } from "./concurrency.js";
 import { CappedText, defaultOutputCap } from "./output.js";
 import { flattenRunbook, type PlannedStep, type PreparedStep, prepareStep } from "./plan.js";
+import { reapProcessGroup } from "./process-group.js";
 import { Redactor } from "./redaction.js";
 
 /** The part of the tickets API the executor uses. */
@@ -569,21 +572,24 @@ export class Runner {
       let outcome: "succeeded" | "failed" | "paused";
       switch (step.status) {
         case "running":
-        case "interrupted":
-          // Left mid-flight by a process that died or stopped.
+        case "interrupted": {
+          // Left mid-flight by a process that died or stopped: its process group may live on.
+          const processCheck = this.reapLeftover(live, step);
           if (!step.idempotent) {
-            await this.interrupt(live, step);
+            await this.interrupt(live, step, undefined, processCheck);
             return;
           }
           this.log.info(
             { sessionId: live.session.id, stepId: step.id },
             "retrying idempotent step after interruption",
           );
+          const checked = await this.saveStep(live, step, { processCheck });
           outcome = await this.advance(live, {
-            ...step,
+            ...checked,
             status: step.requiresApproval ? "approved" : "pending",
           });
           break;
+        }
         case "awaiting_approval":
           outcome = await this.advance(live, step);
           break;
@@ -724,6 +730,7 @@ export class Runner {
         finishedAt: null,
         exitCode: null,
         error: null,
+        process: null,
       });
       this.ctx.events.emit("step:started", {
         sessionId: live.session.id,
@@ -857,6 +864,18 @@ export class Runner {
     let release: (() => void) | undefined;
     let result: ExecResult | undefined;
     let failure: unknown;
+    // The process group is journaled as soon as it exists: a restart after a crash reaps it.
+    let journaled: Promise<unknown> = Promise.resolve();
+    const onProcess = (process: StepProcess) => {
+      // Only this change: results held back for the session's next commit stay held back.
+      journaled = this.store(live, [{ kind: "step", id: step.id, changes: { process } }]).catch(
+        (err: unknown) =>
+          this.log.warn(
+            { sessionId: live.session.id, stepId: step.id, err: { message: errorText(err, live.redactor) } },
+            "process group not journaled",
+          ),
+      );
+    };
     try {
       release = await this.perConnection.acquire(`${resolved.connectionType}:${resolved.name}`, exec.signal);
       const connector = this.deps.registry.infrastructureFor(resolved.connectionType, resolved.targetService);
@@ -871,6 +890,7 @@ export class Runner {
           timeoutMs,
           onOutput,
           redact,
+          onProcess,
         });
       } finally {
         await handle.release().catch(() => {});
@@ -882,6 +902,8 @@ export class Runner {
       live.signal.removeEventListener("abort", onStop);
       release?.();
       flush();
+      // The step's next write must see the journal entry's version.
+      await journaled;
     }
     const text = (stream: "stdout" | "stderr") => {
       if (streamed[stream] || !result) return capture[stream].toString();
@@ -1249,6 +1271,7 @@ export class Runner {
     live: Live,
     step: StepRecord,
     output?: { stdout: string; stderr: string },
+    processCheck?: StepProcessCheck,
   ): Promise<void> {
     const known = this.stepById(live, step.id);
     if (known.idempotent) {
@@ -1259,12 +1282,14 @@ export class Runner {
       });
       return;
     }
-    const reason = `step "${known.name}" was interrupted while running; choose retry, skip or abort`;
+    const found = processCheck ? ` (its process: ${processCheck.outcome})` : "";
+    const reason = `step "${known.name}" was interrupted while running${found}; choose retry, skip or abort`;
     await this.saveStep(live, known, {
       status: "interrupted",
-      error: "the engine stopped while the step was running",
+      error: `the engine stopped while the step was running${processCheck ? `; ${processCheck.reason}` : ""}`,
       finishedAt: this.ctx.nowIso(),
       ...(output ?? {}),
+      ...(processCheck ? { processCheck } : {}),
     });
     this.emitStepFinished(live, this.stepById(live, known.id), 0);
     await this.saveSession(live, { status: "interrupted", error: reason });
@@ -1274,10 +1299,27 @@ export class Runner {
       objectType: "session",
       objectId: live.session.id,
       origin: "engine",
-      details: { stepId: known.id, step: known.name },
+      details: {
+        stepId: known.id,
+        step: known.name,
+        ...(processCheck ? { process: processCheck.outcome } : {}),
+      },
     });
     await this.setTicket(live.session.ticketId, "needs_human", reason);
     this.log.warn({ sessionId: live.session.id, stepId: known.id }, "step interrupted");
+  }
+
+  /**
+   * A step found running when this engine took the session over: the process group its journal
+   * records (a local step's) is killed if it still runs, so a retry never runs beside it.
+   */
+  private reapLeftover(live: Live, step: StepRecord): StepProcessCheck {
+    const check = reapProcessGroup(step.process, this.ctx.nowIso());
+    this.log.warn(
+      { sessionId: live.session.id, stepId: step.id, pgid: step.process?.pgid, process: check.outcome },
+      "process of an interrupted step checked",
+    );
+    return check;
   }
 
   /**

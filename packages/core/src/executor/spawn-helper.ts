@@ -9,8 +9,10 @@
  * holds the process id and kills the process group itself (timeouts, cancel), applies the output
  * caps and redaction, and settles the step. Should the helper die, the engine kills the groups of
  * the steps it was running and fails them; the next step starts a new helper. Should the engine
- * die, the helper's channel closes and it exits, leaving the steps' processes as a direct spawn
- * would (each in its own process group).
+ * die (even by SIGKILL), the helper sees its IPC channel close: it SIGKILLs the process group of
+ * every step still running, then exits, so no step finishes its side effect unwatched while its
+ * record says `interrupted`. (Steps forked directly, without the helper, are reaped by the next
+ * engine from the process group the step journal recorded.)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
@@ -34,6 +36,9 @@ export interface SpawnSpec {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** The user and group to run as (the local connector's `runAs`); unset: the engine's own. */
+  uid?: number;
+  gid?: number;
 }
 
 /** Forks `spec` in its own process group, piping stdout and stderr; reports through `events`. */
@@ -46,6 +51,8 @@ export const launchDirect: Launcher = (spec, events) => {
     child = spawn(spec.file, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
+      uid: spec.uid,
+      gid: spec.gid,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -94,16 +101,28 @@ function send(message) {
     }
   });
 }
+const groups = new Set();
 function start(m) {
   const id = m.id;
   let child;
   try {
-    child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(m.file, m.args, {
+      cwd: m.cwd,
+      env: m.env,
+      uid: m.uid,
+      gid: m.gid,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (err) {
     send({ t: "error", id, code: err.code, message: err.message });
     return;
   }
-  if (child.pid !== undefined) send({ t: "pid", id, pid: child.pid });
+  const pgid = child.pid;
+  if (pgid !== undefined) {
+    groups.add(pgid);
+    send({ t: "pid", id, pid: pgid });
+  }
   const decoders = [new StringDecoder("utf8"), new StringDecoder("utf8")];
   [child.stdout, child.stderr].forEach((stream, s) => {
     stream.on("data", (data) => {
@@ -119,6 +138,7 @@ function start(m) {
   child.on("error", (err) => send({ t: "error", id, code: err.code, message: err.message }));
   child.on("exit", () => send({ t: "exit", id }));
   child.on("close", (code, signal) => {
+    groups.delete(pgid);
     decoders.forEach((decoder, s) => {
       const rest = decoder.end();
       if (rest.length > 0) send({ t: "out", id, s, chunk: rest });
@@ -129,7 +149,15 @@ function start(m) {
 process.on("message", (m) => {
   if (m && m.t === "spawn") start(m);
 });
-process.on("disconnect", () => process.exit(0));
+// The engine is gone (exited, crashed, SIGKILLed): nobody watches these steps any more.
+process.on("disconnect", () => {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {}
+  }
+  process.exit(0);
+});
 send({ t: "ready" });
 `;
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -138,5 +138,78 @@ describe("localConnector", () => {
     const instance = await localConnector.create(config(), {} as never);
     const health = await instance.healthCheck({} as never, { signal: new AbortController().signal });
     expect(health.ok).toBe(true);
+  });
+});
+
+describe("localConnector runAs", () => {
+  // The test machine runs as root, as the example server's default set-up does.
+  const nobody = { killGraceMs: 200, runAs: "nobody" };
+  const asNobody = (command: string, extra: Record<string, unknown> = {}) =>
+    runLocal(localConnector.configSchema.parse({ ...nobody, ...extra }), request(command));
+
+  it("runs the step as the named user and its group", async () => {
+    const result = await asNobody("id -u; id -g; id -G; pwd");
+    const nobodyEntry = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("nobody:"))!;
+    const [, , uid, gid] = nobodyEntry.split(":");
+    expect(result.stdout).toBe(`${uid}\n${gid}\n${gid}\n/tmp\n`);
+    expect((await runLocal(config({ runAs: `${uid}:${gid}`, cwd: "/" }), request("id -u"))).stdout).toBe(
+      `${uid}\n`,
+    );
+  });
+
+  it("cannot read a root file of mode 0600 nor the engine's /proc environ", async () => {
+    chmodSync(dir, 0o755);
+    const secret = join(dir, "master.key");
+    writeFileSync(secret, "top-secret-key", { mode: 0o600 });
+    const file = await asNobody(`cat ${secret}`);
+    expect(file.exitCode).not.toBe(0);
+    expect(file.stdout).not.toContain("top-secret-key");
+    expect(file.stderr).toMatch(/Permission denied/);
+    const environ = await asNobody(`cat /proc/${process.pid}/environ`);
+    expect(environ.exitCode).not.toBe(0);
+    expect(environ.stdout).toBe("");
+  });
+
+  it("gives the step that user's clean environment, none of the engine's variables", async () => {
+    process.env.RW_TEST_SECRET_ENV = "leaky";
+    try {
+      const result = await asNobody("env", { env: { APP_MODE: "demo" } });
+      const vars = Object.fromEntries(
+        result.stdout
+          .trim()
+          .split("\n")
+          .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+      );
+      expect(Object.keys(vars).sort()).toEqual(["APP_MODE", "HOME", "LOGNAME", "PATH", "PWD", "USER"]);
+      expect(vars).toMatchObject({
+        USER: "nobody",
+        LOGNAME: "nobody",
+        HOME: "/nonexistent",
+        APP_MODE: "demo",
+      });
+      expect(result.stdout).not.toContain("leaky");
+    } finally {
+      delete process.env.RW_TEST_SECRET_ENV;
+    }
+  });
+
+  it("runs as that user when forking directly too, and through the registered connector", async () => {
+    expect((await asNobody("id -un", { spawnHelper: false })).stdout).toBe("nobody\n");
+    const connector = await localConnector.create(localConnector.configSchema.parse(nobody), {} as never);
+    const handle = await connector.open({} as never, { signal: new AbortController().signal });
+    expect((await handle.exec(request("id -un"))).stdout).toBe("nobody\n");
+  });
+
+  it("refuses an unknown user when the connector is created", async () => {
+    expect(() =>
+      localConnector.create(localConnector.configSchema.parse({ runAs: "no-such-user-rw" }), {} as never),
+    ).toThrow(
+      expect.objectContaining({
+        code: "RW_ERR_CONFIG_INVALID",
+        message: expect.stringMatching(/no user named/),
+      }),
+    );
   });
 });

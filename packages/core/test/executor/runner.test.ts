@@ -381,7 +381,8 @@ describe("session commits", () => {
   /** What a write changes, in a word: `steps:running`, `sessions:main`, `audit:session.started`. */
   function label(write: BatchWrite): string {
     if ("insert" in write) return `${write.collection}:${(write.insert as { action?: string }).action}`;
-    const changes = write.update.changes as { status?: string; phase?: string };
+    const changes = write.update.changes as { status?: string; phase?: string; process?: unknown };
+    if (changes.process && !changes.status) return `${write.collection}:process`;
     return `${write.collection}:${changes.status ?? changes.phase}`;
   }
 
@@ -410,7 +411,10 @@ describe("session commits", () => {
     const started = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
     const session = await h.engine.executions.settled(started.session.id);
     expect(session.status).toBe("succeeded");
-    expect(commits).toEqual([
+    // Each local step's process group is journaled on its own as soon as it exists (racing the step).
+    const journal = commits.filter((c) => c.writes.includes("steps:process"));
+    expect(journal.map((c) => c.writes)).toEqual([["steps:process"], ["steps:process"], ["steps:process"]]);
+    expect(commits.filter((c) => !journal.includes(c))).toEqual([
       { writes: ["audit:session.started", "tickets:executing"], files: [] },
       { writes: ["steps:running"], files: [] },
       { writes: ["steps:succeeded", "steps:running", "sessions:main"], files: ["pre"] },
@@ -422,9 +426,9 @@ describe("session commits", () => {
     ]);
     const detail = await h.engine.executions.get(session.id);
     expect(detail.steps.map((s) => [s.name, s.status, s.version])).toEqual([
-      ["pre", "succeeded", 3],
-      ["main", "succeeded", 3],
-      ["post", "succeeded", 3],
+      ["pre", "succeeded", 4],
+      ["main", "succeeded", 4],
+      ["post", "succeeded", 4],
     ]);
     expect(detail.session).toMatchObject({ phase: "postchecks", version: 4 });
     expect(await h.engine.tickets.get(ticket.id)).toMatchObject({ status: "resolved" });

@@ -1,5 +1,5 @@
 /** Reading request bodies with a size limit, without trusting Content-Length. */
-import { rwError } from "@runwarden/core";
+import { maxJsonDepth, rwError } from "@runwarden/core";
 
 export function tooLarge(limit: number): Error {
   return rwError("RW_ERR_INPUT_TOO_LARGE", `request body exceeds the limit of ${limit} bytes`, {
@@ -82,6 +82,42 @@ export async function readJson(request: Request, limit: number): Promise<unknown
   if (text.trim() === "") return undefined;
   if (type !== "" && !isJsonType(type)) {
     throw rwError("RW_ERR_INPUT_MEDIA_TYPE", `expected application/json, got ${type.slice(0, 100)}`);
+  }
+  return parseJson(text);
+}
+
+/**
+ * The nesting depth of JSON text, counted over its brackets outside strings in one pass (no
+ * recursion, no parse), stopping as soon as it passes `limit`.
+ */
+function jsonTextDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * Parses a JSON request body: RW_ERR_INPUT_MALFORMED when it does not parse or nests deeper than
+ * `maxJsonDepth` (checked on the text first, so no parser or serialiser ever recurses that deep).
+ */
+export function parseJson(text: string): unknown {
+  if (jsonTextDepth(text, maxJsonDepth) > maxJsonDepth) {
+    throw rwError("RW_ERR_INPUT_MALFORMED", `request body is nested deeper than ${maxJsonDepth} levels`, {
+      details: { maxDepth: maxJsonDepth },
+    });
   }
   try {
     return JSON.parse(text);

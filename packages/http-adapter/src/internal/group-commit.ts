@@ -5,8 +5,10 @@
  * requests, instead of one per request, and every 2xx still means "durable".
  *
  * Only bodies that are certainly valid join a batch (one invalid ticket would refuse the whole
- * `ingestMany` call): anything else — invalid fields, resolved alerts — goes through
- * `tickets.ingestWebhook` on its own, which answers with the exact error or resolution.
+ * `ingestMany` call): anything else — invalid fields, metaData nested too deep, resolved
+ * alerts — goes through `tickets.ingestWebhook` on its own, which answers with the exact error
+ * or resolution. Should a batch still fail, each of its requests is stored again on its own, so
+ * one request's failure is never another's.
  */
 import {
   type Engine,
@@ -94,6 +96,14 @@ export function createGroupCommit(engine: Engine, options: { maxBatch?: number }
   const queue: Pending[] = [];
   let flushing = false;
 
+  async function alone(p: Pending): Promise<void> {
+    try {
+      p.resolve(await engine.tickets.ingestMany(p.inputs, { autoExecute: true }));
+    } catch (err) {
+      p.reject(err);
+    }
+  }
+
   async function flush(): Promise<void> {
     flushing = true;
     while (queue.length > 0) {
@@ -115,8 +125,10 @@ export function createGroupCommit(engine: Engine, options: { maxBatch?: number }
           offset += p.inputs.length;
         }
       } catch (err) {
-        // One transaction: nothing of this batch was stored, so every request in it fails.
-        for (const p of batch) p.reject(err);
+        // One transaction: nothing of this batch was stored. One member's failure must not be
+        // the others': each is stored again on its own, and only the one that fails is refused.
+        if (batch.length === 1) batch[0]!.reject(err);
+        else await Promise.all(batch.map((p) => alone(p)));
       }
     }
     flushing = false;

@@ -2,9 +2,9 @@
  * Streams the first file of a multipart/form-data body (busboy): the CSV never sits in memory
  * whole, and the size limit stops the upload as soon as it is crossed.
  */
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
-import { rwError } from "@runwarden/core";
+import { isRunwardenError, rwError } from "@runwarden/core";
 import busboy from "busboy";
 import { tooLarge } from "./body.js";
 
@@ -14,6 +14,9 @@ export interface MultipartFile {
   fields: Record<string, string>;
   filename: string;
 }
+
+const malformed = () =>
+  rwError("RW_ERR_INPUT_MALFORMED", "malformed multipart/form-data body (cut off or broken framing)");
 
 export function streamMultipartFile(
   request: Request,
@@ -36,6 +39,7 @@ export function streamMultipartFile(
       return;
     }
     const fields: Record<string, string> = {};
+    let file: PassThrough | undefined;
     let settled = false;
     const fail = (err: Error) => {
       if (settled) return;
@@ -51,10 +55,18 @@ export function streamMultipartFile(
         return;
       }
       settled = true;
+      // The reader sees busboy's file through a stream this module ends: a body cut off
+      // mid-part (busboy's "Unexpected end of form") fails it as RW_ERR_INPUT_MALFORMED.
+      file = new PassThrough();
       stream.on("limit", () => stream.destroy(tooLarge(limitBytes)));
-      resolve({ file: stream, fields, filename: info.filename ?? "upload.csv" });
+      stream.on("error", (err) => file!.destroy(isRunwardenError(err) ? err : malformed()));
+      stream.pipe(file);
+      resolve({ file, fields, filename: info.filename ?? "upload.csv" });
     });
-    parser.on("error", () => fail(rwError("RW_ERR_INPUT_MALFORMED", "malformed multipart/form-data body")));
+    parser.on("error", () => {
+      if (file) file.destroy(malformed());
+      else fail(malformed());
+    });
     parser.on("close", () =>
       fail(
         rwError("RW_ERR_INPUT_INVALID", "the upload has no file", {
@@ -69,7 +81,9 @@ export function streamMultipartFile(
     const body = Readable.fromWeb(request.body as unknown as NodeWebStream<Uint8Array>);
     body.on("error", (err) => {
       parser.destroy(err);
-      fail(rwError("RW_ERR_INPUT_MALFORMED", "the upload was interrupted"));
+      const interrupted = rwError("RW_ERR_INPUT_MALFORMED", "the upload was interrupted");
+      if (file) file.destroy(interrupted);
+      else fail(interrupted);
     });
     body.pipe(parser);
   });

@@ -1,7 +1,7 @@
 /** Runbooks: upload Markdown (422 with line:column diagnostics), list, read, approve, retire. */
 import { z } from "@hono/zod-openapi";
 import { DiagnosticSchema, RunbookRecord, RunbookSchema, RunbookStatus, rwError } from "@runwarden/core";
-import { readText } from "../internal/body.js";
+import { parseJson, readText } from "../internal/body.js";
 import { IdParams, named, PageQuery } from "../internal/endpoint.js";
 import { actorOptions, type RouteContext, send } from "./context.js";
 
@@ -56,13 +56,7 @@ export function runbookRoutes(route: RouteContext): void {
       const text = await readText(c.req.raw, route.limits.runbookBytes);
       let markdown: string;
       if (type === "application/json") {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          throw rwError("RW_ERR_INPUT_MALFORMED", "request body is not valid JSON");
-        }
-        const body = MarkdownJson.safeParse(parsed);
+        const body = MarkdownJson.safeParse(parseJson(text));
         if (!body.success) {
           throw rwError("RW_ERR_INPUT_INVALID", 'send `{ "markdown": "…" }`', {
             details: { fields: [{ field: "markdown", message: "required: the runbook's Markdown" }] },

@@ -11,7 +11,7 @@ import {
   Ticket as TicketSchema,
   TicketStatus,
 } from "@runwarden/core";
-import { fromNodeHttp, mediaType, readText, tooLarge } from "../internal/body.js";
+import { fromNodeHttp, mediaType, parseJson, readText, tooLarge } from "../internal/body.js";
 import { type Ctx, IdParams, named, PageQuery, unauthenticated } from "../internal/endpoint.js";
 import { prepareGeneric } from "../internal/group-commit.js";
 import { streamMultipartFile } from "../internal/multipart.js";
@@ -265,10 +265,11 @@ export function ticketRoutes(route: RouteContext): void {
       let body: unknown;
       if (rawBody.trim() !== "") {
         try {
-          body = JSON.parse(rawBody);
-        } catch {
+          body = parseJson(rawBody);
+        } catch (err) {
+          // Not JSON to this source: its connector reads the raw body (a form, say).
           if (source === genericWebhookSource || mediaType(c.req.header("content-type")).endsWith("json")) {
-            throw rwError("RW_ERR_INPUT_MALFORMED", "request body is not valid JSON");
+            throw err;
           }
         }
       }

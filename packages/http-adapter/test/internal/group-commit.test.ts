@@ -53,6 +53,46 @@ describe("createGroupCommit", () => {
     expect(answers.map((a) => a.status)).toEqual([202, 422, 202]);
   });
 
+  it("answers a 100k-deep body alone and still stores the good webhook of its batch", async () => {
+    const deep = `{"title":"Deep one","meta_data":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}`;
+    const answers = await Promise.all([
+      h.json("POST", "/tickets/webhook/generic", {
+        token: null,
+        body: deep,
+        headers: {
+          "content-type": "application/json",
+          "x-runwarden-webhook-secret": "generic-secret-0123456789",
+        },
+      }),
+      post({ title: "Good one beside a deep one" }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([400, 202]);
+    expect(answers[0]!.body.error.code).toBe("RW_ERR_INPUT_MALFORMED");
+    expect(answers[0]!.body.error.message).toMatch(/nested deeper than 64 levels/);
+    expect((await h.engine.tickets.get(answers[1]!.body.tickets[0].id)).title).toBe(
+      "Good one beside a deep one",
+    );
+  });
+
+  it("commits the others of a batch when one member's write fails, answering that one alone", async () => {
+    const real = h.engine.tickets.ingestMany.bind(h.engine.tickets);
+    // The store refuses any transaction holding the poisoned ticket (as a serialisation failure would).
+    const spy = vi.spyOn(h.engine.tickets, "ingestMany").mockImplementation(async (inputs, options) => {
+      if (inputs.some((i) => (i as { title: string }).title === "Poisoned")) throw new Error("boom");
+      return real(inputs, options);
+    });
+    const answers = await Promise.all([
+      post({ title: "Batch mate one" }),
+      post({ title: "Poisoned" }),
+      post({ title: "Batch mate two" }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([202, 500, 202]);
+    expect(spy.mock.calls[0]![0]).toHaveLength(3);
+    for (const a of [answers[0]!, answers[2]!])
+      expect((await h.engine.tickets.get(a.body.tickets[0].id)).id).toBeTypeOf("number");
+    spy.mockRestore();
+  });
+
   it("lets core resolve an open ticket when the alert says resolved", async () => {
     const opened = await post({ title: "Flapping disk alert", external_id: "FL-1", service: "nginx" });
     const resolved = await post({

@@ -88,6 +88,24 @@ describe("POST /tickets/upload-csv", () => {
     expect(r.body.error.code).toBe("RW_ERR_INPUT_CSV_HEADER");
   });
 
+  it("answers 400 RW_ERR_INPUT_MALFORMED when the multipart body is cut off mid-part", async () => {
+    const boundary = "----rw-truncated";
+    const whole =
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n` +
+      `Content-Type: text/csv\r\n\r\ntitle,severity\nCut short one,high\nCut short two,lo`;
+    for (const body of [whole, whole.slice(0, 60)]) {
+      const r = await h.json("POST", "/tickets/upload-csv?auto_execute=false", {
+        body,
+        headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+      });
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe("RW_ERR_INPUT_MALFORMED");
+    }
+    expect((await h.engine.tickets.list({ limit: 500 })).items.map((t) => t.title)).not.toContain(
+      "Cut short one",
+    );
+  });
+
   it("answers 413 when the file exceeds the upload limit", async () => {
     const big = `title\n${"x".repeat(100)}\n`.repeat(1000);
     const asText = await h.json("POST", "/tickets/upload-csv", {

@@ -146,6 +146,19 @@ function draw(ctx, container, detail, outputs, reload) {
     }
   };
 
+  // An interrupted step waits for a person: what became of its process is shown beside the choice.
+  const resolver =
+    ctx.can("approver") && session.status === "interrupted"
+      ? async (step, choice) => {
+          try {
+            await api("POST", `/executions/${session.id}/steps/${step.id}/resolve`, { json: { choice } });
+            reload();
+          } catch (err) {
+            toast(`${err.code}: ${err.message}`, "bad");
+          }
+        }
+      : null;
+
   mount(
     container,
     h(
@@ -193,7 +206,7 @@ function draw(ctx, container, detail, outputs, reload) {
             h(
               "ol",
               { class: "timeline" },
-              list.map((s) => stepItem(s, byStep.get(s.id) ?? [], outputs)),
+              list.map((s) => stepItem(s, byStep.get(s.id) ?? [], outputs, resolver)),
             ),
           ];
         }),
@@ -214,7 +227,7 @@ function draw(ctx, container, detail, outputs, reload) {
   );
 }
 
-function stepItem(step, approvals, outputs) {
+function stepItem(step, approvals, outputs, resolver) {
   const out = h("pre", { class: "output", hidden: !(step.stdout || step.stderr) });
   if (step.stdout) out.append(step.stdout);
   if (step.stderr) out.append(h("span", { class: "err" }, step.stderr));
@@ -262,6 +275,28 @@ function stepItem(step, approvals, outputs) {
         )
       : null,
     step.error ? h("div", { class: "form-error" }, step.error) : null,
+    step.process_check
+      ? h(
+          "div",
+          { class: "decision", "data-process-check": step.process_check.outcome },
+          h("b", null, `Process: ${step.process_check.outcome}`),
+          ` — ${step.process_check.reason} `,
+          time(step.process_check.at),
+        )
+      : null,
+    resolver && step.status === "interrupted"
+      ? h(
+          "div",
+          { class: "actions" },
+          h("button", { type: "button", class: "btn", onClick: () => resolver(step, "retry") }, "Retry step"),
+          h("button", { type: "button", class: "btn", onClick: () => resolver(step, "skip") }, "Skip step"),
+          h(
+            "button",
+            { type: "button", class: "btn btn-danger", onClick: () => resolver(step, "abort") },
+            "Abort session",
+          ),
+        )
+      : null,
     out,
   );
 }
