@@ -2,7 +2,7 @@
  * The local connector's `runAs` option: the OS user its steps run as, resolved once from
  * `/etc/passwd` (a user name, or `uid[:gid]`). The engine must run as root to use another user.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { rwError } from "../errors.js";
 
 /** Who a local step runs as. */
@@ -80,5 +80,10 @@ export function resolveRunAs(runAs: string, passwdFile = "/etc/passwd"): RunAsUs
 
 /** A working directory the user can use: its home when that exists, otherwise /tmp. */
 export function workingDirectoryOf(user: RunAsUser): string {
-  return user.home !== "/" && existsSync(user.home) ? user.home : "/tmp";
+  if (user.home === "/") return "/tmp";
+  try {
+    return statSync(user.home).isDirectory() ? user.home : "/tmp";
+  } catch {
+    return "/tmp";
+  }
 }
