@@ -176,7 +176,15 @@ export function createConnectionsApi(
     target: Omit<ResolvedConnection, "credential">,
     credentialId: number | null,
   ): Promise<Resolution> => {
-    const opened = credentialId === null ? null : await resolveCredential(ctx, vault, credentialId);
+    const accepts = registry.credentialTypesFor(target.connectionType, target.targetService);
+    const opened =
+      credentialId === null
+        ? null
+        : await resolveCredential(ctx, vault, credentialId, {
+            types: registry.credentialTypes,
+            accepted: accepts?.types ?? null,
+            ...(accepts ? { connector: accepts.connector } : {}),
+          });
     return {
       record,
       resolved: { ...target, credential: opened?.credential ?? null },
