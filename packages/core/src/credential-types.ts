@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { rwError } from "./errors.js";
-import { secret, secretRegistry } from "./plugin.js";
+import { isSecretSchema, secret } from "./plugin.js";
 
 /** A credential type's schema: a zod object of scalar fields. */
 export type CredentialSchema = z.ZodObject;
@@ -330,7 +330,7 @@ function unwrap(node: z.ZodType): { base: z.ZodType; secret: boolean; descriptio
   let isSecret = false;
   let description: string | undefined;
   for (let depth = 0; depth < 16; depth++) {
-    if (secretRegistry.has(current)) isSecret = true;
+    if (isSecretSchema(current)) isSecret = true;
     description ??= current.description;
     const def = current._zod.def as unknown as { type: string; innerType?: z.ZodType };
     if (

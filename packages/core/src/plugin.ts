@@ -19,6 +19,18 @@ export function secret<T extends z.ZodType>(schema: T): T {
 }
 
 /**
+ * True for a schema marked with `secret()`, also after `.describe()` or `.meta()` (which return a
+ * copy whose parent is the marked schema).
+ */
+export function isSecretSchema(schema: z.ZodType): boolean {
+  for (let node: z.ZodType | undefined = schema, depth = 0; node && depth < 32; depth++) {
+    if (secretRegistry.has(node)) return true;
+    node = (node._zod as { parent?: z.ZodType }).parent;
+  }
+  return false;
+}
+
+/**
  * The credential types a connector accepts: type name → zod object schema whose secret fields are
  * marked with `secret()` (`{ basic: z.object({ username: z.string(), password: secret(z.string()) }) }`).
  * Reuse core's `databaseCredential` for `database`, and `genericCredential` to accept `generic`.

@@ -18,8 +18,8 @@ import {
   type HealthResult,
   type InfrastructureConnector,
   type InstanceOf,
+  isSecretSchema,
   type MonitoringConnector,
-  secretRegistry,
   type TicketingConnector,
 } from "./plugin.js";
 import { coreVersion } from "./version.js";
@@ -444,7 +444,7 @@ export function secretPaths(schema: z.ZodType): string[] {
   const paths = new Set<string>();
   const seen = new Set<z.ZodType>();
   const walk = (node: z.ZodType, path: string[]): void => {
-    if (secretRegistry.has(node) && path.length > 0) {
+    if (isSecretSchema(node) && path.length > 0) {
       paths.add(path.join("."));
       return;
     }

@@ -118,6 +118,27 @@ describe("credential types", () => {
     await engine.close();
   });
 
+  it("keeps a field secret when its schema is described after secret()", async () => {
+    const token = z.object({
+      token: secret(z.string()).describe("the token"),
+      key: secret(z.string()).optional().meta({ description: "a key" }),
+    });
+    const engine = await createEngine({ vault: { key }, connectors: [typedConnector({ token })] });
+    const created = await engine.credentials.create({
+      name: "t",
+      credentialType: "token",
+      token: "t-1",
+      key: "k-1",
+    });
+    expect(created.fields).toEqual({ token: "********", key: "********" });
+    const listed = engine.connectors.credentialTypes.list().find((t) => t.name === "token");
+    expect(listed?.fields).toEqual([
+      { name: "token", secret: true, required: true, type: "string", description: "the token" },
+      { name: "key", secret: true, required: false, type: "string", description: "a key" },
+    ]);
+    await engine.close();
+  });
+
   it("refuses an unknown field on a known type, naming it and the type's fields", async () => {
     const engine = await createEngine({ vault: { key } });
     const err = await engine.credentials
