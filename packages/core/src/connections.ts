@@ -127,7 +127,11 @@ export function createConnectionsApi(
     }
     return parsed.data;
   };
-  const checkCredential = async (credentialId: number | null, environment: string) => {
+  const checkCredential = async (
+    credentialId: number | null,
+    environment: string,
+    target: { connectionType: string; targetService: string | null },
+  ) => {
     if (credentialId === null) return;
     const credential = await ctx.storage.credentials.get(credentialId);
     if (!credential) {
@@ -142,6 +146,23 @@ export function createConnectionsApi(
         {
           details: {
             fields: [{ field: "credentialId", message: "must be a credential of the same environment" }],
+          },
+        },
+      );
+    }
+    const accepts = registry.credentialTypesFor(target.connectionType, target.targetService);
+    if (accepts?.types && !accepts.types.includes(credential.credentialType)) {
+      throw rwError(
+        "RW_ERR_INPUT_INVALID",
+        `credential "${credential.name}" is of type "${credential.credentialType}"; connector ${accepts.connector} accepts ${accepts.types.join(", ")}`,
+        {
+          details: {
+            fields: [
+              {
+                field: "credentialId",
+                message: `must be a credential of type ${accepts.types.join(" or ")}`,
+              },
+            ],
           },
         },
       );
@@ -251,7 +272,7 @@ export function createConnectionsApi(
 
     async create(input, options) {
       const data = parse(input);
-      await checkCredential(data.credentialId, data.environment);
+      await checkCredential(data.credentialId, data.environment, data);
       const now = ctx.nowIso();
       const record = await uniqueName(() =>
         store.insert({ ...data, health: unknownHealth, createdAt: now, updatedAt: now }),
@@ -285,7 +306,7 @@ export function createConnectionsApi(
       const current = await load(id);
       const { id: _i, version: _v, health: _h, createdAt: _c, updatedAt: _u, ...rest } = current;
       const data = parse({ ...rest, ...changes });
-      await checkCredential(data.credentialId, data.environment);
+      await checkCredential(data.credentialId, data.environment, data);
       const targetChanged =
         data.connectionType !== current.connectionType ||
         data.targetHost !== current.targetHost ||

@@ -215,18 +215,31 @@ describe("credential types", () => {
 
   it("refuses a credential of a type the connection's connector does not accept, before calling it", async () => {
     const seen: ResolvedConnection[] = [];
-    const engine = await createEngine({ vault: { key }, connectors: [typedConnector({ basic }, seen)] });
+    const storage = createMemoryStorage();
+    const engine = await createEngine({
+      storage,
+      vault: { key },
+      connectors: [typedConnector({ basic }, seen)],
+    });
     const credential = await engine.credentials.create({
       name: "g",
       credentialType: "generic",
       token: "t-1",
     });
+    const refused = await engine.connections
+      .create({ name: "t1", connectionType: "typed", credentialId: credential.id, targetHost: "10.0.0.1" })
+      .catch((e) => e);
+    expect(refused).toMatchObject({
+      code: "RW_ERR_INPUT_INVALID",
+      details: { fields: [{ field: "credentialId", message: "must be a credential of type basic" }] },
+    });
+    // A connection stored before (or whose credential changed type since) is refused at use.
     const connection = await engine.connections.create({
       name: "t1",
       connectionType: "typed",
-      credentialId: credential.id,
       targetHost: "10.0.0.1",
     });
+    await storage.connections.update(connection.id, connection.version, { credentialId: credential.id });
     const health = await engine.connections.test(connection.id);
     expect(health.status).toBe("unhealthy");
     expect(health.error).toContain('is of type "generic", but connector typed accepts basic');
