@@ -162,12 +162,12 @@ describe("dashboard", () => {
     await page.selectOption("#cred-type", "basic");
     expect(await page.locator("#cred-fields .cred-field").count()).toBe(2);
     expect(await input("username").getAttribute("type")).toBe("text");
-    expect(await input("username").evaluate((el) => (el as HTMLInputElement).required)).toBe(true);
+    expect(await input("username").evaluate((el) => (el as unknown as { required: boolean }).required)).toBe(true);
     expect(await input("password").getAttribute("type")).toBe("password");
     await page.selectOption("#cred-type", "ssh");
     expect(await input("private_key").getAttribute("type")).toBe("password");
     expect(await input("agent_socket").getAttribute("type")).toBe("text");
-    expect(await input("username").evaluate((el) => (el as HTMLInputElement).required)).toBe(false);
+    expect(await input("username").evaluate((el) => (el as unknown as { required: boolean }).required)).toBe(false);
     await page.selectOption("#cred-type", "database");
     expect(await input("port").getAttribute("type")).toBe("number");
     await page.click("#credentials details.create > summary");
