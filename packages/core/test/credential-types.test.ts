@@ -8,6 +8,7 @@ import {
   createMemoryStorage,
   databaseCredential,
   defineConnector,
+  genericCredential,
   type ResolvedConnection,
   secret,
 } from "../src/index.js";
@@ -210,6 +211,38 @@ describe("credential types", () => {
       value: { username: "ops", password: "pw-4242" },
       secrets: { password: "pw-4242" },
     });
+    await engine.close();
+  });
+
+  it("hands a generic credential whole to a connector that accepts generic or declares no types", async () => {
+    const seen: ResolvedConnection[] = [];
+    const engine = await createEngine({
+      vault: { key },
+      connectors: [
+        typedConnector({ generic: genericCredential as never }, seen, "free"),
+        typedConnector(undefined, seen, "untyped"),
+      ],
+    });
+    const credential = await engine.credentials.create({
+      name: "g",
+      credentialType: "generic",
+      user: "ops",
+      auth: "a-1",
+      port: 7,
+    });
+    for (const connectionType of ["free", "untyped"]) {
+      const connection = await engine.connections.create({
+        name: connectionType,
+        connectionType,
+        credentialId: credential.id,
+        targetHost: "10.0.0.1",
+      });
+      await engine.connections.test(connection.id);
+    }
+    expect(seen.map((c) => [c.credential?.value, c.credential?.secrets])).toEqual([
+      [{ user: "ops", auth: "a-1", port: 7 }, { auth: "a-1" }],
+      [{ user: "ops", auth: "a-1", port: 7 }, { auth: "a-1" }],
+    ]);
     await engine.close();
   });
 
