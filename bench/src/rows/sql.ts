@@ -30,7 +30,7 @@ function connection(
       name: "bench",
       credentialType: "database",
       environment: "bench",
-      fields: { username },
+      value: { username },
       secrets: {},
     },
   };

@@ -94,7 +94,7 @@ export default defineRows("SSH", async ({ quick }) => {
       name: "bench",
       credentialType: "ssh",
       environment: "bench",
-      fields: { username: env.RW_SSH_USER },
+      value: { username: env.RW_SSH_USER, private_key: key },
       secrets: { private_key: key },
     },
   };

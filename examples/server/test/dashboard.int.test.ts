@@ -197,6 +197,28 @@ describe("dashboard", () => {
     await shot("ticket-detail");
   });
 
+  it("builds the credential form from the credential types: secret fields hidden, required ones marked", async () => {
+    await page.goto(`${server.url}/#/connectors`);
+    await page.waitForSelector("#credentials details.create");
+    await page.click("#credentials details.create > summary");
+    const input = (name: string) => page.locator(`#cred-fields [data-field="${name}"] input`).nth(1);
+    const required = (name: string) =>
+      input(name).evaluate((el) => (el as unknown as { required: boolean }).required);
+    // `basic` is declared by the HTTP connector, `ssh` by the SSH connector: no field is guessed by name.
+    await page.selectOption("#cred-type", "basic");
+    expect(await page.locator("#cred-fields .cred-field").count()).toBe(2);
+    expect(await input("username").getAttribute("type")).toBe("text");
+    expect(await required("username")).toBe(true);
+    expect(await input("password").getAttribute("type")).toBe("password");
+    await page.selectOption("#cred-type", "ssh");
+    expect(await input("private_key").getAttribute("type")).toBe("password");
+    expect(await input("agent_socket").getAttribute("type")).toBe("text");
+    expect(await required("username")).toBe(false);
+    await page.selectOption("#cred-type", "database");
+    expect(await input("port").getAttribute("type")).toBe("number");
+    await page.click("#credentials details.create > summary");
+  });
+
   it("creates a credential and shows it masked", async () => {
     await page.goto(`${server.url}/#/connectors`);
     await page.waitForSelector("#credentials details.create");

@@ -19,7 +19,10 @@ export {
   isLoopbackHost,
   type JoinParts,
   resolveSqlLogin,
+  type SqlConnection,
+  type SqlCredential,
   type SqlLogin,
+  sqlCredentialTypes,
   sqlStatement,
 } from "./sql-connection.js";
 export {

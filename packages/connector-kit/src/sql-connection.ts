@@ -2,7 +2,22 @@
  * Turning a resolved connection and a SQL step into what a driver needs: the login, the TLS
  * default, the statement with its bound values, and the approver's one-line description.
  */
-import { type ExecRequest, type ResolvedConnection, rwError } from "@runwarden/core";
+import {
+  type CredentialOf,
+  databaseCredential,
+  type ExecRequest,
+  type ResolvedConnection,
+  rwError,
+} from "@runwarden/core";
+
+/** The credential types the SQL connectors accept: core's `database` (the connector guide's body). */
+export const sqlCredentialTypes = { database: databaseCredential };
+
+/** A SQL connection's credential, typed. */
+export type SqlCredential = CredentialOf<typeof sqlCredentialTypes>;
+
+/** A connection as a SQL connector receives it. */
+export type SqlConnection = ResolvedConnection<SqlCredential>;
 
 /** Where and as whom a SQL connection logs in, from the connection record and its credential. */
 export interface SqlLogin {
@@ -11,7 +26,7 @@ export interface SqlLogin {
   user: string;
   /** The credential's `password` secret, when it has one. */
   password: string | undefined;
-  /** The credential's `database_name` (or `database`) field; connection options take precedence. */
+  /** The credential's `database_name` field; connection options take precedence. */
   database: string | undefined;
 }
 
@@ -22,24 +37,21 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
-const text = (value: unknown): string | undefined =>
-  typeof value === "string" && value !== "" ? value : undefined;
-
 /**
  * Reads the login of a SQL connection: the host from `targetHost` (else the credential's `host`
  * field), the port from `targetPort` (else the `port` field, else `defaultPort`), the user from
- * the `username` (or `user`) field and the `password` secret. A missing host throws
+ * the `username` field and the `password` secret of its `database` credential. A missing host throws
  * `RW_ERR_CONNECTOR_REJECTED`; a missing user `RW_ERR_CONNECTOR_AUTH` (`details.reason: "auth"`).
  */
 export function resolveSqlLogin(
-  connection: Pick<ResolvedConnection, "name" | "targetHost" | "targetPort" | "credential">,
+  connection: Pick<SqlConnection, "name" | "targetHost" | "targetPort" | "credential">,
   { defaultPort }: { defaultPort: number },
 ): SqlLogin {
-  const fields = connection.credential?.fields ?? {};
-  const host = connection.targetHost ?? text(fields.host);
+  const fields = connection.credential?.value;
+  const host = connection.targetHost ?? fields?.host;
   if (!host) throw rwError("RW_ERR_CONNECTOR_REJECTED", `connection ${connection.name} has no target_host`);
-  const port = connection.targetPort ?? (typeof fields.port === "number" ? fields.port : defaultPort);
-  const user = text(fields.username) ?? text(fields.user);
+  const port = connection.targetPort ?? fields?.port ?? defaultPort;
+  const user = fields?.username;
   if (!user) {
     throw rwError(
       "RW_ERR_CONNECTOR_AUTH",
@@ -51,8 +63,8 @@ export function resolveSqlLogin(
     host,
     port,
     user,
-    password: connection.credential?.secrets.password,
-    database: text(fields.database_name) ?? text(fields.database),
+    password: fields?.password,
+    database: fields?.database_name,
   };
 }
 

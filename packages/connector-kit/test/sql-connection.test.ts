@@ -1,5 +1,5 @@
-import type { ResolvedConnection } from "@runwarden/core";
 import { describe, expect, it } from "vitest";
+import type { SqlConnection as ResolvedConnection } from "../src/sql-connection.js";
 import { describeSql, isLoopbackHost, resolveSqlLogin, sqlStatement } from "../src/sql-connection.js";
 import { thrown } from "./support.js";
 
@@ -20,7 +20,7 @@ function connection(overrides: Partial<ResolvedConnection> = {}): ResolvedConnec
       name: "orders",
       credentialType: "database",
       environment: "production",
-      fields: { username: "ops", database_name: "orders" },
+      value: { username: "ops", database_name: "orders", password: "pw-9f8e7d" },
       secrets: { password: "pw-9f8e7d" },
     },
     ...overrides,
@@ -57,7 +57,7 @@ describe("resolveSqlLogin", () => {
           name: "c",
           credentialType: "database",
           environment: "production",
-          fields: { host: "db2", port: 3307, user: "root", database: "shop" },
+          value: { host: "db2", port: 3307, username: "root", database_name: "shop" },
           secrets: {},
         },
       }),

@@ -5,10 +5,13 @@
 import {
   type ConnectorContext,
   type ConnectorDefinition,
+  type CredentialSchema,
+  credentialFields,
   type ExecRequest,
   type InfrastructureConnector,
   isRunwardenError,
   type ResolvedConnection,
+  type ResolvedCredential,
 } from "@runwarden/core";
 import semver from "semver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,6 +72,45 @@ function canary(label: string): string {
   return `rw-canary-${label}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
+/**
+ * A credential of the connector's first declared type (or an untyped one): its required fields,
+ * and `username`, `password`, `token` and `api_key` when the type has them; secret ones hold canaries.
+ */
+function contractCredential(definition: ConnectorDefinition, connectionType: string): ResolvedCredential {
+  const [declared] = Object.entries((definition.credentialTypes ?? {}) as Record<string, unknown>);
+  const usual = new Set(["username", "password", "token", "api_key"]);
+  const schema = declared?.[1] as CredentialSchema | undefined;
+  if (!declared || typeof schema?.shape !== "object") {
+    const secrets = { password: canary("password"), token: canary("token"), api_key: canary("api-key") };
+    return {
+      id: 9001,
+      name: "contract-credential",
+      credentialType: connectionType,
+      environment: "test",
+      value: { username: "contract-user", ...secrets },
+      secrets,
+    };
+  }
+  const value: Record<string, unknown> = {};
+  const secrets: Record<string, string> = {};
+  for (const field of credentialFields(schema)) {
+    if (!field.required && !usual.has(field.name)) continue;
+    if (field.secret) value[field.name] = secrets[field.name] = canary(field.name.replace(/_/g, "-"));
+    else if (field.type === "number") value[field.name] = 1;
+    else if (field.type === "boolean") value[field.name] = false;
+    else if (field.type === "enum") value[field.name] = field.options?.[0];
+    else value[field.name] = field.name === "username" ? "contract-user" : `contract-${field.name}`;
+  }
+  return {
+    id: 9001,
+    name: "contract-credential",
+    credentialType: declared[0],
+    environment: "test",
+    value,
+    secrets,
+  };
+}
+
 function defaultUnreachable(definition: ConnectorDefinition, port: number): ResolvedConnection {
   const [type = "api"] = definition.connectionTypes ?? [];
   const [connectionType, targetService = null] = type.split(":") as [string, string | undefined];
@@ -81,14 +123,7 @@ function defaultUnreachable(definition: ConnectorDefinition, port: number): Reso
     targetService,
     environment: "test",
     options: {},
-    credential: {
-      id: 9001,
-      name: "contract-credential",
-      credentialType: connectionType,
-      environment: "test",
-      fields: { username: "contract-user" },
-      secrets: { password: canary("password"), token: canary("token"), api_key: canary("api-key") },
-    },
+    credential: contractCredential(definition, connectionType),
   };
 }
 

@@ -65,7 +65,7 @@ const live = {
     name: "c",
     credentialType: "memory",
     environment: "test",
-    fields: {},
+    value: { password: "live-secret-xyz" },
     secrets: { password: "live-secret-xyz" },
   },
 };

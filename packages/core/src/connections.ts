@@ -128,7 +128,11 @@ export function createConnectionsApi(
     }
     return parsed.data;
   };
-  const checkCredential = async (credentialId: number | null, environment: string) => {
+  const checkCredential = async (
+    credentialId: number | null,
+    environment: string,
+    target: { connectionType: string; targetService: string | null },
+  ) => {
     if (credentialId === null) return;
     const credential = await ctx.storage.credentials.get(credentialId);
     if (!credential) {
@@ -143,6 +147,23 @@ export function createConnectionsApi(
         {
           details: {
             fields: [{ field: "credentialId", message: "must be a credential of the same environment" }],
+          },
+        },
+      );
+    }
+    const accepts = registry.credentialTypesFor(target.connectionType, target.targetService);
+    if (accepts?.types && !accepts.types.includes(credential.credentialType)) {
+      throw rwError(
+        "RW_ERR_INPUT_INVALID",
+        `credential "${credential.name}" is of type "${credential.credentialType}"; connector ${accepts.connector} accepts ${accepts.types.join(", ")}`,
+        {
+          details: {
+            fields: [
+              {
+                field: "credentialId",
+                message: `must be a credential of type ${accepts.types.join(" or ")}`,
+              },
+            ],
           },
         },
       );
@@ -177,7 +198,15 @@ export function createConnectionsApi(
     target: Omit<ResolvedConnection, "credential">,
     credentialId: number | null,
   ): Promise<Resolution> => {
-    const opened = credentialId === null ? null : await resolveCredential(ctx, vault, credentialId);
+    const accepts = registry.credentialTypesFor(target.connectionType, target.targetService);
+    const opened =
+      credentialId === null
+        ? null
+        : await resolveCredential(ctx, vault, credentialId, {
+            types: registry.credentialTypes,
+            accepted: accepts?.types ?? null,
+            ...(accepts ? { connector: accepts.connector } : {}),
+          });
     return {
       record,
       resolved: { ...target, credential: opened?.credential ?? null },
@@ -244,7 +273,7 @@ export function createConnectionsApi(
 
     async create(input, options) {
       const data = parse(input);
-      await checkCredential(data.credentialId, data.environment);
+      await checkCredential(data.credentialId, data.environment, data);
       const now = ctx.nowIso();
       const record = await uniqueName(() =>
         store.insert({ ...data, health: unknownHealth, createdAt: now, updatedAt: now }),
@@ -278,7 +307,7 @@ export function createConnectionsApi(
       const current = await load(id);
       const { id: _i, version: _v, health: _h, createdAt: _c, updatedAt: _u, ...rest } = current;
       const data = parse({ ...rest, ...changes });
-      await checkCredential(data.credentialId, data.environment);
+      await checkCredential(data.credentialId, data.environment, data);
       const targetChanged =
         data.connectionType !== current.connectionType ||
         data.targetHost !== current.targetHost ||

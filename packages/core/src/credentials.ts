@@ -5,28 +5,36 @@
  */
 import { z } from "zod";
 import type { AuditLog } from "./audit.js";
+import {
+  type CredentialTypeRegistry,
+  genericCredentialType,
+  isGenericPublicField,
+  type ResolvedCredentialType,
+} from "./credential-types.js";
 import type { CredentialRecord } from "./domain.js";
 import { isRunwardenError, rwError } from "./errors.js";
 import type { EngineContext } from "./internal/context.js";
 import type { ResolvedCredential } from "./plugin.js";
 import type { Actor } from "./policy.js";
-import { isSecretFieldName, type Vault } from "./vault.js";
+import type { Vault } from "./vault.js";
 
 /** How a secret is shown in every listing. */
 export const maskedSecret = "********";
 
 /**
  * A credential as the API takes it: the connector guide's body, camelCased by the HTTP adapter
- * (`{ name, credentialType, environment, username, password, host, port, database_name }`), stored under the names given.
- * Every field other than `name`, `credentialType`, `environment` and `secretFields` is a field of
- * the credential; those named like a secret (password, privateKey, passphrase, token, apiKey,
- * secret, clientSecret, …) are always sealed, and `secretFields` marks more.
+ * (`{ name, credentialType, environment, username, password, host, port, database_name }`), stored
+ * under the names given. Every field other than `name`, `credentialType`, `environment` and
+ * `secretFields` is a field of the credential, checked against its type: a type declared by a
+ * connector (or core's `database`) takes exactly its schema's fields and seals those marked
+ * `secret()`; the `generic` type takes any field and seals every one not on its public list
+ * (`genericPublicFields`). Nothing is judged secret by its name.
  */
 export interface CredentialInput {
   name: string;
   credentialType: string;
   environment?: string;
-  /** Extra field names to treat as secret. */
+  /** Extra field names to seal, beyond those the type marks secret (never fewer). */
   secretFields?: readonly string[];
   [field: string]: unknown;
 }
@@ -99,9 +107,9 @@ const FieldValue = z.union([z.string().max(65_536), z.number(), z.boolean(), z.n
 /** Creates the credentials API. */
 export function createCredentialsApi(
   ctx: EngineContext,
-  deps: { vault: Vault; audit: AuditLog },
+  deps: { vault: Vault; audit: AuditLog; types: CredentialTypeRegistry },
 ): CredentialsApi {
-  const { vault, audit } = deps;
+  const { vault, audit, types } = deps;
   const log = ctx.logger.child({ component: "credentials" });
   const store = ctx.storage.credentials;
 
@@ -135,6 +143,21 @@ export function createCredentialsApi(
       details: { name: record.name, credentialType: record.credentialType, environment: record.environment },
     });
   };
+  /** The type of a new credential; an unknown name is refused with the known ones. */
+  const typeOf = (name: string) => {
+    const type = types.get(name);
+    if (!type) {
+      throw invalid([
+        {
+          field: "credentialType",
+          message: `unknown credential type "${name.slice(0, 64)}"; known: ${types.names().join(", ")}`,
+        },
+      ]);
+    }
+    return type;
+  };
+  const show = (record: CredentialRecord) =>
+    view(record, types.get(record.credentialType) ?? legacyType(record));
 
   return {
     async create(input, options) {
@@ -150,9 +173,10 @@ export function createCredentialsApi(
         }
       };
       const meta = collect(() => parseMeta(input));
-      const split = collect(() =>
-        splitFields(input, Array.isArray(input.secretFields) ? input.secretFields : []),
-      );
+      const type = meta && collect(() => typeOf(meta.credentialType));
+      const given = collect(() => fieldsOf(input));
+      const split =
+        meta && type && given && collect(() => splitFields(type, given, given, meta.secretFields));
       if (!meta || !split) throw invalid(problems);
       const { plain, secrets } = split;
       const now = ctx.nowIso();
@@ -170,11 +194,11 @@ export function createCredentialsApi(
       );
       await recordChange(record, "created", options);
       log.info({ credentialId: record.id, name: record.name }, "credential created");
-      return view(record);
+      return show(record);
     },
 
     async get(id) {
-      return view(await load(id));
+      return show(await load(id));
     },
 
     async list(filter = {}) {
@@ -186,7 +210,7 @@ export function createCredentialsApi(
         .filter(
           (record) => filter.credentialType === undefined || record.credentialType === filter.credentialType,
         )
-        .map(view);
+        .map(show);
     },
 
     async update(id, changes, options) {
@@ -195,22 +219,25 @@ export function createCredentialsApi(
         name: changes.name ?? current.name,
         credentialType: changes.credentialType ?? current.credentialType,
         environment: changes.environment ?? current.environment,
+        // A field once sealed stays sealed.
         secretFields: [...current.secretFields, ...(changes.secretFields ?? [])],
       });
-      const stored = vault.open(current.ciphertext);
-      const plain: Record<string, unknown> = { ...current.fields };
-      const secrets: Record<string, string> = { ...stored };
-      const given = splitFields(changes, meta.secretFields, { allowNull: true, keepMasked: true });
-      for (const [key, value] of Object.entries(given.plain)) {
-        delete secrets[key];
-        if (value === null) delete plain[key];
-        else plain[key] = value;
+      // A stored credential of a type no connector declares any more keeps working as generic,
+      // with everything it sealed still sealed.
+      const type =
+        meta.credentialType === current.credentialType
+          ? (types.get(meta.credentialType) ?? legacyType(current))
+          : typeOf(meta.credentialType);
+      const merged: Record<string, unknown> = { ...current.fields, ...vault.open(current.ciphertext) };
+      const given = fieldsOf(changes, { allowNull: true });
+      const secretNow = (key: string) => type.isSecret(key) || meta.secretFields.includes(key);
+      for (const [key, value] of Object.entries(given)) {
+        if (value === null) delete merged[key];
+        else if (value === maskedSecret && secretNow(key)) continue;
+        else merged[key] = value;
       }
-      for (const [key, value] of Object.entries(given.secrets)) {
-        delete plain[key];
-        secrets[key] = value;
-      }
-      for (const key of given.removed) delete secrets[key];
+      const changed = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null));
+      const { plain, secrets } = splitFields(type, merged, changed, meta.secretFields);
       const record = await insertUnique(() =>
         store.update(id, current.version, {
           name: meta.name,
@@ -223,9 +250,8 @@ export function createCredentialsApi(
         }),
       );
       await recordChange(record, "updated", options);
-      return view(record);
+      return show(record);
     },
-
     async delete(id, options) {
       const current = await load(id);
       const users = await ctx.storage.connections.find({ where: { credentialId: id }, limit: 10 });
@@ -281,18 +307,49 @@ export function createCredentialsApi(
 
 /**
  * Opens a credential for a connector call. Internal: only connection resolution calls it, and the
- * executor registers every value it returns for redaction.
+ * executor registers every secret it returns for redaction. `accepted` is the list of types the
+ * connector takes (null: any); a credential of another type, or one that no longer matches its
+ * type's schema, throws RW_ERR_EXEC_CONNECTION naming the fields (never a value).
  */
 export async function resolveCredential(
   ctx: EngineContext,
   vault: Vault,
   id: number,
+  access: { types: CredentialTypeRegistry; accepted: readonly string[] | null; connector?: string },
 ): Promise<{ credential: ResolvedCredential; record: CredentialRecord }> {
   const record = await ctx.storage.credentials.get(id);
   if (!record) {
     throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no credential with id ${id}`, {
       details: { entity: "credential", id },
     });
+  }
+  const { accepted, connector } = access;
+  if (accepted !== null && !accepted.includes(record.credentialType)) {
+    throw rwError(
+      "RW_ERR_EXEC_CONNECTION",
+      `credential "${record.name}" is of type "${record.credentialType}", but connector ${connector ?? "(unknown)"} accepts ${accepted.join(", ") || "no credential"}`,
+      { details: { credentialId: record.id, credentialType: record.credentialType, accepted } },
+    );
+  }
+  const type = access.types.get(record.credentialType) ?? legacyType(record);
+  const opened = vault.open(record.ciphertext);
+  const merged: Record<string, unknown> = { ...record.fields, ...opened };
+  let value: Record<string, unknown> = merged;
+  if (type.schema) {
+    const parsed = type.schema.safeParse(merged);
+    if (!parsed.success) {
+      const fields = fieldIssues(parsed.error);
+      throw rwError(
+        "RW_ERR_EXEC_CONNECTION",
+        `credential "${record.name}" does not match its type "${record.credentialType}" (${fields.map((f) => f.field).join(", ")}); update it`,
+        { details: { credentialId: record.id, credentialType: record.credentialType, fields } },
+      );
+    }
+    value = parsed.data as Record<string, unknown>;
+  }
+  const secrets: Record<string, string> = { ...opened };
+  for (const [key, item] of Object.entries(merged)) {
+    if (type.isSecret(key) && typeof item === "string" && item !== "") secrets[key] = item;
   }
   return {
     record,
@@ -301,25 +358,44 @@ export async function resolveCredential(
       name: record.name,
       credentialType: record.credentialType,
       environment: record.environment,
-      fields: { ...record.fields },
-      secrets: vault.open(record.ciphertext),
+      value,
+      secrets,
     },
   };
 }
 
-/** The masked view every API returns. */
-export function view(record: CredentialRecord): CredentialView {
+/**
+ * The masked view every API returns: a field is masked when it was sealed, or when its type marks
+ * it secret (a record stored before the type did).
+ */
+export function view(
+  record: CredentialRecord,
+  type?: Pick<ResolvedCredentialType, "isSecret">,
+): CredentialView {
   const fields: Record<string, unknown> = { ...record.fields };
-  for (const name of record.secretFields) fields[name] = maskedSecret;
+  const secret = new Set(record.secretFields);
+  for (const name of Object.keys(fields)) if (type?.isSecret(name)) secret.add(name);
+  for (const name of secret) fields[name] = maskedSecret;
   return {
     id: record.id,
     name: record.name,
     credentialType: record.credentialType,
     environment: record.environment,
     fields,
-    secretFields: [...record.secretFields],
+    secretFields: [...secret].sort(),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
+  };
+}
+
+/** A stored credential's type that nothing declares any more: the generic rule plus what it sealed. */
+function legacyType(record: Pick<CredentialRecord, "secretFields">): ResolvedCredentialType {
+  return {
+    name: genericCredentialType,
+    schema: null,
+    fields: [],
+    secretFields: [],
+    isSecret: (field) => record.secretFields.includes(field) || !isGenericPublicField(field),
   };
 }
 
@@ -336,48 +412,79 @@ function parseMeta(input: Record<string, unknown>) {
 }
 
 /**
- * Splits input fields into plain and secret ones. Values are never copied into an error: a field
- * is reported by name only.
+ * The credential's own fields of an input, checked as plain scalar values. Values are never
+ * copied into an error: a field is reported by name only.
  */
-function splitFields(
+function fieldsOf(
   input: Record<string, unknown>,
-  extraSecret: readonly string[],
-  mode: { allowNull?: boolean; keepMasked?: boolean } = {},
-): { plain: Record<string, unknown>; secrets: Record<string, string>; removed: string[] } {
-  const plain: Record<string, unknown> = {};
-  const secrets: Record<string, string> = {};
-  const removed: string[] = [];
+  mode: { allowNull?: boolean } = {},
+): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
   const problems: { field: string; message: string }[] = [];
   for (const [key, value] of Object.entries(input)) {
     if (metaKeys.has(key) || value === undefined) continue;
     if (!FieldName.safeParse(key).success) {
       problems.push({ field: key.slice(0, 64), message: "must be a plain field name" });
-      continue;
-    }
-    const secret = isSecretFieldName(key) || extraSecret.includes(key);
-    if (value === null) {
-      if (!mode.allowNull) problems.push({ field: key, message: "must not be null" });
-      else if (secret) removed.push(key);
-      else plain[key] = null;
-      continue;
-    }
-    if (!FieldValue.safeParse(value).success) {
+    } else if (value === null) {
+      if (mode.allowNull) out[key] = null;
+      else problems.push({ field: key, message: "must not be null" });
+    } else if (!FieldValue.safeParse(value).success) {
       problems.push({ field: key, message: "must be a string, number or boolean (at most 64 KiB)" });
-      continue;
+    } else out[key] = value as string | number | boolean;
+  }
+  if (problems.length > 0) throw invalid(problems);
+  return out;
+}
+
+/**
+ * Checks a credential's fields against its type and splits them into plain and sealed ones.
+ * `given` are the fields the caller sent (an unknown one of a typed credential is refused; a
+ * stored one from before the type existed is kept as it was). Secret: what the type marks, plus
+ * `extraSecret`.
+ */
+function splitFields(
+  type: ResolvedCredentialType,
+  fields: Readonly<Record<string, unknown>>,
+  given: Readonly<Record<string, unknown>>,
+  extraSecret: readonly string[],
+): { plain: Record<string, unknown>; secrets: Record<string, string> } {
+  const problems: { field: string; message: string }[] = [];
+  if (type.schema) {
+    const known = type.fields.map((f) => f.name);
+    for (const key of Object.keys(given)) {
+      if (!known.includes(key)) {
+        problems.push({
+          field: key,
+          message: `is not a field of credential type "${type.name}" (its fields: ${known.join(", ")})`,
+        });
+      }
     }
-    if (!secret) plain[key] = value;
-    else if (mode.keepMasked && value === maskedSecret) continue;
+    const parsed = type.schema.safeParse(fields);
+    if (!parsed.success) problems.push(...fieldIssues(parsed.error));
+  }
+  const plain: Record<string, unknown> = {};
+  const secrets: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (!(type.isSecret(key) || extraSecret.includes(key))) plain[key] = value;
     else if (typeof value === "boolean") problems.push({ field: key, message: "a secret must be a string" });
     else secrets[key] = String(value);
   }
   if (problems.length > 0) throw invalid(problems);
-  return { plain, secrets, removed };
+  return { plain, secrets };
+}
+
+/** zod issues as `{ field, message }`: the field's name and what was expected, never the value. */
+function fieldIssues(error: z.ZodError): { field: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.map(String).join(".") || "(credential)",
+    message: issue.code === "invalid_type" ? `must be a ${issue.expected}` : issue.message,
+  }));
 }
 
 function invalid(fields: { field: string; message: string }[]) {
   return rwError(
     "RW_ERR_INPUT_INVALID",
-    `the credential is invalid: ${fields.map((f) => f.field).join(", ")}`,
+    `the credential is invalid: ${fields.map((f) => `${f.field} (${f.message})`).join("; ")}`,
     {
       details: { fields },
     },

@@ -108,7 +108,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   });
   const analyzer = createAnalyzer(ctx, { runbooks, stages: options.analyzer?.stages });
   const tickets = createTicketsApi(ctx, { analyzer, registry });
-  const credentials = createCredentialsApi(ctx, { vault, audit });
+  const credentials = createCredentialsApi(ctx, { vault, audit, types: registry.credentialTypes });
   const connections = createConnectionsApi(ctx, { vault, registry, audit });
   const executor = createExecutor(ctx, { runbooks, connections, registry, audit, tickets });
   const sync = options.sync && createEngineSync(ctx, options.sync, registry, tickets);

@@ -33,6 +33,17 @@ export {
 export type { AuditListOptions, AuditLog, AuditPage, AuditRecordInput } from "./audit.js";
 export { type ConnectionInput, type ConnectionsApi, localConnectionName } from "./connections.js";
 export {
+  builtInCredentialTypes,
+  type CredentialSchema,
+  type CredentialTypeField,
+  type CredentialTypeInfo,
+  credentialFields,
+  databaseCredential,
+  genericCredential,
+  genericCredentialType,
+  genericPublicFields,
+} from "./credential-types.js";
+export {
   type ActorOptions,
   type CredentialChanges,
   type CredentialInput,

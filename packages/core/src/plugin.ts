@@ -18,24 +18,65 @@ export function secret<T extends z.ZodType>(schema: T): T {
   return schema;
 }
 
-/** A credential as the vault hands it to a connector call: secrets decrypted, for that call only. */
-export interface ResolvedCredential {
-  id: number;
-  name: string;
-  credentialType: string;
-  environment: string;
-  fields: Record<string, unknown>;
-  secrets: Record<string, string>;
+/**
+ * True for a schema marked with `secret()`, also after `.describe()` or `.meta()` (which return a
+ * copy whose parent is the marked schema).
+ */
+export function isSecretSchema(schema: z.ZodType): boolean {
+  for (let node: z.ZodType | undefined = schema, depth = 0; node && depth < 32; depth++) {
+    if (secretRegistry.has(node)) return true;
+    node = (node._zod as { parent?: z.ZodType }).parent;
+  }
+  return false;
 }
 
+/**
+ * The credential types a connector accepts: type name → zod object schema whose secret fields are
+ * marked with `secret()` (`{ basic: z.object({ username: z.string(), password: secret(z.string()) }) }`).
+ * Reuse core's `databaseCredential` for `database`, and `genericCredential` to accept `generic`.
+ */
+export type CredentialTypeMap = Record<string, z.ZodType<Record<string, unknown>>>;
+
+/**
+ * A credential as the vault hands it to a connector call, for that call only: `value` is the
+ * credential parsed with its type's schema, secret fields decrypted.
+ */
+export interface ResolvedCredential<
+  T extends string = string,
+  V extends Record<string, unknown> = Record<string, unknown>,
+> {
+  id: number;
+  name: string;
+  /** Narrow on it to read a typed `value` (`if (credential.credentialType === "ssh") …`). */
+  credentialType: T;
+  environment: string;
+  /** The validated fields of the credential, secrets included. */
+  value: V;
+  /**
+   * The values of the fields its type marks secret, by name. The engine redacts them from output;
+   * a connector reads `value`.
+   */
+  secrets: Readonly<Record<string, string>>;
+}
+
+/**
+ * The credential a connector declaring `C` receives: one `ResolvedCredential` per declared type,
+ * discriminated by `credentialType`. A connector that declares none receives any credential, untyped.
+ */
+export type CredentialOf<C extends CredentialTypeMap> = 0 extends 1 & C
+  ? ResolvedCredential
+  : [keyof C] extends [never]
+    ? ResolvedCredential
+    : { [N in keyof C & string]: ResolvedCredential<N, z.output<C[N]>> }[keyof C & string];
+
 /** A connection with its credential resolved: what an infrastructure connector opens. */
-export interface ResolvedConnection
+export interface ResolvedConnection<Credential = ResolvedCredential>
   extends Pick<
     ConnectionRecord,
     "name" | "connectionType" | "targetHost" | "targetPort" | "targetService" | "environment" | "options"
   > {
   id: number | null;
-  credential: ResolvedCredential | null;
+  credential: Credential | null;
 }
 
 /** What every connector's `create` receives. */
@@ -182,17 +223,23 @@ export interface ConnectionHandle {
   release(): Promise<void>;
 }
 
-export interface InfrastructureConnector {
-  open(connection: ResolvedConnection, options: OpenOptions): Promise<ConnectionHandle>;
+export interface InfrastructureConnector<Credential = ResolvedCredential> {
+  open(
+    connection: ResolvedConnection<Credential>,
+    options: OpenOptions,
+  ): Promise<ConnectionHandle>;
   /** `options.redact` works as for `open`: what it registers is scrubbed from the result's message. */
-  healthCheck(connection: ResolvedConnection, options: OpenOptions): Promise<HealthResult>;
+  healthCheck(
+    connection: ResolvedConnection<Credential>,
+    options: OpenOptions,
+  ): Promise<HealthResult>;
   /**
    * Optional: one line for an approver or an audit record saying what `request` will do on
    * `connection` (`POST https://api.example.com/v1/restart (bearer token)`), never a secret.
    */
   describe?(
     request: Pick<ExecRequest, "command" | "language" | "sql" | "readOnly">,
-    connection: ResolvedConnection,
+    connection: ResolvedConnection<Credential>,
   ): string;
   /** Closes pools. */
   close?(): Promise<void>;
@@ -204,9 +251,18 @@ export interface InstanceOf {
   infrastructure: InfrastructureConnector;
 }
 
+/** What `create` returns for a kind; an infrastructure connector's `open` gets its typed credential. */
+export type InstanceFor<K extends ConnectorKind, C extends CredentialTypeMap> = K extends "infrastructure"
+  ? InfrastructureConnector<CredentialOf<C>>
+  : InstanceOf[K];
+
 export interface ConnectorDefinition<
   K extends ConnectorKind = ConnectorKind,
   S extends z.ZodType = z.ZodType,
+  // `any` by default, so one type holds every declaration (the engine checks credential types at
+  // registration); `defineConnector` infers the precise one.
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  C extends CredentialTypeMap = any,
 > {
   kind: K;
   /** kebab-case; unique per kind. For monitoring connectors, the webhook source name. */
@@ -230,13 +286,24 @@ export interface ConnectorDefinition<
    * passed in whatever language they declare (and a defaulted step is `sh`).
    */
   languages?: readonly string[];
-  create(config: z.output<S>, ctx: ConnectorContext): InstanceOf[K] | Promise<InstanceOf[K]>;
+  /**
+   * The credential types a connection of this connector may use, each a zod object schema with its
+   * secret fields marked `secret()`. The vault seals exactly those fields, the API masks them, the
+   * dashboard builds its form from the schema, and `open`/`healthCheck` receive the credential
+   * parsed with its type. A credential of another type is refused before the connector is called.
+   * Absent: any credential, untyped (the 0.x behaviour; see the CHANGELOG's migration notes).
+   */
+  credentialTypes?: C;
+  create(config: z.output<S>, ctx: ConnectorContext): InstanceFor<K, C> | Promise<InstanceFor<K, C>>;
 }
 
 /** Declares a connector. Returns the declaration, typed; the engine validates it on registration. */
-export function defineConnector<K extends ConnectorKind, S extends z.ZodType>(
-  definition: ConnectorDefinition<K, S>,
-): ConnectorDefinition<K, S> {
+export function defineConnector<
+  K extends ConnectorKind,
+  S extends z.ZodType,
+  // biome-ignore lint/complexity/noBannedTypes: no credential types declared
+  const C extends CredentialTypeMap = {},
+>(definition: ConnectorDefinition<K, S, C>): ConnectorDefinition<K, S, C> {
   return Object.freeze(definition);
 }
 

@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import semver from "semver";
 import { z } from "zod";
+import { type CredentialTypeRegistry, createCredentialTypeRegistry } from "./credential-types.js";
 import { rwError } from "./errors.js";
 import { builtInConnectors } from "./internal/built-in-connectors.js";
 import type { EngineContext } from "./internal/context.js";
@@ -17,8 +18,8 @@ import {
   type HealthResult,
   type InfrastructureConnector,
   type InstanceOf,
+  isSecretSchema,
   type MonitoringConnector,
-  secretRegistry,
   type TicketingConnector,
 } from "./plugin.js";
 import { coreVersion } from "./version.js";
@@ -69,6 +70,17 @@ export interface ConnectorRegistry {
    * undefined when it declares none or no connector serves the type.
    */
   languagesFor(connectionType: string, targetService?: string | null): readonly string[] | undefined;
+  /**
+   * The credential types accepted by the infrastructure connector serving a connection type:
+   * `types` null when it declares none (it takes any credential); undefined when no connector
+   * serves the type.
+   */
+  credentialTypesFor(
+    connectionType: string,
+    targetService?: string | null,
+  ): { connector: string; types: readonly string[] | null } | undefined;
+  /** Every credential type: core's built-ins and those the registered connectors declare. */
+  readonly credentialTypes: CredentialTypeRegistry;
   /** The registered connectors of one kind, sorted by name. */
   list(kind: ConnectorKind, options?: ListConnectorsOptions): Promise<ConnectorInfo[]>;
   /**
@@ -84,6 +96,8 @@ interface Entry {
   definition: ConnectorDefinition;
   instance: InstanceOf[ConnectorKind];
   connectionTypes: readonly string[];
+  /** The credential types it accepts; null when it declares none. */
+  credentialTypes: readonly string[] | null;
   health: ConnectorInfo["health"];
   healthAt: number;
 }
@@ -156,6 +170,7 @@ export async function createConnectorRegistry(
   /** connection type (`ssh`, `database:postgresql`) → infrastructure connector name */
   const byConnectionType = new Map<string, string>();
   const redactPaths = new Set<string>();
+  const credentialTypes = createCredentialTypeRegistry();
   let frozen = false;
 
   async function register(registration: ConnectorDefinition | ConnectorRegistration): Promise<void> {
@@ -208,6 +223,24 @@ export async function createConnectorRegistry(
       }
     }
 
+    const declaredTypes = (definition as { credentialTypes?: Readonly<Record<string, unknown>> })
+      .credentialTypes;
+    if (declaredTypes !== undefined && kind !== "infrastructure") {
+      throw rwError("RW_ERR_PLUGIN_INVALID", `connector "${name}" has an invalid declaration`, {
+        details: {
+          connector: name,
+          issues: [
+            {
+              path: "credentialTypes",
+              message: `only infrastructure connectors take credentials; a ${kind} connector marks its secrets secret() in configSchema`,
+            },
+          ],
+        },
+      });
+    }
+    // Checked before the connector is created, added once it is.
+    credentialTypes.check(name, declaredTypes);
+
     const parsed = definition.configSchema.safeParse(config ?? {});
     if (!parsed.success) {
       throw rwError("RW_ERR_PLUGIN_INVALID", `connector "${name}" was given an invalid config`, {
@@ -249,7 +282,15 @@ export async function createConnectorRegistry(
         },
       });
     }
-    entries[kind].set(name, { definition, instance, connectionTypes, health: null, healthAt: 0 });
+    credentialTypes.add(name, declaredTypes);
+    entries[kind].set(name, {
+      definition,
+      instance,
+      connectionTypes,
+      credentialTypes: declaredTypes === undefined ? null : Object.keys(declaredTypes).sort(),
+      health: null,
+      healthAt: 0,
+    });
     for (const type of connectionTypes) byConnectionType.set(canonicalType(type), name);
     log.debug({ connector: name, kind, version: definition.version }, "connector registered");
   }
@@ -336,6 +377,12 @@ export async function createConnectorRegistry(
       }
       return lookup("infrastructure", name);
     },
+    credentialTypesFor(connectionType, targetService) {
+      const name = byConnectionType.get(canonicalType(dispatchType(connectionType, targetService)));
+      const entry = name === undefined ? undefined : entries.infrastructure.get(name);
+      return entry ? { connector: entry.definition.name, types: entry.credentialTypes } : undefined;
+    },
+    credentialTypes,
     async list(kind, options = {}) {
       const sorted = [...entries[kind].values()].sort((a, b) =>
         a.definition.name.localeCompare(b.definition.name),
@@ -417,7 +464,7 @@ export function secretPaths(schema: z.ZodType): string[] {
   const paths = new Set<string>();
   const seen = new Set<z.ZodType>();
   const walk = (node: z.ZodType, path: string[]): void => {
-    if (secretRegistry.has(node) && path.length > 0) {
+    if (isSecretSchema(node) && path.length > 0) {
       paths.add(path.join("."));
       return;
     }

@@ -67,6 +67,7 @@ describe("createConnectionsApi", () => {
       name: "c",
       credentialType: "database",
       environment: "prod",
+      username: "u",
       password: "x",
     });
     const connection = await engine.connections.create({
@@ -109,7 +110,7 @@ describe("createConnectionsApi", () => {
     });
     const credential = await engine.credentials.create({
       name: "c",
-      credentialType: "ssh",
+      credentialType: "generic",
       environment: "prod",
       password: "pw-xyz",
     });
@@ -132,7 +133,7 @@ describe("createConnectionsApi", () => {
     });
     const credential = await engine.credentials.create({
       name: "c",
-      credentialType: "ssh",
+      credentialType: "generic",
       environment: "prod",
       password: "pw-xyz",
     });

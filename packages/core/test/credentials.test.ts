@@ -12,7 +12,7 @@ const guideBody = {
   password: "s3cret-Pa55",
   host: "db.example.com",
   port: 5432,
-  databaseName: "mydb",
+  database_name: "mydb",
 };
 
 describe("createCredentialsApi", () => {
@@ -28,7 +28,7 @@ describe("createCredentialsApi", () => {
         password: "********",
         host: "db.example.com",
         port: 5432,
-        databaseName: "mydb",
+        database_name: "mydb",
       },
       secretFields: ["password"],
     });
@@ -45,13 +45,14 @@ describe("createCredentialsApi", () => {
     engine.events.on("credential:changed", (e) => seen.push(e));
     const created = await engine.credentials.create({
       ...guideBody,
+      credentialType: "generic",
       apiKey: "ak-777",
-      secretFields: ["databaseName"],
+      secretFields: ["database_name"],
     });
     const stored = await storage.credentials.get(created.id);
     const everything = JSON.stringify([stored, await engine.audit.list(), seen]);
     for (const secret of ["s3cret-Pa55", "ak-777", "mydb"]) expect(everything).not.toContain(secret);
-    expect(stored?.secretFields).toEqual(["apiKey", "databaseName", "password"]);
+    expect(stored?.secretFields).toEqual(["apiKey", "database_name", "password"]);
     await engine.close();
   });
 

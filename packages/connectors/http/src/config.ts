@@ -1,3 +1,4 @@
+import { type CredentialOf, type ResolvedConnection, secret } from "@runwarden/core";
 import { Dispatcher } from "undici";
 import { z } from "zod";
 
@@ -64,3 +65,30 @@ export const httpConnectionOptionsSchema = z.object({
 });
 
 export type HttpConnectionOptions = z.output<typeof httpConnectionOptionsSchema>;
+
+const token = () => secret(z.string().min(1)).describe("Sent as `Authorization: Bearer …`");
+const apiKey = () =>
+  secret(z.string().min(1)).describe("Sent in the connection's api_key_header (default X-API-Key)");
+const password = () => secret(z.string().min(1)).describe("Sent with the username as Basic auth");
+
+/**
+ * The credential types the HTTP connector accepts. `bearer`, `basic` and `api_key` hold one
+ * scheme each; `api` (the 0.1 type) any of them: a token wins over username and password, and an
+ * API key is sent beside either.
+ */
+export const httpCredentialTypes = {
+  api: z
+    .object({
+      token: token().optional(),
+      api_key: apiKey().optional(),
+      username: z.string().min(1).optional().describe("With password: Basic auth"),
+      password: password().optional(),
+    })
+    .describe("An API token, API key and/or username and password"),
+  bearer: z.object({ token: token() }).describe("A bearer token"),
+  basic: z.object({ username: z.string().min(1), password: password() }).describe("HTTP Basic auth"),
+  api_key: z.object({ api_key: apiKey() }).describe("An API key sent in a header"),
+};
+
+/** A connection as the HTTP connector receives it, its credential typed. */
+export type HttpConnection = ResolvedConnection<CredentialOf<typeof httpCredentialTypes>>;

@@ -12,15 +12,16 @@ import {
   type ExecResult,
   type HealthResult,
   type InfrastructureConnector,
-  type ResolvedConnection,
   rwError,
 } from "@runwarden/core";
 import { Agent, type Dispatcher, request as undiciRequest } from "undici";
 import {
   type HttpConfig,
+  type HttpConnection,
   type HttpConnectionOptions,
   httpConfigSchema,
   httpConnectionOptionsSchema,
+  httpCredentialTypes,
 } from "./config.js";
 import { bareHost, checkEgress, type EgressPolicy, guardedLookup, isHome } from "./internal/egress.js";
 import { abortError, reasonOf, transportError } from "./internal/errors.js";
@@ -38,7 +39,31 @@ interface Resolved {
   authKind: string;
 }
 
-function resolve(connection: ResolvedConnection): Resolved {
+/** The typed credential as the auth headers read it. */
+function credentialParts(credential: HttpConnection["credential"]): {
+  secrets: { token?: string; password?: string; api_key?: string };
+  fields: { username?: string };
+} {
+  switch (credential?.credentialType) {
+    case "api": {
+      const { username, ...secrets } = credential.value;
+      return { secrets, fields: { username } };
+    }
+    case "bearer":
+      return { secrets: { token: credential.value.token }, fields: {} };
+    case "basic":
+      return {
+        secrets: { password: credential.value.password },
+        fields: { username: credential.value.username },
+      };
+    case "api_key":
+      return { secrets: { api_key: credential.value.api_key }, fields: {} };
+    default:
+      return { secrets: {}, fields: {} };
+  }
+}
+
+function resolve(connection: HttpConnection): Resolved {
   const options = parseConnectionOptions(httpConnectionOptionsSchema, connection, "HTTP");
   let base: URL | undefined;
   if (options.base_url) base = new URL(options.base_url);
@@ -49,8 +74,7 @@ function resolve(connection: ResolvedConnection): Resolved {
         : connection.targetHost;
     base = new URL(`${options.scheme}://${host}${connection.targetPort ? `:${connection.targetPort}` : ""}/`);
   }
-  const secrets = connection.credential?.secrets ?? {};
-  const fields = connection.credential?.fields ?? {};
+  const { secrets, fields } = credentialParts(connection.credential);
   const auth: Record<string, string> = {};
   const kinds: string[] = [];
   if (secrets.token) {
@@ -173,7 +197,8 @@ const httpConnector = defineConnector({
   capabilities: ["http-request", "egress-policy", "retry-after", "health-check", "connection-pool"],
   connectionTypes: ["api", "http"],
   languages: ["http"],
-  create(config: HttpConfig, ctx): InfrastructureConnector {
+  credentialTypes: httpCredentialTypes,
+  create(config: HttpConfig, ctx): InfrastructureConnector<NonNullable<HttpConnection["credential"]>> {
     const logger = ctx.logger.child({ component: "http" });
     const agents = new Map<string, Agent>();
 

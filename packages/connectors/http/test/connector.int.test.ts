@@ -32,7 +32,14 @@ function connection(
     targetService: null,
     environment: "test",
     options: { scheme: "http" },
-    credential: { id: 7, name: "loopback", credentialType: "api", environment: "test", fields: {}, secrets },
+    credential: {
+      id: 7,
+      name: "loopback",
+      credentialType: "api",
+      environment: "test",
+      value: { ...secrets },
+      secrets,
+    },
   };
 }
 

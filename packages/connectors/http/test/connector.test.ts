@@ -27,7 +27,7 @@ function connection(
       name: "api-cred",
       credentialType: "api",
       environment: "test",
-      fields: parts.fields ?? {},
+      value: { ...parts.fields, ...(parts.secrets ?? { token: TOKEN }) },
       secrets: parts.secrets ?? { token: TOKEN },
     },
   };

@@ -11,6 +11,9 @@ import {
   releasableHandle,
   renderTable,
   resolveSqlLogin,
+  type SqlConnection,
+  type SqlCredential,
+  sqlCredentialTypes,
   sqlHealthFailure,
   sqlStatement,
 } from "@runwarden/connector-kit";
@@ -22,7 +25,6 @@ import {
   type HealthResult,
   type InfrastructureConnector,
   type Logger,
-  type ResolvedConnection,
   rwError,
 } from "@runwarden/core";
 import mysql, { type ConnectionOptions, type Pool, type PoolConnection } from "mysql2";
@@ -36,7 +38,7 @@ interface Resolved {
   options: ConnectionOptions;
 }
 
-function resolve(connection: ResolvedConnection, config: MysqlConfig): Resolved {
+function resolve(connection: SqlConnection, config: MysqlConfig): Resolved {
   const options = parseConnectionOptions(mysqlConnectionOptionsSchema, connection, "MySQL");
   const login = resolveSqlLogin(connection, { defaultPort: 3306 });
   const { host, port, user, password } = login;
@@ -145,13 +147,14 @@ const mysqlConnector = defineConnector({
   capabilities: ["run-query", "read-only-transaction", "cancel-query", "health-check", "connection-pool"],
   connectionTypes: ["database:mysql", "database:mariadb"],
   languages: ["sql"],
-  create(config: MysqlConfig, ctx): InfrastructureConnector {
+  credentialTypes: sqlCredentialTypes,
+  create(config: MysqlConfig, ctx): InfrastructureConnector<SqlCredential> {
     const logger = ctx.logger.child({ component: "mysql" });
     const pools = new Map<string, Pool>();
     const warm = new Set<string>();
     let closed = false;
     // The same connection object maps to the same pool without parsing its options again.
-    const resolvedCache = new WeakMap<ResolvedConnection, Resolved>();
+    const resolvedCache = new WeakMap<SqlConnection, Resolved>();
 
     function poolFor(resolved: Resolved): Pool {
       let pool = pools.get(resolved.key);
@@ -303,7 +306,7 @@ const mysqlConnector = defineConnector({
 
       describe(request, connection) {
         const db =
-          (connection.options?.database as string | undefined) ?? connection.credential?.fields.database_name;
+          (connection.options?.database as string | undefined) ?? connection.credential?.value.database_name;
         const target = `${connection.targetService ?? "mysql"} ${connection.targetHost ?? "?"}:${connection.targetPort ?? 3306}${db ? `/${String(db)}` : ""}`;
         return describeSql(target, request, joinParts);
       },

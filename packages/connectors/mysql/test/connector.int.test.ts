@@ -71,7 +71,7 @@ function connection(
       name: `my-cred-${id}`,
       credentialType: "database",
       environment: "test",
-      fields: { username: user, ...fields },
+      value: { username: user, ...fields, ...secrets },
       secrets,
     },
     ...rest,

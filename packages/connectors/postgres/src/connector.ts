@@ -11,6 +11,9 @@ import {
   releasableHandle,
   renderTable,
   resolveSqlLogin,
+  type SqlConnection,
+  type SqlCredential,
+  sqlCredentialTypes,
   sqlHealthFailure,
   sqlStatement,
 } from "@runwarden/connector-kit";
@@ -22,7 +25,6 @@ import {
   type HealthResult,
   type InfrastructureConnector,
   type Logger,
-  type ResolvedConnection,
   rwError,
 } from "@runwarden/core";
 import pg from "pg";
@@ -41,7 +43,7 @@ interface Resolved {
   multipleStatements: boolean;
 }
 
-function resolve(connection: ResolvedConnection, config: PostgresConfig): Resolved {
+function resolve(connection: SqlConnection, config: PostgresConfig): Resolved {
   const options = parseConnectionOptions(postgresConnectionOptionsSchema, connection, "PostgreSQL");
   const login = resolveSqlLogin(connection, { defaultPort: 5432 });
   const { host, port, user, password } = login;
@@ -145,12 +147,13 @@ const postgresConnector = defineConnector({
   capabilities: ["run-query", "read-only-transaction", "cancel-query", "health-check", "connection-pool"],
   connectionTypes: ["database:postgresql", "database:postgres"],
   languages: ["sql"],
-  create(config: PostgresConfig, ctx): InfrastructureConnector {
+  credentialTypes: sqlCredentialTypes,
+  create(config: PostgresConfig, ctx): InfrastructureConnector<SqlCredential> {
     const logger = ctx.logger.child({ component: "postgres" });
     const pools = new Map<string, pg.Pool>();
     let closed = false;
     // The same connection object maps to the same pool without parsing its options again.
-    const resolvedCache = new WeakMap<ResolvedConnection, Resolved>();
+    const resolvedCache = new WeakMap<SqlConnection, Resolved>();
 
     function poolFor(resolved: Resolved): pg.Pool {
       let pool = pools.get(resolved.key);
@@ -325,7 +328,7 @@ const postgresConnector = defineConnector({
       describe(request, connection) {
         const db =
           (connection.options?.database as string | undefined) ??
-          connection.credential?.fields.database_name ??
+          connection.credential?.value.database_name ??
           "postgres";
         const target = `postgresql ${connection.targetHost ?? "?"}:${connection.targetPort ?? 5432}/${String(db)}`;
         return describeSql(target, request, joinParts);

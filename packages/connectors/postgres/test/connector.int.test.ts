@@ -50,7 +50,7 @@ function connection(
       name: `pg-cred-${id}`,
       credentialType: "database",
       environment: "test",
-      fields: { username: ADMIN.user, ...fields },
+      value: { username: ADMIN.user, ...fields, ...secrets },
       secrets,
     },
     ...rest,

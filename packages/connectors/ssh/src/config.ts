@@ -1,3 +1,4 @@
+import { type CredentialOf, type ResolvedConnection, secret } from "@runwarden/core";
 import { z } from "zod";
 
 const fingerprint = z
@@ -68,3 +69,31 @@ export const sshConnectionOptionsSchema = z.object({
 
 /** The connection options, parsed. */
 export type SshConnectionOptions = z.output<typeof sshConnectionOptionsSchema>;
+
+/**
+ * The `ssh` credential: a user with a private key (and its passphrase), a password, or an
+ * ssh-agent socket named explicitly. The server's own `SSH_AUTH_SOCK` is never used.
+ */
+export const sshCredential = z
+  .object({
+    username: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The login user (a connection's options.username overrides it)"),
+    private_key: secret(z.string().min(1)).optional().describe("An OpenSSH or PEM private key"),
+    passphrase: secret(z.string().min(1)).optional().describe("The private key's passphrase"),
+    password: secret(z.string().min(1)).optional().describe("The user's password"),
+    agent_socket: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Path of an ssh-agent socket to authenticate with (off unless given)"),
+  })
+  .describe("An SSH login: private key, password or an explicit agent socket");
+
+/** The credential types the SSH connector accepts. */
+export const sshCredentialTypes = { ssh: sshCredential };
+
+/** A connection as the SSH connector receives it, its credential typed. */
+export type SshConnection = ResolvedConnection<CredentialOf<typeof sshCredentialTypes>>;

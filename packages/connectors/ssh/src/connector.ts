@@ -9,9 +9,8 @@ import {
   defineConnector,
   type HealthResult,
   type InfrastructureConnector,
-  type ResolvedConnection,
 } from "@runwarden/core";
-import { type SshConfig, sshConfigSchema } from "./config.js";
+import { type SshConfig, type SshConnection, sshConfigSchema, sshCredentialTypes } from "./config.js";
 import { openClient, resolveSettings } from "./internal/connect.js";
 import { abortError } from "./internal/errors.js";
 import { runCommand } from "./internal/exec.js";
@@ -22,12 +21,11 @@ function oneLine(text: string, max = 200): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-function authKind(connection: ResolvedConnection): string {
-  const secrets = connection.credential?.secrets ?? {};
-  const fields = connection.credential?.fields ?? {};
-  if (secrets.private_key) return "key";
-  if (secrets.password) return "password";
-  if (fields.agent_socket || fields.agent === true || fields.auth === "agent") return "agent";
+function authKind(connection: SshConnection): string {
+  const value = connection.credential?.value;
+  if (value?.private_key) return "key";
+  if (value?.password) return "password";
+  if (value?.agent_socket) return "agent";
   return "no credential";
 }
 
@@ -42,7 +40,8 @@ const sshConnector = defineConnector({
   capabilities: ["run-command", "stream-output", "health-check", "connection-pool", "jump-host"],
   connectionTypes: ["ssh"],
   languages: ["sh"],
-  create(config: SshConfig, ctx): InfrastructureConnector {
+  credentialTypes: sshCredentialTypes,
+  create(config: SshConfig, ctx): InfrastructureConnector<NonNullable<SshConnection["credential"]>> {
     const logger = ctx.logger.child({ component: "ssh" });
     const pool = new SshPool(config, logger);
 
@@ -77,7 +76,7 @@ const sshConnector = defineConnector({
       },
 
       describe(request, connection) {
-        const user = connection.options?.username ?? connection.credential?.fields.username ?? "?";
+        const user = connection.options?.username ?? connection.credential?.value.username ?? "?";
         const jump = (connection.options?.jump_host as { host?: string } | undefined)?.host;
         const where = `${String(user)}@${connection.targetHost ?? "?"}:${connection.targetPort ?? 22}`;
         return `ssh ${where}${jump ? ` via ${jump}` : ""} (${authKind(connection)} auth): ${oneLine(request.command)}`;

@@ -1,7 +1,10 @@
 export {
   type SshConfig,
+  type SshConnection,
   type SshConnectionOptions,
   sshConfigSchema,
   sshConnectionOptionsSchema,
+  sshCredential,
+  sshCredentialTypes,
 } from "./config.js";
 export { default } from "./connector.js";

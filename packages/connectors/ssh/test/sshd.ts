@@ -102,7 +102,11 @@ export function connectionTo(
       name: `cred-${id}`,
       credentialType: "ssh",
       environment: "test",
-      fields: { username: server.user, ...parts.fields },
+      value: {
+        username: server.user,
+        ...parts.fields,
+        ...(parts.secrets ?? { private_key: readFileSync(server.key, "utf8") }),
+      },
       secrets: parts.secrets ?? { private_key: readFileSync(server.key, "utf8") },
     },
   };

@@ -291,7 +291,7 @@ describe("connection resolution", () => {
     await h.engine.connections.create({ name: "stg-box", connectionType: "local", environment: "staging" });
     const staging = await h.engine.credentials.create({
       name: "stg",
-      credentialType: "ssh",
+      credentialType: "generic",
       environment: "staging",
       password: "x",
     });

@@ -206,7 +206,7 @@ describe("session runner", () => {
     h = await harness({ connectors: [leaky], logger });
     const credential = await h.engine.credentials.create({
       name: "c",
-      credentialType: "ssh",
+      credentialType: "generic",
       environment: "prod",
       password: secret,
     });

@@ -1,7 +1,8 @@
 /**
  * Connectors, credentials and infrastructure connections. The connector guide's request bodies
  * work verbatim: a credential is a flat object whose extra fields (username, password, host, …)
- * are the credential's fields, secrets sealed by the vault and never returned.
+ * are the credential's fields, checked against its type; the fields the type marks secret are
+ * sealed by the vault and never returned.
  */
 import { z } from "@hono/zod-openapi";
 import { ConnectionHealth, ConnectionRecord, type CredentialView, rwError } from "@runwarden/core";
@@ -30,6 +31,30 @@ const ConnectorInfo = named(
 );
 const ConnectorList = z.object({ items: z.array(ConnectorInfo) });
 
+/** A credential type and its fields, for building a form (the dashboard's credential form). */
+const CredentialTypeWire = z
+  .object({
+    name: z.string().openapi({ example: "database" }),
+    description: z.string().nullable(),
+    generic: z.boolean().openapi({
+      description: "Any field names; every field not listed in `public_fields` is secret",
+    }),
+    fields: z.array(
+      z.object({
+        name: z.string().openapi({ example: "password" }),
+        secret: z.boolean().openapi({ description: "Sealed by the vault and returned as `********`" }),
+        required: z.boolean(),
+        type: z.enum(["string", "number", "boolean", "enum"]),
+        options: z.array(z.string()).optional(),
+        description: z.string().optional(),
+      }),
+    ),
+    public_fields: z.array(z.string()),
+    connectors: z.array(z.string()).openapi({ description: "Connectors that accept this type" }),
+  })
+  .openapi("CredentialType");
+const CredentialTypeListWire = z.object({ items: z.array(CredentialTypeWire) });
+
 /** A credential as every endpoint shows it: secrets are `********`. */
 const CredentialWire = z
   .object({
@@ -57,7 +82,7 @@ const CredentialBodyWire = z
     environment: z.string().optional().openapi({ example: "prod" }),
     secret_fields: z.array(z.string()).optional().openapi({
       description:
-        "More field names to seal, beyond those named like a secret (password, private_key, token, …)",
+        "More field names to seal, beyond those the credential type marks secret (see GET /connectors/credential-types)",
     }),
   })
   .catchall(FieldValue)
@@ -168,12 +193,34 @@ export function connectorRoutes(route: RouteContext): void {
 
   // ── credentials ──────────────────────────────────────────────────────────────────────────────
   route.add({
+    method: "get",
+    path: "/connectors/credential-types",
+    tag: "credentials",
+    summary: "List credential types and their fields",
+    description:
+      "Every credential type the registered connectors accept, plus core's `database` and `generic`: each field's name, whether it is secret (sealed and masked) and required. A form can be built from it.",
+    access: operator,
+    responses: { 200: { description: "Credential types, by name", wire: CredentialTypeListWire } },
+    async handler(c) {
+      const items = engine.connectors.credentialTypes.list().map((type) => ({
+        name: type.name,
+        description: type.description,
+        generic: type.generic,
+        fields: type.fields,
+        public_fields: type.publicFields,
+        connectors: type.connectors,
+      }));
+      return c.json({ items });
+    },
+  });
+
+  route.add({
     method: "post",
     path: "/connectors/credentials",
     tag: "credentials",
     summary: "Create a credential",
     description:
-      "The body is flat: besides `name`, `credential_type`, `environment` and `secret_fields`, every key is a field of the credential. Fields named like a secret are sealed with AES-256-GCM and never returned.",
+      "The body is flat: besides `name`, `credential_type`, `environment` and `secret_fields`, every key is a field of the credential, checked against its type (GET /connectors/credential-types): an unknown field is a 422 naming it. The fields the type marks secret are sealed with AES-256-GCM and never returned; the `generic` type seals every field not on its public list.",
     access: admin,
     body: { wire: CredentialBodyWire },
     responses: { 201: { description: "The credential, secrets masked", wire: CredentialWire } },

@@ -178,7 +178,7 @@ describe("GET /events", () => {
     const viewerEvents = readEvents(viewer, 2, 1500);
     const operatorEvents = readEvents(operator, 2, 3000);
     await h.json("POST", "/connectors/credentials", {
-      json: { name: "c1", credential_type: "api", api_key: "k-0123456789" },
+      json: { name: "c1", credential_type: "generic", api_key: "k-0123456789" },
     });
     await h.json("POST", "/tickets/demo/ticket", { json: { title: "After the credential" } });
     const seenByViewer = (await viewerEvents).map((e) => e.event);

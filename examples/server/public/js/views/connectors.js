@@ -3,8 +3,6 @@
 import { api } from "../api.js";
 import { field, h, mount, table, time, toast } from "../dom.js";
 
-const secretLike = /pass|secret|token|key|private/i;
-
 export async function render(ctx) {
   const sections = {
     monitoring: h("div", { class: "panel panel-flush", id: "monitoring" }),
@@ -164,7 +162,7 @@ async function credentials(ctx, el) {
     table(["#", "Name", "Type", "Environment", "Fields", "Updated", ""], rows, {
       empty: "No credentials yet.",
     }),
-    ctx.can("admin") ? credentialForm(reload) : null,
+    ctx.can("admin") ? await credentialForm(reload) : null,
   );
 }
 
@@ -204,16 +202,71 @@ function rotateForm(row, credential, reload) {
   row.after(h("tr", null, cell));
 }
 
-function credentialForm(reload) {
+// The form is built from GET /connectors/credential-types: a typed credential shows exactly its
+// type's fields (secret ones as password inputs, required ones marked); the generic type takes
+// free fields, every one not on its public list sealed, so its value input is a password input.
+async function credentialForm(reload) {
+  const { items: types } = await api("GET", "/connectors/credential-types");
+  const byName = new Map(types.map((t) => [t.name, t]));
   const name = h("input", { type: "text", id: "cred-name", placeholder: "prod-db-credentials" });
   const type = h(
     "select",
     { id: "cred-type" },
-    ["database", "ssh", "api", "generic"].map((t) => h("option", { value: t }, t)),
+    types.map((t) => h("option", { value: t.name }, t.name)),
   );
+  if (byName.has("database")) type.value = "database";
   const env = h("input", { type: "text", id: "cred-env", placeholder: "prod" });
   const fieldsBox = h("div", { id: "cred-fields" });
-  const addField = (key = "", value = "") => {
+  const hint = h("p", { class: "muted", id: "cred-hint" });
+  const addTyped = (f) => {
+    const k = h("input", {
+      type: "text",
+      value: f.name,
+      readonly: true,
+      "aria-label": "Field name",
+      tabindex: -1,
+    });
+    let v;
+    if (f.type === "enum") {
+      v = h("select", { "aria-label": f.name }, [
+        h("option", { value: "" }, "—"),
+        ...f.options.map((o) => h("option", { value: o }, o)),
+      ]);
+    } else {
+      v = h("input", {
+        type: f.secret
+          ? "password"
+          : f.type === "number"
+            ? "number"
+            : f.type === "boolean"
+              ? "checkbox"
+              : "text",
+        placeholder: `${f.required ? "required" : "optional"}${f.secret ? ", secret" : ""}`,
+        "aria-label": f.name,
+        autocomplete: f.secret ? "new-password" : "off",
+      });
+    }
+    if (f.required) v.required = true;
+    fieldsBox.append(
+      h(
+        "div",
+        {
+          class: "row cred-field",
+          "data-field": f.name,
+          "data-type": f.type,
+          "data-secret": String(f.secret),
+        },
+        h("div", { class: "field" }, k),
+        h("div", { class: "field" }, v),
+        h(
+          "span",
+          { class: "muted", title: f.description ?? "" },
+          `${f.required ? "* " : ""}${f.secret ? "secret" : ""}`,
+        ),
+      ),
+    );
+  };
+  const addFree = (publicFields, key = "") => {
     const k = h("input", {
       type: "text",
       placeholder: "field (e.g. username)",
@@ -221,26 +274,37 @@ function credentialForm(reload) {
       value: key,
     });
     const v = h("input", {
-      type: secretLike.test(key) ? "password" : "text",
+      type: "password",
       placeholder: "value",
       "aria-label": "Field value",
-      value,
       autocomplete: "off",
     });
-    k.addEventListener("input", () => (v.type = secretLike.test(k.value) ? "password" : "text"));
+    // Secret unless on the generic type's public list: the same rule the server applies.
+    const sync = () =>
+      (v.type = publicFields.includes(k.value.trim().toLowerCase().replace(/-/g, "_")) ? "text" : "password");
+    k.addEventListener("input", sync);
+    sync();
     fieldsBox.append(
-      h("div", { class: "row cred-field" }, h("div", { class: "field" }, k), h("div", { class: "field" }, v)),
+      h(
+        "div",
+        { class: "row cred-field", "data-type": "free" },
+        h("div", { class: "field" }, k),
+        h("div", { class: "field" }, v),
+      ),
     );
   };
-  const defaults = {
-    database: ["username", "password", "host", "port", "database_name"],
-    ssh: ["username", "private_key"],
-    api: ["api_key"],
-    generic: ["username", "password"],
-  };
+  const addButton = h("button", { type: "button", class: "btn btn-small" }, "Add field");
+  addButton.addEventListener("click", () => addFree(byName.get(type.value)?.public_fields ?? []));
   const resetFields = () => {
     fieldsBox.replaceChildren();
-    for (const f of defaults[type.value]) addField(f);
+    const t = byName.get(type.value);
+    if (!t) return;
+    addButton.hidden = !t.generic;
+    hint.textContent = t.generic
+      ? `Any fields; all but ${t.public_fields.join(", ")} are sealed and never shown again.`
+      : `${t.description ?? t.name}. * required; secret fields are sealed and never shown again.`;
+    if (t.generic) for (const f of ["username", "password"]) addFree(t.public_fields, f);
+    else for (const f of t.fields) addTyped(f);
   };
   type.addEventListener("change", resetFields);
   resetFields();
@@ -248,9 +312,13 @@ function credentialForm(reload) {
   const save = async () => {
     const body = { name: name.value.trim(), credential_type: type.value, environment: env.value.trim() };
     for (const row of fieldsBox.querySelectorAll(".cred-field")) {
-      const [k, v] = row.querySelectorAll("input");
-      if (!k.value.trim() || v.value === "") continue;
-      body[k.value.trim()] = /^\d+$/.test(v.value) && k.value.trim() === "port" ? Number(v.value) : v.value;
+      const key = row.querySelector("input").value.trim();
+      const v = row.querySelectorAll("input, select")[1];
+      const kind = row.dataset.type;
+      if (!key) continue;
+      if (kind === "boolean") body[key] = v.checked;
+      else if (v.value === "") continue;
+      else body[key] = kind === "number" ? Number(v.value) : v.value;
     }
     try {
       await api("POST", "/connectors/credentials", { json: body });
@@ -268,12 +336,12 @@ function credentialForm(reload) {
       "div",
       { class: "create-body" },
       h("div", { class: "row" }, field("Name", name), field("Type", type), field("Environment", env)),
-      h("label", null, "Fields (secret ones are sealed; names like password, private_key, token, api_key)"),
+      hint,
       fieldsBox,
       h(
         "div",
         { class: "actions" },
-        h("button", { type: "button", class: "btn btn-small", onClick: () => addField() }, "Add field"),
+        addButton,
         h(
           "button",
           { type: "button", class: "btn btn-primary", id: "cred-save", onClick: save },

@@ -6,10 +6,9 @@ import { createHash } from "node:crypto";
 import { type Socket, connect as tcpConnect } from "node:net";
 import type { Duplex } from "node:stream";
 import { parseConnectionOptions } from "@runwarden/connector-kit";
-import type { ResolvedConnection } from "@runwarden/core";
 import { type Logger, rwError } from "@runwarden/core";
 import { Client, type ConnectConfig } from "ssh2";
-import type { SshConfig } from "../config.js";
+import type { SshConfig, SshConnection } from "../config.js";
 import { sshConnectionOptionsSchema } from "../config.js";
 import { abortError, connectError, hostKeyError, type Target } from "./errors.js";
 import {
@@ -45,34 +44,25 @@ export interface Settings {
   label: string;
 }
 
-function authFrom(connection: ResolvedConnection): Auth {
+function authFrom(connection: SshConnection): Auth {
   const credential = connection.credential;
-  const secrets = credential?.secrets ?? {};
-  const fields = credential?.fields ?? {};
+  const value = credential?.value ?? {};
   const auth: Auth = {};
-  if (secrets.private_key) {
-    auth.privateKey = secrets.private_key;
-    if (secrets.passphrase) auth.passphrase = secrets.passphrase;
+  if (value.private_key) {
+    auth.privateKey = value.private_key;
+    if (value.passphrase) auth.passphrase = value.passphrase;
   }
-  if (secrets.password) auth.password = secrets.password;
-  const agentSocket = typeof fields.agent_socket === "string" ? fields.agent_socket : undefined;
-  if (agentSocket || fields.agent === true || fields.auth === "agent") {
-    const socket = agentSocket ?? process.env.SSH_AUTH_SOCK;
-    if (!socket) {
-      throw rwError(
-        "RW_ERR_CONNECTOR_AUTH",
-        "the credential asks for ssh-agent but no agent socket is set (agent_socket or SSH_AUTH_SOCK)",
-        {
-          details: { reason: "auth" },
-        },
-      );
-    }
-    auth.agent = socket;
-  }
+  if (value.password) auth.password = value.password;
+  // Only a socket the credential names: the server's own SSH_AUTH_SOCK is never used.
+  if (value.agent_socket) auth.agent = value.agent_socket;
   if (!auth.privateKey && !auth.password && !auth.agent) {
-    throw rwError("RW_ERR_CONNECTOR_AUTH", "the SSH credential has no private_key, password or agent", {
-      details: { reason: "auth", credential: credential?.name ?? null },
-    });
+    throw rwError(
+      "RW_ERR_CONNECTOR_AUTH",
+      "the SSH credential has no private_key, password or agent_socket",
+      {
+        details: { reason: "auth", credential: credential?.name ?? null },
+      },
+    );
   }
   return auth;
 }
@@ -81,15 +71,14 @@ const asList = (value: string | string[] | undefined): string[] =>
   (value === undefined ? [] : Array.isArray(value) ? value : [value]).map((fp) => fp.replace(/=+$/, ""));
 
 /** Reads the connection's options and credential; throws RW_ERR_CONFIG-free connector errors. */
-export function resolveSettings(connection: ResolvedConnection, config: SshConfig): Settings {
+export function resolveSettings(connection: SshConnection, config: SshConfig): Settings {
   const options = parseConnectionOptions(sshConnectionOptionsSchema, connection, "SSH");
   if (!connection.targetHost) {
     throw rwError("RW_ERR_CONNECTOR_REJECTED", `connection ${connection.name} has no target_host`, {
       details: { connection: connection.name },
     });
   }
-  const fieldUser = connection.credential?.fields.username;
-  const username = options.username ?? (typeof fieldUser === "string" ? fieldUser : undefined);
+  const username = options.username ?? connection.credential?.value.username;
   if (!username) {
     throw rwError(
       "RW_ERR_CONNECTOR_AUTH",
@@ -117,13 +106,7 @@ export function resolveSettings(connection: ResolvedConnection, config: SshConfi
     knownHostsFile: options.jump_host.known_hosts ?? config.knownHostsFile,
   };
   const digest = createHash("sha256");
-  digest.update(
-    JSON.stringify([
-      connection.credential?.id ?? null,
-      connection.credential?.secrets ?? {},
-      connection.credential?.fields ?? {},
-    ]),
-  );
+  digest.update(JSON.stringify([connection.credential?.id ?? null, connection.credential?.value ?? {}]));
   const shape = (hop: Hop) => [
     hop.host,
     hop.port,
