@@ -179,7 +179,7 @@ describe("createConnectionsApi", () => {
     });
     const credential = await engine.credentials.create({
       name: "c",
-      credentialType: "ssh",
+      credentialType: "generic",
       environment: "prod",
       password: "pw/xyz+1",
     });

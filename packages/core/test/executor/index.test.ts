@@ -415,7 +415,7 @@ describe("ticket-chosen connections", () => {
     await h.engine.connections.create({ name: "web-01", connectionType: "local", environment: "prod" });
     const cred = await h.engine.credentials.create({
       name: "ssh-prod",
-      credentialType: "ssh",
+      credentialType: "generic",
       environment: "prod",
       username: "admin",
       password: "pw",
