@@ -90,6 +90,8 @@ export {
   checkSignal,
   checkWhere,
   createLocalSignals,
+  decodeLease,
+  encodeLease,
   type IngestPlan,
   isFoldableTicketStatus,
   isOpenTicketStatus,
