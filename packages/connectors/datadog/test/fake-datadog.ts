@@ -41,6 +41,11 @@ export interface FakeDatadog {
   events: Record<string, unknown>[];
   /** Every downtime ever created, cancelled ones included. */
   readonly downtimes: FakeDowntime[];
+  /**
+   * The next downtime create is applied at once but answered only after this long (a caller that
+   * dies meanwhile never learns it succeeded). 0: answer at once.
+   */
+  slowCreateMs: number;
   /** The next `n` calls to any route answer 429 with this `Retry-After` (seconds). */
   rateLimit(n: number, retryAfterSeconds: number): void;
   /** Requests of one path (pulls count `GET /api/v1/monitor/groups/search`). */
@@ -55,6 +60,7 @@ export async function fakeDatadog(keys: { apiKey: string; applicationKey: string
     downtimes: [] as FakeDowntime[],
     limited: 0,
     retryAfter: 1,
+    slowCreateMs: 0,
   };
 
   function guard(
@@ -134,7 +140,9 @@ export async function fakeDatadog(keys: { apiKey: string; applicationKey: string
         },
       };
       state.downtimes.push(downtime);
-      return { body: { data: { type: "downtime", ...downtime } } };
+      const delayMs = state.slowCreateMs;
+      state.slowCreateMs = 0;
+      return { body: { data: { type: "downtime", ...downtime } }, delayMs };
     }),
     "DELETE /api/v2/downtime/:id": guard((req) => {
       const downtime = state.downtimes.find((d) => d.id === req.params.id);
@@ -160,6 +168,12 @@ export async function fakeDatadog(keys: { apiKey: string; applicationKey: string
       state.events = value;
     },
     downtimes: state.downtimes,
+    get slowCreateMs() {
+      return state.slowCreateMs;
+    },
+    set slowCreateMs(value) {
+      state.slowCreateMs = value;
+    },
     rateLimit(n, retryAfterSeconds) {
       state.limited = n;
       state.retryAfter = retryAfterSeconds;

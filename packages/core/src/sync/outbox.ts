@@ -8,6 +8,7 @@ import type { Ticket, TicketStatus } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineEventMap, EngineEvents } from "../events.js";
 import type { RemoteTicketRef, TicketingConnector } from "../plugin.js";
+import { systemClock } from "../policy.js";
 import type { OutboxItem, Storage } from "../storage.js";
 
 /** Timers the sync service schedules on; the testkit's fake clock fits. */
@@ -16,6 +17,17 @@ export interface SyncClock {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
+
+/** The system clock with Node's timers (unref'd: they never keep a process alive). */
+export const realTimers: SyncClock = {
+  now: () => systemClock.now(),
+  setTimeout(callback, ms) {
+    const timer = setTimeout(callback, ms);
+    timer.unref();
+    return timer;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /** What an outbox row asks the connector to do. */
 export type OutboxPayload = { text: string } | { status: TicketStatus };
@@ -35,13 +47,26 @@ export interface OutboxSettings {
   scope: "all" | "acted-on";
 }
 
+/**
+ * Delivers one claimed item for its (existing) ticket. Resolves to undefined once the remote side
+ * has it, or to a reason the item needs no delivery (stored as its `lastError`); throws to retry.
+ */
+export type OutboxSend = (
+  item: OutboxItem,
+  ticket: Ticket,
+  signal: AbortSignal,
+) => Promise<string | undefined>;
+
 export interface OutboxDeps {
   storage: Storage;
   events: EngineEvents;
   logger: Logger;
   clock: SyncClock;
   random: () => number;
-  connector: TicketingConnector;
+  /** Ticket sync's target: work notes and status changes go to it. */
+  connector?: TicketingConnector;
+  /** Another target's delivery (the monitoring poller's acknowledge and resolve) instead of `connector`'s. */
+  send?: OutboxSend;
   /** Aborted when the sync service closes. */
   signal: AbortSignal;
 }
@@ -292,18 +317,37 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     return [...first.values()];
   }
 
-  async function remoteRef(ticket: Ticket, signal: AbortSignal): Promise<RemoteTicketRef> {
+  async function remoteRef(
+    ticketing: TicketingConnector,
+    ticket: Ticket,
+    signal: AbortSignal,
+  ): Promise<RemoteTicketRef> {
     if (ticket.source === target && ticket.externalId) return { externalId: ticket.externalId };
     const stored = await storage.getValue(refKey(target, ticket.id));
     if (stored) return { externalId: stored };
     // A crash after the remote create but before setValue re-runs create with the same key:
     // the connector returns the incident it made the first time.
-    const ref = await connector.create(ticket, { idempotencyKey: createKey(target, ticket.id), signal });
+    const ref = await ticketing.create(ticket, { idempotencyKey: createKey(target, ticket.id), signal });
     await storage.setValue(reverseRefKey(target, ref.externalId), String(ticket.id));
     await storage.setValue(refKey(target, ticket.id), ref.externalId);
     log.info({ ticketId: ticket.id, externalId: ref.externalId }, "remote ticket created");
     return ref;
   }
+
+  /** Ticket sync's delivery: a work note, or the ticket's current status, on its remote ticket. */
+  async function sendToTicketing(item: OutboxItem, ticket: Ticket, signal: AbortSignal) {
+    if (!connector) throw new TypeError("the outbox needs a ticketing connector or a `send` function");
+    const payload = item.payload as OutboxPayload;
+    // State is last-writer-wins: only the ticket's current status is worth sending.
+    if ("status" in payload && ticket.status !== payload.status)
+      return `superseded: the ticket is now ${ticket.status}`;
+    const ref = await remoteRef(connector, ticket, signal);
+    const options = { idempotencyKey: item.idempotencyKey, signal };
+    if ("status" in payload) await connector.update(ref, { status: payload.status }, options);
+    else await connector.comment(ref, payload.text.slice(0, maxNoteLength), options);
+    return undefined;
+  }
+  const send: OutboxSend = deps.send ?? sendToTicketing;
 
   async function finish(item: OutboxItem, changes: Partial<OutboxItem>): Promise<void> {
     try {
@@ -335,20 +379,12 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
           details: { entity: "ticket", id: item.ticketId },
         });
       }
-      const payload = item.payload as OutboxPayload;
-      if ("status" in payload && ticket.status !== payload.status) {
-        // State is last-writer-wins: only the ticket's current status is worth sending.
-        await finish(item, {
-          status: "delivered",
-          lastError: `superseded: the ticket is now ${ticket.status}`,
-        });
-        log.debug({ itemId: item.id, ticketId: item.ticketId }, "outbox status change superseded");
+      const skipped = await send(item, ticket, signal);
+      if (skipped !== undefined) {
+        await finish(item, { status: "delivered", lastError: skipped });
+        log.debug({ itemId: item.id, ticketId: item.ticketId, why: skipped }, "outbox item skipped");
         return "delivered";
       }
-      const ref = await remoteRef(ticket, signal);
-      const options = { idempotencyKey: item.idempotencyKey, signal };
-      if ("status" in payload) await connector.update(ref, { status: payload.status }, options);
-      else await connector.comment(ref, payload.text.slice(0, maxNoteLength), options);
       await finish(item, { status: "delivered", lastError: null });
       events.emit("outbox:delivered", { itemId: item.id, ticketId: item.ticketId, target, kind: item.kind });
       log.debug({ itemId: item.id, ticketId: item.ticketId, kind: item.kind }, "outbox item delivered");
@@ -449,6 +485,66 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
         }
       }
       return released;
+    },
+  };
+}
+
+/** The delivery loop around an outbox: flush now, then again when the next item falls due. */
+export interface DeliveryWorker {
+  /** Flushes now (or right after the flush in progress) and schedules the next wake-up. */
+  kick(): void;
+  /** Stops scheduling; resolves when the flush in progress is over. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `outbox.flush()` whenever kicked and otherwise sleeps until the next pending item falls
+ * due, never longer than `idleMs` (another instance may have enqueued meanwhile).
+ */
+export function createDeliveryWorker(
+  outbox: Pick<Outbox, "flush" | "nextDue">,
+  deps: { clock: SyncClock; logger: Logger; signal: AbortSignal; idleMs: number },
+): DeliveryWorker {
+  const { clock, logger, signal, idleMs } = deps;
+  let timer: unknown;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  function kick(): void {
+    if (stopped || signal.aborted) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    clock.clearTimeout(timer);
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await outbox.flush();
+        } catch (err) {
+          logger.error({ err }, "outbox worker failed");
+        }
+      } while (again && !signal.aborted);
+      let wait = idleMs;
+      try {
+        const due = await outbox.nextDue();
+        if (due !== undefined) wait = Math.min(idleMs, Math.max(0, due - clock.now()));
+      } catch (err) {
+        logger.error({ err }, "outbox worker failed");
+      }
+      running = undefined;
+      if (!stopped && !signal.aborted) timer = clock.setTimeout(kick, wait);
+    })();
+  }
+
+  return {
+    kick,
+    async stop() {
+      stopped = true;
+      clock.clearTimeout(timer);
+      await running;
     },
   };
 }
