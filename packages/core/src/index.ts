@@ -118,7 +118,7 @@ export {
   type MonitoringPollerDeps,
   type MonitoringPollOptions,
   type MonitoringPollResult,
-  type MonitoringSourceStatus,
+  MonitoringSourceStatus,
   monitoringStateKey,
   monitoringTarget,
 } from "./sync/monitoring.js";

@@ -7,6 +7,7 @@
  * (that ticket resolved) are outbox rows, delivered once each with the outbox's retries.
  */
 import type { Logger } from "pino";
+import { z } from "zod";
 import type { Ticket, TicketInput } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
 import type { EngineEventMap, EngineEvents } from "../events.js";
@@ -73,32 +74,35 @@ export interface MonitoringPollerDeps {
 }
 
 /** One source's poller as `GET /connectors/monitoring` shows it. */
-export interface MonitoringSourceStatus {
-  source: string;
+export const MonitoringSourceStatus = z.object({
+  source: z.string(),
   /** Pulling is on (the connector can pull and the source is enabled). */
-  enabled: boolean;
-  intervalMs: number;
+  enabled: z.boolean(),
+  intervalMs: z.number().int(),
   /** Acknowledge and resolve are on (the connector implements them and the source allows it). */
-  acknowledge: boolean;
+  acknowledge: z.boolean(),
   /** The `since` of the next pull: when the last successful pull started. */
-  cursor: string | null;
-  /** When the last pull started, and when the last successful one did. */
-  lastRunAt: string | null;
-  lastSuccessAt: string | null;
+  cursor: z.string().nullable(),
+  /** When the last pull started. */
+  lastRunAt: z.string().nullable(),
+  /** When the last successful pull started. */
+  lastSuccessAt: z.string().nullable(),
   /** When the next pull is due (after a failure, the backoff's end). */
-  nextRunAt: string | null;
+  nextRunAt: z.string().nullable(),
   /** The last pull's error (`RW_ERR_…: message`), null once a pull succeeds. */
-  lastError: string | null;
+  lastError: z.string().nullable(),
   /** Failed pulls in a row. */
-  failures: number;
+  failures: z.number().int(),
   /** Alerts the last successful pull brought. */
-  lastAlerts: number;
+  lastAlerts: z.number().int(),
   /** The engine instance holding the source's poll lease, when one does. */
-  leaseOwner: string | null;
-  /** Acknowledge and resolve calls waiting to be delivered, and those that gave up. */
-  pendingActions: number;
-  deadActions: number;
-}
+  leaseOwner: z.string().nullable(),
+  /** Acknowledge and resolve calls waiting to be delivered. */
+  pendingActions: z.number().int(),
+  /** Acknowledge and resolve calls that gave up (dead outbox rows). */
+  deadActions: z.number().int(),
+});
+export type MonitoringSourceStatus = z.infer<typeof MonitoringSourceStatus>;
 
 /** What one `poll()` did. */
 export interface MonitoringPollResult {
