@@ -26,6 +26,7 @@ import {
   loadSampleRunbooks,
   masterKey,
   mergeConnectors,
+  monitoringSources,
 } from "./setup.js";
 import { createStaticHandler } from "./static.js";
 
@@ -68,7 +69,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     ],
     await loadConfiguredConnectors(config.connectors, config.connectorConfigs, { log: logger }),
   );
-  const engine = await createEngine({ storage, connectors, logger, vault: { key: key.key } });
+  const engine = await createEngine({
+    storage,
+    connectors,
+    logger,
+    vault: { key: key.key },
+    monitoring: monitoringSources(connectors, config.monitoringPoll),
+  });
   const tokens = createTokenStore(engine.storage);
   const runbooks = await loadSampleRunbooks(engine, runbooksDir, logger);
   await engine.start();
