@@ -18,6 +18,7 @@ import {
   backoffMs,
   createDeliveryWorker,
   createOutbox,
+  type MonitoringActionPayload,
   type OutboxSend,
   outboxKey,
   realTimers,
@@ -137,7 +138,7 @@ export const monitoringTarget = (source: string) => `monitoring:${source}`;
 export const monitoringStateKey = (source: string) => `monitoring:${source}:state`;
 export const monitoringLeaseName = (source: string) => `monitoring-poll:${source}`;
 
-type Action = "acknowledge" | "resolve";
+type Action = MonitoringActionPayload["action"];
 
 interface PollState {
   cursor: string | null;
@@ -202,11 +203,11 @@ export function createMonitoringPoller(
   const iso = (ms: number) => new Date(ms).toISOString();
 
   const send: OutboxSend = async (item, ticket, signal) => {
-    const action = item.payload.action as Action;
+    const { action } = item.payload as MonitoringActionPayload;
     const call = action === "acknowledge" ? connector.acknowledge : connector.resolve;
-    if (typeof call !== "function") return `${source} has no ${String(action)}`;
+    if (typeof call !== "function") return `${source} has no ${action}`;
     await call.call(connector, ticket, { signal, idempotencyKey: item.idempotencyKey });
-    logger.info({ ticketId: ticket.id, action }, `alert ${action}d`);
+    logger.info({ ticketId: ticket.id, action }, "monitoring action delivered");
     return undefined;
   };
   const outbox = createOutbox(
@@ -242,7 +243,7 @@ export function createMonitoringPoller(
     // hits the unique key instead of calling the source twice.
     const key = outboxKey(target, ticket.id, action, objectId, 0);
     const item = await outbox.enqueue(ticket.id, action, key, { action });
-    if (item) logger.debug({ ticketId: ticket.id, action, itemId: item.id }, `alert ${action} queued`);
+    if (item) logger.debug({ ticketId: ticket.id, action, itemId: item.id }, "monitoring action queued");
   }
 
   type Handlers = { [K in keyof EngineEventMap]?: (event: EngineEventMap[K]) => Promise<void> };

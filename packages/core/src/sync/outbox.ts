@@ -29,8 +29,10 @@ export const realTimers: SyncClock = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-/** What an outbox row asks the connector to do. */
+/** What an outbox row asks the ticketing connector to do. */
 export type OutboxPayload = { text: string } | { status: TicketStatus };
+/** What an outbox row asks a monitoring connector to do (the monitoring poller's rows). */
+export type MonitoringActionPayload = { action: "acknowledge" | "resolve" };
 
 export interface OutboxSettings {
   target: string;
@@ -136,7 +138,7 @@ export interface Outbox {
     ticketId: number,
     kind: string,
     key: string,
-    payload: OutboxPayload,
+    payload: OutboxPayload | MonitoringActionPayload,
   ): Promise<OutboxItem | undefined>;
   /** Delivers every item that is due, in order per ticket; returns how many were delivered. */
   flush(): Promise<number>;
@@ -158,7 +160,7 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     ticketId: number,
     kind: string,
     key: string,
-    payload: OutboxPayload,
+    payload: OutboxPayload | MonitoringActionPayload,
   ): Promise<OutboxItem | undefined> {
     const now = iso(clock.now());
     try {
