@@ -113,10 +113,12 @@ describe("createEngine monitoring", () => {
     expect(kept.cursor).not.toBeNull();
     const before = fake.requestsTo("GET", "/api/v2/events").length;
     await second.start();
-    const events = await until(
-      () => fake.requestsTo("GET", "/api/v2/events"),
-      (list) => list.length > before,
+    // A whole pull of the second engine: its events request asked from the kept cursor.
+    await until(
+      () => second.monitoring.poller("datadog")!.status(),
+      (s) => s.lastRunAt !== kept.lastRunAt && s.lastError === null,
     );
+    const events = fake.requestsTo("GET", "/api/v2/events");
     expect(Number(events[before]!.query.get("filter[from]"))).toBe(Date.parse(kept.cursor!));
     const { items } = await second.tickets.list({ source: "datadog" });
     expect(items).toHaveLength(1);
