@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { Ticket, TicketInput } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
-import type { EngineEventMap, EngineEvents } from "../events.js";
+import type { EngineEvents } from "../events.js";
 import type { MonitoringConnector } from "../plugin.js";
 import type { Storage } from "../storage.js";
 import type { WebhookResult } from "../tickets.js";
@@ -19,6 +19,7 @@ import {
   createDeliveryWorker,
   createOutbox,
   type MonitoringActionPayload,
+  type OutboxHandlers,
   type OutboxSend,
   outboxKey,
   realTimers,
@@ -246,8 +247,7 @@ export function createMonitoringPoller(
     if (item) logger.debug({ ticketId: ticket.id, action, itemId: item.id }, "monitoring action queued");
   }
 
-  type Handlers = { [K in keyof EngineEventMap]?: (event: EngineEventMap[K]) => Promise<void> };
-  const handlers: Handlers = {
+  const handlers: OutboxHandlers = {
     async "session:created"(event) {
       if (event.dryRun) return;
       const ticket = await ownTicket(event.ticketId);
@@ -268,28 +268,13 @@ export function createMonitoringPoller(
     },
   };
 
-  let chain: Promise<void> = Promise.resolve();
-  function listen(): () => void {
-    const offs: (() => void)[] = [];
-    for (const [name, handler] of Object.entries(handlers) as [
-      keyof EngineEventMap,
-      (e: unknown) => Promise<void>,
-    ][]) {
-      const listener = (event: unknown) => {
-        chain = chain
-          .then(() => handler(event))
-          .then(() => {
-            if (started && !manual) worker.kick();
-          })
-          .catch((err: unknown) => logger.error({ err, event: name }, "monitoring action enqueue failed"));
-      };
-      deps.events.on(name, listener);
-      offs.push(() => deps.events.off(name, listener));
-    }
-    return () => {
-      for (const off of offs) off();
-    };
-  }
+  /** Wakes the delivery worker once what the event enqueued is in. */
+  const onEnqueued = () => {
+    void outbox.settled().then(() => {
+      if (started && !manual) worker.kick();
+    });
+  };
+  const kickOn = ["session:created", "ticket:updated"] as const;
 
   // ── pull ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -422,7 +407,8 @@ export function createMonitoringPoller(
       if (started) return;
       started = true;
       if (acknowledging) {
-        unlisten = listen();
+        unlisten = outbox.listen(handlers);
+        for (const name of kickOn) deps.events.on(name, onEnqueued);
         if (!storage.shared) {
           const released = await outbox.releaseClaims();
           if (released > 0) logger.info({ released }, "monitoring actions of a previous process released");
@@ -437,18 +423,16 @@ export function createMonitoringPoller(
       if (!started || abort.signal.aborted) return;
       abort.abort();
       unlisten?.();
+      for (const name of kickOn) deps.events.off(name, onEnqueued);
       clock.clearTimeout(pollTimer);
-      await Promise.allSettled([worker.stop(), polling, chain]);
+      await Promise.allSettled([worker.stop(), polling, outbox.settled()]);
       await storage.leases.release(monitoringLeaseName(source), deps.owner).catch(() => {});
       logger.info({}, "monitoring poller closed");
     },
 
     poll: (opts = {}) => poll(opts.force === true),
-    flush: async () => {
-      await chain;
-      return outbox.flush();
-    },
-    settled: () => chain,
+    flush: () => outbox.flush(),
+    settled: () => outbox.settled(),
 
     async status() {
       const [state, lease, pendingActions, deadActions] = await Promise.all([

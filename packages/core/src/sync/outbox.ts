@@ -128,9 +128,15 @@ function errorText(err: unknown): string {
   return clip(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 }
 
+/** Engine event handlers that enqueue outbox rows. */
+export type OutboxHandlers = { [K in keyof EngineEventMap]?: (event: EngineEventMap[K]) => Promise<void> };
+
 export interface Outbox {
-  /** Subscribes to engine events. Returns the unsubscribe function. */
-  listen(): () => void;
+  /**
+   * Subscribes `handlers` (default: ticket sync's work notes and status changes) to engine events,
+   * run one at a time in emission order. Returns the unsubscribe function.
+   */
+  listen(handlers?: OutboxHandlers): () => void;
   /** Resolves when every event received so far has been turned into rows. */
   settled(): Promise<void>;
   /** Adds one row unless its key exists; returns it, or undefined for a duplicate. */
@@ -209,8 +215,7 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     });
   }
 
-  type Handlers = { [K in keyof EngineEventMap]?: (event: EngineEventMap[K]) => Promise<void> };
-  const handlers: Handlers = {
+  const handlers: OutboxHandlers = {
     async "ticket:analyzed"(event) {
       const ticket = await storage.tickets.get(event.ticketId);
       if (ticket && (ticket.source === target || settings.scope === "all")) await analysisNote(ticket);
@@ -279,9 +284,9 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     },
   };
 
-  function listen(): () => void {
+  function listen(own: OutboxHandlers = handlers): () => void {
     const offs: (() => void)[] = [];
-    for (const [name, handler] of Object.entries(handlers) as [
+    for (const [name, handler] of Object.entries(own) as [
       keyof EngineEventMap,
       (e: unknown) => Promise<void>,
     ][]) {

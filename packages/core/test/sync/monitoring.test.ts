@@ -205,6 +205,54 @@ describe("createEngine monitoring acknowledge and resolve", () => {
     return path;
   }
 
+  it("acknowledges real sessions on its own source's tickets only, and nothing when acknowledge is off", async () => {
+    fake.groups = [highCpu];
+    const engine = await engineOn(createSqliteStorage({ path: ":memory:" }), { manual: true });
+    const { runbook } = await engine.runbooks.create(
+      "# Calm the CPU\n\n## Main Steps\n- `echo calmed` (name: calm, requires_approval: true)\n",
+      { actor: author, status: "approved" },
+    );
+    await engine.start();
+    const poller = engine.monitoring.poller("datadog")!;
+    await poller.poll();
+    const [alert] = (await engine.tickets.list({ source: "datadog" })).items;
+    const { ticket: other } = await engine.tickets.ingest(
+      { title: "High CPU on batch-01", source: "csv" },
+      { autoExecute: false },
+    );
+    const actions = async () =>
+      (await engine.storage.outbox.find({ where: { target: "monitoring:datadog" } })).map((r) => [
+        r.ticketId,
+        r.kind,
+      ]);
+
+    await engine.executions.start(alert!.id, runbook.id, { actor: author, dryRun: true });
+    await engine.executions.start(other.id, runbook.id, { actor: author });
+    await poller.settled();
+    expect(await actions()).toEqual([]);
+    await engine.executions.start(alert!.id, runbook.id, { actor: author });
+    await poller.settled();
+    expect(await actions()).toEqual([[alert!.id, "acknowledge"]]);
+    expect(await poller.flush()).toBe(1);
+    expect(fake.downtimes).toHaveLength(1);
+
+    const quiet = await engineOn(createSqliteStorage({ path: ":memory:" }), {
+      manual: true,
+      acknowledge: false,
+    });
+    const { runbook: again } = await quiet.runbooks.create(
+      "# Calm the CPU\n\n## Main Steps\n- `echo calmed` (name: calm, requires_approval: true)\n",
+      { actor: author, status: "approved" },
+    );
+    await quiet.start();
+    await quiet.monitoring.poller("datadog")!.poll();
+    const [quietAlert] = (await quiet.tickets.list({ source: "datadog" })).items;
+    await quiet.executions.start(quietAlert!.id, again.id, { actor: author });
+    await quiet.monitoring.poller("datadog")!.settled();
+    expect(await quiet.storage.outbox.count({ target: "monitoring:datadog" })).toBe(0);
+    expect(await quiet.monitoring.poller("datadog")!.status()).toMatchObject({ acknowledge: false });
+  });
+
   const posts = () => fake.requestsTo("POST", "/api/v2/downtime").length;
   const deletes = () => fake.server.requests.filter((r) => r.method === "DELETE").length;
 
