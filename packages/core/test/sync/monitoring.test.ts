@@ -3,6 +3,7 @@
  * with a cursor kept in the store, folds pulled alerts with webhook ones, backs off as a 429 asks,
  * and acknowledges (a downtime) and resolves (cancels it) exactly once across restarts.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -253,6 +254,37 @@ describe("createEngine monitoring acknowledge and resolve", () => {
     expect(await quiet.monitoring.poller("datadog")!.status()).toMatchObject({ acknowledge: false });
   });
 
+  /** A process running the engine of fixtures/monitoring-child.ts on `path`. */
+  function child(path: string): { proc: ChildProcess; done: Promise<string> } {
+    const proc = spawn(
+      process.execPath,
+      [
+        "--conditions=@runwarden/source",
+        "--import",
+        "tsx",
+        join(import.meta.dirname, "fixtures/monitoring-child.ts"),
+        path,
+        fake.url,
+      ],
+      {
+        cwd: import.meta.dirname,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, DD_API_KEY: API_KEY, DD_APP_KEY: APP_KEY },
+      },
+    );
+    let out = "";
+    proc.stdout!.on("data", (d) => {
+      out += d;
+    });
+    proc.stderr!.on("data", (d) => {
+      out += d;
+    });
+    const done = new Promise<string>((resolve) =>
+      proc.on("exit", (code, signal) => resolve(`${code ?? signal}\n${out}`)),
+    );
+    return { proc, done };
+  }
+
   const posts = () => fake.requestsTo("POST", "/api/v2/downtime").length;
   const deletes = () => fake.server.requests.filter((r) => r.method === "DELETE").length;
 
@@ -284,26 +316,24 @@ describe("createEngine monitoring acknowledge and resolve", () => {
     });
   });
 
-  it("does not acknowledge twice when the process dies after Datadog applied the acknowledge", async () => {
+  it("does not acknowledge twice when the process is SIGKILLed after Datadog applied the acknowledge", async () => {
     const path = await enqueueAndStop();
 
-    // The downtime is created, but the answer never reaches the second engine: it stops first.
+    // The downtime is created, but its answer is held back and the delivering process is killed
+    // meanwhile: Datadog has the acknowledgement, the outbox row is still pending.
     fake.slowCreateMs = 30_000;
-    const second = await engineOn(createSqliteStorage({ path }), { enabled: false });
-    await second.start();
+    const first = child(path);
     await until(
       () => fake.downtimes.length,
       (n) => n === 1,
+      30_000,
     );
-    await closeEngine(second);
+    first.proc.kill("SIGKILL");
+    expect((await first.done).split("\n")[0]).toBe("SIGKILL");
 
-    const third = await engineOn(createSqliteStorage({ path }), { enabled: false });
-    await third.start();
-    await until(
-      () => third.monitoring.poller("datadog")!.status(),
-      (s) => s.pendingActions === 0,
-    );
+    const second = child(path);
+    expect(await second.done).toMatch(/^0\n[\s\S]*done/);
     expect(fake.downtimes.map((d) => d.attributes.status)).toEqual(["canceled"]);
     expect([posts(), deletes()]).toEqual([1, 1]);
-  });
+  }, 60_000);
 });
