@@ -12,13 +12,8 @@ import type { EngineEvents } from "../events.js";
 import type { TicketingConnector } from "../plugin.js";
 import type { OutboxItem, Storage } from "../storage.js";
 import { createInbound, type PollResult } from "./inbound.js";
-import {
-  createDeliveryWorker,
-  createOutbox,
-  type OutboxSettings,
-  realTimers,
-  type SyncClock,
-} from "./outbox.js";
+import { createOutbox, type OutboxSettings, type SyncClock } from "./outbox.js";
+import { createDeliveryWorker, realTimers } from "./worker.js";
 
 export type { PollResult } from "./inbound.js";
 export { cursorKey } from "./inbound.js";

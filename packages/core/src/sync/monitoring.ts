@@ -16,15 +16,14 @@ import type { Storage } from "../storage.js";
 import type { WebhookResult } from "../tickets.js";
 import {
   backoffMs,
-  createDeliveryWorker,
   createOutbox,
   type MonitoringActionPayload,
   type OutboxHandlers,
   type OutboxSend,
   outboxKey,
-  realTimers,
   type SyncClock,
 } from "./outbox.js";
+import { createDeliveryWorker, realTimers } from "./worker.js";
 
 /** Per-source settings of the monitoring poller; every field has a default. */
 export interface MonitoringPollOptions {
