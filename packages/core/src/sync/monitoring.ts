@@ -8,7 +8,7 @@
  */
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { Ticket, TicketInput } from "../domain.js";
+import { finalSessionStatuses, sessionStatuses, type Ticket, type TicketInput } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
 import type { EngineEvents } from "../events.js";
 import type { MonitoringConnector } from "../plugin.js";
@@ -140,6 +140,9 @@ export const monitoringLeaseName = (source: string) => `monitoring-poll:${source
 
 type Action = MonitoringActionPayload["action"];
 
+/** Live sessions and resolved tickets looked at when a poller starts (newest first). */
+const catchUpLimit = 200;
+
 interface PollState {
   cursor: string | null;
   lastRunAt: string | null;
@@ -247,25 +250,57 @@ export function createMonitoringPoller(
   }
 
   const handlers: OutboxHandlers = {
-    async "session:created"(event) {
-      if (event.dryRun) return;
-      const ticket = await ownTicket(event.ticketId);
-      if (ticket) await enqueue(ticket, "acknowledge", event.sessionId);
-    },
+    "session:created": (event) => acknowledgeSession({ id: event.sessionId, ...event }),
     async "ticket:updated"(event) {
-      if (event.status !== "resolved" || typeof connector.resolve !== "function") return;
-      const ticket = await ownTicket(event.ticketId);
-      if (!ticket) return;
-      // Resolve undoes the latest acknowledgement; a ticket nobody acted on was never acknowledged.
-      const rows = await storage.outbox.find({
-        where: { target, ticketId: ticket.id },
-        order: "desc",
-        limit: 100,
-      });
-      const acknowledged = rows.find((row) => row.kind === "acknowledge");
-      if (acknowledged) await enqueue(ticket, "resolve", acknowledged.id);
+      if (event.status === "resolved") await resolveTicket(event.ticketId);
     },
   };
+
+  /** Acknowledges a session of one of the source's tickets (once: the key names the session). */
+  async function acknowledgeSession(session: { id: number; ticketId: number; dryRun: boolean }) {
+    if (session.dryRun) return;
+    const ticket = await ownTicket(session.ticketId);
+    if (ticket) await enqueue(ticket, "acknowledge", session.id);
+  }
+
+  /** Resolves a resolved ticket of the source that was acknowledged (once: the key names the acknowledgement). */
+  async function resolveTicket(ticketId: number) {
+    if (typeof connector.resolve !== "function") return;
+    const ticket = await ownTicket(ticketId);
+    if (!ticket) return;
+    // Resolve undoes the latest acknowledgement; a ticket nobody acted on was never acknowledged.
+    const rows = await storage.outbox.find({
+      where: { target, ticketId: ticket.id },
+      order: "desc",
+      limit: 100,
+    });
+    const acknowledged = rows.find((row) => row.kind === "acknowledge");
+    if (acknowledged) await enqueue(ticket, "resolve", acknowledged.id);
+  }
+
+  /**
+   * What happened while no poller listened (a crash between a session's write and its event's
+   * enqueue, or sessions that started before this poller did): live sessions of the source's
+   * tickets are acknowledged and its recently resolved tickets resolved. The keys make this a
+   * no-op for what is queued already.
+   */
+  async function catchUp(): Promise<void> {
+    const live = sessionStatuses.filter((status) => !finalSessionStatuses.includes(status));
+    for (const session of await storage.sessions.find({
+      where: { status: { in: live } },
+      order: "desc",
+      limit: catchUpLimit,
+    })) {
+      await acknowledgeSession(session);
+    }
+    for (const ticket of await storage.tickets.find({
+      where: { source, status: "resolved" },
+      order: "desc",
+      limit: catchUpLimit,
+    })) {
+      await resolveTicket(ticket.id);
+    }
+  }
 
   /** Wakes the delivery worker once what the event enqueued is in. */
   const onEnqueued = () => {
@@ -408,6 +443,11 @@ export function createMonitoringPoller(
       if (acknowledging) {
         unlisten = outbox.listen(handlers);
         for (const name of kickOn) deps.events.on(name, onEnqueued);
+        try {
+          await catchUp();
+        } catch (err) {
+          logger.error({ err }, "monitoring actions catch-up failed");
+        }
         if (!storage.shared) {
           const released = await outbox.releaseClaims();
           if (released > 0) logger.info({ released }, "monitoring actions of a previous process released");

@@ -47,7 +47,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function engineOn(storage: Storage, monitoring: MonitoringPollOptions): Promise<Engine> {
+/** An engine with the Datadog connector; `monitoring: null` polls nothing (no poller listens). */
+async function engineOn(storage: Storage, monitoring: MonitoringPollOptions | null): Promise<Engine> {
   const engine = await createEngine({
     storage,
     vault: { key: Buffer.alloc(32, 7) },
@@ -62,7 +63,7 @@ async function engineOn(storage: Storage, monitoring: MonitoringPollOptions): Pr
         },
       },
     ],
-    monitoring: { datadog: { idleMs: 50, ...monitoring } },
+    monitoring: monitoring === null ? {} : { datadog: { idleMs: 50, ...monitoring } },
   });
   engines.push(engine);
   return engine;
@@ -284,6 +285,55 @@ describe("createEngine monitoring acknowledge and resolve", () => {
     );
     return { proc, done };
   }
+
+  it("catches up on a session started and a ticket resolved while no poller listened", async () => {
+    const path = join(dir, "runwarden.db");
+    const alert = {
+      title: "High CPU on web-01",
+      severity: "high" as const,
+      source: "datadog",
+      externalId: "148275309:host:web-01",
+      fingerprint: "148275309:host:web-01",
+      metaData: { monitorId: 148275309, scope: "host:web-01" },
+    };
+    const runbookText =
+      "# Calm the CPU\n\n## Main Steps\n- `echo calmed` (name: calm, requires_approval: true)\n";
+
+    // No poller: the session starts unacknowledged.
+    const plain = await engineOn(createSqliteStorage({ path }), null);
+    const { runbook } = await plain.runbooks.create(runbookText, { actor: author, status: "approved" });
+    await plain.start();
+    const { ticket } = (await plain.tickets.ingestAlerts("datadog", [alert])).tickets[0]!;
+    const started = await plain.executions.start(ticket.id, runbook.id, { actor: author });
+    await closeEngine(plain);
+
+    const polling = await engineOn(createSqliteStorage({ path }), { manual: true, enabled: false });
+    await polling.start();
+    expect(await polling.monitoring.poller("datadog")!.flush()).toBe(1);
+    expect(fake.downtimes.map((d) => d.attributes.status)).toEqual(["active"]);
+    await closeEngine(polling);
+
+    // No poller again: the approval lets the session succeed, and the ticket resolves unseen.
+    const again = await engineOn(createSqliteStorage({ path }), null);
+    await again.start();
+    const [approval] = await until(
+      async () => (await again.approvals.list({ status: "pending" })).items,
+      (items) => items.length === 1,
+    );
+    expect(approval!.sessionId).toBe(started.session.id);
+    await again.approvals.approve(approval!.id, { actor: { id: "alice", roles: ["approver"] } });
+    await until(
+      () => again.tickets.get(ticket.id),
+      (t) => t.status === "resolved",
+    );
+    await closeEngine(again);
+
+    const last = await engineOn(createSqliteStorage({ path }), { manual: true, enabled: false });
+    await last.start();
+    expect(await last.monitoring.poller("datadog")!.flush()).toBe(1);
+    expect(fake.downtimes.map((d) => d.attributes.status)).toEqual(["canceled"]);
+    expect([posts(), deletes()]).toEqual([1, 1]);
+  });
 
   const posts = () => fake.requestsTo("POST", "/api/v2/downtime").length;
   const deletes = () => fake.server.requests.filter((r) => r.method === "DELETE").length;
