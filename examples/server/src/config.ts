@@ -104,19 +104,40 @@ export function connectorConfigVariable(name: string): string {
   return `${connectorConfigPrefix}${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
 }
 
+/** The prefix of the variables holding a monitoring source's pull settings. */
+export const monitoringPollPrefix = "RUNWARDEN_MONITORING_POLL_";
+
+/** The variable holding the pull settings of the monitoring connector named `name`. */
+export function monitoringPollVariable(name: string): string {
+  return `${monitoringPollPrefix}${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+/** A monitoring source's pull settings (`RUNWARDEN_MONITORING_POLL_<NAME>`), a subset of core's. */
+const PollSettings = z.strictObject({
+  /** False stops pulling; acknowledge and resolve still run. */
+  enabled: z.boolean().optional(),
+  intervalMs: z.number().int().min(1_000, "must be at least 1000 (1 s)").optional(),
+  /** False: no acknowledge when a session starts, no resolve when its ticket resolves. */
+  acknowledge: z.boolean().optional(),
+  maxBackoffMs: z.number().int().positive().optional(),
+});
+export type PollSettings = z.infer<typeof PollSettings>;
+
 /**
- * Every `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` variable, parsed: a JSON object each. A problem is
- * reported with the variable's name, never its value (it usually holds a secret).
+ * Every `<prefix><NAME>` variable, parsed: a JSON object each. A problem is reported with the
+ * variable's name, never its value (a connector configuration usually holds a secret).
  */
-function connectorConfigs(env: Readonly<Record<string, string>>, problems: string[]) {
+function connectorConfigs(
+  env: Readonly<Record<string, string>>,
+  problems: string[],
+  prefix = connectorConfigPrefix,
+) {
   const configs: Record<string, Record<string, unknown>> = {};
   for (const [variable, value] of Object.entries(env)) {
-    if (!variable.startsWith(connectorConfigPrefix)) continue;
-    const suffix = variable.slice(connectorConfigPrefix.length);
+    if (!variable.startsWith(prefix)) continue;
+    const suffix = variable.slice(prefix.length);
     if (!/^[A-Z0-9]+(_[A-Z0-9]+)*$/.test(suffix)) {
-      problems.push(
-        `${variable}: name the connector in upper case with _ for - (e.g. ${connectorConfigPrefix}GRAFANA)`,
-      );
+      problems.push(`${variable}: name the connector in upper case with _ for - (e.g. ${prefix}GRAFANA)`);
       continue;
     }
     let parsed: unknown;
@@ -158,6 +179,22 @@ export interface ServerConfig {
   connectors: string[];
   /** The `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` values (JSON objects), by variable name. */
   connectorConfigs: Record<string, Record<string, unknown>>;
+  /** The `RUNWARDEN_MONITORING_POLL_<NAME>` values (pull settings), by variable name. */
+  monitoringPoll: Record<string, PollSettings>;
+}
+
+function pollSettings(
+  env: Readonly<Record<string, string>>,
+  problems: string[],
+): Record<string, PollSettings> {
+  const settings: Record<string, PollSettings> = {};
+  for (const [variable, value] of Object.entries(connectorConfigs(env, problems, monitoringPollPrefix))) {
+    const parsed = PollSettings.safeParse(value);
+    if (parsed.success) settings[variable] = parsed.data;
+    else
+      problems.push(...parsed.error.issues.map((i) => `${variable}: ${[...i.path, i.message].join(": ")}`));
+  }
+  return settings;
 }
 
 /**
@@ -182,6 +219,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     }
   }
   const configs = connectorConfigs(cleaned, problems);
+  const monitoringPoll = pollSettings(cleaned, problems);
   if (!parsed.success || problems.length > 0) {
     throw new Error(`invalid configuration: ${problems.join("; ")}`);
   }
@@ -201,5 +239,6 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     logLevel: e.LOG_LEVEL,
     connectors: e.RUNWARDEN_CONNECTORS,
     connectorConfigs: configs,
+    monitoringPoll,
   };
 }

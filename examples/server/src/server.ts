@@ -30,6 +30,7 @@ import {
   mergeConnectors,
   privateDataDir,
   serverSecrets,
+  monitoringSources,
 } from "./setup.js";
 import { createStaticHandler } from "./static.js";
 
@@ -82,6 +83,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     vault: { key: key.key },
     // What a local step could read (the key file, /proc/<pid>/environ) shows as *** to viewers.
     redact: serverSecrets(config, { masterKey: key.key, adminToken }),
+    monitoring: monitoringSources(connectors, config.monitoringPoll),
   });
   const tokens = createTokenStore(engine.storage);
   const runbooks = await loadSampleRunbooks(engine, runbooksDir, logger);

@@ -24,7 +24,13 @@ import {
   rwError,
 } from "@runwarden/core";
 import { generateToken, type TokenStore } from "@runwarden/http-adapter";
-import { connectorConfigVariable, type ServerConfig } from "./config.js";
+import {
+  connectorConfigVariable,
+  monitoringPollPrefix,
+  monitoringPollVariable,
+  type PollSettings,
+  type ServerConfig,
+} from "./config.js";
 
 /** The first-party infrastructure connectors the example registers, by package. */
 const infrastructurePackages = [
@@ -201,6 +207,35 @@ function ownerOnly(path: string, mode: 0o600 | 0o700): void {
 export function privateDataDir(dataDir: string): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   ownerOnly(dataDir, 0o700);
+}
+
+/**
+ * Which monitoring sources the engine polls: every registered monitoring connector, each with its
+ * `RUNWARDEN_MONITORING_POLL_<NAME>` settings (core's defaults when unset: pull every 60 s when
+ * the connector can pull, acknowledge and resolve when it implements them). Throws
+ * RW_ERR_CONFIG_INVALID for a variable that names no registered monitoring connector.
+ */
+export function monitoringSources(
+  connectors: readonly ConnectorRegistration[],
+  settings: Readonly<Record<string, PollSettings>>,
+): Record<string, PollSettings> {
+  const sources: Record<string, PollSettings> = {};
+  const used = new Set<string>();
+  for (const { connector } of connectors) {
+    if (connector.kind !== "monitoring") continue;
+    const variable = monitoringPollVariable(connector.name);
+    used.add(variable);
+    sources[connector.name] = settings[variable] ?? {};
+  }
+  const unused = Object.keys(settings).filter((variable) => !used.has(variable));
+  if (unused.length > 0) {
+    throw rwError(
+      "RW_ERR_CONFIG_INVALID",
+      `${unused.join(", ")}: no monitoring connector of that name is registered (${monitoringPollPrefix}<NAME>)`,
+      { details: { variables: unused } },
+    );
+  }
+  return sources;
 }
 
 /**

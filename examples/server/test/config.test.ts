@@ -72,6 +72,19 @@ describe("readConfig", () => {
     });
   });
 
+  it("reads each monitoring source's pull settings and names a bad one", () => {
+    const config = readConfig({
+      RUNWARDEN_MONITORING_POLL_DATADOG: '{"intervalMs":30000,"enabled":true,"acknowledge":false}',
+    });
+    expect(config.monitoringPoll).toEqual({
+      RUNWARDEN_MONITORING_POLL_DATADOG: { intervalMs: 30_000, enabled: true, acknowledge: false },
+    });
+    expect(readConfig({}).monitoringPoll).toEqual({});
+    expect(() => readConfig({ RUNWARDEN_MONITORING_POLL_DATADOG: '{"intervalMs":10,"every":"1m"}' })).toThrow(
+      /RUNWARDEN_MONITORING_POLL_DATADOG: intervalMs: must be at least 1000.*RUNWARDEN_MONITORING_POLL_DATADOG: .*every/,
+    );
+  });
+
   it("names each bad connector variable and never quotes its value", () => {
     const secret = "s3cr3t-value-never-shown";
     let message = "";

@@ -31,7 +31,13 @@ beforeAll(async () => {
     );
   }
   dataDir = mkdtempSync(join(tmpdir(), "rw-dashboard-"));
-  const config = readConfig({ PORT: "0", RUNWARDEN_DATA_DIR: dataDir, RUNWARDEN_ADMIN_TOKEN: adminToken });
+  const config = readConfig({
+    PORT: "0",
+    RUNWARDEN_DATA_DIR: dataDir,
+    RUNWARDEN_ADMIN_TOKEN: adminToken,
+    // Webhook-only Prometheus: listed with its poller (nothing to pull), for the Connectors page.
+    RUNWARDEN_PROMETHEUS_TOKEN: "dashboard-prometheus-token-0042",
+  });
   server = await startServer(config, pino({ level: "silent" }));
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -217,6 +223,15 @@ describe("dashboard", () => {
     await page.selectOption("#cred-type", "database");
     expect(await input("port").getAttribute("type")).toBe("number");
     await page.click("#credentials details.create > summary");
+  });
+
+  it("shows each monitoring connector's poller on the Connectors page", async () => {
+    await page.goto(`${server.url}/#/connectors`);
+    await page.waitForSelector("#monitoring table");
+    const headers = await page.locator("#monitoring th").allTextContents();
+    expect(headers).toContain("Pull");
+    const row = page.locator("#monitoring tr", { hasText: "prometheus" });
+    expect(await row.textContent()).toContain("pull off");
   });
 
   it("creates a credential and shows it masked", async () => {

@@ -30,6 +30,7 @@ beforeAll(async () => {
     RUNWARDEN_WEBHOOK_SECRET: webhookSecret,
     RUNWARDEN_CONNECTORS: "runwarden-connector-grafana",
     RUNWARDEN_CONNECTOR_CONFIG_GRAFANA: JSON.stringify({ auth: { type: "hmac", secret: grafanaSecret } }),
+    RUNWARDEN_MONITORING_POLL_GRAFANA: JSON.stringify({ intervalMs: 30_000 }),
   });
   server = await startServer(config, pino({ level: "silent" }));
 });
@@ -61,6 +62,20 @@ describe("startServer", () => {
     expect(status).toBe(200);
     const grafana = body.items.find((c) => c.name === "grafana");
     expect(grafana).toMatchObject({ name: "grafana", version: "0.1.0", capabilities: ["webhook"] });
+  });
+
+  it("polls every monitoring connector with its RUNWARDEN_MONITORING_POLL_<NAME> settings", async () => {
+    const { body } = await api<{ items: { name: string; poller: Record<string, unknown> | null }[] }>(
+      "/connectors/monitoring",
+    );
+    // Grafana's connector cannot pull nor acknowledge: its poller is there, and off.
+    expect(body.items.find((c) => c.name === "grafana")?.poller).toMatchObject({
+      source: "grafana",
+      interval_ms: 30_000,
+      enabled: false,
+      acknowledge: false,
+      next_run_at: null,
+    });
   });
 
   it("turns a signed Grafana webhook into tickets when the signature matches the configured secret", async () => {

@@ -15,6 +15,7 @@ import {
   localRunAs,
   masterKey,
   mergeConnectors,
+  monitoringSources,
   privateDataDir,
   serverSecrets,
   unreachableByOthers,
@@ -134,6 +135,34 @@ describe("mergeConnectors", () => {
     const configured = [{ connector: grafana, config: grafanaConfig.RUNWARDEN_CONNECTOR_CONFIG_GRAFANA }];
     expect(mergeConnectors(builtIn, configured)).toEqual([builtIn[0], configured[0]]);
     expect(mergeConnectors(builtIn, [])).toEqual(builtIn);
+  });
+});
+
+describe("monitoringSources", () => {
+  it("polls every registered monitoring connector, each with its variable's settings", () => {
+    const connectors = [
+      { connector: localConnector, config: {} },
+      { connector: grafana, config: {} },
+    ];
+    expect(monitoringSources(connectors, {})).toEqual({ grafana: {} });
+    expect(
+      monitoringSources(connectors, {
+        RUNWARDEN_MONITORING_POLL_GRAFANA: { intervalMs: 30_000, acknowledge: false },
+      }),
+    ).toEqual({ grafana: { intervalMs: 30_000, acknowledge: false } });
+  });
+
+  it("refuses a pull settings variable that names no registered monitoring connector", () => {
+    expect(() =>
+      monitoringSources([{ connector: localConnector, config: {} }], {
+        RUNWARDEN_MONITORING_POLL_LOCAL: { enabled: false },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: "RW_ERR_CONFIG_INVALID",
+        message: expect.stringMatching(/RUNWARDEN_MONITORING_POLL_LOCAL/),
+      }),
+    );
   });
 });
 

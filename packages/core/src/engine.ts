@@ -18,6 +18,12 @@ import { createRunbooksApi, type RunbooksApi } from "./runbooks.js";
 import type { Storage } from "./storage.js";
 import { createMemoryStorage } from "./storage-memory.js";
 import { createTicketSync, type TicketSync, type TicketSyncOptions } from "./sync/index.js";
+import {
+  createMonitoringPoller,
+  type MonitoringPoller,
+  type MonitoringPollOptions,
+  type MonitoringSourceStatus,
+} from "./sync/monitoring.js";
 import { createTicketsApi, type TicketsApi } from "./tickets.js";
 import { createVault, type VaultOptions } from "./vault.js";
 
@@ -54,6 +60,20 @@ export interface EngineOptions {
    * ```
    */
   redact?: Iterable<string>;
+  /**
+   * Monitoring sources to poll, by registered monitoring connector name: `pull` on a schedule,
+   * and `acknowledge` / `resolve` as sessions start and tickets resolve (`{ prometheus: {} }`
+   * takes every default; `{ enabled: false }` keeps acknowledge and resolve but stops pulling).
+   */
+  monitoring?: Readonly<Record<string, MonitoringPollOptions>>;
+}
+
+/** The monitoring pollers of the sources named in `createEngine({ monitoring })`. */
+export interface MonitoringApi {
+  /** The poller of one source, when it is configured. */
+  poller(source: string): MonitoringPoller | undefined;
+  /** Every configured source's poller state, by source name. */
+  status(): Promise<MonitoringSourceStatus[]>;
 }
 
 export interface Engine {
@@ -70,6 +90,8 @@ export interface Engine {
   readonly instanceId: string;
   /** The ticket sync service, when `sync` was configured. */
   readonly sync: TicketSync | undefined;
+  /** The monitoring pollers (none unless `monitoring` was configured). */
+  readonly monitoring: MonitoringApi;
   /**
    * Freezes the connector registry, resumes sessions left by a previous process and starts the
    * background work (claiming sessions, expiring approvals). Idempotent.
@@ -112,6 +134,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const connections = createConnectionsApi(ctx, { vault, registry, audit });
   const executor = createExecutor(ctx, { runbooks, connections, registry, audit, tickets });
   const sync = options.sync && createEngineSync(ctx, options.sync, registry, tickets);
+  const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets);
 
   let started = false;
   let closed = false;
@@ -128,18 +151,21 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     storage: ctx.storage,
     instanceId: ctx.instanceId,
     sync,
+    monitoring,
     async start() {
       if (started) return;
       started = true;
       registry.freeze();
       await executor.start();
       await sync?.start();
+      for (const poller of monitoring.pollers) await poller.start();
     },
     async close() {
       if (closed) return;
       closed = true;
       abort.abort();
       await sync?.close();
+      await Promise.allSettled(monitoring.pollers.map((poller) => poller.close()));
       await executor.close();
       await registry.close();
       await ctx.storage.close();
@@ -166,4 +192,35 @@ function createEngineSync(
     },
     options,
   );
+}
+
+// ── monitoring pollers ─────────────────────────────────────────────────────────────────────────
+// One poller per configured source: pull with a cursor under a lease, acknowledge and resolve
+// through the outbox. Pulled alerts take the webhook's intake (tickets.ingestAlerts).
+
+function createEngineMonitoring(
+  ctx: EngineContext,
+  sources: Readonly<Record<string, MonitoringPollOptions>>,
+  registry: ConnectorRegistry,
+  tickets: TicketsApi,
+): MonitoringApi & { pollers: MonitoringPoller[] } {
+  const pollers = Object.entries(sources).map(([source, options]) =>
+    createMonitoringPoller(
+      {
+        storage: ctx.storage,
+        events: ctx.events,
+        logger: ctx.logger,
+        connector: registry.monitoring(source),
+        source,
+        owner: ctx.instanceId,
+        ingest: (name, alerts) => tickets.ingestAlerts(name, alerts),
+      },
+      options,
+    ),
+  );
+  return {
+    pollers,
+    poller: (source) => pollers.find((poller) => poller.source === source),
+    status: () => Promise.all(pollers.map((poller) => poller.status())),
+  };
 }

@@ -53,7 +53,7 @@ export {
 } from "./credentials.js";
 export * from "./domain.js";
 // The engine and its parts.
-export { createEngine, type Engine, type EngineOptions } from "./engine.js";
+export { createEngine, type Engine, type EngineOptions, type MonitoringApi } from "./engine.js";
 // The contracts: errors, domain shapes, the storage port, events, the plugin API, policy.
 export * from "./errors.js";
 export * from "./events.js";
@@ -101,6 +101,8 @@ export {
   checkSignal,
   checkWhere,
   createLocalSignals,
+  decodeLease,
+  encodeLease,
   type IngestPlan,
   isFoldableTicketStatus,
   isOpenTicketStatus,
@@ -121,6 +123,16 @@ export {
   type TicketSyncDeps,
   type TicketSyncOptions,
 } from "./sync/index.js";
+export {
+  createMonitoringPoller,
+  type MonitoringPoller,
+  type MonitoringPollerDeps,
+  type MonitoringPollOptions,
+  type MonitoringPollResult,
+  MonitoringSourceStatus,
+  monitoringStateKey,
+  monitoringTarget,
+} from "./sync/monitoring.js";
 export {
   type CsvImportOptions,
   type CsvImportResult,

@@ -119,9 +119,14 @@ export interface MonitoringConnector {
   /** Throws RW_ERR_INPUT_INVALID with a reason for a malformed payload. */
   parseWebhook?(request: WebhookRequest): ParsedWebhook | Promise<ParsedWebhook>;
   pull?(options: { since?: string; signal: AbortSignal }): AsyncIterable<TicketInput>;
-  /** `options.signal` (optional, additive) cancels the call; the connector also honours ctx.signal. */
-  acknowledge?(ticket: Ticket, options?: { signal?: AbortSignal }): Promise<void>;
-  resolve?(ticket: Ticket, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Called by the engine's monitoring poller, through its outbox, when a session starts for the
+   * ticket (and `resolve` when the ticket resolves, after an acknowledge). Each may be called again
+   * after a crash: make them idempotent (`options.idempotencyKey` is the same on every retry of one
+   * call). `options.signal` cancels the call; the connector also honours ctx.signal.
+   */
+  acknowledge?(ticket: Ticket, options?: { signal?: AbortSignal; idempotencyKey?: string }): Promise<void>;
+  resolve?(ticket: Ticket, options?: { signal?: AbortSignal; idempotencyKey?: string }): Promise<void>;
   healthCheck?(): Promise<HealthResult>;
   close?(): Promise<void>;
 }

@@ -12,7 +12,7 @@ import {
   type Ticket,
 } from "./domain.js";
 import { rwError } from "./errors.js";
-import type { CollectionName, IngestOptions, NewDoc, Query, Signals, Where } from "./storage.js";
+import type { CollectionName, IngestOptions, LeaseHolder, NewDoc, Query, Signals, Where } from "./storage.js";
 import { indexedFields } from "./storage.js";
 
 const TOPIC = /^[a-z0-9_.:-]{1,63}$/i;
@@ -207,4 +207,24 @@ export function createLocalSignals(logger?: Logger): Signals & { close(): void }
       listeners.clear();
     },
   };
+}
+
+/**
+ * How a named lease is kept in the named values (`leaseKey(name)`): JSON with the owner and the
+ * expiry in epoch milliseconds, so a SQL store can compare both inside its upsert.
+ */
+export function encodeLease(owner: string, expiresMs: number): string {
+  return JSON.stringify({ owner, expiresMs });
+}
+
+/** The holder a stored lease value names, or undefined for a value that is not one. */
+export function decodeLease(value: string | undefined): LeaseHolder | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value) as { owner?: unknown; expiresMs?: unknown };
+    if (typeof parsed.owner !== "string" || typeof parsed.expiresMs !== "number") return undefined;
+    return { owner: parsed.owner, expiresAt: new Date(parsed.expiresMs).toISOString() };
+  } catch {
+    return undefined;
+  }
 }

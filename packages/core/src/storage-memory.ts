@@ -19,12 +19,14 @@ import type {
   StoredTypes,
   Where,
 } from "./storage.js";
-import { indexedFields, uniqueKeys } from "./storage.js";
+import { indexedFields, leaseKey, uniqueKeys } from "./storage.js";
 import {
   type Condition,
   checkQuery,
   checkWhere,
   createLocalSignals,
+  decodeLease,
+  encodeLease,
   liveSessionKey,
   planIngest,
 } from "./storage-kit.js";
@@ -169,6 +171,25 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     async setValue(key, value) {
       assertOpen();
       values.set(key, String(value));
+    },
+
+    leases: {
+      async acquire(name, owner, ttlMs, now) {
+        assertOpen();
+        const at = parseTime(now);
+        const held = decodeLease(values.get(leaseKey(name)));
+        if (held && held.owner !== owner && Date.parse(held.expiresAt) > at) return false;
+        values.set(leaseKey(name), encodeLease(owner, at + ttlMs));
+        return true;
+      },
+      async release(name, owner) {
+        assertOpen();
+        if (decodeLease(values.get(leaseKey(name)))?.owner === owner) values.delete(leaseKey(name));
+      },
+      async get(name) {
+        assertOpen();
+        return decodeLease(values.get(leaseKey(name)));
+      },
     },
 
     signals: {

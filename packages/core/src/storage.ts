@@ -181,6 +181,32 @@ export interface Signals {
   subscribe(topic: string, listener: (payload: string) => void): () => void;
 }
 
+/** Who holds a named lease and until when. */
+export interface LeaseHolder {
+  owner: string;
+  expiresAt: string;
+}
+
+/**
+ * Named leases for background work that must run on one engine instance at a time (the monitoring
+ * poller of a source): with a shared store, two owners never hold one name at once. Kept beside
+ * the named values under the key `lease:<name>`.
+ */
+export interface NamedLeases {
+  /**
+   * Takes `name` for `owner` until `now + ttlMs` when it is free, expired, or already held by
+   * `owner` (which renews it). True when `owner` holds it afterwards.
+   */
+  acquire(name: string, owner: string, ttlMs: number, now: string): Promise<boolean>;
+  /** Gives `name` up if `owner` holds it. */
+  release(name: string, owner: string): Promise<void>;
+  /** The current holder (possibly expired), or undefined when nobody took it or it was released. */
+  get(name: string): Promise<LeaseHolder | undefined>;
+}
+
+/** The named value a lease is kept under. */
+export const leaseKey = (name: string) => `lease:${name}`;
+
 export interface Storage {
   /** "memory", "sqlite", "postgres", … */
   readonly kind: string;
@@ -238,6 +264,8 @@ export interface Storage {
   /** Small named values: pull cursors, schema facts. */
   getValue(key: string): Promise<string | undefined>;
   setValue(key: string, value: string): Promise<void>;
+
+  readonly leases: NamedLeases;
 
   readonly signals: Signals;
 

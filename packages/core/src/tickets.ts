@@ -140,6 +140,12 @@ export interface TicketsApi {
     request: WebhookRequest,
     options?: WebhookIngestOptions,
   ): Promise<WebhookResult>;
+  /**
+   * Takes alerts a monitoring connector pulled (the monitoring poller) through the same intake as
+   * its webhook: a repeat folds into the open ticket of its fingerprint, a resolved alert resolves
+   * it. An alert that fails validation is skipped and named in `warnings`.
+   */
+  ingestAlerts(source: string, alerts: readonly TicketInput[]): Promise<WebhookResult>;
   /** Throws RW_ERR_STORAGE_NOT_FOUND. */
   get(id: number): Promise<Ticket>;
   /** Newest first. */
@@ -479,10 +485,25 @@ export function createTicketsApi(
         details: { limit: maxWebhookTickets, count: parsed.tickets.length },
       });
     }
-    const inputs: ValidTicketInput[] = [];
     const fields: { field: string; message: string }[] = [];
-    parsed.tickets.forEach((ticket, i) => {
-      const prefix = parsed.tickets.length > 1 ? `[${i}].` : "";
+    const inputs = connectorInputs(source, parsed.tickets, warnings, fields);
+    if (fields.length > 0) throw invalid(`connector "${source}" produced an invalid ticket`, fields);
+    return { inputs, warnings };
+  }
+
+  /**
+   * A monitoring connector's tickets (a webhook's or a pull's) as intake takes them: the source
+   * defaulted, the severity mapped onto the scale, each checked. Problems go to `fields`.
+   */
+  function connectorInputs(
+    source: string,
+    tickets: readonly TicketInput[],
+    warnings: string[],
+    fields: { field: string; message: string }[],
+  ): ValidTicketInput[] {
+    const inputs: ValidTicketInput[] = [];
+    tickets.forEach((ticket, i) => {
+      const prefix = tickets.length > 1 ? `[${i}].` : "";
       const candidate = {
         ...ticket,
         source: ticket.source ?? source,
@@ -492,8 +513,27 @@ export function createTicketsApi(
       if (valid.success) inputs.push(valid.data);
       else fields.push(...fieldErrors(valid.error, prefix));
     });
-    if (fields.length > 0) throw invalid(`connector "${source}" produced an invalid ticket`, fields);
-    return { inputs, warnings };
+    return inputs;
+  }
+
+  /** What every monitoring source shares after parsing: resolutions first, then the rest folded or stored. */
+  async function monitoringIntake(
+    source: string,
+    inputs: ValidTicketInput[],
+    warnings: string[],
+    submittedBy: string | null,
+  ): Promise<WebhookResult> {
+    const resolved: Ticket[] = [];
+    for (const input of inputs) {
+      if (!input.resolved) continue;
+      const done = await resolveOpen(input, `resolved by ${input.source}`);
+      if (done.length === 0)
+        warnings.push(`no open ticket matched the resolved alert "${input.title.slice(0, 80)}"`);
+      resolved.push(...done);
+    }
+    const tickets = await ingestValid(inputs, true, submittedBy);
+    if (warnings.length > 0) log.debug({ source, warnings: warnings.length }, "alerts mapped with warnings");
+    return { tickets, resolved, warnings };
   }
 
   return {
@@ -677,18 +717,15 @@ export function createTicketsApi(
 
     async ingestWebhook(source, request, options = {}) {
       const { inputs, warnings } = await webhookInputs(source, request);
-      const resolved: Ticket[] = [];
-      for (const input of inputs) {
-        if (!input.resolved) continue;
-        const done = await resolveOpen(input, `resolved by ${input.source}`);
-        if (done.length === 0)
-          warnings.push(`no open ticket matched the resolved alert "${input.title.slice(0, 80)}"`);
-        resolved.push(...done);
-      }
-      const tickets = await ingestValid(inputs, true, options.submittedBy ?? null);
-      if (warnings.length > 0)
-        log.debug({ source, warnings: warnings.length }, "webhook mapped with warnings");
-      return { tickets, resolved, warnings };
+      return monitoringIntake(source, inputs, warnings, options.submittedBy ?? null);
+    },
+
+    async ingestAlerts(source, alerts) {
+      const warnings: string[] = [];
+      const fields: { field: string; message: string }[] = [];
+      const inputs = connectorInputs(source, alerts, warnings, fields);
+      for (const { field, message } of fields.slice(0, 20)) warnings.push(`refused ${field}: ${message}`);
+      return monitoringIntake(source, inputs, warnings, `monitoring:${source}`);
     },
 
     get,

@@ -18,9 +18,12 @@ import type {
   Ticket,
 } from "@runwarden/core";
 import {
+  decodeLease,
+  encodeLease,
   foldableTicketStatuses,
   indexedFields,
   isRunwardenError,
+  leaseKey,
   planIngest,
   rwError,
 } from "@runwarden/core";
@@ -306,6 +309,35 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
           [key, String(value)],
         ),
       );
+    },
+
+    leases: {
+      acquire(name, owner, ttlMs, now) {
+        return run(async (q) => {
+          const at = parseTime(now);
+          // The upsert locks the row and re-checks the condition: two owners never both win.
+          const result = await q.query(
+            `INSERT INTO rw_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+             WHERE (rw_kv.value::jsonb ->> 'expiresMs')::bigint <= $3 OR rw_kv.value::jsonb ->> 'owner' = $4`,
+            [leaseKey(name), encodeLease(owner, at + ttlMs), at, owner],
+          );
+          return result.rowCount === 1;
+        });
+      },
+      async release(name, owner) {
+        await run((q) =>
+          q.query("DELETE FROM rw_kv WHERE key = $1 AND value::jsonb ->> 'owner' = $2", [
+            leaseKey(name),
+            owner,
+          ]),
+        );
+      },
+      get(name) {
+        return run(async (q) => {
+          const { rows } = await q.query("SELECT value FROM rw_kv WHERE key = $1", [leaseKey(name)]);
+          return decodeLease(rows[0]?.value as string | undefined);
+        });
+      },
     },
 
     signals: {

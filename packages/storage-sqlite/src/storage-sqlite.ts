@@ -21,9 +21,12 @@ import type {
 } from "@runwarden/core";
 import {
   createLocalSignals,
+  decodeLease,
+  encodeLease,
   foldableTicketStatuses,
   indexedFields,
   isRunwardenError,
+  leaseKey,
   planIngest,
   rwError,
 } from "@runwarden/core";
@@ -338,6 +341,37 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
           "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
         statements.get(sql).run(key, String(value));
       });
+    },
+
+    leases: {
+      acquire(name, owner, ttlMs, now) {
+        return run(() => {
+          const at = parseTime(now);
+          // One statement: free, expired or our own lease is (re)written; anyone else's is kept.
+          const sql = `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+            WHERE json_extract(kv.value, '$.expiresMs') <= ? OR json_extract(kv.value, '$.owner') = ?`;
+          return (
+            statements.get(sql).run(leaseKey(name), encodeLease(owner, at + ttlMs), at, owner).changes === 1
+          );
+        });
+      },
+      async release(name, owner) {
+        await run(() => {
+          const sql = "DELETE FROM kv WHERE key = ? AND json_extract(value, '$.owner') = ?";
+          statements.get(sql).run(leaseKey(name), owner);
+        });
+      },
+      get(name) {
+        return run(
+          () =>
+            decodeLease(
+              statements.get("SELECT value FROM kv WHERE key = ?").pluck().get(leaseKey(name)) as
+                | string
+                | undefined,
+            ),
+          "read",
+        );
+      },
     },
 
     signals: {

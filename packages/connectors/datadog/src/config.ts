@@ -50,7 +50,7 @@ export const DatadogConfig = z
     apiUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** `DD-API-KEY`. With `applicationKey`, enables pull. */
     apiKey: secret(z.string().min(1)).optional(),
-    /** `DD-APPLICATION-KEY` (scopes `monitors_read`, `events_read`). */
+    /** `DD-APPLICATION-KEY` (scopes `monitors_read`, `events_read`; `monitors_downtime` to acknowledge). */
     applicationKey: secret(z.string().min(1)).optional(),
     mapping: z
       .object({
@@ -79,6 +79,16 @@ export const DatadogConfig = z
         pageSize: z.number().int().min(1).max(1_000).default(100),
         /** Pages read per source in one pull, so one pull stays bounded. */
         maxPages: z.number().int().min(1).max(1_000).default(20),
+      })
+      .prefault({}),
+    /** What `acknowledge` does: a Downtime (API v2) on the alert's monitor and scope, for this long. */
+    downtime: z
+      .object({
+        durationMs: z
+          .number()
+          .int()
+          .positive()
+          .default(2 * 3_600_000),
       })
       .prefault({}),
     limits: z

@@ -8,7 +8,8 @@ const name = "datadog";
 
 /**
  * The Datadog connector: receives the Webhooks integration's calls (body = `webhookTemplate`),
- * and pulls monitor groups in Alert/Warn plus alert events since a cursor. Register it under the
+ * pulls monitor groups in Alert/Warn plus alert events since a cursor, acknowledges with a
+ * Downtime (API v2) on the alert's monitor and scope and resolves by cancelling it. Register it under the
  * source name `datadog`: the webhook posts to `/api/v1/tickets/webhook/datadog`.
  */
 const datadog = defineConnector({
@@ -16,9 +17,9 @@ const datadog = defineConnector({
   name,
   version: "0.1.0",
   sdk: "^0.1.0",
-  description: "Datadog: webhook receiver, monitor groups and events pull.",
+  description: "Datadog: webhook receiver, monitor groups and events pull, downtimes.",
   configSchema: DatadogConfig,
-  capabilities: ["webhook", "pull", "health-check"],
+  capabilities: ["webhook", "pull", "acknowledge", "resolve", "health-check"],
   create(config, ctx): MonitoringConnector {
     const connector: MonitoringConnector = {
       verifyWebhook: (request) => verifyDatadogRequest(config.webhookAuth, request),
@@ -31,9 +32,13 @@ const datadog = defineConnector({
       { ...config, apiKey, applicationKey },
       { source: name, logger: ctx.logger, now: ctx.now },
     );
+    const withEngine = (signal: AbortSignal | undefined) =>
+      signal ? AbortSignal.any([signal, ctx.signal]) : ctx.signal;
     return {
       ...connector,
-      pull: ({ since, signal }) => api.pull({ since, signal: AbortSignal.any([signal, ctx.signal]) }),
+      pull: ({ since, signal }) => api.pull({ since, signal: withEngine(signal) }),
+      acknowledge: (ticket, options) => api.acknowledge(ticket, withEngine(options?.signal)),
+      resolve: (ticket, options) => api.resolve(ticket, withEngine(options?.signal)),
       healthCheck: () =>
         api.healthCheck(AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeoutMs)])),
     };

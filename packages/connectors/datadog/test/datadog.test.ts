@@ -1,8 +1,9 @@
 import { type FakeServer, fakeServer, testConnector } from "@runwarden/connector-testkit";
-import type { MonitoringConnector, TicketInput } from "@runwarden/core";
+import type { MonitoringConnector, Ticket, TicketInput } from "@runwarden/core";
 import { MockAgent } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import datadog from "../src/index.js";
+import { fakeDatadog } from "./fake-datadog.js";
 import { fixture, NOW, testContext } from "./support.js";
 
 const API_KEY = "dd-api-key-0123456789abcdef";
@@ -243,4 +244,69 @@ testConnector(datadog, {
       }
     },
   },
+});
+
+describe("acknowledge and resolve", () => {
+  const alertTicket = (over: Partial<Ticket> = {}): Ticket =>
+    ({
+      id: 7,
+      title: "High CPU on web-01",
+      source: "datadog",
+      externalId: "148275309:env:prod,host:web-01",
+      fingerprint: "datadog:148275309:env:prod,host:web-01",
+      metaData: { monitorId: 148275309, scope: "env:prod,host:web-01" },
+      ...over,
+    }) as Ticket;
+
+  it("mutes the monitor's group with one downtime however often it is acknowledged", async () => {
+    const fake = await fakeDatadog({ apiKey: API_KEY, applicationKey: APP_KEY });
+    try {
+      const connector = create({ apiUrl: fake.url, downtime: { durationMs: 600_000 } });
+      const signal = AbortSignal.timeout(5_000);
+      await connector.acknowledge!(alertTicket(), { signal });
+      await connector.acknowledge!(alertTicket(), { signal });
+      expect(fake.downtimes).toHaveLength(1);
+      expect(fake.downtimes[0]!.attributes).toMatchObject({
+        monitor_identifier: { monitor_id: 148275309 },
+        scope: "env:prod AND host:web-01",
+        status: "active",
+        schedule: { start: null, end: new Date(NOW.getTime() + 600_000).toISOString() },
+      });
+      expect(fake.downtimes[0]!.attributes.message).toContain("[runwarden:148275309:env:prod,host:web-01]");
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("cancels only its own downtime when resolving, and succeeds when there is none", async () => {
+    const fake = await fakeDatadog({ apiKey: API_KEY, applicationKey: APP_KEY });
+    try {
+      const connector = create({ apiUrl: fake.url });
+      const signal = AbortSignal.timeout(5_000);
+      await connector.acknowledge!(alertTicket(), { signal });
+      await connector.acknowledge!(
+        alertTicket({ id: 8, externalId: "99:host:db-01", metaData: { monitorId: 99, scope: "host:db-01" } }),
+        {
+          signal,
+        },
+      );
+      await connector.resolve!(alertTicket(), { signal });
+      await connector.resolve!(alertTicket(), { signal });
+      expect(
+        fake.downtimes.map((d) => [d.attributes.monitor_identifier.monitor_id, d.attributes.status]),
+      ).toEqual([
+        [148275309, "canceled"],
+        [99, "active"],
+      ]);
+      expect(fake.requestsTo("DELETE", `/api/v2/downtime/${fake.downtimes[0]!.id}`)).toHaveLength(1);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("refuses a ticket that names no monitor", async () => {
+    await expect(
+      create().acknowledge!(alertTicket({ metaData: {} }), { signal: AbortSignal.timeout(5_000) }),
+    ).rejects.toMatchObject({ code: "RW_ERR_INPUT_INVALID" });
+  });
 });

@@ -10,10 +10,10 @@ import type { Ticket, TicketInput, TicketStatus } from "../domain.js";
 import { rwError } from "../errors.js";
 import type { EngineEvents } from "../events.js";
 import type { TicketingConnector } from "../plugin.js";
-import { systemClock } from "../policy.js";
 import type { OutboxItem, Storage } from "../storage.js";
 import { createInbound, type PollResult } from "./inbound.js";
 import { createOutbox, type OutboxSettings, type SyncClock } from "./outbox.js";
+import { createDeliveryWorker, realTimers } from "./worker.js";
 
 export type { PollResult } from "./inbound.js";
 export { cursorKey } from "./inbound.js";
@@ -94,16 +94,6 @@ export interface TicketSync {
   requeue(itemId: number): Promise<OutboxItem>;
 }
 
-const realTimers: SyncClock = {
-  now: () => systemClock.now(),
-  setTimeout(callback, ms) {
-    const timer = setTimeout(callback, ms);
-    timer.unref();
-    return timer;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 /**
  * Creates the two-way sync service for one ticketing connector.
  *
@@ -147,39 +137,13 @@ export function createTicketSync(deps: TicketSyncDeps, options: TicketSyncOption
 
   let started = false;
   let unlisten: (() => void) | undefined;
-  let deliverTimer: unknown;
   let pollTimer: unknown;
-  let delivering: Promise<void> | undefined;
   let polling: Promise<void> | undefined;
-  let again = false;
+  const worker = createDeliveryWorker(outbox, { clock, logger, signal: abort.signal, idleMs });
 
-  /** Runs the worker now (or right after the current run) and schedules the next wake-up. */
+  /** Runs the delivery worker now (or right after the current run); the host drives it when manual. */
   function kick(): void {
-    if (!started || manual || abort.signal.aborted) return;
-    if (delivering) {
-      again = true;
-      return;
-    }
-    clock.clearTimeout(deliverTimer);
-    delivering = (async () => {
-      do {
-        again = false;
-        try {
-          await outbox.flush();
-        } catch (err) {
-          logger.error({ err }, "outbox worker failed");
-        }
-      } while (again && !abort.signal.aborted);
-      let wait = idleMs;
-      try {
-        const due = await outbox.nextDue();
-        if (due !== undefined) wait = Math.min(idleMs, Math.max(0, due - clock.now()));
-      } catch (err) {
-        logger.error({ err }, "outbox worker failed");
-      }
-      delivering = undefined;
-      if (started && !abort.signal.aborted) deliverTimer = clock.setTimeout(kick, wait);
-    })();
+    if (started && !manual) worker.kick();
   }
 
   function schedulePoll(ms: number): void {
@@ -232,9 +196,8 @@ export function createTicketSync(deps: TicketSyncDeps, options: TicketSyncOption
       abort.abort();
       unlisten?.();
       for (const name of kickOn) deps.events.off(name, onEnqueued);
-      clock.clearTimeout(deliverTimer);
       clock.clearTimeout(pollTimer);
-      await Promise.allSettled([delivering, polling, outbox.settled()]);
+      await Promise.allSettled([worker.stop(), polling, outbox.settled()]);
       logger.info({}, "ticket sync closed");
     },
 

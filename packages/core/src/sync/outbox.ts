@@ -17,8 +17,10 @@ export interface SyncClock {
   clearTimeout(handle: unknown): void;
 }
 
-/** What an outbox row asks the connector to do. */
+/** What an outbox row asks the ticketing connector to do. */
 export type OutboxPayload = { text: string } | { status: TicketStatus };
+/** What an outbox row asks a monitoring connector to do (the monitoring poller's rows). */
+export type MonitoringActionPayload = { action: "acknowledge" | "resolve" };
 
 export interface OutboxSettings {
   target: string;
@@ -35,13 +37,26 @@ export interface OutboxSettings {
   scope: "all" | "acted-on";
 }
 
+/**
+ * Delivers one claimed item for its (existing) ticket. Resolves to undefined once the remote side
+ * has it, or to a reason the item needs no delivery (stored as its `lastError`); throws to retry.
+ */
+export type OutboxSend = (
+  item: OutboxItem,
+  ticket: Ticket,
+  signal: AbortSignal,
+) => Promise<string | undefined>;
+
 export interface OutboxDeps {
   storage: Storage;
   events: EngineEvents;
   logger: Logger;
   clock: SyncClock;
   random: () => number;
-  connector: TicketingConnector;
+  /** Ticket sync's target: work notes and status changes go to it. */
+  connector?: TicketingConnector;
+  /** Another target's delivery (the monitoring poller's acknowledge and resolve) instead of `connector`'s. */
+  send?: OutboxSend;
   /** Aborted when the sync service closes. */
   signal: AbortSignal;
 }
@@ -101,9 +116,15 @@ function errorText(err: unknown): string {
   return clip(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 }
 
+/** Engine event handlers that enqueue outbox rows. */
+export type OutboxHandlers = { [K in keyof EngineEventMap]?: (event: EngineEventMap[K]) => Promise<void> };
+
 export interface Outbox {
-  /** Subscribes to engine events. Returns the unsubscribe function. */
-  listen(): () => void;
+  /**
+   * Subscribes `handlers` (default: ticket sync's work notes and status changes) to engine events,
+   * run one at a time in emission order. Returns the unsubscribe function.
+   */
+  listen(handlers?: OutboxHandlers): () => void;
   /** Resolves when every event received so far has been turned into rows. */
   settled(): Promise<void>;
   /** Adds one row unless its key exists; returns it, or undefined for a duplicate. */
@@ -111,7 +132,7 @@ export interface Outbox {
     ticketId: number,
     kind: string,
     key: string,
-    payload: OutboxPayload,
+    payload: OutboxPayload | MonitoringActionPayload,
   ): Promise<OutboxItem | undefined>;
   /** Delivers every item that is due, in order per ticket; returns how many were delivered. */
   flush(): Promise<number>;
@@ -133,7 +154,7 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     ticketId: number,
     kind: string,
     key: string,
-    payload: OutboxPayload,
+    payload: OutboxPayload | MonitoringActionPayload,
   ): Promise<OutboxItem | undefined> {
     const now = iso(clock.now());
     try {
@@ -182,8 +203,7 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     });
   }
 
-  type Handlers = { [K in keyof EngineEventMap]?: (event: EngineEventMap[K]) => Promise<void> };
-  const handlers: Handlers = {
+  const handlers: OutboxHandlers = {
     async "ticket:analyzed"(event) {
       const ticket = await storage.tickets.get(event.ticketId);
       if (ticket && (ticket.source === target || settings.scope === "all")) await analysisNote(ticket);
@@ -252,9 +272,9 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     },
   };
 
-  function listen(): () => void {
+  function listen(own: OutboxHandlers = handlers): () => void {
     const offs: (() => void)[] = [];
-    for (const [name, handler] of Object.entries(handlers) as [
+    for (const [name, handler] of Object.entries(own) as [
       keyof EngineEventMap,
       (e: unknown) => Promise<void>,
     ][]) {
@@ -292,18 +312,37 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     return [...first.values()];
   }
 
-  async function remoteRef(ticket: Ticket, signal: AbortSignal): Promise<RemoteTicketRef> {
+  async function remoteRef(
+    ticketing: TicketingConnector,
+    ticket: Ticket,
+    signal: AbortSignal,
+  ): Promise<RemoteTicketRef> {
     if (ticket.source === target && ticket.externalId) return { externalId: ticket.externalId };
     const stored = await storage.getValue(refKey(target, ticket.id));
     if (stored) return { externalId: stored };
     // A crash after the remote create but before setValue re-runs create with the same key:
     // the connector returns the incident it made the first time.
-    const ref = await connector.create(ticket, { idempotencyKey: createKey(target, ticket.id), signal });
+    const ref = await ticketing.create(ticket, { idempotencyKey: createKey(target, ticket.id), signal });
     await storage.setValue(reverseRefKey(target, ref.externalId), String(ticket.id));
     await storage.setValue(refKey(target, ticket.id), ref.externalId);
     log.info({ ticketId: ticket.id, externalId: ref.externalId }, "remote ticket created");
     return ref;
   }
+
+  /** Ticket sync's delivery: a work note, or the ticket's current status, on its remote ticket. */
+  async function sendToTicketing(item: OutboxItem, ticket: Ticket, signal: AbortSignal) {
+    if (!connector) throw new TypeError("the outbox needs a ticketing connector or a `send` function");
+    const payload = item.payload as OutboxPayload;
+    // State is last-writer-wins: only the ticket's current status is worth sending.
+    if ("status" in payload && ticket.status !== payload.status)
+      return `superseded: the ticket is now ${ticket.status}`;
+    const ref = await remoteRef(connector, ticket, signal);
+    const options = { idempotencyKey: item.idempotencyKey, signal };
+    if ("status" in payload) await connector.update(ref, { status: payload.status }, options);
+    else await connector.comment(ref, payload.text.slice(0, maxNoteLength), options);
+    return undefined;
+  }
+  const send: OutboxSend = deps.send ?? sendToTicketing;
 
   async function finish(item: OutboxItem, changes: Partial<OutboxItem>): Promise<void> {
     try {
@@ -335,20 +374,12 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
           details: { entity: "ticket", id: item.ticketId },
         });
       }
-      const payload = item.payload as OutboxPayload;
-      if ("status" in payload && ticket.status !== payload.status) {
-        // State is last-writer-wins: only the ticket's current status is worth sending.
-        await finish(item, {
-          status: "delivered",
-          lastError: `superseded: the ticket is now ${ticket.status}`,
-        });
-        log.debug({ itemId: item.id, ticketId: item.ticketId }, "outbox status change superseded");
+      const skipped = await send(item, ticket, signal);
+      if (skipped !== undefined) {
+        await finish(item, { status: "delivered", lastError: skipped });
+        log.debug({ itemId: item.id, ticketId: item.ticketId, why: skipped }, "outbox item skipped");
         return "delivered";
       }
-      const ref = await remoteRef(ticket, signal);
-      const options = { idempotencyKey: item.idempotencyKey, signal };
-      if ("status" in payload) await connector.update(ref, { status: payload.status }, options);
-      else await connector.comment(ref, payload.text.slice(0, maxNoteLength), options);
       await finish(item, { status: "delivered", lastError: null });
       events.emit("outbox:delivered", { itemId: item.id, ticketId: item.ticketId, target, kind: item.kind });
       log.debug({ itemId: item.id, ticketId: item.ticketId, kind: item.kind }, "outbox item delivered");

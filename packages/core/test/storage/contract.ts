@@ -784,6 +784,50 @@ export function describeStorageContract(
       });
     });
 
+    describe("named leases", () => {
+      it("gives a free lease to the first owner and refuses it to another until it expires", async () => {
+        expect(await storage.leases.acquire("monitoring:prometheus", "one", 30_000, T0)).toBe(true);
+        expect(await storage.leases.acquire("monitoring:prometheus", "two", 30_000, at(29_999))).toBe(false);
+        expect(await storage.leases.get("monitoring:prometheus")).toEqual({
+          owner: "one",
+          expiresAt: at(30_000),
+        });
+        expect(await storage.leases.acquire("monitoring:prometheus", "two", 30_000, at(30_000))).toBe(true);
+        expect(await storage.leases.get("monitoring:prometheus")).toEqual({
+          owner: "two",
+          expiresAt: at(60_000),
+        });
+      });
+
+      it("renews the holder's lease and keeps names apart", async () => {
+        expect(await storage.leases.acquire("a", "one", 10_000, T0)).toBe(true);
+        expect(await storage.leases.acquire("a", "one", 10_000, at(9_000))).toBe(true);
+        expect(await storage.leases.acquire("a", "two", 10_000, at(15_000))).toBe(false);
+        expect(await storage.leases.acquire("b", "two", 10_000, at(15_000))).toBe(true);
+        expect(await storage.leases.get("a")).toEqual({ owner: "one", expiresAt: at(19_000) });
+      });
+
+      it("releases only the holder's lease", async () => {
+        expect(await storage.leases.get("a")).toBeUndefined();
+        await storage.leases.acquire("a", "one", 10_000, T0);
+        await storage.leases.release("a", "two");
+        expect((await storage.leases.get("a"))?.owner).toBe("one");
+        await storage.leases.release("a", "one");
+        expect(await storage.leases.get("a")).toBeUndefined();
+        expect(await storage.leases.acquire("a", "two", 10_000, T0)).toBe(true);
+      });
+
+      it("gives one lease to exactly one of many owners racing for it", async () => {
+        const other = (await peer()) ?? storage;
+        const owners = Array.from({ length: 12 }, (_, i) => `owner-${i}`);
+        const won = await Promise.all(
+          owners.map((owner, i) => (i % 2 === 0 ? storage : other).leases.acquire("race", owner, 30_000, T0)),
+        );
+        expect(won.filter(Boolean)).toHaveLength(1);
+        expect((await storage.leases.get("race"))?.owner).toBe(owners[won.indexOf(true)]);
+      });
+    });
+
     describe("values", () => {
       it("returns undefined until set, then the latest value", async () => {
         expect(await storage.getValue("cursor:servicenow")).toBeUndefined();

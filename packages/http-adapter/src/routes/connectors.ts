@@ -5,7 +5,13 @@
  * sealed by the vault and never returned.
  */
 import { z } from "@hono/zod-openapi";
-import { ConnectionHealth, ConnectionRecord, type CredentialView, rwError } from "@runwarden/core";
+import {
+  ConnectionHealth,
+  ConnectionRecord,
+  type CredentialView,
+  MonitoringSourceStatus,
+  rwError,
+} from "@runwarden/core";
 import { IdParams, named } from "../internal/endpoint.js";
 import { actorOptions, type RouteContext, send } from "./context.js";
 
@@ -30,6 +36,14 @@ const ConnectorInfo = named(
   }),
 );
 const ConnectorList = z.object({ items: z.array(ConnectorInfo) });
+/** A monitoring connector, with its poller when `createEngine({ monitoring })` names it. */
+const MonitoringConnectorInfo = named(
+  "MonitoringConnector",
+  ConnectorInfo.extend({
+    poller: named("MonitoringPoller", MonitoringSourceStatus).nullable(),
+  }),
+);
+const MonitoringConnectorList = z.object({ items: z.array(MonitoringConnectorInfo) });
 
 /** A credential type and its fields, for building a form (the dashboard's credential form). */
 const CredentialTypeWire = z
@@ -177,7 +191,31 @@ export function connectorRoutes(route: RouteContext): void {
   const operator = { roles: ["operator"] } as const;
   const admin = { roles: ["admin"] } as const;
 
-  for (const kind of ["monitoring", "ticketing", "infrastructure"] as const) {
+  route.add({
+    method: "get",
+    path: "/connectors/monitoring",
+    tag: "connectors",
+    summary: "List monitoring connectors with their status and poller",
+    description:
+      "`poller` is null for a source the engine does not poll; otherwise its cursor, last and next run, last error, lease holder and pending acknowledge/resolve calls.",
+    access: viewer,
+    responses: {
+      200: { description: "Registered monitoring connectors, by name", schema: MonitoringConnectorList },
+    },
+    async handler(c) {
+      const [connectors, pollers] = await Promise.all([
+        engine.connectors.list("monitoring"),
+        engine.monitoring.status(),
+      ]);
+      const items = connectors.map((info) => ({
+        ...info,
+        poller: pollers.find((status) => status.source === info.name) ?? null,
+      }));
+      return send(route, c, 200, MonitoringConnectorList, { items });
+    },
+  });
+
+  for (const kind of ["ticketing", "infrastructure"] as const) {
     route.add({
       method: "get",
       path: `/connectors/${kind}`,

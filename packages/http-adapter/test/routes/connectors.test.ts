@@ -1,4 +1,6 @@
+import { defineConnector, rwError } from "@runwarden/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { type Harness, setup } from "../helpers.js";
 
 /** The connector guide's bodies, verbatim. */
@@ -214,5 +216,65 @@ describe("GET /connectors/monitoring|ticketing|infrastructure", () => {
     const infra = await h.json("GET", "/connectors/infrastructure");
     expect(infra.body.items.map((c: { name: string }) => c.name)).toContain("local");
     expect(infra.body.items[0]).toHaveProperty("connection_types");
+  });
+});
+
+describe("GET /connectors/monitoring pollers", () => {
+  let failing = false;
+  const tinyMonitor = defineConnector({
+    kind: "monitoring",
+    name: "tiny-monitor",
+    version: "0.1.0",
+    sdk: "^0.1.0",
+    configSchema: z.object({}),
+    capabilities: ["pull", "acknowledge"],
+    create: () => ({
+      async *pull() {
+        if (failing) throw rwError("RW_ERR_CONNECTOR_UNREACHABLE", "tiny-monitor is down");
+        yield { title: "Disk full on db-01", severity: "high", fingerprint: "disk-db-01" };
+      },
+      acknowledge: async () => {},
+    }),
+  });
+  const quietMonitor = defineConnector({ ...tinyMonitor, name: "quiet-monitor", capabilities: [] });
+
+  it("shows each polled source's cursor, last and next run and last error, and null for the others", async () => {
+    const m = await setup({
+      engine: {
+        connectors: [tinyMonitor, quietMonitor],
+        monitoring: { "tiny-monitor": { manual: true, intervalMs: 30_000 } },
+      },
+    });
+    try {
+      await m.engine.monitoring.poller("tiny-monitor")!.poll();
+      const ok = await m.json("GET", "/connectors/monitoring", { token: m.tokens.viewer });
+      expect(ok.status).toBe(200);
+      const [quiet, tiny] = ok.body.items;
+      expect(quiet).toMatchObject({ name: "quiet-monitor", poller: null });
+      expect(tiny.poller).toMatchObject({
+        source: "tiny-monitor",
+        enabled: true,
+        interval_ms: 30_000,
+        acknowledge: true,
+        last_error: null,
+        failures: 0,
+        last_alerts: 1,
+        pending_actions: 0,
+      });
+      expect(Date.parse(tiny.poller.next_run_at) - Date.parse(tiny.poller.last_run_at)).toBe(30_000);
+      expect(tiny.poller.cursor).toBe(tiny.poller.last_run_at);
+
+      failing = true;
+      await m.engine.monitoring.poller("tiny-monitor")!.poll({ force: true });
+      const failed = await m.json("GET", "/connectors/monitoring");
+      expect(failed.body.items[1].poller).toMatchObject({
+        last_error: "RW_ERR_CONNECTOR_UNREACHABLE: tiny-monitor is down",
+        failures: 1,
+        cursor: tiny.poller.cursor,
+      });
+    } finally {
+      failing = false;
+      await m.close();
+    }
   });
 });

@@ -51,7 +51,13 @@ async function connectorList(el, kind, title) {
     el,
     h("h2", null, title),
     table(
-      ["Name", "Version", kind === "infrastructure" ? "Connection types" : "Capabilities", "Status"],
+      [
+        "Name",
+        "Version",
+        kind === "infrastructure" ? "Connection types" : "Capabilities",
+        "Status",
+        ...(kind === "monitoring" ? ["Pull"] : []),
+      ],
       items.map((c) =>
         h(
           "tr",
@@ -83,11 +89,45 @@ async function connectorList(el, kind, title) {
                 )
               : h("span", { class: "health" }, kind === "infrastructure" ? "per connection" : "registered"),
           ),
+          kind === "monitoring" ? h("td", { class: "small" }, pullCell(c.poller)) : null,
         ),
       ),
       { empty: `No ${kind} connector registered.` },
     ),
   );
+}
+
+/** A monitoring source's poller: off, or its pace, last and next run, and last error. */
+function pullCell(poller) {
+  if (!poller) return h("span", { class: "muted" }, "not polled");
+  const lines = [
+    h(
+      "div",
+      null,
+      poller.enabled ? `every ${Math.round(poller.interval_ms / 1000)} s` : "pull off",
+      poller.acknowledge ? h("span", { class: "chip" }, "acknowledge · resolve") : null,
+    ),
+  ];
+  if (poller.enabled) {
+    lines.push(
+      h("div", { class: "muted" }, "last ", time(poller.last_run_at), " · next ", time(poller.next_run_at)),
+    );
+  }
+  if (poller.last_error) {
+    lines.push(
+      h(
+        "div",
+        { class: "health unhealthy", title: poller.last_error },
+        `${poller.failures} failed: ${poller.last_error.slice(0, 80)}`,
+      ),
+    );
+  }
+  if (poller.pending_actions > 0 || poller.dead_actions > 0) {
+    lines.push(
+      h("div", { class: "muted" }, `${poller.pending_actions} pending, ${poller.dead_actions} dead actions`),
+    );
+  }
+  return h("div", null, ...lines);
 }
 
 // ── credentials ─────────────────────────────────────────────────────────────

@@ -1,4 +1,4 @@
-/** Datadog's API: monitor groups in Alert/Warn and alert events since a cursor; key validation. */
+/** Datadog's API: monitor groups in Alert/Warn and alert events since a cursor; downtimes; key validation. */
 
 import { apiHealthFailure, clip, createHttpClient } from "@runwarden/connector-kit";
 import type { HealthResult, Logger, TicketInput } from "@runwarden/core";
@@ -6,6 +6,7 @@ import { rwError } from "@runwarden/core";
 import type { z } from "zod";
 import type { DatadogConfig } from "../config.js";
 import { EventsList, MonitorGroupSearch } from "../payload.js";
+import { createDowntimeApi, type DowntimeApi } from "./downtime.js";
 
 import {
   fillTemplate,
@@ -18,7 +19,7 @@ import {
   tagValue,
 } from "./map.js";
 
-export interface DatadogApi {
+export interface DatadogApi extends DowntimeApi {
   pull(options: { since?: string; signal: AbortSignal }): AsyncIterable<TicketInput>;
   healthCheck(signal: AbortSignal): Promise<HealthResult>;
 }
@@ -44,6 +45,11 @@ export function createDatadogApi(
     rateLimitDelayMs: datadogRateLimitDelayMs,
   });
   const { pull } = config;
+  const downtimes = createDowntimeApi(
+    http,
+    { durationMs: config.downtime.durationMs, pageSize: pull.pageSize, maxPages: pull.maxPages },
+    deps,
+  );
 
   async function fetchParsed<S extends z.ZodType>(
     schema: S,
@@ -177,6 +183,9 @@ export function createDatadogApi(
   }
 
   return {
+    acknowledge: downtimes.acknowledge,
+    resolve: downtimes.resolve,
+
     async *pull({ since, signal }) {
       if (since !== undefined && Number.isNaN(Date.parse(since))) {
         throw rwError("RW_ERR_INPUT_INVALID", "pull `since` is not a date", {
