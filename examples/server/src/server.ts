@@ -28,9 +28,9 @@ import {
   localRunAs,
   masterKey,
   mergeConnectors,
+  monitoringSources,
   privateDataDir,
   serverSecrets,
-  monitoringSources,
 } from "./setup.js";
 import { createStaticHandler } from "./static.js";
 

@@ -229,15 +229,9 @@ export interface ConnectionHandle {
 }
 
 export interface InfrastructureConnector<Credential = ResolvedCredential> {
-  open(
-    connection: ResolvedConnection<Credential>,
-    options: OpenOptions,
-  ): Promise<ConnectionHandle>;
+  open(connection: ResolvedConnection<Credential>, options: OpenOptions): Promise<ConnectionHandle>;
   /** `options.redact` works as for `open`: what it registers is scrubbed from the result's message. */
-  healthCheck(
-    connection: ResolvedConnection<Credential>,
-    options: OpenOptions,
-  ): Promise<HealthResult>;
+  healthCheck(connection: ResolvedConnection<Credential>, options: OpenOptions): Promise<HealthResult>;
   /**
    * Optional: one line for an approver or an audit record saying what `request` will do on
    * `connection` (`POST https://api.example.com/v1/restart (bearer token)`), never a secret.
