@@ -19,7 +19,12 @@ export type ConnectorKind = "monitoring" | "ticketing" | "infrastructure";
 export const connectorCapabilities = {
   webhook: {
     kinds: ["monitoring"],
-    summary: "`parseWebhook` turns the tool's webhook into tickets (`verifyWebhook` when it authenticates)",
+    summary:
+      "`parseWebhook` turns the tool's webhook into tickets, refusing a malformed body with an input code",
+  },
+  "verify-webhook": {
+    kinds: ["monitoring"],
+    summary: "`verifyWebhook` authenticates each webhook request (a signature or a shared secret)",
   },
   pull: { kinds: ["monitoring"], summary: "`pull({ since, signal })` fetches open alerts" },
   acknowledge: { kinds: ["monitoring"], summary: "`acknowledge(ticket)` marks the alert as being handled" },
@@ -40,6 +45,10 @@ export const connectorCapabilities = {
   "health-check": {
     kinds: ["monitoring", "ticketing", "infrastructure"],
     summary: "`healthCheck` answers promptly with `{ ok, latencyMs, reason }`",
+  },
+  describe: {
+    kinds: ["infrastructure"],
+    summary: "`describe(request, connection)` says in one line, without secrets, what a request will do",
   },
   exec: { kinds: ["infrastructure"], summary: "runs a step's command on the connection" },
   "run-command": { kinds: ["infrastructure"], summary: "runs a shell command on a remote host" },
