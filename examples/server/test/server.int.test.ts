@@ -58,7 +58,11 @@ describe("startServer", () => {
     const { status, body } = await api<{ items: { name: string }[] }>("/connectors/monitoring");
     expect(status).toBe(200);
     const grafana = body.items.find((c) => c.name === "grafana");
-    expect(grafana).toMatchObject({ name: "grafana", version: "0.1.0", capabilities: ["webhook"] });
+    expect(grafana).toMatchObject({
+      name: "grafana",
+      version: "0.1.0",
+      capabilities: ["webhook", "verify-webhook"],
+    });
   });
 
   it("turns a signed Grafana webhook into tickets when the signature matches the configured secret", async () => {

@@ -54,6 +54,7 @@ export const capabilityMethods: Partial<Record<ConnectorCapability, readonly str
   comment: ["comment"],
   "pull-changes": ["pullChanges"],
   "health-check": ["healthCheck"],
+  describe: ["describe"],
 };
 
 /** Capabilities whose promise a call against a failing target can exercise. */

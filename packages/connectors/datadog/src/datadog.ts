@@ -18,7 +18,7 @@ const datadog = defineConnector({
   sdk: "^0.1.0",
   description: "Datadog: webhook receiver, monitor groups and events pull.",
   configSchema: DatadogConfig,
-  capabilities: ["webhook", "pull", "health-check"],
+  capabilities: ["webhook", "verify-webhook", "pull", "health-check"],
   create(config, ctx): MonitoringConnector {
     const connector: MonitoringConnector = {
       verifyWebhook: (request) => verifyDatadogRequest(config.webhookAuth, request),

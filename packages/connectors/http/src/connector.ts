@@ -156,7 +156,15 @@ const httpConnector = defineConnector({
   sdk: "^0.1.0",
   description: "Runs HTTP steps (undici) with API key, bearer or basic credentials and an egress policy.",
   configSchema: httpConfigSchema,
-  capabilities: ["http-request", "egress-policy", "retry-after", "health-check", "connection-pool"],
+  capabilities: [
+    "http-request",
+    "egress-policy",
+    "retry-after",
+    "timeout",
+    "health-check",
+    "describe",
+    "connection-pool",
+  ],
   connectionTypes: ["api", "http"],
   create(config: HttpConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "http" });

@@ -122,7 +122,15 @@ const mysqlConnector = defineConnector({
   sdk: "^0.1.0",
   description: "Runs SQL steps on MySQL and MariaDB (mysql2) with bound parameters and read-only checks.",
   configSchema: mysqlConfigSchema,
-  capabilities: ["run-query", "read-only-transaction", "cancel-query", "health-check", "connection-pool"],
+  capabilities: [
+    "run-query",
+    "read-only-transaction",
+    "cancel-query",
+    "timeout",
+    "health-check",
+    "describe",
+    "connection-pool",
+  ],
   connectionTypes: ["database:mysql", "database:mariadb"],
   create(config: MysqlConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "mysql" });

@@ -135,7 +135,15 @@ const postgresConnector = defineConnector({
   sdk: "^0.1.0",
   description: "Runs SQL steps on PostgreSQL (pg) with bound parameters and read-only checks.",
   configSchema: postgresConfigSchema,
-  capabilities: ["run-query", "read-only-transaction", "cancel-query", "health-check", "connection-pool"],
+  capabilities: [
+    "run-query",
+    "read-only-transaction",
+    "cancel-query",
+    "timeout",
+    "health-check",
+    "describe",
+    "connection-pool",
+  ],
   connectionTypes: ["database:postgresql", "database:postgres"],
   create(config: PostgresConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "postgres" });

@@ -39,7 +39,15 @@ const sshConnector = defineConnector({
   sdk: "^0.1.0",
   description: "Runs shell steps over SSH (ssh2): pooled connections, pinned host keys, bastion hosts.",
   configSchema: sshConfigSchema,
-  capabilities: ["run-command", "stream-output", "health-check", "connection-pool", "jump-host"],
+  capabilities: [
+    "run-command",
+    "stream-output",
+    "timeout",
+    "health-check",
+    "describe",
+    "connection-pool",
+    "jump-host",
+  ],
   connectionTypes: ["ssh"],
   create(config: SshConfig, ctx): InfrastructureConnector {
     const logger = ctx.logger.child({ component: "ssh" });
