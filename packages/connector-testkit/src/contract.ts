@@ -215,7 +215,9 @@ export function testConnector<K extends ConnectorKind, S extends z.ZodType>(
             async () => {
               if (kind === "infrastructure") {
                 const target = options.connection ?? unreachable;
-                if (target) await checkHealthAborted(subject(), target, promptMs);
+                if (!target)
+                  throw new TypeError("give options.connection when unreachableConnection is false");
+                await checkHealthAborted(subject(), target, promptMs);
                 if (unreachable)
                   await checkHealthFailing(subject(), unreachable, { promptMs, timeoutMs: healthTimeoutMs });
               } else {
