@@ -35,7 +35,7 @@ import {
   type OperationCapability,
   operationCapabilities,
   sampleTicket,
-} from "./internal/checks.js";
+} from "./internal/checks/index.js";
 import { type Harness, registerForContract } from "./internal/harness.js";
 
 /** An operation of a monitoring or ticketing connector, exercised against a failing target. */

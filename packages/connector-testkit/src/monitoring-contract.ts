@@ -7,7 +7,11 @@
 import type { ConnectorDefinition, WebhookRequest } from "@runwarden/core";
 import { afterAll, beforeAll, describe, it, type TestContext } from "vitest";
 import type { z } from "zod";
-import { checkWebhookHostile, checkWebhookRefusesAnonymous, checkWebhookSamples } from "./internal/checks.js";
+import {
+  checkWebhookHostile,
+  checkWebhookRefusesAnonymous,
+  checkWebhookSamples,
+} from "./internal/checks/index.js";
 import { type Harness, registerForContract } from "./internal/harness.js";
 
 export interface MonitoringWebhookContractOptions<S extends z.ZodType = z.ZodType> {

@@ -14,7 +14,7 @@ import {
   checkIdempotentUpdate,
   checkPullChangesCursor,
   type IdempotencyTarget,
-} from "./internal/checks.js";
+} from "./internal/checks/index.js";
 import { type Harness, registerForContract } from "./internal/harness.js";
 
 export interface TicketingIdempotencyOptions<S extends z.ZodType = z.ZodType> {

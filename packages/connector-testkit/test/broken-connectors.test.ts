@@ -33,7 +33,7 @@ import {
   checkWebhookSamples,
   defaultOperation,
   sampleTicket,
-} from "../src/internal/checks.js";
+} from "../src/internal/checks/index.js";
 import { type Harness, registerForContract } from "../src/internal/harness.js";
 import { ContractViolation } from "../src/internal/violation.js";
 import {

@@ -37,8 +37,10 @@ describe("the docs", () => {
   });
 
   it("list every contract rule the checks can fail with in the README", () => {
-    const sources = readdirSync(join(import.meta.dirname, "../src/internal"))
-      .map((file) => readFileSync(join(import.meta.dirname, "../src/internal", file), "utf8"))
+    const internal = join(import.meta.dirname, "../src/internal");
+    const sources = readdirSync(internal, { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => readFileSync(join(internal, file), "utf8"))
       .join("\n");
     const rules = new Set(sources.match(/contract\/[a-z-]+/g));
     expect(rules.size).toBeGreaterThan(15);
