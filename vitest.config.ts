@@ -17,6 +17,15 @@ for (const dir of ["packages", "packages/connectors", "examples/custom-connector
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Off by default (targeted runs stay fast); scripts/test.mjs turns it on and prints a
+    // per-package summary from coverage/coverage-summary.json.
+    coverage: {
+      provider: "v8",
+      include: ["packages/**/src/**/*.ts"],
+      exclude: ["**/dist/**", "**/node_modules/**"],
+      reporter: ["json-summary"],
+      reportsDirectory: join(root, "coverage"),
+    },
     projects: [
       {
         resolve: { alias },

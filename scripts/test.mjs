@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Runs every vitest project once and ends with the plain summary line CI reads:
-// "N passed, N failed[, N skipped]". Extra arguments are passed to vitest.
+// Runs every vitest project once, with V8 coverage, prints a per-package coverage summary, and
+// ends with the plain summary line CI reads: "N passed, N failed[, N skipped]" (always the last
+// line). Extra arguments are passed to vitest; `--no-coverage` skips coverage.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const out = join(root, ".vitest-results.json");
+const coverageDir = join(root, "coverage");
 rmSync(out, { force: true });
+rmSync(coverageDir, { recursive: true, force: true });
 const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
+const args = process.argv.slice(2);
+const coverage = !args.includes("--no-coverage");
 const run = spawnSync(
   process.execPath,
   [
@@ -17,7 +22,8 @@ const run = spawnSync(
     "--reporter=default",
     "--reporter=json",
     `--outputFile.json=${out}`,
-    ...process.argv.slice(2),
+    ...(coverage ? ["--coverage.enabled"] : []),
+    ...args.filter((arg) => arg !== "--no-coverage"),
   ],
   { stdio: "inherit", cwd: root },
 );
@@ -34,6 +40,42 @@ if (existsSync(out)) {
   );
   failed += brokenFiles.length;
 }
+printCoverage(join(coverageDir, "coverage-summary.json"));
 if (run.status !== 0 && failed === 0) failed = 1;
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(run.status ?? 1);
+
+/** One row per package (packages/<name>, packages/connectors/<name>): lines, branches, functions. */
+function printCoverage(summaryFile) {
+  if (!existsSync(summaryFile)) return;
+  const summary = JSON.parse(readFileSync(summaryFile, "utf8"));
+  const totals = new Map();
+  for (const [file, metrics] of Object.entries(summary)) {
+    if (file === "total") continue;
+    const parts = relative(root, file).split(sep);
+    const name = parts[1] === "connectors" ? `connectors/${parts[2]}` : parts[1];
+    const row = totals.get(name) ?? { lines: [0, 0], branches: [0, 0], functions: [0, 0] };
+    for (const key of Object.keys(row)) {
+      row[key][0] += metrics[key].covered;
+      row[key][1] += metrics[key].total;
+    }
+    totals.set(name, row);
+  }
+  if (totals.size === 0) return;
+  const pct = ([covered, total]) => (total === 0 ? "-" : `${((100 * covered) / total).toFixed(1)}%`);
+  const width = Math.max(...[...totals.keys()].map((name) => name.length), "package".length);
+  const line = (cells) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(width) : cell.padStart(9))).join("  ");
+  console.log(`\nCoverage (V8, src only)\n${line(["package", "lines", "branches", "functions"])}`);
+  for (const [name, row] of [...totals].sort(([a], [b]) => a.localeCompare(b)))
+    console.log(line([name, pct(row.lines), pct(row.branches), pct(row.functions)]));
+  const all = summary.total;
+  console.log(
+    line([
+      "all",
+      pct([all.lines.covered, all.lines.total]),
+      pct([all.branches.covered, all.branches.total]),
+      pct([all.functions.covered, all.functions.total]),
+    ]),
+  );
+}

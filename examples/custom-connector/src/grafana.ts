@@ -98,7 +98,7 @@ const grafana = defineConnector({
   sdk: "^0.1.0",
   description: "Grafana Alerting: webhook contact point, HMAC-SHA256 or bearer verified.",
   configSchema: GrafanaConfig,
-  capabilities: ["webhook"],
+  capabilities: ["webhook", "verify-webhook"],
   create(config, ctx): MonitoringConnector {
     const log = ctx.logger;
     return {

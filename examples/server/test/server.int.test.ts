@@ -61,7 +61,11 @@ describe("startServer", () => {
     const { status, body } = await api<{ items: { name: string }[] }>("/connectors/monitoring");
     expect(status).toBe(200);
     const grafana = body.items.find((c) => c.name === "grafana");
-    expect(grafana).toMatchObject({ name: "grafana", version: "0.1.0", capabilities: ["webhook"] });
+    expect(grafana).toMatchObject({
+      name: "grafana",
+      version: "0.1.0",
+      capabilities: ["webhook", "verify-webhook"],
+    });
   });
 
   it("polls every monitoring connector with its RUNWARDEN_MONITORING_POLL_<NAME> settings", async () => {

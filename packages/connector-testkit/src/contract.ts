@@ -1,29 +1,56 @@
 /**
  * `testConnector(definition, options)`: the contract suite every connector runs, first- or
  * third-party. It registers vitest `describe`/`it` blocks, so a connector's test file is one call.
+ * The connector is registered through core's own registry; each rule is a check in
+ * internal/checks.ts; a capability the connector does not declare is reported as skipped.
  */
 import {
-  type ConnectorContext,
+  type ConnectorCapability,
   type ConnectorDefinition,
+  type ConnectorKind,
   type CredentialSchema,
+  capabilitiesOf,
   credentialFields,
   type ExecRequest,
-  type InfrastructureConnector,
-  isRunwardenError,
   type ResolvedConnection,
   type ResolvedCredential,
+  type Ticket,
 } from "@runwarden/core";
-import semver from "semver";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it, type TestContext } from "vitest";
 import type { z } from "zod";
-import { captureLogger, closedPort, errorText, type Settled, settleWithin } from "./internal/capture.js";
+import { closedPort } from "./internal/capture.js";
+import {
+  checkCapabilitiesMatchMethods,
+  checkDescribe,
+  checkExecAbort,
+  checkExecRuns,
+  checkHealthAborted,
+  checkHealthFailing,
+  checkOpenAborted,
+  checkOperation,
+  checkRefusesGarbage,
+  checkRejectedCredential,
+  checkSecretHygiene,
+  checkStreamOutput,
+  checkTimeout,
+  checkUnreachable,
+  defaultOperation,
+  type OperationCapability,
+  operationCapabilities,
+  sampleTicket,
+} from "./internal/checks/index.js";
+import { type Harness, registerForContract } from "./internal/harness.js";
 
 /** An operation of a monitoring or ticketing connector, exercised against a failing target. */
 export type ContractOperation = (instance: unknown, options: { signal: AbortSignal }) => Promise<unknown>;
 
 /** What the contract suite needs to know about a connector. */
 export interface ContractOptions<S extends z.ZodType = z.ZodType> {
-  /** A config that must parse (the suite creates the instance with it). */
+  /**
+   * A config that must register (the suite creates the instance with it). Monitoring and
+   * ticketing: it points at a failing target (a closed port), which every operation must report
+   * with a connector error code.
+   */
   config: z.input<S>;
   /** More configs that must be refused, besides the built-in garbage (a string, a number, null…). */
   invalidConfigs?: readonly unknown[];
@@ -32,9 +59,9 @@ export interface ContractOptions<S extends z.ZodType = z.ZodType> {
    * test sshd…). Enables the checks that need an open handle.
    */
   connection?: ResolvedConnection;
-  /** Infrastructure: a request that succeeds quickly on `connection` (default `true` in sh). */
+  /** Infrastructure: a request that succeeds quickly on `connection` and prints something (default `true` in sh). */
   request?: Partial<ExecRequest>;
-  /** Infrastructure: a request that runs for seconds on `connection`, to abort mid-flight. */
+  /** Infrastructure: a request that runs for seconds on `connection`, to abort or time out mid-flight. */
   slowRequest?: Partial<ExecRequest>;
   /**
    * Infrastructure: a connection whose target answers but refuses the credential; it must fail
@@ -43,29 +70,25 @@ export interface ContractOptions<S extends z.ZodType = z.ZodType> {
   rejectedConnection?: ResolvedConnection;
   /**
    * Infrastructure: a connection nothing answers on. Default: 127.0.0.1 on a closed port, the
-   * connector's first connection type, a credential holding canary secrets.
+   * connector's first connection type, a credential holding canary secrets. `false` for a
+   * connector that reaches nothing remote (the built-in local connector).
    */
-  unreachableConnection?: ResolvedConnection;
-  /** Monitoring and ticketing: operations to run against a failing target (see ContractOperation). */
+  unreachableConnection?: ResolvedConnection | false;
+  /**
+   * Monitoring and ticketing: how to call an operation, by capability name (`pull`, `acknowledge`,
+   * `resolve`, `create`, `update`, `comment`, `pull-changes`; `pullChanges` is accepted too), when the
+   * default call (with `ticket`) does not suit. Other names add operations to check the same way.
+   */
   operations?: Record<string, ContractOperation>;
-  /** Secret values that must never show in errors, descriptions or logs (credential secrets are added). */
+  /** The ticket the default operations pass (default: a plain sample ticket). */
+  ticket?: Ticket;
+  /** Secret values that must never show in errors, descriptions or logs (credential and `secret()` config values are added). */
   secrets?: readonly string[];
   /** How long an aborted call may take to settle, in ms. Default 2000. */
   promptMs?: number;
+  /** The signal timeout given to health checks against a failing target, in ms. Default 5000. */
+  healthTimeoutMs?: number;
 }
-
-const KINDS = ["monitoring", "ticketing", "infrastructure"] as const;
-const KEBAB = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
-const CONNECTOR_CODES = [
-  "RW_ERR_CONNECTOR_UNREACHABLE",
-  "RW_ERR_CONNECTOR_AUTH",
-  "RW_ERR_CONNECTOR_TIMEOUT",
-  "RW_ERR_CONNECTOR_NOT_FOUND",
-  "RW_ERR_CONNECTOR_CONFLICT",
-  "RW_ERR_CONNECTOR_RATE_LIMITED",
-  "RW_ERR_CONNECTOR_REJECTED",
-];
-const GARBAGE: readonly unknown[] = ["not a config", 42, true, null, [], () => {}];
 
 /** Canary secret values: unique per run, so a match can only come from a leak. */
 function canary(label: string): string {
@@ -127,24 +150,11 @@ function defaultUnreachable(definition: ConnectorDefinition, port: number): Reso
   };
 }
 
-function request(base: Partial<ExecRequest> | undefined, signal: AbortSignal): ExecRequest {
-  return { command: "true", language: "sh", readOnly: false, ...base, signal };
-}
-
-function expectPrompt(outcome: Settled, promptMs: number): void {
-  expect(outcome.state, `still pending after ${promptMs} ms`).not.toBe("pending");
-  expect(outcome.ms).toBeLessThan(promptMs);
-}
-
-function expectConnectorError(error: unknown): void {
-  expect(isRunwardenError(error), `expected a RunwardenError, got ${String(error)}`).toBe(true);
-  expect(CONNECTOR_CODES).toContain((error as { code: string }).code);
-}
-
 /**
- * Registers the contract suite for `definition`: declaration and schema checks, instance shape,
- * abort handling, error-code mapping and secret hygiene (errors, details, descriptions and every
- * log line written through the context's pino logger).
+ * Registers the contract suite for `definition`: registration through core's registry, config
+ * refusal, capabilities matching methods, one test per capability of its kind (skipped when not
+ * declared), abort handling, error-code mapping and secret hygiene (errors, details, descriptions,
+ * health results and every log line written through the connector's logger).
  *
  * @example
  * ```ts
@@ -153,263 +163,178 @@ function expectConnectorError(error: unknown): void {
  * testConnector(connector, { config: {} });
  * ```
  */
-export function testConnector<S extends z.ZodType>(
-  definition: ConnectorDefinition<(typeof KINDS)[number], S>,
+export function testConnector<K extends ConnectorKind, S extends z.ZodType>(
+  definition: ConnectorDefinition<K, S>,
   options: ContractOptions<S>,
 ): void {
   const promptMs = options.promptMs ?? 2000;
-  const logs = captureLogger();
-  const errors: unknown[] = [];
-  const texts: string[] = [];
-  let instance: unknown;
-  let unreachable: ResolvedConnection;
+  const healthTimeoutMs = options.healthTimeoutMs ?? 5000;
+  const kind: ConnectorKind = definition.kind;
+  const declared = new Set<string>(definition.capabilities);
+  let harness: Harness | undefined;
+  let refused: unknown;
+  let unreachable: ResolvedConnection | undefined;
 
-  const secrets = (): string[] => {
-    const found = new Set(options.secrets ?? []);
-    for (const connection of [options.connection, options.rejectedConnection, unreachable]) {
-      for (const value of Object.values(connection?.credential?.secrets ?? {})) found.add(value);
-    }
-    return [...found].filter((value) => value.length >= 4);
+  const subject = (): Harness => {
+    if (!harness) throw refused ?? new Error("the connector was not registered");
+    return harness;
   };
+  const connectionSecrets = (): string[] =>
+    [options.connection, options.rejectedConnection, unreachable].flatMap((connection) =>
+      Object.values(connection?.credential?.secrets ?? {}),
+    );
 
-  describe(`connector contract: ${definition.kind} ${definition.name}`, () => {
+  /** A test that checks one capability, skipped (saying so) when the connector does not declare it. */
+  const capabilityTest = (capability: ConnectorCapability, title: string, body: () => Promise<void> | void) =>
+    it(`${capability}: ${title}`, async (ctx: TestContext) => {
+      if (!declared.has(capability))
+        ctx.skip(`${definition.name} does not declare capability "${capability}"`);
+      await body();
+    });
+
+  describe(`connector contract: ${kind} ${definition.name}`, () => {
     beforeAll(async () => {
-      unreachable = options.unreachableConnection ?? defaultUnreachable(definition, await closedPort());
-      const ctx: ConnectorContext = {
-        logger: logs.logger.child({ connector: definition.name }),
-        signal: new AbortController().signal,
-        dryRun: false,
-        now: () => new Date(),
-      };
-      instance = await definition.create(definition.configSchema.parse(options.config), ctx);
+      if (kind === "infrastructure" && options.unreachableConnection !== false)
+        unreachable =
+          options.unreachableConnection ??
+          defaultUnreachable(definition as ConnectorDefinition, await closedPort());
+      try {
+        harness = await registerForContract(
+          definition as ConnectorDefinition,
+          options.config,
+          options.secrets,
+        );
+      } catch (error) {
+        refused = error;
+      }
     });
 
     afterAll(async () => {
-      await (instance as { close?: () => Promise<void> } | undefined)?.close?.();
+      await harness?.close();
     });
 
     describe("declaration", () => {
-      it("has a known kind, a kebab-case name, a semver version and a valid sdk range", () => {
-        expect(KINDS).toContain(definition.kind);
-        expect(definition.name).toMatch(KEBAB);
-        expect(semver.valid(definition.version), `version ${definition.version}`).not.toBeNull();
-        expect(semver.validRange(definition.sdk), `sdk ${definition.sdk}`).not.toBeNull();
-        expect(typeof definition.create).toBe("function");
-      });
-
-      it("declares its capabilities as kebab-case names", () => {
-        expect(Array.isArray(definition.capabilities)).toBe(true);
-        for (const capability of definition.capabilities) expect(capability).toMatch(KEBAB);
-      });
-
-      if (definition.kind === "infrastructure") {
-        it("declares the connection types it serves", () => {
-          expect(definition.connectionTypes?.length ?? 0).toBeGreaterThan(0);
-          for (const type of definition.connectionTypes ?? [])
-            expect(type).toMatch(/^[a-z][a-z0-9-]*(?::[a-z0-9-]+)?$/);
-        });
-      }
-
-      it("parses the sample config", () => {
-        const parsed = definition.configSchema.safeParse(options.config);
-        expect(parsed.success, parsed.success ? "" : JSON.stringify(parsed.error.issues)).toBe(true);
+      it("registers through core's connector registry with the sample config", () => {
+        subject();
       });
 
       it("refuses garbage configs", () => {
-        for (const garbage of [...GARBAGE, ...(options.invalidConfigs ?? [])]) {
-          expect(definition.configSchema.safeParse(garbage).success, `accepted ${String(garbage)}`).toBe(
-            false,
+        checkRefusesGarbage(subject(), options.invalidConfigs);
+      });
+
+      it("declares a capability for every optional method it has, and has the method of each it declares", () => {
+        checkCapabilitiesMatchMethods(subject());
+      });
+    });
+
+    describe("capabilities", () => {
+      const ticket = options.ticket ?? sampleTicket(definition.name);
+      for (const capability of capabilitiesOf(kind)) {
+        if ((operationCapabilities as readonly string[]).includes(capability)) {
+          const cap = capability as OperationCapability;
+          capabilityTest(
+            cap,
+            "rejects promptly when aborted and fails with a connector code against a failing target",
+            () =>
+              checkOperation(
+                subject(),
+                cap,
+                operationFor(cap, options.operations) ?? defaultOperation(cap, ticket),
+                promptMs,
+              ),
+          );
+        } else if (capability === "health-check") {
+          capabilityTest(
+            capability,
+            "settles promptly, not ok with a reason, against a failing target or an aborted signal",
+            async () => {
+              if (kind === "infrastructure") {
+                const target = options.connection ?? unreachable;
+                if (!target)
+                  throw new TypeError("give options.connection when unreachableConnection is false");
+                await checkHealthAborted(subject(), target, promptMs);
+                if (unreachable)
+                  await checkHealthFailing(subject(), unreachable, { promptMs, timeoutMs: healthTimeoutMs });
+              } else {
+                await checkHealthFailing(subject(), undefined, { promptMs, timeoutMs: healthTimeoutMs });
+              }
+            },
+          );
+        } else if (capability === "describe") {
+          capabilityTest(capability, "describes a request in one line", () => {
+            const connections = [options.connection, unreachable].filter((c): c is ResolvedConnection => !!c);
+            checkDescribe(subject(), options.request, connections);
+          });
+        } else if (capability === "stream-output" && options.connection) {
+          const live = options.connection;
+          capabilityTest(capability, "streams output whose chunks add up to the result", () =>
+            checkStreamOutput(subject(), live, options.request),
+          );
+        } else if (capability === "timeout" && options.connection && options.slowRequest) {
+          const live = options.connection;
+          const slow = options.slowRequest;
+          capabilityTest(capability, "ends a slow request at timeoutMs, timed out", () =>
+            checkTimeout(subject(), live, slow, promptMs),
           );
         }
-      });
+      }
     });
 
-    describe("instance", () => {
-      it(`creates a ${definition.kind} instance from the sample config`, () => {
-        expect(typeof instance).toBe("object");
-        const methods =
-          definition.kind === "infrastructure"
-            ? ["open", "healthCheck"]
-            : definition.kind === "ticketing"
-              ? ["create", "update", "comment"]
-              : [];
-        for (const method of methods)
-          expect(typeof (instance as Record<string, unknown>)[method]).toBe("function");
-      });
-    });
+    if (kind === "infrastructure") {
+      describe("abort and errors", () => {
+        it("rejects open() promptly when the signal is already aborted", async () => {
+          const target = options.connection ?? unreachable;
+          if (!target) throw new TypeError("give options.connection when unreachableConnection is false");
+          await checkOpenAborted(subject(), target, promptMs);
+        });
 
-    if (definition.kind === "infrastructure") registerInfrastructure();
-    else registerOperations();
+        if (options.connection) {
+          const live = options.connection;
+          it(`rejects exec() promptly when its signal is aborted${options.slowRequest ? ", before or mid-call" : ""}`, () =>
+            checkExecAbort(subject(), live, {
+              request: options.request,
+              slow: options.slowRequest,
+              promptMs,
+            }));
+
+          it("runs the sample request on the live connection", () =>
+            checkExecRuns(subject(), live, options.request));
+        }
+
+        if (options.unreachableConnection !== false) {
+          it("maps an unreachable target to a connector error code", () =>
+            checkUnreachable(subject(), unreachable!, options.request));
+        }
+
+        if (options.rejectedConnection) {
+          const rejected = options.rejectedConnection;
+          it("maps a refused credential to RW_ERR_CONNECTOR_AUTH", () =>
+            checkRejectedCredential(subject(), rejected, options.request));
+        }
+      });
+    }
+
+    const extra = Object.entries(options.operations ?? {}).filter(
+      ([name]) => name !== "pullChanges" && !(operationCapabilities as readonly string[]).includes(name),
+    );
+    for (const [name, operation] of extra) {
+      describe(`operation ${name}`, () => {
+        it("rejects promptly when aborted and fails with a connector code against a failing target", () =>
+          checkOperation(subject(), name, operation, promptMs));
+      });
+    }
 
     describe("secret hygiene", () => {
-      it("keeps every secret out of error messages, details, descriptions and logs", () => {
-        const values = secrets();
-        expect(values.length).toBeGreaterThan(0);
-        const haystacks = [...errors.map(errorText), ...texts, ...logs.lines];
-        for (const value of values) {
-          for (const text of haystacks)
-            expect(text.includes(value), `a secret leaked into: ${text}`).toBe(false);
-        }
+      it("keeps every secret out of error messages, details, descriptions, health results and logs", () => {
+        checkSecretHygiene(subject(), connectionSecrets());
       });
     });
   });
+}
 
-  function infra(): InfrastructureConnector {
-    return instance as InfrastructureConnector;
-  }
-
-  async function attempt(run: () => Promise<unknown>): Promise<unknown> {
-    try {
-      await run();
-    } catch (error) {
-      errors.push(error);
-      return error;
-    }
-    return undefined;
-  }
-
-  function registerInfrastructure(): void {
-    describe("describe()", () => {
-      it("describes a request in one line without secrets, when the connector can describe", () => {
-        const describeFn = infra().describe?.bind(infra());
-        if (!describeFn) return;
-        for (const connection of [options.connection ?? unreachable, unreachable]) {
-          const line = describeFn(request(options.request, new AbortController().signal), connection);
-          expect(typeof line).toBe("string");
-          expect(line.length).toBeGreaterThan(0);
-          expect(line).not.toMatch(/[\r\n]/);
-          texts.push(line);
-        }
-      });
-    });
-
-    describe("abort", () => {
-      it("rejects open() promptly when the signal is already aborted", async () => {
-        const target = options.connection ?? unreachable;
-        const outcome = await settleWithin(infra().open(target, { signal: AbortSignal.abort() }), promptMs);
-        expectPrompt(outcome, promptMs);
-        expect(outcome.state).toBe("rejected");
-        if (outcome.state === "rejected") errors.push(outcome.error);
-      });
-
-      it("settles healthCheck() promptly, not ok, when the signal is already aborted", async () => {
-        const target = options.connection ?? unreachable;
-        const outcome = await settleWithin(
-          infra().healthCheck(target, { signal: AbortSignal.abort() }),
-          promptMs,
-        );
-        expectPrompt(outcome, promptMs);
-        if (outcome.state === "resolved") expect((outcome.value as { ok: boolean }).ok).toBe(false);
-        else if (outcome.state === "rejected") errors.push(outcome.error);
-      });
-
-      if (options.connection) {
-        const live = options.connection;
-        it("rejects exec() promptly when the signal is already aborted", async () => {
-          const handle = await infra().open(live, { signal: new AbortController().signal });
-          try {
-            const outcome = await settleWithin(
-              handle.exec(request(options.request, AbortSignal.abort())),
-              promptMs,
-            );
-            expectPrompt(outcome, promptMs);
-            expect(outcome.state).toBe("rejected");
-            if (outcome.state === "rejected") errors.push(outcome.error);
-          } finally {
-            await handle.release();
-          }
-        });
-
-        if (options.slowRequest) {
-          const slow = options.slowRequest;
-          it("rejects exec() promptly when the signal aborts mid-call", async () => {
-            const handle = await infra().open(live, { signal: new AbortController().signal });
-            try {
-              const controller = new AbortController();
-              const running = handle.exec(request(slow, controller.signal));
-              await new Promise((resolve) => setTimeout(resolve, 200));
-              controller.abort();
-              const outcome = await settleWithin(running, promptMs);
-              expectPrompt(outcome, promptMs);
-              expect(outcome.state).toBe("rejected");
-              if (outcome.state === "rejected") {
-                expectConnectorError(outcome.error);
-                errors.push(outcome.error);
-              }
-            } finally {
-              await handle.release();
-            }
-          });
-        }
-
-        it("runs the sample request on the live connection", async () => {
-          const handle = await infra().open(live, { signal: new AbortController().signal });
-          try {
-            const result = await handle.exec(request(options.request, new AbortController().signal));
-            expect(typeof result.stdout).toBe("string");
-            expect(typeof result.stderr).toBe("string");
-            expect(result.exitCode === null || Number.isInteger(result.exitCode)).toBe(true);
-          } finally {
-            await handle.release();
-          }
-        });
-      }
-    });
-
-    describe("errors", () => {
-      it("maps an unreachable target to a connector error code", async () => {
-        const error = await attempt(async () => {
-          const handle = await infra().open(unreachable, { signal: AbortSignal.timeout(10_000) });
-          try {
-            await handle.exec(request(options.request, AbortSignal.timeout(10_000)));
-          } finally {
-            await handle.release();
-          }
-        });
-        expectConnectorError(error);
-      });
-
-      it("reports an unreachable target as not ok, with a reason, from healthCheck()", async () => {
-        const health = await infra().healthCheck(unreachable, { signal: AbortSignal.timeout(10_000) });
-        expect(health.ok).toBe(false);
-        expect(health.reason).toBeTruthy();
-        expect(health.latencyMs).toBeGreaterThanOrEqual(0);
-        texts.push(JSON.stringify(health));
-      });
-
-      if (options.rejectedConnection) {
-        const rejected = options.rejectedConnection;
-        it("maps a refused credential to RW_ERR_CONNECTOR_AUTH", async () => {
-          const error = await attempt(async () => {
-            const handle = await infra().open(rejected, { signal: AbortSignal.timeout(10_000) });
-            try {
-              await handle.exec(request(options.request, AbortSignal.timeout(10_000)));
-            } finally {
-              await handle.release();
-            }
-          });
-          expectConnectorError(error);
-          expect((error as { code: string }).code).toBe("RW_ERR_CONNECTOR_AUTH");
-        });
-      }
-    });
-  }
-
-  function registerOperations(): void {
-    for (const [name, operation] of Object.entries(options.operations ?? {})) {
-      describe(`operation ${name}`, () => {
-        it("rejects promptly when the signal is already aborted", async () => {
-          const outcome = await settleWithin(operation(instance, { signal: AbortSignal.abort() }), promptMs);
-          expectPrompt(outcome, promptMs);
-          expect(outcome.state).toBe("rejected");
-          if (outcome.state === "rejected") errors.push(outcome.error);
-        });
-
-        it("fails with a connector error code against a failing target", async () => {
-          const error = await attempt(() => operation(instance, { signal: AbortSignal.timeout(10_000) }));
-          expectConnectorError(error);
-        });
-      });
-    }
-  }
+function operationFor(
+  capability: OperationCapability,
+  operations: Record<string, ContractOperation> | undefined,
+): ContractOperation | undefined {
+  return operations?.[capability] ?? (capability === "pull-changes" ? operations?.pullChanges : undefined);
 }

@@ -2,12 +2,20 @@
  * `testTicketingIdempotency(definition, options)`: contract checks for a ticketing connector's
  * idempotency, against a live target (a vendor fake the connector's tests start). The engine's
  * outbox retries create/update/comment after a crash or timeout with the same idempotency key, so
- * a retry must never duplicate a remote ticket or note.
+ * a retry must never duplicate a remote ticket or note. Each check belongs to a capability and is
+ * skipped when the connector does not declare it.
  */
-import type { ConnectorDefinition, RemoteTicketRef, Ticket, TicketingConnector } from "@runwarden/core";
-import { beforeAll, describe, expect, it } from "vitest";
+import type { ConnectorCapability, ConnectorDefinition, RemoteTicketRef, Ticket } from "@runwarden/core";
+import { afterAll, beforeAll, describe, it, type TestContext } from "vitest";
 import type { z } from "zod";
-import { createTestContext } from "./context.js";
+import {
+  checkIdempotentComment,
+  checkIdempotentCreate,
+  checkIdempotentUpdate,
+  checkPullChangesCursor,
+  type IdempotencyTarget,
+} from "./internal/checks/index.js";
+import { type Harness, registerForContract } from "./internal/harness.js";
 
 export interface TicketingIdempotencyOptions<S extends z.ZodType = z.ZodType> {
   /** A config pointing at a live target; read when the suite starts (after the fake is up). */
@@ -25,66 +33,42 @@ export function testTicketingIdempotency<S extends z.ZodType>(
   definition: ConnectorDefinition<"ticketing", S>,
   options: TicketingIdempotencyOptions<S>,
 ): void {
-  let instance: TicketingConnector;
-  const signal = () => AbortSignal.timeout(10_000);
   const key = `contract-${Math.random().toString(36).slice(2, 10)}`;
+  const declared = new Set<string>(definition.capabilities);
+  const target: IdempotencyTarget = options;
+  let harness: Harness<"ticketing"> | undefined;
+  let refused: unknown;
+  const subject = (ctx: TestContext, ...capabilities: ConnectorCapability<"ticketing">[]) => {
+    for (const capability of capabilities)
+      if (!declared.has(capability))
+        ctx.skip(`${definition.name} does not declare capability "${capability}"`);
+    if (!harness) throw refused ?? new Error("the connector was not registered");
+    return harness;
+  };
 
   describe(`ticketing idempotency contract: ${definition.name}`, () => {
     beforeAll(async () => {
-      const { ctx } = createTestContext();
-      instance = await definition.create(definition.configSchema.parse(options.config()), ctx);
+      try {
+        harness = await registerForContract(definition as ConnectorDefinition<"ticketing">, options.config());
+      } catch (error) {
+        refused = error;
+      }
+    });
+    afterAll(async () => {
+      await harness?.close();
     });
 
-    it("returns the same remote ticket when create is retried with the same key", async () => {
-      const before = await options.countTickets?.();
-      const first = await instance.create(options.ticket, {
-        idempotencyKey: `${key}-create`,
-        signal: signal(),
-      });
-      const again = await instance.create(options.ticket, {
-        idempotencyKey: `${key}-create`,
-        signal: signal(),
-      });
-      expect(again.externalId).toBe(first.externalId);
-      if (before !== undefined) expect(await options.countTickets!()).toBe(before + 1);
+    it("create: returns the same remote ticket, made once, when create is retried with the same key", async (ctx) => {
+      await checkIdempotentCreate(subject(ctx, "create"), target, `${key}-create`);
     });
 
-    it("adds a comment once when it is retried with the same key", async () => {
-      const ref = await instance.create(options.ticket, {
-        idempotencyKey: `${key}-create`,
-        signal: signal(),
-      });
-      const before = await options.countComments?.(ref);
-      await instance.comment(ref, "contract note", { idempotencyKey: `${key}-note`, signal: signal() });
-      await instance.comment(ref, "contract note", { idempotencyKey: `${key}-note`, signal: signal() });
-      if (before !== undefined) expect(await options.countComments!(ref)).toBe(before + 1);
-    });
+    it("comment: adds a comment once when it is retried with the same key", (ctx) =>
+      checkIdempotentComment(subject(ctx, "create", "comment"), target, key));
 
-    it("accepts an update retried with the same key", async () => {
-      const ref = await instance.create(options.ticket, {
-        idempotencyKey: `${key}-create`,
-        signal: signal(),
-      });
-      await instance.update(
-        ref,
-        { status: "resolved" },
-        { idempotencyKey: `${key}-update`, signal: signal() },
-      );
-      await instance.update(
-        ref,
-        { status: "resolved" },
-        { idempotencyKey: `${key}-update`, signal: signal() },
-      );
-    });
+    it("update: accepts an update retried with the same key", (ctx) =>
+      checkIdempotentUpdate(subject(ctx, "create", "update"), target, key));
 
-    it("returns a cursor from pullChanges that does not repeat what it returned", async () => {
-      if (!instance.pullChanges) return;
-      const first = await instance.pullChanges({ signal: signal() });
-      expect(typeof first.cursor).toBe("string");
-      const second = await instance.pullChanges({ cursor: first.cursor, signal: signal() });
-      const seen = new Set(first.changes.map((c) => `${c.externalId}@${c.updatedAt}`));
-      for (const change of second.changes)
-        expect(seen.has(`${change.externalId}@${change.updatedAt}`)).toBe(false);
-    });
+    it("pull-changes: returns a cursor after which it repeats nothing", (ctx) =>
+      checkPullChangesCursor(subject(ctx, "pull-changes")));
   });
 }

@@ -10,7 +10,7 @@ const memory = defineConnector({
   version: "1.0.0",
   sdk: "^0.1.0",
   configSchema: z.strictObject({ greeting: z.string().default("hi") }),
-  capabilities: ["run-command"],
+  capabilities: ["run-command", "health-check", "describe", "stream-output", "timeout"],
   connectionTypes: ["memory"],
   create(config, ctx) {
     const refuse = (host: string | null) =>
@@ -28,15 +28,20 @@ const memory = defineConnector({
           async exec(request) {
             if (request.signal.aborted) throw rwError("RW_ERR_CONNECTOR_TIMEOUT", "aborted");
             if (request.command.startsWith("sleep")) {
-              await new Promise((resolve, reject) => {
-                const timer = setTimeout(resolve, 10_000);
+              const timedOut = await new Promise<boolean>((resolve, reject) => {
+                const timer = setTimeout(() => resolve(false), 10_000);
+                const limit = request.timeoutMs && setTimeout(() => resolve(true), request.timeoutMs);
                 request.signal.addEventListener("abort", () => {
                   clearTimeout(timer);
+                  clearTimeout(limit);
                   reject(rwError("RW_ERR_CONNECTOR_TIMEOUT", "aborted"));
                 });
               });
+              if (timedOut) return { exitCode: null, stdout: "", stderr: "", timedOut: true };
             }
-            return { exitCode: 0, stdout: `${config.greeting} ${request.command}\n`, stderr: "" };
+            const stdout = `${config.greeting} ${request.command}\n`;
+            request.onOutput?.("stdout", stdout);
+            return { exitCode: 0, stdout, stderr: "" };
           },
           async release() {},
         };
@@ -84,7 +89,7 @@ const pager = defineConnector({
   version: "0.2.0",
   sdk: ">=0.1.0 <1",
   configSchema: z.object({ url: z.string().url(), apiKey: z.string() }),
-  capabilities: ["pull-alerts"],
+  capabilities: ["pull"],
   create: (config) => ({
     async *pull({ signal }) {
       if (signal.aborted) throw rwError("RW_ERR_CONNECTOR_TIMEOUT", "aborted");

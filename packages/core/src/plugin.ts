@@ -9,6 +9,85 @@ import type { ConnectionRecord, StepProcess, Ticket, TicketInput } from "./domai
 
 export type ConnectorKind = "monitoring" | "ticketing" | "infrastructure";
 
+/**
+ * Every capability a connector may declare: the kinds it applies to and what it promises. This is
+ * the one list: `defineConnector` types `capabilities` from it, the registry refuses a name that
+ * is not listed for the connector's kind, the contract suite (`@runwarden/connector-testkit`)
+ * checks each declared capability it can and reports the others as skipped, and the connector
+ * guide is written from it.
+ */
+export const connectorCapabilities = {
+  webhook: {
+    kinds: ["monitoring"],
+    summary:
+      "`parseWebhook` turns the tool's webhook into tickets, refusing a malformed body with an input code",
+  },
+  "verify-webhook": {
+    kinds: ["monitoring"],
+    summary: "`verifyWebhook` authenticates each webhook request (a signature or a shared secret)",
+  },
+  pull: { kinds: ["monitoring"], summary: "`pull({ since, signal })` fetches open alerts" },
+  acknowledge: { kinds: ["monitoring"], summary: "`acknowledge(ticket)` marks the alert as being handled" },
+  resolve: { kinds: ["monitoring"], summary: "`resolve(ticket)` marks the alert as resolved" },
+  create: {
+    kinds: ["ticketing"],
+    summary: "`create(ticket, { idempotencyKey })` opens a remote ticket once",
+  },
+  update: {
+    kinds: ["ticketing"],
+    summary: "`update(ref, change, { idempotencyKey })` changes status or fields",
+  },
+  comment: { kinds: ["ticketing"], summary: "`comment(ref, text, { idempotencyKey })` adds a note once" },
+  "pull-changes": {
+    kinds: ["ticketing"],
+    summary: "`pullChanges({ cursor })` returns remote changes after a cursor, never repeating one",
+  },
+  "health-check": {
+    kinds: ["monitoring", "ticketing", "infrastructure"],
+    summary: "`healthCheck` answers promptly with `{ ok, latencyMs, reason }`",
+  },
+  describe: {
+    kinds: ["infrastructure"],
+    summary: "`describe(request, connection)` says in one line, without secrets, what a request will do",
+  },
+  exec: { kinds: ["infrastructure"], summary: "runs a step's command on the connection" },
+  "run-command": { kinds: ["infrastructure"], summary: "runs a shell command on a remote host" },
+  "run-query": { kinds: ["infrastructure"], summary: "runs a SQL statement with bound values" },
+  "http-request": { kinds: ["infrastructure"], summary: "sends an HTTP request described by the step" },
+  shell: { kinds: ["infrastructure"], summary: "runs shell steps through `sh -c`" },
+  timeout: { kinds: ["infrastructure"], summary: "ends a request after `timeoutMs` with `timedOut: true`" },
+  "stream-output": {
+    kinds: ["infrastructure"],
+    summary: "calls `onOutput` with the output as it arrives; the chunks add up to the result",
+  },
+  "cancel-query": {
+    kinds: ["infrastructure"],
+    summary: "cancels a running statement on the server when aborted",
+  },
+  "read-only-transaction": {
+    kinds: ["infrastructure"],
+    summary: "runs `readOnly` requests in a read-only transaction",
+  },
+  "connection-pool": { kinds: ["infrastructure"], summary: "reuses connections per target until `close()`" },
+  "jump-host": { kinds: ["infrastructure"], summary: "reaches a target through a bastion" },
+  "egress-policy": { kinds: ["infrastructure"], summary: "refuses destinations outside a configured policy" },
+  "retry-after": { kinds: ["infrastructure"], summary: "honours `Retry-After` on 429 and 503" },
+} as const satisfies Record<string, { kinds: readonly ConnectorKind[]; summary: string }>;
+
+/** A capability name a connector of kind `K` may declare (all of them when `K` is not narrowed). */
+export type ConnectorCapability<K extends ConnectorKind = ConnectorKind> = {
+  [C in keyof typeof connectorCapabilities]: K extends (typeof connectorCapabilities)[C]["kinds"][number]
+    ? C
+    : never;
+}[keyof typeof connectorCapabilities];
+
+/** The capability names a connector of `kind` may declare, in the list's order. */
+export function capabilitiesOf<K extends ConnectorKind>(kind: K): ConnectorCapability<K>[] {
+  return (Object.keys(connectorCapabilities) as (keyof typeof connectorCapabilities)[]).filter((name) =>
+    (connectorCapabilities[name].kinds as readonly ConnectorKind[]).includes(kind),
+  ) as ConnectorCapability<K>[];
+}
+
 /** Marks config fields as secret: core redacts them from logs and errors. */
 export const secretRegistry = z.registry<{ secret: true }>();
 
@@ -271,7 +350,8 @@ export interface ConnectorDefinition<
   sdk: string;
   description?: string;
   configSchema: S;
-  capabilities: readonly string[];
+  /** What it can do, from `connectorCapabilities` (the registry refuses other names). */
+  capabilities: readonly ConnectorCapability<K>[];
   /**
    * Infrastructure only: the connection types it serves — `ssh`, `api`, or `database:<service>`
    * for a `database` connection dispatched on its `target_service`.

@@ -15,6 +15,7 @@ import {
   type ConnectorDefinition,
   type ConnectorKind,
   type ConnectorRegistration,
+  capabilitiesOf,
   type HealthResult,
   type InfrastructureConnector,
   type InstanceOf,
@@ -119,28 +120,40 @@ const databaseServiceAliases: Readonly<Record<string, string>> = {
   mariadb: "mariadb",
 };
 
-const DeclarationSchema = z.object({
-  kind: z.enum(kinds),
-  name: z.string().regex(kebabCase, "must be kebab-case (e.g. `my-tool`)"),
-  version: z.string().refine((v) => semver.valid(v) !== null, "must be a semver version such as 1.2.3"),
-  sdk: z.string().refine((r) => semver.validRange(r) !== null, "must be a semver range such as ^0.1.0"),
-  description: z.string().optional(),
-  configSchema: z.custom<z.ZodType>((s) => s instanceof z.ZodType, "must be a zod schema"),
-  capabilities: z.array(z.string().min(1)),
-  connectionTypes: z
-    .array(z.string().regex(/^[a-z][a-z0-9-]*(?::[a-z0-9-]+)?$/))
-    .min(1)
-    .optional(),
-  languages: z
-    .array(
-      z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9_+.-]*$/, "must be a language in its normal spelling (sh, sql, http)"),
-    )
-    .min(1)
-    .optional(),
-  create: z.custom<(...args: unknown[]) => unknown>((f) => typeof f === "function", "must be a function"),
-});
+const DeclarationSchema = z
+  .object({
+    kind: z.enum(kinds),
+    name: z.string().regex(kebabCase, "must be kebab-case (e.g. `my-tool`)"),
+    version: z.string().refine((v) => semver.valid(v) !== null, "must be a semver version such as 1.2.3"),
+    sdk: z.string().refine((r) => semver.validRange(r) !== null, "must be a semver range such as ^0.1.0"),
+    description: z.string().optional(),
+    configSchema: z.custom<z.ZodType>((s) => s instanceof z.ZodType, "must be a zod schema"),
+    capabilities: z.array(z.string().min(1)),
+    connectionTypes: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]*(?::[a-z0-9-]+)?$/))
+      .min(1)
+      .optional(),
+    languages: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9_+.-]*$/, "must be a language in its normal spelling (sh, sql, http)"),
+      )
+      .min(1)
+      .optional(),
+    create: z.custom<(...args: unknown[]) => unknown>((f) => typeof f === "function", "must be a function"),
+  })
+  .superRefine((declaration, issues) => {
+    const known: readonly string[] = capabilitiesOf(declaration.kind);
+    for (const [index, capability] of declaration.capabilities.entries()) {
+      if (known.includes(capability)) continue;
+      issues.addIssue({
+        code: "custom",
+        path: ["capabilities", index],
+        message: `"${capability.slice(0, 40)}" is not a ${declaration.kind} capability; known: ${known.join(", ")}`,
+      });
+    }
+  });
 
 /** The type a connection is dispatched on: `database` goes by its target service. */
 function dispatchType(connectionType: string, targetService: string | null | undefined): string {

@@ -113,6 +113,23 @@ describe("createConnectorRegistry", () => {
     );
   });
 
+  it("throws RW_ERR_PLUGIN_INVALID naming the capability when one is not listed for its kind", async () => {
+    // A monitoring connector may not declare an infrastructure capability, nor an unknown name.
+    const wrong = monitoring("alerts", {
+      capabilities: [
+        "webhook",
+        "run-query",
+        "teleport",
+      ] as unknown as ConnectorDefinition<"monitoring">["capabilities"],
+    });
+    const err = await createConnectorRegistry(makeContext().ctx, [wrong]).catch((e: unknown) => e);
+    expect(isRunwardenError(err) && err.code).toBe("RW_ERR_PLUGIN_INVALID");
+    const issues = (err as { details: { issues: { path: string; message: string }[] } }).details.issues;
+    expect(issues.map((i) => i.path)).toEqual(["capabilities.1", "capabilities.2"]);
+    expect(issues[0]?.message).toContain('"run-query" is not a monitoring capability');
+    expect(issues[0]?.message).toContain("webhook, pull, acknowledge, resolve, health-check");
+  });
+
   it("throws RW_ERR_PLUGIN_INVALID when an instance lacks its kind's methods", async () => {
     const ticketing = defineConnector({
       kind: "ticketing",

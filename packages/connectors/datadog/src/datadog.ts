@@ -19,7 +19,7 @@ const datadog = defineConnector({
   sdk: "^0.1.0",
   description: "Datadog: webhook receiver, monitor groups and events pull, downtimes.",
   configSchema: DatadogConfig,
-  capabilities: ["webhook", "pull", "acknowledge", "resolve", "health-check"],
+  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check"],
   create(config, ctx): MonitoringConnector {
     const connector: MonitoringConnector = {
       verifyWebhook: (request) => verifyDatadogRequest(config.webhookAuth, request),

@@ -228,6 +228,15 @@ describe("healthCheck", () => {
   });
 });
 
+const monitorTicket = {
+  id: 7,
+  title: "High CPU on web-01",
+  source: "datadog",
+  externalId: "148275309:env:prod,host:web-01",
+  fingerprint: "datadog:148275309:env:prod,host:web-01",
+  metaData: { monitorId: 148275309, scope: "env:prod,host:web-01" },
+} as unknown as Ticket;
+
 testConnector(datadog, {
   config: {
     webhookAuth: { type: "header", secret: WEBHOOK_SECRET },
@@ -243,6 +252,10 @@ testConnector(datadog, {
         // drain
       }
     },
+    // A ticket of a Datadog monitor, so the call reaches the (failing) API.
+    acknowledge: (instance, { signal }) =>
+      (instance as MonitoringConnector).acknowledge!(monitorTicket, { signal }),
+    resolve: (instance, { signal }) => (instance as MonitoringConnector).resolve!(monitorTicket, { signal }),
   },
 });
 

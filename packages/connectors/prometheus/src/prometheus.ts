@@ -19,7 +19,7 @@ const prometheus = defineConnector({
   sdk: "^0.1.0",
   description: "Prometheus Alertmanager: webhook receiver, active alerts pull, silences.",
   configSchema: PrometheusConfig,
-  capabilities: ["webhook", "pull", "acknowledge", "resolve", "health-check"],
+  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check"],
   create(config, ctx): MonitoringConnector {
     const parse = createWebhookParser(config, name);
     const connector: MonitoringConnector = {

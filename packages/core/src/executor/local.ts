@@ -211,7 +211,10 @@ function createLocal(config: z.output<typeof LocalConfigSchema>): Infrastructure
     release: async () => {},
   };
   return {
-    open: async () => handle,
+    async open(_connection, { signal }) {
+      if (signal.aborted) throw abortError(signal);
+      return handle;
+    },
     async healthCheck(_connection, options) {
       const started = performance.now();
       try {
@@ -249,7 +252,7 @@ export const localConnector = defineConnector({
   description:
     "Runs steps on the Runwarden host, in a clean environment, killing the process group on timeout.",
   configSchema: LocalConfigSchema,
-  capabilities: ["exec", "shell", "timeout", "stream-output"],
+  capabilities: ["exec", "shell", "timeout", "stream-output", "health-check"],
   connectionTypes: ["local"],
   languages: ["sh", "python", "javascript", "powershell"],
   create: (config) => createLocal(config),
