@@ -131,6 +131,7 @@ export const evaluatingCommands: ReadonlySet<string> = new Set([
   "unset",
   "getopts",
   "wait",
+  "hash",
   // privilege and remote execution
   "su",
   "runuser",
@@ -151,6 +152,7 @@ export const evaluatingCommands: ReadonlySet<string> = new Set([
   "screen",
   "at",
   "batch",
+  "crontab",
   "nsenter",
   "unshare",
   "strace",
@@ -256,6 +258,12 @@ const executingOptions: Record<string, readonly string[]> = {
   git: ["-c", "--config-env", "--upload-pack", "--receive-pack"],
   zip: ["-TT", "--unzip-command"],
   curl: ["-K", "--config"],
+  // Database shells: the argument of these options is SQL (or JavaScript) to run.
+  psql: ["-c", "--command"],
+  mysql: ["-e", "--execute"],
+  mariadb: ["-e", "--execute"],
+  mongo: ["--eval"],
+  mongosh: ["--eval"],
 };
 
 /** Shell reserved words after which the next word is again in command position. */
@@ -276,8 +284,8 @@ const refusals: Record<Exclude<ShellContext, "argument" | "single-quoted" | "dou
     "arithmetic evaluates the value as an expression and runs any $(…) inside it; pass the value to a script that checks it is a number, such as `./fix.sh {{x}}`",
   conditional:
     'operands of [[ ]] are patterns or arithmetic; compare with [ ] (the test command) instead, such as `[ "$a" = {{x}} ]`',
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JavaScript template
   "parameter-expansion":
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JavaScript template
     "the value would be expanded as part of ${…}; write it as an argument of its own, outside the ${…}",
   "here-document":
     "the shell expands here-documents, and this analyser does not follow the text after `<<`; pipe the value in instead, such as `printf '%s\\n' {{x}} | cmd`, before any here-document",
@@ -792,6 +800,14 @@ class Lexer {
     word.started = true;
     word.plain = false;
     noAssignment(word);
+    if (next === HOLE) {
+      // `$` right before a value: in "…" a value starting with ( or { would be a substitution,
+      // bare it would make $'…' of the quoted value.
+      this.i += 2;
+      word.literal = false;
+      this.takeHole(quoted ? "double" : "bare", "parameter-expansion");
+      return false;
+    }
     if (next === "(" && s[this.i + 2] === "(") {
       word.literal = false;
       this.region("arithmetic");

@@ -166,6 +166,15 @@ describe("analyzeShellTemplate: refused contexts", () => {
     }
   });
 
+  it("refuses a placeholder right after a $, where its value would start an expansion", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell parameter expansion
+    expect(only('echo "${{x}}"')).toEqual(["parameter-expansion", false]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell parameter expansion
+    expect(only("echo ${{x}}")).toEqual(["parameter-expansion", false]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell parameter expansion
+    expect(only("echo '${{x}}'")).toEqual(["single-quoted", true]);
+  });
+
   it("refuses a placeholder inside $'…'", () => {
     expect(only("echo $'{{x}}'")).toEqual(["ansi-c-string", false]);
   });
@@ -301,6 +310,9 @@ describe("analyzeShellTemplate: refused contexts", () => {
   it("refuses the argument of an option that runs it (tar -I, git -c)", () => {
     expect(only("tar -I {{x}} -xf a.tar")).toEqual(["evaluated-argument", false]);
     expect(only("git -c {{x}} status")).toEqual(["evaluated-argument", false]);
+    expect(only('psql -c "SELECT {{x}}"')).toEqual(["evaluated-argument", false]);
+    expect(only("mysql --execute={{x}}")).toEqual(["evaluated-argument", false]);
+    expect(only("psql -v ticket={{x}} -f fix.sql")).toEqual(["argument", true]);
   });
 
   it("refuses arguments of a command named by an expansion", () => {

@@ -229,6 +229,8 @@ const refusedFragment: fc.Arbitrary<Fragment> = fc
     "printf '<%s>\\n' `printf %s @P`",
     "printf '<%s>\\n' \"`printf %s @P`\"",
     "printf '<%s>\\n' $'@P'",
+    "printf '<%s>\\n' \"$@P\"",
+    "printf '<%s>\\n' $@P",
     "printf '<%s>\\n' $\"@P\"",
     'eval "printf %s @P"',
     "eval @P",
