@@ -555,8 +555,12 @@ function argumentVerdict(
     }
     if (j >= position) return { refused: true, command: current, context: "command-name" };
     if (j >= words.length) break;
+    const next = words[j];
+    if (next === undefined) {
+      return { refused: true, command: "a command named by an expansion", context: "evaluated-argument" };
+    }
     i = j;
-    current = basename(words[j]!);
+    current = basename(next);
   }
   const effective = current;
   if (isEvaluating(words[i])) return { refused: true, command: effective, context: "evaluated-argument" };

@@ -317,6 +317,11 @@ describe("analyzeShellTemplate: refused contexts", () => {
 
   it("refuses arguments of a command named by an expansion", () => {
     expect(only("$TOOL restart {{x}}")).toEqual(["evaluated-argument", false]);
+    expect(only("sudo -- $TOOL {{x}}")).toEqual(["evaluated-argument", false]);
+    expect(contexts("sudo -- {{a}} {{b}}")).toEqual([
+      ["a", "command-name", false],
+      ["b", "evaluated-argument", false],
+    ]);
   });
 
   it("refuses every placeholder when a quote is never closed", () => {

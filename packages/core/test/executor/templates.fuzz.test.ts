@@ -167,9 +167,10 @@ interface Fragment {
 /** A placeholder written bare, or inside single or double quotes, with literal text around it. */
 const wordArb = fc.record({
   quoting: fc.constantFrom<Quoting>("bare", "single", "double"),
-  pre: fc.constantFrom("", "p", "p-"),
-  post: fc.constantFrom("", "q", "/q"),
-  padding: fc.constantFrom("", " ", "x y "),
+  pre: fc.constantFrom("", "p", "p-", "~", "a=", "%", "!", "@"),
+  post: fc.constantFrom("", "q", "/q", "~", "#", "=", ":"),
+  /** Quoted text before the placeholder, where globs and spaces are literal. */
+  padding: fc.constantFrom("", " ", "x y ", "* ", "? [a] ", "\\ ", "a'b ", "$ "),
 });
 
 function word(w: { quoting: Quoting; pre: string; post: string; padding: string }): {
@@ -180,8 +181,13 @@ function word(w: { quoting: Quoting; pre: string; post: string; padding: string 
   if (w.quoting === "bare")
     return { text: `${w.pre}@P${w.post}`, of: (v) => `${w.pre}${v}${w.post}`, leads: w.pre === "" };
   const q = w.quoting === "single" ? "'" : '"';
-  const pre = w.padding + w.pre;
-  return { text: `${q}${pre}@P${w.post}${q}`, of: (v) => `${pre}${v}${w.post}`, leads: pre === "" };
+  // Text as written inside the quotes, and as the shell reads it.
+  const written = w.padding + w.pre;
+  const read = written;
+  if (w.quoting === "single" && written.includes("'")) {
+    return { text: `"${written}@P${w.post}"`, of: (v) => `${read}${v}${w.post}`, leads: read === "" };
+  }
+  return { text: `${q}${written}@P${w.post}${q}`, of: (v) => `${read}${v}${w.post}`, leads: read === "" };
 }
 
 const acceptedFragment: fc.Arbitrary<Fragment> = fc
@@ -273,6 +279,9 @@ const wrap = fc.constantFrom(
   (f: string) => `true && ${f}`,
   (f: string) => `false || ${f}`,
   (f: string) => `: ; ${f}`,
+  (f: string) => `for _ in 1; do ${f}; done`,
+  (f: string) => `while true; do ${f}; break; done`,
+  (f: string) => `! ${f} || :`,
 );
 
 const template = fc
@@ -302,6 +311,111 @@ const template = fc
         return { parts, command, vars };
       }),
   );
+
+/**
+ * Shell token soup: random sequences of shell syntax and placeholders, mostly not valid scripts.
+ * The vocabulary never names a command a hostile value tries to run (`touch`, `id`, `rm`, …), nor
+ * one that runs text as code (`eval`, `sh`, `xargs`: a template that writes a value to a file and
+ * runs it is the author's doing), so any of those in the tripwire log came from a value.
+ */
+const injected = ["touch", "id", "rm", "curl", "wget", "whoami", "uname", "nc", "pwned"];
+const soupToken = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom("@P", "'@P'", '"@P"', "x@P", "'a @P b'", '"a @P b"', "--k=@P", "-- @P"),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      "printf '<%s>\\n'",
+      "printf %s",
+      "echo",
+      "true",
+      ":",
+      "ls",
+      "cat",
+      "a",
+      "b",
+      "'",
+      '"',
+      "'x y'",
+      '"$HOME"',
+      "$HOME",
+      "$(",
+      ")",
+      "(",
+      "{",
+      "}",
+      ";",
+      "&&",
+      "||",
+      "|",
+      "\n",
+      "#",
+      "$((",
+      "))",
+      "((",
+      "${",
+      "${X:-",
+      "$",
+      "$'",
+      "`",
+      "\\",
+      "<<EOF\nx\nEOF\n",
+      "<<<",
+      ">",
+      "<",
+      ">/dev/null",
+      "2>&1",
+      "=",
+      "X=",
+      "a[",
+      "]",
+      "[[",
+      "]]",
+      "[",
+      "case",
+      "in",
+      "esac",
+      ";;",
+      "for",
+      "do",
+      "done",
+      "if",
+      "then",
+      "fi",
+      "!",
+      "{a,b}",
+      "*",
+      "--",
+      "-n",
+      "let",
+      "read",
+      "export",
+      "sudo",
+      "env",
+      "timeout 1",
+      "find . -exec",
+      "awk",
+    ),
+  },
+);
+const soup = fc
+  .array(fc.record({ token: soupToken, glue: fc.constantFrom(" ", " ", " ", "") }), {
+    minLength: 1,
+    maxLength: 12,
+  })
+  .chain((tokens) => {
+    let n = 0;
+    const command = tokens
+      .map(({ token, glue }) => token.replace("@P", () => `{{vars.v${n++}}}`) + glue)
+      .join("");
+    return fc.array(value, { minLength: n, maxLength: n }).map((values) => ({
+      command,
+      vars: Object.fromEntries(values.map((v, k) => [`v${k}`, v])),
+    }));
+  })
+  .filter(({ command }) => command.includes("{{"));
 
 // ---------------------------------------------------------------- harness
 
@@ -382,5 +496,29 @@ describe("renderCommand (shell), differential fuzzing under sh and bash", () => 
       { numRuns: runs, seed, endOnFailure: true },
     );
     expect(accepted).toBeGreaterThan(runs / 4);
+  }, 120_000);
+
+  it("runs no command a value names, whatever shell text surrounds an accepted placeholder", () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(soup, ({ command, vars }) => {
+        let rendered: string;
+        try {
+          rendered = renderCommand(command, "sh", { ticket, vars }).command;
+        } catch (err) {
+          expect((err as { code?: string }).code, command).toBe("RW_ERR_EXEC_TEMPLATE");
+          return;
+        }
+        accepted++;
+        for (const shell of ["/bin/sh", bash]) {
+          const ran = run(shell, rendered)
+            .tripped.split("\n")
+            .filter((name) => injected.includes(name));
+          expect(ran, `${shell} ran a value: ${rendered}`).toEqual([]);
+        }
+      }),
+      { numRuns: runs, seed, endOnFailure: true },
+    );
+    expect(accepted).toBeGreaterThan(0);
   }, 120_000);
 });
