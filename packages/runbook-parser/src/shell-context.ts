@@ -912,14 +912,19 @@ class Lexer {
       if (end === -1) end = s.length;
     } else {
       // `$(( ))`, `(( ))`, `$[ ]`, `${ }`: count the brackets; quotes, escapes and nested
-      // command substitutions inside are not followed.
+      // command substitutions inside are not followed. dash knows neither `(( ))` (it reads
+      // nested subshells) nor `$[ ]` (plain words): operators, comments or line ends inside them
+      // would end or split the command differently there, so the analyser stops following.
       const open = s[from] === "$" ? s[from + 1]! : s[from]!;
       const close = open === "(" ? ")" : open === "[" ? "]" : "}";
+      const bashOnly = (s[from] === "(" && s[from + 1] === "(") || open === "[";
       let depth = 0;
       for (i = s[from] === "$" ? from + 1 : from; i < s.length; i++) {
         const c = s[i]!;
         if (c === "'" || c === '"' || c === "\\" || c === "`") clean = false;
         if (c === "$" && s[i + 1] === "(" && s[i + 2] !== "(") clean = false;
+        if (c === "#" && /\s/.test(s[i - 1] ?? " ")) clean = false;
+        if (bashOnly && ";&|<>\n".includes(c)) clean = false;
         if (c === open) depth++;
         else if (c === close) {
           depth--;
@@ -1023,8 +1028,11 @@ class Lexer {
     }
     if (c === ";" || c === "&" || c === "|") {
       if (c === "&" && next === ">") {
+        // bash reads `&>` as a redirection, dash as `&` then `>`: what follows is an argument in
+        // one shell and a command in the other, so the analyser stops following.
         this.i += s[this.i + 2] === ">" ? 3 : 2;
         this.endWord(frame).cmd.redirect = true;
+        this.poisoned ??= "unparsed";
         return;
       }
       this.i += next === c || (c === "|" && next === "&") ? 2 : 1;

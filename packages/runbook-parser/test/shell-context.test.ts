@@ -155,13 +155,7 @@ describe("analyzeShellTemplate: refused contexts", () => {
   });
 
   it("refuses a here-string and other redirection targets", () => {
-    for (const command of [
-      "cat <<< {{x}}",
-      "echo hi > {{x}}",
-      "sort < {{x}}",
-      "echo hi 2>>{{x}}",
-      "cmd &> {{x}}",
-    ]) {
+    for (const command of ["cat <<< {{x}}", "echo hi > {{x}}", "sort < {{x}}", "echo hi 2>>{{x}}"]) {
       expect(only(command), command).toEqual(["redirection", false]);
     }
   });
@@ -322,6 +316,15 @@ describe("analyzeShellTemplate: refused contexts", () => {
       ["a", "command-name", false],
       ["b", "evaluated-argument", false],
     ]);
+  });
+
+  it("refuses what follows bash-only syntax that dash splits differently ($[ ], (( )), &>)", () => {
+    // dash runs `echo inj ]` from `echo $[ 1 ; echo inj ]`, and `>/dev/null eval …` after `&`.
+    expect(only("echo $[ 1 ; eval ] {{x}}")).toEqual(["unparsed", false]);
+    expect(only("(( a #b ))\necho {{x}}")).toEqual(["unparsed", false]);
+    expect(only("printf x &>/dev/null eval {{x}}")).toEqual(["unparsed", false]);
+    expect(only("cmd &> {{x}}")).toEqual(["unparsed", false]);
+    expect(only("echo $(( 1 + 2 )) {{x}}")).toEqual(["argument", true]);
   });
 
   it("refuses every placeholder when a quote is never closed", () => {
