@@ -266,6 +266,9 @@ const executingOptions: Record<string, readonly string[]> = {
   mongosh: ["--eval"],
 };
 
+/** Builtins after which later text may parse or run differently (aliases, extglob, new builtins). */
+const reparsingCommands = new Set(["alias", "shopt", "enable", "setopt"]);
+
 /** Shell reserved words after which the next word is again in command position. */
 const commandPrefixWords = new Set(["if", "then", "else", "elif", "do", "while", "until", "!"]);
 /** Reserved words that end a compound command. */
@@ -1163,6 +1166,8 @@ class Lexer {
         } else {
           cmd.words = [word.literal ? word.text : undefined];
           cmd.expect = "args";
+          // Aliases and shell options change what later text means: stop following.
+          if (word.literal && reparsingCommands.has(word.text)) this.poisoned ??= "unparsed";
           if (frame.afterPipe && (!word.literal || isPipeSink(word.text))) {
             this.refusePiped(frame, word.literal ? word.text : "a command named by an expansion");
           }

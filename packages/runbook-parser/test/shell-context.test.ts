@@ -327,6 +327,10 @@ describe("analyzeShellTemplate: refused contexts", () => {
     expect(only("echo $(( 1 + 2 )) {{x}}")).toEqual(["argument", true]);
   });
 
+  it("refuses everything after alias or shopt, which change what later commands mean", () => {
+    expect(only("shopt -s expand_aliases; alias ls=eval; ls {{x}}")).toEqual(["unparsed", false]);
+  });
+
   it("refuses every placeholder when a quote is never closed", () => {
     expect(contexts("echo {{a}} 'oops")).toEqual([["a", "unparsed", false]]);
   });
