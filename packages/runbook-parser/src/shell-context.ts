@@ -395,7 +395,17 @@ export function analyzeShellTemplate(command: string): ShellTemplateAnalysis {
       text += HOLE;
     }
   }
-  if (placeholders.length > 0) new Lexer(text, placeholders).run();
+  if (placeholders.length > 0) {
+    try {
+      new Lexer(text, placeholders).run();
+    } catch {
+      // A bug in the analyser must never let a value through: refuse every placeholder.
+      for (const p of placeholders) {
+        p.allowed = false;
+        p.context = "unparsed";
+      }
+    }
+  }
   for (const p of placeholders) {
     if (!p.allowed && p.message === undefined) p.message = describe(p);
   }
@@ -429,7 +439,7 @@ function label(context: ShellContext): string {
       return "a [[ ]] conditional";
     case "parameter-expansion":
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JavaScript template
-      return "a ${…} parameter expansion";
+      return "a parameter expansion (${…}, or right after a $)";
     case "here-document":
       return "a here-document (or after one)";
     case "ansi-c-string":
