@@ -403,6 +403,7 @@ export function analyzeShellTemplate(command: string): ShellTemplateAnalysis {
       for (const p of placeholders) {
         p.allowed = false;
         p.context = "unparsed";
+        delete p.message;
       }
     }
   }
@@ -737,6 +738,7 @@ class Lexer {
       for (const p of this.placeholders) {
         p.allowed = false;
         p.context = "unparsed";
+        delete p.message;
       }
     }
   }
