@@ -19,6 +19,8 @@ import { controlCharacters, renderCommand } from "../../src/executor/templates.j
 
 const runs = Number(process.env.RUNWARDEN_FUZZ_RUNS ?? 300);
 const seed = Number(process.env.RUNWARDEN_FUZZ_SEED ?? 1313);
+/** Each accepted template spawns two shells: allow ~30 ms a run, and never less than two minutes. */
+const timeoutMs = Math.max(120_000, runs * 30);
 
 /** Names a hostile value may try to run; each is a tripwire on PATH. */
 const tripwires = [
@@ -470,61 +472,69 @@ describe("renderCommand (shell), differential fuzzing under sh and bash", () => 
     expect(run("/bin/sh", "touch x; printf ok").tripped).toBe("touch\n");
   });
 
-  it("runs no command a template did not contain, and passes each value as exactly itself", () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(template, ({ parts, command, vars }) => {
-        const refusedContext = parts.some((p) => p.fragment.expect === undefined);
-        const optionRefused = parts.some((p) => p.fragment.leads && p.value.startsWith("-"));
-        let rendered: string | undefined;
-        let error: { code?: string } | undefined;
-        try {
-          rendered = renderCommand(command, "sh", { ticket, vars }).command;
-        } catch (err) {
-          error = err as { code?: string };
-        }
-        if (rendered === undefined) {
-          expect(error?.code, command).toBe("RW_ERR_EXEC_TEMPLATE");
-          // Refusing is safe; refusing a template built only of accepted contexts is a false alarm.
-          expect(refusedContext || optionRefused, `refused: ${command}`).toBe(true);
-          return;
-        }
-        accepted++;
-        expect(refusedContext, `accepted a refused context: ${command}`).toBe(false);
-        expect(optionRefused, `accepted a value read as an option: ${command}`).toBe(false);
-        const expected = `${parts.flatMap((p) => p.fragment.expect!(p.value)).join("\n")}\n`;
-        for (const shell of ["/bin/sh", bash]) {
-          const { stdout, tripped } = run(shell, rendered);
-          expect(tripped, `${shell} ran a command: ${rendered}`).toBe("");
-          expect(stdout, `${shell}: ${rendered}`).toBe(expected);
-        }
-      }),
-      { numRuns: runs, seed, endOnFailure: true },
-    );
-    expect(accepted).toBeGreaterThan(runs / 4);
-  }, 120_000);
+  it(
+    "runs no command a template did not contain, and passes each value as exactly itself",
+    () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(template, ({ parts, command, vars }) => {
+          const refusedContext = parts.some((p) => p.fragment.expect === undefined);
+          const optionRefused = parts.some((p) => p.fragment.leads && p.value.startsWith("-"));
+          let rendered: string | undefined;
+          let error: { code?: string } | undefined;
+          try {
+            rendered = renderCommand(command, "sh", { ticket, vars }).command;
+          } catch (err) {
+            error = err as { code?: string };
+          }
+          if (rendered === undefined) {
+            expect(error?.code, command).toBe("RW_ERR_EXEC_TEMPLATE");
+            // Refusing is safe; refusing a template built only of accepted contexts is a false alarm.
+            expect(refusedContext || optionRefused, `refused: ${command}`).toBe(true);
+            return;
+          }
+          accepted++;
+          expect(refusedContext, `accepted a refused context: ${command}`).toBe(false);
+          expect(optionRefused, `accepted a value read as an option: ${command}`).toBe(false);
+          const expected = `${parts.flatMap((p) => p.fragment.expect!(p.value)).join("\n")}\n`;
+          for (const shell of ["/bin/sh", bash]) {
+            const { stdout, tripped } = run(shell, rendered);
+            expect(tripped, `${shell} ran a command: ${rendered}`).toBe("");
+            expect(stdout, `${shell}: ${rendered}`).toBe(expected);
+          }
+        }),
+        { numRuns: runs, seed, endOnFailure: true },
+      );
+      expect(accepted).toBeGreaterThan(runs / 4);
+    },
+    timeoutMs,
+  );
 
-  it("runs no command a value names, whatever shell text surrounds an accepted placeholder", () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(soup, ({ command, vars }) => {
-        let rendered: string;
-        try {
-          rendered = renderCommand(command, "sh", { ticket, vars }).command;
-        } catch (err) {
-          expect((err as { code?: string }).code, command).toBe("RW_ERR_EXEC_TEMPLATE");
-          return;
-        }
-        accepted++;
-        for (const shell of ["/bin/sh", bash]) {
-          const ran = run(shell, rendered)
-            .tripped.split("\n")
-            .filter((name) => injected.includes(name));
-          expect(ran, `${shell} ran a value: ${rendered}`).toEqual([]);
-        }
-      }),
-      { numRuns: runs, seed, endOnFailure: true },
-    );
-    expect(accepted).toBeGreaterThan(0);
-  }, 120_000);
+  it(
+    "runs no command a value names, whatever shell text surrounds an accepted placeholder",
+    () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(soup, ({ command, vars }) => {
+          let rendered: string;
+          try {
+            rendered = renderCommand(command, "sh", { ticket, vars }).command;
+          } catch (err) {
+            expect((err as { code?: string }).code, command).toBe("RW_ERR_EXEC_TEMPLATE");
+            return;
+          }
+          accepted++;
+          for (const shell of ["/bin/sh", bash]) {
+            const ran = run(shell, rendered)
+              .tripped.split("\n")
+              .filter((name) => injected.includes(name));
+            expect(ran, `${shell} ran a value: ${rendered}`).toEqual([]);
+          }
+        }),
+        { numRuns: runs, seed, endOnFailure: true },
+      );
+      expect(accepted).toBeGreaterThan(0);
+    },
+    timeoutMs,
+  );
 });
