@@ -463,7 +463,8 @@ ${sentence(rand, 10)}`;
   }
   return `\`\`\`sh {timeout=2m retries=1}
 set -euo pipefail
-for unit in {{ vars.units }}; do
+set -- {{ vars.units }}
+for unit in "$@"; do
   systemctl reload "$unit"
 done
 \`\`\``;

@@ -199,7 +199,7 @@ describe.skipIf(skipReason !== undefined)("infrastructure remediation (PostgreSQ
     expect(approval).toMatchObject({
       stepName: "restart-worker",
       risk: "medium_risk",
-      renderedCommand: `printf '%s\\n' 'billing-worker' > /tmp/rw-e2e-marker-'${ticket.externalId}' && echo restarted 'billing-worker'`,
+      renderedCommand: `printf '%s\\n' 'billing-worker' | tee -- /tmp/rw-e2e-marker-'${ticket.externalId}' >/dev/null && echo restarted 'billing-worker'`,
       ticketTitle: "billing-worker queue stalled",
       startedBy: "engine",
     });
@@ -283,7 +283,7 @@ describe.skipIf(skipReason !== undefined)("infrastructure remediation (PostgreSQ
     const [approval] = (await engine.approvals.list({ status: "pending", sessionId: session.id })).items;
     const quoted = `'x'\\''; touch ${canary}; '\\'''`;
     expect(approval?.renderedCommand).toBe(
-      `printf '%s\\n' ${quoted} > /tmp/rw-e2e-marker-'${ticket.externalId}' && echo restarted ${quoted}`,
+      `printf '%s\\n' ${quoted} | tee -- /tmp/rw-e2e-marker-'${ticket.externalId}' >/dev/null && echo restarted ${quoted}`,
     );
     await expect(engine.approvals.approve(approval!.id, { actor: bob })).resolves.toMatchObject({
       status: "approved",

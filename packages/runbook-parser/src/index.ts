@@ -59,6 +59,13 @@ export {
 } from "./schema.js";
 export { classifyHeading } from "./sections.js";
 export {
+  analyzeShellTemplate,
+  evaluatingCommands,
+  type ShellContext,
+  type ShellPlaceholder,
+  type ShellTemplateAnalysis,
+} from "./shell-context.js";
+export {
   type TemplateProblem,
   type TemplateToken,
   templateVariables,

@@ -29,6 +29,7 @@ import {
   type Step,
 } from "./schema.js";
 import { classifyHeading, nearestPhase, phaseHeadings } from "./sections.js";
+import { analyzeShellTemplate } from "./shell-context.js";
 import { tokenizeTemplate } from "./templates.js";
 
 export interface ParseOptions {
@@ -448,10 +449,37 @@ class Walker {
         if (token.type === "reference" && !variables.includes(token.name)) variables.push(token.name);
       }
     }
+    const language = values.language ?? input.language;
+    // A step whose language defaulted takes its connection's language at run time (SQL on a
+    // database, …): it is certainly shell only when nothing but the local default can run it.
+    // Elsewhere the renderer applies the same check when the language is known.
+    const lintAsShell =
+      language === "sh" &&
+      (values.language !== undefined ||
+        input.languageDeclared ||
+        (values.connection === undefined &&
+          this.metadata?.connection === undefined &&
+          this.metadata?.ticketConnections === undefined));
+    if (lintAsShell && input.command.includes("{{")) {
+      // Placeholders of the command, in order, are the references of its raw source, in order.
+      const sourceRefs = tokenizeTemplate(raw).tokens.filter((t) => t.type === "reference");
+      this.checkShellContexts(input.command, (k) => {
+        const ref = sourceRefs[k];
+        return ref === undefined
+          ? { start: rawStart, end: rawEnd }
+          : { start: rawStart + ref.start, end: rawStart + ref.end };
+      });
+    }
     const compensate =
       values.compensate === undefined
         ? undefined
-        : this.compensation(values.compensate, section.phase, ranges.compensate, valueRanges.compensate);
+        : this.compensation(
+            values.compensate,
+            section.phase,
+            ranges.compensate,
+            valueRanges.compensate,
+            lintAsShell,
+          );
     const severity = values.severity ?? defaultStepSeverity;
     if (severity === "high_risk" && values.requiresApproval === false) {
       const range = rangeFor(ranges, "requires_approval", offset);
@@ -469,7 +497,7 @@ class Walker {
         ? { line: input.node.position.start.line, column: input.node.position.start.column }
         : this.source.point(offset),
       command: input.command,
-      language: values.language ?? input.language,
+      language,
       languageDeclared: values.language !== undefined || input.languageDeclared,
       values,
       nameRange: ranges.name,
@@ -492,6 +520,8 @@ class Walker {
     phase: PhaseName,
     keyRange: { start: number; end: number } | undefined,
     valueRange: { start: number; end: number } | undefined,
+    /** The step is certainly a shell step: its placeholders' contexts are checked. */
+    lintAsShell: boolean,
   ): Step["compensate"] {
     const report = this.report;
     if (phase === "prechecks" || phase === "rollback") {
@@ -508,14 +538,30 @@ class Walker {
     const variables: string[] = [];
     if (!command.includes("{{")) return { command, variables };
     const { tokens, problems } = tokenizeTemplate(command);
-    if (problems.length > 0 && valueRange !== undefined) {
-      const raw = this.source.text.slice(valueRange.start, valueRange.end);
-      const base =
-        raw === command
+    const raw =
+      valueRange === undefined ? undefined : this.source.text.slice(valueRange.start, valueRange.end);
+    const base =
+      valueRange === undefined
+        ? undefined
+        : raw === command
           ? valueRange.start
-          : /^["']/.test(raw) && raw.slice(1, -1) === command
+          : /^["']/.test(raw!) && raw!.slice(1, -1) === command
             ? valueRange.start + 1
             : undefined;
+    if (lintAsShell) {
+      const references = tokens.filter((t) => t.type === "reference");
+      this.checkShellContexts(
+        command,
+        (k) => {
+          const ref = references[k];
+          if (base !== undefined && ref !== undefined)
+            return { start: base + ref.start, end: base + ref.end };
+          return valueRange ?? keyRange ?? { start: 0, end: 0 };
+        },
+        "compensate: ",
+      );
+    }
+    if (problems.length > 0 && valueRange !== undefined) {
       for (const problem of problems) {
         report.error(
           "runbook/invalid-template",
@@ -529,6 +575,18 @@ class Walker {
       if (token.type === "reference" && !variables.includes(token.name)) variables.push(token.name);
     }
     return { command, variables };
+  }
+
+  /**
+   * Reports every placeholder of a shell command that sits where a ticket value cannot be proven
+   * one inert word (see shell-context.ts). `at(k)` gives the source range of the k-th placeholder.
+   */
+  checkShellContexts(command: string, at: (k: number) => { start: number; end: number }, prefix = ""): void {
+    analyzeShellTemplate(command).placeholders.forEach((p, k) => {
+      if (p.allowed) return;
+      const range = at(k);
+      this.report.error("runbook/unsafe-template-context", `${prefix}${p.message}`, range.start, range.end);
+    });
   }
 
   finish(options: ParseOptions): ParseResult {

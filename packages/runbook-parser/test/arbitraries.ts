@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { deriveStepName } from "../src/internal/names.js";
 import type { Runbook, Step } from "../src/schema.js";
 import { classifyHeading } from "../src/sections.js";
+import { analyzeShellTemplate } from "../src/shell-context.js";
 import { templateVariables } from "../src/templates.js";
 
 /** Shared fast-check generators for runbooks (not a test file: no `.test.` in the name). */
@@ -72,28 +73,37 @@ const command = fc.oneof(
 
 const regexSource = fc.constantFrom("^ok$", "ready, set", "a(b)c", "\\d+ rows", "x`y", 'say "hi"', "a: b=c");
 
-const stepDraft = fc.record({
-  command,
-  explicitName: fc.option(fc.constantFrom("restart", "check db", "verify:1", "step"), { nil: undefined }),
-  severity: fc.constantFrom("safe", "low_risk", "medium_risk", "high_risk" as const),
-  requiresApproval: fc.boolean(),
-  timeoutMs: fc.option(
-    fc.oneof(fc.constantFrom(1500, 30_000, 300_000, 3_600_000), fc.integer({ min: 1, max: 10_000_000 })),
-    {
+const stepDraft = fc
+  .record({
+    command,
+    explicitName: fc.option(fc.constantFrom("restart", "check db", "verify:1", "step"), { nil: undefined }),
+    severity: fc.constantFrom("safe", "low_risk", "medium_risk", "high_risk" as const),
+    requiresApproval: fc.boolean(),
+    timeoutMs: fc.option(
+      fc.oneof(fc.constantFrom(1500, 30_000, 300_000, 3_600_000), fc.integer({ min: 1, max: 10_000_000 })),
+      {
+        nil: undefined,
+      },
+    ),
+    retries: fc.integer({ min: 0, max: 5 }),
+    connection: fc.option(fc.constantFrom("prod-db-01", "web 2", "db:primary"), { nil: undefined }),
+    exitCode: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
+    output: fc.option(regexSource, { nil: undefined }),
+    onFailure: fc.constantFrom("abort", "continue", "rollback" as const),
+    idempotent: fc.boolean(),
+    compensate: fc.option(fc.oneof(singleLine, singleLine, multiLine, fc.constant("echo `date` (undo)")), {
       nil: undefined,
-    },
-  ),
-  retries: fc.integer({ min: 0, max: 5 }),
-  connection: fc.option(fc.constantFrom("prod-db-01", "web 2", "db:primary"), { nil: undefined }),
-  exitCode: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
-  output: fc.option(regexSource, { nil: undefined }),
-  onFailure: fc.constantFrom("abort", "continue", "rollback" as const),
-  idempotent: fc.boolean(),
-  compensate: fc.option(fc.oneof(singleLine, singleLine, multiLine, fc.constant("echo `date` (undo)")), {
-    nil: undefined,
-  }),
-  description: fc.option(markdownText, { nil: undefined }),
-});
+    }),
+    description: fc.option(markdownText, { nil: undefined }),
+  })
+  // A valid runbook puts placeholders of shell commands only where a value stays one inert word.
+  .filter(
+    (d) =>
+      d.command.language !== "sh" ||
+      [d.command.command, d.compensate ?? ""].every((c) =>
+        analyzeShellTemplate(c).placeholders.every((p) => p.allowed),
+      ),
+  );
 
 type Draft = typeof stepDraft extends fc.Arbitrary<infer T> ? T : never;
 

@@ -457,6 +457,62 @@ auto_execute: true
     ]);
   });
 
+  it("refuses a shell placeholder inside arithmetic expansion with its line and column", () => {
+    const result = parseRunbook(main("- `echo $(( {{ticket.meta_data.n}} + 1 ))` (severity: safe)"));
+    expect(result.runbook).toBeUndefined();
+    expect(result.diagnostics).toEqual([
+      {
+        severity: "error",
+        ruleId: "runbook/unsafe-template-context",
+        message: expect.stringContaining("{{ticket.meta_data.n}} sits in an arithmetic context"),
+        line: 5,
+        column: 13,
+        endLine: 5,
+        endColumn: 35,
+      },
+    ]);
+    expect(result.diagnostics[0]!.message).toContain("such as `./fix.sh {{ticket.meta_data.n}}`");
+  });
+
+  it("leaves a list-item step on a named connection to the renderer: its language comes from the connection", () => {
+    // On a database connection this list item runs as SQL with a bound value; as shell it would be refused.
+    const onConnection = parseRunbook(
+      main("- `SELECT * FROM jobs WHERE id IN ({{ticket.meta_data.job}})` (connection: prod-db)"),
+    );
+    expect(onConnection.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const local = parseRunbook(main("- `SELECT * FROM jobs WHERE id IN ({{ticket.meta_data.job}})`"));
+    expect(local.diagnostics.map((d) => d.ruleId)).toContain("runbook/unsafe-template-context");
+    const declared = parseRunbook(
+      main("```sh {connection=prod-db}\necho $(( {{ticket.meta_data.n}} + 1 ))\n```"),
+    );
+    expect(declared.diagnostics.map((d) => d.ruleId)).toContain("runbook/unsafe-template-context");
+  });
+
+  it("reports each unsafe shell placeholder of a fence and a compensate command where it stands", () => {
+    const result = parseRunbook(
+      main(
+        '- `systemctl stop {{ticket.service}}` (compensate: "sh -c {{ticket.service}}")\n\n```bash\necho ok\ncat > {{ticket.title}}\n  X={{vars.x}} ./fix.sh {{ticket.id}}\n```',
+      ),
+    );
+    expect(result.diagnostics.map((d) => [d.ruleId, d.line, d.column, d.message.split(":")[0]])).toEqual([
+      ["runbook/unsafe-template-context", 5, 59, "compensate"],
+      ["runbook/unsafe-template-context", 9, 7, "{{ticket.title}} sits in a redirection target"],
+      ["runbook/unsafe-template-context", 10, 5, "{{vars.x}} sits in a variable assignment"],
+    ]);
+  });
+
+  it("leaves placeholders of non-shell steps to their own renderer", () => {
+    only(
+      main(
+        "```sql\nSELECT * FROM t WHERE id IN ({{ticket.id}})\n```\n\n```http\nGET /v1/{{ticket.service}}\n```",
+      ),
+    );
+  });
+
+  it("accepts shell placeholders that are plain, single-quoted or double-quoted arguments", () => {
+    only(main("- `systemctl restart {{ticket.service}} --host={{vars.host}} 'x {{a}}' \"{{b}}\"`"));
+  });
+
   it("reports a missing title", () => {
     expect(rules(parseRunbook("## Main Steps\n- `a`\n"))).toEqual(["runbook/missing-title"]);
     expect(parseRunbook("---\nid: x\n---\n\n## Main Steps\n- `a`\n").diagnostics[0]).toMatchObject({

@@ -1,15 +1,16 @@
 /**
  * Renders a step's `{{ ticket.x }}` / `{{ vars.x }}` templates. Every value is untrusted: in a
- * shell step it becomes exactly one single-quoted argument (POSIX single-quote escaping), in a
- * SQL step a bound parameter, in an HTTP step a URL-encoded component. A value holding a control
- * character, a reference to an unknown field, or a reference in a place where no quoting is sound
- * (inside `$'…'`, backticks, `${…}`, a here-document, a SQL string) fails with RW_ERR_EXEC_TEMPLATE
- * before anything runs. Errors name the field, never its value.
+ * shell step it is substituted only where the runbook parser's shell-context analyser proves it
+ * one inert word (a plain argument, or inside '…' or "…"; see render-shell.ts), in a SQL step a
+ * bound parameter, in an HTTP step a URL-encoded component. A value holding a control character,
+ * a reference to an unknown field, or a reference in a place where no quoting is sound fails with
+ * RW_ERR_EXEC_TEMPLATE before anything runs. Errors name the field, never its value.
  */
 import { tokenizeTemplate } from "@runwarden/runbook-parser";
 import type { Ticket } from "../domain.js";
 import { rwError } from "../errors.js";
 import { renderHttp } from "./render-http.js";
+import { renderShell } from "./render-shell.js";
 
 /** The values a template may reference. */
 export interface TemplateScope {
@@ -50,7 +51,7 @@ export function renderCommand(command: string, language: string, scope: Template
     token.type === "reference" ? lookup(token.name, scope) : token.value,
   );
   const lang = language.toLowerCase();
-  if (shellLanguages.has(lang)) return { command: renderShell(tokens, values) };
+  if (shellLanguages.has(lang)) return { command: renderShell(command, tokens, values) };
   if (lang === "sql") return renderSql(tokens, values);
   if (lang === "http") return { command: renderHttp(tokens, values) };
   if (lang === "powershell") return { command: renderPowerShell(tokens, values) };
@@ -124,95 +125,6 @@ function ticketView(ticket: Ticket): Record<string, unknown> {
 }
 
 type Token = ReturnType<typeof tokenizeTemplate>["tokens"][number];
-type ShellContext = "top" | "sq" | "dq" | "cmdsub" | "backtick" | "brace" | "ansi" | "comment";
-
-/**
- * A small POSIX shell lexer: it follows quotes and substitutions across the literal text so each
- * value is quoted for the context it lands in, and refuses contexts where no quoting is sound.
- */
-function renderShell(tokens: readonly Token[], values: readonly string[]): string {
-  const stack: ShellContext[] = ["top"];
-  let escaped = false;
-  let heredoc: "none" | "operator" | "body" = "none";
-  let out = "";
-  tokens.forEach((token, index) => {
-    if (token.type === "reference") {
-      const value = values[index]!;
-      const context = stack[stack.length - 1]!;
-      if (
-        heredoc === "body" ||
-        escaped ||
-        context === "backtick" ||
-        context === "brace" ||
-        context === "ansi"
-      ) {
-        throw templateError(
-          `{{${token.name}}} sits inside ${escaped ? "a backslash escape" : heredoc === "body" ? "a here-document" : context === "backtick" ? "backticks" : context === "brace" ? "a parameter expansion" : "$'…'"}, where a value cannot be quoted safely; move it out`,
-          { reference: token.name, reason: "context" },
-        );
-      }
-      if (context === "sq") out += value.replace(/'/g, `'\\''`);
-      else if (context === "dq") out += value.replace(/[\\"$`]/g, "\\$&");
-      else out += shellQuote(value);
-      return;
-    }
-    const text = token.value;
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i]!;
-      const next = text[i + 1];
-      out += c;
-      const context = stack[stack.length - 1]!;
-      if (escaped) {
-        escaped = false;
-        continue;
-      }
-      if (c === "\n" && heredoc === "operator") heredoc = "body";
-      switch (context) {
-        case "comment":
-          if (c === "\n") stack.pop();
-          break;
-        case "sq":
-          if (c === "'") stack.pop();
-          break;
-        case "ansi":
-          if (c === "\\") escaped = true;
-          else if (c === "'") stack.pop();
-          break;
-        case "backtick":
-          if (c === "\\") escaped = true;
-          else if (c === "`") stack.pop();
-          break;
-        case "brace":
-          if (c === "}") stack.pop();
-          break;
-        case "dq":
-          if (c === "\\") escaped = true;
-          else if (c === '"') stack.pop();
-          else if (c === "`") stack.push("backtick");
-          else if (c === "$" && (next === "(" || next === "{")) {
-            stack.push(next === "(" ? "cmdsub" : "brace");
-            out += next;
-            i++;
-          }
-          break;
-        default:
-          if (c === "\\") escaped = true;
-          else if (c === "'") stack.push("sq");
-          else if (c === '"') stack.push("dq");
-          else if (c === "`") stack.push("backtick");
-          else if (c === ")" && context === "cmdsub") stack.pop();
-          else if (c === "#" && /(^|[\s;&|()])$/.test(out.slice(0, -1))) stack.push("comment");
-          else if (c === "<" && next === "<" && heredoc === "none") heredoc = "operator";
-          else if (c === "$" && (next === "(" || next === "{" || next === "'")) {
-            stack.push(next === "(" ? "cmdsub" : next === "{" ? "brace" : "ansi");
-            out += next;
-            i++;
-          }
-      }
-    }
-  });
-  return out;
-}
 
 /** SQL: each value is a bound parameter; a reference inside a string, identifier or comment is refused. */
 function renderSql(tokens: readonly Token[], values: readonly string[]): RenderedCommand {

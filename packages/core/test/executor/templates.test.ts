@@ -1,4 +1,8 @@
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { analyzeShellTemplate } from "@runwarden/runbook-parser";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Ticket } from "../../src/domain.js";
@@ -28,13 +32,11 @@ const scope = (fields: Partial<Ticket> = {}, vars: Record<string, string> = { un
   ticket: { ...ticket, ...fields },
   vars,
 });
-/** What `sh` makes of a rendered command: the arguments printf receives, one per line. */
+/** What `sh` makes of a rendered `set -- …` command: the positional arguments it sets. */
 function argsOf(rendered: string): string[] {
-  const out = spawnSync(
-    "/bin/sh",
-    ["-c", `set -- ${rendered}; for a in "$@"; do printf '%s\\0' "$a"; done`],
-    { encoding: "utf8" },
-  );
+  const out = spawnSync("/bin/sh", ["-c", `${rendered}; for a in "$@"; do printf '%s\\0' "$a"; done`], {
+    encoding: "utf8",
+  });
   return out.stdout.split("\0").slice(0, -1);
 }
 
@@ -74,7 +76,7 @@ describe("renderCommand", () => {
     ];
     for (const value of hostile) {
       expect(
-        argsOf(renderCommand("{{ticket.service}}", "sh", scope({ service: value })).command),
+        argsOf(renderCommand("set -- {{ticket.service}}", "sh", scope({ service: value })).command),
         value,
       ).toEqual([value]);
     }
@@ -86,7 +88,7 @@ describe("renderCommand", () => {
         fc.string({ unit: "binary" }).filter((s) => !controlCharacters.test(s)),
         (value) => {
           expect(
-            argsOf(renderCommand("{{ticket.service}}", "sh", scope({ service: value })).command),
+            argsOf(renderCommand("set -- {{ticket.service}}", "sh", scope({ service: value })).command),
           ).toEqual([value]);
         },
       ),
@@ -106,7 +108,7 @@ describe("renderCommand", () => {
   it("follows command substitutions and comments when choosing the quoting", () => {
     const value = "a b'c";
     const rendered = renderCommand(
-      `printf %s "$(printf %s {{ticket.service}})" # don't {{ticket.service}}`,
+      `printf %s "$(printf %s {{ticket.service}})" # don't`,
       "sh",
       scope({ service: value }),
     ).command;
@@ -125,6 +127,69 @@ describe("renderCommand", () => {
         expect.objectContaining({ code: "RW_ERR_EXEC_TEMPLATE" }),
       );
     }
+  });
+
+  it("refuses a placeholder inside arithmetic expansion, so the issue 13 exploit runs nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rw-arith-"));
+    const marker = join(dir, "pwned");
+    const n = `a[$(touch ${marker})]`;
+    const ticketWith = scope({ metaData: { n } });
+    let caught: { code?: string; message: string; details?: unknown } | undefined;
+    try {
+      const rendered = renderCommand("echo $(( {{ticket.meta_data.n}} + 1 ))", "sh", ticketWith).command;
+      for (const shell of ["/bin/sh", "bash"]) spawnSync(shell, ["-c", rendered]);
+    } catch (err) {
+      caught = err as typeof caught;
+    }
+    try {
+      expect(existsSync(marker)).toBe(false);
+      expect(caught?.code).toBe("RW_ERR_EXEC_TEMPLATE");
+      expect(caught?.message).toContain("{{ticket.meta_data.n}} sits in an arithmetic context");
+      expect(JSON.stringify(caught?.details) + caught?.message).not.toContain(marker);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses every context the shell-context analyser refuses, and only those", () => {
+    const commands = [
+      "echo {{ticket.service}} '{{ticket.service}}' \"{{ticket.service}}\"",
+      "(( {{ticket.service}} ))",
+      "[[ $x == {{ticket.service}} ]]",
+      "sudo -u app bash -c {{ticket.service}}",
+      "X={{ticket.service}} ./fix.sh",
+      "{{ticket.service}} --now",
+      "cat > {{ticket.service}}",
+      "echo $[ {{ticket.service}} ]",
+      "let x={{ticket.service}}",
+    ];
+    for (const command of commands) {
+      const allowed = analyzeShellTemplate(command).placeholders.every((p) => p.allowed);
+      const render = () => renderCommand(command, "sh", scope());
+      if (allowed) expect(render, command).not.toThrow();
+      else expect(render, command).toThrow(expect.objectContaining({ code: "RW_ERR_EXEC_TEMPLATE" }));
+    }
+  });
+
+  it("refuses a value starting with - where it begins an argument, unless -- precedes it", () => {
+    const dash = scope({ service: "-rf" });
+    for (const command of ["rm {{ticket.service}}", "rm '{{ticket.service}}'", 'rm "{{ticket.service}}"']) {
+      let caught: { code?: string; message: string; details?: unknown } | undefined;
+      try {
+        renderCommand(command, "sh", dash);
+      } catch (err) {
+        caught = err as typeof caught;
+      }
+      expect(caught?.code, command).toBe("RW_ERR_EXEC_TEMPLATE");
+      expect(caught?.message).toContain('{{ticket.service}} starts with "-"');
+      expect(caught?.message).toContain("rm -- {{ticket.service}}");
+      expect(caught?.details).toMatchObject({ reason: "option" });
+    }
+    expect(renderCommand("rm -- {{ticket.service}}", "sh", dash).command).toBe("rm -- '-rf'");
+    expect(renderCommand("grep --regexp={{ticket.service}} f", "sh", dash).command).toBe(
+      "grep --regexp='-rf' f",
+    );
+    expect(renderCommand("ls x{{ticket.service}}", "sh", dash).command).toBe("ls x'-rf'");
   });
 
   it("refuses a value with a control character, naming the field but not the value", () => {
