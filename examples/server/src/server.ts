@@ -4,6 +4,7 @@
  * dashboard, on one node:http server. `startServer` is what `main.ts` runs and what the browser
  * tests start in-process.
  */
+import { rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -20,7 +21,6 @@ import { createSqliteStorage } from "@runwarden/storage-sqlite";
 import type { ServerConfig } from "./config.js";
 import {
   bootstrapToken,
-  checkStepPath,
   firstPartyConnectors,
   type LoadedRunbook,
   loadConfiguredConnectors,
@@ -31,6 +31,7 @@ import {
   monitoringSources,
   privateDataDir,
   serverSecrets,
+  stepPath,
 } from "./setup.js";
 import { createStaticHandler } from "./static.js";
 
@@ -68,10 +69,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     );
   }
   const runAs = localRunAs(config.localRunAs, logger);
-  checkStepPath(runAs, [scriptsDir], logger);
+  const path = stepPath(runAs, [scriptsDir], logger);
   const connectors = mergeConnectors(
     [
-      { connector: localConnector, config: { path: [scriptsDir], runAs } },
+      { connector: localConnector, config: { path, runAs } },
       ...(await firstPartyConnectors(logger, { prometheusToken: config.prometheusToken })),
     ],
     await loadConfiguredConnectors(config.connectors, config.connectorConfigs, { log: logger }),
@@ -124,6 +125,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await engine.close();
+      // The read-only copies of unreachable script folders (see stepPath).
+      for (const dir of path) if (dir !== scriptsDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -6,13 +6,16 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   statSync,
   writeFileSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
@@ -445,16 +448,36 @@ export function unreachableByOthers(dir: string): string | undefined {
   }
 }
 
-/** Warns when local steps run as another user that cannot reach a folder on their PATH. */
-export function checkStepPath(runAs: string | undefined, dirs: readonly string[], log: Logger): void {
-  if (runAs === undefined) return;
-  for (const dir of dirs) {
+/**
+ * The folders to put on local steps' PATH. A folder the step user cannot reach (a parent without
+ * the search bit for others, as a clone under /root has) is served from a copy the server makes:
+ * a fresh private temporary folder (mkdtemp, so nobody can have prepared it), filled, then opened
+ * read-only to others (folders 0755, scripts 0755 or 0644, owned by the server's user), so the
+ * step user can run the scripts and cannot change them.
+ */
+export function stepPath(runAs: string | undefined, dirs: readonly string[], log: Logger): string[] {
+  if (runAs === undefined) return [...dirs];
+  return dirs.map((dir) => {
     const blocked = unreachableByOthers(dir);
-    if (blocked !== undefined) {
-      log.warn(
-        { runAs, dir, blocked },
-        "local steps run as another user cannot reach this folder on their PATH (a parent is not searchable by others): its scripts will fail; move it, open the parent's x bit, or set RUNWARDEN_LOCAL_RUN_AS",
-      );
-    }
+    if (blocked === undefined || !existsSync(dir)) return dir;
+    const copy = mkdtempSync(join(tmpdir(), "runwarden-step-path-"));
+    cpSync(dir, copy, { recursive: true });
+    openReadOnly(copy);
+    log.info(
+      { runAs, dir, blocked, copy },
+      "local steps run as another user cannot reach this folder on their PATH (a parent is not searchable by others): serving its scripts from a read-only copy",
+    );
+    return copy;
+  });
+}
+
+/** Folders 0755; files 0755 when their owner may run them, else 0644. */
+function openReadOnly(path: string): void {
+  const stat = statSync(path);
+  if (stat.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const entry of readdirSync(path)) openReadOnly(join(path, entry));
+  } else if (stat.isFile()) {
+    chmodSync(path, stat.mode & 0o100 ? 0o755 : 0o644);
   }
 }

@@ -18,6 +18,7 @@ import {
   monitoringSources,
   privateDataDir,
   serverSecrets,
+  stepPath,
   unreachableByOthers,
 } from "../src/setup.js";
 
@@ -312,6 +313,42 @@ describe("localRunAs", () => {
     expect(unreachableByOthers(inner)).toBeUndefined();
     chmodSync(join(base, "a"), 0o700);
     expect(unreachableByOthers(inner)).toBe(join(base, "a"));
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it("serves scripts the step user cannot reach from a read-only copy it can run", async () => {
+    // A clone under /root: the step user cannot search a parent of the scripts folder.
+    const base = mkdtempSync(join(tmpdir(), "rw-unreachable-"));
+    const scripts = join(base, "home", "scripts");
+    mkdirSync(scripts, { recursive: true });
+    writeFileSync(join(scripts, "check.sh"), "#!/bin/sh\necho checked as $(id -un)\n", { mode: 0o700 });
+    chmodSync(join(base, "home"), 0o700);
+    const [copy] = stepPath("nobody", [scripts], silent);
+    expect(copy).not.toBe(scripts);
+    expect(unreachableByOthers(copy!)).toBeUndefined();
+    expect(statSync(join(copy!, "check.sh")).mode & 0o777).toBe(0o755);
+    expect(statSync(copy!).mode & 0o777).toBe(0o755);
+    // The user that runs steps can run it, and cannot change it.
+    const engine = await createEngine({
+      vault: { key: Buffer.alloc(32, 7) },
+      connectors: [{ connector: localConnector, config: { runAs: "nobody", path: [copy!] } }],
+    });
+    try {
+      const handle = await engine.connectors
+        .infrastructureFor("local")
+        .open({} as never, { signal: new AbortController().signal });
+      const run = (command: string) =>
+        handle.exec({ command, language: "sh", readOnly: false, signal: new AbortController().signal });
+      expect((await run("check.sh")).stdout).toBe("checked as nobody\n");
+      expect((await run(`echo x >> ${copy}/check.sh`)).exitCode).not.toBe(0);
+    } finally {
+      await engine.close();
+    }
+    // A reachable folder, or no other user, is used as it is.
+    expect(stepPath(undefined, [scripts], silent)).toEqual([scripts]);
+    chmodSync(base, 0o755);
+    chmodSync(join(base, "home"), 0o755);
+    expect(stepPath("nobody", [scripts], silent)).toEqual([scripts]);
     rmSync(base, { recursive: true, force: true });
   });
 
