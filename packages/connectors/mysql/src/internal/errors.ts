@@ -2,9 +2,10 @@ import {
   isNetworkErrorCode,
   type SqlDialect,
   type SqlTarget,
+  sqlAbortError,
   sqlConnectionError,
 } from "@runwarden/connector-kit";
-import { type RunwardenError, rwError } from "@runwarden/core";
+import type { RunwardenError } from "@runwarden/core";
 
 export type Target = SqlTarget;
 
@@ -33,9 +34,23 @@ export function connectionError(error: unknown, target: Target): RunwardenError 
   return sqlConnectionError(error, target, MYSQL);
 }
 
+/** What the server does to a statement on timeout or abort (`KILL QUERY`). */
+export const CANCEL_VERB = "killed";
+
+/** The error of an aborted step or open: `RW_ERR_CONNECTOR_TIMEOUT`, `details.reason: "aborted"`. */
 export function abortError(cause?: unknown): RunwardenError {
-  return rwError("RW_ERR_CONNECTOR_TIMEOUT", "the SQL step was aborted; the query was killed on the server", {
-    cause,
-    details: { reason: "aborted" },
-  });
+  return sqlAbortError({ cancelVerb: CANCEL_VERB }, cause);
+}
+
+/** True when the server reports the statement killed or past `max_statement_time`. */
+export function isCancelled(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "ER_QUERY_INTERRUPTED" || code === "ER_STATEMENT_TIMEOUT";
+}
+
+/** The mysql client's shape of a failed statement: `ERROR <errno> (<SQLSTATE>): <message>`. */
+export function statementError(error: unknown): string {
+  const e = error as { message?: string; errno?: number; sqlState?: string };
+  const head = e.errno ? `ERROR ${e.errno}${e.sqlState ? ` (${e.sqlState})` : ""}: ` : "ERROR: ";
+  return `${head}${e.message ?? String(error)}\n`;
 }

@@ -2,9 +2,10 @@ import {
   isNetworkErrorCode,
   type SqlDialect,
   type SqlTarget,
+  sqlAbortError,
   sqlConnectionError,
 } from "@runwarden/connector-kit";
-import { type RunwardenError, rwError } from "@runwarden/core";
+import type { RunwardenError } from "@runwarden/core";
 
 export interface Target extends SqlTarget {
   database: string;
@@ -44,13 +45,25 @@ export function connectionError(error: unknown, target: Target): RunwardenError 
   return sqlConnectionError(error, target, POSTGRES);
 }
 
+/** What the server does to a statement on timeout or abort (`pg_cancel_backend`). */
+export const CANCEL_VERB = "cancelled";
+
+/** The error of an aborted step or open: `RW_ERR_CONNECTOR_TIMEOUT`, `details.reason: "aborted"`. */
 export function abortError(cause?: unknown): RunwardenError {
-  return rwError(
-    "RW_ERR_CONNECTOR_TIMEOUT",
-    "the SQL step was aborted; the query was cancelled on the server",
-    {
-      cause,
-      details: { reason: "aborted" },
-    },
-  );
+  return sqlAbortError({ cancelVerb: CANCEL_VERB }, cause);
+}
+
+/** True when pg reports the statement cancelled (`57014`, query_canceled). */
+export function isCancelled(error: unknown): boolean {
+  return (error as { code?: string }).code === "57014";
+}
+
+/** psql's shape of a failed statement: `ERROR:`, `DETAIL:`, `HINT:` and the SQLSTATE. */
+export function statementError(error: unknown): string {
+  const e = error as { message?: string; code?: string; detail?: string; hint?: string };
+  const lines = [`ERROR:  ${e.message ?? String(error)}`];
+  if (e.detail) lines.push(`DETAIL:  ${e.detail}`);
+  if (e.hint) lines.push(`HINT:  ${e.hint}`);
+  if (e.code) lines.push(`SQLSTATE: ${e.code}`);
+  return `${lines.join("\n")}\n`;
 }
