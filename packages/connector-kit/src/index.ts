@@ -33,6 +33,7 @@ export {
   type SqlTarget,
   sqlConnectionError,
   sqlFailureReason,
+  sqlHealthCheck,
   sqlHealthFailure,
 } from "./sql-errors.js";
 export { jsonSafe, type RenderTableOptions, renderTable } from "./sql-render.js";

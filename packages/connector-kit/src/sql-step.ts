@@ -44,12 +44,10 @@ export interface SqlSession {
 
 /** What a SQL connector supplies to {@link runSqlStep} for one connection. */
 export interface SqlDriver {
-  /** The engine's name (messages) and connection-failure codes (error mapping). */
+  /** The engine's name and cancel verb (messages), its connection-failure codes (error mapping). */
   dialect: SqlDialect;
   /** Where the connection goes, for mapped connection errors. */
   target: SqlTarget;
-  /** What the server does to a statement on timeout or abort, for messages: `cancelled`, `killed`. */
-  cancelVerb: string;
   /** Joins `request.sql.parts` with the driver's placeholders. */
   joinParts: JoinParts;
   /** Takes a session from the connector's pool. */
@@ -62,14 +60,16 @@ export interface SqlDriver {
   statementError(error: unknown): string;
 }
 
+const cancelled = (dialect: SqlDialect) => dialect.cancelVerb ?? "cancelled";
+
 /**
- * The error of an aborted SQL step: `RW_ERR_CONNECTOR_TIMEOUT`, `details.reason: "aborted"`, the
- * abort reason on `cause`.
+ * The error of an aborted SQL step (or open, or health check): `RW_ERR_CONNECTOR_TIMEOUT`,
+ * `details.reason: "aborted"`, the abort reason on `cause`.
  */
-export function sqlAbortError(driver: Pick<SqlDriver, "cancelVerb">, cause?: unknown): RunwardenError {
+export function sqlAbortError(dialect: SqlDialect, cause?: unknown): RunwardenError {
   return rwError(
     "RW_ERR_CONNECTOR_TIMEOUT",
-    `the SQL step was aborted; the query was ${driver.cancelVerb} on the server`,
+    `the SQL step was aborted; the query was ${cancelled(dialect)} on the server`,
     { cause, details: { reason: "aborted" } },
   );
 }
@@ -80,12 +80,12 @@ export function sqlAbortError(driver: Pick<SqlDriver, "cancelVerb">, cause?: unk
  * {@link sqlConnectionError}.
  */
 export function checkoutSqlSession(driver: SqlDriver, signal: AbortSignal): Promise<SqlSession> {
-  if (signal.aborted) return Promise.reject(sqlAbortError(driver, signal.reason));
+  if (signal.aborted) return Promise.reject(sqlAbortError(driver.dialect, signal.reason));
   return new Promise((resolve, reject) => {
     let done = false;
     const onAbort = () => {
       done = true;
-      reject(sqlAbortError(driver, signal.reason));
+      reject(sqlAbortError(driver.dialect, signal.reason));
     };
     signal.addEventListener("abort", onAbort, { once: true });
     driver.acquire().then(
@@ -135,7 +135,7 @@ export async function runSqlStep(
   limits: Pick<SqlConfig, "statementTimeoutMs" | "maxRows" | "tableRows">,
 ): Promise<ExecResult> {
   const { signal } = request;
-  if (signal.aborted) throw sqlAbortError(driver, signal.reason);
+  if (signal.aborted) throw sqlAbortError(driver.dialect, signal.reason);
   // Only SQL steps: a shell-rendered command would carry ticket values as text, not parameters.
   if (request.language !== "sql") {
     throw rwError(
@@ -160,7 +160,7 @@ export async function runSqlStep(
   const onAbort = () => {
     aborted = true;
     session.cancel();
-    rejectAbort(sqlAbortError(driver, signal.reason));
+    rejectAbort(sqlAbortError(driver.dialect, signal.reason));
   };
   signal.addEventListener("abort", onAbort, { once: true });
 
@@ -175,7 +175,7 @@ export async function runSqlStep(
           exitCode: null,
           signal: null,
           stdout: "",
-          stderr: `query ${driver.cancelVerb} after its timeout\n`,
+          stderr: `query ${cancelled(driver.dialect)} after its timeout\n`,
           timedOut: true,
         };
       }

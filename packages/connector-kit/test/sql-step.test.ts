@@ -7,6 +7,7 @@ import {
   type SqlDriver,
   type SqlSession,
   type SqlStatementResult,
+  sqlAbortError,
 } from "../src/sql-step.js";
 
 const DIALECT: SqlDialect = {
@@ -68,7 +69,6 @@ function fakeDriver(answer: () => Promise<SqlStatementResult[]> = async () => [t
   const driver: SqlDriver = {
     dialect: DIALECT,
     target: { host: "db1", port: 1234, database: "app" },
-    cancelVerb: "cancelled",
     joinParts: (parts) => parts.join("?"),
     acquire: () => acquire(),
     isConnectionError: (error) => (error as { code?: string }).code === "ECONNRESET",
@@ -209,7 +209,7 @@ describe("runSqlStep", () => {
     vi.useFakeTimers();
     const pending = deferred<SqlStatementResult[]>();
     const { driver, released } = fakeDriver(() => pending.promise);
-    driver.cancelVerb = "killed";
+    driver.dialect = { ...DIALECT, cancelVerb: "killed" };
     const running = runSqlStep(driver, req(), { ...LIMITS, statementTimeoutMs: 100 });
     await vi.advanceTimersByTimeAsync(100);
     pending.resolve([table]);
@@ -291,5 +291,16 @@ describe("checkoutSqlSession", () => {
       host: "db1",
       code: "AUTH",
     });
+  });
+});
+
+describe("sqlAbortError", () => {
+  it("says the query was cancelled unless the dialect names another verb", () => {
+    expect(sqlAbortError(DIALECT).message).toBe(
+      "the SQL step was aborted; the query was cancelled on the server",
+    );
+    expect(sqlAbortError({ ...DIALECT, cancelVerb: "killed" }, new Error("stop")).message).toBe(
+      "the SQL step was aborted; the query was killed on the server",
+    );
   });
 });

@@ -11,8 +11,9 @@ import {
   type SqlConnection,
   type SqlCredential,
   type SqlDriver,
+  sqlAbortError,
   sqlCredentialTypes,
-  sqlHealthFailure,
+  sqlHealthCheck,
 } from "@runwarden/connector-kit";
 import {
   type ConnectionHandle,
@@ -24,7 +25,7 @@ import {
 import mysql, { type Pool } from "mysql2";
 import { type MysqlConfig, mysqlConfigSchema } from "./config.js";
 import { mysqlDriver } from "./internal/driver.js";
-import { abortError, connectionError, MYSQL } from "./internal/errors.js";
+import { connectionError, MYSQL } from "./internal/errors.js";
 import { joinParts } from "./internal/query.js";
 import { type Resolved, resolve } from "./internal/resolve.js";
 
@@ -73,7 +74,7 @@ const mysqlConnector = defineConnector({
 
     return {
       async open(connection, { signal }): Promise<ConnectionHandle> {
-        if (signal.aborted) throw abortError(signal.reason);
+        if (signal.aborted) throw sqlAbortError(MYSQL, signal.reason);
         if (closed) throw rwError("RW_ERR_CONNECTOR_REJECTED", "the MySQL connector is closed");
         let entry = drivers.get(connection);
         if (!entry) {
@@ -92,16 +93,14 @@ const mysqlConnector = defineConnector({
       },
 
       async healthCheck(connection, { signal }): Promise<HealthResult> {
-        const start = performance.now();
-        const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
-        try {
-          if (signal.aborted) throw abortError(signal.reason);
+        const result = await sqlHealthCheck(MYSQL, async () => {
+          if (signal.aborted) throw sqlAbortError(MYSQL, signal.reason);
           const resolved = resolve(connection, config);
           await new Promise<void>((resolvePromise, reject) => {
             const probe = mysql.createConnection(resolved.options);
             const onAbort = () => {
               probe.destroy();
-              reject(abortError(signal.reason));
+              reject(sqlAbortError(MYSQL, signal.reason));
             };
             signal.addEventListener("abort", onAbort, { once: true });
             probe.on("error", () => {});
@@ -112,12 +111,11 @@ const mysqlConnector = defineConnector({
               else resolvePromise();
             });
           });
-          return { ok: true, latencyMs: latencyMs() };
-        } catch (error) {
-          const failure = sqlHealthFailure(error, latencyMs(), MYSQL);
-          logger.warn({ connection: connection.name, reason: failure.reason }, "mysql health check failed");
-          return failure;
+        });
+        if (!result.ok) {
+          logger.warn({ connection: connection.name, reason: result.reason }, "mysql health check failed");
         }
+        return result;
       },
 
       describe(request, connection) {

@@ -11,8 +11,9 @@ import {
   type SqlConnection,
   type SqlCredential,
   type SqlDriver,
+  sqlAbortError,
   sqlCredentialTypes,
-  sqlHealthFailure,
+  sqlHealthCheck,
 } from "@runwarden/connector-kit";
 import {
   type ConnectionHandle,
@@ -24,7 +25,7 @@ import {
 import pg from "pg";
 import { type PostgresConfig, postgresConfigSchema } from "./config.js";
 import { postgresDriver } from "./internal/driver.js";
-import { abortError, connectionError, POSTGRES } from "./internal/errors.js";
+import { connectionError, POSTGRES } from "./internal/errors.js";
 import { joinParts } from "./internal/query.js";
 import { type Resolved, resolve } from "./internal/resolve.js";
 
@@ -78,7 +79,7 @@ const postgresConnector = defineConnector({
 
     return {
       async open(connection, { signal }): Promise<ConnectionHandle> {
-        if (signal.aborted) throw abortError(signal.reason);
+        if (signal.aborted) throw sqlAbortError(POSTGRES, signal.reason);
         if (closed) throw rwError("RW_ERR_CONNECTOR_REJECTED", "the PostgreSQL connector is closed");
         let entry = drivers.get(connection);
         if (!entry) {
@@ -95,36 +96,30 @@ const postgresConnector = defineConnector({
       },
 
       async healthCheck(connection, { signal }): Promise<HealthResult> {
-        const start = performance.now();
-        const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
         let client: pg.Client | undefined;
-        try {
-          if (signal.aborted) throw abortError(signal.reason);
+        const result = await sqlHealthCheck(POSTGRES, async () => {
+          if (signal.aborted) throw sqlAbortError(POSTGRES, signal.reason);
           const resolved = resolve(connection, config);
-          client = new pg.Client(resolved.client);
-          const c = client;
-          const onAbort = () => void c.end().catch(() => {});
+          const probe = new pg.Client(resolved.client);
+          client = probe;
+          const onAbort = () => void probe.end().catch(() => {});
           signal.addEventListener("abort", onAbort, { once: true });
           try {
-            await client.connect();
-            await client.query("SELECT 1");
+            await probe.connect();
+            await probe.query("SELECT 1");
           } catch (error) {
-            if (signal.aborted) throw abortError(signal.reason);
+            if (signal.aborted) throw sqlAbortError(POSTGRES, signal.reason);
             throw connectionError(error, resolved.target);
           } finally {
             signal.removeEventListener("abort", onAbort);
           }
-          return { ok: true, latencyMs: latencyMs() };
-        } catch (error) {
-          const failure = sqlHealthFailure(error, latencyMs(), POSTGRES);
-          logger.warn(
-            { connection: connection.name, reason: failure.reason },
-            "postgres health check failed",
-          );
-          return failure;
-        } finally {
-          await client?.end().catch(() => {});
+        });
+        // Closing the probe is not part of the latency.
+        await client?.end().catch(() => {});
+        if (!result.ok) {
+          logger.warn({ connection: connection.name, reason: result.reason }, "postgres health check failed");
         }
+        return result;
       },
 
       describe(request, connection) {

@@ -5,7 +5,7 @@
 import type { SqlDriver, SqlSession } from "@runwarden/connector-kit";
 import type { Logger } from "@runwarden/core";
 import mysql, { type ConnectionOptions, type Pool, type PoolConnection } from "mysql2";
-import { CANCEL_VERB, isCancelled, isConnectionError, MYSQL, statementError } from "./errors.js";
+import { isCancelled, isConnectionError, MYSQL, statementError } from "./errors.js";
 import { joinParts, runQuery } from "./query.js";
 import type { Resolved } from "./resolve.js";
 
@@ -40,7 +40,6 @@ export function mysqlDriver(resolved: Resolved, pool: Pool, logger: Logger): Sql
   return {
     dialect: MYSQL,
     target: resolved.target,
-    cancelVerb: CANCEL_VERB,
     joinParts,
     acquire: () =>
       new Promise((resolve, reject) =>

@@ -2,7 +2,6 @@ import {
   isNetworkErrorCode,
   type SqlDialect,
   type SqlTarget,
-  sqlAbortError,
   sqlConnectionError,
 } from "@runwarden/connector-kit";
 import type { RunwardenError } from "@runwarden/core";
@@ -21,6 +20,7 @@ export const MYSQL: SqlDialect = {
   missingDatabaseCode: "ER_BAD_DB_ERROR",
   tooManyConnectionsCode: "ER_CON_COUNT_ERROR",
   codeField: "errno",
+  cancelVerb: "killed",
 };
 
 /** True when the error is about the connection (fatal to it), not the statement. */
@@ -32,14 +32,6 @@ export function isConnectionError(error: unknown): boolean {
 /** Maps a connection failure to a connector code. The driver error stays on `cause`. */
 export function connectionError(error: unknown, target: Target): RunwardenError {
   return sqlConnectionError(error, target, MYSQL);
-}
-
-/** What the server does to a statement on timeout or abort (`KILL QUERY`). */
-export const CANCEL_VERB = "killed";
-
-/** The error of an aborted step or open: `RW_ERR_CONNECTOR_TIMEOUT`, `details.reason: "aborted"`. */
-export function abortError(cause?: unknown): RunwardenError {
-  return sqlAbortError({ cancelVerb: CANCEL_VERB }, cause);
 }
 
 /** True when the server reports the statement killed or past `max_statement_time`. */

@@ -5,7 +5,7 @@
 import type { SqlDriver, SqlSession } from "@runwarden/connector-kit";
 import type { Logger } from "@runwarden/core";
 import pg from "pg";
-import { CANCEL_VERB, isCancelled, isConnectionError, POSTGRES, statementError } from "./errors.js";
+import { isCancelled, isConnectionError, POSTGRES, statementError } from "./errors.js";
 import { joinParts, runQuery } from "./query.js";
 import type { Resolved } from "./resolve.js";
 
@@ -44,7 +44,6 @@ export function postgresDriver(resolved: Resolved, pool: pg.Pool, logger: Logger
   return {
     dialect: POSTGRES,
     target: resolved.target,
-    cancelVerb: CANCEL_VERB,
     joinParts,
     acquire: async () => session(await pool.connect(), resolved, logger),
     isConnectionError,

@@ -2,7 +2,6 @@ import {
   isNetworkErrorCode,
   type SqlDialect,
   type SqlTarget,
-  sqlAbortError,
   sqlConnectionError,
 } from "@runwarden/connector-kit";
 import type { RunwardenError } from "@runwarden/core";
@@ -18,6 +17,7 @@ export const POSTGRES: SqlDialect = {
   missingDatabaseCode: "3D000",
   tooManyConnectionsCode: "53300",
   codeField: "sqlstate",
+  cancelVerb: "cancelled",
 };
 
 /** True when the error is about the connection, not the statement. */
@@ -43,14 +43,6 @@ export function isConnectionError(error: unknown): boolean {
 /** Maps a connection failure to a connector code. The driver error stays on `cause`. */
 export function connectionError(error: unknown, target: Target): RunwardenError {
   return sqlConnectionError(error, target, POSTGRES);
-}
-
-/** What the server does to a statement on timeout or abort (`pg_cancel_backend`). */
-export const CANCEL_VERB = "cancelled";
-
-/** The error of an aborted step or open: `RW_ERR_CONNECTOR_TIMEOUT`, `details.reason: "aborted"`. */
-export function abortError(cause?: unknown): RunwardenError {
-  return sqlAbortError({ cancelVerb: CANCEL_VERB }, cause);
 }
 
 /** True when pg reports the statement cancelled (`57014`, query_canceled). */
