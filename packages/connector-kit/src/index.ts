@@ -8,6 +8,7 @@ export {
   type HttpResponse,
   retryAfterMs,
 } from "./http-client.js";
+export { poolKey } from "./pool-key.js";
 export {
   type SqlConfig,
   type SqlConnectionOptions,
@@ -32,7 +33,16 @@ export {
   type SqlTarget,
   sqlConnectionError,
   sqlFailureReason,
+  sqlHealthCheck,
   sqlHealthFailure,
 } from "./sql-errors.js";
 export { jsonSafe, type RenderTableOptions, renderTable } from "./sql-render.js";
+export {
+  checkoutSqlSession,
+  runSqlStep,
+  type SqlDriver,
+  type SqlSession,
+  type SqlStatementResult,
+  sqlAbortError,
+} from "./sql-step.js";
 export { clip, header, issueFields, parseInput, safeEqual, webhookBody } from "./webhook-input.js";

@@ -26,6 +26,11 @@ export interface SqlDialect {
   tooManyConnectionsCode: string;
   /** The `details` key the driver's code is reported under: `sqlstate`, `errno`. */
   codeField: string;
+  /**
+   * What the server does to a statement on timeout or abort, for messages: `cancelled`
+   * (`pg_cancel_backend`, the default), `killed` (`KILL QUERY`).
+   */
+  cancelVerb?: string;
 }
 
 /** Where a SQL connection goes, for messages and `details`. */
@@ -117,6 +122,28 @@ export function sqlConnectionError(error: unknown, target: SqlTarget, dialect: S
         cause: error,
         details,
       });
+  }
+}
+
+/**
+ * A SQL connector's `healthCheck`: runs `probe` (connect and `SELECT 1`) and returns
+ * `{ ok: true, latencyMs }`, or {@link sqlHealthFailure} of what it threw; it never throws.
+ *
+ * @example
+ * const result = await sqlHealthCheck(ACME, async () => {
+ *   if (signal.aborted) throw sqlAbortError(ACME, signal.reason);
+ *   await probe(resolve(connection), signal);
+ * });
+ * if (!result.ok) logger.warn({ connection: connection.name, reason: result.reason }, "acme health check failed");
+ */
+export async function sqlHealthCheck(dialect: SqlDialect, probe: () => Promise<void>): Promise<HealthResult> {
+  const start = performance.now();
+  const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
+  try {
+    await probe();
+    return { ok: true, latencyMs: latencyMs() };
+  } catch (error) {
+    return sqlHealthFailure(error, latencyMs(), dialect);
   }
 }
 

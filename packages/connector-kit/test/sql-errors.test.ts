@@ -4,6 +4,7 @@ import {
   type SqlDialect,
   sqlConnectionError,
   sqlFailureReason,
+  sqlHealthCheck,
   sqlHealthFailure,
 } from "../src/sql-errors.js";
 
@@ -95,5 +96,20 @@ describe("sqlHealthFailure", () => {
       reason: "refused",
       message: "refused",
     });
+  });
+});
+
+describe("sqlHealthCheck", () => {
+  it("is ok with the latency when the probe resolves", async () => {
+    const result = await sqlHealthCheck(dialect, async () => {});
+    expect(result.ok).toBe(true);
+    expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("returns the failure with its reason, never throwing, when the probe fails", async () => {
+    const result = await sqlHealthCheck(dialect, async () => {
+      throw Object.assign(new Error("password authentication failed"), { code: "28P01" });
+    });
+    expect(result).toMatchObject({ ok: false, reason: "auth", message: "password authentication failed" });
   });
 });

@@ -4,137 +4,30 @@
  */
 
 import {
+  checkoutSqlSession,
   describeSql,
-  isLoopbackHost,
-  jsonSafe,
-  parseConnectionOptions,
   releasableHandle,
-  renderTable,
-  resolveSqlLogin,
+  runSqlStep,
   type SqlConnection,
   type SqlCredential,
+  type SqlDriver,
+  sqlAbortError,
   sqlCredentialTypes,
-  sqlHealthFailure,
-  sqlStatement,
+  sqlHealthCheck,
 } from "@runwarden/connector-kit";
 import {
   type ConnectionHandle,
   defineConnector,
-  type ExecRequest,
-  type ExecResult,
   type HealthResult,
   type InfrastructureConnector,
-  type Logger,
   rwError,
 } from "@runwarden/core";
-import mysql, { type ConnectionOptions, type Pool, type PoolConnection } from "mysql2";
-import { type MysqlConfig, mysqlConfigSchema, mysqlConnectionOptionsSchema } from "./config.js";
-import { abortError, connectionError, isConnectionError, MYSQL, type Target } from "./internal/errors.js";
-import { joinParts, runQuery, type StatementResult } from "./internal/query.js";
-
-interface Resolved {
-  key: string;
-  target: Target;
-  options: ConnectionOptions;
-}
-
-function resolve(connection: SqlConnection, config: MysqlConfig): Resolved {
-  const options = parseConnectionOptions(mysqlConnectionOptionsSchema, connection, "MySQL");
-  const login = resolveSqlLogin(connection, { defaultPort: 3306 });
-  const { host, port, user, password } = login;
-  const database = options.database ?? login.database;
-  const tls = options.tls ?? (isLoopbackHost(host) ? "disable" : "verify-full");
-  const connectionOptions: ConnectionOptions = {
-    host,
-    port,
-    user,
-    ...(password === undefined ? {} : { password }),
-    ...(database === undefined ? {} : { database }),
-    ...(tls === "disable" ? {} : { ssl: { rejectUnauthorized: tls === "verify-full" } }),
-    connectTimeout: config.connectTimeoutMs,
-    // One statement per step unless the connection asks for scripts (`multiple_statements`);
-    // a step with values is a server-side prepared statement, which is always one statement.
-    multipleStatements: options.multiple_statements,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    charset: "utf8mb4",
-  };
-  // The pool key stays in memory, beside the pool config that holds the password anyway.
-  const key = JSON.stringify([
-    connection.id,
-    host,
-    port,
-    database ?? null,
-    user,
-    password ?? null,
-    tls,
-    options.multiple_statements,
-  ]);
-  return { key, target: { host, port, database }, options: connectionOptions };
-}
-
-function checkout(pool: Pool, signal: AbortSignal): Promise<PoolConnection> {
-  if (signal.aborted) return Promise.reject(abortError(signal.reason));
-  return new Promise((resolvePromise, reject) => {
-    let done = false;
-    const onAbort = () => {
-      done = true;
-      reject(abortError(signal.reason));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    pool.getConnection((error, connection) => {
-      signal.removeEventListener("abort", onAbort);
-      if (error) {
-        if (!done) reject(error);
-        return;
-      }
-      if (done) connection.release();
-      else resolvePromise(connection);
-    });
-  });
-}
-
-function query(connection: PoolConnection, sql: string): Promise<void> {
-  return new Promise((resolvePromise, reject) =>
-    connection.query(sql, (error) => (error ? reject(error) : resolvePromise())),
-  );
-}
-
-/** Kills the running statement of `threadId` from a separate short-lived connection. */
-function killQuery(options: ConnectionOptions, threadId: number, logger: Logger): void {
-  const killer = mysql.createConnection({ ...options, connectTimeout: 5000 });
-  killer.on("error", () => {});
-  killer.query("KILL QUERY ?", [threadId], (error) => {
-    if (error) logger.warn({ err: { message: error.message }, threadId }, "mysql kill query failed");
-    killer.destroy();
-  });
-}
-
-function render(results: StatementResult[], tableRows: number): string {
-  return results
-    .map((r) =>
-      r.isResultSet
-        ? renderTable(r.columns, r.rows, r.rowCount, { maxRows: tableRows })
-        : `Query OK, ${r.rowCount} rows affected\n`,
-    )
-    .join("\n");
-}
-
-/** Only SQL steps: a shell-rendered command would carry ticket values as text, not parameters. */
-function refuseOtherLanguages(request: ExecRequest): void {
-  if (request.language === "sql") return;
-  throw rwError(
-    "RW_ERR_CONNECTOR_REJECTED",
-    `the MySQL connector runs sql steps, not ${request.language}: write the step as a \`\`\`sql fence`,
-    { details: { reason: "language", language: request.language } },
-  );
-}
-
-function statementError(error: unknown): ExecResult {
-  const e = error as { message?: string; errno?: number; sqlState?: string };
-  const head = e.errno ? `ERROR ${e.errno}${e.sqlState ? ` (${e.sqlState})` : ""}: ` : "ERROR: ";
-  return { exitCode: 1, signal: null, stdout: "", stderr: `${head}${e.message ?? String(error)}\n` };
-}
+import mysql, { type Pool } from "mysql2";
+import { type MysqlConfig, mysqlConfigSchema } from "./config.js";
+import { mysqlDriver } from "./internal/driver.js";
+import { connectionError, MYSQL } from "./internal/errors.js";
+import { joinParts } from "./internal/query.js";
+import { type Resolved, resolve } from "./internal/resolve.js";
 
 /** The MySQL / MariaDB connector declaration (default export of `@runwarden/connector-mysql`). */
 const mysqlConnector = defineConnector({
@@ -161,8 +54,8 @@ const mysqlConnector = defineConnector({
     const pools = new Map<string, Pool>();
     const warm = new Set<string>();
     let closed = false;
-    // The same connection object maps to the same pool without parsing its options again.
-    const resolvedCache = new WeakMap<SqlConnection, Resolved>();
+    // The same connection object maps to the same pool and driver without resolving it again.
+    const drivers = new WeakMap<SqlConnection, { key: string; driver: SqlDriver }>();
 
     function poolFor(resolved: Resolved): Pool {
       let pool = pools.get(resolved.key);
@@ -179,121 +72,35 @@ const mysqlConnector = defineConnector({
       return pool;
     }
 
-    async function acquire(resolved: Resolved, signal: AbortSignal): Promise<PoolConnection> {
-      try {
-        return await checkout(poolFor(resolved), signal);
-      } catch (error) {
-        if ((error as { code?: string }).code === "RW_ERR_CONNECTOR_TIMEOUT") throw error;
-        throw connectionError(error, resolved.target);
-      }
-    }
-
-    async function exec(resolved: Resolved, request: ExecRequest): Promise<ExecResult> {
-      const { signal } = request;
-      if (signal.aborted) throw abortError(signal.reason);
-      refuseOtherLanguages(request);
-      const { text: sql, values } = sqlStatement(request, joinParts);
-      const connection = await acquire(resolved, signal);
-      let timedOut = false;
-      let aborted = false;
-      let broken = false;
-      const kill = () => killQuery(resolved.options, connection.threadId, logger);
-      const timer = setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, request.timeoutMs ?? config.statementTimeoutMs);
-      let rejectAbort: (error: unknown) => void = () => {};
-      const abortPromise = new Promise<never>((_, reject) => {
-        rejectAbort = reject;
-      });
-      const onAbort = () => {
-        aborted = true;
-        kill();
-        rejectAbort(abortError(signal.reason));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-
-      const work = (async (): Promise<ExecResult> => {
-        try {
-          if (request.readOnly) await query(connection, "START TRANSACTION READ ONLY");
-          const results = await runQuery(connection, sql, values, config.maxRows);
-          if (request.readOnly) await query(connection, "ROLLBACK");
-          // A killed SLEEP() returns instead of failing: the timeout still decides.
-          if (timedOut)
-            return {
-              exitCode: null,
-              signal: null,
-              stdout: "",
-              stderr: "query killed after its timeout\n",
-              timedOut: true,
-            };
-          const last = results.at(-1);
-          return {
-            exitCode: 0,
-            signal: null,
-            stdout: render(results, config.tableRows),
-            stderr: "",
-            rows: (last?.rows ?? []).map((row) => jsonSafe({ ...row }) as Record<string, unknown>),
-            rowCount: last?.rowCount ?? 0,
-          };
-        } catch (error) {
-          if (isConnectionError(error)) {
-            broken = true;
-            throw connectionError(error, resolved.target);
-          }
-          if (request.readOnly) await query(connection, "ROLLBACK").catch(() => (broken = true));
-          const code = (error as { code?: string }).code;
-          if (timedOut && (code === "ER_QUERY_INTERRUPTED" || code === "ER_STATEMENT_TIMEOUT")) {
-            return { ...statementError(error), exitCode: null, timedOut: true };
-          }
-          return statementError(error);
-        }
-      })();
-      try {
-        return await Promise.race([work, abortPromise]);
-      } finally {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        if (aborted) {
-          // After an abort the connection is dropped once the killed query has settled.
-          void work.then(
-            () => connection.destroy(),
-            () => connection.destroy(),
-          );
-        } else if (broken) connection.destroy();
-        else connection.release();
-      }
-    }
-
     return {
       async open(connection, { signal }): Promise<ConnectionHandle> {
-        if (signal.aborted) throw abortError(signal.reason);
+        if (signal.aborted) throw sqlAbortError(MYSQL, signal.reason);
         if (closed) throw rwError("RW_ERR_CONNECTOR_REJECTED", "the MySQL connector is closed");
-        let resolved = resolvedCache.get(connection);
-        if (!resolved) {
-          resolved = resolve(connection, config);
-          resolvedCache.set(connection, resolved);
+        let entry = drivers.get(connection);
+        if (!entry) {
+          const resolved = resolve(connection, config);
+          entry = { key: resolved.key, driver: mysqlDriver(resolved, poolFor(resolved), logger) };
+          drivers.set(connection, entry);
         }
+        const { key, driver } = entry;
         // The first open checks out a connection, so bad credentials or an unknown database fail
         // here; once the pool holds a connection, opening costs nothing.
-        if (!warm.has(resolved.key)) {
-          (await acquire(resolved, signal)).release();
-          warm.add(resolved.key);
+        if (!warm.has(key)) {
+          (await checkoutSqlSession(driver, signal)).release(false);
+          warm.add(key);
         }
-        return releasableHandle("MySQL", (request) => exec(resolved, request));
+        return releasableHandle("MySQL", (request) => runSqlStep(driver, request, config));
       },
 
       async healthCheck(connection, { signal }): Promise<HealthResult> {
-        const start = performance.now();
-        const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
-        try {
-          if (signal.aborted) throw abortError(signal.reason);
+        const result = await sqlHealthCheck(MYSQL, async () => {
+          if (signal.aborted) throw sqlAbortError(MYSQL, signal.reason);
           const resolved = resolve(connection, config);
           await new Promise<void>((resolvePromise, reject) => {
             const probe = mysql.createConnection(resolved.options);
             const onAbort = () => {
               probe.destroy();
-              reject(abortError(signal.reason));
+              reject(sqlAbortError(MYSQL, signal.reason));
             };
             signal.addEventListener("abort", onAbort, { once: true });
             probe.on("error", () => {});
@@ -304,12 +111,11 @@ const mysqlConnector = defineConnector({
               else resolvePromise();
             });
           });
-          return { ok: true, latencyMs: latencyMs() };
-        } catch (error) {
-          const failure = sqlHealthFailure(error, latencyMs(), MYSQL);
-          logger.warn({ connection: connection.name, reason: failure.reason }, "mysql health check failed");
-          return failure;
+        });
+        if (!result.ok) {
+          logger.warn({ connection: connection.name, reason: result.reason }, "mysql health check failed");
         }
+        return result;
       },
 
       describe(request, connection) {

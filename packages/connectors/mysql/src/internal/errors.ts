@@ -4,7 +4,7 @@ import {
   type SqlTarget,
   sqlConnectionError,
 } from "@runwarden/connector-kit";
-import { type RunwardenError, rwError } from "@runwarden/core";
+import type { RunwardenError } from "@runwarden/core";
 
 export type Target = SqlTarget;
 
@@ -20,6 +20,7 @@ export const MYSQL: SqlDialect = {
   missingDatabaseCode: "ER_BAD_DB_ERROR",
   tooManyConnectionsCode: "ER_CON_COUNT_ERROR",
   codeField: "errno",
+  cancelVerb: "killed",
 };
 
 /** True when the error is about the connection (fatal to it), not the statement. */
@@ -33,9 +34,15 @@ export function connectionError(error: unknown, target: Target): RunwardenError 
   return sqlConnectionError(error, target, MYSQL);
 }
 
-export function abortError(cause?: unknown): RunwardenError {
-  return rwError("RW_ERR_CONNECTOR_TIMEOUT", "the SQL step was aborted; the query was killed on the server", {
-    cause,
-    details: { reason: "aborted" },
-  });
+/** True when the server reports the statement killed or past `max_statement_time`. */
+export function isCancelled(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "ER_QUERY_INTERRUPTED" || code === "ER_STATEMENT_TIMEOUT";
+}
+
+/** The mysql client's shape of a failed statement: `ERROR <errno> (<SQLSTATE>): <message>`. */
+export function statementError(error: unknown): string {
+  const e = error as { message?: string; errno?: number; sqlState?: string };
+  const head = e.errno ? `ERROR ${e.errno}${e.sqlState ? ` (${e.sqlState})` : ""}: ` : "ERROR: ";
+  return `${head}${e.message ?? String(error)}\n`;
 }

@@ -1,7 +1,8 @@
 /** One statement (or a script without parameters) on one connection, rows capped. */
+import type { SqlStatementResult } from "@runwarden/connector-kit";
 import type { FieldPacket, PoolConnection, ResultSetHeader } from "mysql2";
 
-export interface StatementResult {
+interface ResultSet {
   /** Columns of a result set; empty for a statement that returns none. */
   columns: string[];
   rows: Record<string, unknown>[];
@@ -24,9 +25,9 @@ export function runQuery(
   sql: string,
   values: readonly unknown[],
   maxRows: number,
-): Promise<StatementResult[]> {
+): Promise<SqlStatementResult[]> {
   return new Promise((resolve, reject) => {
-    const sets: StatementResult[] = [];
+    const sets: ResultSet[] = [];
     let kept = 0;
     const command =
       values.length > 0
@@ -58,6 +59,15 @@ export function runQuery(
       }
     });
     emitter.on("error", reject);
-    emitter.on("end", () => resolve(sets));
+    emitter.on("end", () =>
+      resolve(
+        sets.map(({ columns, rows, rowCount, isResultSet }) => ({
+          columns,
+          rows,
+          rowCount,
+          summary: isResultSet ? null : `Query OK, ${rowCount} rows affected`,
+        })),
+      ),
+    );
   });
 }

@@ -4,7 +4,7 @@ import {
   type SqlTarget,
   sqlConnectionError,
 } from "@runwarden/connector-kit";
-import { type RunwardenError, rwError } from "@runwarden/core";
+import type { RunwardenError } from "@runwarden/core";
 
 export interface Target extends SqlTarget {
   database: string;
@@ -17,6 +17,7 @@ export const POSTGRES: SqlDialect = {
   missingDatabaseCode: "3D000",
   tooManyConnectionsCode: "53300",
   codeField: "sqlstate",
+  cancelVerb: "cancelled",
 };
 
 /** True when the error is about the connection, not the statement. */
@@ -44,13 +45,17 @@ export function connectionError(error: unknown, target: Target): RunwardenError 
   return sqlConnectionError(error, target, POSTGRES);
 }
 
-export function abortError(cause?: unknown): RunwardenError {
-  return rwError(
-    "RW_ERR_CONNECTOR_TIMEOUT",
-    "the SQL step was aborted; the query was cancelled on the server",
-    {
-      cause,
-      details: { reason: "aborted" },
-    },
-  );
+/** True when pg reports the statement cancelled (`57014`, query_canceled). */
+export function isCancelled(error: unknown): boolean {
+  return (error as { code?: string }).code === "57014";
+}
+
+/** psql's shape of a failed statement: `ERROR:`, `DETAIL:`, `HINT:` and the SQLSTATE. */
+export function statementError(error: unknown): string {
+  const e = error as { message?: string; code?: string; detail?: string; hint?: string };
+  const lines = [`ERROR:  ${e.message ?? String(error)}`];
+  if (e.detail) lines.push(`DETAIL:  ${e.detail}`);
+  if (e.hint) lines.push(`HINT:  ${e.hint}`);
+  if (e.code) lines.push(`SQLSTATE: ${e.code}`);
+  return `${lines.join("\n")}\n`;
 }

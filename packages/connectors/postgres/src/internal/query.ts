@@ -1,12 +1,6 @@
 /** One statement (or a multi-statement script without parameters) on one client, rows capped. */
+import type { SqlStatementResult } from "@runwarden/connector-kit";
 import pg from "pg";
-
-export interface StatementResult {
-  command: string;
-  rowCount: number;
-  columns: string[];
-  rows: Record<string, unknown>[];
-}
 
 /** Joins the template's parts with `$1..$n`; values are bound, never spliced. */
 export function joinParts(parts: readonly string[]): string {
@@ -24,7 +18,7 @@ export function runQuery(
   values: readonly unknown[],
   maxRows: number,
   options: { multipleStatements?: boolean } = {},
-): Promise<StatementResult[]> {
+): Promise<SqlStatementResult[]> {
   return new Promise((resolve, reject) => {
     const simple = options.multipleStatements === true && values.length === 0;
     const query = new pg.Query({
@@ -46,12 +40,17 @@ export function runQuery(
     query.on("end", (end: pg.QueryResult | pg.QueryResult[]) => {
       const results = Array.isArray(end) ? end : [end];
       resolve(
-        results.map((result) => ({
-          command: result.command ?? "",
-          rowCount: result.rowCount ?? 0,
-          columns: (result.fields ?? []).map((field) => field.name),
-          rows: kept.get(result) ?? [],
-        })),
+        results.map((result) => {
+          const columns = (result.fields ?? []).map((field) => field.name);
+          const rowCount = result.rowCount ?? 0;
+          return {
+            columns,
+            rows: kept.get(result) ?? [],
+            rowCount,
+            // A statement without columns shows psql's command tag: `UPDATE 3`.
+            summary: columns.length > 0 ? null : `${result.command ?? ""} ${rowCount}`,
+          };
+        }),
       );
     });
     client.query(query);
