@@ -133,7 +133,7 @@ function refuseOtherLanguages(request: ExecRequest): void {
 function statementError(error: unknown): ExecResult {
   const e = error as { message?: string; errno?: number; sqlState?: string };
   const head = e.errno ? `ERROR ${e.errno}${e.sqlState ? ` (${e.sqlState})` : ""}: ` : "ERROR: ";
-  return { exitCode: 1, signal: null, stdout: "", stderr: `${head}${e.message ?? String(error)}\n` };
+  return { exitCode: 1, exitSignal: null, stdout: "", stderr: `${head}${e.message ?? String(error)}\n` };
 }
 
 /** The MySQL / MariaDB connector declaration (default export of `@runwarden/connector-mysql`). */
@@ -222,7 +222,7 @@ const mysqlConnector = defineConnector({
           if (timedOut)
             return {
               exitCode: null,
-              signal: null,
+              exitSignal: null,
               stdout: "",
               stderr: "query killed after its timeout\n",
               timedOut: true,
@@ -230,7 +230,7 @@ const mysqlConnector = defineConnector({
           const last = results.at(-1);
           return {
             exitCode: 0,
-            signal: null,
+            exitSignal: null,
             stdout: render(results, config.tableRows),
             stderr: "",
             rows: (last?.rows ?? []).map((row) => jsonSafe({ ...row }) as Record<string, unknown>),

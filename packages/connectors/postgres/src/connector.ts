@@ -133,7 +133,7 @@ function statementError(error: unknown): ExecResult {
   if (e.detail) lines.push(`DETAIL:  ${e.detail}`);
   if (e.hint) lines.push(`HINT:  ${e.hint}`);
   if (e.code) lines.push(`SQLSTATE: ${e.code}`);
-  return { exitCode: 1, signal: null, stdout: "", stderr: `${lines.join("\n")}\n` };
+  return { exitCode: 1, exitSignal: null, stdout: "", stderr: `${lines.join("\n")}\n` };
 }
 
 /** The PostgreSQL connector declaration (default export of `@runwarden/connector-postgres`). */
@@ -232,7 +232,7 @@ const postgresConnector = defineConnector({
           if (timedOut)
             return {
               exitCode: null,
-              signal: null,
+              exitSignal: null,
               stdout: "",
               stderr: "query cancelled after its timeout\n",
               timedOut: true,
@@ -240,7 +240,7 @@ const postgresConnector = defineConnector({
           const last = results.at(-1);
           return {
             exitCode: 0,
-            signal: null,
+            exitSignal: null,
             stdout: render(results, config.tableRows),
             stderr: "",
             rows: (last?.rows ?? []).map((row) => jsonSafe(row) as Record<string, unknown>),
