@@ -100,7 +100,6 @@ export default defineRows("SQL", async ({ quick }) => {
   const ctx: ConnectorContext = {
     logger: silent,
     signal: new AbortController().signal,
-    dryRun: false,
     now: () => new Date(),
   };
   const rows: BenchRow[] = [];

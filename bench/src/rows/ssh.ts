@@ -101,7 +101,6 @@ export default defineRows("SSH", async ({ quick }) => {
   const ctx: ConnectorContext = {
     logger: silent,
     signal: new AbortController().signal,
-    dryRun: false,
     now: () => new Date(),
   };
   const instance = (await sshConnector.create(

@@ -113,7 +113,7 @@ function render(results: readonly SqlStatementResult[], tableRows: number): stri
 }
 
 function failed(driver: SqlDriver, error: unknown): ExecResult {
-  return { exitCode: 1, signal: null, stdout: "", stderr: driver.statementError(error) };
+  return { exitCode: 1, exitSignal: null, stdout: "", stderr: driver.statementError(error) };
 }
 
 /**
@@ -173,7 +173,7 @@ export async function runSqlStep(
       if (timedOut) {
         return {
           exitCode: null,
-          signal: null,
+          exitSignal: null,
           stdout: "",
           stderr: `query ${cancelled(driver.dialect)} after its timeout\n`,
           timedOut: true,
@@ -182,7 +182,7 @@ export async function runSqlStep(
       const last = results.at(-1);
       return {
         exitCode: 0,
-        signal: null,
+        exitSignal: null,
         stdout: render(results, limits.tableRows),
         stderr: "",
         rows: (last?.rows ?? []).map((row) => jsonSafe({ ...row }) as Record<string, unknown>),

@@ -148,7 +148,7 @@ describe("runSqlStep", () => {
     const result = await runSqlStep(driver, req({ readOnly: true }), LIMITS);
     expect(result).toEqual({
       exitCode: 1,
-      signal: null,
+      exitSignal: null,
       stdout: "",
       stderr: "ERROR: cannot execute INSERT in a read-only transaction\n",
     });
@@ -197,7 +197,7 @@ describe("runSqlStep", () => {
     );
     expect(await running).toEqual({
       exitCode: null,
-      signal: null,
+      exitSignal: null,
       stdout: "",
       stderr: "ERROR: canceling statement due to user request\n",
       timedOut: true,
@@ -215,7 +215,7 @@ describe("runSqlStep", () => {
     pending.resolve([table]);
     expect(await running).toEqual({
       exitCode: null,
-      signal: null,
+      exitSignal: null,
       stdout: "",
       stderr: "query killed after its timeout\n",
       timedOut: true,

@@ -11,14 +11,13 @@ export interface TestContext {
 }
 
 /** Creates a context for `definition.create(config, ctx)` in tests. */
-export function createTestContext(options: { dryRun?: boolean; now?: () => Date } = {}): TestContext {
+export function createTestContext(options: { now?: () => Date } = {}): TestContext {
   const { logger, lines } = captureLogger();
   const controller = new AbortController();
   return {
     ctx: {
       logger,
       signal: controller.signal,
-      dryRun: options.dryRun ?? false,
       now: options.now ?? (() => new Date()),
     },
     logs: lines,

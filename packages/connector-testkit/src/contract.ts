@@ -34,6 +34,7 @@ import {
   checkStreamOutput,
   checkTimeout,
   checkUnreachable,
+  checkWriteDescribe,
   defaultOperation,
   type OperationCapability,
   operationCapabilities,
@@ -261,10 +262,17 @@ export function testConnector<K extends ConnectorKind, S extends z.ZodType>(
             },
           );
         } else if (capability === "describe") {
-          capabilityTest(capability, "describes a request in one line", () => {
-            const connections = [options.connection, unreachable].filter((c): c is ResolvedConnection => !!c);
-            checkDescribe(subject(), options.request, connections);
-          });
+          if (kind === "infrastructure")
+            capabilityTest(capability, "describes a request in one line", () => {
+              const connections = [options.connection, unreachable].filter(
+                (c): c is ResolvedConnection => !!c,
+              );
+              checkDescribe(subject(), options.request, connections);
+            });
+          else
+            capabilityTest(capability, "describes each write in one line", () =>
+              checkWriteDescribe(subject(), ticket),
+            );
         } else if (capability === "stream-output" && options.connection) {
           const live = options.connection;
           capabilityTest(capability, "streams output whose chunks add up to the result", () =>

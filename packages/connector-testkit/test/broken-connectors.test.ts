@@ -31,6 +31,7 @@ import {
   checkWebhookHostile,
   checkWebhookRefusesAnonymous,
   checkWebhookSamples,
+  checkWriteDescribe,
   defaultOperation,
   sampleTicket,
 } from "../src/internal/checks/index.js";
@@ -478,6 +479,36 @@ describe("infrastructure", () => {
   it("fails contract/describe-line when describe returns two lines", async () => {
     const broken = memoryShell(() => ({ describe: (request) => `run\n${request.command}` }));
     expect(await ruleOf(async () => checkDescribe(await register(broken), undefined, [live]))).toBe(
+      "contract/describe-line",
+    );
+  });
+
+  it("fails contract/describe-line and contract/secret-leak for ticketing and monitoring writes described badly", async () => {
+    const ticket = sampleTicket("memory-desk");
+    const desk = (describe: () => string) =>
+      memoryDesk(() => ({ describe }), createDeskStore(), ["create", "update", "comment", "describe"]);
+    const good = await register(
+      desk(() => "desk: write"),
+      { apiKey: SECRET },
+    );
+    expect(await ruleOf(() => checkWriteDescribe(good, ticket))).toBe("kept");
+    expect(await ruleOf(() => checkSecretHygiene(good, []))).toBe("kept");
+
+    const twoLines = await register(
+      desk(() => "desk:\nwrite"),
+      { apiKey: SECRET },
+    );
+    expect(await ruleOf(() => checkWriteDescribe(twoLines, ticket))).toBe("contract/describe-line");
+
+    const leaky = await register(
+      desk(() => `desk with key ${SECRET}`),
+      { apiKey: SECRET },
+    );
+    checkWriteDescribe(leaky, ticket);
+    expect(await ruleOf(() => checkSecretHygiene(leaky, []))).toBe("contract/secret-leak");
+
+    const silent = memoryMonitor(() => ({ describe: () => "" }), ["acknowledge", "resolve", "describe"]);
+    expect(await ruleOf(async () => checkWriteDescribe(await register(silent, monitorConfig), ticket))).toBe(
       "contract/describe-line",
     );
   });

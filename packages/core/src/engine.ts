@@ -133,8 +133,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const credentials = createCredentialsApi(ctx, { vault, audit, types: registry.credentialTypes });
   const connections = createConnectionsApi(ctx, { vault, registry, audit });
   const executor = createExecutor(ctx, { runbooks, connections, registry, audit, tickets });
-  const sync = options.sync && createEngineSync(ctx, options.sync, registry, tickets);
-  const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets);
+  const sync = options.sync && createEngineSync(ctx, options.sync, registry, tickets, audit);
+  const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets, audit);
 
   let started = false;
   let closed = false;
@@ -178,12 +178,16 @@ function createEngineSync(
   { ticketing, ...options }: TicketSyncOptions & { ticketing: string },
   registry: ConnectorRegistry,
   tickets: TicketsApi,
+  audit: AuditLog,
 ): TicketSync {
   return createTicketSync(
     {
       storage: ctx.storage,
       events: ctx.events,
       logger: ctx.logger,
+      signal: ctx.signal,
+      audit,
+      redact: (text) => ctx.redactor.redact(text),
       connector: registry.ticketing(ticketing),
       target: ticketing,
       ingest: (input) => tickets.ingest(input),
@@ -203,6 +207,7 @@ function createEngineMonitoring(
   sources: Readonly<Record<string, MonitoringPollOptions>>,
   registry: ConnectorRegistry,
   tickets: TicketsApi,
+  audit: AuditLog,
 ): MonitoringApi & { pollers: MonitoringPoller[] } {
   const pollers = Object.entries(sources).map(([source, options]) =>
     createMonitoringPoller(
@@ -210,6 +215,9 @@ function createEngineMonitoring(
         storage: ctx.storage,
         events: ctx.events,
         logger: ctx.logger,
+        signal: ctx.signal,
+        audit,
+        redact: (text) => ctx.redactor.redact(text),
         connector: registry.monitoring(source),
         source,
         owner: ctx.instanceId,

@@ -47,8 +47,9 @@ export const connectorCapabilities = {
     summary: "`healthCheck` answers promptly with `{ ok, latencyMs, reason }`",
   },
   describe: {
-    kinds: ["infrastructure"],
-    summary: "`describe(request, connection)` says in one line, without secrets, what a request will do",
+    kinds: ["monitoring", "ticketing", "infrastructure"],
+    summary:
+      "`describe(…)` says in one line, without secrets, what a request (infrastructure) or a write (ticketing, monitoring) will do",
   },
   exec: { kinds: ["infrastructure"], summary: "runs a step's command on the connection" },
   "run-command": { kinds: ["infrastructure"], summary: "runs a shell command on a remote host" },
@@ -162,10 +163,23 @@ export interface ResolvedConnection<Credential = ResolvedCredential>
 export interface ConnectorContext {
   /** A child of the engine's logger, bound to `{ connector }`. Log only through it. */
   logger: Logger;
-  /** Aborted when the engine closes. Pass it (or a per-call signal) to every I/O call. */
+  /**
+   * The engine's lifetime: aborted when the engine closes. Only for background work the
+   * connector owns (a pool's idle reaper, a token refresh loop). A call's I/O takes the call's
+   * own signal (`options.signal`, `request.signal`), which already includes engine shutdown and
+   * the call's timeout: never combine the two.
+   */
   signal: AbortSignal;
-  dryRun: boolean;
   now(): Date;
+}
+
+/**
+ * What every connector call's options carry: the one signal of the call, built by core. It is
+ * aborted when the engine closes, when the call's caller stops (a session cancelled) and when the
+ * call's timeout runs out. Pass it to every I/O call as it is.
+ */
+export interface CallOptions {
+  signal: AbortSignal;
 }
 
 export interface HealthResult {
@@ -197,17 +211,30 @@ export interface MonitoringConnector {
   verifyWebhook?(request: WebhookRequest): boolean | Promise<boolean>;
   /** Throws RW_ERR_INPUT_INVALID with a reason for a malformed payload. */
   parseWebhook?(request: WebhookRequest): ParsedWebhook | Promise<ParsedWebhook>;
-  pull?(options: { since?: string; signal: AbortSignal }): AsyncIterable<TicketInput>;
+  pull?(options: { since?: string } & CallOptions): AsyncIterable<TicketInput>;
   /**
    * Called by the engine's monitoring poller, through its outbox, when a session starts for the
    * ticket (and `resolve` when the ticket resolves, after an acknowledge). Each may be called again
    * after a crash: make them idempotent (`options.idempotencyKey` is the same on every retry of one
-   * call). `options.signal` cancels the call; the connector also honours ctx.signal.
+   * call). `options.signal` ends the call (engine shutdown and the delivery timeout included).
    */
-  acknowledge?(ticket: Ticket, options?: { signal?: AbortSignal; idempotencyKey?: string }): Promise<void>;
-  resolve?(ticket: Ticket, options?: { signal?: AbortSignal; idempotencyKey?: string }): Promise<void>;
-  healthCheck?(): Promise<HealthResult>;
+  acknowledge?(ticket: Ticket, options: { idempotencyKey?: string } & CallOptions): Promise<void>;
+  resolve?(ticket: Ticket, options: { idempotencyKey?: string } & CallOptions): Promise<void>;
+  /**
+   * Optional: one line for the audit log saying what an `acknowledge` or `resolve` will do
+   * (`create a downtime on monitor 42 for scope host:web-1`), never a secret. Core records it with
+   * the delivered write.
+   */
+  describe?(write: MonitoringWrite): string;
+  /** `options.signal` ends the check (engine shutdown and the check's timeout included). */
+  healthCheck?(options: CallOptions): Promise<HealthResult>;
   close?(): Promise<void>;
+}
+
+/** A monitoring write, as `describe` receives it. */
+export interface MonitoringWrite {
+  operation: "acknowledge" | "resolve";
+  ticket: Ticket;
 }
 
 // ── ticketing ──────────────────────────────────────────────────────────────────────────────────
@@ -225,23 +252,43 @@ export interface RemoteChange {
   updatedAt: string;
 }
 
+/** A change `update` applies to a remote ticket. */
+export interface RemoteTicketChange {
+  status?: string;
+  fields?: Record<string, unknown>;
+}
+
+/** A ticketing write, as `describe` receives it. */
+export type TicketingWrite =
+  | { operation: "create"; ticket: Ticket }
+  | { operation: "update"; ref: RemoteTicketRef; change: RemoteTicketChange }
+  | { operation: "comment"; ref: RemoteTicketRef; text: string };
+
+/**
+ * Every `options.signal` below ends the call: core builds it from engine shutdown, the caller's
+ * stop and the call's timeout.
+ */
 export interface TicketingConnector {
-  create(ticket: Ticket, options: { idempotencyKey: string; signal: AbortSignal }): Promise<RemoteTicketRef>;
+  create(ticket: Ticket, options: { idempotencyKey: string } & CallOptions): Promise<RemoteTicketRef>;
   update(
     ref: RemoteTicketRef,
-    change: { status?: string; fields?: Record<string, unknown> },
-    options: { idempotencyKey: string; signal: AbortSignal },
+    change: RemoteTicketChange,
+    options: { idempotencyKey: string } & CallOptions,
   ): Promise<void>;
   comment(
     ref: RemoteTicketRef,
     text: string,
-    options: { idempotencyKey: string; signal: AbortSignal },
+    options: { idempotencyKey: string } & CallOptions,
   ): Promise<void>;
-  pullChanges?(options: {
-    cursor?: string;
-    signal: AbortSignal;
-  }): Promise<{ changes: RemoteChange[]; cursor: string }>;
-  healthCheck?(): Promise<HealthResult>;
+  pullChanges?(
+    options: { cursor?: string } & CallOptions,
+  ): Promise<{ changes: RemoteChange[]; cursor: string }>;
+  /**
+   * Optional: one line for the audit log saying what a write will do (`comment on incident
+   * INC0010001`), never a secret and never the ticket's text. Core records it with the delivered write.
+   */
+  describe?(write: TicketingWrite): string;
+  healthCheck?(options: CallOptions): Promise<HealthResult>;
   close?(): Promise<void>;
 }
 
@@ -260,7 +307,12 @@ export interface ExecRequest {
   sql?: { parts: string[]; values: unknown[] };
   /** Prechecks and postchecks run read-only where the transport can enforce it. */
   readOnly: boolean;
+  /**
+   * The call's one signal: aborted when the session stops (a cancel, engine shutdown after its
+   * grace) and when the engine's hard timeout (`timeoutMs` plus a grace) runs out.
+   */
   signal: AbortSignal;
+  /** End the work after this long and answer `timedOut: true` (capability `timeout`). */
   timeoutMs?: number;
   onOutput?(stream: "stdout" | "stderr", chunk: string): void;
   /**
@@ -276,9 +328,8 @@ export interface ExecRequest {
   onProcess?(process: StepProcess): void;
 }
 
-/** What `open` receives besides the connection. */
-export interface OpenOptions {
-  signal: AbortSignal;
+/** What `open` and `healthCheck` receive besides the connection. */
+export interface OpenOptions extends CallOptions {
   /**
    * Registers a value the connector derives from the connection's secrets (an `Authorization:
    * Basic …` or `Bearer …` header value, a DSN with the password in it) for redaction from the
@@ -291,8 +342,8 @@ export interface OpenOptions {
 
 export interface ExecResult {
   exitCode: number | null;
-  /** The signal that ended a process, when one did. */
-  signal?: string | null;
+  /** The signal that ended a process (`"SIGTERM"`), when one did. (Called `signal` before 0.2.) */
+  exitSignal?: string | null;
   stdout: string;
   stderr: string;
   timedOut?: boolean;

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { type CredentialTypeRegistry, createCredentialTypeRegistry } from "./credential-types.js";
 import { rwError } from "./errors.js";
 import { builtInConnectors } from "./internal/built-in-connectors.js";
+import { callSignal, timedOut } from "./internal/call-signal.js";
 import type { EngineContext } from "./internal/context.js";
 import {
   type ConnectorContext,
@@ -270,7 +271,6 @@ export async function createConnectorRegistry(
     const connectorContext: ConnectorContext = {
       logger: childLogger(ctx.logger, name, paths),
       signal: ctx.signal,
-      dryRun: false,
       now: () => new Date(ctx.clock.now()),
     };
     let instance: InstanceOf[ConnectorKind];
@@ -327,22 +327,23 @@ export async function createConnectorRegistry(
     const now = ctx.clock.now();
     if (entry.health && now - entry.healthAt < healthTtlMs) return entry.health;
     const started = performance.now();
+    const signal = callSignal(ctx.signal, healthTimeoutMs);
     let result: HealthResult;
-    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       result = await Promise.race([
-        instance.healthCheck(),
+        instance.healthCheck({ signal }),
+        // A connector that does not honour its signal still gets an answer on time.
         new Promise<HealthResult>((resolve) => {
-          timer = setTimeout(
-            () =>
-              resolve({
-                ok: false,
-                latencyMs: healthTimeoutMs,
-                reason: "timeout",
-                message: "no answer in 5 s",
-              }),
-            healthTimeoutMs,
-          );
+          onAbort = () =>
+            resolve({
+              ok: false,
+              latencyMs: Math.round(performance.now() - started),
+              reason: timedOut(signal) ? "timeout" : "aborted",
+              message: timedOut(signal) ? "no answer in 5 s" : "the engine is closing",
+            });
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
         }),
       ]);
     } catch (err) {
@@ -353,7 +354,7 @@ export async function createConnectorRegistry(
         message: messageOf(err),
       };
     } finally {
-      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
     }
     entry.health = { ...result, checkedAt: new Date(now).toISOString() };
     entry.healthAt = now;

@@ -124,10 +124,10 @@ defineConnector({
 // ── capability typing ──────────────────────────────────────────────────────────────────────────
 
 expectTypeOf<ConnectorCapability<"monitoring">>().toEqualTypeOf<
-  "webhook" | "verify-webhook" | "pull" | "acknowledge" | "resolve" | "health-check"
+  "webhook" | "verify-webhook" | "pull" | "acknowledge" | "resolve" | "health-check" | "describe"
 >();
 expectTypeOf<ConnectorCapability<"ticketing">>().toEqualTypeOf<
-  "create" | "update" | "comment" | "pull-changes" | "health-check"
+  "create" | "update" | "comment" | "pull-changes" | "health-check" | "describe"
 >();
 expectTypeOf<ConnectorCapability>().toEqualTypeOf<keyof typeof connectorCapabilities>();
 expectTypeOf<"health-check">().toExtend<ConnectorCapability<"infrastructure">>();

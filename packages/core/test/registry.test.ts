@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { createEngine } from "../src/engine.js";
 import { isRunwardenError } from "../src/errors.js";
 import { type ConnectorDefinition, defineConnector, secret } from "../src/plugin.js";
 import { createConnectorRegistry, secretPaths } from "../src/registry.js";
@@ -92,6 +93,18 @@ describe("createConnectorRegistry", () => {
     expect(seen?.signal).toBe(ctx.signal);
     expect(seen?.now.toISOString()).toBe("2025-06-01T12:00:00.000Z");
     expect(seen?.config).toEqual({ url: "https://a.example" });
+  });
+
+  it("hands connectors a context without the never-used dryRun flag", async () => {
+    let keys: string[] = [];
+    const connector = monitoring("alerts", {
+      create: (_config, ctx) => {
+        keys = Object.keys(ctx).sort();
+        return {};
+      },
+    });
+    await createConnectorRegistry(makeContext().ctx, [connector]);
+    expect(keys).toEqual(["logger", "now", "signal"]);
   });
 
   it("throws RW_ERR_PLUGIN_INVALID with the issues when the config does not validate", async () => {
@@ -246,6 +259,37 @@ describe("createConnectorRegistry", () => {
     expect(checks).toBe(1);
   });
 
+  it("gives a ticketing connector's health check one signal, which engine.close() aborts", async () => {
+    let seen: AbortSignal | undefined;
+    const desk = defineConnector({
+      kind: "ticketing",
+      name: "desk",
+      version: "1.0.0",
+      sdk: "^0.1.0",
+      configSchema: z.object({}),
+      capabilities: ["create", "update", "comment", "health-check"],
+      create: () => ({
+        create: async () => ({ externalId: "1" }),
+        update: async () => {},
+        comment: async () => {},
+        healthCheck: ({ signal }) =>
+          new Promise((resolve) => {
+            seen = signal;
+            signal.addEventListener("abort", () => resolve({ ok: false, latencyMs: 0, reason: "aborted" }));
+          }),
+      }),
+    });
+    const engine = await createEngine({ connectors: [desk] });
+    const listed = engine.connectors.list("ticketing");
+    await until(() => seen !== undefined);
+    expect(seen?.aborted).toBe(false);
+    const started = performance.now();
+    await engine.close();
+    expect(seen?.aborted).toBe(true);
+    expect((await listed)[0]?.health).toMatchObject({ ok: false, reason: "aborted" });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it("reports a failing health check as unhealthy when it throws", async () => {
     const registry = await createConnectorRegistry(makeContext().ctx, [
       monitoring("flaky", {
@@ -335,3 +379,11 @@ describe("secretPaths", () => {
     expect(secretPaths(schema).sort()).toEqual(["auth.token", "hosts.*.key", "password"]);
   });
 });
+
+async function until(ok: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -22,7 +22,8 @@ export const capabilityChecks: Record<ConnectorCapability, string> = {
   "pull-changes": `${operation}; \`testTicketingIdempotency\`: nothing repeats after the cursor`,
   "health-check":
     "`testConnector`: not ok with a reason, promptly, against a failing target and an aborted signal",
-  describe: "`testConnector`: one non-empty line per connection, no secret",
+  describe:
+    "`testConnector`: one non-empty line per connection (infrastructure) or per write of the kind (ticketing, monitoring), no secret",
   exec: "not checked by itself (every infrastructure connector gets the open/exec checks)",
   "run-command": "not checked by itself (every infrastructure connector gets the open/exec checks)",
   "run-query": "not checked by itself (every infrastructure connector gets the open/exec checks)",

@@ -2,6 +2,7 @@ import type { MonitoringConnector } from "@runwarden/core";
 import { defineConnector } from "@runwarden/core";
 import { DatadogConfig } from "./config.js";
 import { createDatadogApi } from "./internal/api.js";
+import { describeDowntimeWrite } from "./internal/downtime.js";
 import { createWebhookParser, verifyDatadogRequest } from "./webhook.js";
 
 const name = "datadog";
@@ -19,7 +20,7 @@ const datadog = defineConnector({
   sdk: "^0.1.0",
   description: "Datadog: webhook receiver, monitor groups and events pull, downtimes.",
   configSchema: DatadogConfig,
-  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check"],
+  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check", "describe"],
   create(config, ctx): MonitoringConnector {
     const connector: MonitoringConnector = {
       verifyWebhook: (request) => verifyDatadogRequest(config.webhookAuth, request),
@@ -32,15 +33,14 @@ const datadog = defineConnector({
       { ...config, apiKey, applicationKey },
       { source: name, logger: ctx.logger, now: ctx.now },
     );
-    const withEngine = (signal: AbortSignal | undefined) =>
-      signal ? AbortSignal.any([signal, ctx.signal]) : ctx.signal;
+    // Each call's signal comes from core with engine shutdown and the call's timeout in it.
     return {
       ...connector,
-      pull: ({ since, signal }) => api.pull({ since, signal: withEngine(signal) }),
-      acknowledge: (ticket, options) => api.acknowledge(ticket, withEngine(options?.signal)),
-      resolve: (ticket, options) => api.resolve(ticket, withEngine(options?.signal)),
-      healthCheck: () =>
-        api.healthCheck(AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeoutMs)])),
+      pull: ({ since, signal }) => api.pull({ since, signal }),
+      acknowledge: (ticket, { signal }) => api.acknowledge(ticket, signal),
+      resolve: (ticket, { signal }) => api.resolve(ticket, signal),
+      describe: (write) => describeDowntimeWrite(write, config.downtime.durationMs),
+      healthCheck: ({ signal }) => api.healthCheck(signal),
     };
   },
 });

@@ -200,9 +200,12 @@ describe("pull", () => {
 describe("healthCheck", () => {
   it("validates the keys with GET /api/v1/validate", async () => {
     server.route("GET /api/v1/validate", () => ({ body: { valid: true } }));
-    expect(await create().healthCheck!()).toMatchObject({ ok: true });
+    expect(await create().healthCheck!({ signal: AbortSignal.timeout(5_000) })).toMatchObject({ ok: true });
     server.route("GET /api/v1/validate", () => ({ status: 403, body: { errors: ["Forbidden"] } }));
-    expect(await create().healthCheck!()).toMatchObject({ ok: false, reason: "auth" });
+    expect(await create().healthCheck!({ signal: AbortSignal.timeout(5_000) })).toMatchObject({
+      ok: false,
+      reason: "auth",
+    });
   });
 
   it("talks to api.<site> by default", async () => {
@@ -222,7 +225,7 @@ describe("healthCheck", () => {
       }),
       testContext(),
     ) as MonitoringConnector;
-    expect(await instance.healthCheck!()).toMatchObject({ ok: true });
+    expect(await instance.healthCheck!({ signal: AbortSignal.timeout(5_000) })).toMatchObject({ ok: true });
     agent.assertNoPendingInterceptors();
     await agent.close();
   });
@@ -270,6 +273,24 @@ describe("acknowledge and resolve", () => {
       metaData: { monitorId: 148275309, scope: "env:prod,host:web-01" },
       ...over,
     }) as Ticket;
+
+  it("describes an acknowledge and a resolve in one line naming the monitor and scope, never a key", () => {
+    const connector = create({ downtime: { durationMs: 600_000 } });
+    const lines = [
+      connector.describe!({ operation: "acknowledge", ticket: alertTicket() }),
+      connector.describe!({ operation: "resolve", ticket: alertTicket() }),
+      connector.describe!({ operation: "acknowledge", ticket: alertTicket({ metaData: {} }) }),
+    ];
+    expect(lines).toEqual([
+      "datadog: create a downtime muting monitor 148275309 on env:prod,host:web-01 for 10 min",
+      "datadog: cancel Runwarden's downtimes on monitor 148275309 on env:prod,host:web-01",
+      `datadog: create a downtime muting ticket ${alertTicket().id} (no monitor) for 10 min`,
+    ]);
+    for (const line of lines) {
+      expect(line).not.toContain(API_KEY);
+      expect(line).not.toContain(APP_KEY);
+    }
+  });
 
   it("mutes the monitor's group with one downtime however often it is acknowledged", async () => {
     const fake = await fakeDatadog({ apiKey: API_KEY, applicationKey: APP_KEY });

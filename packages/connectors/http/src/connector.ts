@@ -342,7 +342,7 @@ const httpConnector = defineConnector({
         if (read.cut) notes.push(`[runwarden: response body cut at ${config.maxBodyBytes} bytes]`);
         return {
           exitCode: status >= 200 && status < 300 ? 0 : status,
-          signal: null,
+          exitSignal: null,
           stdout: read.text,
           stderr: notes.length ? `${notes.join("\n")}\n` : "",
         };
@@ -440,7 +440,7 @@ function looksLikeJson(body: string): boolean {
 function timedOutResult(ms: number): ExecResult {
   return {
     exitCode: null,
-    signal: null,
+    exitSignal: null,
     stdout: "",
     stderr: `request timed out after ${ms} ms\n`,
     timedOut: true,

@@ -1,7 +1,7 @@
 import type { MonitoringConnector } from "@runwarden/core";
 import { defineConnector } from "@runwarden/core";
 import { PrometheusConfig } from "./config.js";
-import { createAlertmanagerApi } from "./internal/api.js";
+import { createAlertmanagerApi, describeSilenceWrite } from "./internal/api.js";
 import { createWebhookParser, verifyAlertmanagerRequest } from "./webhook.js";
 
 const name = "prometheus";
@@ -19,7 +19,7 @@ const prometheus = defineConnector({
   sdk: "^0.1.0",
   description: "Prometheus Alertmanager: webhook receiver, active alerts pull, silences.",
   configSchema: PrometheusConfig,
-  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check"],
+  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check", "describe"],
   create(config, ctx): MonitoringConnector {
     const parse = createWebhookParser(config, name);
     const connector: MonitoringConnector = {
@@ -30,15 +30,14 @@ const prometheus = defineConnector({
     if (url === undefined) return connector;
 
     const api = createAlertmanagerApi({ ...config, url }, { source: name, logger: ctx.logger, now: ctx.now });
-    const withEngine = (signal: AbortSignal | undefined) =>
-      signal ? AbortSignal.any([signal, ctx.signal]) : ctx.signal;
+    // Each call's signal comes from core with engine shutdown and the call's timeout in it.
     return {
       ...connector,
-      pull: ({ since, signal }) => api.pull({ since, signal: withEngine(signal) }),
-      acknowledge: (ticket, options) => api.acknowledge(ticket, withEngine(options?.signal)),
-      resolve: (ticket, options) => api.resolve(ticket, withEngine(options?.signal)),
-      healthCheck: () =>
-        api.healthCheck(AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeoutMs)])),
+      pull: ({ since, signal }) => api.pull({ since, signal }),
+      acknowledge: (ticket, { signal }) => api.acknowledge(ticket, signal),
+      resolve: (ticket, { signal }) => api.resolve(ticket, signal),
+      describe: (write) => describeSilenceWrite(write, url, config.silence.durationMs),
+      healthCheck: ({ signal }) => api.healthCheck(signal),
     };
   },
 });

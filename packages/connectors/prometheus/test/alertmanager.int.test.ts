@@ -182,8 +182,8 @@ describe("prometheus against a real Alertmanager", () => {
   it("acknowledges with one silence (idempotently) and resolve expires it", async () => {
     const connector = create();
     const ticket = asTicket(firing, 4242);
-    await connector.acknowledge!(ticket);
-    await connector.acknowledge!(ticket);
+    await connector.acknowledge!(ticket, { signal: AbortSignal.timeout(10_000) });
+    await connector.acknowledge!(ticket, { signal: AbortSignal.timeout(10_000) });
 
     const silences = (
       await am("GET", `/api/v2/silences?filter=${encodeURIComponent(`alertname="${alertname}"`)}`)
@@ -207,7 +207,7 @@ describe("prometheus against a real Alertmanager", () => {
       .toEqual([ours[0]!.id]);
     expect(silenced[0]?.fingerprint).toBe(firing.fingerprint);
 
-    await connector.resolve!(ticket);
+    await connector.resolve!(ticket, { signal: AbortSignal.timeout(10_000) });
     const after = (
       await am("GET", `/api/v2/silences?filter=${encodeURIComponent(`alertname="${alertname}"`)}`)
     ).json as {

@@ -164,7 +164,9 @@ describe("acknowledge", () => {
         posted = JSON.parse(String(opts.body));
         return { silenceID: "9c1f2e4a-6b7d-4c3e-8f21-0a9b8c7d6e5f" };
       });
-    await create({ silence: { durationMs: 3_600_000 } }).acknowledge!(ticket());
+    await create({ silence: { durationMs: 3_600_000 } }).acknowledge!(ticket(), {
+      signal: AbortSignal.timeout(10_000),
+    });
     expect(posted).toMatchObject({
       matchers: [
         { name: "alertname", value: "HighCPUUsage", isRegex: false, isEqual: true },
@@ -194,11 +196,15 @@ describe("acknowledge", () => {
           endsAt: "2026-11-26T17:00:00Z",
         },
       ]);
-    await create().acknowledge!(ticket());
+    await create().acknowledge!(ticket(), { signal: AbortSignal.timeout(10_000) });
   });
 
   it("refuses a ticket without Alertmanager labels before calling anything", async () => {
-    await expect(create().acknowledge!(ticket({ metaData: { labels: "nope" } }))).rejects.toMatchObject({
+    await expect(
+      create().acknowledge!(ticket({ metaData: { labels: "nope" } }), {
+        signal: AbortSignal.timeout(10_000),
+      }),
+    ).rejects.toMatchObject({
       code: "RW_ERR_INPUT_INVALID",
     });
   });
@@ -230,7 +236,28 @@ describe("resolve", () => {
       .get(BASE)
       .intercept({ path: "/api/v2/silence/s-pending", method: "DELETE" })
       .reply(404, "not found");
-    await create().resolve!(ticket());
+    await create().resolve!(ticket(), { signal: AbortSignal.timeout(10_000) });
+  });
+});
+
+describe("describe", () => {
+  it("describes an acknowledge and a resolve with the Alertmanager host and the matchers, never its token", () => {
+    const connector = create({ silence: { durationMs: 3_600_000 } });
+    const acknowledge = connector.describe!({ operation: "acknowledge", ticket: ticket() });
+    const resolve = connector.describe!({ operation: "resolve", ticket: ticket() });
+    expect(acknowledge).toMatch(
+      /^alertmanager alertmanager\.test:9093: create a silence on \{alertname="HighCPUUsage".*\} for 60 min$/,
+    );
+    expect(resolve).toMatch(
+      /^alertmanager alertmanager\.test:9093: expire Runwarden's silences on \{alertname="HighCPUUsage"/,
+    );
+    expect(connector.describe!({ operation: "resolve", ticket: ticket({ metaData: {} }) })).toContain(
+      "(no labels)",
+    );
+    for (const line of [acknowledge, resolve]) {
+      expect(line).not.toMatch(/[\r\n]/);
+      expect(line).not.toContain(API_TOKEN);
+    }
   });
 });
 
@@ -240,14 +267,17 @@ describe("healthCheck", () => {
       .get(BASE)
       .intercept({ path: "/api/v2/status", method: "GET" })
       .reply(200, { cluster: { status: "disabled" } });
-    const health = await create().healthCheck!();
+    const health = await create().healthCheck!({ signal: AbortSignal.timeout(5_000) });
     expect(health.ok).toBe(true);
     expect(health.latencyMs).toBeGreaterThanOrEqual(0);
   });
 
   it("reports auth as the reason when the credentials are refused", async () => {
     agent.get(BASE).intercept({ path: "/api/v2/status", method: "GET" }).reply(403, "forbidden");
-    expect(await create().healthCheck!()).toMatchObject({ ok: false, reason: "auth" });
+    expect(await create().healthCheck!({ signal: AbortSignal.timeout(5_000) })).toMatchObject({
+      ok: false,
+      reason: "auth",
+    });
   });
 });
 

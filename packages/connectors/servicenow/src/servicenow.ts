@@ -17,14 +17,9 @@ const servicenow = defineConnector({
   sdk: "^0.1.0",
   description: "ServiceNow: incidents through the Table API, idempotent writes, change polling.",
   configSchema: ServiceNowConfig,
-  capabilities: ["create", "update", "comment", "pull-changes", "health-check"],
+  capabilities: ["create", "update", "comment", "pull-changes", "health-check", "describe"],
   create(config, ctx): TicketingConnector {
-    return createServiceNowTable(config, {
-      source: name,
-      logger: ctx.logger,
-      now: ctx.now,
-      signal: ctx.signal,
-    });
+    return createServiceNowTable(config, { source: name, logger: ctx.logger, now: ctx.now });
   },
 });
 

@@ -311,7 +311,10 @@ describe("errors", () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "RW_ERR_CONNECTOR_AUTH", details: { status: 401 } });
     expect(JSON.stringify(error)).not.toContain(PASSWORD);
-    expect(await create().healthCheck!()).toMatchObject({ ok: false, reason: "auth" });
+    expect(await create().healthCheck!({ signal: AbortSignal.timeout(5_000) })).toMatchObject({
+      ok: false,
+      reason: "auth",
+    });
   });
 });
 
@@ -325,7 +328,7 @@ describe("oauth", () => {
       connector.create(ticket(), opts("a")),
       connector.create(ticket({ id: 8 }), opts("b")),
     ]);
-    expect(await connector.healthCheck!()).toMatchObject({ ok: true });
+    expect(await connector.healthCheck!({ signal: AbortSignal.timeout(5_000) })).toMatchObject({ ok: true });
     expect(fake.tokensIssued).toBe(1);
     nowMs += 600_000;
     await connector.pullChanges!({ signal: AbortSignal.timeout(5_000) });
@@ -404,5 +407,25 @@ describe("contract against the fake instance", () => {
     ticket: ticket(),
     countTickets: () => instance.incidents.length,
     countComments: (ref) => instance.journal.filter((j) => j.element_id === ref.externalId).length,
+  });
+});
+
+describe("describe", () => {
+  it("describes each write in one line with the instance host and the incident, never the password or the note", async () => {
+    fake = await basic();
+    const connector = create();
+    const host = new URL(fake.url).host;
+    const ref = { externalId: "a".repeat(32) };
+    expect(connector.describe!({ operation: "create", ticket: ticket() })).toBe(
+      `servicenow ${host}: create an incident for ticket 7 (correlation_id from the idempotency key)`,
+    );
+    expect(connector.describe!({ operation: "update", ref, change: { status: "resolved" } })).toBe(
+      `servicenow ${host}: update incident ${ref.externalId} (state → resolved)`,
+    );
+    const note = connector.describe!({ operation: "comment", ref, text: `secret-ish note ${PASSWORD}` });
+    expect(note).toBe(
+      `servicenow ${host}: add a work note of ${16 + PASSWORD.length} characters to incident ${ref.externalId}`,
+    );
+    expect(note).not.toContain(PASSWORD);
   });
 });

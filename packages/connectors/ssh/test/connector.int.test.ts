@@ -65,7 +65,7 @@ describe.skipIf(skipSshd)("ssh connector against OpenSSH", () => {
   describe("authentication", () => {
     it("runs a command with a key and reports stdout, stderr and the exit code when the key is accepted", async () => {
       const result = await run(instance, connectionTo(server), "echo hello; echo oops >&2; exit 3");
-      expect(result).toMatchObject({ exitCode: 3, stdout: "hello\n", stderr: "oops\n", signal: null });
+      expect(result).toMatchObject({ exitCode: 3, stdout: "hello\n", stderr: "oops\n", exitSignal: null });
     });
 
     it("authenticates with a passphrase-protected key when the passphrase is given", async () => {
@@ -202,7 +202,7 @@ describe.skipIf(skipSshd)("ssh connector against OpenSSH", () => {
     it("reports the signal when the remote command is killed by one", async () => {
       const result = await run(instance, connectionTo(server), "kill -USR1 $$");
       expect(result.exitCode).toBeNull();
-      expect(result.signal).toBe("SIGUSR1");
+      expect(result.exitSignal).toBe("SIGUSR1");
     });
 
     it("returns large output whole when it fits under the cap", async () => {

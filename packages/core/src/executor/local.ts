@@ -172,7 +172,7 @@ export async function runLocal(
             }
             resolve({
               exitCode: code,
-              signal,
+              exitSignal: signal,
               stdout: stdout.toString(),
               stderr: stderr.toString(),
               timedOut,

@@ -22,6 +22,7 @@ import {
   type TicketStatus,
 } from "../domain.js";
 import { type ErrorCode, isRunwardenError, type RunwardenError, rwError } from "../errors.js";
+import { callSignal, timedOut } from "../internal/call-signal.js";
 import {
   type ConnectionResolver,
   connectionResolver,
@@ -853,14 +854,9 @@ export class Runner {
           });
       }
     };
-    const exec = new AbortController();
-    const onStop = () => exec.abort(live.signal.reason);
-    live.signal.addEventListener("abort", onStop, { once: true });
-    let engineTimedOut = false;
-    const timer = setTimeout(() => {
-      engineTimedOut = true;
-      exec.abort({ kind: "timeout" });
-    }, timeoutMs + engineTimeoutGraceMs);
+    // The one signal of this step's connector calls: the session's stop (a cancel, engine
+    // shutdown after its grace) and the engine's hard timeout.
+    const signal = callSignal(live.signal, timeoutMs + engineTimeoutGraceMs);
     let release: (() => void) | undefined;
     let result: ExecResult | undefined;
     let failure: unknown;
@@ -877,16 +873,16 @@ export class Runner {
       );
     };
     try {
-      release = await this.perConnection.acquire(`${resolved.connectionType}:${resolved.name}`, exec.signal);
+      release = await this.perConnection.acquire(`${resolved.connectionType}:${resolved.name}`, signal);
       const connector = this.deps.registry.infrastructureFor(resolved.connectionType, resolved.targetService);
-      const handle = await connector.open(resolved, { signal: exec.signal, redact });
+      const handle = await connector.open(resolved, { signal, redact });
       try {
         result = await handle.exec({
           command: prepared.rendered.command,
           language: prepared.language,
           ...(prepared.rendered.sql ? { sql: prepared.rendered.sql } : {}),
           readOnly: step.phase === "prechecks" || step.phase === "postchecks",
-          signal: exec.signal,
+          signal,
           timeoutMs,
           onOutput,
           redact,
@@ -898,8 +894,6 @@ export class Runner {
     } catch (err) {
       failure = err;
     } finally {
-      clearTimeout(timer);
-      live.signal.removeEventListener("abort", onStop);
       release?.();
       flush();
       // The step's next write must see the journal entry's version.
@@ -914,6 +908,8 @@ export class Runner {
     const stdout = text("stdout");
     const stderr = text("stderr");
     const base = { exitCode: result?.exitCode ?? null, stdout, stderr };
+    // The first abort names the reason: the hard timeout, unless the session stopped before it.
+    const engineTimedOut = timedOut(signal);
     if (live.signal.aborted && !engineTimedOut) return { status: "stopped", ...base, error: "stopped" };
     if (engineTimedOut || result?.timedOut) {
       return {
@@ -928,7 +924,7 @@ export class Runner {
     if (result.exitCode !== expected) {
       const how =
         result.exitCode === null
-          ? `it was killed by ${result.signal ?? "a signal"}`
+          ? `it was killed by ${result.exitSignal ?? "a signal"}`
           : `exit code ${result.exitCode}`;
       return { status: "failed", ...base, error: `${how}, expected ${expected}` };
     }

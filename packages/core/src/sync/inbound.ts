@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import type { Ticket, TicketInput, TicketStatus } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
+import { callSignal } from "../internal/call-signal.js";
 import type { RemoteChange, TicketingConnector } from "../plugin.js";
 import type { Storage } from "../storage.js";
 import { remoteReasonPrefix, reverseRefKey } from "./outbox.js";
@@ -16,7 +17,10 @@ export interface InboundDeps {
   logger: Logger;
   connector: TicketingConnector;
   target: string;
+  /** The service's lifetime: each pull's signal includes it. */
   signal: AbortSignal;
+  /** How long one `pullChanges` may take. */
+  pullTimeoutMs: number;
   /** Brings a new remote ticket in (engine: `tickets.ingest`). */
   ingest(input: TicketInput): Promise<{ ticket: Ticket }>;
   /** Cancels the sessions waiting on a ticket (engine: the executor's ticket-resolved hook). */
@@ -94,7 +98,10 @@ export function createInbound(deps: InboundDeps): Inbound {
       const result: PollResult = { changes: 0, created: 0, closed: 0 };
       if (!pull) return result;
       const cursor = await storage.getValue(cursorKey(target));
-      const batch = await pull({ ...(cursor === undefined ? {} : { cursor }), signal: deps.signal });
+      const batch = await pull({
+        ...(cursor === undefined ? {} : { cursor }),
+        signal: callSignal(deps.signal, deps.pullTimeoutMs),
+      });
       result.changes = batch.changes.length;
       for (const change of batch.changes) {
         try {

@@ -6,9 +6,11 @@
  * tickets come in, and a remote close cancels what waits on the local ticket.
  */
 import type { Logger } from "pino";
+import type { AuditLog } from "../audit.js";
 import type { Ticket, TicketInput, TicketStatus } from "../domain.js";
 import { rwError } from "../errors.js";
 import type { EngineEvents } from "../events.js";
+import { callSignal } from "../internal/call-signal.js";
 import type { TicketingConnector } from "../plugin.js";
 import type { OutboxItem, Storage } from "../storage.js";
 import { createInbound, type PollResult } from "./inbound.js";
@@ -39,6 +41,8 @@ export interface TicketSyncOptions {
   maxDelayMs?: number;
   /** How long one delivery may take. Default 30 s. */
   deliveryTimeoutMs?: number;
+  /** How long one inbound `pullChanges` may take. Default 60 s. */
+  pullTimeoutMs?: number;
   /** An item being delivered is not picked again for this long (another instance, a crash). Default 60 s. */
   claimTtlMs?: number;
   /** Tickets delivered at once. Default 4. */
@@ -69,6 +73,12 @@ export interface TicketSyncDeps {
   cancelSessions(ticket: Ticket, reason: string): Promise<void>;
   /** Sets a ticket's status (engine: `tickets.setStatus`). */
   setStatus(ticketId: number, status: TicketStatus, reason: string): Promise<Ticket>;
+  /** The engine's lifetime: every connector call's signal includes it (and `close()`'s). */
+  signal?: AbortSignal;
+  /** Records each remote write with the connector's `describe` line. */
+  audit?: AuditLog;
+  /** Scrubs the engine's secrets from a connector's description before it is recorded. */
+  redact?: (text: string) => string;
   /** Default: the system clock and Node's timers. */
   clock?: SyncClock;
   /** Jitter source in [0, 1). Default Math.random. */
@@ -121,6 +131,8 @@ export function createTicketSync(deps: TicketSyncDeps, options: TicketSyncOption
   const pollIntervalMs = options.pollIntervalMs ?? 60_000;
   const idleMs = options.idleMs ?? 5_000;
   const manual = options.manual === true;
+  // Aborted by close() and by the engine's shutdown: the lifetime of every connector call.
+  const lifetime = callSignal(abort.signal, undefined, deps.signal);
   const outbox = createOutbox(
     {
       storage: deps.storage,
@@ -129,11 +141,18 @@ export function createTicketSync(deps: TicketSyncDeps, options: TicketSyncOption
       clock,
       random: deps.random ?? Math.random,
       connector: deps.connector,
-      signal: abort.signal,
+      signal: lifetime,
+      ...(deps.audit ? { audit: deps.audit } : {}),
+      ...(deps.redact ? { redact: deps.redact } : {}),
     },
     settings,
   );
-  const inbound = createInbound({ ...deps, logger, signal: abort.signal });
+  const inbound = createInbound({
+    ...deps,
+    logger,
+    signal: lifetime,
+    pullTimeoutMs: options.pullTimeoutMs ?? 60_000,
+  });
 
   let started = false;
   let unlisten: (() => void) | undefined;

@@ -8,15 +8,18 @@
  */
 import type { Logger } from "pino";
 import { z } from "zod";
+import type { AuditLog } from "../audit.js";
 import { finalSessionStatuses, sessionStatuses, type Ticket, type TicketInput } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
 import type { EngineEvents } from "../events.js";
+import { callSignal } from "../internal/call-signal.js";
 import type { MonitoringConnector } from "../plugin.js";
 import type { Storage } from "../storage.js";
 import type { WebhookResult } from "../tickets.js";
 import {
   backoffMs,
   createOutbox,
+  describeWrite,
   type MonitoringActionPayload,
   type OutboxHandlers,
   type OutboxSend,
@@ -68,6 +71,12 @@ export interface MonitoringPollerDeps {
   owner: string;
   /** The webhook's intake for pulled alerts (engine: `tickets.ingestAlerts`). */
   ingest(source: string, alerts: readonly TicketInput[]): Promise<WebhookResult>;
+  /** The engine's lifetime: every connector call's signal includes it (and `close()`'s). */
+  signal?: AbortSignal;
+  /** Records each acknowledge and resolve with the connector's `describe` line. */
+  audit?: AuditLog;
+  /** Scrubs the engine's secrets from a connector's description before it is recorded. */
+  redact?: (text: string) => string;
   /** Default: the system clock and Node's timers. */
   clock?: SyncClock;
   /** Jitter source in [0, 1). Default Math.random. */
@@ -193,6 +202,8 @@ export function createMonitoringPoller(
   const random = deps.random ?? Math.random;
   const logger = deps.logger.child({ component: "monitoring-poller", source });
   const abort = new AbortController();
+  // Aborted by close() and by the engine's shutdown: the lifetime of every connector call.
+  const lifetime = callSignal(abort.signal, undefined, deps.signal);
   const target = monitoringTarget(source);
   const intervalMs = Math.max(1, options.intervalMs ?? 60_000);
   const pullTimeoutMs = options.pullTimeoutMs ?? 60_000;
@@ -205,16 +216,30 @@ export function createMonitoringPoller(
   const manual = options.manual === true;
   const iso = (ms: number) => new Date(ms).toISOString();
 
-  const send: OutboxSend = async (item, ticket, signal) => {
+  const send: OutboxSend = async (item, ticket, signal, wrote) => {
     const { action } = item.payload as MonitoringActionPayload;
     const call = action === "acknowledge" ? connector.acknowledge : connector.resolve;
     if (typeof call !== "function") return `${source} has no ${action}`;
     await call.call(connector, ticket, { signal, idempotencyKey: item.idempotencyKey });
     logger.info({ ticketId: ticket.id, action }, "monitoring action delivered");
+    await wrote({
+      operation: action,
+      ...(ticket.externalId ? { externalId: ticket.externalId } : {}),
+      description: describeWrite(connector.describe, connector, { operation: action, ticket }, deps.redact),
+    });
     return undefined;
   };
   const outbox = createOutbox(
-    { storage, events: deps.events, logger, clock, random, send, signal: abort.signal },
+    {
+      storage,
+      events: deps.events,
+      logger,
+      clock,
+      random,
+      send,
+      signal: lifetime,
+      ...(deps.audit ? { audit: deps.audit } : {}),
+    },
     {
       target,
       maxAttempts: options.maxAttempts ?? 8,
@@ -332,7 +357,7 @@ export function createMonitoringPoller(
       resolved: 0,
     };
     const { cursor } = state;
-    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(pullTimeoutMs)]);
+    const signal = callSignal(lifetime, pullTimeoutMs);
     const ingest = async (batch: TicketInput[]) => {
       if (batch.length === 0) return;
       const done = await deps.ingest(source, batch);
@@ -387,7 +412,7 @@ export function createMonitoringPoller(
         lastError: result.error,
         failures,
       };
-      if (!abort.signal.aborted) logger.warn({ err, failures, delayMs: delay }, "monitoring pull failed");
+      if (!lifetime.aborted) logger.warn({ err, failures, delayMs: delay }, "monitoring pull failed");
     }
     await storage.setValue(monitoringStateKey(source), JSON.stringify(next));
     return result;

@@ -4,10 +4,12 @@
  * with exponential backoff and jitter, until they are delivered or dead.
  */
 import type { Logger } from "pino";
+import type { AuditLog } from "../audit.js";
 import type { Ticket, TicketStatus } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineEventMap, EngineEvents } from "../events.js";
-import type { RemoteTicketRef, TicketingConnector } from "../plugin.js";
+import { callSignal } from "../internal/call-signal.js";
+import type { RemoteTicketRef, TicketingConnector, TicketingWrite } from "../plugin.js";
 import type { OutboxItem, Storage } from "../storage.js";
 
 /** Timers the sync service schedules on; the testkit's fake clock fits. */
@@ -37,14 +39,27 @@ export interface OutboxSettings {
   scope: "all" | "acted-on";
 }
 
+/** One write a delivery made on the remote side, as the audit log records it. */
+export interface DeliveredWrite {
+  /** `create`, `update`, `comment`, `acknowledge`, `resolve`. */
+  operation: string;
+  /** The connector's own line for it (its `describe`), when it has one. */
+  description?: string;
+  /** The remote ticket written to, when there is one. */
+  externalId?: string;
+}
+
 /**
  * Delivers one claimed item for its (existing) ticket. Resolves to undefined once the remote side
  * has it, or to a reason the item needs no delivery (stored as its `lastError`); throws to retry.
+ * `signal` is the call's one signal (the service's lifetime and the delivery timeout); `wrote`
+ * is awaited after each remote write, which it audits.
  */
 export type OutboxSend = (
   item: OutboxItem,
   ticket: Ticket,
   signal: AbortSignal,
+  wrote: (write: DeliveredWrite) => Promise<void>,
 ) => Promise<string | undefined>;
 
 export interface OutboxDeps {
@@ -57,8 +72,40 @@ export interface OutboxDeps {
   connector?: TicketingConnector;
   /** Another target's delivery (the monitoring poller's acknowledge and resolve) instead of `connector`'s. */
   send?: OutboxSend;
-  /** Aborted when the sync service closes. */
+  /** Aborted when the sync service (or the engine) closes: every delivery's signal includes it. */
   signal: AbortSignal;
+  /** Where each remote write is recorded (`remote_ticket.commented`, `alert.acknowledged`, …). */
+  audit?: AuditLog;
+  /** Scrubs the engine's secrets from a connector's description before it is recorded. */
+  redact?: (text: string) => string;
+}
+
+/** The audit action of each remote write. */
+const auditActions: Readonly<Record<string, string>> = {
+  create: "remote_ticket.created",
+  update: "remote_ticket.updated",
+  comment: "remote_ticket.commented",
+  acknowledge: "alert.acknowledged",
+  resolve: "alert.resolved",
+};
+
+/**
+ * A connector's `describe` line for a write, flattened to one clipped line, or undefined when it
+ * has none (or its describe throws: the write happened, its record must not fail).
+ */
+export function describeWrite<W>(
+  describe: ((write: W) => string) | undefined,
+  self: unknown,
+  write: W,
+  redact: (text: string) => string = (text) => text,
+): string | undefined {
+  if (typeof describe !== "function") return undefined;
+  try {
+    const line = describe.call(self, write);
+    return typeof line === "string" && line.trim() !== "" ? clip(redact(line), 300) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The reason inbound sync gives the status changes it applies: those are never sent back. */
@@ -145,6 +192,7 @@ export interface Outbox {
 export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox {
   const { storage, events, clock, connector, target } = { ...deps, target: settings.target };
   const log = deps.logger;
+  const redact = deps.redact ?? ((text: string) => text);
   let chain: Promise<void> = Promise.resolve();
   const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -316,6 +364,7 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     ticketing: TicketingConnector,
     ticket: Ticket,
     signal: AbortSignal,
+    wrote: (write: DeliveredWrite) => Promise<void>,
   ): Promise<RemoteTicketRef> {
     if (ticket.source === target && ticket.externalId) return { externalId: ticket.externalId };
     const stored = await storage.getValue(refKey(target, ticket.id));
@@ -326,22 +375,36 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     await storage.setValue(reverseRefKey(target, ref.externalId), String(ticket.id));
     await storage.setValue(refKey(target, ticket.id), ref.externalId);
     log.info({ ticketId: ticket.id, externalId: ref.externalId }, "remote ticket created");
+    await wrote({
+      operation: "create",
+      externalId: ref.externalId,
+      description: describeWrite(ticketing.describe, ticketing, { operation: "create", ticket }, redact),
+    });
     return ref;
   }
 
   /** Ticket sync's delivery: a work note, or the ticket's current status, on its remote ticket. */
-  async function sendToTicketing(item: OutboxItem, ticket: Ticket, signal: AbortSignal) {
+  const sendToTicketing: OutboxSend = async (item, ticket, signal, wrote) => {
     if (!connector) throw new TypeError("the outbox needs a ticketing connector or a `send` function");
     const payload = item.payload as OutboxPayload;
     // State is last-writer-wins: only the ticket's current status is worth sending.
     if ("status" in payload && ticket.status !== payload.status)
       return `superseded: the ticket is now ${ticket.status}`;
-    const ref = await remoteRef(connector, ticket, signal);
+    const ref = await remoteRef(connector, ticket, signal, wrote);
     const options = { idempotencyKey: item.idempotencyKey, signal };
-    if ("status" in payload) await connector.update(ref, { status: payload.status }, options);
-    else await connector.comment(ref, payload.text.slice(0, maxNoteLength), options);
+    const write: TicketingWrite =
+      "status" in payload
+        ? { operation: "update", ref, change: { status: payload.status } }
+        : { operation: "comment", ref, text: payload.text.slice(0, maxNoteLength) };
+    if (write.operation === "update") await connector.update(ref, write.change, options);
+    else if (write.operation === "comment") await connector.comment(ref, write.text, options);
+    await wrote({
+      operation: write.operation,
+      externalId: ref.externalId,
+      description: describeWrite(connector.describe, connector, write, redact),
+    });
     return undefined;
-  }
+  };
   const send: OutboxSend = deps.send ?? sendToTicketing;
 
   async function finish(item: OutboxItem, changes: Partial<OutboxItem>): Promise<void> {
@@ -366,7 +429,31 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
       if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") return "stopped";
       throw err;
     }
-    const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(settings.deliveryTimeoutMs)]);
+    const signal = callSignal(deps.signal, settings.deliveryTimeoutMs);
+    /** Records one remote write of this delivery in the audit log. */
+    const wrote = async (write: DeliveredWrite): Promise<void> => {
+      if (!deps.audit) return;
+      try {
+        await deps.audit.record({
+          actor: "engine",
+          action: auditActions[write.operation] ?? `remote.${write.operation}`,
+          objectType: "ticket",
+          objectId: item.ticketId,
+          origin: "engine",
+          details: {
+            target,
+            operation: write.operation,
+            outboxItemId: item.id,
+            attempt: item.attempts,
+            ...(write.externalId === undefined ? {} : { externalId: write.externalId }),
+            description: write.description ?? null,
+          },
+        });
+      } catch (err) {
+        // The write happened: a failed record must not make the outbox repeat it.
+        log.error({ err, itemId: item.id, ticketId: item.ticketId }, "outbox write not audited");
+      }
+    };
     try {
       const ticket = await storage.tickets.get(item.ticketId);
       if (!ticket) {
@@ -374,7 +461,7 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
           details: { entity: "ticket", id: item.ticketId },
         });
       }
-      const skipped = await send(item, ticket, signal);
+      const skipped = await send(item, ticket, signal, wrote);
       if (skipped !== undefined) {
         await finish(item, { status: "delivered", lastError: skipped });
         log.debug({ itemId: item.id, ticketId: item.ticketId, why: skipped }, "outbox item skipped");

@@ -73,6 +73,12 @@ describe("localConnector", () => {
     await expect(running).rejects.toMatchObject({ code: "RW_ERR_EXEC_CANCELLED" });
   });
 
+  it("reports the signal that killed the step's process as exitSignal", async () => {
+    const result = await runLocal(config(), request("kill -USR1 $$"));
+    expect(result.exitCode).toBeNull();
+    expect(result.exitSignal).toBe("SIGUSR1");
+  });
+
   it("runs python and javascript steps without a shell", async () => {
     const js = await runLocal(
       config(),

@@ -123,6 +123,47 @@ describe("session runner", () => {
     expect(session.status).toBe("failed");
   });
 
+  it("gives open and exec one signal, which ends a step whose connector ignores timeoutMs at the engine's hard timeout", async () => {
+    const seen: { open?: AbortSignal; exec?: AbortSignal } = {};
+    const stubborn = defineConnector({
+      kind: "infrastructure",
+      name: "stubborn",
+      version: "1.0.0",
+      sdk: "^0.1.0",
+      configSchema: z.object({}),
+      capabilities: ["exec"],
+      connectionTypes: ["stubborn"],
+      create: () => ({
+        open: async (_connection, { signal }) => {
+          seen.open = signal;
+          return {
+            // Ignores timeoutMs: only the signal ends it.
+            exec: (request: ExecRequest) =>
+              new Promise((_, reject) => {
+                seen.exec = request.signal;
+                request.signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
+              }),
+            release: async () => {},
+          };
+        },
+        healthCheck: async () => ({ ok: true, latencyMs: 1 }),
+      }),
+    });
+    h = await harness({ connectors: [stubborn] });
+    await h.engine.connections.create({ name: "box", connectionType: "stubborn", environment: "prod" });
+    const ticket = await h.ticket();
+    const runbookId = await h.runbook(
+      "# Stubborn\n\n## Main Steps\n- `wait` (name: wait, connection: box, timeout: 100ms)\n",
+    );
+    const { session } = await h.engine.executions.start(ticket.id, runbookId, { actor: alice });
+    await h.engine.executions.settled(session.id);
+    const { steps } = await h.engine.executions.get(session.id);
+    expect(seen.exec).toBe(seen.open);
+    expect((seen.exec?.reason as Error | undefined)?.name).toBe("TimeoutError");
+    expect(steps[0]).toMatchObject({ status: "timed_out" });
+    expect(steps[0]?.error).toMatch(/RW_ERR_EXEC_TIMEOUT/);
+  }, 15_000);
+
   it("checks the expected exit code and output", async () => {
     const { byName } = await run(
       '# Expect\n\n## Main Steps\n- `exit 3` (name: three, expect_exit_code: 3)\n- `echo status=degraded` (name: out, expect_output: "status=ok", on_failure: continue)\n',

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import servicenow from "../../../connectors/servicenow/src/index.js";
 import type { FakeServiceNow } from "../../../connectors/servicenow/test/fake-servicenow.js";
 import { createEngine, type Engine } from "../../src/engine.js";
+import { defineConnector, type TicketingConnector } from "../../src/plugin.js";
 import { GROUP, PASSWORD, startFake } from "./support.js";
 
 let engine: Engine | undefined;
@@ -20,6 +22,69 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeo
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A ticketing connector whose calls wait for their signal; `signals` keeps each call's. */
+function waitingDesk() {
+  const signals: Record<string, AbortSignal> = {};
+  const wait = (name: string, signal: AbortSignal) =>
+    new Promise<never>((_, reject) => {
+      signals[name] = signal;
+      signal.addEventListener("abort", () => reject(new Error(`${name} aborted`)), { once: true });
+    });
+  const connector = defineConnector({
+    kind: "ticketing",
+    name: "waiting-desk",
+    version: "1.0.0",
+    sdk: "^0.1.0",
+    configSchema: z.object({}),
+    capabilities: ["create", "update", "comment", "pull-changes"],
+    create: (): TicketingConnector => ({
+      create: (_ticket, { signal }) => wait("create", signal),
+      update: (_ref, _change, { signal }) => wait("update", signal),
+      comment: (_ref, _text, { signal }) => wait("comment", signal),
+      pullChanges: ({ signal }) => wait("pullChanges", signal),
+    }),
+  });
+  return { connector, signals };
+}
+
+describe("createEngine sync signals", () => {
+  it("ends an inbound pull at its timeout through the call's one signal", async () => {
+    const desk = waitingDesk();
+    engine = await createEngine({
+      connectors: [desk.connector],
+      sync: { ticketing: "waiting-desk", manual: true, pullTimeoutMs: 100 },
+    });
+    await engine.start();
+    const started = performance.now();
+    await expect(engine.sync!.poll()).rejects.toThrow("pullChanges aborted");
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect((desk.signals.pullChanges!.reason as Error).name).toBe("TimeoutError");
+  });
+
+  it("aborts a delivery in flight through its one signal when the engine closes", async () => {
+    const desk = waitingDesk();
+    engine = await createEngine({
+      connectors: [desk.connector],
+      sync: { ticketing: "waiting-desk", manual: true, scope: "all", deliveryTimeoutMs: 60_000 },
+    });
+    await engine.start();
+    await engine.tickets.ingest({ title: "Disk full on db-01", source: "csv" });
+    await engine.sync!.settled();
+    const flushing = engine.sync!.flush();
+    await until(
+      async () => desk.signals.create,
+      (signal) => signal !== undefined,
+    );
+    expect(desk.signals.create!.aborted).toBe(false);
+    const closing = engine.close();
+    engine = undefined;
+    await closing;
+    await flushing;
+    expect(desk.signals.create!.aborted).toBe(true);
+    expect((desk.signals.create!.reason as Error | undefined)?.name).not.toBe("TimeoutError");
+  });
+});
 
 describe("createEngine sync", () => {
   it("brings an incident in, asks for approval in a work note, and cancels the session when a person closes the incident", async () => {

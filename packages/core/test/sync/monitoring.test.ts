@@ -255,6 +255,26 @@ describe("createEngine monitoring acknowledge and resolve", () => {
     expect(await quiet.monitoring.poller("datadog")!.status()).toMatchObject({ acknowledge: false });
   });
 
+  it("records the acknowledge and the resolve in the audit log with Datadog's description of each", async () => {
+    const path = await enqueueAndStop();
+    const engine = await engineOn(createSqliteStorage({ path }), { manual: true });
+    await engine.start();
+    expect(await engine.monitoring.poller("datadog")!.flush()).toBe(2);
+    const { items } = await engine.audit.list({ objectType: "ticket", order: "asc" });
+    const writes = items.filter((e) => e.action.startsWith("alert."));
+    expect(writes.map((e) => [e.action, e.details.description])).toEqual([
+      [
+        "alert.acknowledged",
+        "datadog: create a downtime muting monitor 148275309 on host:web-01 for 120 min",
+      ],
+      ["alert.resolved", "datadog: cancel Runwarden's downtimes on monitor 148275309 on host:web-01"],
+    ]);
+    expect(writes[0]!.details).toMatchObject({ target: "monitoring:datadog", operation: "acknowledge" });
+    const text = JSON.stringify(items);
+    expect(text).not.toContain(API_KEY);
+    expect(text).not.toContain(APP_KEY);
+  });
+
   /** A process running the engine of fixtures/monitoring-child.ts on `path`. */
   function child(path: string): { proc: ChildProcess; done: Promise<string> } {
     const proc = spawn(

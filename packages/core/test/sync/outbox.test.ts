@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Ticket } from "../../src/domain.js";
 import type { EngineEventMap } from "../../src/events.js";
 import { backoffMs, outboxKey } from "../../src/sync/index.js";
-import { finishSession, type Harness, harness, startSession } from "./support.js";
+import { finishSession, type Harness, harness, PASSWORD, startSession } from "./support.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -69,6 +69,38 @@ describe("createTicketSync outbound", () => {
       expect(incident.close_code).toBe("Solution provided");
     }
     expect(await h.storage.outbox.count({ status: "pending" })).toBe(0);
+  });
+
+  it("records each remote write in the audit log with the connector's description, never the password", async () => {
+    h = await harness();
+    const t = await ticket("Disk full on db-01");
+    await runSession(t);
+    await h.sync.flush();
+    const sysId = await h.sysIdOf(t);
+    const { items } = await h.audit.list({ objectType: "ticket", objectId: t.id, order: "asc" });
+    const writes = items.filter((e) => e.action.startsWith("remote_ticket."));
+    expect(writes.map((e) => e.action)).toEqual([
+      "remote_ticket.created",
+      "remote_ticket.commented",
+      "remote_ticket.commented",
+      "remote_ticket.commented",
+      "remote_ticket.commented",
+      "remote_ticket.updated",
+    ]);
+    const url = new URL(h.fake.url);
+    expect(writes[0]!.details).toMatchObject({
+      target: "servicenow",
+      operation: "create",
+      externalId: sysId,
+      description: `servicenow ${url.host}: create an incident for ticket ${t.id} (correlation_id from the idempotency key)`,
+    });
+    expect(writes[1]!.details.description).toMatch(
+      new RegExp(`^servicenow ${url.host}: add a work note of \\d+ characters to incident ${sysId}$`),
+    );
+    expect(writes[5]!.details.description).toBe(
+      `servicenow ${url.host}: update incident ${sysId} (state → resolved)`,
+    );
+    expect(JSON.stringify(items)).not.toContain(PASSWORD);
   });
 
   it("writes nothing for a ticket from another source that nothing acted on", async () => {

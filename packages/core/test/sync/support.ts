@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { createFakeClock, createTestContext, type FakeClock } from "../../../connector-testkit/src/index.js";
 import servicenow from "../../../connectors/servicenow/src/index.js";
 import { type FakeServiceNow, fakeServiceNow } from "../../../connectors/servicenow/test/fake-servicenow.js";
+import { type AuditLog, createAuditLog } from "../../src/audit.js";
 import type { Ticket } from "../../src/domain.js";
 import type { TicketingConnector } from "../../src/plugin.js";
 import type { Storage } from "../../src/storage.js";
@@ -35,6 +36,8 @@ export interface Harness {
   storage: Storage;
   clock: FakeClock;
   sync: TicketSync;
+  /** The audit log the sync service records its remote writes in. */
+  audit: AuditLog;
   cancelled: { ticketId: number; reason: string }[];
   /** Work notes of one incident, markers stripped, in the order ServiceNow stored them. */
   notes(sysId: string): string[];
@@ -48,9 +51,11 @@ export async function harness(options: TicketSyncOptions = {}, fake?: FakeServic
   const storage = intake.ctx.storage;
   const clock = createFakeClock(Date.parse("2025-05-14T09:30:00Z"));
   const cancelled: { ticketId: number; reason: string }[] = [];
+  const audit = createAuditLog(intake.ctx);
   const sync = createTicketSync(
     {
       storage,
+      audit,
       events: intake.ctx.events,
       logger: pino({ enabled: false }),
       connector: snConnector(server.url, () => clock.date()),
@@ -72,6 +77,7 @@ export async function harness(options: TicketSyncOptions = {}, fake?: FakeServic
     storage,
     clock,
     sync,
+    audit,
     cancelled,
     notes: (sysId) =>
       server.journal

@@ -3,7 +3,10 @@ import {
   type ExecRequest,
   type InfrastructureConnector,
   isRunwardenError,
+  type MonitoringWrite,
   type ResolvedConnection,
+  type Ticket,
+  type TicketingWrite,
 } from "@runwarden/core";
 import { settleWithin } from "../capture.js";
 import type { Harness } from "../harness.js";
@@ -33,6 +36,39 @@ export function checkDescribe(
     h.texts.push(line);
     if (/[\r\n]/.test(line))
       violation("contract/describe-line", `describe() returned more than one line: ${JSON.stringify(line)}`);
+  }
+}
+
+/**
+ * contract/describe-line for ticketing and monitoring: describe() gives one non-empty line for
+ * each write of the kind (create, update, comment; acknowledge, resolve) on the sample ticket.
+ */
+export function checkWriteDescribe(h: Harness, ticket: Ticket): void {
+  const instance = h.instance as { describe?: (write: TicketingWrite | MonitoringWrite) => unknown };
+  if (typeof instance.describe !== "function")
+    violation("contract/describe-line", "the instance has no describe()");
+  const ref = { externalId: ticket.externalId ?? "contract-1" };
+  const writes: (TicketingWrite | MonitoringWrite)[] =
+    h.definition.kind === "ticketing"
+      ? [
+          { operation: "create", ticket },
+          { operation: "update", ref, change: { status: "resolved" } },
+          { operation: "comment", ref, text: "contract note" },
+        ]
+      : [
+          { operation: "acknowledge", ticket },
+          { operation: "resolve", ticket },
+        ];
+  for (const write of writes) {
+    const line = instance.describe.call(instance, write);
+    if (typeof line !== "string" || line.trim().length === 0)
+      violation("contract/describe-line", `describe() gave no line for ${write.operation}`);
+    h.texts.push(line);
+    if (/[\r\n]/.test(line))
+      violation(
+        "contract/describe-line",
+        `describe() gave more than one line for ${write.operation}: ${JSON.stringify(line)}`,
+      );
   }
 }
 

@@ -59,9 +59,11 @@ export function defaultOperation(capability: OperationCapability, ticket: Ticket
         for await (const _ of (instance as MonitoringConnector).pull!({ signal })) break;
       };
     case "acknowledge":
-      return (instance, { signal }) => (instance as MonitoringConnector).acknowledge!(ticket, { signal });
+      return (instance, { signal }) =>
+        (instance as MonitoringConnector).acknowledge!(ticket, { idempotencyKey: key, signal });
     case "resolve":
-      return (instance, { signal }) => (instance as MonitoringConnector).resolve!(ticket, { signal });
+      return (instance, { signal }) =>
+        (instance as MonitoringConnector).resolve!(ticket, { idempotencyKey: key, signal });
     case "create":
       return (instance, { signal }) =>
         (instance as TicketingConnector).create(ticket, { idempotencyKey: key, signal });

@@ -5,7 +5,7 @@
  * our downtimes carry a marker naming the alert, so a retry finds the one it made.
  */
 import { clip, type HttpClient } from "@runwarden/connector-kit";
-import type { Logger, Ticket } from "@runwarden/core";
+import type { Logger, MonitoringWrite, Ticket } from "@runwarden/core";
 import { isRunwardenError, rwError } from "@runwarden/core";
 import { z } from "zod";
 
@@ -47,6 +47,20 @@ const TicketMonitor = z.object({
   monitorId: z.union([z.number().int(), z.string().regex(/^\d+$/)]),
   scope: z.string().default(""),
 });
+
+/**
+ * The audit line of an acknowledge or resolve: the monitor and scope it mutes, never a key.
+ * A ticket without a monitor gets a line too (its call fails with an input code).
+ */
+export function describeDowntimeWrite(write: MonitoringWrite, durationMs: number): string {
+  const parsed = TicketMonitor.safeParse(write.ticket.metaData);
+  const target = parsed.success
+    ? `monitor ${Number(parsed.data.monitorId)}${parsed.data.scope ? ` on ${clip(parsed.data.scope, 200)}` : ""}`
+    : `ticket ${write.ticket.id} (no monitor)`;
+  return write.operation === "acknowledge"
+    ? `datadog: create a downtime muting ${target} for ${Math.round(durationMs / 60_000)} min`
+    : `datadog: cancel Runwarden's downtimes on ${target}`;
+}
 
 export interface DowntimeApi {
   acknowledge(ticket: Ticket, signal: AbortSignal): Promise<void>;

@@ -1,7 +1,7 @@
 /** Alertmanager's API v2: active alerts (pull), silences (acknowledge / resolve), status. */
 
 import { clip, createHttpClient, type HttpClient } from "@runwarden/connector-kit";
-import type { HealthResult, Logger, Ticket, TicketInput } from "@runwarden/core";
+import type { HealthResult, Logger, MonitoringWrite, Ticket, TicketInput } from "@runwarden/core";
 import { isRunwardenError, rwError } from "@runwarden/core";
 import { z } from "zod";
 import type { PrometheusConfig } from "../config.js";
@@ -35,6 +35,25 @@ function alertFingerprint(ticket: Ticket): string {
 /** The tag that marks a silence as ours, for one alert fingerprint. */
 export function silenceMarker(fingerprint: string): string {
   return `[runwarden:${fingerprint}]`;
+}
+
+/**
+ * The audit line of an acknowledge or resolve: the Alertmanager host (never its credentials) and
+ * the matchers of the silence, clipped.
+ */
+export function describeSilenceWrite(write: MonitoringWrite, url: string, durationMs: number): string {
+  const parsed = TicketLabels.safeParse(write.ticket.metaData.labels);
+  const matchers = parsed.success
+    ? Object.entries(parsed.data)
+        .filter(([, value]) => value !== "")
+        .map(([name, value]) => equalMatcher(name, value))
+        .join(", ")
+    : "";
+  const what = matchers ? `{${clip(matchers, 200)}}` : `ticket ${write.ticket.id} (no labels)`;
+  const host = new URL(url).host;
+  return write.operation === "acknowledge"
+    ? `alertmanager ${host}: create a silence on ${what} for ${Math.round(durationMs / 60_000)} min`
+    : `alertmanager ${host}: expire Runwarden's silences on ${what}`;
 }
 
 export function createAlertmanagerApi(

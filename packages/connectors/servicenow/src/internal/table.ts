@@ -3,7 +3,7 @@
  * over sys_updated_on, basic or OAuth (client credentials, token cached until expiry).
  */
 import { createHash } from "node:crypto";
-import { apiHealthFailure, createHttpClient, type HttpRequest } from "@runwarden/connector-kit";
+import { apiHealthFailure, clip, createHttpClient, type HttpRequest } from "@runwarden/connector-kit";
 import type {
   HealthResult,
   Logger,
@@ -12,6 +12,7 @@ import type {
   Ticket,
   TicketInput,
   TicketingConnector,
+  TicketingWrite,
   TicketSeverity,
 } from "@runwarden/core";
 import { isRunwardenError, rwError, TicketStatus } from "@runwarden/core";
@@ -118,8 +119,27 @@ export interface ServiceNowDeps {
   source: string;
   logger: Logger;
   now(): Date;
-  /** The engine's signal: aborts every call when the engine closes. */
-  signal: AbortSignal;
+}
+
+/**
+ * The audit line of a write: the instance's host and the incident, never a credential and never
+ * the note's text (which is the ticket's business, not the audit line's).
+ */
+export function describeIncidentWrite(write: TicketingWrite, instanceUrl: string): string {
+  const host = new URL(instanceUrl).host;
+  switch (write.operation) {
+    case "create":
+      return `servicenow ${host}: create an incident for ticket ${write.ticket.id} (correlation_id from the idempotency key)`;
+    case "update": {
+      const changes = [
+        ...(write.change.status === undefined ? [] : [`state → ${write.change.status}`]),
+        ...Object.keys(write.change.fields ?? {}).map((name) => clip(name, 40)),
+      ];
+      return `servicenow ${host}: update incident ${clip(write.ref.externalId, 64)} (${changes.join(", ") || "no change"})`;
+    }
+    case "comment":
+      return `servicenow ${host}: add a work note of ${write.text.length} characters to incident ${clip(write.ref.externalId, 64)}`;
+  }
 }
 
 export function createServiceNowTable(config: ServiceNowConfig, deps: ServiceNowDeps): TicketingConnector {
@@ -189,13 +209,12 @@ export function createServiceNowTable(config: ServiceNowConfig, deps: ServiceNow
 
   /** One call; with OAuth, a 401 drops the cached token and retries once with a fresh one. */
   async function call(req: HttpRequest) {
-    const signal = AbortSignal.any([req.signal, deps.signal]);
     try {
-      return await http.send({ ...req, signal });
+      return await http.send(req);
     } catch (error) {
       if (auth.type === "oauth" && isRunwardenError(error) && error.details?.status === 401 && token) {
         token = undefined;
-        return http.send({ ...req, signal });
+        return http.send(req);
       }
       throw error;
     }
@@ -478,14 +497,16 @@ export function createServiceNowTable(config: ServiceNowConfig, deps: ServiceNow
       return { changes, cursor: JSON.stringify(last) };
     },
 
-    async healthCheck(): Promise<HealthResult> {
+    describe: (write) => describeIncidentWrite(write, config.instanceUrl),
+
+    async healthCheck({ signal }): Promise<HealthResult> {
       const started = performance.now();
       try {
         await call({
           method: "GET",
           path: TABLE,
           query: { sysparm_limit: "1", sysparm_fields: "sys_id" },
-          signal: AbortSignal.timeout(config.timeoutMs),
+          signal,
         });
         return { ok: true, latencyMs: Math.round(performance.now() - started) };
       } catch (error) {

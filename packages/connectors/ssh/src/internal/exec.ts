@@ -221,7 +221,7 @@ function drive(
       settle(() =>
         resolve({
           exitCode: exit?.code ?? null,
-          signal: exit?.signal ?? null,
+          exitSignal: exit?.signal ?? null,
           stdout: stdout.text(),
           stderr: stderr.text(),
           ...(timedOut ? { timedOut: true } : {}),
