@@ -200,7 +200,14 @@ function invalid(message: string, fields: { field: string; message: string }[]) 
 
 export function createTicketsApi(
   ctx: EngineContext,
-  deps: { analyzer: Analyzer; registry: ConnectorRegistry },
+  deps: {
+    analyzer: Analyzer;
+    registry: ConnectorRegistry;
+    /** Starts the auto-execution analysis decided (the executor's; absent: nothing starts). */
+    autoExecute?: (ticket: Ticket) => Promise<void>;
+    /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */
+    ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
+  },
 ): TicketsApi {
   const log = ctx.logger.child({ component: "tickets" });
   const { storage, events } = ctx;
@@ -304,9 +311,9 @@ export function createTicketsApi(
           decision: ticket.analysis.decision,
         });
       }
-      if (autoExecute && ticket.analysis.decision.action === "auto_execute" && ctx.hooks.autoExecute) {
+      if (autoExecute && ticket.analysis.decision.action === "auto_execute" && deps.autoExecute) {
         starts.push(
-          ctx.hooks.autoExecute(ticket).catch((err: unknown) => {
+          deps.autoExecute(ticket).catch((err: unknown) => {
             log.error({ ticketId: ticket.id, err }, "auto-execution failed to start");
           }),
         );
@@ -350,9 +357,9 @@ export function createTicketsApi(
     for (const ticket of found.values()) {
       const updated = await setStatus(ticket.id, "resolved", reason);
       resolved.push(updated);
-      if (ctx.hooks.ticketResolved) {
+      if (deps.ticketResolved) {
         try {
-          await ctx.hooks.ticketResolved(updated, reason);
+          await deps.ticketResolved(updated, reason);
         } catch (err) {
           log.error({ ticketId: ticket.id, err }, "ticket resolution hook failed");
         }

@@ -179,11 +179,15 @@ export interface Executor {
   start(): Promise<void>;
   /** Stops background work; lets running steps finish (policy.closeGraceMs), then interrupts them. */
   close(): Promise<void>;
+  /** Starts the auto-execution analysis decided for a ticket (engine.ts hands it to intake). */
+  autoExecute(ticket: Ticket): Promise<void>;
+  /** Cancels the waiting sessions of a ticket its source resolved (handed to intake and sync). */
+  ticketResolved(ticket: Ticket, reason: string): Promise<void>;
 }
 
 const isFinal = (status: SessionStatus) => (finalSessionStatuses as readonly string[]).includes(status);
 
-/** Creates the executor and installs the engine's auto-execution and ticket-resolved hooks. */
+/** Creates the executor; engine.ts links its `autoExecute` and `ticketResolved` to intake. */
 export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor {
   const runner = new Runner(ctx, deps);
   const { log } = runner;
@@ -821,7 +825,8 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
 
   // ── hooks ────────────────────────────────────────────────────────────────────────────────────
 
-  ctx.hooks.autoExecute = async (ticket) => {
+  /** Starts the session analysis decided for a ticket (intake calls it through engine.ts). */
+  const autoExecute = async (ticket: Ticket): Promise<void> => {
     const runbookId = ticket.analysis?.decision.runbookId;
     if (runbookId === undefined) return;
     const { record } = await runner.runbookOf(runbookId);
@@ -852,7 +857,8 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     }
   };
 
-  ctx.hooks.ticketResolved = async (ticket, reason) => {
+  /** A source resolved the ticket: cancel its sessions that wait (intake and sync call it). */
+  const ticketResolved = async (ticket: Ticket, reason: string): Promise<void> => {
     const waiting = await storage.sessions.find({
       where: { ticketId: ticket.id, status: { in: ["pending", "awaiting_approval", "interrupted"] } },
     });
@@ -909,7 +915,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
         }
         log.info({ ticketId: ticket.id }, "starting an auto-execution a stopped process left undone");
         try {
-          await ctx.hooks.autoExecute?.(claimed);
+          await autoExecute(claimed);
         } catch (err) {
           log.error({ ticketId: ticket.id, err }, "auto-execution failed to start");
         }
@@ -930,6 +936,8 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
   return {
     executions,
     approvals,
+    autoExecute,
+    ticketResolved,
     start: async () => {
       closing = false;
       await runner.start();

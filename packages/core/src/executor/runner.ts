@@ -6,7 +6,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Runbook } from "@runwarden/runbook-parser";
 import { type AuditLog, type AuditRecordInput, auditDoc } from "../audit.js";
-import type { ConnectionsApi } from "../connections.js";
 import {
   type Approval,
   type ExecutionSession,
@@ -22,11 +21,7 @@ import {
   type TicketStatus,
 } from "../domain.js";
 import { type ErrorCode, isRunwardenError, type RunwardenError, rwError } from "../errors.js";
-import {
-  type ConnectionResolver,
-  connectionResolver,
-  type HasConnectionResolver,
-} from "../internal/connection-resolver.js";
+import type { ConnectionResolver } from "../internal/connection-resolver.js";
 import type { EngineContext } from "../internal/context.js";
 import type { ExecResult } from "../plugin.js";
 import type { ConnectorRegistry } from "../registry.js";
@@ -51,7 +46,8 @@ export interface RunbooksPort {
 
 export interface ExecutorDeps {
   runbooks: RunbooksPort;
-  connections: ConnectionsApi;
+  /** Opens connections with their credentials (built by engine.ts, shared with nobody else). */
+  resolver: ConnectionResolver;
   registry: Pick<ConnectorRegistry, "infrastructureFor" | "languagesFor">;
   audit: Pick<AuditLog, "record">;
   tickets: TicketsPort;
@@ -144,7 +140,7 @@ export class Runner {
     readonly deps: ExecutorDeps,
   ) {
     this.log = ctx.logger.child({ component: "executor" });
-    this.resolver = (deps.connections as unknown as HasConnectionResolver)[connectionResolver];
+    this.resolver = deps.resolver;
     this.slots = new Semaphore(Math.max(1, ctx.policy.maxConcurrentSessions));
     this.perConnection = new KeyedSemaphore(Math.max(1, ctx.policy.maxConcurrentPerConnection));
     this.breaker = new CircuitBreaker(
