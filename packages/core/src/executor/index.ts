@@ -17,15 +17,22 @@ import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import { type Actor, engineActor, excludedApprovers } from "../policy.js";
 import type { Page } from "../runbooks.js";
+import { ApprovalRequests } from "./approval-requests.js";
 import type { BreakerState } from "./concurrency.js";
+import { CircuitBreaker } from "./concurrency.js";
+import { Interrupts } from "./interrupt.js";
+import { type ExecutorDeps, errorText } from "./live.js";
+import { Outcomes } from "./outcome.js";
 import { declaredConnection, flattenRunbook, ignoredTicketConnection, type PreparedStep } from "./plan.js";
 import { Redactor } from "./redaction.js";
-import { type ExecutorDeps, errorText, Runner } from "./runner.js";
+import { Runner } from "./runner.js";
+import { SessionWriter } from "./session-writer.js";
+import { SessionStopper } from "./stop.js";
 
 export type { BreakerState } from "./concurrency.js";
+export type { ExecutorDeps, RunbooksPort, TicketsPort } from "./live.js";
 export { type LocalConnectorConfig, localConnector } from "./local.js";
 export { redactedMarker } from "./redaction.js";
-export type { ExecutorDeps, RunbooksPort, TicketsPort } from "./runner.js";
 export { shellQuote } from "./templates.js";
 
 export interface StartOptions {
@@ -189,8 +196,28 @@ const isFinal = (status: SessionStatus) => (finalSessionStatuses as readonly str
 
 /** Creates the executor; engine.ts links its `autoExecute` and `ticketResolved` to intake. */
 export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor {
-  const runner = new Runner(ctx, deps);
-  const { log } = runner;
+  const log = ctx.logger.child({ component: "executor" });
+  const breaker = new CircuitBreaker(
+    ctx.policy.circuitBreakerThreshold,
+    ctx.policy.circuitBreakerCooldownMs,
+    ctx.clock,
+  );
+  const writer = new SessionWriter(ctx, log);
+  const outcomes = new Outcomes(ctx, { log, deps, breaker, writer });
+  const requests: ApprovalRequests = new ApprovalRequests(ctx, {
+    log,
+    deps,
+    writer,
+    stopSession: (sessionId, stop) => stopper.stopSession(sessionId, stop),
+  });
+  const stopper: SessionStopper = new SessionStopper(ctx, {
+    requests,
+    outcomes,
+    isDriving: (sessionId) => runner.isDrivingLocally(sessionId),
+  });
+  const interrupts = new Interrupts(ctx, { log, deps, writer, outcomes });
+  const runner = new Runner(ctx, deps, { log, writer, outcomes, requests, interrupts });
+  const { leases } = runner;
   const storage = ctx.storage;
 
   const loadSession = async (id: number) => {
@@ -273,7 +300,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
           updatedAt: now,
           finishedAt: dryRun || failed ? now : null,
           error,
-          lease: dryRun || failed ? null : runner.newLease(),
+          lease: dryRun || failed ? null : leases.newLease(),
           ...(ignored ? { warnings: [ignored] } : {}),
         },
         plan.map((entry) => ({
@@ -337,17 +364,22 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     // A session that runs: its audit event and its ticket's "executing" are one commit.
     let current = ticket;
     if (drives)
-      current = await runner.recordStart(ticket, started, "executing", `running runbook "${runbook.title}"`);
+      current = await outcomes.recordStart(
+        ticket,
+        started,
+        "executing",
+        `running runbook "${runbook.title}"`,
+      );
     else await deps.audit.record(started);
     log.info({ sessionId: session.id, ticketId, runbookId, dryRun }, "session created");
     if (drives && session.lease === null) {
       // No room in this instance (shared store): another instance with room claims it.
-      await runner.offer(session.id);
+      await leases.offer(session.id);
     } else if (drives) {
       runner.hint({ session, steps, ticket: current, runbook, planned, redactor });
       void runner.drive(session.id);
     } else if (!dryRun) {
-      await runner.afterFinish(session, runbook);
+      await outcomes.afterFinish(session, runbook);
     } else {
       ctx.events.emit("session:finished", {
         sessionId: session.id,
@@ -431,7 +463,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       });
     }
     if (ctx.clock.now() >= Date.parse(approval.expiresAt)) {
-      await runner.expire(approval);
+      await requests.expire(approval);
       throw expiredError(approval);
     }
     if (!ctx.policy.canApprove(actor)) {
@@ -521,7 +553,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       await markApprovedAndResume(approval);
     } else {
       const reason = `rejected by ${actor.id}${comment ? `: ${comment}` : ""}`;
-      await runner.stopSession(approval.sessionId, {
+      await stopper.stopSession(approval.sessionId, {
         status: "rejected",
         error: `step "${approval.stepName}" ${reason}`,
         stepStatus: { [approval.stepId]: "rejected" },
@@ -554,7 +586,10 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       problem = err;
     }
     if (prepared && prepared.bindingHash === approval.bindingHash) return;
-    const voided = await runner.voidApproval(approval, "the rendered command, target or credential changed");
+    const voided = await requests.voidApproval(
+      approval,
+      "the rendered command, target or credential changed",
+    );
     if (!voided)
       throw rwError("RW_ERR_APPROVAL_CONFLICT", `approval ${approval.id} was decided concurrently`, {
         details: { approvalId: approval.id },
@@ -570,7 +605,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       } catch {
         // Stopping the session below records the reason either way.
       }
-      await runner.stopSession(session.id, {
+      await stopper.stopSession(session.id, {
         status: "failed",
         error: `step "${step.name}" can no longer be rendered: ${reason}`,
         ticket: ["needs_human", `step "${step.name}" can no longer be rendered: ${reason}`],
@@ -583,7 +618,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
         },
       );
     }
-    const replacement = await runner.createApproval(session, step, prepared, ticket);
+    const replacement = await requests.createApproval(session, step, prepared, ticket);
     try {
       await storage.steps.update(step.id, step.version, {
         rendered: prepared.rendered.command,
@@ -592,7 +627,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     } catch {
       // The new approval is what matters; the step shows the command again when it runs.
     }
-    await runner.announceApproval(replacement);
+    await requests.announceApproval(replacement);
     throw rwError(
       "RW_ERR_APPROVAL_VOID",
       `approval ${approval.id} is void: the rendered command, target or credential changed since it was requested; review approval ${replacement.id}`,
@@ -651,7 +686,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       origin: options.origin ?? null,
       details: { reason: options.reason ?? null, status: session.status },
     });
-    const stopped = await runner.stopSession(id, {
+    const stopped = await stopper.stopSession(id, {
       status: "cancelled",
       error: reason,
       ...(flagTicket ? { ticket: ["needs_human", reason] as const } : {}),
@@ -715,7 +750,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
           status: "failed",
           error: `aborted by ${options.actor.id} after an interruption`,
         });
-        return runner.stopSession(sessionId, {
+        return stopper.stopSession(sessionId, {
           status: "failed",
           error: `step "${step.name}" was interrupted and ${options.actor.id} aborted the session`,
           ticket: [
@@ -730,7 +765,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
         status,
         error: choice === "skip" ? `skipped by ${options.actor.id} after an interruption` : null,
       });
-      await runner.setTicket(
+      await outcomes.setTicket(
         session.ticketId,
         "executing",
         `${options.actor.id} chose to ${choice} step "${step.name}"`,
@@ -788,10 +823,10 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       });
     },
 
-    breaker: (runbookKey) => runner.breaker.state(runbookKey),
+    breaker: (runbookKey) => breaker.state(runbookKey),
 
     async resetBreaker(runbookKey, options) {
-      runner.breaker.reset(runbookKey);
+      breaker.reset(runbookKey);
       await deps.audit.record({
         actor: options.actor.id,
         action: "runbook.auto_execution_resumed",
@@ -820,7 +855,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     get: loadApproval,
     approve: (id, options) => decide(id, "approve", options),
     reject: (id, options) => decide(id, "reject", options),
-    expireDue: () => runner.expireDue(),
+    expireDue: () => requests.expireDue(),
   };
 
   // ── hooks ────────────────────────────────────────────────────────────────────────────────────
@@ -834,11 +869,11 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
       log.warn({ ticketId: ticket.id, runbookId }, "auto-execution refused: runbook not approved");
       return;
     }
-    const breaker = runner.breaker.state(record.key);
-    if (breaker.open) {
-      const reason = `auto-execution of runbook "${record.title}" is paused after ${breaker.failures} consecutive failures, until ${breaker.until}`;
+    const state = breaker.state(record.key);
+    if (state.open) {
+      const reason = `auto-execution of runbook "${record.title}" is paused after ${state.failures} consecutive failures, until ${state.until}`;
       log.warn({ ticketId: ticket.id, runbook: record.key }, "auto-execution paused by the circuit breaker");
-      await runner.setTicket(ticket.id, "needs_human", reason);
+      await outcomes.setTicket(ticket.id, "needs_human", reason);
       return;
     }
     try {
