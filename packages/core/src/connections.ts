@@ -13,6 +13,7 @@ import type { ConnectionResolver, RawTarget, Resolution } from "./internal/conne
 import type { EngineContext } from "./internal/context.js";
 import type { ResolvedConnection } from "./plugin.js";
 import type { ConnectorRegistry } from "./registry.js";
+import { notFound } from "./storage-kit.js";
 import type { Vault } from "./vault.js";
 
 /** The built-in connection every step falls back to: the engine's own host. */
@@ -94,11 +95,7 @@ export function createConnectionsApi(
 
   const load = async (id: number) => {
     const record = await store.get(id);
-    if (!record) {
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no connection with id ${id}`, {
-        details: { entity: "connection", id },
-      });
-    }
+    if (!record) throw notFound("connection", id);
     return record;
   };
   const actorOf = (options?: ActorOptions) =>

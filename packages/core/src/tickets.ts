@@ -23,6 +23,7 @@ import type { WebhookRequest } from "./plugin.js";
 import { type ConnectorRegistry, genericWebhookSource } from "./registry.js";
 import type { Page } from "./runbooks.js";
 import type { NewDoc } from "./storage.js";
+import { clampLimit, notFound, pageOf } from "./storage-kit.js";
 
 export type { CsvSource } from "./internal/csv.js";
 
@@ -388,10 +389,7 @@ export function createTicketsApi(
 
   async function get(id: number): Promise<Ticket> {
     const ticket = await storage.tickets.get(id);
-    if (!ticket)
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `ticket ${id} does not exist`, {
-        details: { entity: "ticket", id },
-      });
+    if (!ticket) throw notFound("ticket", id, `ticket ${id} does not exist`);
     return ticket;
   }
 
@@ -738,7 +736,7 @@ export function createTicketsApi(
     get,
 
     async list(query = {}) {
-      const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
+      const limit = clampLimit(query.limit);
       const where: { status?: TicketStatus | { in: readonly TicketStatus[] }; source?: string } = {};
       if (query.status !== undefined)
         where.status = typeof query.status === "string" ? query.status : { in: query.status };
@@ -749,8 +747,7 @@ export function createTicketsApi(
         limit: limit + 1,
         ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
       });
-      const page = items.slice(0, limit);
-      return { items: page, nextCursor: items.length > limit ? (page[page.length - 1]?.id ?? null) : null };
+      return pageOf(items, limit);
     },
 
     setStatus,

@@ -6,6 +6,7 @@
 import type { ExecutionSession, SessionStatus, StepStatus, TicketStatus } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
+import { notFound } from "../storage-kit.js";
 import type { ApprovalRequests } from "./approval-requests.js";
 import { finalStepStatuses, isFinalSession, loadSteps } from "./live.js";
 import type { Outcomes } from "./outcome.js";
@@ -64,10 +65,7 @@ export class SessionStopper {
     let session: ExecutionSession | undefined;
     for (let attempt = 0; attempt < 10; attempt++) {
       const current = await this.ctx.storage.sessions.get(sessionId);
-      if (!current)
-        throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no session with id ${sessionId}`, {
-          details: { entity: "session", id: sessionId },
-        });
+      if (!current) throw notFound("session", sessionId);
       if (isFinalSession(current.status)) return current;
       try {
         const now = this.ctx.nowIso();
