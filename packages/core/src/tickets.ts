@@ -2,6 +2,9 @@
  * Ticket intake: SDK calls, CSV imports and webhooks become validated, analyzed, stored tickets.
  * A repeat of an open ticket (same fingerprint, within the dedupe window) is folded into it and
  * never starts a second execution.
+ *
+ * Over 500 lines: every intake channel shares one closure (validation, analysis, folding, the
+ * auto-execution start); it splits once the generic-webhook mapping moves out (issue 14).
  */
 import { z } from "zod";
 import type { Analyzer } from "./analyzer/index.js";

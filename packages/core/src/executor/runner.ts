@@ -2,13 +2,14 @@
  * The session runner: drives a session through prechecks → main → postchecks (→ rollback), one
  * step at a time, persisting every transition (session-writer.ts) before acting on it, stopping at
  * approvals (approval-requests.ts) and ending it (outcome.ts). It owns the drives of this process
- * and their lifecycle; leases.ts decides which sessions it drives, attempt.ts runs each step.
+ * and their lifecycle; leases.ts decides which sessions it drives, attempt.ts runs each step and
+ * failure.ts decides what a failed step means.
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Runbook } from "@runwarden/runbook-parser";
 import type { Logger } from "pino";
-import type { ExecutionSession, Phase, RunbookRecord, SessionStatus, StepRecord } from "../domain.js";
+import type { ExecutionSession, RunbookRecord, SessionStatus, StepRecord } from "../domain.js";
 import { rwError } from "../errors.js";
 import type { ConnectionResolver } from "../internal/connection-resolver.js";
 import type { EngineContext } from "../internal/context.js";
@@ -16,6 +17,7 @@ import type { Changes } from "../storage.js";
 import type { ApprovalRequests } from "./approval-requests.js";
 import { Attempts } from "./attempt.js";
 import { KeyedSemaphore, Semaphore } from "./concurrency.js";
+import { Failures } from "./failure.js";
 import type { Interrupts } from "./interrupt.js";
 import { Leases } from "./leases.js";
 import {
@@ -26,13 +28,12 @@ import {
   isFinalSession,
   type Live,
   loadSteps,
-  phaseLabel,
   type StopReason,
   Superseded,
   secretsOf,
 } from "./live.js";
 import type { Outcomes } from "./outcome.js";
-import { flattenRunbook, type PlannedStep, type PreparedStep, prepareStep } from "./plan.js";
+import { flattenRunbook, type PreparedStep, prepareStep } from "./plan.js";
 import { Redactor } from "./redaction.js";
 import type { SessionWriter } from "./session-writer.js";
 
@@ -57,6 +58,7 @@ export class Runner {
   private readonly requests: ApprovalRequests;
   private readonly interrupts: Interrupts;
   private readonly attempts: Attempts;
+  private readonly failures: Failures;
   readonly leases: Leases;
   private readonly slots: Semaphore;
   private readonly perConnection: KeyedSemaphore;
@@ -92,6 +94,7 @@ export class Runner {
       perConnection: this.perConnection,
       isClosing: () => this.closing,
     });
+    this.failures = new Failures({ log: this.log, writer: this.writer, outcomes: this.outcomes });
     this.leases = new Leases(ctx, {
       log: this.log,
       driving: this.driving,
@@ -381,7 +384,7 @@ export class Runner {
       }
       if (outcome === "paused") return;
       if (outcome === "failed") {
-        const stop = await this.afterFailure(live, step, planned);
+        const stop = await this.failures.afterFailure(live, step, planned);
         if (stop) return;
       }
     }
@@ -426,71 +429,6 @@ export class Runner {
       }
     }
     return this.attempts.execute(live, step, prepared);
-  }
-
-  /** What happens after a step failed: continue, fail the session, or roll back. True: stop. */
-  private async afterFailure(live: Live, step: StepRecord, planned: PlannedStep): Promise<boolean> {
-    const current = this.writer.stepById(live, step.id);
-    const what = `${phaseLabel(current.phase)} "${current.name}" ${current.status === "timed_out" ? "timed out" : "failed"}`;
-    if (
-      current.status === "cancelled" ||
-      isFinalSession(live.session.status) ||
-      live.session.status === "interrupted"
-    ) {
-      return true;
-    }
-    if (planned.step.onFailure === "continue") {
-      this.log.warn(
-        { sessionId: live.session.id, stepId: step.id },
-        "step failed, continuing as the runbook says",
-      );
-      return false;
-    }
-    const reason = `${what}: ${current.error ?? "failed"}`;
-    if (live.session.phase === "rollback") {
-      await this.outcomes.finish(live, "failed", `rollback ${reason}`);
-      return true;
-    }
-    const { uncompensated, toRun } = this.rollbackOf(live, current.phase);
-    if (current.phase === "prechecks" || toRun === 0) {
-      await this.outcomes.finish(
-        live,
-        "failed",
-        current.phase === "prechecks" ? `${reason}; nothing was changed` : reason,
-      );
-      return true;
-    }
-    this.log.info({ sessionId: live.session.id, stepId: step.id }, "rolling back");
-    // Skipped in the same commit as the switch to rollback: a resumed session never runs them.
-    for (const compensation of uncompensated) {
-      live.steps[live.steps.indexOf(compensation)] = { ...compensation, status: "skipped" };
-      live.pending.intents.push({ kind: "step", id: compensation.id, changes: { status: "skipped" } });
-    }
-    await this.writer.saveSession(live, { phase: "rollback", error: reason });
-    return false;
-  }
-
-  /**
-   * What rolling back after a failure in `failedPhase` runs: the compensations of that phase's
-   * steps that succeeded (planned in reverse order ahead of the declared rollback steps) and the
-   * declared rollback steps. Compensations of any other step are `uncompensated`: skipped.
-   */
-  private rollbackOf(live: Live, failedPhase: Phase): { uncompensated: StepRecord[]; toRun: number } {
-    const uncompensated: StepRecord[] = [];
-    let toRun = 0;
-    for (const record of live.steps) {
-      if (record.phase !== "rollback" || finalStepStatuses.has(record.status)) continue;
-      const target = live.planned[record.index]?.compensates;
-      if (target !== undefined) {
-        const undone = live.steps.find((s) => s.index === target);
-        if (undone?.phase !== failedPhase || undone.status !== "succeeded") {
-          uncompensated.push(record);
-          continue;
-        }
-      }
-      toRun++;
-    }
-    return { uncompensated, toRun };
   }
 
   /** Marks a session to be driven again (after an approval or a person's choice) and drives it. */
