@@ -7,6 +7,7 @@ import type { AuditEvent } from "./domain.js";
 import type { EngineContext } from "./internal/context.js";
 import type { Actor } from "./policy.js";
 import type { NewDoc } from "./storage.js";
+import { clampLimit, pageOf } from "./storage-kit.js";
 import { isSecretFieldName } from "./vault.js";
 
 /** What to record. `actor` is an actor id or an `Actor` (its id is recorded). */
@@ -60,7 +61,7 @@ export function createAuditLog(ctx: EngineContext): AuditLog {
       return event;
     },
     async list(options = {}) {
-      const limit = Math.min(Math.max(1, Math.trunc(options.limit ?? 100)), 1000);
+      const limit = clampLimit(options.limit, 100, 1000);
       const items = await ctx.storage.audit.find({
         where: {
           ...(options.objectType !== undefined ? { objectType: options.objectType } : {}),
@@ -72,8 +73,7 @@ export function createAuditLog(ctx: EngineContext): AuditLog {
         ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
         limit: limit + 1,
       });
-      const page = items.slice(0, limit);
-      return { items: page, nextCursor: items.length > limit ? page[page.length - 1]!.id : null };
+      return pageOf(items, limit);
     },
   };
 }

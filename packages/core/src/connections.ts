@@ -10,16 +10,11 @@ import type { ConnectionHealth, ConnectionRecord } from "./domain.js";
 import { isRunwardenError, rwError } from "./errors.js";
 import { Redactor } from "./executor/redaction.js";
 import { callSignal } from "./internal/call-signal.js";
-import {
-  type ConnectionResolver,
-  connectionResolver,
-  type HasConnectionResolver,
-  type RawTarget,
-  type Resolution,
-} from "./internal/connection-resolver.js";
+import type { ConnectionResolver, RawTarget, Resolution } from "./internal/connection-resolver.js";
 import type { EngineContext } from "./internal/context.js";
 import type { ResolvedConnection } from "./plugin.js";
 import type { ConnectorRegistry } from "./registry.js";
+import { notFound } from "./storage-kit.js";
 import type { Vault } from "./vault.js";
 
 /** The built-in connection every step falls back to: the engine's own host. */
@@ -93,19 +88,15 @@ const unknownHealth: ConnectionHealth = { status: "unknown", checkedAt: null, la
 /** Creates the connections API. */
 export function createConnectionsApi(
   ctx: EngineContext,
-  deps: { vault: Vault; registry: ConnectorRegistry; audit: AuditLog },
+  deps: { registry: ConnectorRegistry; audit: AuditLog; resolver: ConnectionResolver },
 ): ConnectionsApi {
-  const { vault, registry, audit } = deps;
+  const { registry, audit, resolver } = deps;
   const log = ctx.logger.child({ component: "connections" });
   const store = ctx.storage.connections;
 
   const load = async (id: number) => {
     const record = await store.get(id);
-    if (!record) {
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no connection with id ${id}`, {
-        details: { entity: "connection", id },
-      });
-    }
+    if (!record) throw notFound("connection", id);
     return record;
   };
   const actorOf = (options?: ActorOptions) =>
@@ -194,84 +185,7 @@ export function createConnectionsApi(
     });
   };
 
-  const resolution = async (
-    record: ConnectionRecord | null,
-    target: Omit<ResolvedConnection, "credential">,
-    credentialId: number | null,
-  ): Promise<Resolution> => {
-    const accepts = registry.credentialTypesFor(target.connectionType, target.targetService);
-    const opened =
-      credentialId === null
-        ? null
-        : await resolveCredential(ctx, vault, credentialId, {
-            types: registry.credentialTypes,
-            accepted: accepts?.types ?? null,
-            ...(accepts ? { connector: accepts.connector } : {}),
-          });
-    return {
-      record,
-      resolved: { ...target, credential: opened?.credential ?? null },
-      binding: {
-        connection: target.name,
-        connectionType: target.connectionType,
-        targetHost: target.targetHost,
-        targetPort: target.targetPort,
-        targetService: target.targetService,
-        credentialId,
-        credentialUpdatedAt: opened?.record.updatedAt ?? null,
-      },
-    };
-  };
-  const fromRecord = (record: ConnectionRecord) =>
-    resolution(
-      record,
-      {
-        id: record.id,
-        name: record.name,
-        connectionType: record.connectionType,
-        targetHost: record.targetHost,
-        targetPort: record.targetPort,
-        targetService: record.targetService,
-        environment: record.environment,
-        options: record.options,
-      },
-      record.credentialId,
-    );
-
-  const resolver: ConnectionResolver = {
-    async byName(connectionName) {
-      if (connectionName === localConnectionName) return localResolution();
-      const [record] = await store.find({ where: { name: connectionName }, limit: 1 });
-      return record ? fromRecord(record) : undefined;
-    },
-    async byId(id) {
-      const record = await store.get(id);
-      return record ? fromRecord(record) : undefined;
-    },
-    raw(target: RawTarget) {
-      return resolution(
-        null,
-        {
-          id: null,
-          name: `${target.connectionType}://${target.host}${target.port ? `:${target.port}` : ""}`,
-          connectionType: target.connectionType,
-          targetHost: target.host,
-          targetPort: target.port,
-          targetService: target.targetService,
-          environment: target.environment,
-          options: target.options,
-        },
-        target.credentialId,
-      );
-    },
-    async credentialEnvironment(id) {
-      return (await ctx.storage.credentials.get(id))?.environment;
-    },
-  };
-
-  const api: ConnectionsApi & HasConnectionResolver = {
-    [connectionResolver]: resolver,
-
+  const api: ConnectionsApi = {
     async create(input, options) {
       const data = parse(input);
       await checkCredential(data.credentialId, data.environment, data);
@@ -343,7 +257,7 @@ export function createConnectionsApi(
       const redact = (value: string) => redactor.add([value]);
       let health: ConnectionHealth;
       try {
-        const { resolved } = await fromRecord(current);
+        const { resolved } = await resolver.fromRecord(current);
         redactor.add(Object.values(resolved.credential?.secrets ?? {}));
         const connector = registry.infrastructureFor(current.connectionType, current.targetService);
         const result = await Promise.race([
@@ -415,6 +329,94 @@ export function createConnectionsApi(
   }
 
   return api;
+}
+
+/**
+ * The one object that opens credentials for a connector call. engine.ts builds it and passes it
+ * to the connections API (health checks) and the executor; it is never reachable from either's
+ * public surface.
+ */
+export function createConnectionResolver(
+  ctx: EngineContext,
+  deps: { vault: Vault; registry: ConnectorRegistry },
+): ConnectionResolver {
+  const { vault, registry } = deps;
+  const store = ctx.storage.connections;
+  const resolution = async (
+    record: ConnectionRecord | null,
+    target: Omit<ResolvedConnection, "credential">,
+    credentialId: number | null,
+  ): Promise<Resolution> => {
+    const accepts = registry.credentialTypesFor(target.connectionType, target.targetService);
+    const opened =
+      credentialId === null
+        ? null
+        : await resolveCredential(ctx, vault, credentialId, {
+            types: registry.credentialTypes,
+            accepted: accepts?.types ?? null,
+            ...(accepts ? { connector: accepts.connector } : {}),
+          });
+    return {
+      record,
+      resolved: { ...target, credential: opened?.credential ?? null },
+      binding: {
+        connection: target.name,
+        connectionType: target.connectionType,
+        targetHost: target.targetHost,
+        targetPort: target.targetPort,
+        targetService: target.targetService,
+        credentialId,
+        credentialUpdatedAt: opened?.record.updatedAt ?? null,
+      },
+    };
+  };
+  const fromRecord = (record: ConnectionRecord) =>
+    resolution(
+      record,
+      {
+        id: record.id,
+        name: record.name,
+        connectionType: record.connectionType,
+        targetHost: record.targetHost,
+        targetPort: record.targetPort,
+        targetService: record.targetService,
+        environment: record.environment,
+        options: record.options,
+      },
+      record.credentialId,
+    );
+
+  return {
+    fromRecord,
+    async byName(connectionName) {
+      if (connectionName === localConnectionName) return localResolution();
+      const [record] = await store.find({ where: { name: connectionName }, limit: 1 });
+      return record ? fromRecord(record) : undefined;
+    },
+    async byId(id) {
+      const record = await store.get(id);
+      return record ? fromRecord(record) : undefined;
+    },
+    raw(target: RawTarget) {
+      return resolution(
+        null,
+        {
+          id: null,
+          name: `${target.connectionType}://${target.host}${target.port ? `:${target.port}` : ""}`,
+          connectionType: target.connectionType,
+          targetHost: target.host,
+          targetPort: target.port,
+          targetService: target.targetService,
+          environment: target.environment,
+          options: target.options,
+        },
+        target.credentialId,
+      );
+    },
+    async credentialEnvironment(id) {
+      return (await ctx.storage.credentials.get(id))?.environment;
+    },
+  };
 }
 
 /** The built-in local connection. */

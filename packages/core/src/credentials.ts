@@ -16,6 +16,7 @@ import { isRunwardenError, rwError } from "./errors.js";
 import type { EngineContext } from "./internal/context.js";
 import type { ResolvedCredential } from "./plugin.js";
 import type { Actor } from "./policy.js";
+import { notFound } from "./storage-kit.js";
 import type { Vault } from "./vault.js";
 
 /** How a secret is shown in every listing. */
@@ -115,11 +116,7 @@ export function createCredentialsApi(
 
   const load = async (id: number) => {
     const record = await store.get(id);
-    if (!record) {
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no credential with id ${id}`, {
-        details: { entity: "credential", id },
-      });
-    }
+    if (!record) throw notFound("credential", id);
     return record;
   };
   const actorOf = (options?: ActorOptions) =>
@@ -319,9 +316,7 @@ export async function resolveCredential(
 ): Promise<{ credential: ResolvedCredential; record: CredentialRecord }> {
   const record = await ctx.storage.credentials.get(id);
   if (!record) {
-    throw rwError("RW_ERR_STORAGE_NOT_FOUND", `no credential with id ${id}`, {
-      details: { entity: "credential", id },
-    });
+    throw notFound("credential", id);
   }
   const { accepted, connector } = access;
   if (accepted !== null && !accepted.includes(record.credentialType)) {

@@ -5,8 +5,9 @@ import { randomUUID } from "node:crypto";
 import { type Logger, pino } from "pino";
 import { type AnalyzerStage, createAnalyzer } from "./analyzer/index.js";
 import { type AuditLog, createAuditLog } from "./audit.js";
-import { type ConnectionsApi, createConnectionsApi } from "./connections.js";
+import { type ConnectionsApi, createConnectionResolver, createConnectionsApi } from "./connections.js";
 import { type CredentialsApi, createCredentialsApi } from "./credentials.js";
+import type { Ticket } from "./domain.js";
 import { createEventBus, type EngineEvents } from "./events.js";
 import { type ApprovalsApi, createExecutor, type ExecutionsApi } from "./executor/index.js";
 import { Redactor } from "./executor/redaction.js";
@@ -114,7 +115,6 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     instanceId: options.instanceId ?? randomUUID(),
     signal: abort.signal,
     nowIso: () => new Date(clock.now()).toISOString(),
-    hooks: {},
     redactor: new Redactor(),
   };
   ctx.redactor.add(options.redact ?? []);
@@ -129,11 +129,24 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     },
   });
   const analyzer = createAnalyzer(ctx, { runbooks, stages: options.analyzer?.stages });
-  const tickets = createTicketsApi(ctx, { analyzer, registry });
+  // Intake starts and cancels sessions through the executor, built below from intake's tickets:
+  // the two links are arrow functions over `executor`, called only once the engine runs.
+  const tickets = createTicketsApi(ctx, {
+    analyzer,
+    registry,
+    autoExecute: (ticket) => executor.autoExecute(ticket),
+    ticketResolved: (ticket, reason) => executor.ticketResolved(ticket, reason),
+  });
   const credentials = createCredentialsApi(ctx, { vault, audit, types: registry.credentialTypes });
-  const connections = createConnectionsApi(ctx, { vault, registry, audit });
-  const executor = createExecutor(ctx, { runbooks, connections, registry, audit, tickets });
-  const sync = options.sync && createEngineSync(ctx, options.sync, registry, tickets, audit);
+  // The only opener of credentials: handed to the connections API and the executor, nowhere else.
+  const resolver = createConnectionResolver(ctx, { vault, registry });
+  const connections = createConnectionsApi(ctx, { registry, audit, resolver });
+  const executor = createExecutor(ctx, { runbooks, resolver, registry, audit, tickets });
+  const sync =
+    options.sync &&
+    createEngineSync(ctx, options.sync, registry, tickets, audit, (ticket, reason) =>
+      executor.ticketResolved(ticket, reason),
+    );
   const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets, audit);
 
   let started = false;
@@ -179,6 +192,7 @@ function createEngineSync(
   registry: ConnectorRegistry,
   tickets: TicketsApi,
   audit: AuditLog,
+  cancelSessions: (ticket: Ticket, reason: string) => Promise<void>,
 ): TicketSync {
   return createTicketSync(
     {
@@ -191,7 +205,7 @@ function createEngineSync(
       connector: registry.ticketing(ticketing),
       target: ticketing,
       ingest: (input) => tickets.ingest(input),
-      cancelSessions: async (ticket, reason) => ctx.hooks.ticketResolved?.(ticket, reason),
+      cancelSessions,
       setStatus: (id, status, reason) => tickets.setStatus(id, status, reason),
     },
     options,

@@ -102,6 +102,7 @@ export {
   checkWhere,
   createLocalSignals,
   decodeLease,
+  documentNotFound,
   encodeLease,
   type IngestPlan,
   isFoldableTicketStatus,

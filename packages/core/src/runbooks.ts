@@ -14,6 +14,7 @@ import type { RunbookRecord, RunbookStatus } from "./domain.js";
 import { rwError } from "./errors.js";
 import type { EngineContext } from "./internal/context.js";
 import type { Actor } from "./policy.js";
+import { clampLimit, notFound, pageOf } from "./storage-kit.js";
 
 export type { MatchOptions, MatchQuery, RunbookMatch } from "./analyzer/match-index.js";
 
@@ -201,10 +202,7 @@ export function createRunbooksApi(
 
   async function get(id: number): Promise<RunbookRecord> {
     const record = await storage.runbooks.get(id);
-    if (!record)
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `runbook ${id} does not exist`, {
-        details: { entity: "runbook", id },
-      });
+    if (!record) throw notFound("runbook", id, `runbook ${id} does not exist`);
     return record;
   }
 
@@ -348,7 +346,7 @@ export function createRunbooksApi(
     get,
 
     async list(query = {}) {
-      const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
+      const limit = clampLimit(query.limit);
       const where: { status?: RunbookStatus; key?: string } = {};
       if (query.status) where.status = query.status;
       if (query.key) where.key = query.key;
@@ -358,8 +356,7 @@ export function createRunbooksApi(
         limit: limit + 1,
         ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
       });
-      const page = items.slice(0, limit);
-      return { items: page, nextCursor: items.length > limit ? (page[page.length - 1]?.id ?? null) : null };
+      return pageOf(items, limit);
     },
 
     async approve(id, { actor, origin }) {

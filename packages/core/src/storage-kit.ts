@@ -1,7 +1,8 @@
 /**
  * Helpers for store authors: the rules every `Storage` implementation applies the same way
- * (query checks, signal checks, the live-session key, ticket folding on ingest), so the memory,
- * SQLite and PostgreSQL stores cannot drift apart.
+ * (query checks, signal checks, the live-session key, ticket folding on ingest, the not-found
+ * error), so the memory, SQLite and PostgreSQL stores cannot drift apart; and the paging and
+ * not-found helpers core's APIs share.
  */
 import type { Logger } from "pino";
 import {
@@ -11,9 +12,39 @@ import {
   openTicketStatuses,
   type Ticket,
 } from "./domain.js";
-import { rwError } from "./errors.js";
+import { type RunwardenError, rwError } from "./errors.js";
 import type { CollectionName, IngestOptions, LeaseHolder, NewDoc, Query, Signals, Where } from "./storage.js";
 import { indexedFields } from "./storage.js";
+
+/**
+ * `RW_ERR_STORAGE_NOT_FOUND` for a record that does not exist, with `{ entity, id }` as details.
+ * `message` keeps an API's own wording; the default is `no <entity> with id <id>`.
+ */
+export function notFound(entity: string, id: number, message = `no ${entity} with id ${id}`): RunwardenError {
+  return rwError("RW_ERR_STORAGE_NOT_FOUND", message, { details: { entity, id } });
+}
+
+/** What a store throws when an update names a document its collection does not hold. */
+export function documentNotFound(collection: string, id: number): RunwardenError {
+  return notFound(collection, id, `No ${collection} document with this id`);
+}
+
+/** A listing's page size: `limit` (default `fallback`) as an integer from 1 to `max`. */
+export function clampLimit(limit: number | undefined, fallback = 50, max = 500): number {
+  return Math.min(Math.max(1, Math.trunc(limit ?? fallback)), max);
+}
+
+/**
+ * The page of a keyset listing that asked the store for `limit + 1` items: the first `limit`,
+ * and the last one's id as the next cursor when there were more (null on the last page).
+ */
+export function pageOf<T extends { id: number }>(
+  items: readonly T[],
+  limit: number,
+): { items: T[]; nextCursor: number | null } {
+  const page = items.slice(0, limit);
+  return { items: page, nextCursor: items.length > limit ? (page[page.length - 1]?.id ?? null) : null };
+}
 
 const TOPIC = /^[a-z0-9_.:-]{1,63}$/i;
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes; every store keeps to it. */

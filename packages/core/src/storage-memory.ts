@@ -26,6 +26,7 @@ import {
   checkWhere,
   createLocalSignals,
   decodeLease,
+  documentNotFound,
   encodeLease,
   liveSessionKey,
   planIngest,
@@ -339,9 +340,7 @@ class Table<C extends CollectionName> {
   write(id: number, expectedVersion: number, changes: Record<string, unknown>): Doc {
     const current = this.docs.get(id);
     if (!current) {
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `No ${this.name} document with this id`, {
-        details: { entity: this.name, id },
-      });
+      throw documentNotFound(this.name, id);
     }
     if (current.version !== expectedVersion) {
       throw this.conflict(id, "version", { expectedVersion, actualVersion: current.version });

@@ -2,6 +2,9 @@
  * Ticket intake: SDK calls, CSV imports and webhooks become validated, analyzed, stored tickets.
  * A repeat of an open ticket (same fingerprint, within the dedupe window) is folded into it and
  * never starts a second execution.
+ *
+ * Over 500 lines: every intake channel shares one closure (validation, analysis, folding, the
+ * auto-execution start); it splits once the generic-webhook mapping moves out (issue 14).
  */
 import { z } from "zod";
 import type { Analyzer } from "./analyzer/index.js";
@@ -23,6 +26,7 @@ import type { WebhookRequest } from "./plugin.js";
 import { type ConnectorRegistry, genericWebhookSource } from "./registry.js";
 import type { Page } from "./runbooks.js";
 import type { NewDoc } from "./storage.js";
+import { clampLimit, notFound, pageOf } from "./storage-kit.js";
 
 export type { CsvSource } from "./internal/csv.js";
 
@@ -200,7 +204,14 @@ function invalid(message: string, fields: { field: string; message: string }[]) 
 
 export function createTicketsApi(
   ctx: EngineContext,
-  deps: { analyzer: Analyzer; registry: ConnectorRegistry },
+  deps: {
+    analyzer: Analyzer;
+    registry: ConnectorRegistry;
+    /** Starts the auto-execution analysis decided (the executor's; absent: nothing starts). */
+    autoExecute?: (ticket: Ticket) => Promise<void>;
+    /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */
+    ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
+  },
 ): TicketsApi {
   const log = ctx.logger.child({ component: "tickets" });
   const { storage, events } = ctx;
@@ -304,9 +315,9 @@ export function createTicketsApi(
           decision: ticket.analysis.decision,
         });
       }
-      if (autoExecute && ticket.analysis.decision.action === "auto_execute" && ctx.hooks.autoExecute) {
+      if (autoExecute && ticket.analysis.decision.action === "auto_execute" && deps.autoExecute) {
         starts.push(
-          ctx.hooks.autoExecute(ticket).catch((err: unknown) => {
+          deps.autoExecute(ticket).catch((err: unknown) => {
             log.error({ ticketId: ticket.id, err }, "auto-execution failed to start");
           }),
         );
@@ -350,9 +361,9 @@ export function createTicketsApi(
     for (const ticket of found.values()) {
       const updated = await setStatus(ticket.id, "resolved", reason);
       resolved.push(updated);
-      if (ctx.hooks.ticketResolved) {
+      if (deps.ticketResolved) {
         try {
-          await ctx.hooks.ticketResolved(updated, reason);
+          await deps.ticketResolved(updated, reason);
         } catch (err) {
           log.error({ ticketId: ticket.id, err }, "ticket resolution hook failed");
         }
@@ -381,10 +392,7 @@ export function createTicketsApi(
 
   async function get(id: number): Promise<Ticket> {
     const ticket = await storage.tickets.get(id);
-    if (!ticket)
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `ticket ${id} does not exist`, {
-        details: { entity: "ticket", id },
-      });
+    if (!ticket) throw notFound("ticket", id, `ticket ${id} does not exist`);
     return ticket;
   }
 
@@ -731,7 +739,7 @@ export function createTicketsApi(
     get,
 
     async list(query = {}) {
-      const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
+      const limit = clampLimit(query.limit);
       const where: { status?: TicketStatus | { in: readonly TicketStatus[] }; source?: string } = {};
       if (query.status !== undefined)
         where.status = typeof query.status === "string" ? query.status : { in: query.status };
@@ -742,8 +750,7 @@ export function createTicketsApi(
         limit: limit + 1,
         ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
       });
-      const page = items.slice(0, limit);
-      return { items: page, nextCursor: items.length > limit ? (page[page.length - 1]?.id ?? null) : null };
+      return pageOf(items, limit);
     },
 
     setStatus,

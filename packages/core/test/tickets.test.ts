@@ -52,10 +52,9 @@ const alertmanagerLike = defineConnector({
 
 describe("createTicketsApi", () => {
   it("stores an analyzed ticket and starts auto-execution when analysis says so", async () => {
-    const { tickets, runbooks, ctx } = await makeIntake();
-    await loadSampleRunbooks(runbooks);
     const started: Ticket[] = [];
-    ctx.hooks.autoExecute = async (t) => void started.push(t);
+    const { tickets, runbooks, ctx } = await makeIntake({ autoExecute: async (t) => void started.push(t) });
+    await loadSampleRunbooks(runbooks);
     const events: string[] = [];
     ctx.events.on("ticket:ingested", () => events.push("ingested"));
     ctx.events.on("ticket:analyzed", () => events.push("analyzed"));
@@ -73,10 +72,9 @@ describe("createTicketsApi", () => {
   });
 
   it("folds a repeat into the open ticket and never starts a second execution when it comes again", async () => {
-    const { tickets, runbooks, ctx } = await makeIntake();
-    await loadSampleRunbooks(runbooks);
     let runs = 0;
-    ctx.hooks.autoExecute = async () => void runs++;
+    const { tickets, runbooks } = await makeIntake({ autoExecute: async () => void runs++ });
+    await loadSampleRunbooks(runbooks);
     const first = await tickets.ingest(disk);
     const second = await tickets.ingest({ ...disk, title: "  disk FULL on build agent " });
     expect(second).toMatchObject({ deduplicated: true, ticket: { id: first.ticket.id, occurrences: 2 } });
@@ -84,10 +82,9 @@ describe("createTicketsApi", () => {
   });
 
   it("reopens a flapping ticket for a person instead of running the remediation again", async () => {
-    const { tickets, runbooks, ctx } = await makeIntake();
-    await loadSampleRunbooks(runbooks);
     let runs = 0;
-    ctx.hooks.autoExecute = async () => void runs++;
+    const { tickets, runbooks } = await makeIntake({ autoExecute: async () => void runs++ });
+    await loadSampleRunbooks(runbooks);
     const first = await tickets.ingest(disk);
     await tickets.setStatus(first.ticket.id, "resolved", "fixed");
     const again = await tickets.ingest(disk);
@@ -100,10 +97,9 @@ describe("createTicketsApi", () => {
   });
 
   it("does not auto-execute when the caller says so", async () => {
-    const { tickets, runbooks, ctx } = await makeIntake();
-    await loadSampleRunbooks(runbooks);
     let runs = 0;
-    ctx.hooks.autoExecute = async () => void runs++;
+    const { tickets, runbooks } = await makeIntake({ autoExecute: async () => void runs++ });
+    await loadSampleRunbooks(runbooks);
     await tickets.ingest(disk, { autoExecute: false });
     expect(runs).toBe(0);
   });
@@ -243,9 +239,11 @@ describe("TicketsApi.ingestWebhook", () => {
   });
 
   it("creates tickets from a connector and resolves the open one when a resolved alert arrives", async () => {
-    const { tickets, ctx } = await makeIntake({ connectors: [alertmanagerLike] });
     const resolvedHook: string[] = [];
-    ctx.hooks.ticketResolved = async (t, reason) => void resolvedHook.push(`${t.id}:${reason}`);
+    const { tickets } = await makeIntake({
+      connectors: [alertmanagerLike],
+      ticketResolved: async (t, reason) => void resolvedHook.push(`${t.id}:${reason}`),
+    });
     const headers = { authorization: "Bearer s" };
     const firing = await tickets.ingestWebhook("alertmanager", {
       headers,

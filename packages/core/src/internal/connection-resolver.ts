@@ -1,12 +1,10 @@
 /**
- * How the executor reaches into the connections API for what the public API never shows:
- * connections with their credentials opened. Keyed by a symbol, so it is not part of the
- * `ConnectionsApi` type and no adapter serialises it by accident.
+ * The resolver's types: connections with their credentials opened, for the executor and the
+ * connections API's health check. engine.ts builds one resolver (`createConnectionResolver` in
+ * connections.ts) and hands it to exactly those two parts; no public object leads to it.
  */
 import type { ConnectionRecord } from "../domain.js";
 import type { ResolvedConnection } from "../plugin.js";
-
-export const connectionResolver = Symbol.for("runwarden.connectionResolver");
 
 /** A connection ready for a connector call, and what an approval is bound to. */
 export interface Resolution {
@@ -40,11 +38,9 @@ export interface RawTarget {
 export interface ConnectionResolver {
   byName(name: string): Promise<Resolution | undefined>;
   byId(id: number): Promise<Resolution | undefined>;
+  /** A stored connection (already read) with its credential opened. */
+  fromRecord(record: ConnectionRecord): Promise<Resolution>;
   raw(target: RawTarget): Promise<Resolution>;
   /** Environment of a credential, to check a ticket may use it; undefined when there is none. */
   credentialEnvironment(id: number): Promise<string | undefined>;
-}
-
-export interface HasConnectionResolver {
-  [connectionResolver]: ConnectionResolver;
 }

@@ -3,7 +3,6 @@
  * package.
  */
 import type { Logger } from "pino";
-import type { Ticket } from "../domain.js";
 import type { EngineEvents } from "../events.js";
 import type { Redactor } from "../executor/redaction.js";
 import type { Clock, Policy } from "../policy.js";
@@ -27,14 +26,4 @@ export interface EngineContext {
   redactor: Redactor;
   /** ISO timestamp of the clock's now. */
   nowIso(): string;
-  /**
-   * Late-bound links between parts, set by the part that owns them, so that intake can start an
-   * execution without importing the executor.
-   */
-  hooks: {
-    /** Called after analysis decided `auto_execute`. */
-    autoExecute?: (ticket: Ticket) => Promise<void>;
-    /** Called when a source says a ticket's problem is over: cancel what waits on it. */
-    ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
-  };
 }

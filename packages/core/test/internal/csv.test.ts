@@ -198,10 +198,9 @@ describe("TicketsApi.importCsv", () => {
   });
 
   it("auto-executes imported tickets only when the option is set", async () => {
-    const { tickets, runbooks, ctx } = await makeIntake();
-    await loadSampleRunbooks(runbooks);
     let runs = 0;
-    ctx.hooks.autoExecute = async () => void runs++;
+    const { tickets, runbooks } = await makeIntake({ autoExecute: async () => void runs++ });
+    await loadSampleRunbooks(runbooks);
     const row = "Disk full on build agent,No space left on device (ENOSPC),high,dev,ci,datadog";
     await tickets.importCsv(`${header}\n${row}\n`);
     expect(runs).toBe(0);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { createAnalyzer } from "../../src/analyzer/index.js";
 import type { AnalyzerStage } from "../../src/analyzer/stage.js";
+import type { Ticket } from "../../src/domain.js";
 import { createEventBus } from "../../src/events.js";
 import { Redactor } from "../../src/executor/redaction.js";
 import type { EngineContext } from "../../src/internal/context.js";
@@ -47,7 +48,6 @@ export function makeContext(options: { storage?: Storage; policy?: Partial<Polic
     instanceId: "test",
     signal: new AbortController().signal,
     nowIso: () => new Date(clock.now()).toISOString(),
-    hooks: {},
     redactor: new Redactor(),
   };
   return {
@@ -75,13 +75,22 @@ export async function makeIntake(
     policy?: Partial<Policy>;
     connectors?: (ConnectorDefinition | ConnectorRegistration)[];
     stages?: AnalyzerStage[] | ((builtIn: AnalyzerStage[]) => AnalyzerStage[]);
+    /** What intake calls to start an auto-execution (the executor's, in an engine). */
+    autoExecute?: (ticket: Ticket) => Promise<void>;
+    /** What intake calls when a source resolved a ticket (the executor's, in an engine). */
+    ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
   } = {},
 ): Promise<Intake> {
   const base = makeContext(options);
   const registry = await createConnectorRegistry(base.ctx, options.connectors ?? []);
   const runbooks = createRunbooksApi(base.ctx, { audit: base.audit });
   const analyzer = createAnalyzer(base.ctx, { runbooks, stages: options.stages });
-  const tickets = createTicketsApi(base.ctx, { analyzer, registry });
+  const tickets = createTicketsApi(base.ctx, {
+    analyzer,
+    registry,
+    ...(options.autoExecute ? { autoExecute: options.autoExecute } : {}),
+    ...(options.ticketResolved ? { ticketResolved: options.ticketResolved } : {}),
+  });
   return { ...base, registry, runbooks, tickets };
 }
 

@@ -3,7 +3,7 @@
  * code serves single statements (the pool) and transactions (one checked-out client).
  */
 import type { CollectionName, Condition, Query, Where } from "@runwarden/core";
-import { checkQuery, checkWhere, rwError } from "@runwarden/core";
+import { checkQuery, checkWhere, documentNotFound, rwError } from "@runwarden/core";
 import { type Column, columnsOf, tableOf } from "./schema.js";
 
 export interface Queryable {
@@ -106,9 +106,7 @@ export class PgTable {
   ): Promise<Doc> {
     const current = await this.get(q, id);
     if (!current) {
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `No ${this.name} document with this id`, {
-        details: { entity: this.name, id },
-      });
+      throw documentNotFound(this.name, id);
     }
     if (current.version !== expectedVersion) throw this.versionConflict(id, expectedVersion, current.version);
     const { id: _id, version: _version, lease: _lease, ...fields } = changes;
@@ -123,10 +121,7 @@ export class PgTable {
     );
     if (result.rowCount !== 1) {
       const now = await this.get(q, id);
-      if (!now)
-        throw rwError("RW_ERR_STORAGE_NOT_FOUND", `No ${this.name} document with this id`, {
-          details: { entity: this.name, id },
-        });
+      if (!now) throw documentNotFound(this.name, id);
       throw this.versionConflict(id, expectedVersion, now.version);
     }
     return next;

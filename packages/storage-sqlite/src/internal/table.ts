@@ -3,7 +3,7 @@
  * read-check-write runs without yielding; the public store wraps them in promises.
  */
 import type { CollectionName, Condition, Query } from "@runwarden/core";
-import { checkQuery, checkWhere, rwError } from "@runwarden/core";
+import { checkQuery, checkWhere, documentNotFound, rwError } from "@runwarden/core";
 import type { Database, Statement } from "better-sqlite3";
 import { type Column, columnsOf } from "./schema.js";
 
@@ -78,9 +78,7 @@ export class SqliteTable {
   update(id: number, expectedVersion: number, changes: Record<string, unknown>): Doc {
     const current = this.get(id);
     if (!current) {
-      throw rwError("RW_ERR_STORAGE_NOT_FOUND", `No ${this.name} document with this id`, {
-        details: { entity: this.name, id },
-      });
+      throw documentNotFound(this.name, id);
     }
     if (current.version !== expectedVersion) throw this.versionConflict(id, expectedVersion, current.version);
     const { id: _id, version: _version, lease: _lease, ...fields } = changes;
