@@ -11,8 +11,10 @@ import { MetricsRegistry } from "./internal/metrics.js";
 import { createEventHub, type EventHub } from "./internal/sse.js";
 import { createStreamTokens, type StreamTokens } from "./internal/stream-token.js";
 import { approvalRoutes } from "./routes/approvals.js";
+import { connectionRoutes } from "./routes/connections.js";
 import { connectorRoutes } from "./routes/connectors.js";
 import type { RouteContext } from "./routes/context.js";
+import { credentialRoutes } from "./routes/credentials.js";
 import { executionRoutes } from "./routes/executions.js";
 import { runbookRoutes } from "./routes/runbooks.js";
 import { systemRoutes } from "./routes/system.js";
@@ -203,6 +205,8 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
   for (const install of [
     ticketRoutes,
     connectorRoutes,
+    credentialRoutes,
+    connectionRoutes,
     runbookRoutes,
     executionRoutes,
     approvalRoutes,
