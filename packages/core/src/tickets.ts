@@ -148,6 +148,8 @@ export interface TicketsApi {
   ingestAlerts(source: string, alerts: readonly TicketInput[]): Promise<WebhookResult>;
   /** Throws RW_ERR_STORAGE_NOT_FOUND. */
   get(id: number): Promise<Ticket>;
+  /** The tickets of these ids, in no particular order; an id with no ticket is skipped. */
+  getMany(ids: readonly number[]): Promise<Ticket[]>;
   /** Newest first. */
   list(query?: ListTicketsQuery): Promise<Page<Ticket>>;
   /** Sets a ticket's status and why (the executor's transitions). Retries version conflicts. */
@@ -729,6 +731,11 @@ export function createTicketsApi(
     },
 
     get,
+
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      return storage.tickets.find({ where: { id: { in: [...new Set(ids)] } } });
+    },
 
     async list(query = {}) {
       const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);

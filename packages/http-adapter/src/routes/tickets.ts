@@ -125,10 +125,7 @@ async function rowResults(route: RouteContext, result: CsvImportResult) {
   if (result.rows > maxRowResults || result.errorsTruncated || !result.ticketIds) return null;
   const ids = result.ticketIds;
   const tickets = new Map<number, Ticket>();
-  if (ids.length > 0) {
-    for (const t of await route.engine.storage.tickets.find({ where: { id: { in: [...new Set(ids)] } } }))
-      tickets.set(t.id, t);
-  }
+  for (const t of await route.engine.tickets.getMany(ids)) tickets.set(t.id, t);
   const errors = new Map(result.errors.map((e) => [e.row, e]));
   const rows: z.infer<typeof RowResult>[] = [];
   let next = 0;
