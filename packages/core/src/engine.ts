@@ -7,7 +7,7 @@ import { type AnalyzerStage, createAnalyzer } from "./analyzer/index.js";
 import { type AuditLog, createAuditLog } from "./audit.js";
 import { type ConnectionsApi, createConnectionResolver, createConnectionsApi } from "./connections.js";
 import { type CredentialsApi, createCredentialsApi } from "./credentials.js";
-import type { Ticket } from "./domain.js";
+import { approvalStatuses, sessionStatuses, type Ticket, ticketStatuses } from "./domain.js";
 import { createEventBus, type EngineEvents } from "./events.js";
 import { type ApprovalsApi, createExecutor, type ExecutionsApi } from "./executor/index.js";
 import { Redactor } from "./executor/redaction.js";
@@ -94,6 +94,16 @@ export interface Engine {
   /** The monitoring pollers (none unless `monitoring` was configured). */
   readonly monitoring: MonitoringApi;
   /**
+   * How many tickets, execution sessions or approvals are in each status, one count per status
+   * present (a status with none is absent). For gauges such as the HTTP adapter's `/metrics`.
+   */
+  countByStatus(collection: StatusCounted): Promise<Record<string, number>>;
+  /**
+   * Whether the store answers a read now, and which store it is (`memory`, `sqlite`, …). A store
+   * that cannot be reached is `{ ok: false, error }`, never a throw.
+   */
+  checkStorage(): Promise<{ kind: string; ok: true } | { kind: string; ok: false; error: unknown }>;
+  /**
    * Freezes the connector registry, resumes sessions left by a previous process and starts the
    * background work (claiming sessions, expiring approvals). Idempotent.
    */
@@ -101,6 +111,15 @@ export interface Engine {
   /** Stops background work, waits for running steps to settle, closes connectors and the store. */
   close(): Promise<void>;
 }
+
+/** The collections `engine.countByStatus` counts. */
+export type StatusCounted = "tickets" | "sessions" | "approvals";
+
+const statusesOf: Readonly<Record<StatusCounted, readonly string[]>> = {
+  tickets: ticketStatuses,
+  sessions: sessionStatuses,
+  approvals: approvalStatuses,
+};
 
 /** Creates an engine. Nothing runs in the background until `start()`. */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -165,6 +184,26 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     instanceId: ctx.instanceId,
     sync,
     monitoring,
+    async countByStatus(collection) {
+      const store = ctx.storage[collection] as Storage["tickets"];
+      const counts: Record<string, number> = {};
+      await Promise.all(
+        statusesOf[collection].map(async (status) => {
+          const count = await store.count({ status } as never);
+          if (count > 0) counts[status] = count;
+        }),
+      );
+      return counts;
+    },
+    async checkStorage() {
+      const kind = ctx.storage.kind;
+      try {
+        await ctx.storage.getValue("health");
+        return { kind, ok: true };
+      } catch (error) {
+        return { kind, ok: false, error };
+      }
+    },
     async start() {
       if (started) return;
       started = true;

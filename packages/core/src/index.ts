@@ -53,7 +53,13 @@ export {
 } from "./credentials.js";
 export * from "./domain.js";
 // The engine and its parts.
-export { createEngine, type Engine, type EngineOptions, type MonitoringApi } from "./engine.js";
+export {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  type MonitoringApi,
+  type StatusCounted,
+} from "./engine.js";
 // The contracts: errors, domain shapes, the storage port, events, the plugin API, policy.
 export * from "./errors.js";
 export * from "./events.js";

@@ -168,6 +168,17 @@ describe("createTicketsApi", () => {
   });
 });
 
+describe("TicketsApi.getMany", () => {
+  it("returns the tickets of the given ids once each and skips ids with no ticket", async () => {
+    const { tickets } = await makeIntake();
+    const a = await tickets.ingest({ ...disk, title: "First of many" });
+    const b = await tickets.ingest({ ...disk, title: "Second of many", service: "web" });
+    const found = await tickets.getMany([b.ticket.id, a.ticket.id, b.ticket.id, 999_999]);
+    expect(found.map((t) => t.title).sort()).toEqual(["First of many", "Second of many"]);
+    expect(await tickets.getMany([])).toEqual([]);
+  });
+});
+
 describe("TicketsApi.ingestWebhook", () => {
   it("accepts the documented snake_case JSON on the generic source", async () => {
     const { tickets } = await makeIntake();

@@ -6,13 +6,15 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Engine, Logger } from "@runwarden/core";
 import { type AdapterEnv, type AuthActor, type Ctx, mount } from "./internal/endpoint.js";
 import { mapError } from "./internal/errors.js";
-import { createGroupCommit } from "./internal/group-commit.js";
 import { MetricsRegistry } from "./internal/metrics.js";
 import { createEventHub, type EventHub } from "./internal/sse.js";
 import { createStreamTokens, type StreamTokens } from "./internal/stream-token.js";
+import { createWaves } from "./internal/waves.js";
 import { approvalRoutes } from "./routes/approvals.js";
+import { connectionRoutes } from "./routes/connections.js";
 import { connectorRoutes } from "./routes/connectors.js";
 import type { RouteContext } from "./routes/context.js";
+import { credentialRoutes } from "./routes/credentials.js";
 import { executionRoutes } from "./routes/executions.js";
 import { runbookRoutes } from "./routes/runbooks.js";
 import { systemRoutes } from "./routes/system.js";
@@ -63,11 +65,6 @@ export interface HttpAdapterOptions {
   validateResponses?: boolean;
   /** Trust `X-Forwarded-For` for the audit log's origin. Default false. */
   trustProxy?: boolean;
-  /**
-   * Store the tickets of generic webhooks that arrive together in one transaction (group
-   * commit). Each request is still answered only once its tickets are durable. Default true.
-   */
-  groupCommit?: boolean;
 }
 
 export interface HttpAdapter {
@@ -180,7 +177,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
       secret: options.webhooks?.generic?.secret,
       header: (options.webhooks?.generic?.header ?? "x-runwarden-webhook-secret").toLowerCase(),
     },
-    groupCommit: options.groupCommit === false ? undefined : createGroupCommit(engine),
+    webhookWave: createWaves(),
     authenticate,
     originOf,
     add(spec) {
@@ -203,6 +200,8 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
   for (const install of [
     ticketRoutes,
     connectorRoutes,
+    credentialRoutes,
+    connectionRoutes,
     runbookRoutes,
     executionRoutes,
     approvalRoutes,

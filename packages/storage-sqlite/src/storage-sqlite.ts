@@ -139,6 +139,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     });
   }
 
+  /** Runs a queued write; called inside the group's transaction, it is a savepoint of its own. */
+  const inSavepoint = db.transaction((work: () => unknown) => work());
+
   /** Commits the queued writes together (see run), settling each once the commit is done. */
   function flushWrites(): void {
     flushScheduled = false;
@@ -148,7 +151,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     if (batch.length === 1) {
       const [only] = batch;
       try {
-        only!.resolve(db.transaction(only!.work).immediate());
+        only!.resolve(inSavepoint.immediate(only!.work));
       } catch (err) {
         only!.reject(mapError(err));
       }
@@ -160,7 +163,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         for (const { work } of batch) {
           try {
             // Nested: a savepoint, rolled back alone when this write throws.
-            outcomes.push({ ok: true, value: db.transaction(work)() });
+            outcomes.push({ ok: true, value: inSavepoint(work) });
           } catch (err) {
             // An error that ended the whole transaction fails the group: retried one by one below.
             if (!db.inTransaction) throw err;
@@ -172,7 +175,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       // Nothing of the group was stored: each write gets its own transaction, as if alone.
       for (const { work, resolve, reject } of batch) {
         try {
-          resolve(db.transaction(work).immediate());
+          resolve(inSavepoint.immediate(work));
         } catch (err) {
           reject(mapError(err));
         }

@@ -260,6 +260,12 @@ export const IdParams = z.object({
     .openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 
+/** `?environment=&type=`: the filter of the credential and connection listings. */
+export const ListFilter = z.object({
+  environment: z.string().max(64).optional(),
+  type: z.string().max(64).optional(),
+});
+
 /** Keyset pagination in every list. */
 export const PageQuery = {
   limit: z.coerce.number().int().min(1).max(500).default(50),

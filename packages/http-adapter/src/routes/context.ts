@@ -2,10 +2,10 @@
 import type { z } from "@hono/zod-openapi";
 import type { Engine, Logger } from "@runwarden/core";
 import { type AuthActor, type Ctx, type EndpointSpec, sendJson } from "../internal/endpoint.js";
-import type { GroupCommit } from "../internal/group-commit.js";
 import type { MetricsRegistry } from "../internal/metrics.js";
 import type { EventHub } from "../internal/sse.js";
 import type { StreamTokens } from "../internal/stream-token.js";
+import type { Wave } from "../internal/waves.js";
 import type { TokenStore } from "../tokens.js";
 
 export interface RouteContext {
@@ -19,8 +19,8 @@ export interface RouteContext {
   validateResponses: boolean;
   publicMetrics: boolean;
   genericWebhook: { secret: string | undefined; header: string };
-  /** Batches generic webhook ingests into shared transactions; undefined when turned off. */
-  groupCommit: GroupCommit | undefined;
+  /** Paces generic webhooks into waves whose writes share the store's commits. */
+  webhookWave: Wave;
   authenticate(c: Ctx): Promise<AuthActor | undefined>;
   /** The caller's address for the audit log. */
   originOf(c: Ctx): string;

@@ -42,35 +42,26 @@ export function systemRoutes(route: RouteContext): void {
   metrics.gauge({
     name: "runwarden_tickets",
     help: "Tickets by status",
-    collect: () =>
-      Promise.all(
-        ticketStatuses.map(async (status) => ({
-          labels: { status },
-          value: await engine.storage.tickets.count({ status }),
-        })),
-      ),
+    collect: async () => {
+      const counts = await engine.countByStatus("tickets");
+      return ticketStatuses.map((status) => ({ labels: { status }, value: counts[status] ?? 0 }));
+    },
   });
   metrics.gauge({
     name: "runwarden_sessions",
     help: "Execution sessions by status",
-    collect: () =>
-      Promise.all(
-        sessionStatuses.map(async (status) => ({
-          labels: { status },
-          value: await engine.storage.sessions.count({ status }),
-        })),
-      ),
+    collect: async () => {
+      const counts = await engine.countByStatus("sessions");
+      return sessionStatuses.map((status) => ({ labels: { status }, value: counts[status] ?? 0 }));
+    },
   });
   metrics.gauge({
     name: "runwarden_approvals",
     help: "Approvals by status",
-    collect: () =>
-      Promise.all(
-        approvalStatuses.map(async (status) => ({
-          labels: { status },
-          value: await engine.storage.approvals.count({ status }),
-        })),
-      ),
+    collect: async () => {
+      const counts = await engine.countByStatus("approvals");
+      return approvalStatuses.map((status) => ({ labels: { status }, value: counts[status] ?? 0 }));
+    },
   });
   metrics.gauge({
     name: "runwarden_sse_clients",
@@ -99,21 +90,16 @@ export function systemRoutes(route: RouteContext): void {
       503: { description: "The store cannot be reached", wire: Health },
     },
     async handler(c) {
-      let ok = true;
-      try {
-        await engine.storage.getValue("health");
-      } catch (err) {
-        ok = false;
-        route.log.warn({ err }, "health check failed");
-      }
+      const storage = await engine.checkStorage();
+      if (!storage.ok) route.log.warn({ err: storage.error }, "health check failed");
       return c.json(
         {
-          status: ok ? "ok" : "unavailable",
-          storage: engine.storage.kind,
+          status: storage.ok ? "ok" : "unavailable",
+          storage: storage.kind,
           instance_id: engine.instanceId,
           uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
         },
-        ok ? 200 : 503,
+        storage.ok ? 200 : 503,
       );
     },
   });

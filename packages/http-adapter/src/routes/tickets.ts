@@ -13,7 +13,6 @@ import {
 } from "@runwarden/core";
 import { fromNodeHttp, mediaType, parseJson, readText, tooLarge } from "../internal/body.js";
 import { type Ctx, IdParams, named, PageQuery, unauthenticated } from "../internal/endpoint.js";
-import { prepareGeneric } from "../internal/group-commit.js";
 import { streamMultipartFile } from "../internal/multipart.js";
 import { type RouteContext, send } from "./context.js";
 
@@ -126,10 +125,7 @@ async function rowResults(route: RouteContext, result: CsvImportResult) {
   if (result.rows > maxRowResults || result.errorsTruncated || !result.ticketIds) return null;
   const ids = result.ticketIds;
   const tickets = new Map<number, Ticket>();
-  if (ids.length > 0) {
-    for (const t of await route.engine.storage.tickets.find({ where: { id: { in: [...new Set(ids)] } } }))
-      tickets.set(t.id, t);
-  }
+  for (const t of await route.engine.tickets.getMany(ids)) tickets.set(t.id, t);
   const errors = new Map(result.errors.map((e) => [e.row, e]));
   const rows: z.infer<typeof RowResult>[] = [];
   let next = 0;
@@ -273,19 +269,10 @@ export function ticketRoutes(route: RouteContext): void {
           }
         }
       }
-      const prepared =
-        source === genericWebhookSource && route.groupCommit ? prepareGeneric(body, source) : undefined;
-      const result = prepared
-        ? {
-            tickets: await route.groupCommit!.submit(prepared.inputs, submittedBy),
-            resolved: [],
-            warnings: prepared.warnings,
-          }
-        : await engine.tickets.ingestWebhook(
-            source,
-            { headers: headerRecord(c), body, rawBody },
-            { submittedBy },
-          );
+      const ingest = () =>
+        engine.tickets.ingestWebhook(source, { headers: headerRecord(c), body, rawBody }, { submittedBy });
+      // Generic webhooks enter core in waves, so that their writes share the store's commits.
+      const result = source === genericWebhookSource ? await route.webhookWave(ingest) : await ingest();
       return send(route, c, 202, WebhookResultDoc, {
         tickets: result.tickets.map(({ ticket, deduplicated }) => ({
           id: ticket.id,

@@ -1,0 +1,269 @@
+/**
+ * Ticket intake and validation: the path every ticket takes into the store, whatever brought it
+ * (an SDK call, a CSV row, a webhook, a pull). An input is checked against `TicketInput`, analyzed,
+ * stored through `storage.ingestTickets` (which folds a repeat of an open ticket into it), and then
+ * announced: `ticket:ingested` / `ticket:analyzed` events and, when analysis says so, the start
+ * of an auto-execution. `ingest` and `ingestMany` are the SDK's entry points; the CSV import and
+ * the monitoring intake build on the same functions.
+ */
+import type { z } from "zod";
+import type { Analyzer } from "../analyzer/index.js";
+import type { AnalysisSubject } from "../analyzer/stage.js";
+import { type Analysis, type Ticket, TicketInput, type ValidTicketInput } from "../domain.js";
+import { rwError } from "../errors.js";
+import type { EngineContext } from "../internal/context.js";
+import type { CsvRowInput } from "../internal/csv.js";
+import type { NewDoc } from "../storage.js";
+import type { IngestResult, TicketsApi } from "./types.js";
+
+/** One bad field of an input, as `RW_ERR_INPUT_INVALID` lists them in `details.fields`. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** A zod error as field problems, each path prefixed (`[2].`) and its head renamed by `names`. */
+export function fieldErrors(
+  error: z.ZodError,
+  prefix = "",
+  names: Readonly<Record<string, string>> = {},
+): FieldProblem[] {
+  return error.issues.map((issue) => {
+    const [head, ...rest] = issue.path.map(String);
+    const field = [head === undefined ? "" : (names[head] ?? head), ...rest]
+      .filter((p) => p !== "")
+      .join(".");
+    return { field: `${prefix}${field}` || "(body)", message: issue.message };
+  });
+}
+
+/** `RW_ERR_INPUT_INVALID` listing the bad fields. */
+export function invalid(message: string, fields: FieldProblem[]) {
+  return rwError("RW_ERR_INPUT_INVALID", message, { details: { fields } });
+}
+
+/** The intake functions the other parts of the tickets API build on. */
+export interface Intake extends Pick<TicketsApi, "ingest" | "ingestMany"> {
+  subjectOf(input: ValidTicketInput | CsvRowInput): AnalysisSubject;
+  docOf(
+    ticket: AnalysisSubject,
+    fingerprint: string,
+    analysis: Analysis | null,
+    receivedAt: string | undefined,
+    now: string,
+    autoExecute?: boolean,
+    submittedBy?: string | null,
+  ): NewDoc<Ticket>;
+  analyzeLate(outcome: IngestResult, autoExecute: boolean): Promise<IngestResult>;
+  afterStore(outcomes: readonly IngestResult[], autoExecute: boolean): Promise<void>;
+  store(
+    inputs: readonly ValidTicketInput[],
+    autoExecute: boolean,
+    receivedAt?: (i: number) => string | undefined,
+    submittedBy?: (i: number) => string | null,
+  ): Promise<IngestResult[]>;
+}
+
+/** Creates the intake shared by every way a ticket comes in. */
+export function createIntake(
+  ctx: EngineContext,
+  deps: {
+    analyzer: Analyzer;
+    /** Starts the auto-execution analysis decided (the executor's; absent: nothing starts). */
+    autoExecute?: (ticket: Ticket) => Promise<void>;
+  },
+): Intake {
+  const log = ctx.logger.child({ component: "tickets" });
+  const { storage, events } = ctx;
+  const { analyzer } = deps;
+
+  function subjectOf(input: ValidTicketInput | CsvRowInput): AnalysisSubject {
+    return {
+      title: input.title,
+      description: input.description,
+      severity: input.severity,
+      environment: input.environment,
+      service: input.service,
+      source: input.source,
+      externalId: input.externalId ?? null,
+      sourceFingerprint: input.fingerprint ?? null,
+      metaData: input.metaData,
+    };
+  }
+
+  function docOf(
+    ticket: AnalysisSubject,
+    fingerprint: string,
+    analysis: Analysis | null,
+    receivedAt: string | undefined,
+    now: string,
+    autoExecute = false,
+    submittedBy: string | null = null,
+  ): NewDoc<Ticket> {
+    return {
+      title: ticket.title,
+      description: ticket.description,
+      severity: ticket.severity,
+      environment: ticket.environment,
+      service: ticket.service,
+      source: ticket.source,
+      externalId: ticket.externalId,
+      fingerprint,
+      status: "analyzed",
+      occurrences: 1,
+      metaData: ticket.metaData,
+      receivedAt: receivedAt ?? now,
+      lastSeenAt: now,
+      updatedAt: now,
+      analysis: withIntent(analysis, autoExecute),
+      statusReason: null,
+      submittedBy,
+    };
+  }
+
+  async function toDoc(
+    input: ValidTicketInput | CsvRowInput,
+    receivedAt: string | undefined,
+    now: string,
+    autoExecute: boolean,
+    submittedBy: string | null,
+  ): Promise<NewDoc<Ticket>> {
+    const { ticket, fingerprint, analysis } = await analyzer.analyze(subjectOf(input));
+    return docOf(ticket, fingerprint, analysis, receivedAt, now, autoExecute, submittedBy);
+  }
+
+  /** A repeat whose analysis was skipped but that did not fold (its ticket closed meanwhile): analyze it now. */
+  async function analyzeLate(outcome: IngestResult, autoExecute: boolean): Promise<IngestResult> {
+    const { ticket } = outcome;
+    const { analysis } = await analyzer.analyze({
+      title: ticket.title,
+      description: ticket.description,
+      severity: ticket.severity,
+      environment: ticket.environment,
+      service: ticket.service,
+      source: ticket.source,
+      externalId: ticket.externalId,
+      sourceFingerprint: null,
+      metaData: ticket.metaData,
+    });
+    const updated = await storage.tickets.update(ticket.id, ticket.version, {
+      analysis: withIntent(analysis, autoExecute),
+      updatedAt: ctx.nowIso(),
+    });
+    return { ticket: updated, deduplicated: false };
+  }
+
+  /** Emits events and starts auto-executions for stored outcomes. */
+  async function afterStore(outcomes: readonly IngestResult[], autoExecute: boolean): Promise<void> {
+    const announce = events.listenerCount("ticket:ingested") > 0;
+    const announceAnalysis = events.listenerCount("ticket:analyzed") > 0;
+    const starts: Promise<void>[] = [];
+    for (const { ticket, deduplicated } of outcomes) {
+      if (announce) {
+        events.emit("ticket:ingested", {
+          ticketId: ticket.id,
+          source: ticket.source,
+          deduplicated,
+          occurrences: ticket.occurrences,
+        });
+      }
+      if (deduplicated || !ticket.analysis) continue;
+      if (announceAnalysis) {
+        events.emit("ticket:analyzed", {
+          ticketId: ticket.id,
+          category: ticket.analysis.category,
+          decision: ticket.analysis.decision,
+        });
+      }
+      if (autoExecute && ticket.analysis.decision.action === "auto_execute" && deps.autoExecute) {
+        starts.push(
+          deps.autoExecute(ticket).catch((err: unknown) => {
+            log.error({ ticketId: ticket.id, err }, "auto-execution failed to start");
+          }),
+        );
+      }
+    }
+    // The batch's sessions start together, so their writes share commits; the caller still
+    // hears back only once every one of them is stored.
+    await Promise.all(starts);
+  }
+
+  async function store(
+    inputs: readonly ValidTicketInput[],
+    autoExecute: boolean,
+    receivedAt: (i: number) => string | undefined = () => undefined,
+    submittedBy: (i: number) => string | null = () => null,
+  ): Promise<IngestResult[]> {
+    if (inputs.length === 0) return [];
+    const now = ctx.nowIso();
+    const docs: NewDoc<Ticket>[] = [];
+    for (let i = 0; i < inputs.length; i++)
+      docs.push(await toDoc(inputs[i]!, receivedAt(i), now, autoExecute, submittedBy(i)));
+    const outcomes = await storage.ingestTickets(docs, { dedupeWindowMs: ctx.policy.dedupeWindowMs, now });
+    await afterStore(outcomes, autoExecute);
+    return outcomes;
+  }
+
+  function validate(input: unknown, prefix = ""): ValidTicketInput {
+    const parsed = TicketInput.safeParse(input);
+    if (!parsed.success) throw invalid("the ticket is invalid", fieldErrors(parsed.error, prefix));
+    return parsed.data;
+  }
+
+  return {
+    subjectOf,
+    docOf,
+    analyzeLate,
+    afterStore,
+    store,
+
+    async ingest(input, options = {}) {
+      const valid = validate(input);
+      if (valid.resolved) {
+        throw invalid("use ingestWebhook (or resolve the ticket) to report a resolved alert", [
+          { field: "resolved", message: "a new ticket cannot start resolved" },
+        ]);
+      }
+      const [result] = await store(
+        [valid],
+        options.autoExecute ?? true,
+        () => valid.receivedAt,
+        () => options.submittedBy ?? null,
+      );
+      return result as IngestResult;
+    },
+
+    async ingestMany(inputs, options = {}) {
+      const valid: ValidTicketInput[] = [];
+      const fields: FieldProblem[] = [];
+      inputs.forEach((input, i) => {
+        const parsed = TicketInput.safeParse(input);
+        if (parsed.success) valid.push(parsed.data);
+        else fields.push(...fieldErrors(parsed.error, `[${i}].`));
+      });
+      if (fields.length > 0) throw invalid("some tickets are invalid", fields);
+      if (valid.some((v) => v.resolved)) {
+        throw invalid("a new ticket cannot start resolved", [
+          { field: "resolved", message: "use ingestWebhook" },
+        ]);
+      }
+      const by = options.submittedBy;
+      return store(
+        valid,
+        options.autoExecute ?? true,
+        (i) => valid[i]?.receivedAt,
+        (i) => (typeof by === "string" ? by : (by?.[i] ?? null)),
+      );
+    },
+  };
+}
+
+/**
+ * Marks an analysis whose decision the caller asked to carry out (`autoExecuteRequested`), in the
+ * same write that stores the ticket: if the process dies before the session starts, the next
+ * `engine.start()` finds the ticket still `analyzed` and starts it.
+ */
+function withIntent(analysis: Analysis | null, autoExecute: boolean): Analysis | null {
+  if (!analysis || !autoExecute || analysis.decision.action !== "auto_execute") return analysis;
+  return { ...analysis, autoExecuteRequested: true };
+}

@@ -1,0 +1,262 @@
+/**
+ * Webhook and monitoring intake: `POST /tickets/webhook/{source}` and the monitoring poller's
+ * alerts. The built-in `generic` source maps the documented snake_case ticket JSON (this is the
+ * one place that mapping lives); any other source is a monitoring connector that verifies and
+ * parses its tool's payload. Both then share one path: resolved alerts resolve the open tickets
+ * they match, the rest are stored (a repeat folds into its open ticket).
+ */
+import { z } from "zod";
+import type { Analyzer } from "../analyzer/index.js";
+import { normalizeSeverity } from "../analyzer/normalize.js";
+import {
+  openTicketStatuses,
+  type Ticket,
+  TicketInput,
+  type TicketSeverity,
+  type ValidTicketInput,
+} from "../domain.js";
+import { rwError } from "../errors.js";
+import type { EngineContext } from "../internal/context.js";
+import type { WebhookRequest } from "../plugin.js";
+import { type ConnectorRegistry, genericWebhookSource } from "../registry.js";
+import { type FieldProblem, fieldErrors, type Intake, invalid } from "./intake.js";
+import type { TicketQueries } from "./queries.js";
+import type { IngestResult, TicketsApi, WebhookResult } from "./types.js";
+
+/** The generic webhook's JSON, snake_case as the connector guide writes it. */
+export const GenericWebhookTicket = z.object({
+  title: z.string(),
+  description: z.string().optional(),
+  severity: z.string().optional(),
+  environment: z.string().optional(),
+  service: z.string().optional(),
+  source: z.string().optional(),
+  external_id: z.union([z.string(), z.number()]).optional(),
+  fingerprint: z.string().optional(),
+  resolved: z.boolean().optional(),
+  meta_data: z.record(z.string(), z.unknown()).optional(),
+  received_at: z.string().optional(),
+});
+
+const maxWebhookTickets = 1_000;
+/** The generic ticket's fields: any other key of a body is ignored, with a warning. */
+const genericFields: ReadonlySet<string> = new Set(Object.keys(GenericWebhookTicket.shape));
+
+const snakeCase: Readonly<Record<string, string>> = {
+  externalId: "external_id",
+  metaData: "meta_data",
+  receivedAt: "received_at",
+};
+
+/** Creates `ingestWebhook` and `ingestAlerts`. */
+export function createMonitoringIntake(
+  ctx: EngineContext,
+  deps: {
+    analyzer: Analyzer;
+    registry: ConnectorRegistry;
+    intake: Intake;
+    queries: TicketQueries;
+    /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */
+    ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
+  },
+): Pick<TicketsApi, "ingestWebhook" | "ingestAlerts"> {
+  const log = ctx.logger.child({ component: "tickets" });
+  const { storage } = ctx;
+  const { analyzer, intake, queries } = deps;
+  const { store, subjectOf } = intake;
+  const { setStatus } = queries;
+
+  async function resolveOpen(input: ValidTicketInput, reason: string): Promise<Ticket[]> {
+    const { ticket: subject, fingerprint } = analyzer.identify(subjectOf(input));
+    const open = [...openTicketStatuses];
+    const found = new Map<number, Ticket>();
+    for (const t of await storage.tickets.find({ where: { fingerprint, status: { in: open } }, limit: 100 }))
+      found.set(t.id, t);
+    if (subject.externalId) {
+      const byId = await storage.tickets.find({
+        where: { externalId: subject.externalId, source: subject.source, status: { in: open } },
+        limit: 100,
+      });
+      for (const t of byId) found.set(t.id, t);
+    }
+    const resolved: Ticket[] = [];
+    for (const ticket of found.values()) {
+      const updated = await setStatus(ticket.id, "resolved", reason);
+      resolved.push(updated);
+      if (deps.ticketResolved) {
+        try {
+          await deps.ticketResolved(updated, reason);
+        } catch (err) {
+          log.error({ ticketId: ticket.id, err }, "ticket resolution hook failed");
+        }
+      }
+    }
+    return resolved;
+  }
+
+  async function ingestValid(
+    inputs: ValidTicketInput[],
+    autoExecute: boolean,
+    submittedBy: string | null,
+  ): Promise<IngestResult[]> {
+    const results: IngestResult[] = [];
+    const open = inputs.filter((input) => !input.resolved);
+    const stored = await store(
+      open,
+      autoExecute,
+      (i) => open[i]?.receivedAt,
+      () => submittedBy,
+    );
+    let next = 0;
+    for (const input of inputs) {
+      if (input.resolved) continue;
+      results.push(stored[next++] as IngestResult);
+    }
+    return results;
+  }
+
+  async function webhookInputs(
+    source: string,
+    request: WebhookRequest,
+  ): Promise<{ inputs: ValidTicketInput[]; warnings: string[] }> {
+    const warnings: string[] = [];
+    if (source === genericWebhookSource) {
+      const body = request.body;
+      const items = Array.isArray(body) ? body : [body];
+      if (body === undefined || body === null || typeof body !== "object") {
+        throw invalid("the webhook body must be a JSON ticket object or an array of them", [
+          { field: "(body)", message: "expected a JSON object or array" },
+        ]);
+      }
+      if (items.length > maxWebhookTickets) {
+        throw rwError("RW_ERR_INPUT_TOO_LARGE", `a webhook may carry at most ${maxWebhookTickets} tickets`, {
+          details: { limit: maxWebhookTickets, count: items.length },
+        });
+      }
+      const inputs: ValidTicketInput[] = [];
+      const fields: FieldProblem[] = [];
+      items.forEach((item, i) => {
+        const prefix = Array.isArray(body) ? `[${i}].` : "";
+        const parsed = GenericWebhookTicket.safeParse(item);
+        if (!parsed.success) {
+          fields.push(...fieldErrors(parsed.error, prefix));
+          return;
+        }
+        const t = parsed.data;
+        const ignored = Object.keys(item as object).filter((k) => !genericFields.has(k));
+        if (ignored.length > 0)
+          warnings.push(`${prefix}ignored unknown field(s): ${ignored.slice(0, 10).join(", ")}`);
+        const candidate: Record<string, unknown> = {
+          title: t.title,
+          description: t.description,
+          severity: mapSeverity(t.severity, `${prefix}severity`, warnings),
+          environment: t.environment,
+          service: t.service,
+          source: t.source ?? source,
+          externalId: t.external_id === undefined ? undefined : String(t.external_id),
+          fingerprint: t.fingerprint,
+          resolved: t.resolved,
+          metaData: t.meta_data,
+          receivedAt: t.received_at,
+        };
+        const valid = TicketInput.safeParse(candidate);
+        if (valid.success) inputs.push(valid.data);
+        else fields.push(...fieldErrors(valid.error, prefix, snakeCase));
+      });
+      if (fields.length > 0) throw invalid("the webhook payload is invalid", fields);
+      return { inputs, warnings };
+    }
+
+    const connector = deps.registry.monitoring(source);
+    if (connector.verifyWebhook && !(await connector.verifyWebhook(request))) {
+      throw rwError("RW_ERR_AUTH_UNAUTHENTICATED", `the webhook failed ${source}'s verification`, {
+        details: { source },
+      });
+    }
+    if (!connector.parseWebhook) {
+      throw rwError("RW_ERR_PLUGIN_NOT_FOUND", `monitoring connector "${source}" does not accept webhooks`, {
+        details: { kind: "monitoring", name: source },
+      });
+    }
+    const parsed = await connector.parseWebhook(request);
+    warnings.push(...parsed.warnings);
+    if (parsed.tickets.length > maxWebhookTickets) {
+      throw rwError("RW_ERR_INPUT_TOO_LARGE", `a webhook may carry at most ${maxWebhookTickets} tickets`, {
+        details: { limit: maxWebhookTickets, count: parsed.tickets.length },
+      });
+    }
+    const fields: FieldProblem[] = [];
+    const inputs = connectorInputs(source, parsed.tickets, warnings, fields);
+    if (fields.length > 0) throw invalid(`connector "${source}" produced an invalid ticket`, fields);
+    return { inputs, warnings };
+  }
+
+  /**
+   * A monitoring connector's tickets (a webhook's or a pull's) as intake takes them: the source
+   * defaulted, the severity mapped onto the scale, each checked. Problems go to `fields`.
+   */
+  function connectorInputs(
+    source: string,
+    tickets: readonly TicketInput[],
+    warnings: string[],
+    fields: FieldProblem[],
+  ): ValidTicketInput[] {
+    const inputs: ValidTicketInput[] = [];
+    tickets.forEach((ticket, i) => {
+      const prefix = tickets.length > 1 ? `[${i}].` : "";
+      const candidate = {
+        ...ticket,
+        source: ticket.source ?? source,
+        severity: mapSeverity(ticket.severity as unknown, `${prefix}severity`, warnings),
+      };
+      const valid = TicketInput.safeParse(candidate);
+      if (valid.success) inputs.push(valid.data);
+      else fields.push(...fieldErrors(valid.error, prefix));
+    });
+    return inputs;
+  }
+
+  /** What every monitoring source shares after parsing: resolutions first, then the rest folded or stored. */
+  async function monitoringIntake(
+    source: string,
+    inputs: ValidTicketInput[],
+    warnings: string[],
+    submittedBy: string | null,
+  ): Promise<WebhookResult> {
+    const resolved: Ticket[] = [];
+    for (const input of inputs) {
+      if (!input.resolved) continue;
+      const done = await resolveOpen(input, `resolved by ${input.source}`);
+      if (done.length === 0)
+        warnings.push(`no open ticket matched the resolved alert "${input.title.slice(0, 80)}"`);
+      resolved.push(...done);
+    }
+    const tickets = await ingestValid(inputs, true, submittedBy);
+    if (warnings.length > 0) log.debug({ source, warnings: warnings.length }, "alerts mapped with warnings");
+    return { tickets, resolved, warnings };
+  }
+
+  return {
+    async ingestWebhook(source, request, options = {}) {
+      const { inputs, warnings } = await webhookInputs(source, request);
+      return monitoringIntake(source, inputs, warnings, options.submittedBy ?? null);
+    },
+
+    async ingestAlerts(source, alerts) {
+      const warnings: string[] = [];
+      const fields: FieldProblem[] = [];
+      const inputs = connectorInputs(source, alerts, warnings, fields);
+      for (const { field, message } of fields.slice(0, 20)) warnings.push(`refused ${field}: ${message}`);
+      return monitoringIntake(source, inputs, warnings, `monitoring:${source}`);
+    },
+  };
+}
+
+/** A webhook's severity onto the scale: an unknown one becomes `medium`, with a warning. */
+function mapSeverity(raw: unknown, field: string, warnings: string[]): TicketSeverity | undefined {
+  if (raw === undefined || raw === null || raw === "") return undefined;
+  const mapped = normalizeSeverity(raw);
+  if (mapped) return mapped;
+  warnings.push(`${field}: unknown severity "${String(raw).slice(0, 40)}" mapped to medium`);
+  return "medium";
+}

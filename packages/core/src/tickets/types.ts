@@ -1,0 +1,141 @@
+/**
+ * The tickets API's contract: `TicketsApi` and the options and results of its calls. The
+ * implementation is split by job in this folder (intake.ts, csv-import.ts, monitoring.ts,
+ * queries.ts) and assembled in ../tickets.ts.
+ */
+import type { Ticket, TicketInput, TicketStatus } from "../domain.js";
+import type { CsvSource } from "../internal/csv.js";
+import type { WebhookRequest } from "../plugin.js";
+import type { Page } from "../runbooks.js";
+
+export type { CsvSource } from "../internal/csv.js";
+
+export interface IngestTicketOptions {
+  /** Start the matched runbook when analysis decides `auto_execute`. Default true. */
+  autoExecute?: boolean;
+  /**
+   * The actor whose request this is (recorded as the ticket's `submittedBy`, and as `causedBy`
+   * of a session auto-executed for it). `ingestMany` also takes one per input.
+   */
+  submittedBy?: string;
+}
+
+/** `ingestMany`'s options: `submittedBy` for all inputs, or one per input (a group commit). */
+export interface IngestManyOptions extends Omit<IngestTicketOptions, "submittedBy"> {
+  submittedBy?: string | readonly (string | null | undefined)[];
+}
+
+/** `ingestWebhook`'s options. */
+export interface WebhookIngestOptions {
+  /** The webhook's actor: the token's actor, or `webhook:<source>` for a source-verified request. */
+  submittedBy?: string;
+}
+
+export interface IngestResult {
+  ticket: Ticket;
+  /** True when the input was folded into an open ticket (occurrences + 1). */
+  deduplicated: boolean;
+}
+
+export interface ImportProgress {
+  rows: number;
+  imported: number;
+  deduplicated: number;
+  rejected: number;
+}
+
+export interface CsvImportOptions {
+  /** Start matched runbooks that analysis decides to auto-execute. Default false. */
+  autoExecute?: boolean;
+  /** Called every `progressEvery` rows, and once at the end. */
+  onProgress?: (progress: ImportProgress) => void;
+  /** Rows between progress reports (and `import:progressed` events). Default 1,000. */
+  progressEvery?: number;
+  /** The source of rows with no `source` value. Default "csv". */
+  source?: string;
+  /** Rows stored per transaction. Default 500. */
+  batchSize?: number;
+  /** The uploader's actor: each ticket's `submittedBy` (see IngestTicketOptions). */
+  submittedBy?: string;
+  /** How many rejected rows are described in `errors` (all are counted). Default 1,000. */
+  maxErrors?: number;
+  /** Ticket ids are returned only for files of at most this many stored rows. Default 10,000. */
+  maxTicketIds?: number;
+}
+
+/** One refused CSV row. */
+export interface CsvRowError {
+  /** 1-based data row number: row 1 is the first line after the header. */
+  row: number;
+  /** 1-based line of the file where the row starts (the header is line 1). */
+  line: number;
+  reason: string;
+}
+
+export interface CsvImportResult extends ImportProgress {
+  /** The first `maxErrors` refused rows. */
+  errors: CsvRowError[];
+  /** True when more rows were refused than `errors` lists. */
+  errorsTruncated: boolean;
+  /** Ids of the stored tickets in row order, for files of at most `maxTicketIds` stored rows. */
+  ticketIds?: number[];
+}
+
+export interface WebhookResult {
+  /** Tickets created or folded into, in payload order. */
+  tickets: IngestResult[];
+  /** Open tickets the payload resolved. */
+  resolved: Ticket[];
+  /** What was mapped with a guess (an unknown severity, an ignored field). */
+  warnings: string[];
+}
+
+export interface ListTicketsQuery {
+  status?: TicketStatus | readonly TicketStatus[];
+  source?: string;
+  /** Default 50, at most 500. */
+  limit?: number;
+  cursor?: number;
+}
+
+export interface TicketsApi {
+  /**
+   * Validates, analyzes and stores one ticket. Throws RW_ERR_INPUT_INVALID listing every bad
+   * field in `details.fields`.
+   */
+  ingest(input: unknown, options?: IngestTicketOptions): Promise<IngestResult>;
+  /** The same for many tickets in one transaction; an invalid one refuses the whole call. */
+  ingestMany(inputs: readonly unknown[], options?: IngestManyOptions): Promise<IngestResult[]>;
+  /**
+   * Streams a CSV file into tickets in flat memory. Every good row imports; each bad row is
+   * reported with its data row and line number. Throws RW_ERR_INPUT_CSV_HEADER up front when the
+   * header has no `title` column.
+   */
+  importCsv(source: CsvSource, options?: CsvImportOptions): Promise<CsvImportResult>;
+  /** The CSV template: the header and one example row. */
+  csvTemplate(): string;
+  /**
+   * Handles `POST /tickets/webhook/{source}`: the built-in `generic` source takes the documented
+   * ticket JSON (one object or an array); any other source is the monitoring connector of that
+   * name (RW_ERR_PLUGIN_NOT_FOUND when none), which verifies and parses the request.
+   */
+  ingestWebhook(
+    source: string,
+    request: WebhookRequest,
+    options?: WebhookIngestOptions,
+  ): Promise<WebhookResult>;
+  /**
+   * Takes alerts a monitoring connector pulled (the monitoring poller) through the same intake as
+   * its webhook: a repeat folds into the open ticket of its fingerprint, a resolved alert resolves
+   * it. An alert that fails validation is skipped and named in `warnings`.
+   */
+  ingestAlerts(source: string, alerts: readonly TicketInput[]): Promise<WebhookResult>;
+  /** Throws RW_ERR_STORAGE_NOT_FOUND. */
+  get(id: number): Promise<Ticket>;
+  /** The tickets of these ids, in no particular order; an id with no ticket is skipped. */
+  getMany(ids: readonly number[]): Promise<Ticket[]>;
+  /** Newest first. */
+  list(query?: ListTicketsQuery): Promise<Page<Ticket>>;
+  /** Sets a ticket's status and why (the executor's transitions). Retries version conflicts. */
+  setStatus(id: number, status: TicketStatus, reason: string | null): Promise<Ticket>;
+}
