@@ -5,6 +5,9 @@
  * Retry-After. Pulled alerts go through the webhook's intake, so both fold into one ticket per
  * fingerprint. Outbound, `acknowledge` (a session started for the alert's ticket) and `resolve`
  * (that ticket resolved) are outbox rows, delivered once each with the outbox's retries.
+ *
+ * Over 500 lines: one poller's schedule, lease, cursor, backoff and its acknowledge/resolve
+ * catch-up share their state; split by job, each part would be handed all of it.
  */
 import type { Logger } from "pino";
 import { z } from "zod";

@@ -2,6 +2,9 @@
  * The outbound half of ticket sync: engine events become outbox rows (idempotent work notes and
  * state changes), and a worker delivers them to the ticketing connector in id order per ticket,
  * with exponential backoff and jitter, until they are delivered or dead.
+ *
+ * Over 500 lines: the payload of each engine event and the delivery of a row (claim, send,
+ * backoff, dead) are one flow; the loop shared with the monitoring poller lives in worker.ts.
  */
 import type { Logger } from "pino";
 import type { AuditLog } from "../audit.js";

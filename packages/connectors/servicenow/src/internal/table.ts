@@ -1,6 +1,9 @@
 /**
  * The ServiceNow Table API on `incident`: idempotent create / update / work note, pullChanges
  * over sys_updated_on, basic or OAuth (client credentials, token cached until expiry).
+ *
+ * Over 500 lines: one Table API client; create, update, note and pull share its auth, paging,
+ * idempotency markers and error mapping.
  */
 import { createHash } from "node:crypto";
 import { apiHealthFailure, clip, createHttpClient, type HttpRequest } from "@runwarden/connector-kit";
