@@ -20,19 +20,6 @@ import type { Vault } from "./vault.js";
 /** The built-in connection every step falls back to: the engine's own host. */
 export const localConnectionName = "local";
 
-/** A connection as the API takes it (the connector guide's body, camelCased). */
-export interface ConnectionInput {
-  name: string;
-  connectionType: string;
-  credentialId?: number | null;
-  targetHost?: string | null;
-  targetPort?: number | null;
-  targetService?: string | null;
-  environment?: string;
-  /** Connector-specific options (host key fingerprint, egress allowlist, …); never secrets. */
-  options?: Record<string, unknown>;
-}
-
 export interface ConnectionsApi {
   /** Stores a connection. Its credential, when given, must exist and be of the same environment. */
   create(input: ConnectionInput, options?: ActorOptions): Promise<ConnectionRecord>;
@@ -67,7 +54,12 @@ const host = z
   .max(255)
   .regex(/^[A-Za-z0-9._:[\]-]+$/, "must be a host name or an IP address");
 
-const InputSchema = z.object({
+/**
+ * A connection as the API takes it (the connector guide's body, camelCased): the one schema of
+ * it, which the HTTP adapter also serves and documents. Fields left out take their defaults when
+ * the connection is created (no credential, no target, no environment, no options).
+ */
+export const ConnectionInput = z.object({
   name,
   connectionType: z
     .string()
@@ -75,13 +67,27 @@ const InputSchema = z.object({
     .min(1)
     .max(64)
     .regex(/^[a-z][a-z0-9-]*$/, "must be a connection type such as ssh, database, api"),
-  credentialId: z.number().int().positive().nullable().default(null),
-  targetHost: host.nullable().default(null),
-  targetPort: z.number().int().min(1).max(65_535).nullable().default(null),
-  targetService: z.string().trim().min(1).max(64).nullable().default(null),
-  environment: z.string().trim().max(64).default(""),
-  options: z.record(z.string(), z.unknown()).default({}),
+  credentialId: z.number().int().positive().nullable().optional(),
+  targetHost: host.nullable().optional(),
+  targetPort: z.number().int().min(1).max(65_535).nullable().optional(),
+  targetService: z.string().trim().min(1).max(64).nullable().optional(),
+  environment: z.string().trim().max(64).optional(),
+  /** Connector-specific options (host key fingerprint, egress allowlist, …); never secrets. */
+  options: z.record(z.string(), z.unknown()).optional(),
 });
+export type ConnectionInput = z.input<typeof ConnectionInput>;
+
+/** The input with every default filled in: what is stored. */
+const InputSchema = ConnectionInput.transform((input) => ({
+  name: input.name,
+  connectionType: input.connectionType,
+  credentialId: input.credentialId ?? null,
+  targetHost: input.targetHost ?? null,
+  targetPort: input.targetPort ?? null,
+  targetService: input.targetService ?? null,
+  environment: input.environment ?? "",
+  options: input.options ?? {},
+}));
 
 const unknownHealth: ConnectionHealth = { status: "unknown", checkedAt: null, latencyMs: null, error: null };
 

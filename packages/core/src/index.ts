@@ -31,7 +31,7 @@ export {
   type StageContext,
 } from "./analyzer/index.js";
 export type { AuditListOptions, AuditLog, AuditPage, AuditRecordInput } from "./audit.js";
-export { type ConnectionInput, type ConnectionsApi, localConnectionName } from "./connections.js";
+export { ConnectionInput, type ConnectionsApi, localConnectionName } from "./connections.js";
 export {
   builtInCredentialTypes,
   type CredentialSchema,

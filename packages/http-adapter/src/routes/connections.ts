@@ -4,24 +4,12 @@
  * the connector guide writes them.
  */
 import { z } from "@hono/zod-openapi";
-import { ConnectionHealth, ConnectionRecord } from "@runwarden/core";
+import { ConnectionHealth, ConnectionInput, ConnectionRecord } from "@runwarden/core";
 import { IdParams, ListFilter, named } from "../internal/endpoint.js";
 import { actorOptions, type RouteContext, send } from "./context.js";
 
-/** The documented body of a connection (connector guide). */
-const ConnectionBody = named(
-  "ConnectionInput",
-  z.object({
-    name: z.string().openapi({ example: "prod-db-01" }),
-    connectionType: z.string().openapi({ example: "database" }),
-    credentialId: z.number().int().nullable().optional().openapi({ example: 1 }),
-    targetHost: z.string().nullable().optional().openapi({ example: "db.example.com" }),
-    targetPort: z.number().int().nullable().optional().openapi({ example: 5432 }),
-    targetService: z.string().nullable().optional().openapi({ example: "postgresql" }),
-    environment: z.string().optional().openapi({ example: "prod" }),
-    options: z.record(z.string(), z.unknown()).optional(),
-  }),
-);
+/** The documented body of a connection (connector guide): core's schema of it. */
+const ConnectionBody = named("ConnectionInput", ConnectionInput);
 const ConnectionChanges = named("ConnectionChanges", ConnectionBody.partial());
 const Connection = named("Connection", ConnectionRecord);
 const ConnectionList = z.object({ items: z.array(Connection) });
