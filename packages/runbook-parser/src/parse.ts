@@ -2,7 +2,6 @@ import type { Code, Heading, InlineCode, List, ListItem, Nodes, Paragraph, Root,
 import { remark } from "remark";
 import remarkFrontmatter from "remark-frontmatter";
 import {
-  type AnnotationKey,
   type AnnotationSyntaxError,
   findClosingParen,
   interpretAnnotations,
@@ -12,25 +11,31 @@ import {
   type RawAnnotation,
   readAnnotationList,
   readJsonAnnotations,
-  type StepAnnotations,
 } from "./annotations.js";
 import { RunbookInvalidError } from "./errors.js";
 import { readFrontMatter } from "./front-matter.js";
 import { assignStepNames } from "./internal/names.js";
 import { Reporter, Source } from "./internal/source.js";
+import { rules } from "./rules/index.js";
+import { lineEnd } from "./rules/shared.js";
+import { type RunbookDocument, runRule, type StepDraft } from "./rules/types.js";
 import {
   type Diagnostic,
   defaultStepSeverity,
   type Note,
   type PhaseName,
-  type Position,
   type Runbook,
-  type RunbookMetadata,
   type Step,
 } from "./schema.js";
-import { classifyHeading, nearestPhase, phaseHeadings } from "./sections.js";
-import { analyzeShellTemplate } from "./shell-context.js";
-import { tokenizeTemplate } from "./templates.js";
+import { classifyHeading } from "./sections.js";
+import { templateVariables } from "./templates.js";
+
+/**
+ * `parseRunbook`: remark parses the Markdown, the Walker below reads the tree into a
+ * {@link RunbookDocument} (sections, steps, annotations), every rule in rules/ checks it, and the
+ * plan is built when no diagnostic is an error. Annotations are read by annotations.ts with one
+ * file per annotation under annotations/.
+ */
 
 export interface ParseOptions {
   /** Report every warning as an error, so a runbook with warnings does not load (a strict CI lint). */
@@ -106,22 +111,6 @@ export function analyzeTree(tree: Root, text: string, options: ParseOptions = {}
   return walker.finish(options);
 }
 
-interface StepDraft {
-  phase: PhaseName;
-  offset: number;
-  position: Position;
-  command: string;
-  language: string;
-  /** A fence's info string or a `language` annotation named the language (it did not default to sh). */
-  languageDeclared: boolean;
-  values: StepAnnotations;
-  nameRange: { start: number; end: number } | undefined;
-  onFailureRange: { start: number; end: number } | undefined;
-  descriptions: string[];
-  variables: string[];
-  compensate: Step["compensate"];
-}
-
 type Section =
   | { kind: "preamble" }
   | { kind: "phase"; phase: PhaseName; heading: string; offset: number; steps: number }
@@ -130,29 +119,41 @@ type Section =
 const start = (node: Nodes) => node.position?.start.offset ?? 0;
 const end = (node: Nodes) => node.position?.end.offset ?? 0;
 
+/**
+ * Reads the tree into a {@link RunbookDocument}: sections, steps and their annotations, notes and
+ * the preamble. It judges nothing: every diagnostic comes from a rule in rules/.
+ */
 class Walker {
-  readonly source: Source;
-  readonly report: Reporter;
-  title: string | undefined;
-  titleOffset = 0;
-  firstContentOffset = 0;
-  metadata: RunbookMetadata | undefined = {};
+  readonly doc: RunbookDocument;
   preamble: string[] = [];
   preambleRun: { start: number; end: number } | undefined;
   section: Section = { kind: "preamble" };
-  mainSection: { offset: number; heading: string } | undefined;
-  seenPhases = new Map<PhaseName, number>();
-  emptyPhases: { heading: string; offset: number }[] = [];
   notes: Note[] = [];
-  drafts: StepDraft[] = [];
   /** The step that text below it describes. */
   current: StepDraft | undefined;
   /** Text at the top of a list item before its fenced step: that step's description. */
   pending: string[] | undefined;
 
   constructor(source: Source) {
-    this.source = source;
-    this.report = new Reporter(source);
+    this.doc = {
+      source,
+      title: undefined,
+      titleOffset: 0,
+      firstContentOffset: 0,
+      metadata: {},
+      frontMatterEnd: undefined,
+      problems: [],
+      headings: [],
+      mainSection: undefined,
+      emptyPhases: [],
+      commandlessItems: [],
+      detachedTexts: [],
+      steps: [],
+    };
+  }
+
+  get source(): Source {
+    return this.doc.source;
   }
 
   walk(tree: Root): void {
@@ -161,8 +162,15 @@ class Walker {
       const node = children[i]!;
       if (node.type === "yaml") {
         if (i === 0) {
-          this.metadata = readFrontMatter(this.source, end(node), this.report);
-          this.firstContentOffset = children[1] ? start(children[1]) : end(node);
+          const problems = this.doc.problems;
+          this.doc.metadata = readFrontMatter(this.source, end(node), {
+            error: (ruleId, message, s, e = s) =>
+              problems.push({ ruleId, severity: "error", message, start: s, end: e }),
+            warn: (ruleId, message, s, e = s) =>
+              problems.push({ ruleId, severity: "warning", message, start: s, end: e }),
+          });
+          this.doc.frontMatterEnd = end(node);
+          this.doc.firstContentOffset = children[1] ? start(children[1]) : end(node);
         }
         continue;
       }
@@ -174,38 +182,22 @@ class Walker {
 
   heading(node: Heading): void {
     const text = plainText(node).trim();
-    if (node.depth === 1 && this.title === undefined && text.length > 0) {
+    const doc = this.doc;
+    if (node.depth === 1 && doc.title === undefined && text.length > 0) {
       this.closeSection();
-      this.title = text;
-      this.titleOffset = start(node);
+      doc.title = text;
+      doc.titleOffset = start(node);
       this.section = { kind: "preamble" };
       return;
     }
     const phase = text.length > 0 ? classifyHeading(text) : undefined;
+    doc.headings.push({ text, phase, start: start(node), end: end(node) });
     if (phase !== undefined) {
       this.closeSection();
-      const seen = this.seenPhases.get(phase);
-      if (seen !== undefined) {
-        this.report.warn(
-          "runbook/duplicate-section",
-          `a second "${text}" section: its steps are added to ${phaseHeadings[phase]} (line ${this.source.point(seen).line}); merge the two sections`,
-          start(node),
-          end(node),
-        );
-      } else this.seenPhases.set(phase, start(node));
       this.section = { kind: "phase", phase, heading: text, offset: start(node), steps: 0 };
-      if (phase === "main" && this.mainSection === undefined)
-        this.mainSection = { offset: start(node), heading: text };
+      if (phase === "main" && doc.mainSection === undefined)
+        doc.mainSection = { offset: start(node), heading: text };
       return;
-    }
-    const near = text.length > 0 ? nearestPhase(text) : undefined;
-    if (near !== undefined) {
-      this.report.warn(
-        "runbook/unknown-section",
-        `"${text}" is not a runbook section, so its content is kept as a note and runs nothing (did you mean "${near.heading}"?)`,
-        start(node),
-        end(node),
-      );
     }
     if (node.depth <= 2 && text.length > 0) {
       this.closeSection();
@@ -237,7 +229,7 @@ class Walker {
       const text = section.start === -1 ? "" : this.source.slice(section.start, section.end, 0);
       this.notes.push({ heading: section.heading, text });
     } else if (section.kind === "phase" && section.steps === 0 && section.phase !== "main") {
-      this.emptyPhases.push({ heading: section.heading, offset: section.offset });
+      this.doc.emptyPhases.push({ heading: section.heading, offset: section.offset });
     }
     this.current = undefined;
     this.pending = undefined;
@@ -277,18 +269,15 @@ class Walker {
       this.inlineStep(first, first.children[0], indent);
       for (const child of item.children.slice(1)) this.phaseBlock(child, indent);
     } else {
-      const before = this.drafts.length;
+      const before = this.doc.steps.length;
       this.pending = [];
       for (const child of item.children) this.phaseBlock(child, indent);
-      if (this.drafts.length === before) {
-        const excerpt = plainText(item).trim().replace(/\s+/g, " ");
-        const shown = excerpt.length > 40 ? `${excerpt.slice(0, 40)}…` : excerpt;
-        this.report.error(
-          "runbook/missing-command",
-          `${shown ? `"${shown}" ` : "this list item "}is a step with no command: start it with the command in backticks (- \`systemctl restart nginx\`) or put the command in a fenced code block; move prose to a step's description or a note section`,
-          start(item),
-          first?.position ? Math.min(end(item), lineEnd(this.source.text, start(item))) : end(item),
-        );
+      if (this.doc.steps.length === before) {
+        this.doc.commandlessItems.push({
+          excerpt: plainText(item).trim().replace(/\s+/g, " "),
+          start: start(item),
+          end: first?.position ? Math.min(end(item), lineEnd(this.source.text, start(item))) : end(item),
+        });
       }
     }
     this.pending = saved;
@@ -301,13 +290,11 @@ class Walker {
     else if (this.pending !== undefined) this.pending.push(text);
     else {
       const section = this.section;
-      const heading = section.kind === "phase" ? section.heading : "this section";
-      this.report.warn(
-        "runbook/detached-text",
-        `text before the first step of "${heading}" describes no step and is ignored: move it below the step it describes, or under its own heading`,
-        start(node),
-        lineEnd(this.source.text, start(node)),
-      );
+      this.doc.detachedTexts.push({
+        heading: section.kind === "phase" ? section.heading : "this section",
+        start: start(node),
+        end: lineEnd(this.source.text, start(node)),
+      });
     }
   }
 
@@ -345,7 +332,7 @@ class Walker {
       languageDeclared: false,
       annotations,
       errors,
-      templateRange: [start(code), end(code)],
+      templateRange: { start: start(code), end: end(code) },
       descriptions: description.length > 0 ? [description] : [],
     });
   }
@@ -399,7 +386,7 @@ class Walker {
       languageDeclared: lang !== null,
       annotations,
       errors,
-      templateRange: [firstLineEnd, end(node)],
+      templateRange: { start: firstLineEnd, end: end(node) },
       descriptions: [...descriptions],
     });
   }
@@ -411,45 +398,22 @@ class Walker {
     languageDeclared: boolean;
     annotations: RawAnnotation[];
     errors: AnnotationSyntaxError[];
-    templateRange: [number, number];
+    templateRange: { start: number; end: number };
     descriptions: string[];
   }): void {
     const section = this.section;
     if (section.kind !== "phase") return;
     section.steps++;
-    const report = this.report;
+    const doc = this.doc;
     const offset = start(input.node);
-    for (const error of input.errors)
-      report.error("runbook/malformed-annotation", error.message, error.start, error.end);
+    for (const error of input.errors) {
+      doc.problems.push({ ruleId: "runbook/malformed-annotation", severity: "error", ...error });
+    }
     const { values, problems, ranges, valueRanges } = interpretAnnotations(input.annotations);
-    for (const problem of problems) report.error(problem.ruleId, problem.message, problem.start, problem.end);
-    if (input.command.length === 0) {
-      report.error(
-        "runbook/missing-command",
-        "this step's command is empty: write the command to run between the backticks or inside the fence",
-        offset,
-        lineEnd(this.source.text, offset),
-      );
-    }
-    const [rawStart, rawEnd] = input.templateRange;
-    const raw = this.source.text.slice(rawStart, rawEnd);
-    if (raw.includes("{{")) {
-      for (const problem of tokenizeTemplate(raw).problems) {
-        report.error(
-          "runbook/invalid-template",
-          problem.message,
-          rawStart + problem.start,
-          rawStart + problem.end,
-        );
-      }
-    }
-    const variables: string[] = [];
-    if (input.command.includes("{{")) {
-      for (const token of tokenizeTemplate(input.command).tokens) {
-        if (token.type === "reference" && !variables.includes(token.name)) variables.push(token.name);
-      }
-    }
+    for (const problem of problems) doc.problems.push({ ...problem, severity: "error" });
+    const variables = templateVariables(input.command);
     const language = values.language ?? input.language;
+    const metadata = doc.metadata;
     // A step whose language defaulted takes its connection's language at run time (SQL on a
     // database, …): it is certainly shell only when nothing but the local default can run it.
     // Elsewhere the renderer applies the same check when the language is known.
@@ -458,38 +422,8 @@ class Walker {
       (values.language !== undefined ||
         input.languageDeclared ||
         (values.connection === undefined &&
-          this.metadata?.connection === undefined &&
-          this.metadata?.ticketConnections === undefined));
-    if (lintAsShell && input.command.includes("{{")) {
-      // Placeholders of the command, in order, are the references of its raw source, in order.
-      const sourceRefs = tokenizeTemplate(raw).tokens.filter((t) => t.type === "reference");
-      this.checkShellContexts(input.command, (k) => {
-        const ref = sourceRefs[k];
-        return ref === undefined
-          ? { start: rawStart, end: rawEnd }
-          : { start: rawStart + ref.start, end: rawStart + ref.end };
-      });
-    }
-    const compensate =
-      values.compensate === undefined
-        ? undefined
-        : this.compensation(
-            values.compensate,
-            section.phase,
-            ranges.compensate,
-            valueRanges.compensate,
-            lintAsShell,
-          );
-    const severity = values.severity ?? defaultStepSeverity;
-    if (severity === "high_risk" && values.requiresApproval === false) {
-      const range = rangeFor(ranges, "requires_approval", offset);
-      report.error(
-        "runbook/unsafe-step",
-        "a high_risk step must require approval: remove requires_approval: false, or lower the severity if the step is not high risk",
-        range.start,
-        range.end,
-      );
-    }
+          metadata?.connection === undefined &&
+          metadata?.ticketConnections === undefined));
     const draft: StepDraft = {
       phase: section.phase,
       offset,
@@ -499,174 +433,40 @@ class Walker {
       command: input.command,
       language,
       languageDeclared: values.language !== undefined || input.languageDeclared,
+      lintAsShell,
       values,
-      nameRange: ranges.name,
-      onFailureRange: ranges.on_failure,
+      ranges,
+      valueRanges,
+      templateRange: input.templateRange,
       descriptions: input.descriptions,
       variables,
-      compensate,
+      compensate:
+        values.compensate === undefined
+          ? undefined
+          : { command: values.compensate, variables: templateVariables(values.compensate) },
     };
-    this.drafts.push(draft);
+    doc.steps.push(draft);
     this.current = draft;
   }
 
-  /**
-   * Checks a `compensate` command (its templates, and that its phase ever compensates) and lists
-   * its template references. Offsets of template problems are exact when the value is written
-   * plainly or in quotes without escapes; otherwise the whole value is reported.
-   */
-  compensation(
-    command: string,
-    phase: PhaseName,
-    keyRange: { start: number; end: number } | undefined,
-    valueRange: { start: number; end: number } | undefined,
-    /** The step is certainly a shell step: its placeholders' contexts are checked. */
-    lintAsShell: boolean,
-  ): Step["compensate"] {
-    const report = this.report;
-    if (phase === "prechecks" || phase === "rollback") {
-      const range = keyRange ?? valueRange ?? { start: 0, end: 0 };
-      report.warn(
-        "runbook/ignored-compensation",
-        phase === "prechecks"
-          ? "prechecks change nothing, so a precheck is never compensated: remove compensate, or move the step to the main steps"
-          : "a rollback step is never compensated (a failing rollback step fails the session): remove compensate",
-        range.start,
-        range.end,
-      );
-    }
-    const variables: string[] = [];
-    if (!command.includes("{{")) return { command, variables };
-    const { tokens, problems } = tokenizeTemplate(command);
-    const raw =
-      valueRange === undefined ? undefined : this.source.text.slice(valueRange.start, valueRange.end);
-    const base =
-      valueRange === undefined
-        ? undefined
-        : raw === command
-          ? valueRange.start
-          : /^["']/.test(raw!) && raw!.slice(1, -1) === command
-            ? valueRange.start + 1
-            : undefined;
-    if (lintAsShell) {
-      const references = tokens.filter((t) => t.type === "reference");
-      this.checkShellContexts(
-        command,
-        (k) => {
-          const ref = references[k];
-          if (base !== undefined && ref !== undefined)
-            return { start: base + ref.start, end: base + ref.end };
-          return valueRange ?? keyRange ?? { start: 0, end: 0 };
-        },
-        "compensate: ",
-      );
-    }
-    if (problems.length > 0 && valueRange !== undefined) {
-      for (const problem of problems) {
-        report.error(
-          "runbook/invalid-template",
-          `compensate: ${problem.message}`,
-          base === undefined ? valueRange.start : base + problem.start,
-          base === undefined ? valueRange.end : base + problem.end,
-        );
-      }
-    }
-    for (const token of tokens) {
-      if (token.type === "reference" && !variables.includes(token.name)) variables.push(token.name);
-    }
-    return { command, variables };
-  }
-
-  /**
-   * Reports every placeholder of a shell command that sits where a ticket value cannot be proven
-   * one inert word (see shell-context.ts). `at(k)` gives the source range of the k-th placeholder.
-   */
-  checkShellContexts(command: string, at: (k: number) => { start: number; end: number }, prefix = ""): void {
-    analyzeShellTemplate(command).placeholders.forEach((p, k) => {
-      if (p.allowed) return;
-      const range = at(k);
-      this.report.error("runbook/unsafe-template-context", `${prefix}${p.message}`, range.start, range.end);
-    });
-  }
-
+  /** Runs every rule over the document, then builds the plan when no diagnostic is an error. */
   finish(options: ParseOptions): ParseResult {
-    const report = this.report;
-    if (this.title === undefined) {
-      report.error(
-        "runbook/missing-title",
-        'the runbook has no title: start it with a level-1 heading that says what it fixes, such as "# Fix Database Connection"',
-        this.firstContentOffset,
-      );
-    }
-    const firstByName = new Map<string, StepDraft>();
-    for (const draft of this.drafts) {
-      const name = draft.values.name;
-      if (name === undefined) continue;
-      const first = firstByName.get(name);
-      if (first === undefined) firstByName.set(name, draft);
-      else {
-        const range = draft.nameRange ?? { start: draft.offset, end: draft.offset };
-        report.error(
-          "runbook/duplicate-step",
-          `step name "${name}" is already used by the step at line ${first.position.line}: give each step a unique name`,
-          range.start,
-          range.end,
-        );
-      }
-    }
+    const doc = this.doc;
+    const reporter = new Reporter(doc.source);
+    for (const rule of rules) runRule(rule, doc, reporter);
     const names = assignStepNames(
-      this.drafts.map((d) => ({ explicitName: d.values.name, command: d.command })),
+      doc.steps.map((d) => ({ explicitName: d.values.name, command: d.command })),
     );
     const phases: Runbook["phases"] = { prechecks: [], main: [], postchecks: [], rollback: [] };
-    this.drafts.forEach((draft, index) => {
+    doc.steps.forEach((draft, index) => {
       phases[draft.phase].push(toStep(draft, names[index]!));
     });
-    if (phases.main.length === 0) {
-      if (this.mainSection !== undefined) {
-        report.error(
-          "runbook/missing-main",
-          `"${this.mainSection.heading}" has no steps: add at least one, such as - \`restart_db_service.sh\``,
-          this.mainSection.offset,
-          lineEnd(this.source.text, this.mainSection.offset),
-        );
-      } else {
-        report.error(
-          "runbook/missing-main",
-          'the runbook has no main steps: add a "## Main Steps" section with at least one step, such as - `restart_db_service.sh`',
-          this.title !== undefined ? this.titleOffset : this.firstContentOffset,
-        );
-      }
-    }
-    for (const empty of this.emptyPhases) {
-      report.warn(
-        "runbook/empty-phase",
-        `"${empty.heading}" has no steps: add steps or remove the heading`,
-        empty.offset,
-        lineEnd(this.source.text, empty.offset),
-      );
-    }
-    // Compensations of main steps and postchecks are a rollback too.
-    const compensates = this.drafts.some(
-      (d) => d.compensate !== undefined && (d.phase === "main" || d.phase === "postchecks"),
-    );
-    if (phases.rollback.length === 0 && !compensates) {
-      for (const draft of this.drafts) {
-        if (draft.values.onFailure !== "rollback") continue;
-        const range = draft.onFailureRange ?? { start: draft.offset, end: draft.offset };
-        report.warn(
-          "runbook/missing-rollback",
-          'on_failure: rollback, but the runbook has no rollback steps: add a "## Rollback" section, or use on_failure: abort',
-          range.start,
-          range.end,
-        );
-      }
-    }
-    let diagnostics = report.diagnostics;
+    let diagnostics = reporter.diagnostics;
     if (options.warningsAsErrors) diagnostics = diagnostics.map((d) => ({ ...d, severity: "error" }));
     diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
     const failed = diagnostics.some((d) => d.severity === "error");
-    if (failed || this.title === undefined || this.metadata === undefined) return { diagnostics };
-    const runbook: Runbook = { title: this.title, metadata: this.metadata, phases, notes: this.notes };
+    if (failed || doc.title === undefined || doc.metadata === undefined) return { diagnostics };
+    const runbook: Runbook = { title: doc.title, metadata: doc.metadata, phases, notes: this.notes };
     if (this.preamble.length > 0) {
       const description = this.preamble.join("\n\n").trim();
       if (description.length > 0) runbook.description = description;
@@ -701,14 +501,6 @@ function toStep(draft: StepDraft, name: string): Step {
   return step as Step;
 }
 
-function rangeFor(
-  ranges: Partial<Record<AnnotationKey, { start: number; end: number }>>,
-  key: AnnotationKey,
-  fallback: number,
-): { start: number; end: number } {
-  return ranges[key] ?? { start: fallback, end: fallback };
-}
-
 /** Whether a list item is (or holds) a step: leading inline code, an executable fence, or nested steps. */
 function isStepLike(item: ListItem): boolean {
   const first = item.children[0];
@@ -724,12 +516,6 @@ function isStepLike(item: ListItem): boolean {
 function fenceLanguage(node: Code): string {
   const lang = node.lang?.split("{")[0]?.trim();
   return lang ? normalizeLanguage(lang) : "sh";
-}
-
-function lineEnd(text: string, from: number): number {
-  let i = from;
-  while (i < text.length && text[i] !== "\n" && text[i] !== "\r") i++;
-  return i;
 }
 
 /** The text of a node as a reader sees it: code spans and emphasis reduced to their text. */
