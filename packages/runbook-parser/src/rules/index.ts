@@ -16,6 +16,7 @@ import type { Rule } from "./types.js";
 import { unknownAnnotation } from "./unknown-annotation.js";
 import { unknownMetadata } from "./unknown-metadata.js";
 import { unknownSection } from "./unknown-section.js";
+import { unsafeRegex } from "./unsafe-regex.js";
 import { unsafeStep } from "./unsafe-step.js";
 import { unsafeTemplateContext } from "./unsafe-template-context.js";
 
@@ -39,6 +40,7 @@ export const rules: readonly Rule[] = [
   unsafeTemplateContext,
   invalidTemplate,
   unsafeStep,
+  unsafeRegex,
   missingTitle,
   duplicateStep,
   missingMain,
