@@ -251,6 +251,11 @@ function show(value: unknown): string {
   return typeof value === "string" ? `"${value}"` : (JSON.stringify(value) ?? String(value));
 }
 
+function conflicting(keys: readonly string[], ranges: Partial<Record<string, unknown>>): boolean {
+  for (const k of keys) if (ranges[k] !== undefined) return true;
+  return false;
+}
+
 /** Reads annotations into step fields, reporting unknown keys, bad values and repeats. */
 export function interpretAnnotations(raw: readonly RawAnnotation[]): {
   values: StepAnnotations;
@@ -276,7 +281,7 @@ export function interpretAnnotations(raw: readonly RawAnnotation[]): {
       continue;
     }
     const key = spec.key;
-    if (ranges[key] !== undefined || spec.conflicts?.some((k) => ranges[k] !== undefined)) {
+    if (ranges[key] !== undefined || (spec.conflicts !== undefined && conflicting(spec.conflicts, ranges))) {
       problems.push({
         ruleId: "runbook/duplicate-annotation",
         message: `"${key}" is set more than once on this step; keep one`,

@@ -5,7 +5,7 @@ import { RunbookInvalidError } from "./errors.js";
 import { assignStepNames } from "./internal/names.js";
 import { Reporter, Source } from "./internal/source.js";
 import { rules } from "./rules/index.js";
-import { runRule, type StepDraft } from "./rules/types.js";
+import { runRules, type StepDraft } from "./rules/types.js";
 import { type Diagnostic, defaultStepSeverity, type Runbook, type Step } from "./schema.js";
 import { Walker } from "./walker.js";
 
@@ -94,7 +94,7 @@ export function analyzeTree(tree: Root, text: string, options: ParseOptions = {}
 function judge(walker: Walker, options: ParseOptions): ParseResult {
   const doc = walker.doc;
   const reporter = new Reporter(doc.source);
-  for (const rule of rules) runRule(rule, doc, reporter);
+  runRules(rules, doc, reporter);
   const names = assignStepNames(doc.steps.map((d) => ({ explicitName: d.values.name, command: d.command })));
   const phases: Runbook["phases"] = { prechecks: [], main: [], postchecks: [], rollback: [] };
   doc.steps.forEach((draft, index) => {

@@ -92,12 +92,15 @@ export interface Rule {
   check(ctx: RuleContext): void;
 }
 
-/** Runs one rule over a document, reporting into `reporter`. */
-export function runRule(rule: Rule, doc: RunbookDocument, reporter: Reporter): void {
-  rule.check({
+/** Runs the rules over a document, in order, reporting into `reporter`. */
+export function runRules(rules: readonly Rule[], doc: RunbookDocument, reporter: Reporter): void {
+  let rule: Rule | undefined;
+  // One context for every rule: `report` stamps the id of the rule that is running.
+  const ctx: RuleContext = {
     doc,
-    report: (message, start, end) => reporter.at(rule.severity, rule.id, message, start, end),
-  });
+    report: (message, start, end) => reporter.at(rule!.severity, rule!.id, message, start, end),
+  };
+  for (rule of rules) rule.check(ctx);
 }
 
 /** A rule whose problems a reader finds (see `RunbookDocument.problems`): it reports them. */
