@@ -1,3 +1,4 @@
+import { hashRunbook } from "@runwarden/runbook-parser";
 import { describe, expect, it } from "vitest";
 import { isRunwardenError } from "../src/errors.js";
 import { slugify } from "../src/runbooks.js";
@@ -194,5 +195,44 @@ describe("createRunbooksApi", () => {
       source: "datadog",
     });
     expect(matches[0]?.candidate.runbookKey).toBe("disk-space-cleanup");
+  });
+
+  it("refuses a runbook whose expect pattern can backtrack catastrophically, even one stored before the rule existed", async () => {
+    const { runbooks, ctx } = await makeIntake();
+    const markdown = disk().replace("(severity: safe)", "(severity: safe, expect: /(a+)+$/)");
+    expect(await codeOf(runbooks.create(markdown, { actor: admin }))).toBe("RW_ERR_RUNBOOK_INVALID");
+    // Written straight to the store, as an older version would have accepted it.
+    const now = new Date(0).toISOString();
+    const stored = await ctx.storage.runbooks.insert({
+      key: "disk-cleanup",
+      revision: 1,
+      title: "Disk Cleanup",
+      status: "approved",
+      markdown,
+      hash: hashRunbook(markdown),
+      createdAt: now,
+      updatedAt: now,
+      createdBy: admin.id,
+      approvedBy: admin.id,
+    });
+    let refused: unknown;
+    try {
+      runbooks.plan(stored);
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toMatchObject({
+      code: "RW_ERR_RUNBOOK_INVALID",
+      details: { diagnostics: [expect.objectContaining({ ruleId: "runbook/unsafe-regex" })] },
+    });
+    const query = {
+      title: "Disk full on web-01",
+      description: "disk full",
+      service: "nginx",
+      environment: "prod",
+      severity: "high" as const,
+      source: "x",
+    };
+    expect(await runbooks.match(query)).toEqual([]);
   });
 });

@@ -1,20 +1,20 @@
+import { annotationFor, annotationKeys } from "./annotations/index.js";
+import type { StepAnnotations } from "./annotations/types.js";
+import { normalizeKey } from "./internal/keys.js";
 import { isExecutableLanguage, normalizeLanguage } from "./internal/languages.js";
-import { closestMatch, didYouMean, oneOf } from "./internal/suggest.js";
-import {
-  type Expect,
-  type FailureAction,
-  failureActions,
-  maxTimeoutMs,
-  type StepSeverity,
-  stepSeverities,
-} from "./schema.js";
+import { closestMatch, didYouMean } from "./internal/suggest.js";
 
 /**
  * Step annotations: `(severity: high_risk, requires_approval: true)` after a list item's command,
  * `{requires_approval=true timeout=30s}` or `{"requires_approval": true}` in a fence's info string.
+ * This file reads the list syntax and drives the annotations; each annotation's key, aliases and
+ * value reading live in its own file under annotations/ (registered in annotations/index.ts).
  */
 
-export { isExecutableLanguage, normalizeLanguage };
+export { type AnnotationKey, annotationKeys } from "./annotations/index.js";
+export type { StepAnnotations } from "./annotations/types.js";
+export { formatDuration, parseDuration } from "./annotations/values.js";
+export { isExecutableLanguage, normalizeKey, normalizeLanguage };
 
 /** One `key: value` as written, with source offsets for diagnostics. */
 export interface RawAnnotation {
@@ -35,75 +35,11 @@ export interface AnnotationSyntaxError {
   end: number;
 }
 
-/** The step fields annotations can set. */
-export interface StepAnnotations {
-  name?: string;
-  language?: string;
-  requiresApproval?: boolean;
-  severity?: StepSeverity;
-  timeoutMs?: number;
-  retries?: number;
-  connection?: string;
-  expect?: Expect;
-  onFailure?: FailureAction;
-  idempotent?: boolean;
-  /** The command that undoes the step when the session rolls back (trimmed, not yet checked for templates). */
-  compensate?: string;
-}
-
 export interface AnnotationProblem {
   ruleId: "runbook/unknown-annotation" | "runbook/invalid-value" | "runbook/duplicate-annotation";
   message: string;
   start: number;
   end: number;
-}
-
-/** Every annotation key, as the formatter writes it. */
-export const annotationKeys = [
-  "name",
-  "language",
-  "severity",
-  "requires_approval",
-  "timeout",
-  "retries",
-  "connection",
-  "expect",
-  "expect_exit_code",
-  "expect_output",
-  "on_failure",
-  "idempotent",
-  "compensate",
-] as const;
-export type AnnotationKey = (typeof annotationKeys)[number];
-
-const aliases: Record<string, AnnotationKey> = {
-  lang: "language",
-  risk: "severity",
-  approval_required: "requires_approval",
-  retry: "retries",
-  exit_code: "expect_exit_code",
-  expect_exitcode: "expect_exit_code",
-  compensation: "compensate",
-  undo: "compensate",
-};
-
-/** `requiresApproval`, `requires-approval` and `Requires_Approval` all mean `requires_approval`. */
-const normalizedKeys = new Map<string, string>();
-export function normalizeKey(key: string): string {
-  const cached = normalizedKeys.get(key);
-  if (cached !== undefined) return cached;
-  const normalized = key
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .toLowerCase()
-    .replace(/[-\s]+/g, "_");
-  if (normalizedKeys.size < 1000) normalizedKeys.set(key, normalized);
-  return normalized;
-}
-
-function canonicalKey(key: string): AnnotationKey | undefined {
-  const normalized = normalizeKey(key);
-  if ((annotationKeys as readonly string[]).includes(normalized)) return normalized as AnnotationKey;
-  return aliases[normalized];
 }
 
 /**
@@ -311,106 +247,13 @@ export function readJsonAnnotations(
   return { annotations, errors: [] };
 }
 
-/** Milliseconds per unit; a bare number is seconds. */
-const durationUnits: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  sec: 1000,
-  secs: 1000,
-  second: 1000,
-  seconds: 1000,
-  m: 60_000,
-  min: 60_000,
-  mins: 60_000,
-  minute: 60_000,
-  minutes: 60_000,
-  h: 3_600_000,
-  hr: 3_600_000,
-  hrs: 3_600_000,
-  hour: 3_600_000,
-  hours: 3_600_000,
-};
-
-/**
- * `30s`, `5m`, `1500ms`, `1h30m`, or a bare number of seconds (`30`), to milliseconds. Undefined
- * when it is not a positive duration of whole milliseconds within Node's timer limit.
- */
-export function parseDuration(value: unknown): number | undefined {
-  let ms: number;
-  if (typeof value === "number") {
-    ms = value * 1000;
-  } else if (typeof value === "string") {
-    const text = value.trim().toLowerCase();
-    if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
-    else {
-      const part = /(\d+(?:\.\d+)?)\s*([a-z]+)\s*/gy;
-      ms = 0;
-      let matched = 0;
-      let m: RegExpExecArray | null = part.exec(text);
-      while (m !== null) {
-        const unit = durationUnits[m[2]!];
-        if (unit === undefined) return undefined;
-        ms += Number(m[1]) * unit;
-        matched = part.lastIndex;
-        m = part.exec(text);
-      }
-      if (matched === 0 || matched !== text.length) return undefined;
-    }
-  } else {
-    return undefined;
-  }
-  if (!Number.isFinite(ms) || ms <= 0 || ms > maxTimeoutMs) return undefined;
-  const rounded = Math.round(ms);
-  return Math.abs(rounded - ms) < 1e-6 ? rounded : undefined;
-}
-
-/** The shortest exact spelling of a duration: `90s` is `90s`, `120000` ms is `2m`. */
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
-function parseBoolean(value: unknown): boolean | undefined {
-  if (typeof value === "boolean") return value;
-  if (typeof value !== "string") return undefined;
-  const lower = value.trim().toLowerCase();
-  if (lower === "true" || lower === "yes") return true;
-  if (lower === "false" || lower === "no") return false;
-  return undefined;
-}
-
-function parseInteger(value: unknown, min: number, max: number): number | undefined {
-  const n =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && /^\s*\d+\s*$/.test(value)
-        ? Number(value)
-        : NaN;
-  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
-}
-
-function parseEnum<T extends string>(value: unknown, allowed: readonly T[]): T | undefined {
-  if (typeof value !== "string") return undefined;
-  const normalized = value
-    .trim()
-    .toLowerCase()
-    .replace(/[-\s]+/g, "_");
-  return (allowed as readonly string[]).includes(normalized) ? (normalized as T) : undefined;
-}
-
-function isValidRegex(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function show(value: unknown): string {
   return typeof value === "string" ? `"${value}"` : (JSON.stringify(value) ?? String(value));
+}
+
+function conflicting(keys: readonly string[], ranges: Partial<Record<string, unknown>>): boolean {
+  for (const k of keys) if (ranges[k] !== undefined) return true;
+  return false;
 }
 
 /** Reads annotations into step fields, reporting unknown keys, bad values and repeats. */
@@ -418,18 +261,18 @@ export function interpretAnnotations(raw: readonly RawAnnotation[]): {
   values: StepAnnotations;
   problems: AnnotationProblem[];
   /** Source range of each annotation that was read, by canonical key. */
-  ranges: Partial<Record<AnnotationKey, { start: number; end: number }>>;
+  ranges: Partial<Record<string, { start: number; end: number }>>;
   /** Source range of each value that was read, by canonical key (the key's range in the JSON form). */
-  valueRanges: Partial<Record<AnnotationKey, { start: number; end: number }>>;
+  valueRanges: Partial<Record<string, { start: number; end: number }>>;
 } {
   const values: StepAnnotations = {};
   const problems: AnnotationProblem[] = [];
-  const ranges: Partial<Record<AnnotationKey, { start: number; end: number }>> = {};
-  const valueRanges: Partial<Record<AnnotationKey, { start: number; end: number }>> = {};
+  const ranges: Partial<Record<string, { start: number; end: number }>> = {};
+  const valueRanges: Partial<Record<string, { start: number; end: number }>> = {};
   for (const annotation of raw) {
-    const key = canonicalKey(annotation.key);
+    const spec = annotationFor(normalizeKey(annotation.key));
     const keyRange = { start: annotation.keyStart, end: annotation.keyEnd };
-    if (key === undefined) {
+    if (spec === undefined) {
       problems.push({
         ruleId: "runbook/unknown-annotation",
         message: `unknown annotation "${annotation.key}"${didYouMean(normalizeKey(annotation.key), annotationKeys)}; known annotations are ${annotationKeys.join(", ")}`,
@@ -437,11 +280,8 @@ export function interpretAnnotations(raw: readonly RawAnnotation[]): {
       });
       continue;
     }
-    const repeated =
-      ranges[key] !== undefined ||
-      (key === "expect" && (ranges.expect_exit_code !== undefined || ranges.expect_output !== undefined)) ||
-      ((key === "expect_exit_code" || key === "expect_output") && ranges.expect !== undefined);
-    if (repeated) {
+    const key = spec.key;
+    if (ranges[key] !== undefined || (spec.conflicts !== undefined && conflicting(spec.conflicts, ranges))) {
       problems.push({
         ruleId: "runbook/duplicate-annotation",
         message: `"${key}" is set more than once on this step; keep one`,
@@ -451,144 +291,15 @@ export function interpretAnnotations(raw: readonly RawAnnotation[]): {
     }
     ranges[key] = keyRange;
     valueRanges[key] = { start: annotation.valueStart, end: annotation.valueEnd };
-    const bad = (expected: string) =>
+    const expected = spec.read(annotation.value, values);
+    if (expected !== undefined) {
       problems.push({
         ruleId: "runbook/invalid-value",
         message: `${key}: ${show(annotation.value)} is not valid: ${expected}`,
         start: annotation.valueStart,
         end: annotation.valueEnd,
       });
-    const value = annotation.value;
-    switch (key) {
-      case "name": {
-        if (typeof value === "string" && value.trim().length > 0 && !/[\r\n]/.test(value))
-          values.name = value.trim();
-        else bad("expected a non-empty step name");
-        break;
-      }
-      case "language": {
-        const language = typeof value === "string" ? normalizeLanguage(value.trim()) : "";
-        if (/^[a-z0-9][a-z0-9_+.-]*$/.test(language) && isExecutableLanguage(language))
-          values.language = language;
-        else bad("expected the language of the command, such as sh, sql, http or powershell");
-        break;
-      }
-      case "severity": {
-        const severity = parseEnum(value, stepSeverities);
-        if (severity !== undefined) values.severity = severity;
-        else
-          bad(
-            `expected ${oneOf(stepSeverities)}${
-              typeof value === "string"
-                ? didYouMean(
-                    value
-                      .trim()
-                      .toLowerCase()
-                      .replace(/[-\s]+/g, "_"),
-                    stepSeverities,
-                  )
-                : ""
-            }`,
-          );
-        break;
-      }
-      case "requires_approval":
-      case "idempotent": {
-        const flag = parseBoolean(value);
-        if (flag === undefined) bad("expected true or false");
-        else if (key === "idempotent") values.idempotent = flag;
-        else values.requiresApproval = flag;
-        break;
-      }
-      case "timeout": {
-        const ms = parseDuration(value);
-        if (ms !== undefined) values.timeoutMs = ms;
-        else bad("expected a duration such as 30s, 5m, 1500ms or 30 (seconds), at most 24 days");
-        break;
-      }
-      case "retries": {
-        const retries = parseInteger(value, 0, 100);
-        if (retries !== undefined) values.retries = retries;
-        else bad("expected a whole number from 0 to 100");
-        break;
-      }
-      case "connection": {
-        if (typeof value === "string" && value.trim().length > 0 && !/[\r\n]/.test(value))
-          values.connection = value.trim();
-        else bad("expected the name of an infrastructure connection, such as prod-db-01");
-        break;
-      }
-      case "on_failure": {
-        const action = parseEnum(value, failureActions);
-        if (action !== undefined) values.onFailure = action;
-        else
-          bad(
-            `expected ${oneOf(failureActions)}${typeof value === "string" ? didYouMean(value.trim().toLowerCase(), failureActions) : ""}`,
-          );
-        break;
-      }
-      case "expect_exit_code": {
-        const code = parseInteger(value, 0, 255);
-        if (code !== undefined) values.expect = { ...values.expect, exitCode: code };
-        else bad("expected an exit code from 0 to 255");
-        break;
-      }
-      case "expect_output": {
-        if (typeof value === "string" && value.length > 0 && isValidRegex(value))
-          values.expect = { ...values.expect, output: value };
-        else bad("expected a regular expression the output must match");
-        break;
-      }
-      case "expect": {
-        const expect = parseExpect(value);
-        if (typeof expect === "string") bad(expect);
-        else values.expect = expect;
-        break;
-      }
-      case "compensate": {
-        if (typeof value === "string" && value.trim().length > 0) values.compensate = value.trim();
-        else
-          bad(
-            'expected the command that undoes this step, such as compensate: "systemctl start {{ ticket.service }}"',
-          );
-        break;
-      }
     }
   }
   return { values, problems, ranges, valueRanges };
-}
-
-/** `expect: 0` (exit code), `expect: /ok/` (output pattern), or JSON `{"exit_code": 0, "output": "ok"}`. */
-function parseExpect(value: unknown): Expect | string {
-  const usage =
-    "expected an exit code (expect: 0), an output pattern (expect: /ready/), or both as expect_exit_code and expect_output";
-  if (typeof value === "number" || (typeof value === "string" && /^\s*\d+\s*$/.test(value))) {
-    const code = parseInteger(value, 0, 255);
-    return code === undefined ? "expected an exit code from 0 to 255" : { exitCode: code };
-  }
-  if (typeof value === "string") {
-    const text = value.trim();
-    const source = text.length >= 2 && text.startsWith("/") && text.endsWith("/") ? text.slice(1, -1) : text;
-    if (source.length === 0) return usage;
-    return isValidRegex(source) ? { output: source } : `"${source}" is not a valid regular expression`;
-  }
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    const expect: Expect = {};
-    for (const [k, v] of Object.entries(value)) {
-      const key = normalizeKey(k);
-      if (key === "exit_code") {
-        const code = parseInteger(v, 0, 255);
-        if (code === undefined) return "expected exit_code to be a number from 0 to 255";
-        expect.exitCode = code;
-      } else if (key === "output") {
-        if (typeof v !== "string" || v.length === 0 || !isValidRegex(v))
-          return "expected output to be a regular expression";
-        expect.output = v;
-      } else {
-        return `unknown field "${k}" in expect: use exit_code and output`;
-      }
-    }
-    return expect;
-  }
-  return usage;
 }

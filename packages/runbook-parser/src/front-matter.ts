@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, parseDocument, type Node as YamlNode } from "yaml";
 import { z } from "zod";
-import { formatDuration, normalizeKey, parseDuration } from "./annotations.js";
+import { formatDuration, parseDuration } from "./annotations/values.js";
+import { normalizeKey } from "./internal/keys.js";
 import { parseSimpleYaml } from "./internal/simple-yaml.js";
 import type { Reporter, Source } from "./internal/source.js";
 import { didYouMean, oneOf } from "./internal/suggest.js";
@@ -219,12 +220,12 @@ export function toFrontMatter(metadata: RunbookMetadata): Record<string, unknown
  * Reads the front matter node (`---` … `---` at offset 0 to `end`) into metadata, reporting YAML
  * syntax errors, unknown keys and bad values at their line and column in the document.
  */
-export function readFrontMatter(source: Source, end: number, report: Reporter): RunbookMetadata | undefined {
-  const text = source.text;
-  const firstBreak = text.indexOf("\n", 0);
-  const contentStart = firstBreak === -1 || firstBreak >= end ? end : firstBreak + 1;
-  const closingLine = lastLineStart(text, end);
-  const content = contentStart < closingLine ? text.slice(contentStart, closingLine) : "";
+export function readFrontMatter(
+  source: Source,
+  end: number,
+  report: Pick<Reporter, "error" | "warn">,
+): RunbookMetadata | undefined {
+  const { contentStart, closingLine, content } = frontMatterContent(source.text, end);
   // Fast path: plain front matter with known keys and good values needs no full YAML parse.
   const simple = parseSimpleYaml(content);
   if (simple === null) return {};
@@ -318,6 +319,41 @@ export function readFrontMatter(source: Source, end: number, report: Reporter): 
     );
   }
   return undefined;
+}
+
+/** The YAML between the front matter's `---` lines, and where it starts and ends. */
+function frontMatterContent(
+  text: string,
+  end: number,
+): { contentStart: number; closingLine: number; content: string } {
+  const firstBreak = text.indexOf("\n", 0);
+  const contentStart = firstBreak === -1 || firstBreak >= end ? end : firstBreak + 1;
+  const closingLine = lastLineStart(text, end);
+  const content = contentStart < closingLine ? text.slice(contentStart, closingLine) : "";
+  return { contentStart, closingLine, content };
+}
+
+/**
+ * The source range of the front matter value at `path` (keys in any spelling `normalizeKey`
+ * accepts, such as `["match", "title_pattern"]`), or undefined. Parses the YAML again: for rules
+ * that report on a value the reader accepted.
+ */
+export function locateFrontMatterValue(
+  source: Source,
+  end: number,
+  path: readonly string[],
+): { start: number; end: number } | undefined {
+  const { contentStart, content } = frontMatterContent(source.text, end);
+  const doc = parseDocument(content, { prettyErrors: false });
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (!isMap(node)) return undefined;
+    const pair = node.items.find((p) => isScalar(p.key) && normalizeKey(String(p.key.value)) === key);
+    if (pair === undefined) return undefined;
+    node = pair.value;
+  }
+  const range = rangeOf(node as YamlNode | null);
+  return range ? { start: contentStart + range[0], end: contentStart + range[1] } : undefined;
 }
 
 /** The front matter with keys normalized, or undefined if any key is unknown (the slow path reports it). */

@@ -67,6 +67,14 @@ describe("interpretAnnotations", () => {
     expect(read({ exit_code: 2, output: "x" })).toEqual({ exitCode: 2, output: "x" });
   });
 
+  it("reports a key named like an object property (constructor) as an unknown annotation", () => {
+    const { problems, values } = interpretAnnotations([
+      { key: "constructor", value: "1", keyStart: 3, keyEnd: 14, valueStart: 16, valueEnd: 17 },
+    ]);
+    expect(problems).toEqual([expect.objectContaining({ ruleId: "runbook/unknown-annotation", start: 3 })]);
+    expect(values).toEqual({});
+  });
+
   it("reports a bad regular expression as an invalid value", () => {
     const { problems } = interpretAnnotations([
       { key: "expect_output", value: "([", keyStart: 0, keyEnd: 0, valueStart: 5, valueEnd: 7 },

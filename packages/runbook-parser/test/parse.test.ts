@@ -604,7 +604,7 @@ describe("docs/runbook-format.md", () => {
     const { join } = await import("node:path");
     const root = join(import.meta.dirname, "..");
     const doc = readFileSync(join(root, "../../docs/runbook-format.md"), "utf8");
-    const sources = ["src", "src/internal"].flatMap((dir) =>
+    const sources = ["src", "src/internal", "src/rules"].flatMap((dir) =>
       readdirSync(join(root, dir))
         .filter((f) => f.endsWith(".ts"))
         .map((f) => readFileSync(join(root, dir, f), "utf8")),
