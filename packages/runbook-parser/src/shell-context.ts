@@ -29,6 +29,9 @@
  * Option injection is decided at render time, when the value is known: a value starting with `-`
  * where it begins a word is refused unless a `--` argument precedes it in its simple command
  * ({@link ShellPlaceholder.leadsWord}, {@link ShellPlaceholder.afterEndOfOptions}).
+ *
+ * Over 500 lines: one lexer; the shell grammar it follows reads best in one place (the command
+ * lists live in internal/shell-commands.ts).
  */
 import {
   argumentVerdict,
