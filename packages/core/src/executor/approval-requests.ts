@@ -108,10 +108,14 @@ export class ApprovalRequests {
     if (announce) await this.announceApproval(approval);
   }
 
-  async voidApproval(approval: Approval, why: string): Promise<boolean> {
+  /**
+   * Closes a pending approval as the engine (`void` or `expired`), and announces it. False when
+   * someone decided it first (a version conflict): then nothing changes.
+   */
+  private async closeAsEngine(approval: Approval, status: "void" | "expired"): Promise<boolean> {
     try {
       await this.ctx.storage.approvals.update(approval.id, approval.version, {
-        status: "void",
+        status,
         decidedAt: this.ctx.nowIso(),
       });
     } catch (err) {
@@ -121,9 +125,14 @@ export class ApprovalRequests {
     this.ctx.events.emit("approval:decided", {
       approvalId: approval.id,
       sessionId: approval.sessionId,
-      status: "void",
+      status,
       actor: "engine",
     });
+    return true;
+  }
+
+  async voidApproval(approval: Approval, why: string): Promise<boolean> {
+    if (!(await this.closeAsEngine(approval, "void"))) return false;
     await this.deps.audit.record({
       actor: "engine",
       action: "approval.voided",
@@ -156,21 +165,7 @@ export class ApprovalRequests {
 
   /** Expires one approval: the step is rejected and the session stops; the ticket needs a human. */
   async expire(approval: Approval): Promise<boolean> {
-    try {
-      await this.ctx.storage.approvals.update(approval.id, approval.version, {
-        status: "expired",
-        decidedAt: this.ctx.nowIso(),
-      });
-    } catch (err) {
-      if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT") return false;
-      throw err;
-    }
-    this.ctx.events.emit("approval:decided", {
-      approvalId: approval.id,
-      sessionId: approval.sessionId,
-      status: "expired",
-      actor: "engine",
-    });
+    if (!(await this.closeAsEngine(approval, "expired"))) return false;
     await this.deps.audit.record({
       actor: "engine",
       action: "approval.expired",

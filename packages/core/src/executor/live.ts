@@ -93,17 +93,17 @@ export const finalStepStatuses: ReadonlySet<StepStatus> = new Set([
 ]);
 export const isFinalSession = (status: SessionStatus) =>
   (finalSessionStatuses as readonly string[]).includes(status);
+/** How a session not driven here is stopped: its status, why, step statuses, the ticket's. */
+export interface StopRequest {
+  status: SessionStatus;
+  error: string;
+  stepStatus?: Record<number, StepStatus>;
+  ticket?: [TicketStatus, string];
+  keepApproval?: number;
+}
+
 /** Stops a session that is not driven here (see stop.ts); passed to the parts that stop one. */
-export type StopSession = (
-  sessionId: number,
-  stop: {
-    status: SessionStatus;
-    error: string;
-    stepStatus?: Record<number, StepStatus>;
-    ticket?: [TicketStatus, string];
-    keepApproval?: number;
-  },
-) => Promise<ExecutionSession>;
+export type StopSession = (sessionId: number, stop: StopRequest) => Promise<ExecutionSession>;
 
 /** A session's steps in runbook order. */
 export async function loadSteps(storage: Storage, sessionId: number): Promise<StepRecord[]> {

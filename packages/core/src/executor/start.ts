@@ -7,12 +7,12 @@
  */
 import type { Runbook } from "@runwarden/runbook-parser";
 import type { Logger } from "pino";
-import type { ExecutionSession, Phase, SessionStatus, StepRecord, Ticket } from "../domain.js";
+import type { ExecutionSession, SessionStatus, StepRecord, Ticket } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import { engineActor } from "../policy.js";
 import type { Leases } from "./leases.js";
-import { type ExecutorDeps, errorText } from "./live.js";
+import { type ExecutorDeps, errorText, phaseLabel } from "./live.js";
 import type { Outcomes } from "./outcome.js";
 import { declaredConnection, flattenRunbook, ignoredTicketConnection } from "./plan.js";
 import { Redactor } from "./redaction.js";
@@ -57,7 +57,7 @@ export function createStart(
     const failed = firstError !== undefined;
     const status: SessionStatus = dryRun ? (failed ? "failed" : "succeeded") : failed ? "failed" : "running";
     const error = firstError
-      ? `${phaseName(firstError.phase)} "${firstError.name}": ${firstError.error}; nothing was run`
+      ? `${phaseLabel(firstError.phase)} "${firstError.name}": ${firstError.error}; nothing was run`
       : null;
     const ignored = ignoredTicketConnection(
       runbook,
@@ -231,14 +231,4 @@ export function createStart(
   }
 
   return start;
-}
-
-function phaseName(phase: Phase): string {
-  return phase === "prechecks"
-    ? "precheck"
-    : phase === "postchecks"
-      ? "postcheck"
-      : phase === "rollback"
-        ? "rollback step"
-        : "step";
 }

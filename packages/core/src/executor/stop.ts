@@ -3,12 +3,12 @@
  * steps are skipped, its pending approvals voided, its status and ticket updated.
  */
 
-import type { ExecutionSession, SessionStatus, StepStatus, TicketStatus } from "../domain.js";
+import type { ExecutionSession } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import { notFound } from "../storage-kit.js";
 import type { ApprovalRequests } from "./approval-requests.js";
-import { finalStepStatuses, isFinalSession, loadSteps } from "./live.js";
+import { finalStepStatuses, isFinalSession, loadSteps, type StopRequest } from "./live.js";
 import type { Outcomes } from "./outcome.js";
 
 export class SessionStopper {
@@ -34,16 +34,7 @@ export class SessionStopper {
    * Stops a session that is not being driven here (rejected, expired, cancelled, aborted):
    * remaining steps are skipped, pending approvals voided, the ticket updated.
    */
-  async stopSession(
-    sessionId: number,
-    stop: {
-      status: SessionStatus;
-      error: string;
-      stepStatus?: Record<number, StepStatus>;
-      ticket?: [TicketStatus, string];
-      keepApproval?: number;
-    },
-  ): Promise<ExecutionSession> {
+  async stopSession(sessionId: number, stop: StopRequest): Promise<ExecutionSession> {
     const steps = await loadSteps(this.ctx.storage, sessionId);
     const local = this.isDriving(sessionId);
     for (const step of steps) {
