@@ -100,13 +100,17 @@ describe("dashboard", () => {
     await page.goto(`${server.url}/#/approvals`);
     await page.waitForSelector("#approval-cards [data-approval]");
     await shot("agent-dashboard");
-    // The admin uploaded the file, so it caused every session: follow one whose steps it may
-    // approve (a high_risk step of these needs another approver; the next test shows that).
-    const first = page
-      .locator('#approval-cards [data-approval]:has([data-action="approve"]:not([disabled]))')
-      .first();
-    const sessionLink = await first.locator('a[href^="#/executions/"]').getAttribute("href");
-    const sessionId = Number(sessionLink!.split("/").pop());
+    // The admin uploaded the file, so it caused every session: follow one whose runbook has no
+    // high_risk step, so the admin may approve every step of it (a high_risk step of these
+    // sessions needs another approver; the next test shows that).
+    const noHighRisk = new Set(["disk-space-cleanup", "high-cpu-investigation", "renew-tls-certificate"]);
+    const waitingSession = async () =>
+      (await server.engine.executions.list({ status: "awaiting_approval", limit: 500 })).items.find((s) =>
+        noHighRisk.has(s.runbookKey),
+      )?.id;
+    await expect.poll(waitingSession, { timeout: 30_000 }).toBeDefined();
+    const sessionId = (await waitingSession())!;
+    await page.waitForSelector(`#approval-cards [data-approval]:has(a[href="#/executions/${sessionId}"])`);
 
     // Approve every step of that execution as it asks, without reloading: new requests arrive live.
     for (let round = 0; round < 10; round++) {
