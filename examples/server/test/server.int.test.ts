@@ -152,7 +152,8 @@ describe("startServer", () => {
   it("answers any /api path no endpoint serves with a JSON 404, GET or POST, signed in or not", async () => {
     for (const path of ["/api", "/api/", "/api/nope", "/api/v2/tickets", "/api/v1/no-such-endpoint"]) {
       for (const method of ["GET", "POST"]) {
-        for (const headers of [{}, { authorization: `Bearer ${adminToken}` }]) {
+        const signedOut: Record<string, string> = {};
+        for (const headers of [signedOut, { authorization: `Bearer ${adminToken}` }]) {
           const res = await fetch(`${server.url}${path}`, {
             method,
             headers: { ...headers, ...(method === "POST" ? { "content-type": "application/json" } : {}) },
