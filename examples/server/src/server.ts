@@ -42,6 +42,12 @@ export const scriptsDir = fileURLToPath(new URL("../../runbooks/scripts/", impor
 /** The dashboard's static files. */
 export const publicDir = fileURLToPath(new URL("../public/", import.meta.url));
 
+/** `/api` and everything under it: the API's URL space, whatever version or endpoint. */
+function isApiPath(url: string | undefined): boolean {
+  const path = (url ?? "/").split("?", 1)[0]!;
+  return path === "/api" || path.startsWith("/api/");
+}
+
 export interface RunningServer {
   url: string;
   engine: Engine;
@@ -101,7 +107,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const api = toNodeHandler(adapter);
   const files = createStaticHandler(publicDir);
   const server: Server = createServer((req, res) => {
-    api(req, res, () => files(req, res));
+    // Under /api the adapter answers everything, its JSON 404 included: never the dashboard's HTML.
+    if (isApiPath(req.url)) api(req, res);
+    else api(req, res, () => files(req, res));
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

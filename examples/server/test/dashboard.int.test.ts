@@ -325,4 +325,32 @@ describe("dashboard", () => {
     ]);
     expect((page as Page & { errors: string[] }).errors).toEqual([]);
   });
+
+  it("shows a not-found view with a way back for an unknown #/route, and a way back from an error view", async () => {
+    await page.goto(`${server.url}/#/no-such-page`);
+    // Signed in already when the earlier tests ran; otherwise sign in here.
+    await page.waitForSelector("#shell:not([hidden]), #login:not([hidden])");
+    if (await page.isVisible("#login")) {
+      await page.fill("#login-token", adminToken);
+      await page.click("#login-form button");
+    }
+    const notFound = page.locator('[data-view="not-found"]');
+    await notFound.waitFor();
+    expect(await notFound.locator("h2").textContent()).toBe("Page not found");
+    expect(await notFound.textContent()).toContain("#/no-such-page");
+    // No tab is marked as the current one: this is none of them.
+    expect(await page.locator("#nav a.active").count()).toBe(0);
+    await notFound.locator("a", { hasText: "Back to Tickets" }).click();
+    await page.waitForURL(/#\/tickets$/);
+    await page.waitForSelector('[data-view="not-found"]', { state: "detached" });
+
+    // An error view (a ticket that does not exist) has the same way back.
+    await page.goto(`${server.url}/#/tickets/987654`);
+    const failed = page.locator('[data-view="error"]');
+    await failed.waitFor();
+    expect(await failed.locator("h2").textContent()).toBe("Something went wrong");
+    await failed.locator("a", { hasText: "Back to Tickets" }).click();
+    await page.waitForURL(/#\/tickets$/);
+    await page.waitForSelector('[data-view="error"]', { state: "detached" });
+  });
 });

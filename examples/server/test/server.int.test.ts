@@ -149,6 +149,30 @@ describe("startServer", () => {
     }
   });
 
+  it("answers any /api path no endpoint serves with a JSON 404, GET or POST, signed in or not", async () => {
+    for (const path of ["/api", "/api/", "/api/nope", "/api/v2/tickets", "/api/v1/no-such-endpoint"]) {
+      for (const method of ["GET", "POST"]) {
+        const signedOut: Record<string, string> = {};
+        for (const headers of [signedOut, { authorization: `Bearer ${adminToken}` }]) {
+          const res = await fetch(`${server.url}${path}`, {
+            method,
+            headers: { ...headers, ...(method === "POST" ? { "content-type": "application/json" } : {}) },
+            ...(method === "POST" ? { body: "{}" } : {}),
+          });
+          const what = `${method} ${path} ${"authorization" in headers ? "signed in" : "anonymous"}`;
+          expect(res.status, what).toBe(404);
+          expect(res.headers.get("content-type"), what).toMatch(/^application\/json/);
+          const body = (await res.json()) as { error: { code: string; message: string } };
+          expect(body.error.code, what).toBe("RW_ERR_INPUT_NO_ROUTE");
+        }
+      }
+    }
+    // The dashboard is still served for its own paths.
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+  });
+
   it("keeps the data folder 0700 and the key, the database and its WAL files 0600", async () => {
     const mode = (file: string) => (statSync(join(dataDir, file)).mode & 0o777).toString(8);
     expect(mode(".")).toBe("700");

@@ -167,6 +167,30 @@ export function createConnectionsApi(
       );
     }
   };
+  /**
+   * A connection type some registered infrastructure connector serves (`database` with the
+   * target service of a registered database connector); otherwise RW_ERR_INPUT_INVALID listing
+   * the known types, so a typo is refused when written rather than found at the first run.
+   */
+  const checkType = async (target: { connectionType: string; targetService: string | null }) => {
+    if (registry.credentialTypesFor(target.connectionType, target.targetService) !== undefined) return;
+    const infrastructure = await registry.list("infrastructure", { health: false });
+    const knownTypes = [...new Set(infrastructure.flatMap((c) => c.connectionTypes))].sort();
+    const known = knownTypes.join(", ") || "none";
+    const service = target.targetService === null ? "" : ` with target service "${target.targetService}"`;
+    throw rwError(
+      "RW_ERR_INPUT_INVALID",
+      `no registered connector serves connection type "${target.connectionType}"${service}; known types: ${known} (database:<service> is connection type database with that target service)`,
+      {
+        details: {
+          fields: [
+            { field: "connectionType", message: `must be a type a registered connector serves: ${known}` },
+          ],
+          knownTypes,
+        },
+      },
+    );
+  };
   const recordChange = (
     record: ConnectionRecord,
     change: "created" | "updated" | "deleted",
@@ -194,6 +218,7 @@ export function createConnectionsApi(
   const api: ConnectionsApi = {
     async create(input, options) {
       const data = parse(input);
+      await checkType(data);
       await checkCredential(data.credentialId, data.environment, data);
       const now = ctx.nowIso();
       const record = await uniqueName(() =>
@@ -228,6 +253,7 @@ export function createConnectionsApi(
       const current = await load(id);
       const { id: _i, version: _v, health: _h, createdAt: _c, updatedAt: _u, ...rest } = current;
       const data = parse({ ...rest, ...changes });
+      await checkType(data);
       await checkCredential(data.credentialId, data.environment, data);
       const targetChanged =
         data.connectionType !== current.connectionType ||

@@ -10,6 +10,7 @@ function fakeConnector(
   health: (
     password: string | undefined,
   ) => Promise<{ ok: boolean; latencyMs: number; reason?: string; message?: string }>,
+  connectionTypes: string[] = ["fake"],
 ) {
   return defineConnector({
     kind: "infrastructure",
@@ -18,7 +19,7 @@ function fakeConnector(
     sdk: "^0.1.0",
     configSchema: z.object({}),
     capabilities: ["exec"],
-    connectionTypes: ["fake"],
+    connectionTypes,
     create: () => ({
       open: async () => ({
         exec: async () => ({ exitCode: 0, stdout: "", stderr: "" }),
@@ -28,6 +29,8 @@ function fakeConnector(
     }),
   });
 }
+
+const healthy = async () => ({ ok: true, latencyMs: 1 });
 
 const body = {
   name: "prod-fake-01",
@@ -40,7 +43,7 @@ const body = {
 
 describe("createConnectionsApi", () => {
   it("creates, reads, lists, updates and deletes connections, auditing each change", async () => {
-    const engine = await createEngine({ vault: { key } });
+    const engine = await createEngine({ vault: { key }, connectors: [fakeConnector(healthy)] });
     const created = await engine.connections.create(body, { actor: "alice" });
     expect(created).toMatchObject({ ...body, credentialId: null, health: { status: "unknown" } });
     expect(await engine.connections.get(created.id)).toEqual(created);
@@ -62,7 +65,10 @@ describe("createConnectionsApi", () => {
   });
 
   it("accepts the connector guide's body with a credential of the same environment only", async () => {
-    const engine = await createEngine({ vault: { key } });
+    const engine = await createEngine({
+      vault: { key },
+      connectors: [fakeConnector(healthy, ["fake", "database:postgresql"])],
+    });
     const prod = await engine.credentials.create({
       name: "c",
       credentialType: "database",
@@ -189,12 +195,50 @@ describe("createConnectionsApi", () => {
     await engine.close();
   });
 
+  it("refuses a connection type no registered connector serves, on create and update, listing the known types", async () => {
+    const engine = await createEngine({ vault: { key }, connectors: [fakeConnector(healthy)] });
+    const refusal = {
+      code: "RW_ERR_INPUT_INVALID",
+      status: 422,
+      message: expect.stringMatching(/"winrm".*known types: fake, local/),
+      details: {
+        fields: [{ field: "connectionType", message: expect.stringContaining("fake, local") }],
+        knownTypes: ["fake", "local"],
+      },
+    };
+    await expect(engine.connections.create({ ...body, connectionType: "winrm" })).rejects.toMatchObject(
+      refusal,
+    );
+    // `database` is known only with the target service of a registered database connector.
+    await expect(
+      engine.connections.create({ ...body, connectionType: "database", targetService: "postgresql" }),
+    ).rejects.toMatchObject({ code: "RW_ERR_INPUT_INVALID", details: { knownTypes: ["fake", "local"] } });
+    const created = await engine.connections.create(body);
+    await expect(engine.connections.update(created.id, { connectionType: "winrm" })).rejects.toMatchObject(
+      refusal,
+    );
+    expect((await engine.connections.get(created.id)).connectionType).toBe("fake");
+    expect(await engine.connections.list()).toHaveLength(1);
+    await engine.close();
+  });
+
   it("reports a connection type no connector serves, and a hung check, as unhealthy", async () => {
     const engine = await createEngine({
       vault: { key },
       connectors: [fakeConnector(() => new Promise(() => {}))],
     });
-    const orphan = await engine.connections.create({ ...body, name: "orphan", connectionType: "winrm" });
+    // A connection left behind by a connector no longer registered (create refuses the type now).
+    const now = new Date().toISOString();
+    const orphan = await engine.storage.connections.insert({
+      ...body,
+      name: "orphan",
+      connectionType: "winrm",
+      credentialId: null,
+      options: {},
+      health: { status: "unknown", checkedAt: null, latencyMs: null, error: null },
+      createdAt: now,
+      updatedAt: now,
+    });
     expect((await engine.connections.test(orphan.id)).error).toMatch(/RW_ERR_PLUGIN_NOT_FOUND/);
     const hung = await engine.connections.create(body);
     const health = await engine.connections.test(hung.id, { timeoutMs: 50 });

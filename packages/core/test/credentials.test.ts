@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createEngine, createMemoryStorage } from "../src/index.js";
+import { postgresStub } from "./executor/helpers.js";
 
 const key = randomBytes(32);
 /** The connector guide's body, camelCased as the HTTP adapter hands it over. */
@@ -95,7 +96,7 @@ describe("createCredentialsApi", () => {
   });
 
   it("refuses to delete a credential a connection uses, and audits the delete", async () => {
-    const engine = await createEngine({ vault: { key } });
+    const engine = await createEngine({ vault: { key }, connectors: [postgresStub] });
     const credential = await engine.credentials.create(guideBody);
     const connection = await engine.connections.create({
       name: "prod-db-01",

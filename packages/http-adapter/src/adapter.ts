@@ -231,8 +231,10 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
-    const routePath = c.req.routePath === "*" || c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
-    const labels = { method: c.req.method, route: routePath.slice(basePath.length) || "/" };
+    // Only a matched route's path is under basePath: "unmatched" is a label, not a path to cut.
+    const matched = c.req.routePath !== "*" && c.req.routePath !== "/*";
+    const route = matched ? c.req.routePath.slice(basePath.length) || "/" : "unmatched";
+    const labels = { method: c.req.method, route };
     requests.inc({ ...labels, status: String(c.res.status) });
     durations.observe(labels, (performance.now() - started) / 1000);
   });

@@ -68,14 +68,43 @@ function refreshPending() {
   }, 150);
 }
 
+/** The way out of a not-found or error view: back where the person came from, or to Tickets. */
+function wayBack() {
+  return h(
+    "p",
+    { class: "actions" },
+    h("a", { class: "btn btn-primary", href: "#/tickets" }, "Back to Tickets"),
+    history.length > 1
+      ? h("button", { type: "button", class: "btn", onClick: () => history.back() }, "Go back")
+      : null,
+  );
+}
+
+/** The view of a `#/route` no tab answers. */
+const notFound = {
+  render(ctx) {
+    mount(
+      ctx.main,
+      h(
+        "div",
+        { class: "panel", "data-view": "not-found" },
+        h("h2", null, "Page not found"),
+        h("p", { class: "muted" }, `There is no page at ${location.hash}.`),
+        wayBack(),
+      ),
+    );
+  },
+};
+
 function route() {
   if (!me) return;
   for (const fn of cleanup) fn();
   cleanup = [];
-  const [tab = "tickets", id] = location.hash.replace(/^#\/?/, "").split("/");
-  const view = views[tab] ?? tickets;
-  for (const a of document.querySelectorAll("#nav a"))
-    a.classList.toggle("active", a.dataset.tab === (views[tab] ? tab : "tickets"));
+  const [name, id] = location.hash.replace(/^#\/?/, "").split("/");
+  // An empty route is the default tab; a route no tab answers is "not found", not a tab.
+  const tab = name || "tickets";
+  const view = Object.hasOwn(views, tab) ? views[tab] : notFound;
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.tab === tab);
   const main = $("main");
   main.replaceChildren();
   const ctx = {
@@ -99,9 +128,10 @@ function route() {
       main,
       h(
         "div",
-        { class: "panel" },
+        { class: "panel", "data-view": "error" },
         h("h2", null, "Something went wrong"),
         h("p", { class: "muted" }, err.message),
+        wayBack(),
       ),
     );
   });

@@ -2,10 +2,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { z } from "zod";
 import {
   type Actor,
   type Clock,
   createEngine,
+  defineConnector,
   type Engine,
   type EngineOptions,
   type Ticket,
@@ -29,6 +31,26 @@ export function fakeClock(
     },
   };
 }
+
+/**
+ * A PostgreSQL connector that reaches nothing: it makes `database` connections to PostgreSQL a
+ * known connection type for tests that store one without running a step on it.
+ */
+export const postgresStub = defineConnector({
+  kind: "infrastructure",
+  name: "postgres-stub",
+  version: "1.0.0",
+  sdk: "^0.1.0",
+  configSchema: z.object({}),
+  capabilities: ["exec"],
+  connectionTypes: ["database:postgresql"],
+  create: () => ({
+    open: async () => {
+      throw new Error("postgres-stub reaches no database");
+    },
+    healthCheck: async () => ({ ok: false, latencyMs: 0, reason: "unreachable", message: "a stub" }),
+  }),
+});
 
 export const testKey = Buffer.alloc(32, 7).toString("base64");
 

@@ -5,7 +5,17 @@ import {
   excludedApprovers,
   type Storage,
 } from "../../src/index.js";
-import { admin, alice, bob, carol, fakeClock, type Harness, harness, viewer } from "./helpers.js";
+import {
+  admin,
+  alice,
+  bob,
+  carol,
+  fakeClock,
+  type Harness,
+  harness,
+  postgresStub,
+  viewer,
+} from "./helpers.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -359,7 +369,7 @@ describe("ticket-chosen connections", () => {
   const shellStep = "## Main Steps\n- `echo {{ticket.service}}` (name: shell)\n";
 
   it("ignores a ticket's connection_config, with a warning on the session, when the runbook does not opt in", async () => {
-    h = await harness();
+    h = await harness({ connectors: [postgresStub] });
     await h.engine.connections.create({
       name: "pg-prod",
       connectionType: "database",
@@ -396,8 +406,13 @@ describe("ticket-chosen connections", () => {
   });
 
   it("records the connection a step would have used, ignoring the ticket's choice, when planning fails", async () => {
-    h = await harness();
-    await h.engine.connections.create({ name: "pg-prod", connectionType: "database", environment: "prod" });
+    h = await harness({ connectors: [postgresStub] });
+    await h.engine.connections.create({
+      name: "pg-prod",
+      connectionType: "database",
+      targetService: "postgresql",
+      environment: "prod",
+    });
     const runbookId = await h.runbook(
       "# Broken\n\n## Main Steps\n- `echo a` (name: a, connection: missing)\n- `echo b` (name: b)\n",
     );
@@ -458,7 +473,7 @@ describe("ticket-chosen connections", () => {
   });
 
   it("refuses a ticket's connection whose type and name the runbook's ticket_connections do not list", async () => {
-    h = await harness();
+    h = await harness({ connectors: [postgresStub] });
     await h.engine.connections.create({
       name: "pg-prod",
       connectionType: "database",

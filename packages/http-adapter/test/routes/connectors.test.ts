@@ -24,9 +24,26 @@ const documentedConnection = {
   environment: "prod",
 };
 
+/** Serves `database` connections to PostgreSQL and reaches nothing: every check fails. */
+const postgresStub = defineConnector({
+  kind: "infrastructure",
+  name: "postgres-stub",
+  version: "1.0.0",
+  sdk: "^0.1.0",
+  configSchema: z.object({}),
+  capabilities: ["exec"],
+  connectionTypes: ["database:postgresql"],
+  create: () => ({
+    open: async () => {
+      throw rwError("RW_ERR_CONNECTOR_UNREACHABLE", "postgres-stub reaches no database");
+    },
+    healthCheck: async () => ({ ok: false, latencyMs: 0, reason: "unreachable", message: "a stub" }),
+  }),
+});
+
 let h: Harness;
 beforeAll(async () => {
-  h = await setup();
+  h = await setup({ engine: { connectors: [postgresStub] } });
 });
 afterAll(() => h.close());
 
@@ -158,6 +175,26 @@ describe("POST /connectors/infrastructure-connections", () => {
     expect(wrongEnv.body.error.fields[0].field).toBe("credential_id");
   });
 
+  it("answers 422 naming connection_type with the known types when no connector serves the type", async () => {
+    for (const json of [
+      { ...documentedConnection, name: "winrm-01", connection_type: "winrm" },
+      { ...documentedConnection, name: "mysql-01", target_service: "mysql" },
+    ]) {
+      const r = await h.json("POST", "/connectors/infrastructure-connections", { json });
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe("RW_ERR_INPUT_INVALID");
+      expect(r.body.error.fields).toEqual([
+        { field: "connection_type", message: expect.stringContaining("database:postgresql, local") },
+      ]);
+      expect(r.body.error.details.known_types).toEqual(["database:postgresql", "local"]);
+    }
+    expect(
+      (await h.json("GET", "/connectors/infrastructure-connections")).body.items.map(
+        (c: { name: string }) => c.name,
+      ),
+    ).not.toContain("winrm-01");
+  });
+
   it("refuses to delete a credential while a connection uses it", async () => {
     const r = await h.json("DELETE", "/connectors/credentials/1");
     expect(r.status).toBe(409);
@@ -177,7 +214,7 @@ describe("infrastructure connections: list, get, update, test, delete", () => {
     });
     expect(updated.status).toBe(200);
     expect(updated.body.target_port).toBe(6432);
-    // No postgres connector is registered here: the check fails, and says why, without a 5xx.
+    // The postgres connector here reaches nothing: the check fails, and says why, without a 5xx.
     const tested = await h.json("POST", "/connectors/infrastructure-connections/1/test", {
       token: h.tokens.operator,
     });

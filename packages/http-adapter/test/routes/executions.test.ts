@@ -113,7 +113,8 @@ describe("GET /executions and GET /executions/{id}", () => {
 
 describe("a ticket's connection_config the runbook does not allow", () => {
   it("shows the warning that it was ignored on GET /executions/{id}, in the session and its timeline", async () => {
-    await h.engine.connections.create({ name: "pg-main", connectionType: "database", environment: "" });
+    // Any stored connection does: the runbook takes none from tickets.
+    await h.engine.connections.create({ name: "pg-main", connectionType: "local", environment: "" });
     const rb = await h.json("POST", "/runbooks", {
       json: { markdown: "# Shell only\n\n## Main Steps\n- `echo hi` (name: hi)\n" },
     });

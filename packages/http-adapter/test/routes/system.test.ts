@@ -65,6 +65,15 @@ describe("GET /metrics", () => {
     expect((await h.call("GET", "/metrics", { token: null })).status).toBe(401);
   });
 
+  it('labels a request no endpoint matched route="unmatched", not a slice of that word', async () => {
+    expect((await h.call("GET", "/no-such-endpoint")).status).toBe(404);
+    expect((await h.call("POST", "/tickets/nope/nope/nope", { json: {} })).status).toBe(404);
+    const text = await (await h.call("GET", "/metrics", { token: h.tokens.viewer })).text();
+    expect(text).toMatch(/runwarden_http_requests_total\{method="GET",route="unmatched",status="404"\} \d+/);
+    expect(text).toMatch(/runwarden_http_requests_total\{method="POST",route="unmatched",status="404"\} \d+/);
+    expect(text).not.toContain('route="ed"');
+  });
+
   it("answers without a token when publicMetrics is set", async () => {
     const open = createHttpAdapter({ engine: h.engine, publicMetrics: true, tokens: h.adapter.tokens });
     expect((await open.fetch(new Request(`http://t${open.basePath}/metrics`))).status).toBe(200);
