@@ -277,7 +277,9 @@ describe("createConnectorRegistry", () => {
     const ctx = makeContext().ctx;
     expect(
       await codeOf(
-        createConnectorRegistry(ctx, [{ connector: monitoring("beta"), notConfigured: { needs: [], hint: "x" } }]),
+        createConnectorRegistry(ctx, [
+          { connector: monitoring("beta"), notConfigured: { needs: [], hint: "x" } },
+        ]),
       ),
     ).toBe("RW_ERR_PLUGIN_INVALID");
     expect(
