@@ -21,6 +21,7 @@ import { createSqliteStorage } from "@runwarden/storage-sqlite";
 import type { ServerConfig } from "./config.js";
 import {
   bootstrapToken,
+  firstPartyConfigVariables,
   firstPartyConnectors,
   type LoadedRunbook,
   loadConfiguredConnectors,
@@ -79,9 +80,15 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const connectors = mergeConnectors(
     [
       { connector: localConnector, config: { path, runAs } },
-      ...(await firstPartyConnectors(logger, { prometheusToken: config.prometheusToken })),
+      ...(await firstPartyConnectors(logger, {
+        prometheusToken: config.prometheusToken,
+        configs: config.connectorConfigs,
+      })),
     ],
-    await loadConfiguredConnectors(config.connectors, config.connectorConfigs, { log: logger }),
+    await loadConfiguredConnectors(config.connectors, config.connectorConfigs, {
+      log: logger,
+      claimed: firstPartyConfigVariables,
+    }),
   );
   const engine = await createEngine({
     storage,

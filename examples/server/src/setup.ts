@@ -24,6 +24,7 @@ import {
   type Engine,
   isRunwardenError,
   type Logger,
+  type NotConfigured,
   rwError,
 } from "@runwarden/core";
 import { generateToken, type TokenStore } from "@runwarden/http-adapter";
@@ -49,12 +50,77 @@ function isConnector(value: unknown): value is ConnectorDefinition {
 }
 
 /**
- * Loads each first-party connector package and returns the registrations of those that export
- * a connector (a package still being written exports nothing yet and is skipped, with a warning).
+ * The first-party connectors that need configuration of their own (a webhook secret, an API URL
+ * and keys): each is registered on every start, configured when its variable is set and listed as
+ * not configured otherwise. `example` is the smallest configuration, shown in the hint.
+ */
+const configurablePackages = [
+  {
+    package: "@runwarden/connector-prometheus",
+    name: "prometheus",
+    example: '{"webhookAuth":{"type":"bearer","token":"<at least 16 characters>"}}',
+  },
+  {
+    package: "@runwarden/connector-datadog",
+    name: "datadog",
+    example:
+      '{"webhookAuth":{"type":"header","secret":"<at least 16 characters>"}} (add "apiKey" and "applicationKey" to pull monitors and events)',
+  },
+  {
+    package: "@runwarden/connector-servicenow",
+    name: "servicenow",
+    example:
+      '{"instanceUrl":"https://<instance>.service-now.com","auth":{"type":"basic","username":"<user>","password":"<password>"}}',
+  },
+] as const;
+
+/**
+ * The `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` variables that configure a first-party connector: set
+ * without RUNWARDEN_CONNECTORS naming the connector, they are not unused.
+ */
+export const firstPartyConfigVariables: ReadonlySet<string> = new Set(
+  configurablePackages.map((p) => connectorConfigVariable(p.name)),
+);
+
+/** The variable that configures Prometheus with just its webhook token. */
+const prometheusTokenVariable = "RUNWARDEN_PROMETHEUS_TOKEN";
+
+/**
+ * What a first-party connector without configuration needs, for `{ notConfigured }`: the
+ * top-level fields its schema requires, as `<VARIABLE>.<field>`, and how to set them (Prometheus
+ * also takes RUNWARDEN_PROMETHEUS_TOKEN alone).
+ */
+function notConfiguredHint(connector: ConnectorDefinition, variable: string, example: string): NotConfigured {
+  if (connector.name === "prometheus") {
+    return {
+      needs: [prometheusTokenVariable],
+      hint: `set ${prometheusTokenVariable} to a token of at least 16 characters (Alertmanager sends it as "Authorization: Bearer <token>"), or ${variable} to its JSON configuration, and restart the server`,
+    };
+  }
+  const checked = connector.configSchema.safeParse({});
+  const fields = checked.success
+    ? []
+    : [...new Set(checked.error.issues.map((issue) => String(issue.path[0] ?? "")))].filter((f) => f !== "");
+  return {
+    needs: fields.length > 0 ? fields.map((field) => `${variable}.${field}`) : [variable],
+    hint: `set ${variable} to its JSON configuration, e.g. ${example}, and restart the server`,
+  };
+}
+
+/**
+ * Loads each first-party connector package and returns its registration: the infrastructure
+ * ones as they are; Prometheus, Datadog and ServiceNow configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
+ * (Prometheus also by RUNWARDEN_PROMETHEUS_TOKEN) and registered as not configured, with what they
+ * need, when nothing configures them. A package that exports no connector is skipped, with a
+ * warning. Throws RW_ERR_CONFIG_INVALID
+ * when a configuration does not fit its connector.
  */
 export async function firstPartyConnectors(
   log: Logger,
-  options: { prometheusToken?: string | undefined },
+  options: {
+    prometheusToken?: string | undefined;
+    configs?: Readonly<Record<string, Record<string, unknown>>>;
+  },
 ): Promise<ConnectorRegistration[]> {
   const registrations: ConnectorRegistration[] = [];
   for (const name of infrastructurePackages) {
@@ -66,16 +132,64 @@ export async function firstPartyConnectors(
       log.warn({ package: name, err }, "connector package failed to load: skipped");
     }
   }
-  if (options.prometheusToken) {
-    const mod = (await import("@runwarden/connector-prometheus")) as { default?: unknown };
-    if (isConnector(mod.default)) {
+  const configs = options.configs ?? {};
+  for (const { package: name, example } of configurablePackages) {
+    let connector: ConnectorDefinition;
+    try {
+      const mod = (await import(name)) as { default?: unknown };
+      if (!isConnector(mod.default)) {
+        log.warn({ package: name }, "connector package exports no connector: skipped");
+        continue;
+      }
+      connector = mod.default;
+    } catch (err) {
+      log.warn({ package: name, err }, "connector package failed to load: skipped");
+      continue;
+    }
+    const variable = connectorConfigVariable(connector.name);
+    const given = configs[variable];
+    if (given !== undefined) {
+      registrations.push({ connector, config: checkedConfig(connector, variable, given) });
+    } else if (connector.name === "prometheus" && options.prometheusToken) {
       registrations.push({
-        connector: mod.default,
+        connector,
         config: { webhookAuth: { type: "bearer", token: options.prometheusToken } },
       });
+    } else {
+      const notConfigured = notConfiguredHint(connector, variable, example);
+      registrations.push({ connector, notConfigured });
+      log.info(
+        { connector: connector.name, kind: connector.kind, needs: notConfigured.needs },
+        "connector not configured: listed, webhook answers 503 until configured",
+      );
     }
   }
   return registrations;
+}
+
+/**
+ * `config` checked against the connector's schema; throws RW_ERR_CONFIG_INVALID naming the
+ * variable and the failing fields (never a value).
+ */
+function checkedConfig(
+  connector: ConnectorDefinition,
+  variable: string,
+  config: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const checked = connector.configSchema.safeParse(config ?? {});
+  if (checked.success) return config ?? {};
+  const issues = checked.error.issues.map((i) => ({
+    path: i.path.map(String).join(".") || "(config)",
+    message: i.message,
+  }));
+  const listed = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+  throw rwError(
+    "RW_ERR_CONFIG_INVALID",
+    config === undefined
+      ? `${variable} is not set, and the ${connector.kind} connector "${connector.name}" needs configuration: ${listed}`
+      : `${variable} does not fit the ${connector.kind} connector "${connector.name}": ${listed}`,
+    { details: { variable, connector: connector.name, issues } },
+  );
 }
 
 const connectorsVariable = "RUNWARDEN_CONNECTORS";
@@ -96,7 +210,8 @@ function firstLine(err: unknown): string {
  * (resolved from the example server's own dependencies) or a path (relative to `cwd`), whose
  * default export is a `defineConnector()` object. Each connector's configuration is the
  * `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` variable (`{}` when unset), checked here against the
- * connector's schema so a mistake names the variable to fix.
+ * connector's schema so a mistake names the variable to fix. `claimed` variables (those that
+ * configure a first-party connector) are not reported as unused.
  *
  * Throws RW_ERR_PLUGIN_NOT_FOUND (a module does not import), RW_ERR_PLUGIN_INVALID (no
  * connector default export), RW_ERR_PLUGIN_DUPLICATE (two modules declare the same kind and
@@ -107,7 +222,7 @@ function firstLine(err: unknown): string {
 export async function loadConfiguredConnectors(
   specs: readonly string[],
   configs: Readonly<Record<string, Record<string, unknown>>>,
-  options: { log: Logger; cwd?: string },
+  options: { log: Logger; cwd?: string; claimed?: ReadonlySet<string> },
 ): Promise<ConnectorRegistration[]> {
   const cwd = options.cwd ?? process.cwd();
   const registrations: ConnectorRegistration[] = [];
@@ -149,29 +264,16 @@ export async function loadConfiguredConnectors(
     loadedFrom.set(key, spec);
     const variable = connectorConfigVariable(connector.name);
     used.add(variable);
-    const config = configs[variable] ?? {};
-    const checked = connector.configSchema.safeParse(config);
-    if (!checked.success) {
-      const issues = checked.error.issues.map((i) => ({
-        path: i.path.map(String).join(".") || "(config)",
-        message: i.message,
-      }));
-      const listed = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
-      throw rwError(
-        "RW_ERR_CONFIG_INVALID",
-        configs[variable] === undefined
-          ? `${variable} is not set, and the ${connector.kind} connector "${connector.name}" needs configuration: ${listed}`
-          : `${variable} does not fit the ${connector.kind} connector "${connector.name}": ${listed}`,
-        { details: { variable, connector: connector.name, issues } },
-      );
-    }
+    const config = checkedConfig(connector, variable, configs[variable]);
     registrations.push({ connector, config });
     options.log.info(
       { connector: connector.name, kind: connector.kind, spec, configured: configs[variable] !== undefined },
       "connector loaded from configuration",
     );
   }
-  const unused = Object.keys(configs).filter((variable) => !used.has(variable));
+  const unused = Object.keys(configs).filter(
+    (variable) => !used.has(variable) && !options.claimed?.has(variable),
+  );
   if (unused.length > 0) {
     throw rwError(
       "RW_ERR_CONFIG_INVALID",
@@ -213,7 +315,7 @@ export function privateDataDir(dataDir: string): void {
 }
 
 /**
- * Which monitoring sources the engine polls: every registered monitoring connector, each with its
+ * Which monitoring sources the engine polls: every configured monitoring connector, each with its
  * `RUNWARDEN_MONITORING_POLL_<NAME>` settings (core's defaults when unset: pull every 60 s when
  * the connector can pull, acknowledge and resolve when it implements them). Throws
  * RW_ERR_CONFIG_INVALID for a variable that names no registered monitoring connector.
@@ -224,8 +326,8 @@ export function monitoringSources(
 ): Record<string, PollSettings> {
   const sources: Record<string, PollSettings> = {};
   const used = new Set<string>();
-  for (const { connector } of connectors) {
-    if (connector.kind !== "monitoring") continue;
+  for (const { connector, notConfigured } of connectors) {
+    if (connector.kind !== "monitoring" || notConfigured !== undefined) continue;
     const variable = monitoringPollVariable(connector.name);
     used.add(variable);
     sources[connector.name] = settings[variable] ?? {};

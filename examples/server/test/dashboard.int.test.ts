@@ -238,6 +238,19 @@ describe("dashboard", () => {
     expect(await row.textContent()).toContain("pull off");
   });
 
+  it("shows a not-configured connector with what it needs instead of an empty list", async () => {
+    await page.goto(`${server.url}/#/connectors`);
+    const datadog = page.locator('#monitoring tr[data-connector="datadog"]');
+    await datadog.waitFor();
+    expect(await datadog.getAttribute("data-status")).toBe("not_configured");
+    const text = await datadog.textContent();
+    expect(text).toContain("not configured");
+    expect(text).toContain("RUNWARDEN_CONNECTOR_CONFIG_DATADOG.webhookAuth");
+    const servicenow = page.locator('#ticketing tr[data-connector="servicenow"]');
+    expect(await servicenow.textContent()).toContain("RUNWARDEN_CONNECTOR_CONFIG_SERVICENOW.instanceUrl");
+    expect(await page.locator("#ticketing").textContent()).not.toContain("No ticketing connector registered");
+  });
+
   it("creates a credential and shows it masked", async () => {
     await page.goto(`${server.url}/#/connectors`);
     await page.waitForSelector("#credentials details.create");

@@ -92,6 +92,12 @@ export const errorCatalog = {
     when: "no connector is registered under the requested name (a webhook source, a connection type)",
     fix: "Register the connector, or use one of the names listed by GET /connectors/*",
   },
+  RW_ERR_PLUGIN_NOT_CONFIGURED: {
+    status: 503,
+    retryable: false,
+    when: "a connector is registered but not configured (e.g. a webhook source without its secret)",
+    fix: "Set what the message and `details.needs` name (an environment variable or config fields), then restart",
+  },
   RW_ERR_RUNBOOK_INVALID: {
     status: 422,
     retryable: false,

@@ -437,8 +437,25 @@ export function defineConnector<
   return Object.freeze(definition);
 }
 
+/**
+ * What a connector registered without its configuration still lacks: it is listed (with
+ * `status: "not_configured"`), never created, and a call to it (its webhook) fails with
+ * RW_ERR_PLUGIN_NOT_CONFIGURED carrying `hint`.
+ */
+export interface NotConfigured {
+  /** The variables or config fields to set, e.g. `["RUNWARDEN_PROMETHEUS_TOKEN"]`. */
+  needs: readonly string[];
+  /** How to configure it, in one sentence a user can follow (no secret). */
+  hint: string;
+}
+
 /** A connector and the config to create it with, as passed to `createEngine({ connectors })`. */
 export interface ConnectorRegistration {
   connector: ConnectorDefinition<ConnectorKind, z.ZodType>;
   config?: unknown;
+  /**
+   * Set instead of `config` when the host has no configuration for the connector yet: it is
+   * listed as not configured, with what it needs, but not created.
+   */
+  notConfigured?: NotConfigured;
 }

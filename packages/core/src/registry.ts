@@ -25,6 +25,7 @@ import {
   type InstanceOf,
   isSecretSchema,
   type MonitoringConnector,
+  type NotConfigured,
   type TicketingConnector,
 } from "./plugin.js";
 import { coreVersion } from "./version.js";
@@ -40,6 +41,12 @@ export interface ConnectorInfo {
   connectionTypes: readonly string[];
   /** The last health check; null when the connector has none (or health was not asked for). */
   health: (HealthResult & { checkedAt: string }) | null;
+  /** `not_configured`: registered without its configuration, so listed but not created. */
+  status: "ready" | "not_configured";
+  /** What a not-configured connector needs (variables or config fields); empty when ready. */
+  needs: readonly string[];
+  /** How to configure a not-configured connector; null when ready. */
+  hint: string | null;
 }
 
 export interface ListConnectorsOptions {
@@ -58,11 +65,19 @@ export interface ConnectorRegistry {
   /** Refuses further registrations (engine.start() calls it). */
   freeze(): void;
   readonly frozen: boolean;
-  /** True when a connector of this kind is registered under this name. */
+  /** True when a connector of this kind is registered and configured under this name. */
   has(kind: ConnectorKind, name: string): boolean;
-  /** The monitoring connector (also the webhook source) of that name; RW_ERR_PLUGIN_NOT_FOUND otherwise. */
+  /**
+   * What the connector of this kind and name lacks when it was registered without its
+   * configuration (`{ connector, notConfigured }`); undefined when it is configured or unknown.
+   */
+  notConfigured(kind: ConnectorKind, name: string): NotConfigured | undefined;
+  /**
+   * The monitoring connector (also the webhook source) of that name; RW_ERR_PLUGIN_NOT_CONFIGURED
+   * when it is registered without its configuration, RW_ERR_PLUGIN_NOT_FOUND otherwise.
+   */
   monitoring(name: string): MonitoringConnector;
-  /** The ticketing connector of that name; RW_ERR_PLUGIN_NOT_FOUND otherwise. */
+  /** The ticketing connector of that name; RW_ERR_PLUGIN_NOT_CONFIGURED or RW_ERR_PLUGIN_NOT_FOUND otherwise. */
   ticketing(name: string): TicketingConnector;
   /**
    * The infrastructure connector serving a connection type. A `database` connection is dispatched
@@ -86,7 +101,7 @@ export interface ConnectorRegistry {
   ): { connector: string; types: readonly string[] | null } | undefined;
   /** Every credential type: core's built-ins and those the registered connectors declare. */
   readonly credentialTypes: CredentialTypeRegistry;
-  /** The registered connectors of one kind, sorted by name. */
+  /** The registered connectors of one kind, configured or not, sorted by name. */
   list(kind: ConnectorKind, options?: ListConnectorsOptions): Promise<ConnectorInfo[]>;
   /**
    * pino redact paths for every config field marked with `secret()`, for the host's logger
@@ -159,6 +174,11 @@ const DeclarationSchema = z
     }
   });
 
+const NotConfiguredSchema = z.object({
+  needs: z.array(z.string().min(1).max(200)).min(1, "name at least one variable or field"),
+  hint: z.string().min(1).max(1_000),
+});
+
 /** The type a connection is dispatched on: `database` goes by its target service. */
 function dispatchType(connectionType: string, targetService: string | null | undefined): string {
   return connectionType === "database" && targetService
@@ -186,13 +206,21 @@ export async function createConnectorRegistry(
   };
   /** connection type (`ssh`, `database:postgresql`) → infrastructure connector name */
   const byConnectionType = new Map<string, string>();
+  /** Connectors registered without their configuration: listed, never created. */
+  const pending: Record<ConnectorKind, Map<string, { definition: ConnectorDefinition } & NotConfigured>> = {
+    monitoring: new Map(),
+    ticketing: new Map(),
+    infrastructure: new Map(),
+  };
   const redactPaths = new Set<string>();
   const credentialTypes = createCredentialTypeRegistry();
   let frozen = false;
 
   async function register(registration: ConnectorDefinition | ConnectorRegistration): Promise<void> {
-    const { connector, config } =
-      "connector" in registration ? registration : { connector: registration, config: undefined };
+    const { connector, config, notConfigured } =
+      "connector" in registration
+        ? registration
+        : { connector: registration, config: undefined, notConfigured: undefined };
     const label = typeof connector?.name === "string" ? connector.name : "(unnamed)";
     if (frozen) {
       throw rwError(
@@ -216,7 +244,7 @@ export async function createConnectorRegistry(
         { details: { connector: name, sdk: definition.sdk, core: coreVersion } },
       );
     }
-    if (entries[kind].has(name)) {
+    if (entries[kind].has(name) || pending[kind].has(name)) {
       throw rwError("RW_ERR_PLUGIN_DUPLICATE", `a ${kind} connector named "${name}" is already registered`, {
         details: { connector: name, kind },
       });
@@ -227,6 +255,17 @@ export async function createConnectorRegistry(
         `"${genericWebhookSource}" is the built-in webhook source; give the monitoring connector another name`,
         { details: { connector: name, kind } },
       );
+    }
+    if (notConfigured !== undefined) {
+      const checked = NotConfiguredSchema.safeParse(notConfigured);
+      if (!checked.success) {
+        throw rwError("RW_ERR_PLUGIN_INVALID", `connector "${name}" has an invalid notConfigured`, {
+          details: { connector: name, issues: issuesOf(checked.error) },
+        });
+      }
+      pending[kind].set(name, { definition, needs: [...checked.data.needs], hint: checked.data.hint });
+      log.info({ connector: name, kind, needs: checked.data.needs }, "connector registered, not configured");
+      return;
     }
     const connectionTypes = kind === "infrastructure" ? (definition.connectionTypes ?? [name]) : [];
     for (const type of connectionTypes) {
@@ -313,8 +352,16 @@ export async function createConnectorRegistry(
 
   function lookup<K extends ConnectorKind>(kind: K, name: string): InstanceOf[K] {
     const entry = entries[kind].get(name);
+    const waiting = pending[kind].get(name);
+    if (waiting) {
+      throw rwError(
+        "RW_ERR_PLUGIN_NOT_CONFIGURED",
+        `the ${kind} connector "${name}" is not configured: ${waiting.hint}`,
+        { details: { kind, name, needs: waiting.needs } },
+      );
+    }
     if (!entry) {
-      const known = [...entries[kind].keys()].sort();
+      const known = [...entries[kind].keys(), ...pending[kind].keys()].sort();
       throw rwError(
         "RW_ERR_PLUGIN_NOT_FOUND",
         `no ${kind} connector named "${truncate(name)}"; registered: ${known.length > 0 ? known.join(", ") : "none"}`,
@@ -375,6 +422,10 @@ export async function createConnectorRegistry(
       return frozen;
     },
     has: (kind, name) => entries[kind]?.has(name) ?? false,
+    notConfigured(kind, name) {
+      const waiting = pending[kind]?.get(name);
+      return waiting ? { needs: waiting.needs, hint: waiting.hint } : undefined;
+    },
     monitoring: (name) => lookup("monitoring", name),
     ticketing: (name) => lookup("ticketing", name),
     languagesFor(connectionType, targetService) {
@@ -401,20 +452,37 @@ export async function createConnectorRegistry(
     },
     credentialTypes,
     async list(kind, options = {}) {
-      const sorted = [...entries[kind].values()].sort((a, b) =>
-        a.definition.name.localeCompare(b.definition.name),
+      const ready = await Promise.all(
+        [...entries[kind].values()].map(
+          async (entry): Promise<ConnectorInfo> => ({
+            kind,
+            name: entry.definition.name,
+            version: entry.definition.version,
+            description: entry.definition.description ?? null,
+            capabilities: entry.definition.capabilities,
+            connectionTypes: entry.connectionTypes,
+            health: options.health === false ? entry.health : await healthOf(entry),
+            status: "ready",
+            needs: [],
+            hint: null,
+          }),
+        ),
       );
-      return Promise.all(
-        sorted.map(async (entry) => ({
+      const waiting = [...pending[kind].values()].map(
+        ({ definition, needs, hint }): ConnectorInfo => ({
           kind,
-          name: entry.definition.name,
-          version: entry.definition.version,
-          description: entry.definition.description ?? null,
-          capabilities: entry.definition.capabilities,
-          connectionTypes: entry.connectionTypes,
-          health: options.health === false ? entry.health : await healthOf(entry),
-        })),
+          name: definition.name,
+          version: definition.version,
+          description: definition.description ?? null,
+          capabilities: definition.capabilities,
+          connectionTypes: [],
+          health: null,
+          status: "not_configured",
+          needs,
+          hint,
+        }),
       );
+      return [...ready, ...waiting].sort((a, b) => a.name.localeCompare(b.name));
     },
     get redactPaths() {
       return [...redactPaths];

@@ -234,6 +234,64 @@ describe("createConnectorRegistry", () => {
     );
   });
 
+  it("lists a connector registered without configuration as not configured, with its needs, and never creates it", async () => {
+    let created = 0;
+    const registry = await createConnectorRegistry(makeContext().ctx, [
+      monitoring("alpha"),
+      {
+        connector: monitoring("beta", {
+          configSchema: z.object({ token: secret(z.string().min(16)) }),
+          create: () => {
+            created += 1;
+            return {};
+          },
+        }),
+        notConfigured: { needs: ["BETA_TOKEN"], hint: "set BETA_TOKEN to a token of 16 characters" },
+      },
+    ]);
+    expect(created).toBe(0);
+    const listed = await registry.list("monitoring", { health: false });
+    expect(listed.map((c) => [c.name, c.status, c.needs, c.hint])).toEqual([
+      ["alpha", "ready", [], null],
+      ["beta", "not_configured", ["BETA_TOKEN"], "set BETA_TOKEN to a token of 16 characters"],
+    ]);
+    expect(registry.has("monitoring", "beta")).toBe(false);
+    expect(registry.notConfigured("monitoring", "beta")).toEqual({
+      needs: ["BETA_TOKEN"],
+      hint: "set BETA_TOKEN to a token of 16 characters",
+    });
+    expect(registry.notConfigured("monitoring", "alpha")).toBeUndefined();
+    let thrown: unknown;
+    try {
+      registry.monitoring("beta");
+    } catch (err) {
+      thrown = err;
+    }
+    expect(isRunwardenError(thrown) && thrown.code).toBe("RW_ERR_PLUGIN_NOT_CONFIGURED");
+    expect(isRunwardenError(thrown) && thrown.status).toBe(503);
+    expect((thrown as Error).message).toContain("set BETA_TOKEN");
+    expect(isRunwardenError(thrown) && thrown.details).toMatchObject({ needs: ["BETA_TOKEN"] });
+  });
+
+  it("refuses a not-configured registration without needs, and one whose name is already taken", async () => {
+    const ctx = makeContext().ctx;
+    expect(
+      await codeOf(
+        createConnectorRegistry(ctx, [
+          { connector: monitoring("beta"), notConfigured: { needs: [], hint: "x" } },
+        ]),
+      ),
+    ).toBe("RW_ERR_PLUGIN_INVALID");
+    expect(
+      await codeOf(
+        createConnectorRegistry(ctx, [
+          { connector: monitoring("beta"), notConfigured: { needs: ["X"], hint: "set X" } },
+          monitoring("beta"),
+        ]),
+      ),
+    ).toBe("RW_ERR_PLUGIN_DUPLICATE");
+  });
+
   it("lists connectors with health and reuses a recent check when listed twice", async () => {
     let checks = 0;
     const registry = await createConnectorRegistry(makeContext().ctx, [

@@ -26,6 +26,14 @@ const ConnectorInfo = named(
         checkedAt: z.string(),
       })
       .nullable(),
+    status: z.enum(["ready", "not_configured"]).openapi({
+      description:
+        "`not_configured`: registered without its configuration; `needs` and `hint` say what to set",
+    }),
+    needs: z
+      .array(z.string())
+      .openapi({ description: "Variables or config fields a not-configured connector needs" }),
+    hint: z.string().nullable().openapi({ description: "How to configure a not-configured connector" }),
   }),
 );
 const ConnectorList = z.object({ items: z.array(ConnectorInfo) });

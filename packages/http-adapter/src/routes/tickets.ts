@@ -245,7 +245,8 @@ export function ticketRoutes(route: RouteContext): void {
     responses: {
       202: { description: "Stored", schema: WebhookResultDoc },
       401: { description: "Verification failed" },
-      404: { description: "No monitoring connector of that name" },
+      404: { description: "No monitoring connector of that name (`details.known` lists the sources)" },
+      503: { description: "The source's connector is registered but not configured; the message says how" },
     },
     async handler(c, { params }) {
       const { source } = params;
@@ -253,9 +254,21 @@ export function ticketRoutes(route: RouteContext): void {
       let submittedBy = `webhook:${source}`;
       if (source === genericWebhookSource) submittedBy = await verifyGeneric(route, c);
       else if (!engine.connectors.has("monitoring", source)) {
-        throw rwError("RW_ERR_PLUGIN_NOT_FOUND", `no webhook source named "${source}"`, {
-          details: { kind: "monitoring", name: source },
-        });
+        const waiting = engine.connectors.notConfigured("monitoring", source);
+        if (waiting) {
+          throw rwError(
+            "RW_ERR_PLUGIN_NOT_CONFIGURED",
+            `the webhook source "${source}" is not configured: ${waiting.hint}`,
+            { details: { kind: "monitoring", name: source, needs: waiting.needs } },
+          );
+        }
+        const listed = await engine.connectors.list("monitoring", { health: false });
+        const known = [genericWebhookSource, ...listed.map((info) => info.name)].sort();
+        throw rwError(
+          "RW_ERR_PLUGIN_NOT_FOUND",
+          `no webhook source named "${source.slice(0, 80)}"; known sources: ${known.join(", ")}`,
+          { details: { kind: "monitoring", name: source.slice(0, 80), known } },
+        );
       }
       const rawBody = await readText(c.req.raw, route.limits.webhookBytes, fromNodeHttp(c.env));
       let body: unknown;

@@ -32,7 +32,15 @@ const signedTool = defineConnector({
 let h: Harness;
 beforeAll(async () => {
   h = await setup({
-    engine: { connectors: [signedTool] },
+    engine: {
+      connectors: [
+        signedTool,
+        {
+          connector: { ...signedTool, name: "waiting-tool" },
+          notConfigured: { needs: ["WAITING_TOOL_KEY"], hint: "set WAITING_TOOL_KEY to the tool's HMAC key" },
+        },
+      ],
+    },
     adapter: {
       webhooks: { generic: { secret: "generic-secret-0123456789" } },
       limits: { csvBytes: 64 * 1024 },
@@ -278,8 +286,34 @@ describe("POST /tickets/webhook/{source}", () => {
     const unknown = await h.json("POST", "/tickets/webhook/nagios", { token: null, json: ticket });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe("RW_ERR_PLUGIN_NOT_FOUND");
+    expect(unknown.body.error.message).toContain("known sources: generic, signed-tool, waiting-tool");
+    expect(unknown.body.error.details.known).toEqual(["generic", "signed-tool", "waiting-tool"]);
     const bad = await h.json("POST", "/tickets/webhook/Bad_Name!", { token: null, json: ticket });
     expect(bad.status).toBe(422);
+  });
+});
+
+describe("POST /tickets/webhook/{source} for a source registered without its configuration", () => {
+  it("answers 503 RW_ERR_PLUGIN_NOT_CONFIGURED with how to configure it instead of a 404", async () => {
+    const r = await h.json("POST", "/tickets/webhook/waiting-tool", { token: null, json: { alert: "x" } });
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("RW_ERR_PLUGIN_NOT_CONFIGURED");
+    expect(r.body.error.message).toContain("set WAITING_TOOL_KEY to the tool's HMAC key");
+    expect(r.body.error.details.needs).toEqual(["WAITING_TOOL_KEY"]);
+  });
+
+  it("lists it under GET /connectors/monitoring as not configured, with its needs", async () => {
+    const r = await h.json("GET", "/connectors/monitoring", { token: h.tokens.viewer });
+    expect(r.status).toBe(200);
+    const byName = Object.fromEntries(r.body.items.map((i: { name: string }) => [i.name, i]));
+    expect(byName["waiting-tool"]).toMatchObject({
+      status: "not_configured",
+      needs: ["WAITING_TOOL_KEY"],
+      hint: "set WAITING_TOOL_KEY to the tool's HMAC key",
+      health: null,
+      poller: null,
+    });
+    expect(byName["signed-tool"]).toMatchObject({ status: "ready", needs: [], hint: null });
   });
 });
 

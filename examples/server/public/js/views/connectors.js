@@ -61,7 +61,7 @@ async function connectorList(el, kind, title) {
       items.map((c) =>
         h(
           "tr",
-          null,
+          { "data-connector": c.name, "data-status": c.status },
           h(
             "td",
             null,
@@ -79,21 +79,37 @@ async function connectorList(el, kind, title) {
           h(
             "td",
             null,
-            c.health
-              ? h(
-                  "span",
-                  { class: `health ${c.health.ok ? "healthy" : "unhealthy"}`, title: c.health.message ?? "" },
-                  c.health.ok
-                    ? `ok · ${Math.round(c.health.latency_ms)} ms`
-                    : (c.health.reason ?? "unhealthy"),
-                )
-              : h("span", { class: "health" }, kind === "infrastructure" ? "per connection" : "registered"),
+            c.status === "not_configured"
+              ? notConfiguredCell(c)
+              : c.health
+                ? h(
+                    "span",
+                    {
+                      class: `health ${c.health.ok ? "healthy" : "unhealthy"}`,
+                      title: c.health.message ?? "",
+                    },
+                    c.health.ok
+                      ? `ok · ${Math.round(c.health.latency_ms)} ms`
+                      : (c.health.reason ?? "unhealthy"),
+                  )
+                : h("span", { class: "health" }, kind === "infrastructure" ? "per connection" : "registered"),
           ),
           kind === "monitoring" ? h("td", { class: "small" }, pullCell(c.poller)) : null,
         ),
       ),
       { empty: `No ${kind} connector registered.` },
     ),
+  );
+}
+
+/** A connector registered without its configuration: what it needs and how to set it. */
+function notConfiguredCell(c) {
+  return h(
+    "div",
+    { class: "small not-configured" },
+    h("span", { class: "health unhealthy" }, "not configured"),
+    h("div", null, "needs ", ...c.needs.map((need) => h("span", { class: "chip mono" }, need))),
+    c.hint ? h("div", { class: "muted" }, c.hint) : null,
   );
 }
 
