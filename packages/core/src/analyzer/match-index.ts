@@ -16,10 +16,11 @@
 import { stemmer } from "stemmer";
 import type { RunbookCandidate, RunbookRecord, TicketSeverity } from "../domain.js";
 import {
-  hasTechnologyConflict,
   technologyConflicts,
   technologyMask,
+  technologyMismatch,
   technologyNames,
+  unnamedProducts,
 } from "./technologies.js";
 
 /** The parts of a parsed runbook the index reads (a structural subset of the parser's `Runbook`). */
@@ -85,7 +86,10 @@ interface Entry {
   described: boolean;
   /** Its `match` block says what it is for (keywords, patterns or services): explicit matching. */
   explicit: boolean;
-  /** The technologies it is about (a mask over `technologies`), computed once here. */
+  /**
+   * The technologies it is about (a mask over `technologies`), computed once here from its title,
+   * description, keywords and steps. `match.services` is a scope (a hard filter), not a subject.
+   */
   technologies: number;
   /** Its distinct terms (for document frequencies and removal). */
   terms: readonly string[];
@@ -371,13 +375,7 @@ export class RunbookIndex {
       described: keywords.length > 0 || titlePattern !== null || descriptionPattern !== null,
       explicit:
         keywords.length > 0 || titlePattern !== null || descriptionPattern !== null || services !== null,
-      technologies: technologyMask([
-        plan.title,
-        plan.description ?? "",
-        keywordText,
-        (match.services ?? []).join(" "),
-        ...stepText,
-      ]),
+      technologies: technologyMask([plan.title, plan.description ?? "", keywordText, ...stepText]),
       terms,
       slot,
       shardKeys: this.shardKeys(services, environments),
@@ -633,8 +631,9 @@ export class RunbookIndex {
 
   /**
    * Why a candidate must not run automatically, or null: the ticket names a technology of a group
-   * the runbook names others of only (MySQL against PostgreSQL), or the runbook has no `match`
-   * block and is about none of the technologies the ticket names.
+   * the runbook names others of only (MySQL against PostgreSQL); the runbook is about a product
+   * (a database, web server, queue or runtime) the ticket does not name; or the runbook has no
+   * `match` block and is about none of the technologies the ticket names.
    */
   private veto(entry: Entry, q: QueryContext): string | null {
     const conflicts = technologyConflicts(q.technologies, entry.technologies);
@@ -645,6 +644,10 @@ export class RunbookIndex {
             `the ticket names ${technologyNames(c.ticket).join(" and ")} but the runbook is about ${technologyNames(c.runbook).join(" and ")}`,
         )
         .join("; ")}`;
+    }
+    const unnamed = unnamedProducts(q.technologies, entry.technologies);
+    if (unnamed !== 0) {
+      return `not run automatically: the runbook is about ${technologyNames(unnamed).join(" or ")} and the ticket does not name it`;
     }
     if (!entry.explicit && (q.technologies & entry.technologies) === 0) {
       const about = technologyNames(entry.technologies);
@@ -784,7 +787,7 @@ export class RunbookIndex {
       score *= weights.undescribedPenalty;
       reasons?.push("none of its keywords or patterns matched");
     }
-    if (hasTechnologyConflict(q.technologies, entry.technologies)) score *= weights.conflictPenalty;
+    if (technologyMismatch(q.technologies, entry.technologies)) score *= weights.conflictPenalty;
     return Math.round(Math.min(1, Math.max(0, score)) * 1000) / 1000;
   }
 }

@@ -34,7 +34,10 @@ const ignoredKeys: ReadonlySet<string> = new Set(["connection_config", "connecti
 const maxLabels = 64;
 const maxLabelLength = 200;
 
-/** The short string values of metadata, two levels deep (`labels.service`, `tags[]`). */
+/**
+ * The short string values of metadata, two levels deep (`labels.service`, `tags[]`), and the keys
+ * of its nested objects (a `persistentvolumeclaim` label names what the alert is about).
+ */
 function labelStrings(metaData: Record<string, unknown>): string[] {
   const out: string[] = [];
   const visit = (value: unknown, depth: number) => {
@@ -44,7 +47,11 @@ function labelStrings(metaData: Record<string, unknown>): string[] {
     } else if (depth < 2 && Array.isArray(value)) {
       for (const item of value) visit(item, depth + 1);
     } else if (depth < 2 && value !== null && typeof value === "object") {
-      for (const [key, item] of Object.entries(value)) if (!ignoredKeys.has(key)) visit(item, depth + 1);
+      for (const [key, item] of Object.entries(value)) {
+        if (ignoredKeys.has(key)) continue;
+        if (depth > 0) out.push(key);
+        visit(item, depth + 1);
+      }
     }
   };
   visit(metaData, 0);

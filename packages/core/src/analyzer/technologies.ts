@@ -47,7 +47,7 @@ export const technologies: readonly Technology[] = Object.freeze([
     id: "oracle",
     name: "Oracle Database",
     group: "datastore",
-    aliases: ["oracle", "ora-\\d{5}", "sqlplus", "tnslsnr", "rman"],
+    aliases: ["oracle", "ora-\\d{5}", "sqlplus", "tnslsnr", "lsnrctl", "tnsping", "rman"],
   },
   {
     id: "mssql",
@@ -139,10 +139,28 @@ const pattern = new RegExp(
   "g",
 );
 
+/**
+ * Groups of products a runbook acts on (a database, a web server, a queue, a runtime), as opposed
+ * to where or on what they run (storage, OS, cloud): a runbook about one of these products runs
+ * only for a ticket that names it.
+ */
+const productGroups: ReadonlySet<TechnologyGroup> = new Set([
+  "datastore",
+  "web server",
+  "message queue",
+  "runtime",
+]);
+const productMask = technologies.reduce(
+  (mask, t, i) => (productGroups.has(t.group) ? mask | (1 << i) : mask),
+  0,
+);
+
 /** The bits of every technology of a group, per group. */
 const groupMasks: ReadonlyMap<TechnologyGroup, number> = (() => {
   const masks = new Map<TechnologyGroup, number>();
-  technologies.forEach((t, i) => masks.set(t.group, (masks.get(t.group) ?? 0) | (1 << i)));
+  technologies.forEach((t, i) => {
+    masks.set(t.group, (masks.get(t.group) ?? 0) | (1 << i));
+  });
   return masks;
 })();
 const groupMaskList: readonly number[] = [...groupMasks.values()];
@@ -210,8 +228,21 @@ export function technologyConflicts(ticket: number, runbook: number): { ticket: 
   return out;
 }
 
-/** True when some group of the two masks conflicts (the hot-path form of `technologyConflicts`). */
-export function hasTechnologyConflict(ticket: number, runbook: number): boolean {
+/**
+ * The products (databases, web servers, queues, runtimes) a runbook is about when the ticket
+ * names none of them, or 0: such a runbook is not shown to be about this ticket.
+ */
+export function unnamedProducts(ticket: number, runbook: number): number {
+  const products = runbook & productMask;
+  return products !== 0 && (ticket & products) === 0 ? products : 0;
+}
+
+/**
+ * True when the runbook is about another technology than the ticket's: a group in conflict, or
+ * products the ticket does not name (the hot-path form of the two functions above).
+ */
+export function technologyMismatch(ticket: number, runbook: number): boolean {
+  if (unnamedProducts(ticket, runbook) !== 0) return true;
   for (const group of groupMaskList) {
     const t = ticket & group;
     const r = runbook & group;

@@ -282,3 +282,30 @@ describe("RunbookIndex safe matching", () => {
     expect(node[0]?.veto).toBeUndefined();
   });
 });
+
+describe("RunbookIndex product evidence", () => {
+  it("vetoes a runbook about a product the ticket does not name, such as Apache httpd for Apache Kafka", () => {
+    const index = new RunbookIndex();
+    index.upsert(
+      record(1),
+      plan("Restart Apache", { keywords: ["apache", "web server down"] }, ["systemctl restart apache2"]),
+    );
+    const [best] = index.match(ticket({ title: "Apache Kafka consumer lag rising", description: "" }));
+    expect(best?.candidate.runbookId).toBe(1);
+    expect(best?.veto).toBe(
+      "not run automatically: the runbook is about Apache httpd and the ticket does not name it",
+    );
+  });
+
+  it("takes a technology named by the ticket's labels as named by the ticket", () => {
+    const index = new RunbookIndex();
+    index.upsert(
+      record(1),
+      plan("Restart PostgreSQL", { keywords: ["database down"] }, ["systemctl restart postgresql"]),
+    );
+    const bare = index.match(ticket({ title: "Database down", description: "" }));
+    expect(bare[0]?.veto).toMatch(/about PostgreSQL and the ticket does not name it/);
+    const labelled = index.match(ticket({ title: "Database down", description: "", labels: ["postgresql"] }));
+    expect(labelled[0]?.veto).toBeUndefined();
+  });
+});

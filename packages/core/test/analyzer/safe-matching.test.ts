@@ -62,7 +62,10 @@ describe("safe matching against the sample runbooks", () => {
     expect(best?.runbookKey).toBe("fix-database-connection");
     expect(best?.status).toBe("approved");
     expect(analysis.decision.action).not.toBe("auto_execute");
-    expect(analysis.decision.reason).toMatch(/no match block/);
+    expect(analysis.decision.reason).toContain("the ticket names MySQL but the runbook is about PostgreSQL");
+    expect(best?.reasons).toContain(
+      "not run automatically: the ticket names MySQL but the runbook is about PostgreSQL",
+    );
   });
 
   it("never auto-executes 'Fix Database Connection' for an Oracle ticket", async () => {
@@ -76,6 +79,19 @@ describe("safe matching against the sample runbooks", () => {
     );
     expect(analysis.candidates.map((c) => c.runbookKey)).toContain("fix-database-connection");
     expect(analysis.decision.action).not.toBe("auto_execute");
+  });
+
+  it("still auto-executes 'Fix Database Connection' for a PostgreSQL ticket", async () => {
+    const a = await analyzer();
+    const { analysis } = await a.analyze(
+      subject({
+        title: "Database connection timeout",
+        description: "Unable to connect to PostgreSQL: fix database connection",
+        service: "database",
+      }),
+    );
+    expect(analysis.candidates[0]?.runbookKey).toBe("fix-database-connection");
+    expect(analysis.decision.action).toBe("auto_execute");
   });
 
   it("shows the reasons in the ticket's own words, never a stemmed term such as 'databas'", async () => {
