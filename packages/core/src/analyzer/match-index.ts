@@ -91,6 +91,11 @@ interface Entry {
    * description, keywords and steps. `match.services` is a scope (a hard filter), not a subject.
    */
   technologies: number;
+  /**
+   * The technologies its title and keywords name: what it acts on, as opposed to what a step or
+   * its description mentions on the way (a precheck reading a PostgreSQL table).
+   */
+  subjectTechnologies: number;
   /** Its distinct terms (for document frequencies and removal). */
   terms: readonly string[];
   /** Its place in the dense per-slot arrays (accumulators, lengths). */
@@ -376,6 +381,7 @@ export class RunbookIndex {
       explicit:
         keywords.length > 0 || titlePattern !== null || descriptionPattern !== null || services !== null,
       technologies: technologyMask([plan.title, plan.description ?? "", keywordText, ...stepText]),
+      subjectTechnologies: technologyMask([plan.title, keywordText]),
       terms,
       slot,
       shardKeys: this.shardKeys(services, environments),
@@ -631,8 +637,8 @@ export class RunbookIndex {
 
   /**
    * Why a candidate must not run automatically, or null: the ticket names a technology of a group
-   * the runbook names others of only (MySQL against PostgreSQL); the runbook is about a product
-   * (a database, web server, queue or runtime) the ticket does not name; or the runbook has no
+   * the runbook names others of only (MySQL against PostgreSQL); the runbook's title or keywords
+   * name a product (a database, web server, queue or runtime) the ticket does not; or it has no
    * `match` block and is about none of the technologies the ticket names.
    */
   private veto(entry: Entry, q: QueryContext): string | null {
@@ -645,7 +651,7 @@ export class RunbookIndex {
         )
         .join("; ")}`;
     }
-    const unnamed = unnamedProducts(q.technologies, entry.technologies);
+    const unnamed = unnamedProducts(q.technologies, entry.subjectTechnologies);
     if (unnamed !== 0) {
       return `not run automatically: the runbook is about ${technologyNames(unnamed).join(" or ")} and the ticket does not name it`;
     }
@@ -787,7 +793,8 @@ export class RunbookIndex {
       score *= weights.undescribedPenalty;
       reasons?.push("none of its keywords or patterns matched");
     }
-    if (technologyMismatch(q.technologies, entry.technologies)) score *= weights.conflictPenalty;
+    if (technologyMismatch(q.technologies, entry.technologies, entry.subjectTechnologies))
+      score *= weights.conflictPenalty;
     return Math.round(Math.min(1, Math.max(0, score)) * 1000) / 1000;
   }
 }

@@ -229,20 +229,21 @@ export function technologyConflicts(ticket: number, runbook: number): { ticket: 
 }
 
 /**
- * The products (databases, web servers, queues, runtimes) a runbook is about when the ticket
- * names none of them, or 0: such a runbook is not shown to be about this ticket.
+ * The products (databases, web servers, queues, runtimes) a runbook's subject (its title and
+ * keywords) names when the ticket names none of them, or 0: such a runbook is not shown to be
+ * about this ticket.
  */
-export function unnamedProducts(ticket: number, runbook: number): number {
-  const products = runbook & productMask;
+export function unnamedProducts(ticket: number, subject: number): number {
+  const products = subject & productMask;
   return products !== 0 && (ticket & products) === 0 ? products : 0;
 }
 
 /**
  * True when the runbook is about another technology than the ticket's: a group in conflict, or
- * products the ticket does not name (the hot-path form of the two functions above).
+ * products its subject names that the ticket does not (the hot-path form of the two above).
  */
-export function technologyMismatch(ticket: number, runbook: number): boolean {
-  if (unnamedProducts(ticket, runbook) !== 0) return true;
+export function technologyMismatch(ticket: number, runbook: number, subject: number): boolean {
+  if (unnamedProducts(ticket, subject) !== 0) return true;
   for (const group of groupMaskList) {
     const t = ticket & group;
     const r = runbook & group;

@@ -309,3 +309,19 @@ describe("RunbookIndex product evidence", () => {
     expect(labelled[0]?.veto).toBeUndefined();
   });
 });
+
+describe("RunbookIndex product evidence from steps", () => {
+  it("does not veto a worker runbook whose precheck reads PostgreSQL for a ticket that does not name it", () => {
+    const index = new RunbookIndex();
+    index.upsert(
+      record(1),
+      plan("Restart a stalled queue worker", { keywords: ["queue stalled"] }, [
+        "psql -c 'select depth from queue_depth'",
+        "echo restart {{ticket.service}}",
+      ]),
+    );
+    const [best] = index.match(ticket({ title: "billing-worker queue stalled", description: "" }));
+    expect(best?.candidate.runbookId).toBe(1);
+    expect(best?.veto).toBeUndefined();
+  });
+});
