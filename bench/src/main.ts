@@ -18,6 +18,7 @@ const rowsDir = join(import.meta.dirname, "rows");
 const order = [
   "runbook-parse",
   "matching",
+  "matching-eval",
   "csv-import",
   "executor",
   "approvals",

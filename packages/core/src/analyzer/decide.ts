@@ -2,8 +2,9 @@
  * decide: auto-execute only an approved runbook whose score reaches the policy's
  * `autoExecuteThreshold` and whose front matter does not say `auto_execute: false`; otherwise
  * suggest the best candidate (drafts too) when it reaches `suggestThreshold`, or decide nothing.
- * Only the best candidate is considered: a weaker approved runbook never runs in place of a
- * better draft.
+ * A candidate the matcher vetoed (a technology conflict, or a runbook without a `match` block and
+ * no strong evidence) is only ever suggested, with the veto as the reason. Only the best
+ * candidate is considered: a weaker approved runbook never runs in place of a better draft.
  */
 import type { Decision } from "../domain.js";
 import type { Policy } from "../policy.js";
@@ -24,7 +25,7 @@ export function decide(
   policy: Pick<Policy, "autoExecuteThreshold" | "suggestThreshold">,
 ): Decision {
   if (!best) return { action: "none", reason: "no runbook matched" };
-  const { candidate, autoExecute } = best;
+  const { candidate, autoExecute, veto } = best;
   const name = `"${candidate.runbookKey}" r${candidate.runbookVersion}`;
   if (candidate.score < policy.suggestThreshold) {
     return {
@@ -37,6 +38,7 @@ export function decide(
   if (!autoExecute) why.push("its front matter says auto_execute: false");
   if (candidate.score < policy.autoExecuteThreshold)
     why.push(`its score ${candidate.score} is below ${policy.autoExecuteThreshold}`);
+  if (veto) why.push(veto.replace(/^not run automatically: /, ""));
   if (why.length === 0) {
     return {
       action: "auto_execute",

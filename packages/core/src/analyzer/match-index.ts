@@ -15,6 +15,13 @@
  */
 import { stemmer } from "stemmer";
 import type { RunbookCandidate, RunbookRecord, TicketSeverity } from "../domain.js";
+import {
+  technologyConflicts,
+  technologyMask,
+  technologyMismatch,
+  technologyNames,
+  unnamedProducts,
+} from "./technologies.js";
 
 /** The parts of a parsed runbook the index reads (a structural subset of the parser's `Runbook`). */
 export interface IndexablePlan {
@@ -45,12 +52,22 @@ export interface MatchQuery {
   environment: string;
   severity: TicketSeverity;
   source: string;
+  /**
+   * Other ticket text that can name a technology but is not matched on as words: the string
+   * values of its labels and metadata.
+   */
+  labels?: readonly string[] | undefined;
 }
 
 /** A ranked candidate, plus whether its runbook allows auto-execution (front matter `auto_execute`). */
 export interface RunbookMatch {
   candidate: RunbookCandidate;
   autoExecute: boolean;
+  /**
+   * Why this candidate must not run automatically whatever its score (a technology conflict, or
+   * a runbook without a `match` block the ticket gives no strong evidence for); absent when none.
+   */
+  veto?: string | undefined;
 }
 
 interface Entry {
@@ -67,6 +84,18 @@ interface Entry {
   subject: readonly string[];
   /** The runbook says what it is for (keywords or patterns): text alone counts for less. */
   described: boolean;
+  /** Its `match` block says what it is for (keywords, patterns or services): explicit matching. */
+  explicit: boolean;
+  /**
+   * The technologies it is about (a mask over `technologies`), computed once here from its title,
+   * description, keywords and steps. `match.services` is a scope (a hard filter), not a subject.
+   */
+  technologies: number;
+  /**
+   * The technologies its title and keywords name: what it acts on, as opposed to what a step or
+   * its description mentions on the way (a precheck reading a PostgreSQL table).
+   */
+  subjectTechnologies: number;
   /** Its distinct terms (for document frequencies and removal). */
   terms: readonly string[];
   /** Its place in the dense per-slot arrays (accumulators, lengths). */
@@ -186,6 +215,8 @@ const weights = {
   context: 0.05,
   /** A described runbook none of whose keywords or patterns matched keeps this share. */
   undescribedPenalty: 0.7,
+  /** A runbook about another technology of a group the ticket names keeps this share. */
+  conflictPenalty: 0.5,
 } as const;
 
 export interface MatchOptions {
@@ -221,6 +252,10 @@ interface QueryContext {
   environment: string;
   severity: string;
   source: string;
+  /** The technologies the ticket names (a mask over `technologies`). */
+  technologies: number;
+  /** Stem → a word of the ticket that has it, built only when reasons are. */
+  words: Map<string, string> | null;
 }
 
 /** An in-memory index of the current runbooks; `runbooks.ts` keeps it up to date. */
@@ -343,6 +378,10 @@ export class RunbookIndex {
       descriptionPattern,
       subject: [...new Set(tokenize(plan.title))].filter((t) => !actionWords.has(t)),
       described: keywords.length > 0 || titlePattern !== null || descriptionPattern !== null,
+      explicit:
+        keywords.length > 0 || titlePattern !== null || descriptionPattern !== null || services !== null,
+      technologies: technologyMask([plan.title, plan.description ?? "", keywordText, ...stepText]),
+      subjectTechnologies: technologyMask([plan.title, keywordText]),
       terms,
       slot,
       shardKeys: this.shardKeys(services, environments),
@@ -557,6 +596,8 @@ export class RunbookIndex {
       environment,
       severity: query.severity,
       source: query.source.toLowerCase(),
+      technologies: technologyMask([title, description, query.service, ...(query.labels ?? [])]),
+      words: null,
     };
     // Score every hit (numbers only), rank, and explain only the ones returned.
     const scored: typeof hits = [];
@@ -574,6 +615,8 @@ export class RunbookIndex {
     for (const { entry, mask, score } of scored.slice(0, limit)) {
       const reasons: string[] = [];
       this.score(entry, mask, q, reasons);
+      const veto = this.veto(entry, q);
+      if (veto) reasons.push(veto);
       const { record } = entry;
       out.push({
         candidate: {
@@ -586,9 +629,42 @@ export class RunbookIndex {
           reasons,
         },
         autoExecute: entry.autoExecute,
+        ...(veto ? { veto } : {}),
       });
     }
     return out;
+  }
+
+  /**
+   * Why a candidate must not run automatically, or null: the ticket names a technology of a group
+   * the runbook names others of only (MySQL against PostgreSQL); the runbook's title or keywords
+   * name a product (a database, web server, queue or runtime) the ticket does not; or it has no
+   * `match` block and is about none of the technologies the ticket names.
+   */
+  private veto(entry: Entry, q: QueryContext): string | null {
+    const conflicts = technologyConflicts(q.technologies, entry.technologies);
+    if (conflicts.length > 0) {
+      return `not run automatically: ${conflicts
+        .map(
+          (c) =>
+            `the ticket names ${technologyNames(c.ticket).join(" and ")} but the runbook is about ${technologyNames(c.runbook).join(" and ")}`,
+        )
+        .join("; ")}`;
+    }
+    const unnamed = unnamedProducts(q.technologies, entry.subjectTechnologies);
+    if (unnamed !== 0) {
+      return `not run automatically: the runbook is about ${technologyNames(unnamed).join(" or ")} and the ticket does not name it`;
+    }
+    if (!entry.explicit && (q.technologies & entry.technologies) === 0) {
+      const about = technologyNames(entry.technologies);
+      return (
+        "not run automatically: the runbook has no match block (keywords, patterns or services) and " +
+        (about.length === 0
+          ? "names no technology, so nothing shows it is about this ticket"
+          : `the ticket does not name what it is about (${about.join(", ")})`)
+      );
+    }
+    return null;
   }
 
   /**
@@ -623,7 +699,8 @@ export class RunbookIndex {
       evidence++;
       if (reasons) {
         const shownBits = titleHits || descriptionHits;
-        const shown = q.queryTerms.filter((_, i) => shownBits & (1 << i));
+        const words = ticketWords(q);
+        const shown = q.queryTerms.filter((_, i) => shownBits & (1 << i)).map((t) => words.get(t) ?? t);
         reasons.push(
           `text: ${bitCount(titleHits)} of ${q.titleTerms.length} title terms` +
             (q.descriptionTerms.length > 0
@@ -652,6 +729,11 @@ export class RunbookIndex {
           named += weight / 2;
           found.push(term);
         }
+      }
+      if (reasons) {
+        const words = ticketWords(q);
+        for (let i = 0; i < found.length; i++)
+          found[i] = words.get(found[i] as string) ?? (found[i] as string);
       }
       if (inTitle) {
         const share = named / all;
@@ -711,8 +793,25 @@ export class RunbookIndex {
       score *= weights.undescribedPenalty;
       reasons?.push("none of its keywords or patterns matched");
     }
+    if (technologyMismatch(q.technologies, entry.technologies, entry.subjectTechnologies))
+      score *= weights.conflictPenalty;
     return Math.round(Math.min(1, Math.max(0, score)) * 1000) / 1000;
   }
+}
+
+/** The ticket's own words by stem, so reasons show "database", never the stem "databas". */
+function ticketWords(q: QueryContext): Map<string, string> {
+  if (q.words) return q.words;
+  const words = new Map<string, string>();
+  for (const text of [q.title, q.description]) {
+    for (const raw of text.toLowerCase().split(splitter)) {
+      if (raw.length < 2 || raw.length > 40 || stopwords.has(raw)) continue;
+      const stemmed = stem(raw);
+      if (!words.has(stemmed)) words.set(stemmed, raw);
+    }
+  }
+  q.words = words;
+  return words;
 }
 
 function bitCount(mask: number): number {

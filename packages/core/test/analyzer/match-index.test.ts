@@ -178,7 +178,7 @@ describe("RunbookIndex", () => {
       }),
     );
     expect(best?.candidate.runbookId).toBe(1);
-    expect(best?.candidate.reasons).toContain("title subject: 2 of 2 named (databas, connect)");
+    expect(best?.candidate.reasons).toContain("title subject: 2 of 2 named (database, connection)");
     expect(best!.candidate.score).toBeGreaterThan(0.5);
   });
 
@@ -211,5 +211,117 @@ describe("tokenize", () => {
     for (const text of texts) expect(tokenize(text)).toEqual(tokenize(`${text} é`));
     expect(tokenize("Too many connections")).toEqual(["mani", "connect"]);
     expect(tokenize("Zugriff für Benutzer")).toEqual(["zugriff", "für", "benutz"]);
+  });
+});
+
+describe("RunbookIndex safe matching", () => {
+  const pgRestart = () =>
+    plan("Restart database", {}, ["systemctl restart postgresql", "pg_isready -h localhost"]);
+  const dbTicket = (engine: string) =>
+    ticket({
+      title: `${engine} database down`,
+      description: `${engine} refuses connections; restart the database`,
+      service: "orders",
+      environment: "prod",
+    });
+
+  it("vetoes a runbook about PostgreSQL for a MySQL ticket and names both in the reason", () => {
+    const index = new RunbookIndex();
+    index.upsert(record(1), pgRestart());
+    const [best] = index.match(dbTicket("MySQL"));
+    expect(best?.veto).toBe(
+      "not run automatically: the ticket names MySQL but the runbook is about PostgreSQL",
+    );
+    expect(best?.candidate.reasons).toContain(best?.veto);
+  });
+
+  it("lets a runbook without front matter run when its steps name the technology the ticket names", () => {
+    const index = new RunbookIndex();
+    index.upsert(record(1), pgRestart());
+    const [best] = index.match(dbTicket("PostgreSQL"));
+    expect(best?.candidate.runbookId).toBe(1);
+    expect(best?.veto).toBeUndefined();
+  });
+
+  it("vetoes a runbook without front matter that names no technology, whatever the ticket says", () => {
+    const index = new RunbookIndex();
+    index.upsert(record(1), plan("Restart database", {}, ["restart_db_service.sh"]));
+    const [best] = index.match(dbTicket("PostgreSQL"));
+    expect(best?.veto).toMatch(/no match block .* names no technology/);
+  });
+
+  it("ranks the runbook of the ticket's technology above its near-duplicate for another one", () => {
+    const index = new RunbookIndex();
+    const web = (name: string, cmd: string) =>
+      plan(`Restart ${name} web server`, { keywords: ["web server down", "502"] }, [cmd]);
+    index.upsert(record(1), web("Nginx", "systemctl restart nginx"));
+    index.upsert(record(2), web("Apache", "systemctl restart apache2"));
+    const matches = index.match(
+      ticket({ title: "Web server down on web-03", description: "httpd returns 502", service: "www" }),
+    );
+    expect(matches.map((m) => m.candidate.runbookId)).toEqual([2, 1]);
+    expect(matches[0]?.veto).toBeUndefined();
+    expect(matches[1]?.veto).toMatch(/names Apache httpd but the runbook is about Nginx/);
+  });
+
+  it("tells a Kubernetes volume from the node's disk, and reads technologies from labels", () => {
+    const index = new RunbookIndex();
+    index.upsert(
+      record(1),
+      plan("Disk space cleanup", { keywords: ["disk full", "disk usage"] }, ["df -h /"]),
+    );
+    const pvc = index.match(
+      ticket({
+        title: "Disk usage above 95%",
+        description: "",
+        labels: ["persistentvolumeclaim data-kafka-0"],
+      }),
+    );
+    expect(pvc[0]?.veto).toMatch(/names Kubernetes volume but the runbook is about node disk/);
+    const node = index.match(ticket({ title: "Disk usage above 95%", description: "" }));
+    expect(node[0]?.veto).toBeUndefined();
+  });
+});
+
+describe("RunbookIndex product evidence", () => {
+  it("vetoes a runbook about a product the ticket does not name, such as Apache httpd for Apache Kafka", () => {
+    const index = new RunbookIndex();
+    index.upsert(
+      record(1),
+      plan("Restart Apache", { keywords: ["apache", "web server down"] }, ["systemctl restart apache2"]),
+    );
+    const [best] = index.match(ticket({ title: "Apache Kafka consumer lag rising", description: "" }));
+    expect(best?.candidate.runbookId).toBe(1);
+    expect(best?.veto).toBe(
+      "not run automatically: the runbook is about Apache httpd and the ticket does not name it",
+    );
+  });
+
+  it("takes a technology named by the ticket's labels as named by the ticket", () => {
+    const index = new RunbookIndex();
+    index.upsert(
+      record(1),
+      plan("Restart PostgreSQL", { keywords: ["database down"] }, ["systemctl restart postgresql"]),
+    );
+    const bare = index.match(ticket({ title: "Database down", description: "" }));
+    expect(bare[0]?.veto).toMatch(/about PostgreSQL and the ticket does not name it/);
+    const labelled = index.match(ticket({ title: "Database down", description: "", labels: ["postgresql"] }));
+    expect(labelled[0]?.veto).toBeUndefined();
+  });
+});
+
+describe("RunbookIndex product evidence from steps", () => {
+  it("does not veto a worker runbook whose precheck reads PostgreSQL for a ticket that does not name it", () => {
+    const index = new RunbookIndex();
+    index.upsert(
+      record(1),
+      plan("Restart a stalled queue worker", { keywords: ["queue stalled"] }, [
+        "psql -c 'select depth from queue_depth'",
+        "echo restart {{ticket.service}}",
+      ]),
+    );
+    const [best] = index.match(ticket({ title: "billing-worker queue stalled", description: "" }));
+    expect(best?.candidate.runbookId).toBe(1);
+    expect(best?.veto).toBeUndefined();
   });
 });
