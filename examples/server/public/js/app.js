@@ -105,8 +105,10 @@ function route() {
   const tab = name || "tickets";
   const view = Object.hasOwn(views, tab) ? views[tab] : notFound;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.tab === tab);
-  const main = $("main");
-  main.replaceChildren();
+  // A fresh <main> per view: a view still rendering for the route before (its data arrived late)
+  // writes into the element it was given, now detached, and never over this one.
+  const main = $("main").cloneNode(false);
+  $("main").replaceWith(main);
   const ctx = {
     me,
     id: id ? decodeURIComponent(id) : undefined,
