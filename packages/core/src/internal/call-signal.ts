@@ -13,8 +13,18 @@
 export function callSignal(lifetime: AbortSignal, timeoutMs?: number, parent?: AbortSignal): AbortSignal {
   const signals = [lifetime];
   if (parent) signals.push(parent);
-  if (timeoutMs !== undefined && Number.isFinite(timeoutMs))
-    signals.push(AbortSignal.timeout(Math.max(0, Math.ceil(timeoutMs))));
+  if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+    // Not AbortSignal.timeout: AbortSignal.any holds its sources weakly, and nothing else holds a
+    // timeout signal, so it can be collected before it fires and the call would never time out.
+    // This timer holds its controller until it fires (unref'd: it keeps no process alive).
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+      Math.max(0, Math.ceil(timeoutMs)),
+    );
+    timer.unref();
+    signals.push(timeout.signal);
+  }
   return signals.length === 1 ? lifetime : AbortSignal.any(signals);
 }
 

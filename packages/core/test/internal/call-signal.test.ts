@@ -1,3 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { callSignal, timedOut } from "../../src/internal/call-signal.js";
 
@@ -28,5 +33,28 @@ describe("callSignal", () => {
     expect(signal.aborted).toBe(false);
     await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
     expect(timedOut(signal)).toBe(true);
+  });
+
+  it("still times out after garbage collection (AbortSignal.any holds its sources weakly)", () => {
+    // Run in a child with --expose-gc: collect while the call waits, then see the timeout fire.
+    const source = fileURLToPath(new URL("../../src/internal/call-signal.ts", import.meta.url));
+    const script = join(mkdtempSync(join(tmpdir(), "rw-call-signal-")), "gc.mts");
+    writeFileSync(
+      script,
+      `import { callSignal } from ${JSON.stringify(source)};
+const signal = callSignal(new AbortController().signal, 200);
+const fired = new Promise((resolve) => {
+  signal.addEventListener("abort", () => resolve(true), { once: true });
+  setTimeout(() => resolve(false), 2000);
+});
+for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+process.stdout.write(String(await fired));
+`,
+    );
+    const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", script], {
+      encoding: "utf8",
+      timeout: 15_000,
+    });
+    expect(out).toBe("true");
   });
 });
