@@ -10,8 +10,9 @@
  * `1 - Π(1 - s)`, so the score stays in [0,1], never falls when evidence is added, and each
  * reason can be read on its own.
  *
- * Over 500 lines: building the index, walking its shards and scoring share private structures
- * and are tuned together against the matching benchmark.
+ * Over 500 lines: building the index, walking its shards, scoring and the technology veto share
+ * private structures (each runbook's precomputed terms and technologies) and are tuned together
+ * against the matching benchmark and evaluation; the technology vocabulary is technologies.ts.
  */
 import { stemmer } from "stemmer";
 import type { RunbookCandidate, RunbookRecord, TicketSeverity } from "../domain.js";

@@ -201,13 +201,13 @@ export async function checkTimeout(
   });
 }
 
-/** contract/error-code: an unreachable target fails open()/exec() with a connector code. */
-export async function checkUnreachable(
+/** Opens `target`, runs `request` once and releases; the error it failed with, if any. */
+function failureOf(
   h: Harness,
   target: ResolvedConnection,
   request: Partial<ExecRequest> | undefined,
-): Promise<void> {
-  const error = await caught(async () => {
+): Promise<unknown> {
+  return caught(async () => {
     const handle = await infra(h).open(target, { signal: AbortSignal.timeout(10_000) });
     try {
       await handle.exec(execRequest(request, AbortSignal.timeout(10_000)));
@@ -215,6 +215,15 @@ export async function checkUnreachable(
       await handle.release();
     }
   });
+}
+
+/** contract/error-code: an unreachable target fails open()/exec() with a connector code. */
+export async function checkUnreachable(
+  h: Harness,
+  target: ResolvedConnection,
+  request: Partial<ExecRequest> | undefined,
+): Promise<void> {
+  const error = await failureOf(h, target, request);
   if (error === undefined) violation("contract/error-code", "an unreachable target did not fail");
   h.errors.push(error);
   expectConnectorCode("contract/error-code", "an unreachable target", error);
@@ -226,14 +235,7 @@ export async function checkRejectedCredential(
   target: ResolvedConnection,
   request: Partial<ExecRequest> | undefined,
 ): Promise<void> {
-  const error = await caught(async () => {
-    const handle = await infra(h).open(target, { signal: AbortSignal.timeout(10_000) });
-    try {
-      await handle.exec(execRequest(request, AbortSignal.timeout(10_000)));
-    } finally {
-      await handle.release();
-    }
-  });
+  const error = await failureOf(h, target, request);
   if (error === undefined) violation("contract/auth-code", "a refused credential did not fail");
   h.errors.push(error);
   if (!isRunwardenError(error) || error.code !== "RW_ERR_CONNECTOR_AUTH")
