@@ -366,4 +366,45 @@ describe("dashboard", () => {
     await page.waitForURL(/#\/tickets$/);
     await page.waitForSelector('[data-view="error"]', { state: "detached" });
   });
+  it("keeps the next session signed in when a request of the one before is refused after sign-out", async () => {
+    await page.goto(`${server.url}/#/approvals`);
+    await page.waitForSelector("#shell:not([hidden]), #login:not([hidden])");
+    if (await page.isVisible("#login")) {
+      await page.fill("#login-token", adminToken);
+      await page.click("#login-form button");
+      await page.waitForSelector("#shell:not([hidden])");
+    }
+    // Hold the approvals list the admin's view asks for, sign out and in as someone else, then
+    // answer the held request 401, as if the admin's token had been revoked meanwhile.
+    let release: (() => Promise<void>) | undefined;
+    const held = new Promise<void>((resolve) => {
+      void page.route("**/api/v1/approvals?**", async (route) => {
+        const auth = route.request().headers().authorization ?? "";
+        if (auth !== `Bearer ${adminToken}` || release) return route.continue();
+        release = () =>
+          route.fulfill({ status: 401, json: { error: { code: "RW_ERR_AUTH", message: "revoked" } } });
+        resolve();
+      });
+    });
+    await page.goto(`${server.url}/#/tickets`);
+    await page.goto(`${server.url}/#/approvals`);
+    await held;
+    const { token } = await server.adapter.tokens.create({ actor: "next-session", roles: ["viewer"] });
+    await page.click("#logout");
+    await page.fill("#login-token", token);
+    await page.click("#login-form button");
+    await page.waitForSelector("#shell:not([hidden])");
+    await release?.();
+    await page.unroute("**/api/v1/approvals?**");
+    // A round trip later the next session is still the one shown.
+    await page.evaluate("new Promise((r) => setTimeout(r, 300))");
+    expect(await page.isVisible("#shell")).toBe(true);
+    expect(await page.textContent("#whoami")).toContain("next-session");
+
+    // Back to the admin.
+    await page.click("#logout");
+    await page.fill("#login-token", adminToken);
+    await page.click("#login-form button");
+    await page.waitForSelector("#shell:not([hidden])");
+  });
 });

@@ -26,8 +26,14 @@ export class ApiError extends Error {
 }
 
 let onUnauthorized = () => {};
+/**
+ * Called on a 401 with the token that request carried. A 401 for a token that is no longer the
+ * current one (the person signed out, or in again, while it was in flight) ends nothing.
+ */
 export function setUnauthorizedHandler(fn) {
-  onUnauthorized = fn;
+  onUnauthorized = (sent) => {
+    if (sent && sent === getToken()) fn();
+  };
 }
 
 /** api("GET", "/tickets", { query, json, body, headers }) → parsed JSON (or text). */
@@ -35,14 +41,15 @@ export async function api(method, path, options = {}) {
   const url = new URL(BASE + path, location.origin);
   for (const [k, v] of Object.entries(options.query ?? {}))
     if (v !== undefined && v !== "" && v !== null) url.searchParams.set(k, v);
-  const headers = { authorization: `Bearer ${getToken() ?? ""}`, ...(options.headers ?? {}) };
+  const sent = getToken();
+  const headers = { authorization: `Bearer ${sent ?? ""}`, ...(options.headers ?? {}) };
   let body = options.body;
   if (options.json !== undefined) {
     headers["content-type"] = "application/json";
     body = JSON.stringify(options.json);
   }
   const res = await fetch(url, { method, headers, body });
-  if (res.status === 401) onUnauthorized();
+  if (res.status === 401) onUnauthorized(sent);
   if (res.status === 204) return null;
   const type = res.headers.get("content-type") ?? "";
   const data = type.includes("json") ? await res.json() : await res.text();
@@ -59,11 +66,12 @@ export function upload(path, formData, { query = {}, onProgress } = {}) {
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);
-    xhr.setRequestHeader("authorization", `Bearer ${getToken() ?? ""}`);
+    const sent = getToken();
+    xhr.setRequestHeader("authorization", `Bearer ${sent ?? ""}`);
     xhr.responseType = "json";
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total);
     xhr.onload = () => {
-      if (xhr.status === 401) onUnauthorized();
+      if (xhr.status === 401) onUnauthorized(sent);
       if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.response);
       else reject(new ApiError(xhr.status, xhr.response));
     };

@@ -15,11 +15,18 @@ const $ = (id) => document.getElementById(id);
 let me = null;
 let live = null;
 let cleanup = [];
+let pendingTimer = null;
 
 function showLogin(message = "") {
   live?.stop();
   live = null;
   me = null;
+  // Nothing of the session before outlives it: the view's subscriptions and timers, the
+  // pending-approvals refresh, and what the view showed.
+  clearTimeout(pendingTimer);
+  for (const fn of cleanup) fn();
+  cleanup = [];
+  $("main").replaceWith($("main").cloneNode(false));
   $("shell").hidden = true;
   $("login").hidden = false;
   $("login-error").textContent = message;
@@ -53,7 +60,6 @@ async function signIn(token) {
   route();
 }
 
-let pendingTimer = null;
 function refreshPending() {
   clearTimeout(pendingTimer);
   pendingTimer = setTimeout(async () => {
