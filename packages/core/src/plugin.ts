@@ -424,7 +424,31 @@ export interface ConnectorDefinition<
    * Absent: any credential, untyped (the 0.x behaviour; see the CHANGELOG's migration notes).
    */
   credentialTypes?: C;
+  /**
+   * Monitoring and ticketing: what to do on the vendor's side so it talks to Runwarden, in order,
+   * as the Connectors tab shows it (Alertmanager `receivers:` YAML, a Datadog webhook template, a
+   * Zabbix media type…). Pure: called with where this server receives the source's webhooks.
+   * @experimental
+   */
+  vendorSetup?: (where: VendorSetupContext) => readonly VendorSetupStep[];
   create(config: z.output<S>, ctx: ConnectorContext): InstanceFor<K, C> | Promise<InstanceFor<K, C>>;
+}
+
+/** Where the server receives a source's webhooks, for {@link ConnectorDefinition.vendorSetup}. */
+export interface VendorSetupContext {
+  /** The absolute webhook URL, e.g. `https://runwarden.example/api/v1/tickets/webhook/zabbix`. */
+  webhookUrl: string;
+  /** The server's public base URL, without a trailing slash. */
+  baseUrl: string;
+}
+
+/** One step of a vendor-side set-up: a sentence or two, and optionally a snippet to paste. */
+export interface VendorSetupStep {
+  title: string;
+  /** Plain text (no markup). */
+  text?: string;
+  /** `language` names the snippet's syntax (`yaml`, `json`, `javascript`, `text`). */
+  snippet?: { language: string; content: string };
 }
 
 /** Declares a connector. Returns the declaration, typed; the engine validates it on registration. */
