@@ -107,7 +107,10 @@ export interface EventHub {
   }): ReadableStream<Uint8Array>;
   readonly clients: number;
   /** The newest buffered events a token with these roles may see, oldest first (the dashboard's backfill). */
-  recent(options: { roles: readonly Role[]; limit: number }): { id: number; name: EngineEventName; at: number; data: unknown }[];
+  recent(options: {
+    roles: readonly Role[];
+    limit: number;
+  }): { id: number; name: EngineEventName; at: number; data: unknown }[];
   /** Counts events as they pass (for metrics). */
   onEvent(listener: (name: EngineEventName) => void): void;
   close(): void;

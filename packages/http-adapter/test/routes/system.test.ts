@@ -236,10 +236,14 @@ describe("GET /events/recent", () => {
 
 describe("auto-execution storm control", () => {
   it("lists no paused runbook, and lets an approver resume one (audited, with an event) but not a viewer", async () => {
-    expect((await h.json("GET", "/auto-execution/paused", { token: h.tokens.viewer })).body).toEqual({ items: [] });
+    expect((await h.json("GET", "/auto-execution/paused", { token: h.tokens.viewer })).body).toEqual({
+      items: [],
+    });
     const resumed: unknown[] = [];
     h.engine.events.on("runbook:auto-execution-resumed", (e) => resumed.push(e));
-    const refused = await h.call("POST", "/auto-execution/paused/zebra-fix/resume", { token: h.tokens.viewer });
+    const refused = await h.call("POST", "/auto-execution/paused/zebra-fix/resume", {
+      token: h.tokens.viewer,
+    });
     expect(refused.status).toBe(403);
     const ok = await h.call("POST", "/auto-execution/paused/zebra-fix/resume", { token: h.tokens.approver });
     expect(ok.status).toBe(204);
