@@ -30,9 +30,10 @@ export function createSdpAuth(
       invalidate: () => false,
     };
   }
+  const oauth = auth;
   const accounts = createHttpClient({
     vendor: "Zoho accounts",
-    baseUrl: new URL(auth.accountsUrl),
+    baseUrl: new URL(oauth.accountsUrl),
     dispatcher: config.dispatcher,
     timeoutMs: config.timeoutMs,
     maxResponseBytes: 64 * 1024,
@@ -48,9 +49,9 @@ export function createSdpAuth(
       path: "oauth/v2/token",
       form: {
         grant_type: "refresh_token",
-        refresh_token: auth.refreshToken,
-        client_id: auth.clientId,
-        client_secret: auth.clientSecret,
+        refresh_token: oauth.refreshToken,
+        client_id: oauth.clientId,
+        client_secret: oauth.clientSecret,
       },
       anonymous: true,
       signal,
