@@ -72,6 +72,18 @@ const configurablePackages = [
     example:
       '{"instanceUrl":"https://<instance>.service-now.com","auth":{"type":"basic","username":"<user>","password":"<password>"}}',
   },
+  {
+    package: "@runwarden/connector-servicedesk-plus",
+    name: "servicedesk-plus",
+    example:
+      '{"baseUrl":"https://sdp.example.com:8080","auth":{"type":"authtoken","authtoken":"<technician API key>"}} (Cloud: "auth":{"type":"oauth","clientId":"…","clientSecret":"…","refreshToken":"…"})',
+  },
+  {
+    package: "@runwarden/connector-remedy",
+    name: "remedy",
+    example:
+      '{"serverUrl":"https://remedy.example.com:8008","auth":{"username":"<AR user>","password":"<password>"},"customer":{"firstName":"<first>","lastName":"<last>"}}',
+  },
 ] as const;
 
 /**
@@ -109,7 +121,7 @@ function notConfiguredHint(connector: ConnectorDefinition, variable: string, exa
 
 /**
  * Loads each first-party connector package and returns its registration: the infrastructure
- * ones as they are; Prometheus, Datadog and ServiceNow configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
+ * ones as they are; Prometheus, Datadog, ServiceNow, ServiceDesk Plus and Remedy configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
  * (Prometheus also by RUNWARDEN_PROMETHEUS_TOKEN) and registered as not configured, with what they
  * need, when nothing configures them. A package that exports no connector is skipped, with a
  * warning. Throws RW_ERR_CONFIG_INVALID
