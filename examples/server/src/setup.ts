@@ -26,6 +26,7 @@ import {
   type Logger,
   type NotConfigured,
   rwError,
+  type TicketSyncOptions,
 } from "@runwarden/core";
 import { generateToken, type TokenStore } from "@runwarden/http-adapter";
 import {
@@ -34,6 +35,7 @@ import {
   monitoringPollVariable,
   type PollSettings,
   type ServerConfig,
+  ticketSyncVariable,
 } from "./config.js";
 
 /** The first-party infrastructure connectors the example registers, by package. */
@@ -353,6 +355,43 @@ export function monitoringSources(
     );
   }
   return sources;
+}
+
+/**
+ * Which ticketing connector core's two-way sync runs with (the engine syncs with one): the one
+ * RUNWARDEN_TICKET_SYNC names, else the only configured ticketing connector, else none. Throws
+ * RW_ERR_CONFIG_INVALID when the variable names no configured ticketing connector.
+ */
+export function ticketSync(
+  connectors: readonly ConnectorRegistration[],
+  settings: { ticketing?: string | undefined; pollIntervalMs?: number | undefined },
+  log: Logger,
+): (TicketSyncOptions & { ticketing: string }) | undefined {
+  const configured = connectors
+    .filter((r) => r.connector.kind === "ticketing" && r.notConfigured === undefined)
+    .map((r) => r.connector.name);
+  let ticketing = settings.ticketing;
+  if (ticketing !== undefined && !configured.includes(ticketing)) {
+    throw rwError(
+      "RW_ERR_CONFIG_INVALID",
+      `${ticketSyncVariable} names "${ticketing}", which is not a configured ticketing connector (configured: ${configured.join(", ") || "none"})`,
+      { details: { variable: ticketSyncVariable, configured } },
+    );
+  }
+  if (ticketing === undefined && configured.length === 1) ticketing = configured[0];
+  if (ticketing === undefined) {
+    if (configured.length > 1)
+      log.warn(
+        { configured },
+        `several ticketing connectors are configured: set ${ticketSyncVariable} to sync one`,
+      );
+    return undefined;
+  }
+  log.info({ ticketing, pollIntervalMs: settings.pollIntervalMs }, "ticket sync enabled");
+  return {
+    ticketing,
+    ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
+  };
 }
 
 /**
