@@ -233,6 +233,7 @@ describe("comment", () => {
     fake = await cloud();
     const connector = create(oauth());
     const ref = await connector.create(ticket(), opts("k1"));
+    expect(ref.url).toBe(`${fake.url}/ui/requests/${ref.externalId}/details`);
     await connector.comment(ref, "note", opts("n"));
     await connector.comment(ref, "note", opts("n"));
     expect(fake.requests[0]!.notes).toHaveLength(1);

@@ -209,11 +209,11 @@ export function createSdpRequests(config: ServiceDeskPlusConfig, deps: SdpDeps):
 
   const form = (data: unknown) => ({ input_data: JSON.stringify(data) });
 
+  /** The request's page: `WorkOrder.do` on-premises, `ui/requests/<id>/details` on Cloud. */
   function refOf(id: string): RemoteTicketRef {
-    const url = new URL(
-      `WorkOrder.do?woMode=viewWO&woID=${id}`,
-      base.href.endsWith("/") ? base : `${base.href}/`,
-    );
+    const page =
+      config.auth.type === "oauth" ? `ui/requests/${id}/details` : `WorkOrder.do?woMode=viewWO&woID=${id}`;
+    const url = new URL(page, base.href.endsWith("/") ? base : `${base.href}/`);
     return { externalId: id, url: url.href };
   }
 
