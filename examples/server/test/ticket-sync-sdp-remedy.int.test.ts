@@ -58,6 +58,8 @@ interface Vendor {
   count(): number;
   outage(on: boolean): void;
   solved: string;
+  /** Sessions the connector released (Remedy's JWT logout); undefined when the tool has none. */
+  released?(): number;
   close(): Promise<void>;
 }
 
@@ -166,6 +168,7 @@ async function remedyVendor(): Promise<Vendor> {
         body: [{ messageType: "ERROR", messageText: "Service Unavailable", messageNumber: 90 }],
       }),
     solved: "Resolved",
+    released: () => fake.logouts,
     close: () => fake.close(),
   };
 }
@@ -285,6 +288,8 @@ for (const make of [sdpVendor, remedyVendor]) {
       // Restart in the middle, the tool still down when the server stops.
       await server.close();
       server = undefined;
+      // Closing the server closes the connector: Remedy's JWT is released.
+      if (vendor.released) expect(vendor.released()).toBeGreaterThanOrEqual(1);
       vendor.outage(false);
       server = await start(vendor, dataDir);
       const url2 = server.url;

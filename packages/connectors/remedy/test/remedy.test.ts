@@ -81,6 +81,23 @@ describe("login", () => {
     expect(fake.logouts).toBe(1);
   });
 
+  it("sends the authentication string in the login form when one is configured", async () => {
+    fake = await start();
+    fake.server.route("POST /api/jwt/login", (req) => {
+      const form = Object.fromEntries(new URLSearchParams(req.body));
+      if (form.authString !== "corp-domain")
+        return { status: 401, body: [{ messageType: "ERROR", messageNumber: 623 }] };
+      return { headers: { "content-type": "text/plain" }, body: "eyJhbGciOiJIUzI1NiJ9.e30.c2ln" };
+    });
+    fake.server.route("GET /api/arsys/v1/entry/HPD:IncidentInterface", (req) =>
+      req.headers.authorization === "AR-JWT eyJhbGciOiJIUzI1NiJ9.e30.c2ln"
+        ? { body: { entries: [], _links: {} } }
+        : { status: 401 },
+    );
+    const connector = create({ auth: { username: USER, password: PASSWORD, authString: "corp-domain" } });
+    expect(await connector.healthCheck!({ signal: signal() })).toMatchObject({ ok: true });
+  });
+
   it("logs in again once when the server refuses the token", async () => {
     fake = await start();
     const connector = create();
@@ -358,6 +375,17 @@ describe("pullChanges", () => {
     ).rejects.toMatchObject({
       code: "RW_ERR_INPUT_INVALID",
     });
+  });
+});
+
+describe("vendorSetup", () => {
+  it("lists the Remedy-side steps, each with a title and text", () => {
+    const steps = remedy.vendorSetup!({
+      webhookUrl: "https://rw.example/api/v1/tickets/webhook/remedy",
+      baseUrl: "https://rw.example",
+    });
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    for (const step of steps) expect(step.title.length * (step.text?.length ?? 0)).toBeGreaterThan(0);
   });
 });
 

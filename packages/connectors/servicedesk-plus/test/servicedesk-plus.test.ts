@@ -406,6 +406,19 @@ describe("oauth", () => {
   });
 });
 
+describe("vendorSetup", () => {
+  it("lists the ServiceDesk Plus-side steps for on-premises and Cloud, each with a title and text", () => {
+    const steps = servicedeskPlus.vendorSetup!({
+      webhookUrl: "https://rw.example/api/v1/tickets/webhook/servicedesk-plus",
+      baseUrl: "https://rw.example",
+    });
+    expect(steps.map((s) => s.title)).toEqual(
+      expect.arrayContaining(["On-premises: generate its API key", "Cloud: register a Zoho OAuth client"]),
+    );
+    for (const step of steps) expect(step.title.length * (step.text?.length ?? 0)).toBeGreaterThan(0);
+  });
+});
+
 describe("describe", () => {
   it("describes each write in one line with the host and the request, never the key or the note", async () => {
     fake = await onprem();
