@@ -27,6 +27,7 @@ import {
   type NotConfigured,
   rwError,
   type Storage,
+  type TicketSyncOptions,
 } from "@runwarden/core";
 import { generateToken, type TokenStore } from "@runwarden/http-adapter";
 import {
@@ -35,6 +36,7 @@ import {
   monitoringPollVariable,
   type PollSettings,
   type ServerConfig,
+  ticketSyncVariable,
 } from "./config.js";
 
 /** The first-party infrastructure connectors the example registers, by package. */
@@ -73,6 +75,18 @@ const configurablePackages = [
     example:
       '{"instanceUrl":"https://<instance>.service-now.com","auth":{"type":"basic","username":"<user>","password":"<password>"}}',
   },
+  {
+    package: "@runwarden/connector-servicedesk-plus",
+    name: "servicedesk-plus",
+    example:
+      '{"baseUrl":"https://sdp.example.com:8080","auth":{"type":"authtoken","authtoken":"<technician API key>"}} (Cloud: "auth":{"type":"oauth","clientId":"…","clientSecret":"…","refreshToken":"…"})',
+  },
+  {
+    package: "@runwarden/connector-remedy",
+    name: "remedy",
+    example:
+      '{"serverUrl":"https://remedy.example.com:8008","auth":{"username":"<AR user>","password":"<password>"},"customer":{"firstName":"<first>","lastName":"<last>"}}',
+  },
 ] as const;
 
 /**
@@ -110,7 +124,7 @@ function notConfiguredHint(connector: ConnectorDefinition, variable: string, exa
 
 /**
  * Loads each first-party connector package and returns its registration: the infrastructure
- * ones as they are; Prometheus, Datadog and ServiceNow configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
+ * ones as they are; Prometheus, Datadog, ServiceNow, ServiceDesk Plus and Remedy configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
  * (Prometheus also by RUNWARDEN_PROMETHEUS_TOKEN) and registered as not configured, with what they
  * need, when nothing configures them. A package that exports no connector is skipped, with a
  * warning. Throws RW_ERR_CONFIG_INVALID
@@ -342,6 +356,43 @@ export function monitoringSources(
     );
   }
   return sources;
+}
+
+/**
+ * Which ticketing connector core's two-way sync runs with (the engine syncs with one): the one
+ * RUNWARDEN_TICKET_SYNC names, else the only configured ticketing connector, else none. Throws
+ * RW_ERR_CONFIG_INVALID when the variable names no configured ticketing connector.
+ */
+export function ticketSync(
+  connectors: readonly ConnectorRegistration[],
+  settings: { ticketing?: string | undefined; pollIntervalMs?: number | undefined },
+  log: Logger,
+): (TicketSyncOptions & { ticketing: string }) | undefined {
+  const configured = connectors
+    .filter((r) => r.connector.kind === "ticketing" && r.notConfigured === undefined)
+    .map((r) => r.connector.name);
+  let ticketing = settings.ticketing;
+  if (ticketing !== undefined && !configured.includes(ticketing)) {
+    throw rwError(
+      "RW_ERR_CONFIG_INVALID",
+      `${ticketSyncVariable} names "${ticketing}", which is not a configured ticketing connector (configured: ${configured.join(", ") || "none"})`,
+      { details: { variable: ticketSyncVariable, configured } },
+    );
+  }
+  if (ticketing === undefined && configured.length === 1) ticketing = configured[0];
+  if (ticketing === undefined) {
+    if (configured.length > 1)
+      log.warn(
+        { configured },
+        `several ticketing connectors are configured: set ${ticketSyncVariable} to sync one`,
+      );
+    return undefined;
+  }
+  log.info({ ticketing, pollIntervalMs: settings.pollIntervalMs }, "ticket sync enabled");
+  return {
+    ticketing,
+    ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
+  };
 }
 
 /**
