@@ -33,6 +33,7 @@ import {
   privateDataDir,
   serverSecrets,
   stepPath,
+  ticketSync,
 } from "./setup.js";
 import { createStaticHandler } from "./static.js";
 
@@ -90,6 +91,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       claimed: firstPartyConfigVariables,
     }),
   );
+  const sync = ticketSync(connectors, config.ticketSync, logger);
   const engine = await createEngine({
     storage,
     connectors,
@@ -98,6 +100,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     // What a local step could read (the key file, /proc/<pid>/environ) shows as *** to viewers.
     redact: serverSecrets(config, { masterKey: key.key, adminToken }),
     monitoring: monitoringSources(connectors, config.monitoringPoll),
+    ...(sync ? { sync } : {}),
   });
   const tokens = createTokenStore(engine.storage);
   const runbooks = await loadSampleRunbooks(engine, runbooksDir, logger);

@@ -26,6 +26,7 @@ import {
   type Logger,
   type NotConfigured,
   rwError,
+  type TicketSyncOptions,
 } from "@runwarden/core";
 import { generateToken, type TokenStore } from "@runwarden/http-adapter";
 import {
@@ -34,6 +35,7 @@ import {
   monitoringPollVariable,
   type PollSettings,
   type ServerConfig,
+  ticketSyncVariable,
 } from "./config.js";
 
 /** The first-party infrastructure connectors the example registers, by package. */
@@ -72,7 +74,20 @@ const configurablePackages = [
     example:
       '{"instanceUrl":"https://<instance>.service-now.com","auth":{"type":"basic","username":"<user>","password":"<password>"}}',
   },
-] as const;
+  {
+    package: "@runwarden/connector-zendesk",
+    name: "zendesk",
+    example:
+      '{"subdomain":"<subdomain>","auth":{"type":"token","email":"<agent e-mail>","token":"<API token>"},"webhookSecret":"<webhook signing secret>"}',
+    // The webhook receiver: a monitoring connector of the same name, configured by the same variable.
+    companions: ["zendeskWebhook"],
+  },
+] as const satisfies readonly {
+  package: string;
+  name: string;
+  example: string;
+  companions?: readonly string[];
+}[];
 
 /**
  * The `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` variables that configure a first-party connector: set
@@ -133,35 +148,43 @@ export async function firstPartyConnectors(
     }
   }
   const configs = options.configs ?? {};
-  for (const { package: name, example } of configurablePackages) {
-    let connector: ConnectorDefinition;
+  for (const entry of configurablePackages) {
+    const { package: name, example } = entry;
+    const found: ConnectorDefinition[] = [];
     try {
-      const mod = (await import(name)) as { default?: unknown };
+      const mod = (await import(name)) as Record<string, unknown>;
       if (!isConnector(mod.default)) {
         log.warn({ package: name }, "connector package exports no connector: skipped");
         continue;
       }
-      connector = mod.default;
+      found.push(mod.default);
+      for (const exported of "companions" in entry ? entry.companions : []) {
+        const companion = mod[exported];
+        if (isConnector(companion)) found.push(companion);
+        else log.warn({ package: name, export: exported }, "connector package lacks a companion connector");
+      }
     } catch (err) {
       log.warn({ package: name, err }, "connector package failed to load: skipped");
       continue;
     }
-    const variable = connectorConfigVariable(connector.name);
-    const given = configs[variable];
-    if (given !== undefined) {
-      registrations.push({ connector, config: checkedConfig(connector, variable, given) });
-    } else if (connector.name === "prometheus" && options.prometheusToken) {
-      registrations.push({
-        connector,
-        config: { webhookAuth: { type: "bearer", token: options.prometheusToken } },
-      });
-    } else {
-      const notConfigured = notConfiguredHint(connector, variable, example);
-      registrations.push({ connector, notConfigured });
-      log.info(
-        { connector: connector.name, kind: connector.kind, needs: notConfigured.needs },
-        "connector not configured: listed, webhook answers 503 until configured",
-      );
+    for (const connector of found) {
+      const variable = connectorConfigVariable(connector.name);
+      const given = configs[variable];
+      if (given !== undefined) {
+        registrations.push({ connector, config: checkedConfig(connector, variable, given) });
+      } else if (connector.name === "prometheus" && options.prometheusToken) {
+        registrations.push({
+          connector,
+          config: { webhookAuth: { type: "bearer", token: options.prometheusToken } },
+        });
+      } else {
+        const notConfigured = notConfiguredHint(connector, variable, example);
+        registrations.push({ connector, notConfigured });
+        log.info(
+          { connector: connector.name, kind: connector.kind, needs: notConfigured.needs },
+          "connector not configured: listed, webhook answers 503 until configured",
+        );
+      }
     }
   }
   return registrations;
@@ -341,6 +364,43 @@ export function monitoringSources(
     );
   }
   return sources;
+}
+
+/**
+ * Which ticketing connector core's two-way sync runs with (the engine syncs with one): the one
+ * RUNWARDEN_TICKET_SYNC names, else the only configured ticketing connector, else none. Throws
+ * RW_ERR_CONFIG_INVALID when the variable names no configured ticketing connector.
+ */
+export function ticketSync(
+  connectors: readonly ConnectorRegistration[],
+  settings: { ticketing?: string | undefined; pollIntervalMs?: number | undefined },
+  log: Logger,
+): (TicketSyncOptions & { ticketing: string }) | undefined {
+  const configured = connectors
+    .filter((r) => r.connector.kind === "ticketing" && r.notConfigured === undefined)
+    .map((r) => r.connector.name);
+  let ticketing = settings.ticketing;
+  if (ticketing !== undefined && !configured.includes(ticketing)) {
+    throw rwError(
+      "RW_ERR_CONFIG_INVALID",
+      `${ticketSyncVariable} names "${ticketing}", which is not a configured ticketing connector (configured: ${configured.join(", ") || "none"})`,
+      { details: { variable: ticketSyncVariable, configured } },
+    );
+  }
+  if (ticketing === undefined && configured.length === 1) ticketing = configured[0];
+  if (ticketing === undefined) {
+    if (configured.length > 1)
+      log.warn(
+        { configured },
+        `several ticketing connectors are configured: set ${ticketSyncVariable} to sync one`,
+      );
+    return undefined;
+  }
+  log.info({ ticketing, pollIntervalMs: settings.pollIntervalMs }, "ticket sync enabled");
+  return {
+    ticketing,
+    ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
+  };
 }
 
 /**
