@@ -125,6 +125,7 @@ export {
   type OutboxPayload,
   outboxKey,
   type PollResult,
+  refKey,
   type SyncClock,
   type TicketSync,
   type TicketSyncDeps,
