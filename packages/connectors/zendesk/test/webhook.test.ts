@@ -131,3 +131,17 @@ testMonitoringWebhooks(zendeskWebhook, {
   },
   samples: [signed(created), signed(sample)],
 });
+
+describe("vendorSetup", () => {
+  it("tells the admin where Zendesk must send its webhook and where the signing secret goes", () => {
+    const steps = zendeskWebhook.vendorSetup!({
+      webhookUrl: "https://runwarden.example/api/v1/tickets/webhook/zendesk",
+      baseUrl: "https://runwarden.example",
+    });
+    expect(steps[0]!.snippet).toEqual({
+      language: "text",
+      content: "https://runwarden.example/api/v1/tickets/webhook/zendesk",
+    });
+    expect(steps.map((s) => s.text).join(" ")).toContain("webhookSecret");
+  });
+});
