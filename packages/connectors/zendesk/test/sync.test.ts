@@ -1,6 +1,6 @@
 import { createEngine, type Engine } from "@runwarden/core";
 import { afterEach, describe, expect, it } from "vitest";
-import zendesk from "../src/index.js";
+import zendesk, { zendeskSignature, zendeskWebhook } from "../src/index.js";
 import { type FakeZendesk, fakeZendesk } from "./fake-zendesk.js";
 
 const EMAIL = "runwarden@acme.example";
@@ -89,5 +89,58 @@ describe("zendesk with core's ticket sync", () => {
     expect(notes().filter((v) => v.startsWith("Approval needed"))).toHaveLength(1);
     expect(fake.tickets).toHaveLength(2);
     expect((await engine.tickets.list({ source: "zendesk" })).items).toHaveLength(1);
+  });
+});
+
+describe("zendesk webhook and pull together", () => {
+  it("keep one local ticket per Zendesk ticket, whichever arrives first", async () => {
+    fake = await fakeZendesk({ auth: "token", email: EMAIL, token: TOKEN });
+    fake.clock.now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const secret = "zendesk-webhook-signing-secret";
+    const config = {
+      url: fake.url,
+      auth: { type: "token" as const, email: EMAIL, token: TOKEN },
+      webhookSecret: secret,
+    };
+    engine = await createEngine({
+      vault: { key: Buffer.alloc(32, 7) },
+      connectors: [
+        { connector: zendesk, config },
+        { connector: zendeskWebhook, config },
+      ],
+      sync: { ticketing: "zendesk", manual: true },
+    });
+    await engine.start();
+    const event = (id: number, subject: string) => {
+      const body = JSON.stringify({
+        type: "zen:event-type:ticket.created",
+        id: `evt-${id}`,
+        time: fake!.clock.now,
+        subject: `zen:ticket:${id}`,
+        detail: { id: String(id), subject, description: "", status: "New", priority: "Normal" },
+        event: {},
+      });
+      const at = new Date().toISOString();
+      return {
+        headers: {
+          "x-zendesk-webhook-signature": zendeskSignature(secret, at, body),
+          "x-zendesk-webhook-signature-timestamp": at,
+        },
+        body: JSON.parse(body) as unknown,
+        rawBody: body,
+      };
+    };
+
+    // Webhook first, then the pull sees the same ticket.
+    const a = fake.open({ subject: "Webhook first" });
+    await engine.tickets.ingestWebhook("zendesk", event(a.id, a.subject));
+    // Pull first, then the webhook arrives late.
+    const b = fake.open({ subject: "Pull first" });
+    await engine.sync!.poll();
+    await engine.tickets.ingestWebhook("zendesk", event(b.id, b.subject));
+    await engine.sync!.poll();
+
+    const local = (await engine.tickets.list({ source: "zendesk" })).items;
+    expect(local.map((t) => t.externalId).sort()).toEqual([String(a.id), String(b.id)].sort());
   });
 });
