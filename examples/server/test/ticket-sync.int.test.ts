@@ -259,6 +259,11 @@ for (const make of [zendeskVendor, serviceNowVendor]) {
       server = await start(vendor, dataDir);
       const url2 = server.url;
       await signIn(page, url2);
+      // The ticket's page, left open in another tab: its remote panel follows the deliveries live.
+      const detail = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await signIn(detail, url2);
+      await detail.goto(`${url2}/#/tickets/${ticket.id}`);
+      await detail.locator("#remote-ticket").waitFor({ timeout: 15_000 });
 
       // The rest of the approvals, in the dashboard of the restarted server.
       for (let round = 0; round < 10; round++) {
@@ -295,6 +300,11 @@ for (const make of [zendeskVendor, serviceNowVendor]) {
       expect(vendor.count()).toBe(1);
       expect(await pulled()).toHaveLength(1);
       expect((await server.engine.tickets.list({ source: vendor.name, limit: 10 })).items).toHaveLength(1);
+
+      await expect
+        .poll(() => detail.locator("#remote-ticket .remote-notes").textContent(), { timeout: 15_000 })
+        .toContain(`Runwarden session ${sessionId} (runbook "disk-space-cleanup") succeeded.`);
+      await detail.close();
 
       // The ticket's page in the dashboard: remote link, the state written back, the notes.
       await page.goto(`${url2}/#/tickets/${ticket.id}`);

@@ -80,6 +80,7 @@ async function renderDetail(ctx, id) {
     items: [],
   }));
   const remote = await api("GET", `/tickets/${id}/remote`).catch(() => ({ items: [] }));
+  const remoteBox = h("div", { id: "remote-tickets" }, remote.items.map(remotePanel));
   const a = ticket.analysis;
   const dryRun = h("input", { type: "checkbox", id: "dry-run" });
 
@@ -206,7 +207,7 @@ async function renderDetail(ctx, id) {
             { empty: "No execution for this ticket." },
           ),
         ),
-        remote.items.map((r) => remotePanel(r)),
+        remoteBox,
       ),
       h(
         "div",
@@ -270,6 +271,20 @@ async function renderDetail(ctx, id) {
       ),
     ),
   );
+
+  // Notes and statuses reach the tool through the outbox: refresh the remote panel as they do.
+  let timer;
+  const refresh = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const latest = await api("GET", `/tickets/${id}/remote`).catch(() => null);
+      if (latest) mount(remoteBox, latest.items.map(remotePanel));
+    }, 250);
+  };
+  const mine = (e) => Number(e?.ticket_id ?? e?.ticketId) === id;
+  ctx.on("outbox:delivered", (e) => mine(e) && refresh());
+  ctx.on("outbox:dead-lettered", (e) => mine(e) && refresh());
+  ctx.onLeave(() => clearTimeout(timer));
 }
 
 /** The ticket's remote ticket in the synced ticketing tool: its link, the state written back, the notes. */
