@@ -126,6 +126,7 @@ export {
   outboxKey,
   type PollResult,
   refKey,
+  refUrlKey,
   type SyncClock,
   type TicketSync,
   type TicketSyncDeps,

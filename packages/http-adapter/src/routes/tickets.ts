@@ -6,6 +6,7 @@ import {
   type CsvImportResult,
   genericWebhookSource,
   refKey,
+  refUrlKey,
   rwError,
   type Ticket,
   TicketInput,
@@ -435,7 +436,9 @@ export function ticketRoutes(route: RouteContext): void {
       }));
       const lastStatus = writes.filter((w) => w.status !== null && w.delivery === "delivered").at(-1);
       // The connector's link, when it is a web address (metaData comes from outside: never a javascript: URL).
-      const url = fromTarget ? webLink(ticket.metaData.url) : null;
+      const url = webLink(
+        fromTarget ? ticket.metaData.url : await engine.storage.getValue(refUrlKey(target, ticket.id)),
+      );
       if (externalId === null && writes.length === 0)
         return send(route, c, 200, RemoteTicketPage, { items: [] });
       return send(route, c, 200, RemoteTicketPage, {

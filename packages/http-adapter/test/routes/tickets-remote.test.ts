@@ -17,7 +17,10 @@ function stubTicketing() {
     configSchema: z.object({}),
     capabilities: ["create", "update", "comment"],
     create: (): TicketingConnector => ({
-      create: async (ticket): Promise<RemoteTicketRef> => ({ externalId: `S-${ticket.id}` }),
+      create: async (ticket): Promise<RemoteTicketRef> => ({
+        externalId: `S-${ticket.id}`,
+        url: `https://tool.example/tickets/S-${ticket.id}`,
+      }),
       update: async (ref, change) => {
         written.statuses.push({ ref: ref.externalId, ...(change.status ? { status: change.status } : {}) });
       },
@@ -65,6 +68,27 @@ describe("GET /tickets/{id}/remote", () => {
     const notes = remote.writes.filter((w: { kind: string }) => w.kind === "comment");
     expect(notes.map((n: { text: string }) => n.text)).toEqual(stub.written.notes.map((n) => n.text));
     expect(notes.every((n: { delivery: string }) => n.delivery === "delivered")).toBe(true);
+  });
+
+  it("shows the remote ticket the sync created for a ticket from elsewhere, with the link the connector gave", async () => {
+    const stub = stubTicketing();
+    h = await setup({
+      engine: { connectors: [stub.connector], sync: { ticketing: "stub", manual: true, scope: "all" } },
+    });
+    const { ticket } = await h.engine.tickets.ingest({
+      title: "High CPU on web-1",
+      severity: "high",
+      source: "demo",
+    });
+    await h.engine.sync!.settled();
+    await h.engine.sync!.flush();
+    const { body } = await h.json("GET", `/tickets/${ticket.id}/remote`, { token: h.tokens.viewer });
+    expect(body.items[0]).toMatchObject({
+      target: "stub",
+      external_id: `S-${ticket.id}`,
+      url: `https://tool.example/tickets/S-${ticket.id}`,
+    });
+    expect(body.items[0].writes.length).toBeGreaterThan(0);
   });
 
   it("never returns a link that is not http(s), and lists nothing without a synced tool", async () => {
