@@ -316,6 +316,7 @@ for (const make of [zendeskVendor, serviceNowVendor]) {
       expect(link).toContain(remoteId);
       expect(await panel.locator(".remote-state").textContent()).toContain("resolved");
       expect(await panel.locator(".remote-notes li").count()).toBe(notes.length);
+      expect(await panel.textContent()).not.toContain("[object");
       expect(await panel.locator(".remote-notes").textContent()).toContain(
         `Runwarden session ${sessionId} (runbook "disk-space-cleanup") succeeded.`,
       );

@@ -336,7 +336,8 @@ function remotePanel(r) {
               h(
                 "div",
                 { class: "muted small" },
-                `${w.delivery}${w.attempts > 1 ? `, ${w.attempts} attempts` : ""} · ${time(w.created_at)}`,
+                `${w.delivery}${w.attempts > 1 ? `, ${w.attempts} attempts` : ""} · `,
+                time(w.created_at),
                 w.last_error ? ` · ${w.last_error}` : "",
               ),
             ),
