@@ -309,6 +309,25 @@ describe("errors and rate limits", () => {
     });
   });
 
+  it("makes no call before a 429's Retry-After has passed, whichever operation comes next", async () => {
+    fake = await tokenAuth();
+    const connector = create();
+    fake.failNext(1, { status: 429, headers: { "Retry-After": "30" }, body: { error: "TooManyRequests" } });
+    await expect(connector.pullChanges!({ signal: AbortSignal.timeout(5_000) })).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_RATE_LIMITED",
+    });
+    const calls = fake.server.requests.length;
+    nowMs += 10_000;
+    await expect(connector.create(ticket(), opts("k"))).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_RATE_LIMITED",
+      details: { retryAfterMs: 20_000 },
+    });
+    expect(fake.server.requests.length).toBe(calls);
+    nowMs += 20_000;
+    await connector.create(ticket(), opts("k"));
+    expect(fake.tickets).toHaveLength(1);
+  });
+
   it("stops calling once x-rate-limit-remaining reaches 0, until the window has passed", async () => {
     fake = await tokenAuth();
     const connector = create();

@@ -21,7 +21,7 @@ import type {
   TicketingWrite,
   TicketSeverity,
 } from "@runwarden/core";
-import { rwError, TicketStatus } from "@runwarden/core";
+import { isRunwardenError, rwError, TicketStatus } from "@runwarden/core";
 import { z } from "zod";
 import { defaultPriorities, defaultStatuses, type ZendeskConfig, zendeskBaseUrl } from "../config.js";
 
@@ -162,6 +162,7 @@ export function createZendeskTickets(config: ZendeskConfig, deps: ZendeskDeps): 
    * One call. Honours `x-rate-limit-remaining` (and `ratelimit-remaining`): once Zendesk says none
    * are left, calls fail as RW_ERR_CONNECTOR_RATE_LIMITED with `retryAfterMs` until the window
    * resets (its `ratelimit-reset`, else a minute), so core backs off before Zendesk answers 429.
+   * After a 429, calls fail the same way until its `Retry-After` has passed.
    */
   async function call(req: HttpRequest): Promise<HttpResponse> {
     const now = deps.now().getTime();
@@ -178,7 +179,18 @@ export function createZendeskTickets(config: ZendeskConfig, deps: ZendeskDeps): 
         },
       );
     }
-    const res = await http.send(req);
+    let res: HttpResponse;
+    try {
+      res = await http.send(req);
+    } catch (error) {
+      // A 429: no call before its Retry-After, whoever schedules the next one (the inbound poll too).
+      const wait =
+        isRunwardenError(error) && error.code === "RW_ERR_CONNECTOR_RATE_LIMITED"
+          ? Number(error.details?.retryAfterMs)
+          : 0;
+      if (wait > 0) exhaustedUntil = Math.max(exhaustedUntil, deps.now().getTime() + wait);
+      throw error;
+    }
     const remaining = Number(res.headers["x-rate-limit-remaining"] ?? res.headers["ratelimit-remaining"]);
     if (Number.isFinite(remaining) && remaining <= 0) {
       exhaustedUntil = deps.now().getTime() + (resetMs(res.headers) ?? 60_000);
