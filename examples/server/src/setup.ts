@@ -87,7 +87,20 @@ const configurablePackages = [
     example:
       '{"serverUrl":"https://remedy.example.com:8008","auth":{"username":"<AR user>","password":"<password>"},"customer":{"firstName":"<first>","lastName":"<last>"}}',
   },
-] as const;
+  {
+    package: "@runwarden/connector-zendesk",
+    name: "zendesk",
+    example:
+      '{"subdomain":"<subdomain>","auth":{"type":"token","email":"<agent e-mail>","token":"<API token>"},"webhookSecret":"<webhook signing secret>"}',
+    // The webhook receiver: a monitoring connector of the same name, configured by the same variable.
+    companions: ["zendeskWebhook"],
+  },
+] as const satisfies readonly {
+  package: string;
+  name: string;
+  example: string;
+  companions?: readonly string[];
+}[];
 
 /**
  * The `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` variables that configure a first-party connector: set
@@ -148,35 +161,43 @@ export async function firstPartyConnectors(
     }
   }
   const configs = options.configs ?? {};
-  for (const { package: name, example } of configurablePackages) {
-    let connector: ConnectorDefinition;
+  for (const entry of configurablePackages) {
+    const { package: name, example } = entry;
+    const found: ConnectorDefinition[] = [];
     try {
-      const mod = (await import(name)) as { default?: unknown };
+      const mod = (await import(name)) as Record<string, unknown>;
       if (!isConnector(mod.default)) {
         log.warn({ package: name }, "connector package exports no connector: skipped");
         continue;
       }
-      connector = mod.default;
+      found.push(mod.default);
+      for (const exported of "companions" in entry ? entry.companions : []) {
+        const companion = mod[exported];
+        if (isConnector(companion)) found.push(companion);
+        else log.warn({ package: name, export: exported }, "connector package lacks a companion connector");
+      }
     } catch (err) {
       log.warn({ package: name, err }, "connector package failed to load: skipped");
       continue;
     }
-    const variable = connectorConfigVariable(connector.name);
-    const given = configs[variable];
-    if (given !== undefined) {
-      registrations.push({ connector, config: checkedConfig(connector, variable, given) });
-    } else if (connector.name === "prometheus" && options.prometheusToken) {
-      registrations.push({
-        connector,
-        config: { webhookAuth: { type: "bearer", token: options.prometheusToken } },
-      });
-    } else {
-      const notConfigured = notConfiguredHint(connector, variable, example);
-      registrations.push({ connector, notConfigured });
-      log.info(
-        { connector: connector.name, kind: connector.kind, needs: notConfigured.needs },
-        "connector not configured: listed, webhook answers 503 until configured",
-      );
+    for (const connector of found) {
+      const variable = connectorConfigVariable(connector.name);
+      const given = configs[variable];
+      if (given !== undefined) {
+        registrations.push({ connector, config: checkedConfig(connector, variable, given) });
+      } else if (connector.name === "prometheus" && options.prometheusToken) {
+        registrations.push({
+          connector,
+          config: { webhookAuth: { type: "bearer", token: options.prometheusToken } },
+        });
+      } else {
+        const notConfigured = notConfiguredHint(connector, variable, example);
+        registrations.push({ connector, notConfigured });
+        log.info(
+          { connector: connector.name, kind: connector.kind, needs: notConfigured.needs },
+          "connector not configured: listed, webhook answers 503 until configured",
+        );
+      }
     }
   }
   return registrations;

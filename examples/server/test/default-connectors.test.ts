@@ -83,7 +83,7 @@ function postWebhook(server: RunningServer, source: string, body: unknown, token
 }
 
 describe("the example server with no configuration", () => {
-  it("lists prometheus, datadog, servicenow, servicedesk-plus and remedy as not configured, each with what it needs", async () => {
+  it("lists prometheus, datadog, servicenow, servicedesk-plus, remedy and zendesk as not configured, each with what it needs", async () => {
     const server = await start();
     const monitoring = await list(server, "monitoring");
     const ticketing = await list(server, "ticketing");
@@ -119,6 +119,14 @@ describe("the example server with no configuration", () => {
         "RUNWARDEN_CONNECTOR_CONFIG_REMEDY.customer",
       ],
     });
+    for (const zendesk of [ticketing.zendesk, monitoring.zendesk]) {
+      expect(zendesk).toMatchObject({
+        status: "not_configured",
+        needs: ["RUNWARDEN_CONNECTOR_CONFIG_ZENDESK.auth"],
+      });
+      expect(zendesk?.hint).toContain('"webhookSecret"');
+    }
+    expect(server.engine.sync).toBeUndefined();
     const infrastructure = await list(server, "infrastructure");
     expect(Object.keys(infrastructure)).toEqual(expect.arrayContaining(["ssh", "postgres", "mysql", "http"]));
   });
@@ -128,6 +136,7 @@ describe("the example server with no configuration", () => {
     for (const [source, variable] of [
       ["prometheus", "RUNWARDEN_PROMETHEUS_TOKEN"],
       ["datadog", "RUNWARDEN_CONNECTOR_CONFIG_DATADOG"],
+      ["zendesk", "RUNWARDEN_CONNECTOR_CONFIG_ZENDESK"],
     ] as const) {
       const res = await postWebhook(server, source, { any: "body" });
       expect(res.status, source).toBe(503);
@@ -186,5 +195,68 @@ describe("the example server with ServiceDesk Plus and Remedy configured", () =>
     const ticketing = await list(server, "ticketing");
     expect(ticketing["servicedesk-plus"]).toMatchObject({ status: "ready", needs: [] });
     expect(ticketing.remedy).toMatchObject({ status: "ready", needs: [] });
+  });
+});
+
+describe("the example server with RUNWARDEN_CONNECTOR_CONFIG_ZENDESK", () => {
+  const secret = "zendesk-signing-secret-for-the-defaults-test";
+  const config = JSON.stringify({
+    // Nothing listens there: the sync's first poll fails quietly instead of reaching the internet.
+    url: "http://127.0.0.1:9",
+    auth: { type: "token", email: "runwarden@acme.example", token: "zendesk-api-token-defaults" },
+    webhookSecret: secret,
+  });
+
+  it("lists zendesk as ready, syncs tickets with it, and takes only signed webhooks", async () => {
+    const server = await start({
+      RUNWARDEN_CONNECTOR_CONFIG_ZENDESK: config,
+      RUNWARDEN_TICKET_SYNC_POLL_MS: "3600000",
+    });
+    expect((await list(server, "ticketing")).zendesk).toMatchObject({ status: "ready" });
+    expect((await list(server, "monitoring")).zendesk).toMatchObject({ status: "ready" });
+    expect(server.engine.sync?.target).toBe("zendesk");
+    const event = {
+      type: "zen:event-type:ticket.created",
+      id: "01HXYZ",
+      time: "2026-12-07T09:00:00Z",
+      subject: "zen:ticket:35436",
+      detail: {
+        id: "35436",
+        subject: "Disk full on db-1",
+        description: "/var at 100%",
+        status: "New",
+        priority: "High",
+      },
+      event: {},
+    };
+    expect((await postWebhook(server, "zendesk", event)).status).toBe(401);
+    const { zendeskSignature } = await import("@runwarden/connector-zendesk");
+    const body = JSON.stringify(event);
+    const at = new Date().toISOString();
+    const res = await fetch(`${server.url}/api/v1/tickets/webhook/zendesk`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-zendesk-webhook-signature": zendeskSignature(secret, at, body),
+        "x-zendesk-webhook-signature-timestamp": at,
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    const created = (await res.json()) as { tickets: { id: number }[] };
+    const ticket = await fetch(`${server.url}/api/v1/tickets/${created.tickets[0]!.id}`, {
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    });
+    expect(await ticket.json()).toMatchObject({
+      source: "zendesk",
+      external_id: "35436",
+      title: "Disk full on db-1",
+    });
+  });
+
+  it("refuses RUNWARDEN_TICKET_SYNC naming a ticketing connector that is not configured", async () => {
+    await expect(start({ RUNWARDEN_TICKET_SYNC: "servicenow" })).rejects.toMatchObject({
+      code: "RW_ERR_CONFIG_INVALID",
+    });
   });
 });

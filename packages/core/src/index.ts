@@ -125,6 +125,8 @@ export {
   type OutboxPayload,
   outboxKey,
   type PollResult,
+  refKey,
+  refUrlKey,
   type SyncClock,
   type TicketSync,
   type TicketSyncDeps,

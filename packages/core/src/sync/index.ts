@@ -25,6 +25,7 @@ export {
   type OutboxPayload,
   outboxKey,
   refKey,
+  refUrlKey,
   reverseRefKey,
   type SyncClock,
 } from "./outbox.js";

@@ -135,6 +135,8 @@ export function outboxKey(
 /** Where the remote reference of a ticket is kept (setValue), and the reverse mapping. */
 export const refKey = (target: string, ticketId: number) => `sync:${target}:ref:${ticketId}`;
 export const reverseRefKey = (target: string, externalId: string) => `sync:${target}:ticket:${externalId}`;
+/** Where the link of a remote ticket the sync created is kept (setValue), when the connector gave one. */
+export const refUrlKey = (target: string, ticketId: number) => `sync:${target}:url:${ticketId}`;
 /** The idempotency key of the remote create for a ticket. */
 export const createKey = (target: string, ticketId: number) => `${target}:${ticketId}:create`;
 
@@ -377,6 +379,7 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
     const ref = await ticketing.create(ticket, { idempotencyKey: createKey(target, ticket.id), signal });
     await storage.setValue(reverseRefKey(target, ref.externalId), String(ticket.id));
     await storage.setValue(refKey(target, ticket.id), ref.externalId);
+    if (ref.url) await storage.setValue(refUrlKey(target, ticket.id), ref.url);
     log.info({ ticketId: ticket.id, externalId: ref.externalId }, "remote ticket created");
     await wrote({
       operation: "create",

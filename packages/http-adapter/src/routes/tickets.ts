@@ -5,6 +5,8 @@ import { z } from "@hono/zod-openapi";
 import {
   type CsvImportResult,
   genericWebhookSource,
+  refKey,
+  refUrlKey,
   rwError,
   type Ticket,
   TicketInput,
@@ -18,6 +20,36 @@ import { type RouteContext, send } from "./context.js";
 
 const TicketDoc = named("Ticket", TicketSchema);
 const TicketPage = z.object({ items: z.array(TicketDoc), nextCursor: z.number().int().nullable() });
+const RemoteWriteDoc = z.object({
+  id: z.number().int(),
+  /** `comment` (a note written back) or `status` (a status change written back). */
+  kind: z.string(),
+  /** `pending`, `delivered` or `dead`. */
+  delivery: z.string(),
+  attempts: z.number().int(),
+  createdAt: z.string(),
+  lastError: z.string().nullable(),
+  /** The note's text (`comment`). */
+  text: z.string().nullable(),
+  /** The Runwarden status written (`status`). */
+  status: TicketStatus.nullable(),
+});
+const RemoteTicketDoc = named(
+  "RemoteTicket",
+  z.object({
+    /** The ticketing connector synced with. */
+    target: z.string(),
+    /** The remote ticket's id: the ticket came from it, or the sync created it. Null until created. */
+    externalId: z.string().nullable(),
+    /** A link to the remote ticket, when the connector gave one. */
+    url: z.string().nullable(),
+    /** The last status written to it (delivered), in Runwarden's terms; the connector maps it. */
+    state: TicketStatus.nullable(),
+    /** The notes and status changes written back, oldest first. */
+    writes: z.array(RemoteWriteDoc),
+  }),
+);
+const RemoteTicketPage = z.object({ items: z.array(RemoteTicketDoc) });
 const DemoTicketBody = named("TicketInput", TicketInput);
 const IngestResultDoc = named("IngestResult", z.object({ ticket: TicketDoc, deduplicated: z.boolean() }));
 
@@ -365,12 +397,72 @@ export function ticketRoutes(route: RouteContext): void {
       return send(route, c, 200, TicketDoc, await engine.tickets.get(params.id));
     },
   });
+
+  route.add({
+    method: "get",
+    path: "/tickets/{id}/remote",
+    tag: "tickets",
+    summary: "The ticket's remote ticket in the synced ticketing tool: link, notes and status written back",
+    access: viewer,
+    params: IdParams,
+    responses: {
+      200: {
+        description: "The remote ticket (none when no ticketing tool is synced)",
+        schema: RemoteTicketPage,
+      },
+    },
+    async handler(c, { params }) {
+      const ticket = await engine.tickets.get(params.id);
+      const target = engine.sync?.target;
+      if (target === undefined) return send(route, c, 200, RemoteTicketPage, { items: [] });
+      const fromTarget = ticket.source === target && ticket.externalId !== null;
+      const externalId = fromTarget
+        ? ticket.externalId
+        : ((await engine.storage.getValue(refKey(target, ticket.id))) ?? null);
+      const items = await engine.storage.outbox.find({
+        where: { ticketId: ticket.id, target },
+        order: "asc",
+        limit: 500,
+      });
+      const writes = items.map((item) => ({
+        id: item.id,
+        kind: item.kind,
+        delivery: item.status,
+        attempts: item.attempts,
+        createdAt: item.createdAt,
+        lastError: item.lastError,
+        text: typeof item.payload.text === "string" ? item.payload.text : null,
+        status: TicketStatus.safeParse(item.payload.status).data ?? null,
+      }));
+      const lastStatus = writes.filter((w) => w.status !== null && w.delivery === "delivered").at(-1);
+      // The connector's link, when it is a web address (metaData comes from outside: never a javascript: URL).
+      const url = webLink(
+        fromTarget ? ticket.metaData.url : await engine.storage.getValue(refUrlKey(target, ticket.id)),
+      );
+      if (externalId === null && writes.length === 0)
+        return send(route, c, 200, RemoteTicketPage, { items: [] });
+      return send(route, c, 200, RemoteTicketPage, {
+        items: [{ target, externalId, url, state: lastStatus?.status ?? null, writes }],
+      });
+    },
+  });
 }
 
 function demoInput(): z.output<typeof TicketInput> {
   const [title, description, severity, environment, service] =
     demoTitles[Math.floor(Math.random() * demoTitles.length)]!;
   return TicketInput.parse({ title, description, severity, environment, service, source: "demo" });
+}
+
+/** `value` when it is an http(s) URL, else null. */
+function webLink(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  try {
+    const link = new URL(value);
+    return link.protocol === "https:" || link.protocol === "http:" ? link.href : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The request headers as a plain record (lower-case names), as connectors read them. */

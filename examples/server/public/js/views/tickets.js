@@ -79,6 +79,8 @@ async function renderDetail(ctx, id) {
   const execs = await api("GET", "/executions", { query: { ticket_id: id, limit: 50 } }).catch(() => ({
     items: [],
   }));
+  const remote = await api("GET", `/tickets/${id}/remote`).catch(() => ({ items: [] }));
+  const remoteBox = h("div", { id: "remote-tickets" }, remote.items.map(remotePanel));
   const a = ticket.analysis;
   const dryRun = h("input", { type: "checkbox", id: "dry-run" });
 
@@ -205,6 +207,7 @@ async function renderDetail(ctx, id) {
             { empty: "No execution for this ticket." },
           ),
         ),
+        remoteBox,
       ),
       h(
         "div",
@@ -267,5 +270,79 @@ async function renderDetail(ctx, id) {
         ),
       ),
     ),
+  );
+
+  // Notes and statuses reach the tool through the outbox: refresh the remote panel as they do.
+  let timer;
+  const refresh = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const latest = await api("GET", `/tickets/${id}/remote`).catch(() => null);
+      if (latest) mount(remoteBox, latest.items.map(remotePanel));
+    }, 250);
+  };
+  const mine = (e) => Number(e?.ticket_id ?? e?.ticketId) === id;
+  ctx.on("outbox:delivered", (e) => mine(e) && refresh());
+  ctx.on("outbox:dead-lettered", (e) => mine(e) && refresh());
+  ctx.onLeave(() => clearTimeout(timer));
+}
+
+/** The ticket's remote ticket in the synced ticketing tool: its link, the state written back, the notes. */
+function remotePanel(r) {
+  const notes = r.writes.filter((w) => w.kind === "comment");
+  const statuses = r.writes.filter((w) => w.kind === "status");
+  return h(
+    "div",
+    { class: "panel", id: "remote-ticket", "data-target": r.target },
+    h("h2", null, `Remote ticket (${r.target})`),
+    h(
+      "dl",
+      { class: "kv" },
+      h("dt", null, "Ticket"),
+      h(
+        "dd",
+        null,
+        r.url
+          ? h(
+              "a",
+              { href: r.url, target: "_blank", rel: "noopener noreferrer", class: "remote-link" },
+              r.external_id ?? r.url,
+            )
+          : (r.external_id ?? "not created yet"),
+      ),
+      h("dt", null, "State written back"),
+      h("dd", { class: "remote-state" }, r.state ? statusBadge(r.state) : "—"),
+      h("dt", null, "Status changes"),
+      h(
+        "dd",
+        null,
+        statuses.length > 0
+          ? statuses.map((w) =>
+              h("span", { class: "chip", title: w.delivery }, `${w.status} (${w.delivery})`),
+            )
+          : "—",
+      ),
+    ),
+    h("h3", null, `Notes written back (${notes.length})`),
+    notes.length > 0
+      ? h(
+          "ol",
+          { class: "remote-notes" },
+          notes.map((w) =>
+            h(
+              "li",
+              { "data-delivery": w.delivery },
+              h("div", { class: "prewrap small" }, w.text ?? ""),
+              h(
+                "div",
+                { class: "muted small" },
+                `${w.delivery}${w.attempts > 1 ? `, ${w.attempts} attempts` : ""} · `,
+                time(w.created_at),
+                w.last_error ? ` · ${w.last_error}` : "",
+              ),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "None yet."),
   );
 }

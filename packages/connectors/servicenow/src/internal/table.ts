@@ -239,11 +239,16 @@ export function createServiceNowTable(config: ServiceNowConfig, deps: ServiceNow
     }
   }
 
-  function refOf(sysId: string, number?: string): RemoteTicketRef {
+  /** The incident's link in the instance's UI. */
+  function incidentUrl(sysId: string): string {
     const url = new URL("nav_to.do", base.href.endsWith("/") ? base : `${base.href}/`);
     url.searchParams.set("uri", `incident.do?sys_id=${sysId}`);
+    return url.href;
+  }
+
+  function refOf(sysId: string, number?: string): RemoteTicketRef {
     deps.logger.debug({ sysId, number }, "servicenow incident reference");
-    return { externalId: sysId, url: url.href };
+    return { externalId: sysId, url: incidentUrl(sysId) };
   }
 
   async function findByCorrelation(cid: string, signal: AbortSignal): Promise<RemoteTicketRef | undefined> {
@@ -280,6 +285,7 @@ export function createServiceNowTable(config: ServiceNowConfig, deps: ServiceNow
         assignmentGroup: row.assignment_group,
         correlationId: row.correlation_id,
         closeCode: row.close_code,
+        url: incidentUrl(row.sys_id),
       },
     };
     return {
