@@ -83,7 +83,7 @@ function postWebhook(server: RunningServer, source: string, body: unknown, token
 }
 
 describe("the example server with no configuration", () => {
-  it("lists prometheus, datadog and servicenow as not configured, each with what it needs", async () => {
+  it("lists prometheus, datadog, solarwinds, opmanager and servicenow as not configured, each with what it needs", async () => {
     const server = await start();
     const monitoring = await list(server, "monitoring");
     const ticketing = await list(server, "ticketing");
@@ -94,6 +94,15 @@ describe("the example server with no configuration", () => {
     expect(monitoring.datadog).toMatchObject({
       status: "not_configured",
       needs: ["RUNWARDEN_CONNECTOR_CONFIG_DATADOG.webhookAuth"],
+    });
+    expect(monitoring.solarwinds).toMatchObject({
+      status: "not_configured",
+      needs: ["RUNWARDEN_CONNECTOR_CONFIG_SOLARWINDS.webhookAuth"],
+    });
+    expect(monitoring.solarwinds?.hint).toContain('"tls":{"ca":"<PEM>"}');
+    expect(monitoring.opmanager).toMatchObject({
+      status: "not_configured",
+      needs: ["RUNWARDEN_CONNECTOR_CONFIG_OPMANAGER.webhookAuth"],
     });
     expect(ticketing.servicenow).toMatchObject({
       status: "not_configured",
@@ -112,6 +121,8 @@ describe("the example server with no configuration", () => {
     for (const [source, variable] of [
       ["prometheus", "RUNWARDEN_PROMETHEUS_TOKEN"],
       ["datadog", "RUNWARDEN_CONNECTOR_CONFIG_DATADOG"],
+      ["solarwinds", "RUNWARDEN_CONNECTOR_CONFIG_SOLARWINDS"],
+      ["opmanager", "RUNWARDEN_CONNECTOR_CONFIG_OPMANAGER"],
     ] as const) {
       const res = await postWebhook(server, source, { any: "body" });
       expect(res.status, source).toBe(503);
@@ -126,7 +137,9 @@ describe("the example server with no configuration", () => {
     const res = await postWebhook(server, "nagios", {});
     expect(res.status).toBe(404);
     const body = (await res.json()) as { error: { message: string } };
-    expect(body.error.message).toContain("known sources: datadog, generic, prometheus");
+    expect(body.error.message).toContain(
+      "known sources: datadog, generic, opmanager, prometheus, solarwinds",
+    );
   });
 });
 
@@ -151,5 +164,38 @@ describe("the example server with RUNWARDEN_PROMETHEUS_TOKEN", () => {
     });
     expect((await list(server, "monitoring")).datadog).toMatchObject({ status: "ready" });
     expect((await postWebhook(server, "datadog", { any: "body" })).status).toBe(401);
+  });
+
+  it("configures solarwinds and opmanager from their variables: each verifies its webhook", async () => {
+    const server = await start({
+      RUNWARDEN_CONNECTOR_CONFIG_SOLARWINDS: JSON.stringify({
+        webhookAuth: { type: "basic", username: "orion", password: "solarwinds-defaults-test" },
+      }),
+      RUNWARDEN_CONNECTOR_CONFIG_OPMANAGER: JSON.stringify({
+        webhookAuth: { type: "header", secret: "opmanager-secret-for-the-defaults-test" },
+      }),
+    });
+    const monitoring = await list(server, "monitoring");
+    expect(monitoring.solarwinds).toMatchObject({ status: "ready" });
+    expect(monitoring.opmanager).toMatchObject({ status: "ready" });
+    const alert = {
+      AlertObjectID: "871",
+      AlertName: "Node is down",
+      Severity: "Critical",
+      NodeName: "web-01",
+    };
+    expect((await postWebhook(server, "solarwinds", alert)).status).toBe(401);
+    const accepted = await fetch(`${server.url}/api/v1/tickets/webhook/solarwinds`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Basic ${Buffer.from("orion:solarwinds-defaults-test").toString("base64")}`,
+      },
+      body: JSON.stringify(alert),
+    });
+    expect(accepted.status).toBe(202);
+    expect((await postWebhook(server, "opmanager", { entity: "5_Disk", severity: "Critical" })).status).toBe(
+      401,
+    );
   });
 });
