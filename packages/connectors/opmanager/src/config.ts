@@ -71,7 +71,17 @@ export const OpManagerConfig = z
       .strictObject({
         /** listAlarms `alertType`. */
         alertType: z
-          .enum(["ActiveAlarms", "EventLogAlarms", "SyslogAlarms", "TrapAlarms", "NCMAlarms"])
+          .enum([
+            "ActiveAlarms",
+            "EventLogAlarms",
+            "SyslogAlarms",
+            "TrapAlarms",
+            "NCMAlarms",
+            "NFAAlarms",
+            "WebAlarms",
+            "FWAAlarms",
+            "StorageAlarms",
+          ])
           .default("ActiveAlarms"),
         /** listAlarms `category` (a device category such as `Server`), to pull only those. */
         category: z.string().min(1).max(128).optional(),

@@ -76,6 +76,8 @@ export interface FakeOpManager {
     message?: string;
     category?: string;
   }): FakeAlarm;
+  /** listAlarms ignores its `entity` parameter, as servers following the newer API page may. */
+  ignoreEntityFilter: boolean;
   /** The next call of this API answers 500. */
   failNext(api: string): void;
   close(): Promise<void>;
@@ -86,6 +88,7 @@ export async function fakeOpManager(apiKey: string): Promise<FakeOpManager> {
   const actions: string[] = [];
   const failing = new Set<string>();
   let nextId = 1;
+  let ignoreEntityFilter = false;
   const refuse = (status: number, message: string): FakeResponse => ({
     status,
     body: { error: { code: status * 10, message } },
@@ -122,7 +125,7 @@ export async function fakeOpManager(apiKey: string): Promise<FakeOpManager> {
       const q = req.query;
       const list = alarms.filter(
         (a) =>
-          (!q.get("entity") || a.entity === q.get("entity")) &&
+          (ignoreEntityFilter || !q.get("entity") || a.entity === q.get("entity")) &&
           (!q.get("severity") || String(a.numericSeverity) === q.get("severity")) &&
           (!q.get("category") || a.category === q.get("category")) &&
           (q.get("alertType") !== "ActiveAlarms" || a.numericSeverity !== 5),
@@ -192,6 +195,12 @@ export async function fakeOpManager(apiKey: string): Promise<FakeOpManager> {
       };
       alarms.push(alarm);
       return alarm;
+    },
+    get ignoreEntityFilter() {
+      return ignoreEntityFilter;
+    },
+    set ignoreEntityFilter(value) {
+      ignoreEntityFilter = value;
     },
     failNext(api) {
       failing.add(api);

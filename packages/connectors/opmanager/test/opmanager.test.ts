@@ -168,6 +168,16 @@ describe("acknowledge and resolve", () => {
     expect(alarm).toMatchObject({ numericSeverity: 5, severityString: "Clear" });
   });
 
+  it("finds its alarm when listAlarms ignores the entity filter", async () => {
+    opm.ignoreEntityFilter = true;
+    opm.addAlarm({ entity: "1_Other", severity: 1 });
+    const alarm = opm.addAlarm({ entity: "5_DiskUtilization", severity: 1 });
+    opm.alarms[0]!.who = "jdoe";
+    await create().acknowledge!(alarmTicket("5_DiskUtilization"), { signal: signal() });
+    expect(opm.actions).toEqual(["addNotes 5_DiskUtilization", "acknowledgeAlarm 5_DiskUtilization"]);
+    expect(alarm.who).toBe("admin");
+  });
+
   it("only adds a note when resolveAction is note", async () => {
     opm.addAlarm({ entity: "5_DiskUtilization", severity: 2 });
     await create({ resolveAction: "note" }).resolve!(alarmTicket("5_DiskUtilization"), { signal: signal() });

@@ -199,6 +199,8 @@ export function createOpManagerApi(
   }
 
   async function current(entity: string, signal: AbortSignal): Promise<Alarm | undefined> {
+    // `entity` filters listAlarms on the older API page only: a server that ignores it answers
+    // every alarm, so the match is made here.
     const alarms = await listAlarms({ entity }, signal);
     return alarms.find((a) => a.entity === entity);
   }
