@@ -64,7 +64,7 @@ export const SolarWindsConfig = z
      * Orion 2023.1). `/SolarWinds/InformationService/v3/Json/` is added unless the URL has a path.
      */
     url: z.url({ protocol: /^https?$/ }).optional(),
-    /** An Orion (or AD) account with the "Allow alert clear and acknowledge" right. */
+    /** An Orion (or AD) account that may acknowledge and clear alerts (the clearEvents right). */
     username: z.string().min(1).max(256).optional(),
     password: secret(z.string().min(1)).optional(),
     tls: SolarWindsTls.prefault({}),

@@ -16,7 +16,7 @@ export function solarWindsVendorSetup(where: { webhookUrl: string }): VendorSetu
   return [
     {
       title: "Give Runwarden an Orion account (for pull, acknowledge and clear)",
-      text: 'In Settings > All Settings > Manage Accounts, create an account with the right "Allow alert clear and acknowledge" (the SWIS verbs need clearEvents). Configure its user name and password, the SWIS URL (https://<orion>:17774) and, for a self-signed certificate, tls.ca with its CA in PEM.',
+      text: "In Settings > All Settings > Manage Accounts, create an account that may acknowledge and clear alerts (the SWIS verbs need the clearEvents right). Configure its user name and password, the SWIS URL (https://<orion>:17774) and, for a self-signed certificate, tls.ca with its CA in PEM.",
     },
     {
       title: "Add a trigger action to each alert",
