@@ -194,6 +194,19 @@ describe("the example server with RUNWARDEN_PROMETHEUS_TOKEN", () => {
       body: JSON.stringify(alert),
     });
     expect(accepted.status).toBe(202);
+    // Orion does not escape variables for JSON: as text/plain such a body still reaches the connector.
+    const broken = await fetch(`${server.url}/api/v1/tickets/webhook/solarwinds`, {
+      method: "POST",
+      headers: {
+        "content-type": "text/plain",
+        authorization: `Basic ${Buffer.from("orion:solarwinds-defaults-test").toString("base64")}`,
+      },
+      body: '{"AlertObjectID": "872", "AlertName": "Volume almost full", "AlertMessage": "C:\\ Label:"Data" is 95% full"}',
+    });
+    expect(broken.status).toBe(202);
+    const result = (await broken.json()) as { tickets: { id: number }[]; warnings: string[] };
+    expect(result.tickets).toHaveLength(1);
+    expect(result.warnings.join(" ")).toContain("not valid JSON");
     expect((await postWebhook(server, "opmanager", { entity: "5_Disk", severity: "Critical" })).status).toBe(
       401,
     );

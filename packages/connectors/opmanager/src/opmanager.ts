@@ -16,7 +16,7 @@ export function opManagerVendorSetup(where: { webhookUrl: string }): VendorSetup
     },
     {
       title: 'Create an "Invoke a Web Hook" notification profile',
-      text: `In Settings > Notifications > Notification Profiles, add a profile of type "Invoke a Web Hook": URL ${where.webhookUrl}, method POST, payload type JSON, and this body. Add the header of webhookAuth (X-Runwarden-Webhook-Secret: <secret>) under custom headers. Choose the criteria (alarm raised, severity changes, alarm cleared) and the devices, and save.`,
+      text: `In Settings > Notifications > Notification Profiles, add a profile of type "Invoke a Web Hook": URL ${where.webhookUrl}, method POST, payload type JSON, and this body (if the profile lets you choose the content type, text/plain lets a body whose values OpManager did not escape, a quote or a backslash, still reach Runwarden). Add the header of webhookAuth (X-Runwarden-Webhook-Secret: <secret>) under custom headers. Choose the criteria (alarm raised, severity changes, alarm cleared) and the devices, and save.`,
       snippet: { language: "json", content: JSON.stringify(webhookTemplate, null, 2) },
     },
     {

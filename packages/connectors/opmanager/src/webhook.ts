@@ -1,9 +1,10 @@
 /** The OpManager webhook receiver: shared-secret or basic check, `webhookTemplate` body → TicketInput. */
 
 import { clip, header, parseInput, safeEqual, webhookBody } from "@runwarden/connector-kit";
-import type { ParsedWebhook, TicketInput, WebhookRequest } from "@runwarden/core";
+import { isRunwardenError, type ParsedWebhook, type TicketInput, type WebhookRequest } from "@runwarden/core";
 import type { OpManagerConfig, WebhookAuth } from "./config.js";
 import { alarmTitle, isClear, mapSeverity, present, severityName } from "./internal/map.js";
+import { readTemplateBody } from "./internal/template-body.js";
 import { WebhookPayload } from "./payload.js";
 
 /** Checks the shared-secret header or HTTP basic credentials, in constant time. */
@@ -18,15 +19,32 @@ export function verifyOpManagerRequest(auth: WebhookAuth, request: WebhookReques
   return scheme === "basic" && matches;
 }
 
+const templateKeys = Object.keys(WebhookPayload.shape);
+
 /** Turns one notification (one alarm's raise, change or clear) into one ticket. */
 export function createWebhookParser(
   config: OpManagerConfig,
   source: string,
 ): (request: WebhookRequest) => ParsedWebhook {
   return (request) => {
-    const body = webhookBody(request, config.limits.maxBodyBytes, "OpManager");
-    const payload = parseInput(WebhookPayload, body, "OpManager webhook payload");
     const warnings: string[] = [];
+    let body: unknown;
+    try {
+      body = webhookBody(request, config.limits.maxBodyBytes, "OpManager");
+    } catch (error) {
+      // OpManager substitutes variables as plain text: a quote or a backslash in a value breaks
+      // the JSON. Read such a body by the template's keys.
+      const lenient =
+        isRunwardenError(error) && error.code === "RW_ERR_INPUT_INVALID" && request.body === undefined
+          ? readTemplateBody(request.rawBody, templateKeys)
+          : undefined;
+      if (!lenient) throw error;
+      body = lenient;
+      warnings.push(
+        "the body is not valid JSON (an unescaped quote or backslash in a value): read by its template keys",
+      );
+    }
+    const payload = parseInput(WebhookPayload, body, "OpManager webhook payload");
     const entity = payload.entity;
 
     const name = severityName(payload.severity);

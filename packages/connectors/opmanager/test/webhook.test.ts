@@ -133,6 +133,32 @@ describe("parseWebhook", () => {
     }
   });
 
+  it("reads a body broken by an unescaped quote or backslash by the template's keys, with a warning", async () => {
+    const message = 'Service "Print Spooler" on \\\\fs-01\\share is down';
+    const raw = JSON.stringify({ ...sample, message: "@@M@@" }).replace("@@M@@", message);
+    expect(() => JSON.parse(raw)).toThrow();
+    const instance = await opmanager.create(
+      opmanager.configSchema.parse({ webhookAuth: { type: "none" } }),
+      testContext(),
+    );
+    const { tickets, warnings } = await instance.parseWebhook!({
+      headers: {},
+      body: undefined,
+      rawBody: raw,
+    });
+    expect(warnings[0]).toContain("not valid JSON");
+    expect(tickets[0]).toMatchObject({
+      fingerprint: "5_DiskUtilization",
+      title: message,
+      severity: "critical",
+    });
+    await expect(
+      Promise.resolve().then(() =>
+        instance.parseWebhook!({ headers: {}, body: undefined, rawBody: '{"x": "y"z"}' }),
+      ),
+    ).rejects.toMatchObject({ code: "RW_ERR_INPUT_INVALID" });
+  });
+
   it("refuses a body over the byte limit and clips long fields", async () => {
     const error = await refusal(
       { ...sample, message: "x".repeat(5_000) },

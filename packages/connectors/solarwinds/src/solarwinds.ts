@@ -20,7 +20,7 @@ export function solarWindsVendorSetup(where: { webhookUrl: string }): VendorSetu
     },
     {
       title: "Add a trigger action to each alert",
-      text: `In Alerts > Manage Alerts, edit the alert, open Trigger Actions and add "Send a GET or POST Request to a Web Server": URL ${where.webhookUrl}, method POST, content type application/json, and this body. Under authentication, choose basic and give the user name and password of webhookAuth (or set the header of webhookAuth in a proxy in front of Runwarden).`,
+      text: `In Alerts > Manage Alerts, edit the alert, open Trigger Actions and add "Send a GET or POST Request to a Web Server": URL ${where.webhookUrl}, method POST, content type text/plain (a JSON body still; with application/json the server refuses a body whose values Orion did not escape, a quote or a backslash), and this body. Under authentication, choose basic and give the user name and password of webhookAuth (or set the header of webhookAuth in a proxy in front of Runwarden).`,
       snippet: { language: "json", content: JSON.stringify(webhookTemplate, null, 2) },
     },
     {

@@ -1,9 +1,10 @@
 /** The SolarWinds webhook receiver: basic auth or shared-secret check, `webhookTemplate` body → TicketInput. */
 
 import { clip, header, parseInput, safeEqual, webhookBody } from "@runwarden/connector-kit";
-import type { ParsedWebhook, TicketInput, WebhookRequest } from "@runwarden/core";
+import { isRunwardenError, type ParsedWebhook, type TicketInput, type WebhookRequest } from "@runwarden/core";
 import type { SolarWindsConfig, WebhookAuth } from "./config.js";
 import { alertFingerprint, mapSeverity, present, severityName } from "./internal/map.js";
+import { readTemplateBody } from "./internal/template-body.js";
 import { WebhookPayload } from "./payload.js";
 
 /** Checks HTTP basic auth (the alert action's credentials) or the shared-secret header, in constant time. */
@@ -18,6 +19,8 @@ export function verifySolarWindsRequest(auth: WebhookAuth, request: WebhookReque
   return scheme === "basic" && matches;
 }
 
+const templateKeys = Object.keys(WebhookPayload.shape);
+
 const resetEvents = new Set(["reset", "resolved", "cleared", "clear"]);
 const triggerEvents = new Set(["trigger", "triggered", "firing"]);
 
@@ -27,9 +30,24 @@ export function createWebhookParser(
   source: string,
 ): (request: WebhookRequest) => ParsedWebhook {
   return (request) => {
-    const body = webhookBody(request, config.limits.maxBodyBytes, "SolarWinds");
-    const payload = parseInput(WebhookPayload, body, "SolarWinds webhook payload");
     const warnings: string[] = [];
+    let body: unknown;
+    try {
+      body = webhookBody(request, config.limits.maxBodyBytes, "SolarWinds");
+    } catch (error) {
+      // Orion substitutes variables as plain text: a quote or a backslash in a value (a Windows
+      // volume, a quoted message) breaks the JSON. Read such a body by the template's keys.
+      const lenient =
+        isRunwardenError(error) && error.code === "RW_ERR_INPUT_INVALID" && request.body === undefined
+          ? readTemplateBody(request.rawBody, templateKeys)
+          : undefined;
+      if (!lenient) throw error;
+      body = lenient;
+      warnings.push(
+        "the body is not valid JSON (an unescaped quote or backslash in a value): read by its template keys",
+      );
+    }
+    const payload = parseInput(WebhookPayload, body, "SolarWinds webhook payload");
 
     const alertObjectId = payload.AlertObjectID.trim();
     const fingerprint = alertFingerprint(alertObjectId);

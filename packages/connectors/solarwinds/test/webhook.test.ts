@@ -184,6 +184,53 @@ describe("parseWebhook", () => {
     }
   });
 
+  it("reads a body Orion broke with an unescaped quote or backslash by the template's keys, with a warning", async () => {
+    // What Orion posts when the message holds a Windows volume and quotes: not escaped for JSON.
+    const message = 'Volume C:\\ Label:"Data" is 95% full';
+    const raw = JSON.stringify(
+      filled(webhookTemplate, {
+        AlertObjectID: "1204",
+        AlertName: "Volume almost full",
+        Severity: "Warning",
+        NodeName: "fs-01",
+        AlertMessage: "@@MESSAGE@@",
+      }),
+      null,
+      2,
+    ).replace("@@MESSAGE@@", message);
+    expect(raw).toContain('"AlertMessage": "Volume C:\\ Label:"Data" is 95% full",');
+    expect(() => JSON.parse(raw)).toThrow();
+    const instance = await solarwinds.create(
+      solarwinds.configSchema.parse({ webhookAuth: { type: "none" } }),
+      testContext(),
+    );
+    const { tickets, warnings } = await instance.parseWebhook!({
+      headers: {},
+      body: undefined,
+      rawBody: raw,
+    });
+    expect(warnings[0]).toContain("not valid JSON");
+    expect(tickets[0]).toMatchObject({
+      fingerprint: "1204",
+      severity: "medium",
+      title: "Volume almost full on fs-01",
+      description: 'Volume C:\\ Label:"Data" is 95% full',
+    });
+  });
+
+  it("still refuses broken JSON that is not the template", async () => {
+    const instance = await solarwinds.create(
+      solarwinds.configSchema.parse({ webhookAuth: { type: "none" } }),
+      testContext(),
+    );
+    for (const raw of ['{"a": "b', '{"Other": "x"y"}', '{"AlertObjectID": 871 871}', "AlertObjectID=871"]) {
+      await expect(
+        Promise.resolve().then(() => instance.parseWebhook!({ headers: {}, body: undefined, rawBody: raw })),
+        raw,
+      ).rejects.toMatchObject({ code: "RW_ERR_INPUT_INVALID" });
+    }
+  });
+
   it("refuses a body over the byte limit and clips long fields", async () => {
     const error = await refusal(
       { ...sample, AlertMessage: "x".repeat(5_000) },
