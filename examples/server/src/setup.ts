@@ -70,6 +70,18 @@ const configurablePackages = [
       '{"webhookAuth":{"type":"header","secret":"<at least 16 characters>"}} (add "apiKey" and "applicationKey" to pull monitors and events)',
   },
   {
+    package: "@runwarden/connector-solarwinds",
+    name: "solarwinds",
+    example:
+      '{"webhookAuth":{"type":"basic","username":"orion","password":"<at least 12 characters>"}} (add "url", "username" and "password", and "tls":{"ca":"<PEM>"} for a self-signed certificate, to pull, acknowledge and clear)',
+  },
+  {
+    package: "@runwarden/connector-opmanager",
+    name: "opmanager",
+    example:
+      '{"webhookAuth":{"type":"header","secret":"<at least 16 characters>"}} (add "url" and "apiKey" to pull, acknowledge and clear)',
+  },
+  {
     package: "@runwarden/connector-servicenow",
     name: "servicenow",
     example:
@@ -137,7 +149,7 @@ function notConfiguredHint(connector: ConnectorDefinition, variable: string, exa
 
 /**
  * Loads each first-party connector package and returns its registration: the infrastructure
- * ones as they are; Prometheus, Datadog, ServiceNow, ServiceDesk Plus and Remedy configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
+ * ones as they are; Prometheus, Datadog, SolarWinds, OpManager, ServiceNow, ServiceDesk Plus, Remedy and Zendesk configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
  * (Prometheus also by RUNWARDEN_PROMETHEUS_TOKEN) and registered as not configured, with what they
  * need, when nothing configures them. A package that exports no connector is skipped, with a
  * warning. Throws RW_ERR_CONFIG_INVALID

@@ -83,7 +83,7 @@ function postWebhook(server: RunningServer, source: string, body: unknown, token
 }
 
 describe("the example server with no configuration", () => {
-  it("lists prometheus, datadog, servicenow, servicedesk-plus, remedy and zendesk as not configured, each with what it needs", async () => {
+  it("lists every first-party monitoring and ticketing connector as not configured, each with what it needs", async () => {
     const server = await start();
     const monitoring = await list(server, "monitoring");
     const ticketing = await list(server, "ticketing");
@@ -94,6 +94,15 @@ describe("the example server with no configuration", () => {
     expect(monitoring.datadog).toMatchObject({
       status: "not_configured",
       needs: ["RUNWARDEN_CONNECTOR_CONFIG_DATADOG.webhookAuth"],
+    });
+    expect(monitoring.solarwinds).toMatchObject({
+      status: "not_configured",
+      needs: ["RUNWARDEN_CONNECTOR_CONFIG_SOLARWINDS.webhookAuth"],
+    });
+    expect(monitoring.solarwinds?.hint).toContain('"tls":{"ca":"<PEM>"}');
+    expect(monitoring.opmanager).toMatchObject({
+      status: "not_configured",
+      needs: ["RUNWARDEN_CONNECTOR_CONFIG_OPMANAGER.webhookAuth"],
     });
     expect(ticketing.servicenow).toMatchObject({
       status: "not_configured",
@@ -137,6 +146,8 @@ describe("the example server with no configuration", () => {
       ["prometheus", "RUNWARDEN_PROMETHEUS_TOKEN"],
       ["datadog", "RUNWARDEN_CONNECTOR_CONFIG_DATADOG"],
       ["zendesk", "RUNWARDEN_CONNECTOR_CONFIG_ZENDESK"],
+      ["solarwinds", "RUNWARDEN_CONNECTOR_CONFIG_SOLARWINDS"],
+      ["opmanager", "RUNWARDEN_CONNECTOR_CONFIG_OPMANAGER"],
     ] as const) {
       const res = await postWebhook(server, source, { any: "body" });
       expect(res.status, source).toBe(503);
@@ -151,7 +162,9 @@ describe("the example server with no configuration", () => {
     const res = await postWebhook(server, "nagios", {});
     expect(res.status).toBe(404);
     const body = (await res.json()) as { error: { message: string } };
-    expect(body.error.message).toContain("known sources: datadog, generic, prometheus");
+    expect(body.error.message).toContain(
+      "known sources: datadog, generic, opmanager, prometheus, solarwinds",
+    );
   });
 });
 
@@ -176,6 +189,52 @@ describe("the example server with RUNWARDEN_PROMETHEUS_TOKEN", () => {
     });
     expect((await list(server, "monitoring")).datadog).toMatchObject({ status: "ready" });
     expect((await postWebhook(server, "datadog", { any: "body" })).status).toBe(401);
+  });
+
+  it("configures solarwinds and opmanager from their variables: each verifies its webhook", async () => {
+    const server = await start({
+      RUNWARDEN_CONNECTOR_CONFIG_SOLARWINDS: JSON.stringify({
+        webhookAuth: { type: "basic", username: "orion", password: "solarwinds-defaults-test" },
+      }),
+      RUNWARDEN_CONNECTOR_CONFIG_OPMANAGER: JSON.stringify({
+        webhookAuth: { type: "header", secret: "opmanager-secret-for-the-defaults-test" },
+      }),
+    });
+    const monitoring = await list(server, "monitoring");
+    expect(monitoring.solarwinds).toMatchObject({ status: "ready" });
+    expect(monitoring.opmanager).toMatchObject({ status: "ready" });
+    const alert = {
+      AlertObjectID: "871",
+      AlertName: "Node is down",
+      Severity: "Critical",
+      NodeName: "web-01",
+    };
+    expect((await postWebhook(server, "solarwinds", alert)).status).toBe(401);
+    const accepted = await fetch(`${server.url}/api/v1/tickets/webhook/solarwinds`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Basic ${Buffer.from("orion:solarwinds-defaults-test").toString("base64")}`,
+      },
+      body: JSON.stringify(alert),
+    });
+    expect(accepted.status).toBe(202);
+    // Orion does not escape variables for JSON: as text/plain such a body still reaches the connector.
+    const broken = await fetch(`${server.url}/api/v1/tickets/webhook/solarwinds`, {
+      method: "POST",
+      headers: {
+        "content-type": "text/plain",
+        authorization: `Basic ${Buffer.from("orion:solarwinds-defaults-test").toString("base64")}`,
+      },
+      body: '{"AlertObjectID": "872", "AlertName": "Volume almost full", "AlertMessage": "C:\\ Label:"Data" is 95% full"}',
+    });
+    expect(broken.status).toBe(202);
+    const result = (await broken.json()) as { tickets: { id: number }[]; warnings: string[] };
+    expect(result.tickets).toHaveLength(1);
+    expect(result.warnings.join(" ")).toContain("not valid JSON");
+    expect((await postWebhook(server, "opmanager", { entity: "5_Disk", severity: "Critical" })).status).toBe(
+      401,
+    );
   });
 });
 
