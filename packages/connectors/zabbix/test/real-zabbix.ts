@@ -1,0 +1,108 @@
+/**
+ * Helpers for the integration tests against the real Zabbix that scripts/services/zabbix.sh
+ * starts (API http://127.0.0.1:8090/api_jsonrpc.php, trapper 127.0.0.1:10051): an admin JSON-RPC
+ * client of its own (plain fetch, independent of the connector) and zabbix_sender.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export const ZABBIX_URL = process.env.RUNWARDEN_ZABBIX_URL ?? "http://127.0.0.1:8090/";
+export const ZABBIX_USER = process.env.RUNWARDEN_ZABBIX_USER ?? "Admin";
+export const ZABBIX_PASSWORD = process.env.RUNWARDEN_ZABBIX_PASSWORD ?? "zabbix";
+export const TRAPPER = { host: "127.0.0.1", port: 10051 };
+
+const endpoint = new URL("api_jsonrpc.php", ZABBIX_URL).href;
+
+/** `apiinfo.version`, or undefined when the frontend does not answer. */
+export async function zabbixVersion(): Promise<string | undefined> {
+  try {
+    const res = await fetch(endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json-rpc" },
+      body: JSON.stringify({ jsonrpc: "2.0", method: "apiinfo.version", params: {}, id: 1 }),
+      signal: AbortSignal.timeout(3_000),
+    });
+    const body = (await res.json()) as { result?: unknown };
+    return typeof body.result === "string" ? body.result : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An admin session of the tests' own, for setting Zabbix up and reading it back. */
+export async function adminClient(): Promise<{
+  call<T = unknown>(method: string, params: unknown): Promise<T>;
+  logout(): Promise<void>;
+  version: string;
+}> {
+  const version = (await zabbixVersion()) ?? "0.0";
+  const [major, minor] = version.split(".").map(Number) as [number, number];
+  const bearer = major > 6 || (major === 6 && minor >= 4);
+  let id = 1;
+  async function raw(method: string, params: unknown, auth?: string): Promise<unknown> {
+    const body: Record<string, unknown> = { jsonrpc: "2.0", method, params, id: id++ };
+    const headers: Record<string, string> = { "content-type": "application/json-rpc" };
+    if (auth && bearer) headers.authorization = `Bearer ${auth}`;
+    else if (auth) body.auth = auth;
+    const res = await fetch(endpoint, { method: "POST", headers, body: JSON.stringify(body) });
+    const answer = (await res.json()) as { result?: unknown; error?: { message: string; data?: string } };
+    if (answer.error) throw new Error(`${method}: ${answer.error.message} ${answer.error.data ?? ""}`);
+    return answer.result;
+  }
+  const session = (await raw("user.login", { username: ZABBIX_USER, password: ZABBIX_PASSWORD })) as string;
+  return {
+    version,
+    call: async <T>(method: string, params: unknown) => (await raw(method, params, session)) as T,
+    logout: async () => {
+      await raw("user.logout", [], session).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Sends one value with zabbix_sender, retrying until the server takes it: a new trapper item is
+ * refused until the configuration cache reloads (CacheUpdateFrequency, 2 s in zabbix.sh).
+ */
+export async function send(host: string, key: string, value: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      const { stdout } = await run("zabbix_sender", [
+        "-z",
+        TRAPPER.host,
+        "-p",
+        String(TRAPPER.port),
+        "-s",
+        host,
+        "-k",
+        key,
+        "-o",
+        value,
+      ]);
+      last = stdout;
+      if (/processed: 1;/.test(stdout)) return;
+    } catch (error) {
+      last = String((error as { stdout?: string }).stdout ?? error);
+    }
+    if (Date.now() > deadline) throw new Error(`zabbix_sender never got ${host}:${key} through: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+export async function until<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 30_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached: ${JSON.stringify(value).slice(0, 600)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
