@@ -106,3 +106,28 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/**
+ * Sends `value` until `read` satisfies `ok`: the server may take a new item into its
+ * configuration cache a sync before its trigger, and a value that arrives in between fires nothing.
+ * Sending the same value again only re-evaluates the trigger (single problem generation).
+ */
+export async function fire<T>(
+  host: string,
+  key: string,
+  value: string,
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await send(host, key, value, Math.max(1_000, deadline - Date.now()));
+    try {
+      return await until(read, ok, Math.min(4_000, Math.max(0, deadline - Date.now())), what);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
+}

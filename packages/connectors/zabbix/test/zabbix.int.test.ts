@@ -7,14 +7,16 @@
  * With RUNWARDEN_IT=1 a missing Zabbix fails the run; without it the tests are skipped.
  */
 import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { createEngine, type Engine, type MonitoringConnector, type TicketInput } from "@runwarden/core";
 import { afterAll, describe, expect, it } from "vitest";
 import zabbix, { mediaTypeYaml } from "../src/index.js";
 import {
   adminClient,
-  send,
+  fire,
   until,
   ZABBIX_PASSWORD,
   ZABBIX_URL,
@@ -140,11 +142,12 @@ afterAll(async () => {
 describe.skipIf(!ready)(`zabbix connector → real Zabbix ${version ?? "(not running)"}`, () => {
   it("pulls a problem into a ticket, acknowledges it when a session starts and closes it when the ticket resolves", async () => {
     const fx = await makeTrigger("pull", `Queue backlog on rw-it-${run}`);
-    await send(fx.host, fx.key, "500");
-    const [problem] = await until(
+    const [problem] = await fire(
+      fx.host,
+      fx.key,
+      "500",
       () => problemsOf(fx.triggerId),
       (rows) => rows.length === 1,
-      30_000,
       "problem",
     );
 
@@ -234,22 +237,24 @@ connection: local
     await engine.start();
     try {
       const poller = engine.monitoring.poller("zabbix")!;
-      await send(fx.host, fx.key, "900");
-      await until(
+      await fire(
+        fx.host,
+        fx.key,
+        "900",
         () => problemsOf(fx.triggerId),
         (rows) => rows.length === 1,
-        30_000,
         "problem",
       );
       expect(await poller.poll({ force: true })).toMatchObject({ outcome: "pulled", created: 1 });
       const [ticket] = (await engine.tickets.list({ source: "zabbix" })).items;
       expect(ticket!.status).not.toBe("resolved");
 
-      await send(fx.host, fx.key, "1");
-      await until(
+      await fire(
+        fx.host,
+        fx.key,
+        "1",
         () => problemsOf(fx.triggerId),
         (rows) => rows[0]?.r_eventid !== "0",
-        30_000,
         "recovery",
       );
       const second = await poller.poll({ force: true });
@@ -355,11 +360,12 @@ connection: local
       // The new action and media type reach the server with its next configuration sync (2 s).
       await new Promise((resolve) => setTimeout(resolve, 4_000));
 
-      await send(fx.host, fx.key, "700");
-      const [problem] = await until(
+      const [problem] = await fire(
+        fx.host,
+        fx.key,
+        "700",
         () => problemsOf(fx.triggerId),
         (rows) => rows.length === 1,
-        30_000,
         "problem",
       );
       const ticket = await until(
@@ -386,7 +392,14 @@ connection: local
       });
       expect(ticket!.metaData).toMatchObject({ via: "webhook", triggerId: fx.triggerId, host: fx.host });
 
-      await send(fx.host, fx.key, "2");
+      await fire(
+        fx.host,
+        fx.key,
+        "2",
+        () => problemsOf(fx.triggerId),
+        (rows) => rows[0]?.r_eventid !== "0",
+        "recovery",
+      );
       await until(
         () => engine.tickets.get(ticket!.id),
         (t) => t.status === "resolved",
@@ -395,6 +408,12 @@ connection: local
       );
       const recovery = received.find((r) => r.body["EVENT.VALUE"] === "0");
       expect(recovery!.body["EVENT.ID"]).toBe(problem!.eventid);
+      // RUNWARDEN_ZABBIX_CAPTURE=<dir> keeps the two calls (how test/fixtures/zabbix-6.0-media-type-*.json were made).
+      const capture = process.env.RUNWARDEN_ZABBIX_CAPTURE;
+      if (capture) {
+        writeFileSync(join(capture, "problem.json"), `${JSON.stringify(received[0]!.body, null, 2)}\n`);
+        writeFileSync(join(capture, "recovery.json"), `${JSON.stringify(recovery!.body, null, 2)}\n`);
+      }
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await engine.close();
