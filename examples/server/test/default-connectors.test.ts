@@ -83,7 +83,7 @@ function postWebhook(server: RunningServer, source: string, body: unknown, token
 }
 
 describe("the example server with no configuration", () => {
-  it("lists prometheus, datadog and servicenow as not configured, each with what it needs", async () => {
+  it("lists prometheus, datadog, zabbix and servicenow as not configured, each with what it needs", async () => {
     const server = await start();
     const monitoring = await list(server, "monitoring");
     const ticketing = await list(server, "ticketing");
@@ -95,6 +95,11 @@ describe("the example server with no configuration", () => {
       status: "not_configured",
       needs: ["RUNWARDEN_CONNECTOR_CONFIG_DATADOG.webhookAuth"],
     });
+    expect(monitoring.zabbix).toMatchObject({
+      status: "not_configured",
+      needs: ["RUNWARDEN_CONNECTOR_CONFIG_ZABBIX.webhookAuth"],
+    });
+    expect(monitoring.zabbix?.hint).toContain("RUNWARDEN_CONNECTOR_CONFIG_ZABBIX");
     expect(ticketing.servicenow).toMatchObject({
       status: "not_configured",
       needs: [
@@ -112,6 +117,7 @@ describe("the example server with no configuration", () => {
     for (const [source, variable] of [
       ["prometheus", "RUNWARDEN_PROMETHEUS_TOKEN"],
       ["datadog", "RUNWARDEN_CONNECTOR_CONFIG_DATADOG"],
+      ["zabbix", "RUNWARDEN_CONNECTOR_CONFIG_ZABBIX"],
     ] as const) {
       const res = await postWebhook(server, source, { any: "body" });
       expect(res.status, source).toBe(503);
@@ -151,5 +157,48 @@ describe("the example server with RUNWARDEN_PROMETHEUS_TOKEN", () => {
     });
     expect((await list(server, "monitoring")).datadog).toMatchObject({ status: "ready" });
     expect((await postWebhook(server, "datadog", { any: "body" })).status).toBe(401);
+  });
+});
+
+describe("the example server with RUNWARDEN_CONNECTOR_CONFIG_ZABBIX", () => {
+  const secret = "zabbix-media-type-secret-for-the-defaults-test";
+  /** What the Runwarden media type sent from a real Zabbix 6.0 (the zabbix connector's fixture). */
+  const problem = {
+    "EVENT.ID": "9",
+    "EVENT.NAME": "Webhook backlog on rw-it-8491cd06",
+    "EVENT.NSEVERITY": "4",
+    "EVENT.SEVERITY": "High",
+    "EVENT.STATUS": "PROBLEM",
+    "EVENT.VALUE": "1",
+    "EVENT.TAGSJSON": '[{"tag":"service","value":"checkout"},{"tag":"env","value":"it"}]',
+    "EVENT.RECOVERY.ID": "{EVENT.RECOVERY.ID}",
+    "TRIGGER.ID": "23139",
+    "HOST.NAME": "rw-it-8491cd06-webhook",
+    "HOST.HOST": "rw-it-8491cd06-webhook",
+    "HOST.IP": "*UNKNOWN*",
+  };
+
+  it("lists zabbix as ready and verifies its media type's Bearer secret: 401 without it, 202 with it", async () => {
+    const server = await start({
+      RUNWARDEN_CONNECTOR_CONFIG_ZABBIX: JSON.stringify({ webhookAuth: { type: "bearer", secret } }),
+    });
+    expect((await list(server, "monitoring")).zabbix).toMatchObject({ status: "ready", needs: [] });
+    expect((await postWebhook(server, "zabbix", problem)).status).toBe(401);
+    expect((await postWebhook(server, "zabbix", problem, "not-the-secret")).status).toBe(401);
+    const ok = await postWebhook(server, "zabbix", problem, secret);
+    expect(ok.status).toBe(202);
+    const tickets = await fetch(`${server.url}/api/v1/tickets?source=zabbix`, {
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    });
+    const body = (await tickets.json()) as {
+      items: { title: string; external_id: string; severity: string }[];
+    };
+    expect(body.items).toEqual([
+      expect.objectContaining({
+        title: "Webhook backlog on rw-it-8491cd06",
+        external_id: "9",
+        severity: "high",
+      }),
+    ]);
   });
 });
