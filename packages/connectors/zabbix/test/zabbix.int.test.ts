@@ -11,7 +11,13 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { createEngine, type Engine, type MonitoringConnector, type TicketInput } from "@runwarden/core";
+import {
+  createEngine,
+  type Engine,
+  type MonitoringConnector,
+  type Ticket,
+  type TicketInput,
+} from "@runwarden/core";
 import { afterAll, describe, expect, it } from "vitest";
 import zabbix, { mediaTypeYaml } from "../src/index.js";
 import {
@@ -53,10 +59,11 @@ const made: {
   actionIds: string[];
   userIds: string[];
   mediaIds: string[];
-} = { hostIds: [], groupIds: [], actionIds: [], userIds: [], mediaIds: [] };
+  tokenIds: string[];
+} = { hostIds: [], groupIds: [], actionIds: [], userIds: [], mediaIds: [], tokenIds: [] };
 
 /** A host group, a host, a trapper item and a trigger (manual close allowed), all named for this run. */
-async function makeTrigger(label: string, name: string): Promise<Fixture> {
+async function makeTrigger(label: string, name: string, manualClose = true): Promise<Fixture> {
   const z = admin!;
   const host = `rw-it-${run}-${label}`;
   const { groupids } = await z.call<{ groupids: string[] }>("hostgroup.create", {
@@ -82,7 +89,7 @@ async function makeTrigger(label: string, name: string): Promise<Fixture> {
     description: name,
     expression: `last(/${host}/${key})>100`,
     priority: 4, // High
-    manual_close: 1,
+    manual_close: manualClose ? 1 : 0,
     tags: [
       { tag: "service", value: "checkout" },
       { tag: "env", value: "it" },
@@ -110,6 +117,22 @@ async function problemsOf(triggerId: string): Promise<ProblemRow[]> {
   });
 }
 
+/** An API token of the admin user for this run (6.0: created with token.create, then token.generate). */
+async function apiToken(): Promise<string> {
+  const z = admin!;
+  const [me] = await z.call<{ userid: string }[]>("user.get", {
+    filter: { username: "Admin" },
+    output: ["userid"],
+  });
+  const { tokenids } = await z.call<{ tokenids: string[] }>("token.create", {
+    name: `runwarden-it-${run}`,
+    userid: me!.userid,
+  });
+  made.tokenIds.push(tokenids[0]!);
+  const [generated] = await z.call<{ token: string }[]>("token.generate", tokenids);
+  return generated!.token;
+}
+
 function connectorConfig(overrides: Record<string, unknown> = {}) {
   return {
     webhookAuth: { type: "bearer", secret: WEBHOOK_SECRET },
@@ -133,6 +156,7 @@ afterAll(async () => {
   const z = admin;
   if (made.actionIds.length) await z.call("action.delete", made.actionIds).catch(() => {});
   if (made.userIds.length) await z.call("user.delete", made.userIds).catch(() => {});
+  if (made.tokenIds.length) await z.call("token.delete", made.tokenIds).catch(() => {});
   if (made.mediaIds.length) await z.call("mediatype.delete", made.mediaIds).catch(() => {});
   if (made.hostIds.length) await z.call("host.delete", made.hostIds).catch(() => {});
   if (made.groupIds.length) await z.call("hostgroup.delete", made.groupIds).catch(() => {});
@@ -418,6 +442,36 @@ connection: local
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await engine.close();
     }
+  });
+
+  it("only adds its message, with an API token in the body, when the trigger does not allow manual close", async () => {
+    const fx = await makeTrigger("noclose", `Manual close off on rw-it-${run}`, false);
+    const [problem] = await fire(
+      fx.host,
+      fx.key,
+      "300",
+      () => problemsOf(fx.triggerId),
+      (rows) => rows.length === 1,
+      "problem",
+    );
+    const connector = zabbix.create(
+      zabbix.configSchema.parse(connectorConfig({ auth: { type: "token", token: await apiToken() } })),
+      testContext(),
+    ) as MonitoringConnector;
+    const ticket = {
+      id: 4242,
+      title: fx.name,
+      externalId: problem!.eventid,
+      metaData: { eventId: problem!.eventid },
+      statusReason: null,
+    } as unknown as Ticket;
+    await connector.resolve!(ticket, { signal: AbortSignal.timeout(10_000) });
+    const [open] = await problemsOf(fx.triggerId);
+    expect(open!.r_eventid).toBe("0");
+    expect(open!.acknowledges.map((a) => [Number(a.action), a.message])).toEqual([
+      [4, "Runwarden: Runwarden ticket #4242 resolved."],
+    ]);
+    await connector.close!();
   });
 
   it("checks its health with the password and refuses a wrong one with an auth code", async () => {
