@@ -3,8 +3,8 @@
  * handling the real 6.0 cannot show. It enforces what Zabbix documents and what the real server
  * was seen doing: a JSON-RPC content type (else HTTP 412 with an empty body), `apiinfo.version`
  * without auth, the credential in `Authorization: Bearer` from 6.4 (the body's `auth` is refused
- * from 7.2) or in the body's `auth` before, `user.login`'s `username`, numeric `eventids` in
- * `event.acknowledge`, and its error shapes (`-32602` for auth, `-32500` for application errors).
+ * from 7.2) or in the body's `auth` before, `user.login`'s `username`, ids as digit strings or
+ * integers, and its error shapes (`-32602` for auth, `-32500` for application errors).
  */
 import { type FakeServer, fakeServer } from "@runwarden/connector-testkit";
 
@@ -208,7 +208,11 @@ export async function fakeZabbix(options: {
       }
       case "event.acknowledge": {
         const ids = params.eventids;
-        if (!Array.isArray(ids) || ids.some((i) => typeof i !== "number")) {
+        // Zabbix's API_IDS: digit strings or integers (the real 6.0 takes both).
+        if (
+          !Array.isArray(ids) ||
+          ids.some((i) => !(typeof i === "number" || (typeof i === "string" && /^\d+$/.test(i))))
+        ) {
           return fail(
             id,
             -32602,

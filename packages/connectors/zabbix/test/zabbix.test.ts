@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import zabbix from "../src/index.js";
 import { parseZabbixVersion, rpcErrorCode } from "../src/internal/rpc.js";
 import { type FakeProblem, type FakeZabbix, fakeZabbix } from "./fake-zabbix.js";
-import { NOW, testContext } from "./support.js";
+import { fixture, NOW, testContext } from "./support.js";
 
 const TOKEN = "zbx-api-token-0123456789abcdef0123456789abcdef";
 const PASSWORD = "zbx-password-s3cret-value";
@@ -327,8 +327,59 @@ describe("pull", () => {
   });
 });
 
+describe("the shared fixtures", () => {
+  interface Exchange {
+    request: { headers: Record<string, string>; body: { method: string; params: Record<string, unknown> } };
+    response: { body: { result: unknown } };
+  }
+
+  it("maps the documented problem.get answer into a ticket", async () => {
+    const sample = fixture<Exchange>("zabbix-problem-get.json");
+    fake = await fakeZabbix({ version: "7.0.5", token: TOKEN });
+    const answer = (id: unknown, result: unknown) => ({ body: { jsonrpc: "2.0", result, id } });
+    fake.server.route("POST /api_jsonrpc.php", (req) => {
+      const body = req.json<{ method: string; id: unknown }>();
+      if (body.method === "apiinfo.version") return answer(body.id, "7.0.5");
+      if (body.method === "problem.get") return answer(body.id, sample.response.body.result);
+      return answer(body.id, [
+        { eventid: "20427", hosts: [{ hostid: "10501", host: "web-01", name: "web-01" }] },
+      ]);
+    });
+    const [ticket] = await collect(
+      create({ url: fake.url, auth: { type: "token", token: TOKEN } }).pull!({ signal: signal() }),
+    );
+    expect(ticket).toMatchObject({
+      title: "High CPU utilization (over 90% for 5m)",
+      severity: "high",
+      externalId: "20427",
+      service: "cpu",
+      resolved: false,
+      metaData: {
+        host: "web-01",
+        opdata: "Current utilization: 96.2 %",
+        acknowledged: false,
+        suppressed: false,
+      },
+    });
+  });
+
+  it("sends event.acknowledge as the documented example does", async () => {
+    const sample = fixture<Exchange>("zabbix-event-acknowledge.json");
+    fake = await fakeZabbix({ version: "7.0.5", token: TOKEN });
+    fake.problems.push(problem(20427));
+    await create({ url: fake.url, auth: { type: "token", token: TOKEN } }).acknowledge!(ticketFor("20427"), {
+      signal: signal(),
+    });
+    const call = fake.calls.find((c) => c.method === "event.acknowledge")!;
+    const documented = sample.request.body.params;
+    expect(Object.keys(call.params).sort()).toEqual(Object.keys(documented).sort());
+    expect(call.params.action).toBe(documented.action);
+    expect(call.params.eventids).toEqual(documented.eventids);
+  });
+});
+
 describe("acknowledge and resolve", () => {
-  it("acknowledges with a message naming the session, with numeric event ids", async () => {
+  it("acknowledges with a message naming the session, event ids as strings", async () => {
     fake = await fakeZabbix({ version: "7.0.5", token: TOKEN });
     fake.problems.push(problem(20427));
     const connector = create({ url: fake.url, auth: { type: "token", token: TOKEN } });
@@ -338,7 +389,7 @@ describe("acknowledge and resolve", () => {
     });
     const call = fake.calls.find((c) => c.method === "event.acknowledge")!;
     expect(call.params).toEqual({
-      eventids: [20427],
+      eventids: ["20427"],
       action: 6,
       message:
         "Runwarden: remediation session 31 started for Runwarden ticket #12 (High CPU utilization on web-1).",

@@ -293,8 +293,8 @@ export function createZabbixApi(
   ): Promise<void> {
     await rpc.call(
       "event.acknowledge",
-      // Zabbix takes eventids as numbers here (ids are strings everywhere else).
-      { eventids: [Number(eventId)], action, message: clip(message, maxMessage) },
+      // Ids stay strings (as Zabbix's own example sends them): a number would lose digits past 2^53.
+      { eventids: [eventId], action, message: clip(message, maxMessage) },
       signal,
     );
   }
