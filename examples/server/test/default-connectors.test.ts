@@ -187,6 +187,9 @@ describe("the example server with RUNWARDEN_CONNECTOR_CONFIG_ZABBIX", () => {
     expect((await postWebhook(server, "zabbix", problem, "not-the-secret")).status).toBe(401);
     const ok = await postWebhook(server, "zabbix", problem, secret);
     expect(ok.status).toBe(202);
+    // An update notification (someone acknowledged) is taken and changes nothing.
+    const update = { ...problem, "EVENT.UPDATE.STATUS": "1", "EVENT.UPDATE.ACTION": "acknowledged" };
+    expect((await postWebhook(server, "zabbix", update, secret)).status).toBe(202);
     const tickets = await fetch(`${server.url}/api/v1/tickets?source=zabbix`, {
       headers: { authorization: `Bearer ${server.adminToken}` },
     });

@@ -66,7 +66,10 @@ export function verifyZabbixRequest(auth: ZabbixWebhookAuth, request: WebhookReq
   return match !== null && matches;
 }
 
-/** Turns one media type call (a problem, its recovery or an update) into one ticket. */
+/**
+ * Turns one media type call into one ticket: a problem into a firing one, its recovery (or an
+ * update that closed it) into a resolved one. Other updates give no ticket, with a warning.
+ */
 export function createWebhookParser(
   config: ZabbixConfig,
   source: string,
@@ -112,6 +115,21 @@ export function createWebhookParser(
     const hostName = present(payload["HOST.NAME"]);
     const hostTech = present(payload["HOST.HOST"]);
     const update = present(payload["EVENT.UPDATE.STATUS"]) === "1";
+    const updateAction = present(payload["EVENT.UPDATE.ACTION"]);
+    if (update && !resolved) {
+      // An update (acknowledged, commented, severity changed, closed) says nothing new about the
+      // problem, except a close; a bare update could even reopen a ticket resolved meanwhile
+      // (Runwarden's own acknowledge and close cause updates). So only a close counts.
+      if (!/\bclosed\b/i.test(updateAction ?? "")) {
+        return {
+          tickets: [],
+          warnings: [
+            `event ${eventId}: update notification (${clip(updateAction ?? "no action", 100)}) ignored: only a close changes a ticket`,
+          ],
+        };
+      }
+      resolved = true;
+    }
     const { ticket, warnings: mapped } = problemTicket(config, source, {
       eventId,
       triggerId: present(payload["TRIGGER.ID"]),
@@ -131,7 +149,7 @@ export function createWebhookParser(
     });
     ticket.metaData = {
       ...ticket.metaData,
-      update: update ? clip(present(payload["EVENT.UPDATE.ACTION"]) ?? "updated", 200) : null,
+      update: update ? clip(updateAction ?? "updated", 200) : null,
     };
     return { tickets: [ticket], warnings: [...warnings, ...mapped] };
   };

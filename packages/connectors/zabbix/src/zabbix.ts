@@ -26,7 +26,7 @@ export function zabbixVendorSetup(where: { webhookUrl: string }): VendorSetupSte
     },
     {
       title: "Send problems and recoveries to it with an action",
-      text: `Alerts → Actions → Trigger actions → Create action, with the conditions you want (host group, tags, severity). Operations: "Send message" to that user via ${mediaTypeName}. Recovery operations: "Notify all involved". Update operations are optional (they only refresh the ticket).`,
+      text: `Alerts → Actions → Trigger actions → Create action, with the conditions you want (host group, tags, severity). Operations: "Send message" to that user via ${mediaTypeName}. Recovery operations: "Notify all involved". Update operations are optional: only an update that closes the problem changes anything (it resolves the ticket).`,
     },
     {
       title: "Let Runwarden acknowledge and close problems (optional)",

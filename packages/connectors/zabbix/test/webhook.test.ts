@@ -24,6 +24,7 @@ const recovery = {
 /** What the shipped media type sent from a real Zabbix 6.0.14 (captured by zabbix.int.test.ts). */
 const realProblem = fixture<Record<string, string>>("zabbix-6.0-media-type-problem.json");
 const realRecovery = fixture<Record<string, string>>("zabbix-6.0-media-type-recovery.json");
+const realUpdate = fixture<Record<string, string>>("zabbix-6.0-media-type-update.json");
 
 async function parse(body: unknown, config: Record<string, unknown> = {}) {
   const instance = await zabbix.create(
@@ -71,7 +72,7 @@ describe("zabbix webhook", () => {
     expect(tickets[0]!.metaData).toMatchObject({ recoveryEventId: "20433" });
   });
 
-  it("reads what a real Zabbix 6.0 sent through the media type: the problem, then its recovery", async () => {
+  it("reads what a real Zabbix 6.0 sent through the media type: the problem, an update, the recovery", async () => {
     const problem = await parse(realProblem);
     const recovered = await parse(realRecovery);
     expect(problem.warnings).toEqual([]);
@@ -89,6 +90,19 @@ describe("zabbix webhook", () => {
     expect(recovered.tickets[0]).toMatchObject({ externalId: realProblem["EVENT.ID"], resolved: true });
     expect(recovered.tickets[0]!.metaData).toMatchObject({
       recoveryEventId: realRecovery["EVENT.RECOVERY.ID"],
+    });
+  });
+
+  it("ignores an update notification unless it closed the problem, which resolves the ticket", async () => {
+    const update = { ...sample, "EVENT.UPDATE.STATUS": "1", "EVENT.ACK.STATUS": "Yes" };
+    const acknowledged = await parse({ ...update, "EVENT.UPDATE.ACTION": "acknowledged, commented" });
+    expect(acknowledged.tickets).toEqual([]);
+    expect(acknowledged.warnings.join(" ")).toContain("acknowledged, commented");
+    const closed = await parse({ ...update, "EVENT.UPDATE.ACTION": "commented and closed" });
+    expect(closed.tickets[0]).toMatchObject({
+      externalId: "20427",
+      resolved: true,
+      metaData: { update: "commented and closed" },
     });
   });
 

@@ -379,6 +379,7 @@ connection: local
           },
         ],
         recovery_operations: [{ operationtype: 11, opmessage: { default_msg: 1 } }],
+        update_operations: [{ operationtype: 12, opmessage: { default_msg: 1 } }],
       });
       made.actionIds.push(actionids[0]!);
       // The new action and media type reach the server with its next configuration sync (2 s).
@@ -416,6 +417,25 @@ connection: local
       });
       expect(ticket!.metaData).toMatchObject({ via: "webhook", triggerId: fx.triggerId, host: fx.host });
 
+      // Acknowledged through the API, Zabbix sends an update notification: it changes no ticket.
+      const writer = zabbix.create(
+        zabbix.configSchema.parse(connectorConfig()),
+        testContext(),
+      ) as MonitoringConnector;
+      await writer.acknowledge!(ticket!, { signal: AbortSignal.timeout(10_000) });
+      await writer.close!();
+      const update = await until(
+        async () => received.find((r) => r.body["EVENT.UPDATE.STATUS"] === "1"),
+        (r) => r !== undefined,
+        60_000,
+        "update notification",
+      );
+      expect(update!.body["EVENT.UPDATE.ACTION"]).toMatch(/acknowledged/);
+      const afterUpdate = (await engine.tickets.list({ source: "zabbix" })).items.filter(
+        (t) => t.externalId === problem!.eventid,
+      );
+      expect(afterUpdate.map((t) => t.status)).toEqual([ticket!.status]);
+
       await fire(
         fx.host,
         fx.key,
@@ -432,11 +452,12 @@ connection: local
       );
       const recovery = received.find((r) => r.body["EVENT.VALUE"] === "0");
       expect(recovery!.body["EVENT.ID"]).toBe(problem!.eventid);
-      // RUNWARDEN_ZABBIX_CAPTURE=<dir> keeps the two calls (how test/fixtures/zabbix-6.0-media-type-*.json were made).
+      // RUNWARDEN_ZABBIX_CAPTURE=<dir> keeps the three calls (how test/fixtures/zabbix-6.0-media-type-*.json were made).
       const capture = process.env.RUNWARDEN_ZABBIX_CAPTURE;
       if (capture) {
         writeFileSync(join(capture, "problem.json"), `${JSON.stringify(received[0]!.body, null, 2)}\n`);
         writeFileSync(join(capture, "recovery.json"), `${JSON.stringify(recovery!.body, null, 2)}\n`);
+        writeFileSync(join(capture, "update.json"), `${JSON.stringify(update!.body, null, 2)}\n`);
       }
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
