@@ -91,6 +91,8 @@ describe("zabbix webhook", () => {
     expect(recovered.tickets[0]!.metaData).toMatchObject({
       recoveryEventId: realRecovery["EVENT.RECOVERY.ID"],
     });
+    // The update Zabbix sent after Runwarden acknowledged the problem: no ticket.
+    expect((await parse(realUpdate)).tickets).toEqual([]);
   });
 
   it("ignores an update notification unless it closed the problem, which resolves the ticket", async () => {
