@@ -153,14 +153,21 @@ async function engineWith(overrides: Record<string, unknown> = {}): Promise<Engi
 
 afterAll(async () => {
   if (!admin) return;
-  const z = admin;
-  if (made.actionIds.length) await z.call("action.delete", made.actionIds).catch(() => {});
-  if (made.userIds.length) await z.call("user.delete", made.userIds).catch(() => {});
-  if (made.tokenIds.length) await z.call("token.delete", made.tokenIds).catch(() => {});
-  if (made.mediaIds.length) await z.call("mediatype.delete", made.mediaIds).catch(() => {});
-  if (made.hostIds.length) await z.call("host.delete", made.hostIds).catch(() => {});
-  if (made.groupIds.length) await z.call("hostgroup.delete", made.groupIds).catch(() => {});
-  await z.logout();
+  const failures: string[] = [];
+  for (const [method, ids] of [
+    ["action.delete", made.actionIds],
+    ["user.delete", made.userIds],
+    ["token.delete", made.tokenIds],
+    ["mediatype.delete", made.mediaIds],
+    ["host.delete", made.hostIds],
+    ["hostgroup.delete", made.groupIds],
+  ] as const) {
+    if (ids.length === 0) continue;
+    await admin.call(method, ids).catch((error: unknown) => failures.push(String(error)));
+  }
+  await admin.logout();
+  // What a test made must not outlive it: a failed clean-up fails the run.
+  expect(failures).toEqual([]);
 });
 
 describe.skipIf(!ready)(`zabbix connector → real Zabbix ${version ?? "(not running)"}`, () => {
