@@ -3,7 +3,7 @@
  * starts (API http://127.0.0.1:8090/api_jsonrpc.php, trapper 127.0.0.1:10051): an admin JSON-RPC
  * client of its own (plain fetch, independent of the connector) and zabbix_sender.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -36,6 +36,8 @@ export async function adminClient(): Promise<{
   call<T = unknown>(method: string, params: unknown): Promise<T>;
   logout(): Promise<void>;
   version: string;
+  /** The tests' own session id (to tell it from the connector's). */
+  session: string;
 }> {
   const version = (await zabbixVersion()) ?? "0.0";
   const [major, minor] = version.split(".").map(Number) as [number, number];
@@ -54,6 +56,7 @@ export async function adminClient(): Promise<{
   const session = (await raw("user.login", { username: ZABBIX_USER, password: ZABBIX_PASSWORD })) as string;
   return {
     version,
+    session,
     call: async <T>(method: string, params: unknown) => (await raw(method, params, session)) as T,
     logout: async () => {
       await raw("user.logout", [], session).catch(() => {});
@@ -130,4 +133,34 @@ export async function fire<T>(
       if (Date.now() > deadline) throw error;
     }
   }
+}
+
+/**
+ * Runs SQL on Zabbix's database with psql variables (read from stdin: `-c` does not interpolate
+ * them), so no value is ever spliced into the text.
+ */
+export function zabbixSql(sql: string, variables: Record<string, string>): string[] {
+  const args = ["-h", "127.0.0.1", "-U", "zabbix", "-d", "zabbix", "-v", "ON_ERROR_STOP=1", "-qAt"];
+  for (const [name, value] of Object.entries(variables)) args.push("-v", `${name}=${value}`);
+  const out = execFileSync("psql", args, { input: sql, encoding: "utf8" });
+  return out.split("\n").filter((line) => line.trim() !== "");
+}
+
+/**
+ * Ends every session of `username` but `keep` in Zabbix's database, as an idle timeout, the
+ * housekeeper or a logout elsewhere would (the API has no call to end another's session).
+ */
+export function endSessions(username: string, keep: string): void {
+  zabbixSql(
+    "DELETE FROM sessions WHERE sessionid <> :'keep' AND userid = (SELECT userid FROM users WHERE username = :'username');",
+    { keep, username },
+  );
+}
+
+/** Active sessions (status 0) of `username`, but `keep`. */
+export function activeSessions(username: string, keep: string): string[] {
+  return zabbixSql(
+    "SELECT s.sessionid FROM sessions s JOIN users u USING (userid) WHERE u.username = :'username' AND s.status = 0 AND s.sessionid <> :'keep';",
+    { keep, username },
+  );
 }

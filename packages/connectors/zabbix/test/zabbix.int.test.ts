@@ -21,7 +21,9 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import zabbix, { mediaTypeYaml } from "../src/index.js";
 import {
+  activeSessions,
   adminClient,
+  endSessions,
   fire,
   until,
   ZABBIX_PASSWORD,
@@ -131,6 +133,11 @@ async function apiToken(): Promise<string> {
   made.tokenIds.push(tokenids[0]!);
   const [generated] = await z.call<{ token: string }[]>("token.generate", tokenids);
   return generated!.token;
+}
+
+/** Active sessions of the admin user other than the tests' own. */
+function sessionsOfAdmin(): string[] {
+  return activeSessions(ZABBIX_USER, admin!.session);
 }
 
 function connectorConfig(overrides: Record<string, unknown> = {}) {
@@ -500,6 +507,22 @@ connection: local
       [4, "Runwarden: Runwarden ticket #4242 resolved."],
     ]);
     await connector.close!();
+  });
+
+  it("signs in again when Zabbix ended its session, and logs out on close", async () => {
+    const connector = zabbix.create(
+      zabbix.configSchema.parse(connectorConfig()),
+      testContext(),
+    ) as MonitoringConnector;
+    expect(await connector.healthCheck!({ signal: AbortSignal.timeout(10_000) })).toMatchObject({ ok: true });
+    const before = sessionsOfAdmin();
+    endSessions(ZABBIX_USER, admin!.session);
+    // The next call meets "Session terminated": one new login, and the call succeeds.
+    expect(await connector.healthCheck!({ signal: AbortSignal.timeout(10_000) })).toMatchObject({ ok: true });
+    const renewed = sessionsOfAdmin().filter((s) => !before.includes(s));
+    expect(renewed).toHaveLength(1);
+    await connector.close!();
+    expect(sessionsOfAdmin()).not.toContain(renewed[0]);
   });
 
   it("checks its health with the password and refuses a wrong one with an auth code", async () => {
