@@ -38,16 +38,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   for p in "php$php-fpm" "php$php-pgsql" nginx zabbix-server-pgsql zabbix-frontend-php zabbix-agent; do
     for m in "${missing[@]}"; do [ "$m" = "$p" ] && ordered+=("$p"); done
   done
-  own_policy=0
+  # Keep the postinsts from starting nginx (0.0.0.0:80) and the agent (0.0.0.0:10050): a
+  # temporary policy-rc.d, removed however apt ends, unless the machine has its own.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
-    own_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "php$php-fpm" "php$php-pgsql" "${ordered[@]}" >/dev/null
-  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${ordered[@]}" >/dev/null
+  if trap -p EXIT | grep -q policy-rc.d; then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
 fi
 
 mkdir -p "$dir"
