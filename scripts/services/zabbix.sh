@@ -65,6 +65,10 @@ fi
 if [ "$(psql -h 127.0.0.1 -U zabbix -d zabbix -qAt -c "SELECT to_regclass('public.dbversion') IS NOT NULL" 2>/dev/null)" != t ]; then
   echo "zabbix: loading the schema"
   schema=/usr/share/zabbix-server-pgsql
+  if [ ! -f "$schema/schema.sql.gz" ]; then
+    # Another Debian release may move them: ask the package.
+    schema=$(dirname "$(dpkg -L zabbix-server-pgsql | grep -m1 '/schema\.sql\.gz$')")
+  fi
   # data.sql carries its own BEGIN/COMMIT: concatenated, the three load as one stream.
   {
     zcat "$schema/schema.sql.gz"
@@ -106,8 +110,17 @@ FpingLocation=/usr/bin/fping
 EOF
 chown zabbix:zabbix "$dir/zabbix_server.conf"
 
-mkdir -p /etc/zabbix
-cat >/etc/zabbix/zabbix.conf.php <<EOF
+# Debian's frontend reads the path its CConfigFile names (/etc/zabbix/zabbix.conf.php on Debian 12);
+# upstream's is conf/zabbix.conf.php under the frontend.
+frontend_conf=$(sed -n "s/.*CONFIG_FILE_PATH = '\\([^']*\\)'.*/\\1/p" \
+  /usr/share/zabbix/include/classes/core/CConfigFile.php 2>/dev/null | head -n1)
+case "$frontend_conf" in
+  /etc/*) ;;
+  /*) frontend_conf=/usr/share/zabbix$frontend_conf ;;
+  *) frontend_conf=/etc/zabbix/zabbix.conf.php ;;
+esac
+mkdir -p "$(dirname "$frontend_conf")"
+cat >"$frontend_conf" <<EOF
 <?php
 // Written by scripts/services/zabbix.sh: edits are overwritten.
 \$DB['TYPE'] = 'POSTGRESQL';
@@ -132,7 +145,7 @@ cat >/etc/zabbix/zabbix.conf.php <<EOF
 \$ZBX_SERVER_NAME = 'runwarden-test';
 \$IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;
 EOF
-chmod 644 /etc/zabbix/zabbix.conf.php
+chmod 644 "$frontend_conf"
 
 cat >"$dir/php-fpm.conf" <<EOF
 ; Written by scripts/services/zabbix.sh: edits are overwritten.
