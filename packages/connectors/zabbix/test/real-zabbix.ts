@@ -147,14 +147,11 @@ export function zabbixSql(sql: string, variables: Record<string, string>): strin
 }
 
 /**
- * Ends every session of `username` but `keep` in Zabbix's database, as an idle timeout, the
- * housekeeper or a logout elsewhere would (the API has no call to end another's session).
+ * Ends one session in Zabbix's database, as an idle timeout, the housekeeper or a logout
+ * elsewhere would (the API has no call to end another's session).
  */
-export function endSessions(username: string, keep: string): void {
-  zabbixSql(
-    "DELETE FROM sessions WHERE sessionid <> :'keep' AND userid = (SELECT userid FROM users WHERE username = :'username');",
-    { keep, username },
-  );
+export function endSession(sessionid: string): void {
+  zabbixSql("DELETE FROM sessions WHERE sessionid = :'sessionid';", { sessionid });
 }
 
 /** Active sessions (status 0) of `username`, but `keep`. */

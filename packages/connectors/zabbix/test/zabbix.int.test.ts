@@ -23,7 +23,7 @@ import zabbix, { mediaTypeYaml } from "../src/index.js";
 import {
   activeSessions,
   adminClient,
-  endSessions,
+  endSession,
   fire,
   until,
   ZABBIX_PASSWORD,
@@ -514,13 +514,16 @@ connection: local
       zabbix.configSchema.parse(connectorConfig()),
       testContext(),
     ) as MonitoringConnector;
+    const others = sessionsOfAdmin();
     expect(await connector.healthCheck!({ signal: AbortSignal.timeout(10_000) })).toMatchObject({ ok: true });
-    const before = sessionsOfAdmin();
-    endSessions(ZABBIX_USER, admin!.session);
+    const [first, ...extra] = sessionsOfAdmin().filter((s) => !others.includes(s));
+    expect(extra).toEqual([]);
+    endSession(first!);
     // The next call meets "Session terminated": one new login, and the call succeeds.
     expect(await connector.healthCheck!({ signal: AbortSignal.timeout(10_000) })).toMatchObject({ ok: true });
-    const renewed = sessionsOfAdmin().filter((s) => !before.includes(s));
+    const renewed = sessionsOfAdmin().filter((s) => !others.includes(s));
     expect(renewed).toHaveLength(1);
+    expect(renewed[0]).not.toBe(first);
     await connector.close!();
     expect(sessionsOfAdmin()).not.toContain(renewed[0]);
   });
