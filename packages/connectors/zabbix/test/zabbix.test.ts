@@ -292,6 +292,31 @@ describe("pull", () => {
     expect(pulled[1]!.metaData).toMatchObject({ recoveryEventId: "901", host: "Web 1" });
   });
 
+  it("starts after the problems a pull delivered once core moved its cursor, never after a failed one", async () => {
+    fake = await fakeZabbix({ version: "7.0.5", token: TOKEN });
+    fake.problems.push(problem(5, { clock: nowSeconds - 10 }), problem(6, { clock: nowSeconds - 5 }));
+    const connector = create({ url: fake.url, auth: { type: "token", token: TOKEN } });
+    const s0 = new Date(NOW.getTime() - 60_000).toISOString();
+    const s1 = NOW.toISOString();
+    const startOf = () => fake!.calls.filter((c) => c.method === "problem.get").at(-1)!.params.eventid_from;
+
+    expect(
+      (await collect(connector.pull!({ since: s0, signal: signal() }))).map((t) => t.externalId),
+    ).toEqual(["5", "6"]);
+    expect(startOf()).toBeUndefined();
+    // The same cursor again: core did not take that pull, so it is read again in full.
+    expect(
+      (await collect(connector.pull!({ since: s0, signal: signal() }))).map((t) => t.externalId),
+    ).toEqual(["5", "6"]);
+    expect(startOf()).toBeUndefined();
+    // A new cursor: 5 and 6 were delivered; the overlap does not bring them back.
+    fake.problems.push(problem(7, { clock: nowSeconds - 1 }));
+    expect(
+      (await collect(connector.pull!({ since: s1, signal: signal() }))).map((t) => t.externalId),
+    ).toEqual(["7"]);
+    expect(startOf()).toBe("7");
+  });
+
   it("passes the severity, host group and tag filters to Zabbix", async () => {
     fake = await fakeZabbix({ version: "7.0.5", token: TOKEN });
     await collect(

@@ -167,8 +167,9 @@ export function createZabbixApi(
     params: Record<string, unknown>,
     schema: z.ZodType<T[]>,
     signal: AbortSignal,
+    startAt?: bigint,
   ): AsyncGenerator<T[]> {
-    let from: bigint | undefined;
+    let from: bigint | undefined = startAt;
     for (let page = 0; page < settings.maxPages; page++) {
       const result = await rpc.call(
         method,
@@ -203,7 +204,20 @@ export function createZabbixApi(
     return Math.max(0, Math.floor((ms - settings.overlapMs) / 1000));
   }
 
-  async function* openProblems(from: number | undefined, signal: AbortSignal): AsyncGenerator<TicketInput> {
+  /**
+   * The highest problem event id a pull delivered, known once core moved its cursor past that
+   * pull (a later `since`): the next pulls start after it, so the clock overlap never brings a
+   * problem this process already delivered back (a problem still open in Zabbix after its ticket
+   * resolved would read as a flap). After a restart it is unknown and the overlap alone applies.
+   */
+  let delivered: bigint | undefined;
+  let previous: { since: string | undefined; highest: bigint | undefined } | undefined;
+
+  async function* openProblems(
+    from: number | undefined,
+    signal: AbortSignal,
+    seen: { highest: bigint | undefined },
+  ): AsyncGenerator<TicketInput> {
     const params: Record<string, unknown> = {
       output: [
         "eventid",
@@ -225,12 +239,15 @@ export function createZabbixApi(
       ...(settings.skipSuppressed ? { suppressed: false } : {}),
       ...(from === undefined ? {} : { time_from: from }),
     };
-    for await (const page of pages("problem.get", params, ProblemList, signal)) {
+    const startAt = from !== undefined && delivered !== undefined ? delivered + 1n : undefined;
+    for await (const page of pages("problem.get", params, ProblemList, signal, startAt)) {
       const hosts = await hostsOf(
         page.map((p) => p.eventid),
         signal,
       );
       for (const problem of page) {
+        const id = BigInt(problem.eventid);
+        if (seen.highest === undefined || id > seen.highest) seen.highest = id;
         yield ticketOf({
           eventId: problem.eventid,
           triggerId: problem.objectid,
@@ -312,9 +329,15 @@ export function createZabbixApi(
           retryable: false,
         });
       }
-      yield* openProblems(from, signal);
+      // Core moved its cursor past the previous pull (a new `since`): what it read is delivered.
+      if (previous && since !== undefined && since !== previous.since && previous.highest !== undefined) {
+        if (delivered === undefined || previous.highest > delivered) delivered = previous.highest;
+      }
+      const seen: { highest: bigint | undefined } = { highest: undefined };
+      yield* openProblems(from, signal, seen);
       // Recoveries last: a problem opened and resolved since the cursor ends resolved.
       if (from !== undefined) yield* recoveries(from, signal);
+      previous = { since, highest: seen.highest };
     },
 
     async acknowledge(ticket, { idempotencyKey, signal }) {
