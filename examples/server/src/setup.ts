@@ -82,6 +82,12 @@ const configurablePackages = [
       '{"webhookAuth":{"type":"header","secret":"<at least 16 characters>"}} (add "url" and "apiKey" to pull, acknowledge and clear)',
   },
   {
+    package: "@runwarden/connector-zabbix",
+    name: "zabbix",
+    example:
+      '{"webhookAuth":{"type":"bearer","secret":"<at least 16 characters>"}} (add "url" and "auth" {"type":"token","token":"<API token>"} to pull, acknowledge and close problems)',
+  },
+  {
     package: "@runwarden/connector-servicenow",
     name: "servicenow",
     example:
@@ -149,7 +155,7 @@ function notConfiguredHint(connector: ConnectorDefinition, variable: string, exa
 
 /**
  * Loads each first-party connector package and returns its registration: the infrastructure
- * ones as they are; Prometheus, Datadog, SolarWinds, OpManager, ServiceNow, ServiceDesk Plus, Remedy and Zendesk configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
+ * ones as they are; Prometheus, Datadog, Zabbix, SolarWinds, OpManager, ServiceNow, ServiceDesk Plus, Remedy and Zendesk configured by `RUNWARDEN_CONNECTOR_CONFIG_<NAME>`
  * (Prometheus also by RUNWARDEN_PROMETHEUS_TOKEN) and registered as not configured, with what they
  * need, when nothing configures them. A package that exports no connector is skipped, with a
  * warning. Throws RW_ERR_CONFIG_INVALID

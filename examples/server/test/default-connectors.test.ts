@@ -104,6 +104,11 @@ describe("the example server with no configuration", () => {
       status: "not_configured",
       needs: ["RUNWARDEN_CONNECTOR_CONFIG_OPMANAGER.webhookAuth"],
     });
+    expect(monitoring.zabbix).toMatchObject({
+      status: "not_configured",
+      needs: ["RUNWARDEN_CONNECTOR_CONFIG_ZABBIX.webhookAuth"],
+    });
+    expect(monitoring.zabbix?.hint).toContain("RUNWARDEN_CONNECTOR_CONFIG_ZABBIX");
     expect(ticketing.servicenow).toMatchObject({
       status: "not_configured",
       needs: [
@@ -148,6 +153,7 @@ describe("the example server with no configuration", () => {
       ["zendesk", "RUNWARDEN_CONNECTOR_CONFIG_ZENDESK"],
       ["solarwinds", "RUNWARDEN_CONNECTOR_CONFIG_SOLARWINDS"],
       ["opmanager", "RUNWARDEN_CONNECTOR_CONFIG_OPMANAGER"],
+      ["zabbix", "RUNWARDEN_CONNECTOR_CONFIG_ZABBIX"],
     ] as const) {
       const res = await postWebhook(server, source, { any: "body" });
       expect(res.status, source).toBe(503);
@@ -317,5 +323,51 @@ describe("the example server with RUNWARDEN_CONNECTOR_CONFIG_ZENDESK", () => {
     await expect(start({ RUNWARDEN_TICKET_SYNC: "servicenow" })).rejects.toMatchObject({
       code: "RW_ERR_CONFIG_INVALID",
     });
+  });
+});
+
+describe("the example server with RUNWARDEN_CONNECTOR_CONFIG_ZABBIX", () => {
+  const secret = "zabbix-media-type-secret-for-the-defaults-test";
+  /** What the Runwarden media type sent from a real Zabbix 6.0 (the zabbix connector's fixture). */
+  const problem = {
+    "EVENT.ID": "9",
+    "EVENT.NAME": "Webhook backlog on rw-it-8491cd06",
+    "EVENT.NSEVERITY": "4",
+    "EVENT.SEVERITY": "High",
+    "EVENT.STATUS": "PROBLEM",
+    "EVENT.VALUE": "1",
+    "EVENT.TAGSJSON": '[{"tag":"service","value":"checkout"},{"tag":"env","value":"it"}]',
+    "EVENT.RECOVERY.ID": "{EVENT.RECOVERY.ID}",
+    "TRIGGER.ID": "23139",
+    "HOST.NAME": "rw-it-8491cd06-webhook",
+    "HOST.HOST": "rw-it-8491cd06-webhook",
+    "HOST.IP": "*UNKNOWN*",
+  };
+
+  it("lists zabbix as ready and verifies its media type's Bearer secret: 401 without it, 202 with it", async () => {
+    const server = await start({
+      RUNWARDEN_CONNECTOR_CONFIG_ZABBIX: JSON.stringify({ webhookAuth: { type: "bearer", secret } }),
+    });
+    expect((await list(server, "monitoring")).zabbix).toMatchObject({ status: "ready", needs: [] });
+    expect((await postWebhook(server, "zabbix", problem)).status).toBe(401);
+    expect((await postWebhook(server, "zabbix", problem, "not-the-secret")).status).toBe(401);
+    const ok = await postWebhook(server, "zabbix", problem, secret);
+    expect(ok.status).toBe(202);
+    // An update notification (someone acknowledged) is taken and changes nothing.
+    const update = { ...problem, "EVENT.UPDATE.STATUS": "1", "EVENT.UPDATE.ACTION": "acknowledged" };
+    expect((await postWebhook(server, "zabbix", update, secret)).status).toBe(202);
+    const tickets = await fetch(`${server.url}/api/v1/tickets?source=zabbix`, {
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    });
+    const body = (await tickets.json()) as {
+      items: { title: string; external_id: string; severity: string }[];
+    };
+    expect(body.items).toEqual([
+      expect.objectContaining({
+        title: "Webhook backlog on rw-it-8491cd06",
+        external_id: "9",
+        severity: "high",
+      }),
+    ]);
   });
 });
