@@ -8,6 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
@@ -226,7 +227,10 @@ const appsResources = resourceList("apps/v1", [
 
 const PATCH_TYPES = new Set(["application/strategic-merge-patch+json", "application/merge-patch+json"]);
 
-export async function startFakeApiServer(options: { token?: string } = {}): Promise<FakeApiServer> {
+/** `tls`: serve HTTPS with this key and certificate (kubectl sends a bearer token only over TLS). */
+export async function startFakeApiServer(
+  options: { token?: string; tls?: { key: string; cert: string } } = {},
+): Promise<FakeApiServer> {
   const token = options.token ?? "fake-sa-token-0123456789";
   const objects = new Map<string, Obj>();
   seed(objects);
@@ -500,9 +504,10 @@ export async function startFakeApiServer(options: { token?: string } = {}): Prom
     return status(res, 404, "NotFound", "the server could not find the requested resource");
   }
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error) => status(res, 500, "InternalError", String(error)));
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -593,7 +598,7 @@ export async function startFakeApiServer(options: { token?: string } = {}): Prom
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   const fake: FakeApiServer = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     token,
     requests,
