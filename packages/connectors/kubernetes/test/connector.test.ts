@@ -145,6 +145,44 @@ describe("kubernetesConnector", () => {
     expect(fake.objects.get("nodes//node-2")!.spec.unschedulable).toBeUndefined();
   });
 
+  it("retries an eviction a PodDisruptionBudget refuses (429) until it is allowed", async () => {
+    fake.evictionRefusals = 2;
+    fake.objects.set("pods/shop/web-pdb", {
+      ...structuredClone(fake.objects.get("pods/shop/checkout-7d9f-fghij")!),
+      metadata: { name: "web-pdb", namespace: "shop", uid: "uid-web-pdb" },
+      spec: { nodeName: "node-3", containers: [{ name: "web", image: "nginx:1.27" }] },
+    });
+    fake.objects.set("nodes//node-3", {
+      ...structuredClone(fake.objects.get("nodes//node-2")!),
+      metadata: { name: "node-3" },
+    });
+    const result = await run("action: drain\nnode: node-3\ntimeout: 5s\n");
+    expect(result.exitCode).toBe(0);
+    expect(fake.requests.filter((r) => r.path.endsWith("/web-pdb/eviction"))).toHaveLength(3);
+    expect(fake.objects.has("pods/shop/web-pdb")).toBe(false);
+  });
+
+  it("refuses to drain a node whose pod keeps emptyDir data unless delete_emptydir_data is set", async () => {
+    fake.objects.set("pods/shop/scratch", {
+      ...structuredClone(fake.objects.get("pods/shop/checkout-7d9f-fghij")!),
+      metadata: { name: "scratch", namespace: "shop", uid: "uid-scratch" },
+      spec: {
+        nodeName: "node-4",
+        containers: [{ name: "s", image: "busybox" }],
+        volumes: [{ name: "tmp", emptyDir: {} }],
+      },
+    });
+    fake.objects.set("nodes//node-4", {
+      ...structuredClone(fake.objects.get("nodes//node-2")!),
+      metadata: { name: "node-4" },
+    });
+    const refused = await run("action: drain\nnode: node-4\n");
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("shop/scratch uses emptyDir data");
+    expect(fake.requests.some((r) => r.path.endsWith("/eviction"))).toBe(false);
+    expect((await run("action: drain\nnode: node-4\ndelete_emptydir_data: true\n")).exitCode).toBe(0);
+  });
+
   it("drains a node: cordons it, evicts its pods through the Eviction API, leaves DaemonSet pods", async () => {
     const result = await run("action: drain\nnode: node-1\ntimeout: 5s\n");
     expect(result.exitCode).toBe(0);

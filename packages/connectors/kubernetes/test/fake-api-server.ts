@@ -47,6 +47,8 @@ export interface FakeApiServer {
   execProtocols: string[];
   /** After a rollout restart patch, the fake's controller marks the rollout done after this many reads. */
   rolloutReads: number;
+  /** Evictions answered 429 (a PodDisruptionBudget forbids it) before one is allowed. */
+  evictionRefusals: number;
   close(): Promise<void>;
 }
 
@@ -241,7 +243,7 @@ export async function startFakeApiServer(
   ]);
   const execProtocols: string[] = [];
   const pendingRollouts = new Map<string, number>();
-  const state = { rolloutReads: 1 };
+  const state = { rolloutReads: 1, evictionRefusals: 0 };
   let rv = 100;
 
   const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${token}`;
@@ -459,6 +461,15 @@ export async function startFakeApiServer(
         }
         if ((body as Obj).metadata?.name !== name)
           return status(res, 400, "BadRequest", "name in URL does not match the eviction");
+        if (state.evictionRefusals > 0) {
+          state.evictionRefusals--;
+          return status(
+            res,
+            429,
+            "TooManyRequests",
+            "Cannot evict pod as it would violate the pod's disruption budget.",
+          );
+        }
         objects.delete(key);
         return json(res, 201, {
           kind: "Status",
@@ -611,6 +622,12 @@ export async function startFakeApiServer(
     },
     set rolloutReads(n: number) {
       state.rolloutReads = n;
+    },
+    get evictionRefusals() {
+      return state.evictionRefusals;
+    },
+    set evictionRefusals(n: number) {
+      state.evictionRefusals = n;
     },
     async close() {
       for (const client of wss.clients) client.terminate();

@@ -102,7 +102,10 @@ export async function execInPod(cluster: Cluster, options: ExecOptions): Promise
     function finish(how: "closed" | "aborted" | "timeout") {
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
-      if (how !== "closed") socket.terminate?.() ?? socket.close();
+      if (how === "closed") {
+        // nothing to end
+      } else if (typeof socket.terminate === "function") socket.terminate();
+      else socket.close();
       resolve(how);
     }
   });
