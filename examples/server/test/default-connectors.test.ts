@@ -104,7 +104,9 @@ describe("the example server with no configuration", () => {
     });
     expect(ticketing.servicenow?.hint).toContain("RUNWARDEN_CONNECTOR_CONFIG_SERVICENOW");
     const infrastructure = await list(server, "infrastructure");
-    expect(Object.keys(infrastructure)).toEqual(expect.arrayContaining(["ssh", "postgres", "mysql", "http", "kubernetes"]));
+    expect(Object.keys(infrastructure)).toEqual(
+      expect.arrayContaining(["ssh", "postgres", "mysql", "http", "kubernetes"]),
+    );
   });
 
   it("answers 503 with the variable to set for each documented webhook source, never a 404", async () => {
