@@ -23,6 +23,7 @@ import { runStep } from "./internal/actions.js";
 import { type Cluster, openCluster } from "./internal/client.js";
 import { abortError } from "./internal/errors.js";
 import { checkAccess } from "./internal/health.js";
+import { kubernetesSetup } from "./internal/setup.js";
 import { describeStep, type K8sStep, parseK8sStep } from "./internal/step.js";
 
 /** Actions a read-only phase (prechecks, postchecks) may run. `exec` runs the author's command. */
@@ -51,6 +52,7 @@ const kubernetesConnector = defineConnector({
   connectionTypes: ["kubernetes"],
   languages: ["k8s"],
   credentialTypes: kubernetesCredentialTypes,
+  vendorSetup: kubernetesSetup,
   create(
     config: KubernetesConfig,
     ctx,
