@@ -342,6 +342,53 @@ describe("kubernetesConnector", () => {
     expect(fake.requests.at(-1)!.path).toBe("/api/v1/namespaces/shop/pods/agent-x1");
   });
 
+  it("keeps at most maxOutputBytes of an exec's output and says it cut the rest", async () => {
+    const small = (await kubernetesConnector.create(
+      kubernetesConnector.configSchema.parse({ maxOutputBytes: 10 }),
+      createTestContext().ctx,
+    )) as InfrastructureConnector;
+    const handle = await small.open(connection(), { signal: AbortSignal.timeout(5000) });
+    const result = await handle.exec(
+      req("action: exec\npod: agent-x1\ncommand: [sh, -c, 'printf 0123456789abcdef']\n"),
+    );
+    await handle.release();
+    expect(result.stdout).toBe("0123456789");
+    expect(result.stderr).toContain("stdout cut at 10 bytes");
+  });
+
+  it("reports an exec the API server cannot start (an unknown container) with its message and no exit code", async () => {
+    const result = await run('action: exec\npod: agent-x1\ncontainer: nope\ncommand: ["true"]\n');
+    expect(result.exitCode).toBeNull();
+    expect(result.stderr).toContain("container nope is not valid");
+  });
+
+  it("refuses in_cluster outside a pod, and a kubeconfig that does not parse without quoting it", async () => {
+    const inCluster: ResolvedConnection = {
+      ...connection(),
+      targetHost: null,
+      options: { in_cluster: true },
+      credential: null,
+    };
+    await expect(instance.open(inCluster, { signal: AbortSignal.timeout(5000) })).rejects.toMatchObject({
+      code: expect.stringMatching(/RW_ERR_CONNECTOR_(REJECTED|AUTH)/),
+    });
+    const secretText = "not: [valid yaml secret-canary-123";
+    const broken: ResolvedConnection = {
+      ...connection(),
+      credential: {
+        id: 4,
+        name: "kc",
+        credentialType: "kubeconfig",
+        environment: "test",
+        value: { kubeconfig: secretText },
+        secrets: { kubeconfig: secretText },
+      },
+    };
+    const error = await instance.open(broken, { signal: AbortSignal.timeout(5000) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "RW_ERR_CONNECTOR_AUTH" });
+    expect(JSON.stringify(error) + String((error as Error).message)).not.toContain("secret-canary-123");
+  });
+
   it("refuses a kubeconfig whose user runs an exec plugin", async () => {
     const kubeconfig = `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${fake.url}\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/touch\n      args: [/tmp/pwned]\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n`;
     const on: ResolvedConnection = {
