@@ -231,7 +231,11 @@ const PATCH_TYPES = new Set(["application/strategic-merge-patch+json", "applicat
 
 /** `tls`: serve HTTPS with this key and certificate (kubectl sends a bearer token only over TLS). */
 export async function startFakeApiServer(
-  options: { token?: string; tls?: { key: string; cert: string } } = {},
+  options: {
+    token?: string;
+    /** `clientCa`: also accept a client certificate signed by this CA whose CN is `clientCn`. */
+    tls?: { key: string; cert: string; clientCa?: string; clientCn?: string };
+  } = {},
 ): Promise<FakeApiServer> {
   const token = options.token ?? "fake-sa-token-0123456789";
   const objects = new Map<string, Obj>();
@@ -246,7 +250,13 @@ export async function startFakeApiServer(
   const state = { rolloutReads: 1, evictionRefusals: 0 };
   let rv = 100;
 
-  const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${token}`;
+  const authorized = (req: IncomingMessage) => {
+    if (req.headers.authorization === `Bearer ${token}`) return true;
+    // A verified client certificate with the expected common name (x509 client auth).
+    const socket = req.socket as import("node:tls").TLSSocket;
+    if (!options.tls?.clientCa || !socket.authorized) return false;
+    return socket.getPeerCertificate().subject?.CN === options.tls.clientCn;
+  };
 
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve, reject) => {
@@ -518,7 +528,18 @@ export async function startFakeApiServer(
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error) => status(res, 500, "InternalError", String(error)));
   };
-  const server: Server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
+  const server: Server = options.tls
+    ? createHttpsServer(
+        {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ...(options.tls.clientCa
+            ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: false }
+            : {}),
+        },
+        listener,
+      )
+    : createServer(listener);
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -534,7 +555,7 @@ export async function startFakeApiServer(
     const reject = (code: number, text: string) => {
       socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n`);
     };
-    if (req.headers.authorization !== `Bearer ${token}`) return reject(401, "Unauthorized");
+    if (!authorized(req)) return reject(401, "Unauthorized");
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
     if (!m) return reject(404, "Not Found");
     const pod = objects.get(`pods/${m[1]}/${m[2]}`);

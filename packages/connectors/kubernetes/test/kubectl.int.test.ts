@@ -47,7 +47,41 @@ beforeAll(async () => {
     { stdio: "ignore" },
   );
   cert = readFileSync(join(dir, "cert.pem"), "utf8");
-  fake = await startFakeApiServer({ tls: { key: readFileSync(join(dir, "key.pem"), "utf8"), cert } });
+  // A client certificate for CN=runwarden, signed by the same throwaway CA.
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+  openssl(
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    join(dir, "client-key.pem"),
+    "-out",
+    join(dir, "client.csr"),
+    "-subj",
+    "/CN=runwarden",
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    join(dir, "client.csr"),
+    "-CA",
+    join(dir, "cert.pem"),
+    "-CAkey",
+    join(dir, "key.pem"),
+    "-CAcreateserial",
+    "-out",
+    join(dir, "client.pem"),
+    "-days",
+    "1",
+  );
+  fake = await startFakeApiServer({
+    tls: { key: readFileSync(join(dir, "key.pem"), "utf8"), cert, clientCa: cert, clientCn: "runwarden" },
+  });
   instance = (await kubernetesConnector.create(
     kubernetesConnector.configSchema.parse({ pollIntervalMs: 10 }),
     createTestContext().ctx,
@@ -218,6 +252,63 @@ describe("the fake API server, cross-checked with kubectl", () => {
     );
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/invalid|Invalid/);
+  });
+
+  it("the connector authenticates with a client certificate and key (k8s_client_cert), kubectl too", async () => {
+    const clientCert = readFileSync(join(dir, "client.pem"), "utf8");
+    const clientKey = readFileSync(join(dir, "client-key.pem"), "utf8");
+    const withCert: ResolvedConnection = {
+      ...connection(),
+      credential: {
+        id: 2,
+        name: "cert",
+        credentialType: "k8s_client_cert",
+        environment: "test",
+        value: { client_certificate: clientCert, client_key: clientKey },
+        secrets: { client_key: clientKey },
+      },
+    };
+    const handle = await instance.open(withCert, { signal: AbortSignal.timeout(10_000) });
+    try {
+      const result = await handle.exec({
+        command: "action: status\nkind: node\nname: node-1\n",
+        language: "k8s",
+        readOnly: true,
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(JSON.parse(result.stdout)).toMatchObject({ kind: "node", name: "node-1" });
+    } finally {
+      await handle.release();
+    }
+    expect(fake.requests.at(-1)).toMatchObject({ path: "/api/v1/nodes/node-1" });
+    const { stdout } = await run("kubectl", [
+      "get",
+      "node",
+      "node-1",
+      "-o",
+      "name",
+      "--server",
+      fake.url,
+      "--certificate-authority",
+      join(dir, "cert.pem"),
+      "--client-certificate",
+      join(dir, "client.pem"),
+      "--client-key",
+      join(dir, "client-key.pem"),
+    ]);
+    expect(stdout).toBe("node/node-1\n");
+    // Without a credential the fake refuses: the certificate is what authenticated.
+    const none: ResolvedConnection = { ...connection(), credential: null };
+    const anonymous = await instance.open(none, { signal: AbortSignal.timeout(10_000) });
+    await expect(
+      anonymous.exec({
+        command: "action: status\nkind: node\nname: node-1\n",
+        language: "k8s",
+        readOnly: true,
+        signal: AbortSignal.timeout(10_000),
+      }),
+    ).rejects.toMatchObject({ code: "RW_ERR_CONNECTOR_AUTH" });
+    await anonymous.release();
   });
 
   it("the connector refuses a server whose certificate its CA does not sign", async () => {
