@@ -84,6 +84,21 @@ describe("kubernetesConnector", () => {
     expect(upgrade.query.getAll("command")).toEqual(["sh", "-c", "echo out; echo err >&2; exit 3"]);
   });
 
+  it("runs exec on an API server that speaks only v4.channel.k8s.io", async () => {
+    const old = await startFakeApiServer({ execProtocols: ["v4.channel.k8s.io"] });
+    try {
+      const handle = await instance.open(connection({ port: old.port }), {
+        signal: AbortSignal.timeout(5000),
+      });
+      const result = await handle.exec(req(execStep("[sh, -c, 'echo v4; exit 2']")));
+      await handle.release();
+      expect(result).toMatchObject({ exitCode: 2, stdout: "v4\n" });
+      expect(old.execProtocols).toEqual(["v4.channel.k8s.io"]);
+    } finally {
+      await old.close();
+    }
+  });
+
   it("reports exit code 0 for a Success status", async () => {
     expect(await run(execStep("[true]"))).toMatchObject({ exitCode: 0, stdout: "", stderr: "" });
   });

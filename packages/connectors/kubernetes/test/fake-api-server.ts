@@ -235,6 +235,8 @@ export async function startFakeApiServer(
     token?: string;
     /** `clientCa`: also accept a client certificate signed by this CA whose CN is `clientCn`. */
     tls?: { key: string; cert: string; clientCa?: string; clientCn?: string };
+    /** The exec sub-protocols the server speaks, preferred first (an older API server: v4 only). */
+    execProtocols?: readonly string[];
   } = {},
 ): Promise<FakeApiServer> {
   const token = options.token ?? "fake-sa-token-0123456789";
@@ -250,6 +252,7 @@ export async function startFakeApiServer(
   const state = { rolloutReads: 1, evictionRefusals: 0 };
   let rv = 100;
 
+  const speaks = options.execProtocols ?? ["v5.channel.k8s.io", "v4.channel.k8s.io"];
   const authorized = (req: IncomingMessage) => {
     if (req.headers.authorization === `Bearer ${token}`) return true;
     // A verified client certificate with the expected common name (x509 client auth).
@@ -544,7 +547,7 @@ export async function startFakeApiServer(
   const wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (protocols) => {
-      for (const p of ["v5.channel.k8s.io", "v4.channel.k8s.io"]) if (protocols.has(p)) return p;
+      for (const p of speaks) if (protocols.has(p)) return p;
       return false;
     },
   });
@@ -563,8 +566,7 @@ export async function startFakeApiServer(
     const offered = String(req.headers["sec-websocket-protocol"] ?? "")
       .split(",")
       .map((s) => s.trim());
-    if (!offered.includes("v5.channel.k8s.io") && !offered.includes("v4.channel.k8s.io"))
-      return reject(400, "Bad Request");
+    if (!speaks.some((p) => offered.includes(p))) return reject(400, "Bad Request");
     const command = url.searchParams.getAll("command");
     const container = url.searchParams.get("container") || pod.spec.containers[0].name;
     if (command.length === 0) return reject(400, "Bad Request");
