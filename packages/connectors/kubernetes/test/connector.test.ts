@@ -224,9 +224,17 @@ describe("kubernetesConnector", () => {
   it("waits for a rollout to complete, polling the workload", async () => {
     fake.rolloutReads = 2;
     await run("action: rollout-restart\nkind: deployment\nname: checkout\n");
-    const result = await run("action: rollout-status\nkind: deployment\nname: checkout\ntimeout: 10s\n");
+    let streamed = "";
+    const result = await run("action: rollout-status\nkind: deployment\nname: checkout\ntimeout: 10s\n", {
+      onOutput: (_s, c) => {
+        streamed += c;
+      },
+    });
     expect(result).toMatchObject({ exitCode: 0 });
-    expect(result.stdout).toContain("successfully rolled out");
+    expect(result.stdout).toBe(
+      'deployment "checkout": waiting for the rollout to be observed\ndeployment "checkout": successfully rolled out\n',
+    );
+    expect(streamed).toBe(result.stdout);
     expect(fake.requests.filter((r) => r.method === "GET").length).toBeGreaterThanOrEqual(3);
   });
 

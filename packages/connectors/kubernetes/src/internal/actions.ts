@@ -257,6 +257,8 @@ export async function runStep(step: K8sStep, ctx: ActionContext): Promise<ExecRe
     case "rollout-status": {
       const api = workload(cluster, step.kind);
       const deadline = Date.now() + ctx.timeoutMs;
+      // Each new progress line is streamed and kept: the chunks add up to stdout.
+      let stdout = "";
       let last = "";
       for (;;) {
         const object = (await call(ctx, `read ${step.kind} ${ns}/${step.name}`, (s) =>
@@ -264,20 +266,16 @@ export async function runStep(step: K8sStep, ctx: ActionContext): Promise<ExecRe
         )) as WorkloadLike;
         const progress = rolloutProgress(step.kind, object);
         if (progress.message !== last) {
-          ctx.onOutput?.("stdout", `${progress.message}\n`);
+          const line = `${step.kind} "${step.name}": ${progress.message}\n`;
+          stdout += line;
+          ctx.onOutput?.("stdout", line);
           last = progress.message;
         }
-        if (progress.done)
-          return {
-            exitCode: 0,
-            exitSignal: null,
-            stdout: `${step.kind} "${step.name}" ${progress.message}\n`,
-            stderr: "",
-          };
+        if (progress.done) return { exitCode: 0, exitSignal: null, stdout, stderr: "" };
         if (Date.now() + ctx.pollIntervalMs > deadline) {
           const stderr = `rollout of ${step.kind} "${step.name}" not complete after ${ctx.timeoutMs} ms: ${progress.message}\n`;
           ctx.onOutput?.("stderr", stderr);
-          return { exitCode: 1, exitSignal: null, stdout: "", stderr, timedOut: true };
+          return { exitCode: 1, exitSignal: null, stdout, stderr, timedOut: true };
         }
         await sleep(ctx.pollIntervalMs, ctx.signal);
       }
