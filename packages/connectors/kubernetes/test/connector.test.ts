@@ -371,9 +371,15 @@ describe("kubernetesConnector", () => {
       createTestContext().ctx,
     )) as InfrastructureConnector;
     const handle = await small.open(connection(), { signal: AbortSignal.timeout(5000) });
+    let streamed = "";
     const result = await handle.exec(
-      req("action: exec\npod: agent-x1\ncommand: [sh, -c, 'printf 0123456789abcdef']\n"),
+      req("action: exec\npod: agent-x1\ncommand: [sh, -c, 'printf 0123456789abcdef']\n", {
+        onOutput: (_s, c) => {
+          streamed += c;
+        },
+      }),
     );
+    expect(streamed).toBe(result.stdout + result.stderr);
     await handle.release();
     expect(result.stdout).toBe("0123456789");
     expect(result.stderr).toContain("stdout cut at 10 bytes");

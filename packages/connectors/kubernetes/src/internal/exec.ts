@@ -114,15 +114,19 @@ export async function execInPod(cluster: Cluster, options: ExecOptions): Promise
   const notes: string[] = [];
   if (stdout.cut) notes.push(`[runwarden: stdout cut at ${options.maxOutputBytes} bytes]`);
   if (stderr.cut) notes.push(`[runwarden: stderr cut at ${options.maxOutputBytes} bytes]`);
-  const tail = notes.length > 0 ? `${notes.join("\n")}\n` : "";
-
   if (outcome === "aborted") throw abortError(signal.reason);
+  /** stderr with the connector's own notes appended, each also streamed. */
+  const stderrWith = (...more: string[]) => {
+    const extra = [...notes, ...more].map((line) => `${line}\n`).join("");
+    if (extra) options.onOutput?.("stderr", extra);
+    return `${stderr.text}${extra}`;
+  };
   if (outcome === "timeout")
     return {
       exitCode: null,
       exitSignal: null,
       stdout: stdout.text,
-      stderr: `${stderr.text}${tail}exec timed out after ${options.timeoutMs} ms\n`,
+      stderr: stderrWith(`exec timed out after ${options.timeoutMs} ms`),
       timedOut: true,
     };
   if (!status)
@@ -130,7 +134,7 @@ export async function execInPod(cluster: Cluster, options: ExecOptions): Promise
       exitCode: null,
       exitSignal: null,
       stdout: stdout.text,
-      stderr: `${stderr.text}${tail}[runwarden: the exec stream closed without an exit status]\n`,
+      stderr: stderrWith("[runwarden: the exec stream closed without an exit status]"),
     };
   const exitCode = exitCodeOf(status);
   if (exitCode === undefined) {
@@ -139,14 +143,9 @@ export async function execInPod(cluster: Cluster, options: ExecOptions): Promise
       throw rwError("RW_ERR_CONNECTOR_NOT_FOUND", `${what}: ${message}`, {
         details: { reason: "not found" },
       });
-    return {
-      exitCode: null,
-      exitSignal: null,
-      stdout: stdout.text,
-      stderr: `${stderr.text}${tail}${message}\n`,
-    };
+    return { exitCode: null, exitSignal: null, stdout: stdout.text, stderr: stderrWith(message) };
   }
-  return { exitCode, exitSignal: null, stdout: stdout.text, stderr: `${stderr.text}${tail}` };
+  return { exitCode, exitSignal: null, stdout: stdout.text, stderr: stderrWith() };
 }
 
 /** Rejects as soon as the signal aborts (closing the socket if it opens later). */
