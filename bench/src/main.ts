@@ -26,6 +26,7 @@ const order = [
   "alert-to-remediation",
   "alert-storm",
   "ssh",
+  "kubernetes",
   "sql",
   "scale-out",
 ];

@@ -45,6 +45,7 @@ const infrastructurePackages = [
   "@runwarden/connector-postgres",
   "@runwarden/connector-mysql",
   "@runwarden/connector-http",
+  "@runwarden/connector-kubernetes",
 ] as const;
 
 function isConnector(value: unknown): value is ConnectorDefinition {

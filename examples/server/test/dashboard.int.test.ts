@@ -226,6 +226,12 @@ describe("dashboard", () => {
     expect(await required("username")).toBe(false);
     await page.selectOption("#cred-type", "database");
     expect(await input("port").getAttribute("type")).toBe("number");
+    // The Kubernetes connector's types: the token and the client key hidden, the certificate not.
+    await page.selectOption("#cred-type", "k8s_token");
+    expect(await input("token").getAttribute("type")).toBe("password");
+    await page.selectOption("#cred-type", "k8s_client_cert");
+    expect(await input("client_key").getAttribute("type")).toBe("password");
+    expect(await input("client_certificate").getAttribute("type")).toBe("text");
     await page.click("#credentials details.create > summary");
   });
 

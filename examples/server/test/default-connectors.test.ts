@@ -142,7 +142,9 @@ describe("the example server with no configuration", () => {
     }
     expect(server.engine.sync).toBeUndefined();
     const infrastructure = await list(server, "infrastructure");
-    expect(Object.keys(infrastructure)).toEqual(expect.arrayContaining(["ssh", "postgres", "mysql", "http"]));
+    expect(Object.keys(infrastructure)).toEqual(
+      expect.arrayContaining(["ssh", "postgres", "mysql", "http", "kubernetes"]),
+    );
   });
 
   it("answers 503 with the variable to set for each documented webhook source, never a 404", async () => {

@@ -2,7 +2,7 @@
  * Renders a step's `{{ ticket.x }}` / `{{ vars.x }}` templates. Every value is untrusted: in a
  * shell step it is substituted only where the runbook parser's shell-context analyser proves it
  * one inert word (a plain argument, or inside '…' or "…"; see render-shell.ts), in a SQL step a
- * bound parameter, in an HTTP step a URL-encoded component. A value holding a control character,
+ * bound parameter, in an HTTP step a URL-encoded component, in a k8s step a quoted field value. A value holding a control character,
  * a reference to an unknown field, or a reference in a place where no quoting is sound fails with
  * RW_ERR_EXEC_TEMPLATE before anything runs. Errors name the field, never its value.
  */
@@ -10,6 +10,7 @@ import { tokenizeTemplate } from "@runwarden/runbook-parser";
 import type { Ticket } from "../domain.js";
 import { rwError } from "../errors.js";
 import { renderHttp } from "./render-http.js";
+import { renderK8s } from "./render-k8s.js";
 import { renderShell } from "./render-shell.js";
 
 /** The values a template may reference. */
@@ -55,8 +56,9 @@ export function renderCommand(command: string, language: string, scope: Template
   if (lang === "sql") return renderSql(tokens, values);
   if (lang === "http") return { command: renderHttp(tokens, values) };
   if (lang === "powershell") return { command: renderPowerShell(tokens, values) };
+  if (lang === "k8s") return { command: renderK8s(tokens, values) };
   throw templateError(
-    `templates are not supported in ${language} steps: no quoting makes a ticket value safe there; use a sh, sql or http step`,
+    `templates are not supported in ${language} steps: no quoting makes a ticket value safe there; use a sh, sql, http or k8s step`,
     { reason: "language", language },
   );
 }

@@ -31,6 +31,8 @@ const languageAliases: Record<string, string> = {
   mysql: "sql",
   http: "http",
   https: "http",
+  k8s: "k8s",
+  kubernetes: "k8s",
   python: "python",
   py: "python",
   javascript: "javascript",
