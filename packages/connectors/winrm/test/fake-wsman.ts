@@ -258,6 +258,7 @@ export class FakeWsman {
         const flags =
           (token.readUInt32LE(12) &
             (Flags.UNICODE |
+              Flags.OEM |
               Flags.SIGN |
               Flags.SEAL |
               Flags.NTLM |

@@ -13,6 +13,7 @@ const SIGNATURE = Buffer.from("NTLMSSP\0", "latin1");
 /** NEGOTIATE flags (MS-NLMP 2.2.2.5). */
 export const Flags = {
   UNICODE: 0x0000_0001,
+  OEM: 0x0000_0002,
   REQUEST_TARGET: 0x0000_0004,
   SIGN: 0x0000_0010,
   SEAL: 0x0000_0020,
@@ -288,10 +289,12 @@ export interface Authenticate {
 export function parseAuthenticate(raw: Buffer): Authenticate {
   checkHeader(raw, 3);
   if (raw.length < 64) throw new NtlmError("NTLM authenticate message too short");
+  // Strings are UTF-16LE when Unicode was negotiated, else the OEM code page (MS-NLMP 2.2.2.5).
+  const encoding = raw.readUInt32LE(60) & Flags.UNICODE ? "utf16le" : "latin1";
   return {
     ntResponse: Buffer.from(field(raw, 20)),
-    domain: field(raw, 28).toString("utf16le"),
-    username: field(raw, 36).toString("utf16le"),
+    domain: field(raw, 28).toString(encoding),
+    username: field(raw, 36).toString(encoding),
     encryptedKey: Buffer.from(field(raw, 52)),
     flags: raw.readUInt32LE(60),
     mic: Buffer.from(raw.subarray(72, 88)),
