@@ -42,6 +42,7 @@ const infrastructurePackages = [
   "@runwarden/connector-postgres",
   "@runwarden/connector-mysql",
   "@runwarden/connector-http",
+  "@runwarden/connector-winrm",
 ] as const;
 
 function isConnector(value: unknown): value is ConnectorDefinition {

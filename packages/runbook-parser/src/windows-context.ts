@@ -218,7 +218,8 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
       const next = text[i + 1];
       if (afterBare) {
         // `{{x}}(…)`, `{{x}}.Member` and `{{x}}[…]` would call or index into the value.
-        if ((c === "(" || c === "." || c === "[") && afterBare.context === "bare") afterBare.context = "member";
+        if ((c === "(" || c === "." || c === "[") && afterBare.context === "bare")
+          afterBare.context = "member";
         afterBare = undefined;
       }
       switch (state) {
