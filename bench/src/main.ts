@@ -26,6 +26,7 @@ const order = [
   "alert-to-remediation",
   "alert-storm",
   "ssh",
+  "winrm",
   "sql",
   "scale-out",
 ];
