@@ -29,8 +29,9 @@ export const winrmConfigSchema = z.strictObject({
       /** A shell unused for this long is deleted on the server. Default 60 s. */
       idleTimeoutMs: z.number().int().positive().default(60_000),
       /**
-       * A shell idle for longer than this is checked (a no-op command) before it runs a step; a dead
-       * one is replaced. Default 30 s.
+       * A shell idle for longer than this gets a new, freshly authenticated connection before its
+       * next step, so a Command is never sent on a socket the server or a proxy may have closed
+       * (a Command lost that way cannot safely be sent again). Default 30 s.
        */
       healthCheckAfterMs: z.number().int().nonnegative().default(30_000),
     })

@@ -138,6 +138,23 @@ describe("winrm steps against the fake listener", () => {
     expect(fake.log.handshakes - handshakes).toBe(1);
   });
 
+  it("gives a shell idle past healthCheckAfterMs a freshly authenticated connection before its step", async () => {
+    const { instance } = await create({ pool: { healthCheckAfterMs: 0 } });
+    const handle = await instance.open(connection(fake.port), { signal: signal() });
+    const handshakes = fake.log.handshakes;
+    const shells = fake.log.shellsCreated;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 2; i++)
+      await handle.exec({
+        command: "echo checked",
+        language: "powershell",
+        readOnly: false,
+        signal: signal(),
+      });
+    expect(fake.log.handshakes - handshakes).toBe(2);
+    expect(fake.log.shellsCreated - shells).toBe(0);
+  });
+
   it("terminates a step at its timeout with Signal terminate and keeps the output so far", async () => {
     const { instance } = await create({ operationTimeoutSec: 1 });
     const handle = await instance.open(connection(fake.port), { signal: signal() });

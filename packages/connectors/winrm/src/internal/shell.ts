@@ -203,6 +203,10 @@ export class ShellPool {
       if (shell) {
         if (shell.idleTimer) clearTimeout(shell.idleTimer);
         shell.idleTimer = undefined;
+        // Idle a while: its socket may be gone. A fresh one (authenticated again before the
+        // Command) proves the credential still works; a shell the server dropped is replaced
+        // when the Command's fault says so (exec.ts).
+        if (Date.now() - shell.lastUsed >= this.#config.pool.healthCheckAfterMs) shell.transport.renew();
         return shell;
       }
       if (target.size < this.#config.pool.maxShellsPerTarget) {

@@ -123,7 +123,7 @@ interface RawResponse {
 export class WsmanTransport {
   readonly settings: Settings;
   readonly #config: WinrmConfig;
-  readonly #client: Client;
+  #client: Client;
   readonly #seal: boolean;
   #security: NtlmSecurity | undefined;
   #authenticated = false;
@@ -137,7 +137,14 @@ export class WsmanTransport {
         { target: settings.label },
         "winrm TLS certificate verification is off for this connection",
       );
-    this.#client = new Client(settings.url.origin, {
+    this.#client = this.#newClient();
+    this.#seal = options.auth === "ntlm" && options.transport === "http";
+  }
+
+  #newClient(): Client {
+    const { options } = this.settings;
+    const config = this.#config;
+    return new Client(this.settings.url.origin, {
       pipelining: 1,
       connectTimeout: config.connectTimeoutMs,
       // The server holds a Receive open for OperationTimeout: answer time must exceed it.
@@ -151,7 +158,19 @@ export class WsmanTransport {
         noDelay: true,
       },
     });
-    this.#seal = options.auth === "ntlm" && options.transport === "http";
+  }
+
+  /**
+   * Replaces the socket (and so the NTLM context) with a new one, authenticated on the next
+   * request: used before a Command on a channel idle long enough for the server or a proxy to have
+   * closed it, since a Command lost that way cannot be sent again safely.
+   */
+  renew(): void {
+    const old = this.#client;
+    this.#client = this.#newClient();
+    this.#authenticated = false;
+    this.#security = undefined;
+    void old.close().catch(() => old.destroy());
   }
 
   async #raw(body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<RawResponse> {
