@@ -13,11 +13,22 @@ import { type WinrmConfig, type WinrmConnection, winrmConfigSchema, winrmCredent
 import { abortError } from "./internal/errors.js";
 import { runCommand } from "./internal/exec.js";
 import { Shell, ShellPool } from "./internal/shell.js";
-import { resolveSettings } from "./internal/transport.js";
+import { basicToken, resolveSettings, type Settings } from "./internal/transport.js";
 
 function oneLine(text: string, max = 200): string {
   const line = text.trim().replace(/\s*\n\s*/g, " ⏎ ");
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/**
+ * Registers for redaction what this connector derives from the password: the Basic
+ * `Authorization` value (and its base64 token). NTLM sends no value the password can be read from.
+ */
+function registerDerived(settings: Settings, redact: ((value: string) => void) | undefined): void {
+  if (!redact || settings.options.auth !== "basic") return;
+  const token = basicToken(settings.login);
+  redact(token);
+  redact(`Basic ${token}`);
 }
 
 /** The WinRM connector declaration (default export of `@runwarden/connector-winrm`). */
@@ -38,20 +49,22 @@ const winrmConnector = defineConnector({
     const pool = new ShellPool(config, logger);
 
     return {
-      async open(connection, { signal }): Promise<ConnectionHandle> {
+      async open(connection, { signal, redact }): Promise<ConnectionHandle> {
         if (signal.aborted) throw abortError("WinRM open", signal.reason);
         const settings = resolveSettings(connection);
+        registerDerived(settings, redact);
         // Take and give back a shell: surfaces DNS, TLS and credential failures at open time.
         pool.release(await pool.acquire(settings, signal));
         return releasableHandle("WinRM", (request) => runCommand(pool, settings, request, config, logger));
       },
 
-      async healthCheck(connection, { signal }): Promise<HealthResult> {
+      async healthCheck(connection, { signal, redact }): Promise<HealthResult> {
         const start = performance.now();
         const latencyMs = () => Math.round((performance.now() - start) * 10) / 10;
         try {
           if (signal.aborted) throw abortError("WinRM health check", signal.reason);
           const settings = resolveSettings(connection);
+          registerDerived(settings, redact);
           // A fresh channel and shell (not a pooled one): proves authentication and Create work now.
           const shell = await Shell.open(settings, config, logger, signal);
           const ok = latencyMs();

@@ -82,6 +82,20 @@ describe("WinRM over HTTPS", () => {
     expect(logs.some((line) => line.includes("verification is off"))).toBe(true);
   });
 
+  it("registers the Basic Authorization value it derives from the password for redaction", async () => {
+    const redacted: string[] = [];
+    const handle = await instance.open(
+      connection(basic.port, { transport: "https", auth: "basic", ca: certs.ca }),
+      {
+        signal: signal(),
+        redact: (value) => redacted.push(value),
+      },
+    );
+    await handle.release();
+    const token = Buffer.from(`${USER.domain}\\${USER.username}:${USER.password}`).toString("base64");
+    expect(redacted).toEqual([token, `Basic ${token}`]);
+  });
+
   it("maps a refused Basic password to RW_ERR_CONNECTOR_AUTH without echoing it", async () => {
     const error = await run(
       basic.port,

@@ -92,6 +92,12 @@ export function resolveSettings(connection: WinrmConnection): Settings {
   };
 }
 
+/** The base64 token of a Basic `Authorization` header for the login (`DOMAIN\\user` when it has a domain). */
+export function basicToken(login: NtlmLogin): string {
+  const user = login.domain ? `${login.domain}\\${login.username}` : login.username;
+  return Buffer.from(`${user}:${login.password}`, "utf8").toString("base64");
+}
+
 /** A response: the HTTP status and the SOAP text (decrypted). */
 export interface WsmanResponse {
   status: number;
@@ -260,11 +266,7 @@ export class WsmanTransport {
       } else {
         headers["content-type"] = SOAP_CONTENT_TYPE;
       }
-      if (!ntlm) {
-        const { username, password, domain } = this.settings.login;
-        const user = domain ? `${domain}\\${username}` : username;
-        headers.authorization = `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
-      }
+      if (!ntlm) headers.authorization = `Basic ${basicToken(this.settings.login)}`;
       let response: RawResponse;
       try {
         response = await this.#raw(body, headers, signal);
