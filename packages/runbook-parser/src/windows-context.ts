@@ -27,6 +27,7 @@ export type WindowsContext =
   | "command-name"
   | "member"
   | "evaluated"
+  | "verbatim"
   | "cmd";
 
 /** One placeholder of a PowerShell or cmd step, and the verdict on it. */
@@ -39,6 +40,12 @@ export interface WindowsPlaceholder {
   allowed: boolean;
   /** How an allowed value is written: wrapped in `'…'` (bare), or doubled inside the quotes it is in. */
   quoting: "bare" | "single";
+  /**
+   * The value is an argument of what looks like a native program (not a `Verb-Noun` cmdlet or
+   * function): Windows PowerShell 5.1 passes an embedded `"` to it unescaped, which splits the
+   * argument, so the renderer refuses such a value there.
+   */
+  native: boolean;
   /** Why it is refused and what to write instead (only when `allowed` is false). */
   message?: string;
 }
@@ -108,6 +115,8 @@ const refusals: Record<Exclude<WindowsContext, "bare" | "single-quoted">, string
     "a ticket value would choose the property or method that is used; write the member name yourself and pass the value as an argument",
   evaluated:
     "the script runs text as code or starts a program with a command line somewhere (Invoke-Expression, [scriptblock]::Create, Start-Process, powershell, cmd, Invoke-Command, & $variable, …), so the value could become code; keep such a step free of ticket values and pass the value to a script or cmdlet that takes it as data",
+  verbatim:
+    "after the stop-parsing token --% PowerShell passes the rest of the line to the program as it is written, expanding %VARIABLES%; put the placeholder before --% or pass the value to a script",
   cmd: "cmd steps cannot take ticket values: cmd.exe expands %VAR% inside quotes and every program splits its own command line, so no quoting makes a value one inert argument; use a powershell step, with the placeholder bare or in single quotes",
 };
 
@@ -124,6 +133,7 @@ export function analyzeCmdTemplate(command: string): WindowsTemplateAnalysis {
         context: "cmd",
         allowed: false,
         quoting: "bare",
+        native: true,
         message: `{{${t.name}}}: ${refusals.cmd}`,
       });
   return { placeholders, problems };
@@ -132,7 +142,15 @@ export function analyzeCmdTemplate(command: string): WindowsTemplateAnalysis {
 const singleQuotes = new Set(["'", "\u2018", "\u2019", "\u201a", "\u201b"]);
 const doubleQuotes = new Set(['"', "\u201c", "\u201d", "\u201e"]);
 
-type State = "code" | "single" | "double" | "line-comment" | "block-comment" | "here-single" | "here-double";
+type State =
+  | "code"
+  | "single"
+  | "double"
+  | "line-comment"
+  | "block-comment"
+  | "here-single"
+  | "here-double"
+  | "verbatim";
 
 interface Pending {
   name: string;
@@ -140,6 +158,7 @@ interface Pending {
   end: number;
   context: WindowsContext;
   statement: number;
+  native: boolean;
 }
 
 /**
@@ -174,6 +193,8 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
     word = undefined;
     before = "";
     lastCode = "";
+    commandWord = null;
+    capturing = false;
   };
   /** The context of a value starting or continuing the current word. */
   const wordContext = (): WindowsContext => {
@@ -186,17 +207,28 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
     if (word.command && word.bare) return "command-name";
     return "bare";
   };
+  /** The command word of the current pipeline element, as written (null: an expression, or unknown). */
+  let commandWord: string | null = null;
+  let capturing = false;
   const startWord = (bare: boolean) => {
     if (word === undefined) {
       word = { command: atCommand, bare, after: before };
+      if (atCommand) {
+        commandWord = bare ? "" : null;
+        capturing = bare;
+      }
       atCommand = false;
     }
   };
+  const native = () =>
+    commandWord !== null && !commandWord.startsWith("$") && !/^[A-Za-z]+-[A-Za-z0-9]+$/.test(commandWord);
 
   for (const token of tokens) {
     if (token.type === "reference") {
-      const base = { name: token.name, start: token.start, end: token.end, statement };
-      if (state === "single") pending.push({ ...base, context: stringContext });
+      const base = { name: token.name, start: token.start, end: token.end, statement, native: native() };
+      capturing = false;
+      if (state === "verbatim") pending.push({ ...base, context: "verbatim" });
+      else if (state === "single") pending.push({ ...base, context: stringContext });
       else if (state === "double") pending.push({ ...base, context: "double-quoted" });
       else if (state === "here-single" || state === "here-double")
         pending.push({ ...base, context: "here-string" });
@@ -250,9 +282,13 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
           } else if (c === ";" || c === "\n" || (c === "&" && next === "&") || (c === "|" && next === "|")) {
             if (c === "&" || c === "|") i++;
             endStatement();
+          } else if (c === "-" && text.startsWith("--%", i) && word === undefined) {
+            state = "verbatim";
+            i += 2;
           } else if (/\s/.test(c)) {
             if (word !== undefined) before = lastCode;
             word = undefined;
+            capturing = false;
             code(" ");
           } else if (
             c === "|" ||
@@ -264,6 +300,7 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
             (c === "=" && next !== "=")
           ) {
             word = undefined;
+            capturing = false;
             atCommand = c !== "," && c !== ")" && c !== "}";
             before = c;
             lastCode = c;
@@ -283,6 +320,7 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
               i++;
             } else code(c);
             startWord(true);
+            if (capturing) commandWord += c;
             lastCode = c;
           }
           break;
@@ -306,6 +344,12 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
               lastCode = '"';
             }
           } else code(c === "\n" ? " " : c === "$" ? " " : c);
+          break;
+        case "verbatim":
+          if (c === "\n") {
+            state = "code";
+            endStatement();
+          }
           break;
         case "line-comment":
           if (c === "\n") {
@@ -335,7 +379,7 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
     }
   }
   // A string or comment left open makes every placeholder uncertain.
-  const unterminated = state !== "code" && state !== "line-comment";
+  const unterminated = state !== "code" && state !== "line-comment" && state !== "verbatim";
   // The whole script counts: a function defined in one statement can evaluate what another passes.
   const codeText = statements.join("\n").toLowerCase();
   const evaluates =
@@ -361,6 +405,7 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
       context,
       allowed,
       quoting: context === "single-quoted" ? "single" : "bare",
+      native: p.native,
       ...(reason ? { message: `{{${p.name}}}: ${reason}` } : {}),
     };
   });

@@ -157,3 +157,22 @@ describe("runbook/unsafe-template-context for PowerShell and cmd steps", () => {
     expect(runbook?.phases.main.map((s) => s.language)).toEqual(["powershell", "cmd"]);
   });
 });
+
+describe("analyzePowerShellTemplate: native programs and --%", () => {
+  it("marks arguments of a program that is not a Verb-Noun cmdlet as native", () => {
+    const [cmdlet, program, expression] = analyzePowerShellTemplate(
+      "Stop-Service {{a}}; icacls.exe C:/data /grant {{b}}; $n = {{c}}",
+    ).placeholders;
+    expect([cmdlet?.native, program?.native, expression?.native]).toEqual([false, true, false]);
+    expect(program?.allowed).toBe(true);
+  });
+
+  it("refuses a placeholder after the stop-parsing token --%", () => {
+    expect(ps("icacls C:/data --% /grant {{x}}:F")).toEqual(["verbatim", false]);
+    // The next line is PowerShell again.
+    const [, next] = analyzePowerShellTemplate(
+      "icacls C:/data --% /grant {{a}}:F\nStop-Service {{b}}",
+    ).placeholders;
+    expect(next).toMatchObject({ context: "bare", allowed: true });
+  });
+});

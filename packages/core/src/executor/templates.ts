@@ -213,7 +213,16 @@ function renderPowerShell(command: string, tokens: readonly Token[], values: rea
         context: p?.context,
       });
     }
-    const quoted = powerShellSingleQuoted(values[index]!);
+    const value = values[index]!;
+    if (p.native && /["\u201c\u201d\u201e]/.test(value)) {
+      // Windows PowerShell 5.1 passes an embedded " to a native program unescaped: the
+      // program would read the value as more than one argument.
+      throw templateError(
+        `the value of {{${token.name}}} holds a double quote and is an argument of a program that is not a PowerShell cmdlet, which would split it into several arguments; pass it to a cmdlet or script instead`,
+        { reference: token.name, reason: "native-quote", context: p.context },
+      );
+    }
+    const quoted = powerShellSingleQuoted(value);
     out += p.quoting === "single" ? quoted : `'${quoted}'`;
   });
   return out;

@@ -54,6 +54,23 @@ describe("renderCommand for PowerShell steps", () => {
   });
 });
 
+describe("renderCommand for PowerShell arguments of native programs", () => {
+  it("refuses a value with a double quote there, which Windows PowerShell would split", () => {
+    expect(() => renderCommand("net user {{ticket.service}}", "powershell", scope('x" /add "y'))).toThrow(
+      expect.objectContaining({
+        code: "RW_ERR_EXEC_TEMPLATE",
+        details: expect.objectContaining({ reason: "native-quote" }),
+      }),
+    );
+    expect(renderCommand("Get-LocalUser {{ticket.service}}", "powershell", scope('x" y')).command).toBe(
+      `Get-LocalUser 'x" y'`,
+    );
+    expect(renderCommand("net user {{ticket.service}}", "powershell", scope("svc-web")).command).toBe(
+      "net user 'svc-web'",
+    );
+  });
+});
+
 describe("renderCommand for cmd steps", () => {
   it("refuses any value, and renders a step without placeholders as written", () => {
     expect(() => renderCommand("sc stop {{ticket.service}}", "cmd", scope("W3SVC"))).toThrow(
