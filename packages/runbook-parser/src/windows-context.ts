@@ -320,7 +320,7 @@ export function analyzePowerShellTemplate(command: string): WindowsTemplateAnaly
               i++;
             } else code(c);
             startWord(true);
-            if (capturing) commandWord += c;
+            if (capturing) commandWord = `${commandWord ?? ""}${c}`;
             lastCode = c;
           }
           break;
