@@ -55,6 +55,19 @@ describe("winrm steps against the fake listener", () => {
     await handle.release();
   });
 
+  it("turns PowerShell's CLIXML error stream into its text in the result", async () => {
+    const { instance } = await create();
+    const handle = await instance.open(connection(fake.port), { signal: signal() });
+    const clixml = '#< CLIXML\r\n<Objs Version="1.1.0.1"><S S="Error">boom_x000D__x000A_</S></Objs>';
+    const result = await handle.exec({
+      command: `printf '%s' '${clixml}' >&2; exit 1`,
+      language: "powershell",
+      readOnly: false,
+      signal: signal(),
+    });
+    expect(result).toMatchObject({ exitCode: 1, stderr: "boom\r\n" });
+  });
+
   it("runs a cmd step as the command line", async () => {
     const { instance } = await create();
     const handle = await instance.open(connection(fake.port), { signal: signal() });

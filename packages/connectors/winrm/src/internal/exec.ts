@@ -6,6 +6,7 @@
 import { StringDecoder } from "node:string_decoder";
 import { type ExecRequest, type ExecResult, type Logger, rwError } from "@runwarden/core";
 import type { WinrmConfig } from "../config.js";
+import { cleanClixml } from "./clixml.js";
 import { abortError } from "./errors.js";
 import { type Shell, ShellGoneError, type ShellPool } from "./shell.js";
 import type { Settings } from "./transport.js";
@@ -224,5 +225,12 @@ function finish(
     const tail = capture.flush();
     if (tail) request.onOutput?.(name, tail);
   }
-  return { exitCode, stdout: stdout.text(), stderr: stderr.text(), ...(timedOut ? { timedOut: true } : {}) };
+  const errors = stderr.text();
+  return {
+    exitCode,
+    stdout: stdout.text(),
+    // PowerShell's error stream arrives as CLIXML: the result holds its text (chunks streamed raw).
+    stderr: request.language.toLowerCase() === "powershell" ? cleanClixml(errors) : errors,
+    ...(timedOut ? { timedOut: true } : {}),
+  };
 }
