@@ -68,7 +68,7 @@ export function makeCertificates(): { ca: string; key: string; cert: string; oth
       "-subj",
       "/CN=localhost",
     );
-    require_ext(dir);
+    writeSubjectAltName(dir);
     run(
       "x509",
       "-req",
@@ -98,6 +98,6 @@ export function makeCertificates(): { ca: string; key: string; cert: string; oth
   }
 }
 
-function require_ext(dir: string): void {
+function writeSubjectAltName(dir: string): void {
   execFileSync("sh", ["-c", "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf"], { cwd: dir });
 }
