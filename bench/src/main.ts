@@ -27,6 +27,7 @@ const order = [
   "alert-storm",
   "ssh",
   "kubernetes",
+  "winrm",
   "sql",
   "scale-out",
 ];

@@ -46,6 +46,7 @@ const infrastructurePackages = [
   "@runwarden/connector-mysql",
   "@runwarden/connector-http",
   "@runwarden/connector-kubernetes",
+  "@runwarden/connector-winrm",
 ] as const;
 
 function isConnector(value: unknown): value is ConnectorDefinition {

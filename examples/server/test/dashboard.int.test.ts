@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeWsman } from "../../../packages/connectors/winrm/test/fake-wsman.js";
 import { readConfig } from "../src/config.js";
 import { type RunningServer, startServer } from "../src/server.js";
 
@@ -289,6 +290,49 @@ describe("dashboard", () => {
     await connection.locator("button", { hasText: "Test" }).click();
     await expect.poll(() => page.locator("[data-connection] .health").first().textContent()).toBe("healthy");
     await shot("connectors");
+  });
+
+  it("creates a WinRM credential and connection from the forms, and its Test reaches the listener", async () => {
+    const user = { username: "svc-rw", password: "browser-winrm-s3cret", domain: "CORP" };
+    const fake = await startFakeWsman({ auth: "ntlm", user });
+    try {
+      await page.goto(`${server.url}/#/connectors`);
+      await page.waitForSelector("#credentials details.create");
+      await page.click("#credentials details.create > summary");
+      await page.fill("#cred-name", "win-login");
+      await page.selectOption("#cred-type", "winrm");
+      const input = (name: string) => page.locator(`#cred-fields [data-field="${name}"] input`).nth(1);
+      expect(await input("password").getAttribute("type")).toBe("password");
+      await input("username").fill(user.username);
+      await input("password").fill(user.password);
+      await input("domain").fill(user.domain);
+      await page.click("#cred-save");
+      await page.locator("[data-credential]", { hasText: "win-login" }).waitFor();
+
+      // The connection form lists the credentials that existed when the page was drawn.
+      await page.goto(`${server.url}/#/upload`);
+      await page.goto(`${server.url}/#/connectors`);
+      const connections = page.locator("#connections");
+      await connections.locator("details.create > summary").waitFor();
+      await connections.locator("details.create > summary").click();
+      await connections.getByLabel("Name").fill("win-01");
+      await connections.getByLabel("Type").selectOption("winrm");
+      await connections.getByLabel("Target host").fill("127.0.0.1");
+      await connections.getByLabel("Port").fill(String(fake.port));
+      await connections.getByLabel("Credential").selectOption({ label: "win-login (any)" });
+      await connections.getByLabel("Options (JSON)").fill('{"transport": "http"}');
+      await connections.getByRole("button", { name: "Create connection" }).click();
+      const row = page.locator("[data-connection]", { hasText: "win-01" });
+      await row.waitFor();
+      await row.locator("button", { hasText: "Test" }).click();
+      await expect
+        .poll(() => page.locator("[data-connection]", { hasText: "win-01" }).locator(".health").textContent())
+        .toBe("healthy");
+      expect(fake.log.handshakes).toBeGreaterThanOrEqual(1);
+      expect(await page.content()).not.toContain(user.password);
+    } finally {
+      await fake.close();
+    }
   });
 
   it("uploads a broken runbook and shows its diagnostics on their lines", async () => {

@@ -71,3 +71,11 @@ export {
   templateVariables,
   tokenizeTemplate,
 } from "./templates.js";
+export {
+  analyzeCmdTemplate,
+  analyzePowerShellTemplate,
+  powerShellSingleQuoted,
+  type WindowsContext,
+  type WindowsPlaceholder,
+  type WindowsTemplateAnalysis,
+} from "./windows-context.js";

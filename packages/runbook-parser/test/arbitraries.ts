@@ -4,6 +4,7 @@ import type { Runbook, Step } from "../src/schema.js";
 import { classifyHeading } from "../src/sections.js";
 import { analyzeShellTemplate } from "../src/shell-context.js";
 import { templateVariables } from "../src/templates.js";
+import { analyzePowerShellTemplate } from "../src/windows-context.js";
 
 /** Shared fast-check generators for runbooks (not a test file: no `.test.` in the name). */
 
@@ -96,14 +97,20 @@ const stepDraft = fc
     }),
     description: fc.option(markdownText, { nil: undefined }),
   })
-  // A valid runbook puts placeholders of shell commands only where a value stays one inert word.
-  .filter(
-    (d) =>
-      d.command.language !== "sh" ||
-      [d.command.command, d.compensate ?? ""].every((c) =>
-        analyzeShellTemplate(c).placeholders.every((p) => p.allowed),
-      ),
-  );
+  // A valid runbook puts placeholders of shell and PowerShell commands only where a value stays
+  // one inert word (or one single-quoted PowerShell string).
+  .filter((d) => {
+    const analyze =
+      d.command.language === "sh"
+        ? analyzeShellTemplate
+        : d.command.language === "powershell"
+          ? analyzePowerShellTemplate
+          : undefined;
+    return (
+      analyze === undefined ||
+      [d.command.command, d.compensate ?? ""].every((c) => analyze(c).placeholders.every((p) => p.allowed))
+    );
+  });
 
 type Draft = typeof stepDraft extends fc.Arbitrary<infer T> ? T : never;
 

@@ -6,7 +6,12 @@
  * a reference to an unknown field, or a reference in a place where no quoting is sound fails with
  * RW_ERR_EXEC_TEMPLATE before anything runs. Errors name the field, never its value.
  */
-import { tokenizeTemplate } from "@runwarden/runbook-parser";
+import {
+  analyzeCmdTemplate,
+  analyzePowerShellTemplate,
+  powerShellSingleQuoted,
+  tokenizeTemplate,
+} from "@runwarden/runbook-parser";
 import type { Ticket } from "../domain.js";
 import { rwError } from "../errors.js";
 import { renderHttp } from "./render-http.js";
@@ -55,8 +60,16 @@ export function renderCommand(command: string, language: string, scope: Template
   if (shellLanguages.has(lang)) return { command: renderShell(command, tokens, values) };
   if (lang === "sql") return renderSql(tokens, values);
   if (lang === "http") return { command: renderHttp(tokens, values) };
-  if (lang === "powershell") return { command: renderPowerShell(tokens, values) };
+  if (lang === "powershell") return { command: renderPowerShell(command, tokens, values) };
   if (lang === "k8s") return { command: renderK8s(tokens, values) };
+  if (lang === "cmd") {
+    const [first] = analyzeCmdTemplate(command).placeholders;
+    throw templateError(first?.message ?? "templates are not supported in cmd steps", {
+      reference: first?.name,
+      reason: "context",
+      context: "cmd",
+    });
+  }
   throw templateError(
     `templates are not supported in ${language} steps: no quoting makes a ticket value safe there; use a sh, sql, http or k8s step`,
     { reason: "language", language },
@@ -180,29 +193,39 @@ function renderSql(tokens: readonly Token[], values: readonly string[]): Rendere
   return { command: display, sql: { parts, values: bound } };
 }
 
-/** PowerShell: a verbatim single-quoted string, outside any quotes of the command. */
-function renderPowerShell(tokens: readonly Token[], values: readonly string[]): string {
-  let quote: string | null = null;
+/**
+ * PowerShell: each value becomes verbatim single-quoted text, where the runbook parser's
+ * PowerShell analyser accepts it: written bare it is wrapped in `'…'`, inside a single-quoted
+ * string of the command its quotes are doubled. Every other context is refused.
+ */
+function renderPowerShell(command: string, tokens: readonly Token[], values: readonly string[]): string {
+  const { placeholders } = analyzePowerShellTemplate(command);
+  let k = 0;
   let out = "";
   tokens.forEach((token, index) => {
-    if (token.type === "reference") {
-      if (quote !== null) {
-        throw templateError(
-          `{{${token.name}}} sits inside a quoted string; write it bare: it is quoted for you`,
-          {
-            reference: token.name,
-            reason: "context",
-          },
-        );
-      }
-      out += `'${values[index]!.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`;
+    if (token.type === "text") {
+      out += token.value;
       return;
     }
-    for (const c of token.value) {
-      if (quote === null && (c === "'" || c === '"')) quote = c;
-      else if (quote !== null && c === quote) quote = null;
+    const p = placeholders[k++];
+    if (!p?.allowed) {
+      throw templateError(p?.message ?? `{{${token.name}}} cannot be rendered safely here`, {
+        reference: token.name,
+        reason: "context",
+        context: p?.context,
+      });
     }
-    out += token.value;
+    const value = values[index]!;
+    if (p.native && /["\u201c\u201d\u201e]/.test(value)) {
+      // Windows PowerShell 5.1 passes an embedded " to a native program unescaped: the
+      // program would read the value as more than one argument.
+      throw templateError(
+        `the value of {{${token.name}}} holds a double quote and is an argument of a program that is not a PowerShell cmdlet, which would split it into several arguments; pass it to a cmdlet or script instead`,
+        { reference: token.name, reason: "native-quote", context: p.context },
+      );
+    }
+    const quoted = powerShellSingleQuoted(value);
+    out += p.quoting === "single" ? quoted : `'${quoted}'`;
   });
   return out;
 }

@@ -1,4 +1,5 @@
 import { analyzeShellTemplate } from "../shell-context.js";
+import { analyzeCmdTemplate, analyzePowerShellTemplate } from "../windows-context.js";
 import type { Range, RunbookDocument, StepDraft } from "./types.js";
 
 /** Helpers more than one rule uses. */
@@ -24,15 +25,22 @@ export function compensateBase(doc: RunbookDocument, step: StepDraft): number | 
 }
 
 /**
- * Calls `report` for every placeholder of a shell command that sits where a ticket value cannot
- * be proven one inert word (see shell-context.ts). `at(k)` gives the range of the k-th placeholder.
+ * Calls `report` for every placeholder of a shell, PowerShell or cmd command that sits where a
+ * ticket value cannot be proven one inert word (see shell-context.ts, windows-context.ts). `at(k)` gives the range of the k-th placeholder.
  */
 export function unsafePlaceholders(
   command: string,
   at: (k: number) => Range,
   report: (message: string, range: Range) => void,
+  language: "sh" | "powershell" | "cmd" = "sh",
 ): void {
-  analyzeShellTemplate(command).placeholders.forEach((p, k) => {
+  const analysis =
+    language === "powershell"
+      ? analyzePowerShellTemplate(command)
+      : language === "cmd"
+        ? analyzeCmdTemplate(command)
+        : analyzeShellTemplate(command);
+  analysis.placeholders.forEach((p, k) => {
     if (!p.allowed) report(`${p.message}`, at(k));
   });
 }

@@ -3,9 +3,11 @@ import { compensateBase, unsafePlaceholders } from "./shared.js";
 import type { Rule } from "./types.js";
 
 /**
- * `runbook/unsafe-template-context`: a placeholder in a shell command (or its `compensate`) that
- * sits where a ticket value would not be one inert word (see shell-context.ts). Checked only where
- * the step is certainly shell; elsewhere the renderer applies the same check at run time.
+ * `runbook/unsafe-template-context`: a placeholder in a shell, PowerShell or cmd command (or its
+ * `compensate`) that sits where a ticket value would not be one inert word (see shell-context.ts,
+ * windows-context.ts). Checked where the step's language is certain: shell as shell-context.ts
+ * decides (`lintAsShell`), PowerShell and cmd when the fence or `language` annotation declares
+ * them; elsewhere the renderer applies the same check at run time.
  */
 export const unsafeTemplateContext: Rule = {
   id: "runbook/unsafe-template-context",
@@ -13,7 +15,12 @@ export const unsafeTemplateContext: Rule = {
   check({ doc, report }) {
     const text = doc.source.text;
     for (const step of doc.steps) {
-      if (!step.lintAsShell) continue;
+      const language = step.lintAsShell
+        ? "sh"
+        : step.languageDeclared && (step.language === "powershell" || step.language === "cmd")
+          ? step.language
+          : undefined;
+      if (language === undefined) continue;
       if (step.command.includes("{{")) {
         const { start, end } = step.templateRange;
         // Placeholders of the command, in order, are the references of its raw source, in order.
@@ -25,6 +32,7 @@ export const unsafeTemplateContext: Rule = {
             return ref === undefined ? { start, end } : { start: start + ref.start, end: start + ref.end };
           },
           (message, range) => report(message, range.start, range.end),
+          language,
         );
       }
       const command = step.compensate?.command;
@@ -41,6 +49,7 @@ export const unsafeTemplateContext: Rule = {
             : fallback;
         },
         (message, range) => report(`compensate: ${message}`, range.start, range.end),
+        language,
       );
     }
   },

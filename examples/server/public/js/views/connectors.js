@@ -411,9 +411,10 @@ async function credentialForm(reload) {
 
 // ── infrastructure connections ──────────────────────────────────────────────
 async function connections(ctx, el) {
-  const [{ items }, creds] = await Promise.all([
+  const [{ items }, creds, infrastructure] = await Promise.all([
     api("GET", "/connectors/infrastructure-connections"),
     api("GET", "/connectors/credentials"),
+    api("GET", "/connectors/infrastructure"),
   ]);
   const credName = new Map(creds.items.map((c) => [c.id, c.name]));
   const reload = () => connections(ctx, el);
@@ -507,17 +508,31 @@ async function connections(ctx, el) {
     table(["Health", "Name", "Type", "Target", "Environment", "Credential", "Last check", ""], rows, {
       empty: "No connections yet: steps run on the local connection.",
     }),
-    ctx.can("admin") ? connectionForm(creds.items, reload) : null,
+    ctx.can("admin") ? connectionForm(creds.items, connectionTypes(infrastructure.items), reload) : null,
   );
 }
 
-function connectionForm(creds, reload) {
+// The connection types the registered infrastructure connectors serve (`database:postgresql`
+// counts as `database`), then `local`.
+function connectionTypes(connectors) {
+  const types = new Set();
+  for (const c of connectors) for (const t of c.connection_types ?? []) types.add(t.split(":")[0]);
+  types.add("local");
+  return [...types];
+}
+
+function connectionForm(creds, types, reload) {
   const name = h("input", { type: "text", placeholder: "prod-db-01" });
   const type = h(
     "select",
     null,
-    ["database", "ssh", "api", "local"].map((t) => h("option", { value: t }, t)),
+    types.map((t) => h("option", { value: t }, t)),
   );
+  const options = h("textarea", {
+    rows: 2,
+    placeholder: '{"transport": "https", "ca": "-----BEGIN CERTIFICATE-----…"}',
+    "aria-label": "Options (JSON)",
+  });
   const host = h("input", { type: "text", placeholder: "db.example.com" });
   const port = h("input", { type: "number", placeholder: "5432", min: 1, max: 65535 });
   const service = h("input", { type: "text", placeholder: "postgresql" });
@@ -530,9 +545,19 @@ function connectionForm(creds, reload) {
   );
   const error = h("p", { class: "form-error" });
   const save = async () => {
+    let parsedOptions = {};
+    if (options.value.trim()) {
+      try {
+        parsedOptions = JSON.parse(options.value);
+      } catch {
+        error.textContent = 'Options must be a JSON object, such as {"transport": "http"}';
+        return;
+      }
+    }
     const body = {
       name: name.value.trim(),
       connection_type: type.value,
+      options: parsedOptions,
       target_host: host.value.trim() || null,
       target_port: port.value ? Number(port.value) : null,
       target_service: service.value.trim() || null,
@@ -563,6 +588,7 @@ function connectionForm(creds, reload) {
         field("Service", service),
         field("Credential", cred),
       ),
+      h("div", { class: "row" }, field("Options (JSON)", options)),
       h(
         "div",
         { class: "actions" },
