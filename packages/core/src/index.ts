@@ -141,6 +141,21 @@ export {
   monitoringTarget,
 } from "./sync/monitoring.js";
 export {
+  entitiesFromLabels,
+  hostLabelKeys,
+  hostOfAddress,
+  isExporterJob,
+  type LabelSeverity,
+  type Labels,
+  labelsOfMetaData,
+  serviceFromLabels,
+  serviceLabelKeys,
+  severityFromLabels,
+  severityLabelKeys,
+  tagsToLabels,
+  toLabels,
+} from "./tickets/labels.js";
+export {
   type CsvImportOptions,
   type CsvImportResult,
   type CsvRowError,

@@ -20,6 +20,7 @@ import type { EngineContext } from "../internal/context.js";
 import type { WebhookRequest } from "../plugin.js";
 import { type ConnectorRegistry, genericWebhookSource } from "../registry.js";
 import { type FieldProblem, fieldErrors, type Intake, invalid } from "./intake.js";
+import { labelsOfMetaData, serviceFromLabels, severityFromLabels } from "./labels.js";
 import type { TicketQueries } from "./queries.js";
 import type { IngestResult, TicketsApi, WebhookResult } from "./types.js";
 
@@ -149,9 +150,9 @@ export function createMonitoringIntake(
         const candidate: Record<string, unknown> = {
           title: t.title,
           description: t.description,
-          severity: mapSeverity(t.severity, `${prefix}severity`, warnings),
+          severity: mapSeverity(t.severity, `${prefix}severity`, warnings, t.meta_data),
           environment: t.environment,
-          service: t.service,
+          service: t.service ?? labelService(t.meta_data),
           source: t.source ?? source,
           externalId: t.external_id === undefined ? undefined : String(t.external_id),
           fingerprint: t.fingerprint,
@@ -207,7 +208,8 @@ export function createMonitoringIntake(
       const candidate = {
         ...ticket,
         source: ticket.source ?? source,
-        severity: mapSeverity(ticket.severity as unknown, `${prefix}severity`, warnings),
+        severity: mapSeverity(ticket.severity as unknown, `${prefix}severity`, warnings, ticket.metaData),
+        service: ticket.service || labelService(ticket.metaData),
       };
       const valid = TicketInput.safeParse(candidate);
       if (valid.success) inputs.push(valid.data);
@@ -252,11 +254,28 @@ export function createMonitoringIntake(
   };
 }
 
-/** A webhook's severity onto the scale: an unknown one becomes `medium`, with a warning. */
-function mapSeverity(raw: unknown, field: string, warnings: string[]): TicketSeverity | undefined {
-  if (raw === undefined || raw === null || raw === "") return undefined;
-  const mapped = normalizeSeverity(raw);
+/**
+ * A webhook's severity onto the scale. Absent or unknown, the ticket's labels and tags
+ * (`metaData.labels`, `metaData.tags`) are tried in order (`severity`, `priority`, `level`, …);
+ * an unknown one that no label rescues becomes `medium`, with a warning.
+ */
+function mapSeverity(
+  raw: unknown,
+  field: string,
+  warnings: string[],
+  metaData?: Readonly<Record<string, unknown>>,
+): TicketSeverity | undefined {
+  const absent = raw === undefined || raw === null || raw === "";
+  const mapped = absent ? undefined : normalizeSeverity(raw);
   if (mapped) return mapped;
+  const fromLabels = metaData ? severityFromLabels(labelsOfMetaData(metaData)) : undefined;
+  if (fromLabels) return fromLabels.severity;
+  if (absent) return undefined;
   warnings.push(`${field}: unknown severity "${String(raw).slice(0, 40)}" mapped to medium`);
   return "medium";
+}
+
+/** The service the ticket's labels name (`service`, `app`, … and `job` unless an exporter's). */
+function labelService(metaData: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  return metaData ? serviceFromLabels(labelsOfMetaData(metaData))?.slice(0, 128) : undefined;
 }
