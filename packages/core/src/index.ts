@@ -172,3 +172,13 @@ export {
 } from "./tickets.js";
 export { defaultVaultKeyEnv, isSecretFieldName, type VaultOptions } from "./vault.js";
 export { coreVersion } from "./version.js";
+export {
+  type MappingResult,
+  WebhookMappingSpec,
+  type WebhookSourceActorOptions,
+  WebhookSourceChanges,
+  WebhookSourceInput,
+  type WebhookSourcesApi,
+  type WebhookSourceView,
+  type WebhookSourceWithToken,
+} from "./webhook-sources.js";

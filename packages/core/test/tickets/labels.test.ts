@@ -147,7 +147,7 @@ describe("labels as evidence in intake and analysis", () => {
       data: {},
     };
     const notes: string[] = [];
-    extractStage.run(state, { note: (n) => notes.push(n) } as never);
+    extractStage.run(state, { note: (n: string) => notes.push(n) } as never);
     expect(state.entities.hosts).toEqual(["web-07"]);
     expect(state.entities.ips).toEqual(["10.0.0.9"]);
     expect(notes[0]).toContain("labels name web-07");
