@@ -55,6 +55,8 @@ const tags = z.union([text(64 * 1024), z.array(text(1_024)).max(1_000)]).optiona
 export const WebhookPayload = z.object({
   alert_id: id(32),
   alert_transition: text(64).optional(),
+  /** A custom template's name for `$ALERT_TRANSITION`. */
+  transition: text(64).optional(),
   title: text(4_096).optional(),
   event_title: text(4_096).optional(),
   id: id(128),

@@ -86,7 +86,11 @@ export function createWebhookParser(
     const title = splitTitle(rawTitle ?? `Datadog monitor ${monitorId}`);
     // $ALERT_TITLE carries the prefix too when $EVENT_TITLE does not.
     const alertTitle = present(payload.alert_title) ? splitTitle(present(payload.alert_title)!) : undefined;
-    const transitionName = present(payload.alert_transition) ?? title.transition ?? alertTitle?.transition;
+    const transitionName =
+      present(payload.alert_transition) ??
+      present(payload.transition) ??
+      title.transition ??
+      alertTitle?.transition;
     let state = transitionState(transitionName);
     if (present(payload.alert_type)?.toLowerCase() === "success") state = "resolved";
     if (!state) {

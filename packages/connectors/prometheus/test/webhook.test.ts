@@ -315,7 +315,7 @@ describe("parseWebhook", () => {
       [{}, "version"],
       [notification([], { version: "3" }), "version"],
       [notification("nope" as unknown as unknown[]), "alerts"],
-      [notification([{ ...alert(1), fingerprint: undefined }]), "alerts.0.fingerprint"],
+      [notification([{ ...alert(1), fingerprint: "" }]), "alerts.0.fingerprint"],
       [notification([{ ...alert(1), labels: { alertname: 7 } }]), "alerts.0.labels.alertname"],
       [notification([{ ...alert(1), status: "exploded" }]), "alerts.0.status"],
     ];

@@ -28,9 +28,13 @@ export const serviceLabelKeys: readonly string[] = [
   "service_name",
   "app",
   "app.kubernetes.io/name",
+  "app_kubernetes_io_name",
   "application",
   "k8s-app",
   "container",
+  "deployment",
+  "statefulset",
+  "daemonset",
   "component",
 ];
 
@@ -78,7 +82,12 @@ const exporterJobs: ReadonlySet<string> = new Set([
 /** Whether a `job` label value names an exporter (`node`, `kube-state-metrics`, `*-exporter`). */
 export function isExporterJob(job: string): boolean {
   const value = job.trim().toLowerCase();
-  return exporterJobs.has(value) || /(?:^|[-_])exporter$/.test(value) || /^probe[-_]/.test(value);
+  return (
+    exporterJobs.has(value) ||
+    /(?:^|[-_])exporter$/.test(value) ||
+    /^(?:probe|blackbox)[-_]/.test(value) ||
+    /(?:^|[-_])kube-state-metrics$/.test(value)
+  );
 }
 
 /** Labels as a flat record of non-empty, trimmed string values (numbers and booleans as text). */
@@ -179,8 +188,9 @@ export function severityFromLabels(
 
 /**
  * The service the labels name: the first of `keys` (`service`, `app`, `app.kubernetes.io/name`,
- * `container`, …), else `job` unless it names an exporter (`node`, `kube-state-metrics`,
- * `blackbox`). Undefined when none does.
+ * `container`, `deployment`, …), else `job`; a value that names an exporter (`node`,
+ * `kube-state-metrics`, `blackbox`: what scraped the metric, not what is failing) is skipped
+ * wherever it appears. Undefined when none does.
  */
 export function serviceFromLabels(
   labels: Labels,
@@ -188,7 +198,7 @@ export function serviceFromLabels(
 ): string | undefined {
   for (const key of keys) {
     const value = lookup(labels, key);
-    if (value !== undefined && !(key === "job" && isExporterJob(value))) return value;
+    if (value !== undefined && !isExporterJob(value)) return value;
   }
   const job = lookup(labels, "job");
   return job !== undefined && !isExporterJob(job) ? job : undefined;
