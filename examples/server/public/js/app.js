@@ -8,8 +8,17 @@ import * as executions from "./views/executions.js";
 import * as runbooks from "./views/runbooks.js";
 import * as tickets from "./views/tickets.js";
 import * as upload from "./views/upload.js";
+import * as webhookSources from "./views/webhook-sources.js";
 
-const views = { upload, tickets, approvals, executions, runbooks, connectors };
+const views = {
+  upload,
+  tickets,
+  approvals,
+  executions,
+  runbooks,
+  connectors,
+  "webhook-sources": webhookSources,
+};
 const $ = (id) => document.getElementById(id);
 
 let me = null;
