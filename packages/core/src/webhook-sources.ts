@@ -374,10 +374,15 @@ export function createWebhookSourcesApi(
         );
       }
       const result = await map(compiledOf(record), request.body, record.name);
-      // Best effort: a lost race on lastReceivedAt is not worth failing the webhook.
-      storage.webhookSources
-        .update(record.id, record.version, { lastReceivedAt: ctx.nowIso() })
-        .catch(() => undefined);
+      // Best effort and at most every 10 s per source: a write per webhook would cost a commit
+      // each, and a lost race on lastReceivedAt is not worth failing the webhook.
+      const now = ctx.clock.now();
+      const last = record.lastReceivedAt ? Date.parse(record.lastReceivedAt) : 0;
+      if (now - last >= 10_000) {
+        storage.webhookSources
+          .update(record.id, record.version, { lastReceivedAt: new Date(now).toISOString() })
+          .catch(() => undefined);
+      }
       return result;
     },
   };
