@@ -177,6 +177,20 @@ describe("webhookSources", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it("bounds $pad, which JSONata would otherwise pad to any width in one call", async () => {
+    const e = await engine();
+    const padded = await e.webhookSources.tryMapping(
+      { mapping: `{ "title": $pad("db", 5, "-") & $pad("x", -3) }` },
+      {},
+    );
+    expect(padded.tickets[0]!.title).toBe("db---  x");
+    const huge = await failure(
+      e.webhookSources.tryMapping({ mapping: `{ "title": $pad("x", 1000000000) }` }, {}),
+    );
+    expect(huge.code).toBe("RW_ERR_INPUT_MAPPING");
+    expect(huge.message).toContain("$pad width must be at most 10000");
+  });
+
   it("refuses reserved names, connector names, duplicates and invalid expressions at creation", async () => {
     const e = await engine();
     expect((await failure(e.webhookSources.create({ ...kuma, name: "generic" }, admin))).code).toBe(

@@ -2,8 +2,8 @@
  * A webhook source's JSONata expressions, compiled and evaluated under guards: every evaluation
  * has a time limit and a depth limit (JSONata's own `timeout` and `stack` options: a recursive
  * function or an endless `$map` stops with D1011/D1012) and a sequence length limit, and one body
- * has a total time budget over all its alerts. Errors become `RW_ERR_INPUT_MAPPING` naming the
- * expression, the position and the token.
+ * has a total time budget over all its alerts; `$pad` has a bounded width. Errors become
+ * `RW_ERR_INPUT_MAPPING` naming the expression, the position and the token.
  */
 import jsonata from "jsonata";
 import { z } from "zod";
@@ -44,6 +44,24 @@ export const defaultMappingLimits: MappingLimits = {
 };
 
 type Compiled = Partial<Record<MappingExpression, jsonata.Expression>>;
+
+/** The widest `$pad` a mapping may ask for: JSONata's own builds the padding in one go, unbounded. */
+const maxPadWidth = 10_000;
+
+/**
+ * `$pad` with a bounded width, bound over JSONata's built-in (a binding shadows it): `$pad("", 1e9)`
+ * would otherwise allocate a gigabyte in one uninterruptible call.
+ */
+function boundedPad(str: unknown, width: unknown, char?: unknown): string | undefined {
+  if (str === undefined) return undefined;
+  const w = Math.trunc(Number(width));
+  if (!Number.isFinite(w) || Math.abs(w) > maxPadWidth) {
+    throw { code: "D3141", message: `$pad width must be at most ${maxPadWidth}` };
+  }
+  const fill = typeof char === "string" && char !== "" ? char : " ";
+  const text = String(str);
+  return w >= 0 ? text.padEnd(w, fill) : text.padStart(-w, fill);
+}
 
 /** What the mapping made of one item: the mapping's object, the fingerprint, whether it resolves. */
 export interface MappedItem {
@@ -119,7 +137,7 @@ export function compileMapping(
           );
         }
         try {
-          return plain(await expression.evaluate(input, { body }));
+          return plain(await expression.evaluate(input, { body, pad: boundedPad }));
         } catch (error) {
           mappingError(name, error, item);
         }
