@@ -191,6 +191,21 @@ describe("webhookSources", () => {
     expect(huge.message).toContain("$pad width must be at most 10000");
   });
 
+  it("refuses a regular expression with nested quantifiers, which no time limit could interrupt", async () => {
+    const e = await engine();
+    const body = { text: `${"a".repeat(40)}!` };
+    const redos = await failure(
+      e.webhookSources.tryMapping({ mapping: `{ "title": $match(text, /(a+)+$/) ? "y" : "n" }` }, body),
+    );
+    expect(redos.code).toBe("RW_ERR_INPUT_MAPPING");
+    expect(redos.message).toContain("nests quantifiers");
+    const fine = await e.webhookSources.tryMapping(
+      { mapping: `{ "title": $replace(text, /a+/, "b") }` },
+      body,
+    );
+    expect(fine.tickets[0]!.title).toBe("b!");
+  });
+
   it("refuses reserved names, connector names, duplicates and invalid expressions at creation", async () => {
     const e = await engine();
     expect((await failure(e.webhookSources.create({ ...kuma, name: "generic" }, admin))).code).toBe(

@@ -45,6 +45,27 @@ export const defaultMappingLimits: MappingLimits = {
 
 type Compiled = Partial<Record<MappingExpression, jsonata.Expression>>;
 
+/**
+ * A quantified group that itself holds a quantifier (`(a+)+`, `(\w*,?)*`, `(x{2,})+`): the shape of
+ * most catastrophic-backtracking patterns. A single `RegExp.exec` cannot be interrupted, so such a
+ * regular expression in a mapping is refused rather than timed out.
+ */
+const nestedQuantifier = /\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)\s*[*+{]/;
+
+/** The RegExp JSONata builds a mapping's regular expressions with: refuses nested quantifiers. */
+class GuardedRegExp extends RegExp {
+  constructor(pattern: RegExp | string, flags?: string) {
+    const source = typeof pattern === "string" ? pattern : pattern.source;
+    if (nestedQuantifier.test(source)) {
+      throw {
+        code: "RW_REGEX",
+        message: `the regular expression /${source.slice(0, 60)}/ nests quantifiers (catastrophic backtracking): rewrite it without a quantified group that holds a quantifier`,
+      };
+    }
+    super(pattern, flags);
+  }
+}
+
 /** The widest `$pad` a mapping may ask for: JSONata's own builds the padding in one go, unbounded. */
 const maxPadWidth = 10_000;
 
@@ -110,7 +131,12 @@ export function compileMapping(
   spec: MappingSpec,
   limits: MappingLimits = defaultMappingLimits,
 ): CompiledMapping {
-  const options = { timeout: limits.timeoutMs, stack: limits.maxDepth, sequence: limits.maxSequence };
+  const options = {
+    timeout: limits.timeoutMs,
+    stack: limits.maxDepth,
+    sequence: limits.maxSequence,
+    RegexEngine: GuardedRegExp as RegExpConstructor,
+  };
   const compiled: Compiled = {};
   for (const name of mappingExpressions) {
     const source = spec[name];
