@@ -2,9 +2,11 @@
  * Payload corpus: Datadog webhook bodies from public projects (see corpus/SOURCES.md) and the
  * template shapes Datadog and ServiceNow document, each with the ticket fields it must give.
  */
+
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRunwardenError } from "@runwarden/core";
+import { createEngine, isRunwardenError } from "@runwarden/core";
 import { describe, expect, it } from "vitest";
 import datadog from "../src/index.js";
 import { fixture, testContext, webhookRequest } from "./support.js";
@@ -136,6 +138,30 @@ describe("Datadog corpus", () => {
       title: "[Recovered on {host:my-host}] Host is Down",
     });
     expect(recovered.tickets[0]).toMatchObject({ resolved: true, fingerprint: "1234:host:my-host" });
+  });
+
+  it("through the engine: the host tag is the detected host, a region in the text is not", async () => {
+    const secret = "corpus-secret-0123456789";
+    const engine = await createEngine({
+      vault: { key: randomBytes(32) },
+      connectors: [{ connector: datadog, config: { webhookAuth: { type: "header", secret } } }],
+    });
+    const body = {
+      ...serviceNowFilled,
+      title: "[Triggered on {host:my-host}] Latency high in us-east-1 (zone us-east-1a)",
+      body: "%%%\np99 over 2 s for service billing in us-east-1\n%%%",
+      tags: "env:prod,service:billing,host:ip-10-1-2-3.ec2.internal,region:us-east-1",
+    };
+    const result = await engine.tickets.ingestWebhook("datadog", {
+      headers: { "x-runwarden-webhook-secret": secret },
+      body,
+      rawBody: JSON.stringify(body),
+    });
+    const entities = result.tickets[0]!.ticket.analysis!.entities;
+    expect(entities.hosts[0]).toBe("ip-10-1-2-3.ec2.internal");
+    expect(entities.hosts).not.toContain("us-east-1");
+    expect(entities.hosts).not.toContain("us-east-1a");
+    await engine.close();
   });
 
   it("the same template with nothing substituted is refused, naming title", async () => {

@@ -25,9 +25,9 @@ const ipv6Candidate = /(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?:%\w+)?(
 const fqdnPattern = /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}([a-z]{2,24})\b(?![.-]?\w)/gi;
 /** Bare names that follow the usual host naming: web-prod-01, ci-agent-07, db01. */
 const bareHostPattern = /\b[a-z][a-z0-9]{0,30}(?:-[a-z0-9]{1,30}){0,6}-\d{1,4}[a-z]?\b/gi;
-/** Cloud regions (`us-east-1`, `eu-west-2`, `ap-southeast-1`) look like host names but are not. */
+/** Cloud regions and zones (`us-east-1`, `eu-west-2`, `us-east-1a`) look like host names but are not. */
 const cloudRegion =
-  /^(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso)-(?:north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}$/;
+  /^(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso)-(?:north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}[a-z]?$/;
 const hostSuffixes: ReadonlySet<string> = new Set(
   (
     "com net org io dev app ai co cloud biz info me us uk de fr nl eu ca au jp in ch se no es it pl br " +
