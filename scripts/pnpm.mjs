@@ -8,7 +8,8 @@ import { dirname, join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const pinned = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager;
-const env = { ...process.env };
+// No "update available" notice: the version is pinned on purpose.
+const env = { npm_config_update_notifier: "false", ...process.env };
 const prefix = dirname(dirname(process.execPath));
 if (!env.npm_config_nodedir && existsSync(join(prefix, "include", "node", "node.h"))) {
   env.npm_config_nodedir = prefix;

@@ -21,6 +21,11 @@ const Env = z.object({
     .string()
     .regex(/^([a-z_][a-z0-9_.-]*\$?|\d+(:\d+)?)$/i, "must be a user name or uid[:gid]")
     .optional(),
+  RUNWARDEN_TICKET_SYNC: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/, "must name a ticketing connector")
+    .optional(),
+  RUNWARDEN_TICKET_SYNC_POLL_MS: z.coerce.number().int().min(100, "must be at least 100").optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   RUNWARDEN_CONNECTORS: z
     .string()
@@ -104,6 +109,9 @@ export function connectorConfigVariable(name: string): string {
   return `${connectorConfigPrefix}${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
 }
 
+/** The variable naming the ticketing connector core's two-way sync runs with. */
+export const ticketSyncVariable = "RUNWARDEN_TICKET_SYNC";
+
 /** The prefix of the variables holding a monitoring source's pull settings. */
 export const monitoringPollPrefix = "RUNWARDEN_MONITORING_POLL_";
 
@@ -181,6 +189,11 @@ export interface ServerConfig {
   connectorConfigs: Record<string, Record<string, unknown>>;
   /** The `RUNWARDEN_MONITORING_POLL_<NAME>` values (pull settings), by variable name. */
   monitoringPoll: Record<string, PollSettings>;
+  /**
+   * RUNWARDEN_TICKET_SYNC (the ticketing connector to sync with; default the only configured one)
+   * and RUNWARDEN_TICKET_SYNC_POLL_MS (time between inbound polls; core's default 60 s).
+   */
+  ticketSync: { ticketing: string | undefined; pollIntervalMs: number | undefined };
 }
 
 function pollSettings(
@@ -240,5 +253,6 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     connectors: e.RUNWARDEN_CONNECTORS,
     connectorConfigs: configs,
     monitoringPoll,
+    ticketSync: { ticketing: e.RUNWARDEN_TICKET_SYNC, pollIntervalMs: e.RUNWARDEN_TICKET_SYNC_POLL_MS },
   };
 }

@@ -83,7 +83,7 @@ function postWebhook(server: RunningServer, source: string, body: unknown, token
 }
 
 describe("the example server with no configuration", () => {
-  it("lists prometheus, datadog and servicenow as not configured, each with what it needs", async () => {
+  it("lists prometheus, datadog, servicenow, servicedesk-plus and remedy as not configured, each with what it needs", async () => {
     const server = await start();
     const monitoring = await list(server, "monitoring");
     const ticketing = await list(server, "ticketing");
@@ -103,6 +103,22 @@ describe("the example server with no configuration", () => {
       ],
     });
     expect(ticketing.servicenow?.hint).toContain("RUNWARDEN_CONNECTOR_CONFIG_SERVICENOW");
+    expect(ticketing["servicedesk-plus"]).toMatchObject({
+      status: "not_configured",
+      needs: [
+        "RUNWARDEN_CONNECTOR_CONFIG_SERVICEDESK_PLUS.baseUrl",
+        "RUNWARDEN_CONNECTOR_CONFIG_SERVICEDESK_PLUS.auth",
+      ],
+    });
+    expect(ticketing["servicedesk-plus"]?.hint).toContain("authtoken");
+    expect(ticketing.remedy).toMatchObject({
+      status: "not_configured",
+      needs: [
+        "RUNWARDEN_CONNECTOR_CONFIG_REMEDY.serverUrl",
+        "RUNWARDEN_CONNECTOR_CONFIG_REMEDY.auth",
+        "RUNWARDEN_CONNECTOR_CONFIG_REMEDY.customer",
+      ],
+    });
     const infrastructure = await list(server, "infrastructure");
     expect(Object.keys(infrastructure)).toEqual(expect.arrayContaining(["ssh", "postgres", "mysql", "http"]));
   });
@@ -151,5 +167,24 @@ describe("the example server with RUNWARDEN_PROMETHEUS_TOKEN", () => {
     });
     expect((await list(server, "monitoring")).datadog).toMatchObject({ status: "ready" });
     expect((await postWebhook(server, "datadog", { any: "body" })).status).toBe(401);
+  });
+});
+
+describe("the example server with ServiceDesk Plus and Remedy configured", () => {
+  it("lists both as ready from their RUNWARDEN_CONNECTOR_CONFIG_<NAME> variables", async () => {
+    const server = await start({
+      RUNWARDEN_CONNECTOR_CONFIG_SERVICEDESK_PLUS: JSON.stringify({
+        baseUrl: "http://127.0.0.1:9",
+        auth: { type: "authtoken", authtoken: "sdp-key-for-the-defaults-test" },
+      }),
+      RUNWARDEN_CONNECTOR_CONFIG_REMEDY: JSON.stringify({
+        serverUrl: "http://127.0.0.1:9",
+        auth: { username: "svc", password: "remedy-password-for-the-defaults-test" },
+        customer: { firstName: "Remediation", lastName: "Bot" },
+      }),
+    });
+    const ticketing = await list(server, "ticketing");
+    expect(ticketing["servicedesk-plus"]).toMatchObject({ status: "ready", needs: [] });
+    expect(ticketing.remedy).toMatchObject({ status: "ready", needs: [] });
   });
 });

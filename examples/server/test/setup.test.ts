@@ -17,6 +17,7 @@ import {
   mergeConnectors,
   monitoringSources,
   privateDataDir,
+  rotateAdminToken,
   serverSecrets,
   stepPath,
   unreachableByOthers,
@@ -183,15 +184,50 @@ describe("loadSampleRunbooks", () => {
 });
 
 describe("bootstrapToken", () => {
-  it("keeps a configured token and revokes the previous generated one on each start", async () => {
+  it("generates the admin token at the first start only, and keeps it across later starts", async () => {
     const engine = await createEngine();
     const tokens = createTokenStore(engine.storage);
-    const a = await bootstrapToken(engine, tokens, undefined);
-    const b = await bootstrapToken(engine, tokens, undefined);
-    expect(a.generated).toBe(true);
-    expect(await tokens.verify(a.token)).toBeUndefined();
-    expect((await tokens.verify(b.token))?.roles).toEqual(["admin"]);
-    const fixed = await bootstrapToken(engine, tokens, "configured-admin-token-123");
+    const first = await bootstrapToken(engine.storage, tokens, undefined);
+    expect(first.generated).toBe(true);
+    const again = await bootstrapToken(engine.storage, tokens, undefined);
+    // The later start cannot show it (the store has its hash only) and does not replace it.
+    expect(again).toEqual({ token: undefined, generated: false });
+    expect((await tokens.verify(first.token!))?.roles).toEqual(["admin"]);
+    expect((await tokens.list()).filter((t) => t.actor === "admin")).toHaveLength(1);
+    await engine.close();
+  });
+
+  it("generates a new one when the kept token was revoked", async () => {
+    const engine = await createEngine();
+    const tokens = createTokenStore(engine.storage);
+    const first = await bootstrapToken(engine.storage, tokens, undefined);
+    await tokens.revoke((await tokens.verify(first.token!))!.id);
+    const next = await bootstrapToken(engine.storage, tokens, undefined);
+    expect(next.generated).toBe(true);
+    expect(next.token).not.toBe(first.token);
+    expect(await tokens.verify(next.token!)).toBeDefined();
+    await engine.close();
+  });
+
+  it("rotates: a new admin token works and the one before is revoked", async () => {
+    const engine = await createEngine();
+    const tokens = createTokenStore(engine.storage);
+    const first = await bootstrapToken(engine.storage, tokens, undefined);
+    const rotated = await rotateAdminToken(engine.storage, tokens);
+    expect(await tokens.verify(first.token!)).toBeUndefined();
+    expect((await tokens.verify(rotated))?.roles).toEqual(["admin"]);
+    // The next start keeps the rotated one.
+    expect(await bootstrapToken(engine.storage, tokens, undefined)).toEqual({
+      token: undefined,
+      generated: false,
+    });
+    await engine.close();
+  });
+
+  it("uses a configured token as it is", async () => {
+    const engine = await createEngine();
+    const tokens = createTokenStore(engine.storage);
+    const fixed = await bootstrapToken(engine.storage, tokens, "configured-admin-token-123");
     expect(fixed).toEqual({ token: "configured-admin-token-123", generated: false });
     expect(await tokens.verify("configured-admin-token-123")).toBeDefined();
     await engine.close();

@@ -356,10 +356,15 @@ export const Approval = z.object({
   /** sha256 over exactly the rendered command, target connection and credential. */
   bindingHash: z.string(),
   stepName: z.string(),
+  /** The step's title for people (its runbook text's first sentence, or its name); absent on approvals made before 0.2. */
+  stepTitle: z.string().nullable().optional(),
   renderedCommand: z.string(),
   target: z.string(),
   risk: z.enum(["safe", "low_risk", "medium_risk", "high_risk"]),
   ticketTitle: z.string(),
+  /** The session's runbook and the ticket's environment, for grouping and filtering; absent before 0.2. */
+  runbookKey: z.string().optional(),
+  environment: z.string().optional(),
   /** The session's starter ("engine" for auto-execution). */
   startedBy: z.string(),
   /** The session's causer (see `ExecutionSession.causedBy`). */

@@ -15,6 +15,10 @@ export interface EngineEventMap {
   "runbook:created": { runbookId: number; key: string; revision: number; status: string };
   "runbook:approved": { runbookId: number; key: string; actor: string };
   "runbook:retired": { runbookId: number; key: string; actor: string };
+  /** Storm control: a runbook's breaker opened after consecutive failures; auto-execution of it waits. */
+  "runbook:auto-execution-paused": { key: string; failures: number; until: string | null };
+  /** A person closed a runbook's breaker by hand (or it was reset): auto-execution goes on. */
+  "runbook:auto-execution-resumed": { key: string; actor: string };
   "session:created": { sessionId: number; ticketId: number; runbookId: number; dryRun: boolean };
   "session:updated": { sessionId: number; ticketId: number; status: SessionStatus; phase: string };
   "session:finished": { sessionId: number; ticketId: number; status: SessionStatus; error: string | null };

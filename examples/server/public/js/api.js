@@ -155,6 +155,8 @@ export function createLive(onState) {
     "runbook:created",
     "runbook:approved",
     "runbook:retired",
+    "runbook:auto-execution-paused",
+    "runbook:auto-execution-resumed",
     "session:created",
     "session:updated",
     "session:finished",

@@ -5,6 +5,7 @@ import { h, mount } from "./dom.js";
 import * as approvals from "./views/approvals.js";
 import * as connectors from "./views/connectors.js";
 import * as executions from "./views/executions.js";
+import * as people from "./views/people.js";
 import * as runbooks from "./views/runbooks.js";
 import * as tickets from "./views/tickets.js";
 import * as upload from "./views/upload.js";
@@ -17,8 +18,32 @@ const views = {
   executions,
   runbooks,
   connectors,
+  people,
   "webhook-sources": webhookSources,
 };
+
+/** The roles a tab is for; a tab not listed is for everyone. */
+const tabRoles = { upload: ["operator"], "webhook-sources": ["admin"] };
+
+function can(role) {
+  return me.roles.includes("admin") || me.roles.includes(role);
+}
+
+/** Where a person lands: the first thing they can act on. */
+function landing() {
+  if (can("operator")) return "#/upload";
+  if (can("approver")) return "#/approvals";
+  return "#/tickets";
+}
+
+/** Shows the tabs the signed-in person may use, and names People for what it is to them. */
+function showNav() {
+  for (const a of document.querySelectorAll("#nav a")) {
+    const needs = tabRoles[a.dataset.tab];
+    a.hidden = needs !== undefined && !needs.some(can);
+  }
+  $("nav-people").textContent = can("admin") ? "People" : "Your token";
+}
 const $ = (id) => document.getElementById(id);
 
 let me = null;
@@ -57,6 +82,8 @@ async function signIn(token) {
   }
   $("login").hidden = true;
   $("shell").hidden = false;
+  showNav();
+  if (!location.hash) history.replaceState(null, "", landing());
   mount($("whoami"), "Signed in as ", h("strong", null, me.actor), h("br"), me.roles.join(", "));
   live = createLive((state) => {
     $("live").className = `live ${state}`;
@@ -111,6 +138,28 @@ const notFound = {
   },
 };
 
+/** The view of a tab the signed-in person's roles do not allow: says which role it needs. */
+function notAllowed(needs) {
+  return {
+    render(ctx) {
+      mount(
+        ctx.main,
+        h(
+          "div",
+          { class: "panel", "data-view": "not-allowed" },
+          h("h2", null, "Not for your role"),
+          h(
+            "p",
+            { class: "muted" },
+            `This page needs the ${needs.join(" or ")} role; you have ${me.roles.join(", ")}.`,
+          ),
+          wayBack(),
+        ),
+      );
+    },
+  };
+}
+
 function route() {
   if (!me) return;
   for (const fn of cleanup) fn();
@@ -118,7 +167,12 @@ function route() {
   const [name, id] = location.hash.replace(/^#\/?/, "").split("/");
   // An empty route is the default tab; a route no tab answers is "not found", not a tab.
   const tab = name || "tickets";
-  const view = Object.hasOwn(views, tab) ? views[tab] : notFound;
+  const needs = tabRoles[tab];
+  const view = !Object.hasOwn(views, tab)
+    ? notFound
+    : needs && !needs.some(can)
+      ? notAllowed(needs)
+      : views[tab];
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.tab === tab);
   // A fresh <main> per view: a view still rendering for the route before (its data arrived late)
   // writes into the element it was given, now detached, and never over this one.
@@ -136,9 +190,7 @@ function route() {
     onLeave(fn) {
       cleanup.push(fn);
     },
-    can(role) {
-      return me.roles.includes("admin") || me.roles.includes(role);
-    },
+    can,
   };
   Promise.resolve(view.render(ctx)).catch((err) => {
     mount(
@@ -170,9 +222,17 @@ $("logout").addEventListener("click", () => {
   clearToken();
   showLogin();
 });
-window.addEventListener("hashchange", route);
+// On a narrow screen the navigation folds behind the Menu button; choosing a page folds it again.
+function foldNav(open) {
+  $("sidebar").classList.toggle("open", open);
+  $("nav-toggle").setAttribute("aria-expanded", String(open));
+}
+$("nav-toggle").addEventListener("click", () => foldNav(!$("sidebar").classList.contains("open")));
+window.addEventListener("hashchange", () => {
+  foldNav(false);
+  route();
+});
 
-if (!location.hash) history.replaceState(null, "", "#/upload");
 const saved = getToken();
 if (saved) signIn(saved);
 else showLogin();

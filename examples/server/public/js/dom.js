@@ -108,18 +108,22 @@ export function clock(date = new Date()) {
 export function table(headers, rows, { empty = "Nothing here yet." } = {}) {
   if (rows.length === 0) return h("div", { class: "empty" }, empty);
   return h(
-    "table",
-    null,
+    "div",
+    { class: "table-scroll" },
     h(
-      "thead",
+      "table",
       null,
       h(
-        "tr",
+        "thead",
         null,
-        headers.map((x) => (typeof x === "string" ? h("th", null, x) : x)),
+        h(
+          "tr",
+          null,
+          headers.map((x) => (typeof x === "string" ? h("th", null, x) : x)),
+        ),
       ),
+      h("tbody", null, rows),
     ),
-    h("tbody", null, rows),
   );
 }
 

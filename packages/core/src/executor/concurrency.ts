@@ -133,4 +133,14 @@ export class CircuitBreaker {
   reset(key: string): void {
     this.states.delete(key);
   }
+
+  /** Every runbook key whose breaker is open now, with its state. */
+  open(): (BreakerState & { runbookKey: string })[] {
+    const out: (BreakerState & { runbookKey: string })[] = [];
+    for (const key of this.states.keys()) {
+      const state = this.state(key);
+      if (state.open) out.push({ runbookKey: key, ...state });
+    }
+    return out;
+  }
 }

@@ -208,6 +208,7 @@ export function createExecutionsApi(
     },
 
     breaker: (runbookKey) => breaker.state(runbookKey),
+    pausedAutoExecutions: () => breaker.open(),
 
     async resetBreaker(runbookKey, options) {
       breaker.reset(runbookKey);
@@ -218,6 +219,7 @@ export function createExecutionsApi(
         objectId: runbookKey,
         origin: options.origin ?? null,
       });
+      ctx.events.emit("runbook:auto-execution-resumed", { key: runbookKey, actor: options.actor.id });
     },
   };
 

@@ -160,6 +160,11 @@ export class Outcomes {
       { runbook: runbookKey, failures: state.failures, until: state.until },
       "auto-execution paused",
     );
+    this.ctx.events.emit("runbook:auto-execution-paused", {
+      key: runbookKey,
+      failures: state.failures,
+      until: state.until,
+    });
     await this.deps.audit.record({
       actor: "engine",
       action: "runbook.auto_execution_paused",

@@ -87,6 +87,8 @@ export interface PreparedStep {
   bindingHash: string;
   /** Where the connection came from, for the plan. */
   connectionSource: "step" | "runbook" | "ticket" | "default";
+  /** What a person reads as the step's title: see {@link stepTitle}. */
+  title: string;
 }
 
 export interface PrepareInput {
@@ -117,7 +119,25 @@ export async function prepareStep(input: PrepareInput): Promise<PreparedStep> {
     resolution,
     bindingHash: bindingHash(language, rendered, resolution),
     connectionSource: source,
+    title: stepTitle(input.step),
   };
+}
+
+/**
+ * A step's title for people: the first sentence of the text the runbook writes under it (Markdown
+ * marks dropped, at most 120 characters), or its name (a `name` annotation, or derived from the
+ * command) when it has none.
+ */
+export function stepTitle(step: Pick<Step, "name" | "description">): string {
+  if (!step.description) return step.name;
+  const text = step.description
+    .replace(/`([^`]*)`/g, "$1")
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/[*_]{1,2}([^*_]+)[*_]{1,2}/g, "$1")
+    .replace(/\s+/g, " ")
+    .trim();
+  const sentence = /^(.+?[.!?])(\s|$)/.exec(text)?.[1] ?? text;
+  return sentence.length > 120 ? `${sentence.slice(0, 119).trimEnd()}…` : sentence;
 }
 
 /**

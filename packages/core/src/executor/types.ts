@@ -124,6 +124,8 @@ export interface ExecutionsApi {
   settled(id: number, options?: { timeoutMs?: number }): Promise<ExecutionSession>;
   /** The circuit breaker of a runbook key (auto-execution pauses while it is open). */
   breaker(runbookKey: string): BreakerState;
+  /** The runbooks whose auto-execution is paused now by their breaker (this process's view). */
+  pausedAutoExecutions(): (BreakerState & { runbookKey: string })[];
   /** Closes a runbook's breaker by hand (audited). */
   resetBreaker(runbookKey: string, options: { actor: Actor; origin?: string }): Promise<void>;
 }

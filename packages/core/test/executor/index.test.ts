@@ -725,6 +725,41 @@ describe("auto-execution", () => {
     expect(h.engine.executions.breaker(key).open).toBe(true);
     expect((await h.engine.audit.list({ action: "runbook.auto_execution_paused" })).items).toHaveLength(1);
   });
+
+  it("lists a paused runbook with an event, and a person's resume runs the next ticket again", async () => {
+    h = await harness({ policy: { circuitBreakerThreshold: 1 } });
+    await h.runbook(
+      "---\nauto_execute: true\nmatch:\n  keywords: [zebra-outage]\n  services: [zebra]\n---\n# Zebra outage fix\n\nFix the zebra-outage.\n\n## Main Steps\n- `false` (name: fix)\n",
+    );
+    const paused: unknown[] = [];
+    const resumed: unknown[] = [];
+    h.engine.events.on("runbook:auto-execution-paused", (e) => paused.push(e));
+    h.engine.events.on("runbook:auto-execution-resumed", (e) => resumed.push(e));
+    const ingest = async (i: number) =>
+      (
+        await h.engine.tickets.ingest({
+          title: `zebra-outage number ${i}`,
+          description: "zebra-outage",
+          service: "zebra",
+          environment: "prod",
+          source: "test",
+        })
+      ).ticket;
+    const first = await ingest(1);
+    const [s] = (await h.engine.executions.list({ ticketId: first.id })).items;
+    expect((await h.engine.executions.settled(s!.id)).status).toBe("failed");
+    const key = (await h.engine.runbooks.list()).items[0]!.key;
+    expect(paused).toEqual([{ key, failures: 1, until: expect.any(String) }]);
+    expect(h.engine.executions.pausedAutoExecutions()).toEqual([
+      { runbookKey: key, open: true, failures: 1, until: expect.any(String) },
+    ]);
+
+    await h.engine.executions.resetBreaker(key, { actor: alice });
+    expect(resumed).toEqual([{ key, actor: alice.id }]);
+    expect(h.engine.executions.pausedAutoExecutions()).toEqual([]);
+    const next = await ingest(2);
+    expect((await h.engine.executions.list({ ticketId: next.id })).items).toHaveLength(1);
+  });
 });
 
 describe("four-eyes for auto-executed sessions", () => {

@@ -16,6 +16,8 @@ export const eventNames = [
   "runbook:created",
   "runbook:approved",
   "runbook:retired",
+  "runbook:auto-execution-paused",
+  "runbook:auto-execution-resumed",
   "session:created",
   "session:updated",
   "session:finished",
@@ -52,6 +54,10 @@ export function mayReceive(roles: readonly Role[], name: EngineEventName): boole
 interface Buffered {
   id: number;
   name: EngineEventName;
+  /** When the bus emitted it (ms since the epoch). */
+  at: number;
+  /** The payload, snake_case. */
+  data: unknown;
   /** The SSE frame, built on first use. */
   readonly frame: string;
 }
@@ -82,6 +88,8 @@ function bufferedEvent(id: number, name: EngineEventName, payload: unknown): Buf
   return {
     id,
     name,
+    at: Date.now(),
+    data,
     get frame() {
       frame ??= frameOf(id, name, data);
       return frame;
@@ -98,6 +106,11 @@ export interface EventHub {
     signal?: AbortSignal;
   }): ReadableStream<Uint8Array>;
   readonly clients: number;
+  /** The newest buffered events a token with these roles may see, oldest first (the dashboard's backfill). */
+  recent(options: {
+    roles: readonly Role[];
+    limit: number;
+  }): { id: number; name: EngineEventName; at: number; data: unknown }[];
   /** Counts events as they pass (for metrics). */
   onEvent(listener: (name: EngineEventName) => void): void;
   close(): void;
@@ -192,6 +205,14 @@ export function createEventHub(events: EngineEvents, options: EventHubOptions = 
     },
     get clients() {
       return subscribers.size;
+    },
+    recent({ roles, limit }) {
+      const out: { id: number; name: EngineEventName; at: number; data: unknown }[] = [];
+      for (let i = buffer.length - 1; i >= 0 && out.length < limit; i--) {
+        const e = buffer[i]!;
+        if (mayReceive(roles, e.name)) out.push({ id: e.id, name: e.name, at: e.at, data: e.data });
+      }
+      return out.reverse();
     },
     onEvent(listener) {
       eventListeners.push(listener);

@@ -21,6 +21,31 @@ const StreamToken = z
   })
   .openapi("StreamToken");
 
+const RecentEvents = z
+  .object({
+    items: z.array(
+      z.object({
+        id: z.number().int(),
+        event: z.string(),
+        at: z.string(),
+        data: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  })
+  .openapi("RecentEvents");
+
+const PausedAutoExecutions = z
+  .object({
+    items: z.array(
+      z.object({
+        runbook_key: z.string(),
+        failures: z.number().int(),
+        until: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi("PausedAutoExecutions");
+
 const EventsQuery = z.object({
   stream_token: z.string().max(200).optional().openapi({
     description: "A token from POST /events/stream-token (EventSource cannot send Authorization)",
@@ -142,6 +167,59 @@ export function systemRoutes(route: RouteContext): void {
     handler(c, { actor }) {
       const minted = route.streamTokens.mint(actor.tokenId ?? 0, Date.now());
       return c.json({ stream_token: minted.token, expires_at: new Date(minted.expiresAt).toISOString() });
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/events/recent",
+    tag: "events",
+    summary: "The newest events still buffered, oldest first",
+    description:
+      "What GET /events sent most recently (this process's buffer), filtered as the stream is for the caller's roles: the dashboard's live activity shows them on arrival.",
+    access: { roles: ["viewer", "operator", "approver"] },
+    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+    responses: { 200: { description: "Recent events", wire: RecentEvents } },
+    handler(c, { query, actor }) {
+      const items = route.hub
+        .recent({ roles: actor.roles, limit: query.limit })
+        .map((e) => ({ id: e.id, event: e.name, at: new Date(e.at).toISOString(), data: e.data }));
+      return c.json({ items });
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/auto-execution/paused",
+    tag: "executions",
+    summary: "Runbooks whose auto-execution storm control paused",
+    description:
+      "A runbook's circuit breaker opens after consecutive failed sessions; until it closes (after the cool-down, or resumed by a person) its tickets wait for a person instead of running. The state is this process's.",
+    access: { roles: ["viewer", "operator", "approver"] },
+    responses: { 200: { description: "The paused runbooks", wire: PausedAutoExecutions } },
+    handler(c) {
+      const items = route.engine.executions
+        .pausedAutoExecutions()
+        .map((p) => ({ runbook_key: p.runbookKey, failures: p.failures, until: p.until }));
+      return c.json({ items });
+    },
+  });
+
+  route.add({
+    method: "post",
+    path: "/auto-execution/paused/{key}/resume",
+    tag: "executions",
+    summary: "Resume a runbook's auto-execution",
+    description: "Closes the runbook's circuit breaker (audited as runbook.auto_execution_resumed).",
+    access: { roles: ["approver"] },
+    params: z.object({ key: z.string().min(1).max(128) }),
+    responses: { 204: { description: "Resumed" } },
+    async handler(c, { params, actor }) {
+      await route.engine.executions.resetBreaker(params.key, {
+        actor: { id: actor.id, roles: actor.roles },
+        origin: route.originOf(c),
+      });
+      return c.body(null, 204);
     },
   });
 

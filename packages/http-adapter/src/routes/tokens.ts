@@ -35,9 +35,16 @@ const CreatedToken = named(
 
 const TokenList = z.object({ items: z.array(TokenInfo) });
 
-const Me = z
-  .object({ actor: z.string(), roles: z.array(z.enum(tokenRoles)), token_id: z.number().int().nullable() })
-  .openapi("Me");
+const Me = named(
+  "Me",
+  z.object({
+    actor: z.string(),
+    roles: z.array(z.enum(tokenRoles)),
+    tokenId: z.number().int().nullable(),
+    /** The caller's own token record (never its hash); null for an actor the host's auth hook made. */
+    token: TokenInfo.nullable(),
+  }),
+);
 
 export function tokenRoutes(route: RouteContext): void {
   const admin = { roles: ["admin"] } as const;
@@ -46,11 +53,17 @@ export function tokenRoutes(route: RouteContext): void {
     method: "get",
     path: "/me",
     tag: "tokens",
-    summary: "Who the token acts as, and its roles",
+    summary: "Who the token acts as, its roles, and the token's own record",
     access: { roles: ["viewer", "operator", "approver"] },
-    responses: { 200: { description: "The caller", wire: Me } },
-    handler(c, { actor }) {
-      return c.json({ actor: actor.id, roles: [...actor.roles], token_id: actor.tokenId });
+    responses: { 200: { description: "The caller", schema: Me } },
+    async handler(c, { actor }) {
+      const token = actor.tokenId === null ? undefined : await route.tokens.get(actor.tokenId);
+      return send(route, c, 200, Me, {
+        actor: actor.id,
+        roles: [...actor.roles],
+        tokenId: actor.tokenId,
+        token: token ?? null,
+      });
     },
   });
 

@@ -211,3 +211,44 @@ describe("GET /events", () => {
     expect(replayed?.id).toBe(b!.id);
   });
 });
+
+describe("GET /events/recent", () => {
+  it("returns the newest buffered events oldest first, with their time, as the caller's roles may see them", async () => {
+    await h.json("POST", "/tickets/demo/ticket", { json: { title: "Backfilled one" } });
+    await h.json("POST", "/credentials", {
+      json: { name: "recent-events-cred", credential_type: "generic", fields: { token: "s3cret-value-1" } },
+    });
+    const viewer = await h.json("GET", "/events/recent?limit=500", { token: h.tokens.viewer });
+    expect(viewer.status).toBe(200);
+    const names = viewer.body.items.map((e: { event: string }) => e.event);
+    expect(names).toContain("ticket:ingested");
+    // Credential events are for operators, as on the stream.
+    expect(names).not.toContain("credential:changed");
+    const ids = viewer.body.items.map((e: { id: number }) => e.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(viewer.body.items.at(-1).at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const admin = await h.json("GET", "/events/recent?limit=500");
+    expect(admin.body.items.map((e: { event: string }) => e.event)).toContain("credential:changed");
+    expect(JSON.stringify(admin.body)).not.toContain("s3cret-value-1");
+    expect((await h.json("GET", "/events/recent?limit=2")).body.items).toHaveLength(2);
+  });
+});
+
+describe("auto-execution storm control", () => {
+  it("lists no paused runbook, and lets an approver resume one (audited, with an event) but not a viewer", async () => {
+    expect((await h.json("GET", "/auto-execution/paused", { token: h.tokens.viewer })).body).toEqual({
+      items: [],
+    });
+    const resumed: unknown[] = [];
+    h.engine.events.on("runbook:auto-execution-resumed", (e) => resumed.push(e));
+    const refused = await h.call("POST", "/auto-execution/paused/zebra-fix/resume", {
+      token: h.tokens.viewer,
+    });
+    expect(refused.status).toBe(403);
+    const ok = await h.call("POST", "/auto-execution/paused/zebra-fix/resume", { token: h.tokens.approver });
+    expect(ok.status).toBe(204);
+    expect(resumed).toEqual([{ key: "zebra-fix", actor: expect.any(String) }]);
+    const audit = await h.engine.audit.list({ action: "runbook.auto_execution_resumed" });
+    expect(audit.items.map((a) => a.objectId)).toContain("zebra-fix");
+  });
+});

@@ -20,7 +20,11 @@ describe("POST /tokens", () => {
     });
     expect(r.body.info).not.toHaveProperty("token_hash");
     const me = await h.json("GET", "/me", { token: r.body.token });
-    expect(me.body).toEqual({ actor: "ci-bot", roles: ["operator"], token_id: r.body.info.id });
+    expect(me.body).toMatchObject({ actor: "ci-bot", roles: ["operator"], token_id: r.body.info.id });
+    // Its own record, for the dashboard's "your token": never the token or its hash.
+    expect(me.body.token).toMatchObject({ id: r.body.info.id, actor: "ci-bot", prefix: r.body.info.prefix });
+    expect(JSON.stringify(me.body)).not.toContain(r.body.token);
+    expect(me.body.token).not.toHaveProperty("token_hash");
     const list = await h.call("GET", "/tokens");
     expect(await list.text()).not.toContain(r.body.token);
   });

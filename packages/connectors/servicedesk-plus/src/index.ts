@@ -1,0 +1,9 @@
+export {
+  defaultPriorityToSeverity,
+  defaultSeverities,
+  defaultStatuses,
+  ServiceDeskPlusAuth,
+  ServiceDeskPlusConfig,
+  type ServiceDeskPlusConfigInput,
+} from "./config.js";
+export { default } from "./servicedesk-plus.js";
