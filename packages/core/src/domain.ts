@@ -458,3 +458,34 @@ export const ApiToken = z.object({
   lastUsedAt: z.string().nullable(),
 });
 export type ApiToken = z.infer<typeof ApiToken>;
+
+// ── Webhook sources (the generic webhook with a mapping) ──────────────────────────────────────
+
+/**
+ * A named webhook source created through the API: `POST /tickets/webhook/{name}` maps any JSON
+ * body to tickets with JSONata expressions. Its token is stored as a sha256 hash only.
+ */
+export const WebhookSourceRecord = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  /** kebab-case; the `{source}` of `POST /tickets/webhook/{source}` and the tickets' `source`. */
+  name: z.string(),
+  description: z.string(),
+  /** JSONata: selects the alerts of a body (`alerts`); null: the body itself, an array element by element. */
+  items: z.string().nullable(),
+  /** JSONata: one alert → the ticket's fields (`{ "title": …, "severity": …, "labels": … }`). */
+  mapping: z.string(),
+  /** JSONata: one alert → its fingerprint (a string); null: the engine derives one. */
+  fingerprint: z.string().nullable(),
+  /** JSONata: one alert → true when it says the problem is over; null: never. */
+  resolveWhen: z.string().nullable(),
+  /** sha256 of the source's token; the token itself is shown once, when it is made. */
+  tokenHash: z.string(),
+  /** The token's first characters, to tell tokens apart. */
+  tokenPrefix: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  createdBy: z.string().nullable(),
+  lastReceivedAt: z.string().nullable(),
+});
+export type WebhookSourceRecord = z.infer<typeof WebhookSourceRecord>;

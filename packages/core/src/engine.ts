@@ -27,6 +27,7 @@ import {
 } from "./sync/monitoring.js";
 import { createTicketsApi, type TicketsApi } from "./tickets.js";
 import { createVault, type VaultOptions } from "./vault.js";
+import { createWebhookSourcesApi, type WebhookSourcesApi } from "./webhook-sources.js";
 
 export interface EngineOptions {
   /** Where everything is kept. Default: the in-memory store (lost on exit). */
@@ -79,6 +80,8 @@ export interface MonitoringApi {
 
 export interface Engine {
   readonly tickets: TicketsApi;
+  /** Named webhook sources with a JSONata mapping (`POST /tickets/webhook/{name}`). */
+  readonly webhookSources: WebhookSourcesApi;
   readonly runbooks: RunbooksApi;
   readonly executions: ExecutionsApi;
   readonly approvals: ApprovalsApi;
@@ -150,9 +153,11 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const analyzer = createAnalyzer(ctx, { runbooks, stages: options.analyzer?.stages });
   // Intake starts and cancels sessions through the executor, built below from intake's tickets:
   // the two links are arrow functions over `executor`, called only once the engine runs.
+  const webhookSources = createWebhookSourcesApi(ctx, { registry, audit });
   const tickets = createTicketsApi(ctx, {
     analyzer,
     registry,
+    webhookSources,
     autoExecute: (ticket) => executor.autoExecute(ticket),
     ticketResolved: (ticket, reason) => executor.ticketResolved(ticket, reason),
   });
@@ -172,6 +177,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   let closed = false;
   return {
     tickets,
+    webhookSources,
     runbooks,
     executions: executor.executions,
     approvals: executor.approvals,

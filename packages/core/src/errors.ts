@@ -62,6 +62,12 @@ export const errorCatalog = {
     when: "no HTTP endpoint answers this method and path",
     fix: "Check the path against /api/v1/openapi.json",
   },
+  RW_ERR_INPUT_MAPPING: {
+    status: 422,
+    retryable: false,
+    when: "a webhook source's JSONata expression does not compile, fails or runs past its time or depth limit on a body, or maps it to no valid ticket",
+    fix: "Read `details`: `expression` names which one (items, mapping, fingerprint, resolveWhen), `position` and `token` point into it; try it on the body with POST /webhook-sources/try",
+  },
   RW_ERR_PLUGIN_INVALID: {
     status: 500,
     retryable: false,

@@ -143,6 +143,21 @@ export {
   monitoringTarget,
 } from "./sync/monitoring.js";
 export {
+  entitiesFromLabels,
+  hostLabelKeys,
+  hostOfAddress,
+  isExporterJob,
+  type LabelSeverity,
+  type Labels,
+  labelsOfMetaData,
+  serviceFromLabels,
+  serviceLabelKeys,
+  severityFromLabels,
+  severityLabelKeys,
+  tagsToLabels,
+  toLabels,
+} from "./tickets/labels.js";
+export {
   type CsvImportOptions,
   type CsvImportResult,
   type CsvRowError,
@@ -159,3 +174,13 @@ export {
 } from "./tickets.js";
 export { defaultVaultKeyEnv, isSecretFieldName, type VaultOptions } from "./vault.js";
 export { coreVersion } from "./version.js";
+export {
+  type MappingResult,
+  WebhookMappingSpec,
+  type WebhookSourceActorOptions,
+  WebhookSourceChanges,
+  WebhookSourceInput,
+  type WebhookSourcesApi,
+  type WebhookSourceView,
+  type WebhookSourceWithToken,
+} from "./webhook-sources.js";

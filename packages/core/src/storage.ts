@@ -15,6 +15,7 @@ import type {
   SessionStatus,
   StepRecord,
   Ticket,
+  WebhookSourceRecord,
 } from "./domain.js";
 
 /** A durable message for a ticketing system, delivered in order per ticket, at least once. */
@@ -47,6 +48,7 @@ export interface StoredTypes {
   audit: AuditEvent;
   outbox: OutboxItem;
   tokens: ApiToken;
+  webhookSources: WebhookSourceRecord;
 }
 export type CollectionName = keyof StoredTypes;
 
@@ -65,6 +67,7 @@ export const indexedFields = {
   audit: ["objectType", "objectId", "actor", "action"],
   outbox: ["status", "ticketId", "target", "idempotencyKey"],
   tokens: ["tokenHash", "actor"],
+  webhookSources: ["name"],
 } as const satisfies { [K in CollectionName]: readonly (keyof StoredTypes[K])[] };
 
 export type IndexedField<C extends CollectionName> = (typeof indexedFields)[C][number];
@@ -81,6 +84,7 @@ export const uniqueKeys = {
   runbooks: [["key", "revision"]],
   tokens: [["tokenHash"]],
   outbox: [["idempotencyKey"]],
+  webhookSources: [["name"]],
 } as const satisfies { [K in CollectionName]?: readonly (readonly (keyof StoredTypes[K])[])[] };
 
 /** A document before the store gives it an `id` and `version`. */
@@ -224,6 +228,8 @@ export interface Storage {
   readonly audit: Collection<"audit">;
   readonly outbox: Collection<"outbox">;
   readonly tokens: Collection<"tokens">;
+  /** Named webhook sources with their mappings (the generic webhook with a mapping). */
+  readonly webhookSources: Collection<"webhookSources">;
 
   /**
    * Stores tickets in one transaction, folding each input whose fingerprint matches an open

@@ -18,6 +18,7 @@ import { createIntake } from "./tickets/intake.js";
 import { createMonitoringIntake } from "./tickets/monitoring.js";
 import { createTicketQueries } from "./tickets/queries.js";
 import type { TicketsApi } from "./tickets/types.js";
+import type { WebhookSourcesApi } from "./webhook-sources.js";
 
 export { GenericWebhookTicket } from "./tickets/monitoring.js";
 export type * from "./tickets/types.js";
@@ -32,6 +33,8 @@ export function createTicketsApi(
     autoExecute?: (ticket: Ticket) => Promise<void>;
     /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */
     ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
+    /** Named webhook sources with a mapping (the engine's). */
+    webhookSources?: Pick<WebhookSourcesApi, "receive">;
   },
 ): TicketsApi {
   const intake = createIntake(ctx, deps);

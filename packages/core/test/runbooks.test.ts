@@ -143,12 +143,18 @@ describe("createRunbooksApi", () => {
   it("lists newest first with a cursor when there are more pages", async () => {
     const { runbooks } = await makeIntake();
     await loadSampleRunbooks(runbooks);
-    const page1 = await runbooks.list({ limit: 5 });
-    expect(page1.items).toHaveLength(5);
+    const total = (await runbooks.list({ limit: 200 })).items.length;
+    // Two pages of 4 at most, then the rest (the sample library has more than 8 runbooks).
+    expect(total).toBeGreaterThan(8);
+    const page1 = await runbooks.list({ limit: 4 });
+    expect(page1.items).toHaveLength(4);
     expect(page1.items[0]!.id).toBeGreaterThan(page1.items[1]!.id);
-    const page2 = await runbooks.list({ limit: 5, cursor: page1.nextCursor! });
-    expect(page2.items).toHaveLength(3);
-    expect(page2.nextCursor).toBeNull();
+    const page2 = await runbooks.list({ limit: 4, cursor: page1.nextCursor! });
+    expect(page2.items).toHaveLength(4);
+    expect(page2.items[0]!.id).toBeLessThan(page1.items[3]!.id);
+    const rest = await runbooks.list({ limit: 200, cursor: page2.nextCursor! });
+    expect(rest.items).toHaveLength(total - 8);
+    expect(rest.nextCursor).toBeNull();
     expect((await runbooks.list({ status: "approved" })).items.every((r) => r.status === "approved")).toBe(
       true,
     );

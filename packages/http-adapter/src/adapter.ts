@@ -20,6 +20,7 @@ import { runbookRoutes } from "./routes/runbooks.js";
 import { systemRoutes } from "./routes/system.js";
 import { ticketRoutes } from "./routes/tickets.js";
 import { tokenRoutes } from "./routes/tokens.js";
+import { webhookSourceRoutes } from "./routes/webhook-sources.js";
 import { createTokenStore, type TokenStore } from "./tokens.js";
 
 /** Size limits, in bytes. */
@@ -206,6 +207,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
     executionRoutes,
     approvalRoutes,
     tokenRoutes,
+    webhookSourceRoutes,
     systemRoutes,
   ]) {
     install(route);

@@ -97,9 +97,9 @@ describe("createSqliteStorage", () => {
     await first.tickets.insert(newTicket({ service: "api", fingerprint: "f1" }));
     await first.tickets.insert(newTicket({ service: "db", fingerprint: "f2" }));
     await first.close();
-    // Roll the file back to schema 1 (the seven single-column ticket indexes).
+    // Roll the file back to schema 1 (the seven single-column ticket indexes, no webhook sources).
     const db = new BetterSqlite3(path);
-    db.exec(`DROP INDEX tickets_fingerprint_status; DROP INDEX tickets_source_external_id;
+    db.exec(`DROP TABLE webhookSources; DROP INDEX tickets_fingerprint_status; DROP INDEX tickets_source_external_id;
       CREATE INDEX tickets_fingerprint ON tickets (fingerprint); CREATE INDEX tickets_source ON tickets (source);
       CREATE INDEX tickets_external_id ON tickets (external_id); CREATE INDEX tickets_service ON tickets (service);
       CREATE INDEX tickets_environment ON tickets (environment); CREATE INDEX tickets_severity ON tickets (severity);
@@ -110,6 +110,7 @@ describe("createSqliteStorage", () => {
       "f2",
     ]);
     expect(await storage.tickets.count({ fingerprint: "f1", status: "new" })).toBe(1);
+    expect(await storage.webhookSources.count()).toBe(0);
     await storage.close();
     const reopened = new BetterSqlite3(path);
     expect(reopened.pragma("user_version", { simple: true })).toBe(sqliteSchemaVersion);

@@ -9,11 +9,21 @@ import * as people from "./views/people.js";
 import * as runbooks from "./views/runbooks.js";
 import * as tickets from "./views/tickets.js";
 import * as upload from "./views/upload.js";
+import * as webhookSources from "./views/webhook-sources.js";
 
-const views = { upload, tickets, approvals, executions, runbooks, connectors, people };
+const views = {
+  upload,
+  tickets,
+  approvals,
+  executions,
+  runbooks,
+  connectors,
+  people,
+  "webhook-sources": webhookSources,
+};
 
 /** The roles a tab is for; a tab not listed is for everyone. */
-const tabRoles = { upload: ["operator"] };
+const tabRoles = { upload: ["operator"], "webhook-sources": ["admin"] };
 
 function can(role) {
   return me.roles.includes("admin") || me.roles.includes(role);

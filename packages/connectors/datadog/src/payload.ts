@@ -6,8 +6,9 @@
 import { z } from "zod";
 
 /**
- * The payload to paste into Datadog's Webhooks tile. Field names are what `parseWebhook` reads;
- * `alert_id`, `alert_transition` and `title` are required, the rest enrich the ticket.
+ * The payload to paste into Datadog's Webhooks tile: every variable `parseWebhook` reads. Datadog's
+ * default payload works too; this one adds the monitor id, scope, transition and priority, which
+ * make a stable fingerprint, a recovery that resolves the ticket, and the right severity.
  */
 export const webhookTemplate = {
   id: "$ID",
@@ -35,14 +36,31 @@ export const webhookTemplate = {
 } as const;
 
 const text = (max: number) => z.string().max(max);
+/** An id: `"$ALERT_ID"` quoted gives a string, written without quotes a number. */
+const id = (max: number) =>
+  z
+    .union([z.string().max(max), z.number().int().nonnegative()])
+    .transform((value) => String(value))
+    .optional();
+/** Tags: `$TAGS` is a comma-separated string; a custom template may send a list. */
+const tags = z.union([text(64 * 1024), z.array(text(1_024)).max(1_000)]).optional();
 
-/** The webhook body sent by `webhookTemplate` (extra fields you add are ignored). */
+/**
+ * A Datadog webhook body. Every field is optional: Datadog's default payload (`body`,
+ * `last_updated`, `event_type`, `title`, `date`, `org`, `id`), `webhookTemplate`, and the custom
+ * templates people write (ids as strings or numbers, `alert_title` without `title`, `host_name`,
+ * tags as a list) all parse. What a ticket cannot do without (a title from somewhere) is checked
+ * when mapping. Unknown fields are ignored.
+ */
 export const WebhookPayload = z.object({
-  alert_id: z.string().regex(/^\s*\d{1,20}\s*$/, "expected a monitor id ($ALERT_ID)"),
-  alert_transition: text(64),
-  title: text(4_096),
-  id: text(128).optional(),
-  alert_cycle_key: text(128).optional(),
+  alert_id: id(32),
+  alert_transition: text(64).optional(),
+  /** A custom template's name for `$ALERT_TRANSITION`. */
+  transition: text(64).optional(),
+  title: text(4_096).optional(),
+  event_title: text(4_096).optional(),
+  id: id(128),
+  alert_cycle_key: id(128),
   aggreg_key: text(256).optional(),
   alert_type: text(32).optional(),
   alert_priority: text(32).optional(),
@@ -52,14 +70,19 @@ export const WebhookPayload = z.object({
   alert_status: text(16 * 1024).optional(),
   alert_metric: text(1_024).optional(),
   body: text(256 * 1024).optional(),
+  text: text(256 * 1024).optional(),
+  message: text(256 * 1024).optional(),
   event_type: text(128).optional(),
-  date: text(32).optional(),
-  last_updated: text(32).optional(),
+  date: id(32),
+  last_updated: id(32),
   hostname: text(1_024).optional(),
-  tags: text(64 * 1024).optional(),
+  host_name: text(1_024).optional(),
+  host: text(1_024).optional(),
+  tags,
   link: text(8 * 1024).optional(),
+  url: text(8 * 1024).optional(),
   priority: text(32).optional(),
-  org: z.object({ id: text(64).optional(), name: text(1_024).optional() }).optional(),
+  org: z.object({ id: id(64), name: text(1_024).optional() }).optional(),
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
 

@@ -161,21 +161,93 @@ describe("parseWebhook", () => {
     });
   });
 
-  it("refuses payloads without a monitor id, transition or title, naming the field", async () => {
+  it("refuses hostile or title-less payloads, naming the field", async () => {
     const cases: [unknown, string][] = [
       [null, "body"],
       ["text", "body"],
-      [{ ...sample, alert_id: "$ALERT_ID" }, "alert_id"],
       [{ ...sample, alert_id: "1; DROP" }, "alert_id"],
-      [{ ...sample, alert_transition: undefined }, "alert_transition"],
+      [{ ...sample, alert_id: -4 }, "alert_id"],
       [{ ...sample, title: 12 }, "title"],
-      [{ ...sample, tags: ["env:prod"] }, "tags"],
+      [{ body: "no title anywhere", id: "5" }, "title"],
+      [{ ...sample, tags: [1, 2] }, "tags"],
     ];
     for (const [body, path] of cases) {
       const error = await refusal(body);
       expect(error.code).toBe("RW_ERR_INPUT_INVALID");
       expect(error.details.fields.map((f) => f.path)).toContain(path);
     }
+  });
+
+  it("accepts Datadog's default payload: transition and scope from the title, monitor id from the message link", async () => {
+    const body = {
+      body: "%%%\nCPU high on web-02\n\n[[Monitor Status](https://app.datadoghq.com/monitors#18692904?)]\n%%%",
+      last_updated: "1591216985000",
+      event_type: "query_alert_monitor",
+      title: "[Triggered on {host:web-02}] CPU high",
+      date: "1591216985000",
+      org: { id: "415600", name: "Example" },
+      id: "5485379890863845239",
+    };
+    const { tickets, warnings } = await parse(body);
+    expect(warnings).toEqual(["monitor 18692904: no priority or alert type, used medium"]);
+    expect(tickets[0]).toMatchObject({
+      title: "CPU high",
+      resolved: false,
+      fingerprint: "18692904:host:web-02",
+      metaData: { monitorId: 18692904, transition: "Triggered", eventId: "5485379890863845239" },
+    });
+    const recovered = await parse({ ...body, title: "[Recovered on {host:web-02}] CPU high" });
+    expect(recovered.tickets[0]).toMatchObject({ resolved: true, fingerprint: "18692904:host:web-02" });
+  });
+
+  it("fingerprints a default payload without any monitor link by its title, so the recovery matches", async () => {
+    const body = { title: "[Triggered] Disk full", body: "disk", id: "1", date: "1", last_updated: "1" };
+    const firing = (await parse(body)).tickets[0]!;
+    const recovered = (await parse({ ...body, title: "[Recovered] Disk full" })).tickets[0]!;
+    expect(firing.fingerprint).toMatch(/^title-[0-9a-f]{16}$/);
+    expect(recovered).toMatchObject({ resolved: true, fingerprint: firing.fingerprint });
+    expect(firing.metaData).toMatchObject({ monitorId: null });
+  });
+
+  it("accepts ids as numbers ($ALERT_ID written without quotes)", async () => {
+    const { tickets } = await parse({
+      ...sample,
+      alert_id: 148275309,
+      id: 7716548234011,
+      org: { id: 11023 },
+    });
+    expect(tickets[0]).toMatchObject({
+      fingerprint: "148275309:host:web-01",
+      metaData: { monitorId: 148275309 },
+    });
+  });
+
+  it("takes alert_title when there is no title, and [Warn]/[Recovered] prefixes when there is no alert_transition", async () => {
+    const { title: _t, alert_transition: _a, alert_type: _y, alert_priority: _p, ...rest } = sample;
+    const warn = await parse({ ...rest, alert_title: "[Warn on {host:web-01}] High CPU on web-01" });
+    expect(warn.tickets[0]).toMatchObject({
+      title: "High CPU on web-01",
+      severity: "medium",
+      resolved: false,
+    });
+    expect(warn.tickets[0]!.metaData).toMatchObject({ transition: "Warn" });
+    const recovered = await parse({
+      ...rest,
+      alert_title: "[Recovered on {host:web-01}] High CPU on web-01",
+    });
+    expect(recovered.tickets[0]).toMatchObject({ resolved: true, fingerprint: "148275309:host:web-01" });
+  });
+
+  it("reads tags as a list, host_name, and a P-scale $PRIORITY", async () => {
+    const { alert_priority: _p, hostname: _h, ...rest } = sample;
+    const { tickets } = await parse({
+      ...rest,
+      tags: ["env:staging", "service:search"],
+      host_name: "search-01",
+      priority: "P2",
+    });
+    expect(tickets[0]).toMatchObject({ environment: "staging", service: "search", severity: "high" });
+    expect(tickets[0]!.metaData).toMatchObject({ host: "search-01", priority: "P2" });
   });
 
   it("refuses a body over the byte limit", async () => {

@@ -1,4 +1,4 @@
-import { secret, TicketSeverity } from "@runwarden/core";
+import { secret, serviceLabelKeys, severityLabelKeys, TicketSeverity } from "@runwarden/core";
 import type { Dispatcher } from "undici";
 import { z } from "zod";
 
@@ -30,11 +30,16 @@ export type ApiAuth = z.infer<typeof ApiAuth>;
 
 const labelList = z.array(z.string().min(1)).min(1);
 
-/** Which labels and annotations feed which ticket field: the first one present wins. */
+/**
+ * Which labels and annotations feed which ticket field. Severity: the first label whose value is a
+ * known severity (an unknown one does not stop the search). Service: the first label present,
+ * then `job` unless it names an exporter (`node`, `kube-state-metrics`, `blackbox`). Others: the
+ * first one present wins.
+ */
 export const FieldMapping = z.object({
-  severity: labelList.default(["severity", "priority"]),
+  severity: labelList.default([...severityLabelKeys]),
   environment: labelList.default(["env", "environment"]),
-  service: labelList.default(["service", "app", "job"]),
+  service: labelList.default([...serviceLabelKeys]),
   /** Labels naming the affected host; the first is copied to `metaData.host` without its port. */
   host: labelList.default(["instance", "host", "hostname", "node"]),
   /** Annotations for the title; when none is set, `<alertname> on <instance>`. */

@@ -18,7 +18,8 @@ export const WebhookAlert = z.object({
     .string()
     .max(8 * 1024)
     .default(""),
-  fingerprint: z.string().min(1).max(256),
+  /** Absent before Alertmanager 0.19: then computed from the labels, as Alertmanager does. */
+  fingerprint: z.string().min(1).max(256).optional(),
 });
 export type WebhookAlert = z.infer<typeof WebhookAlert>;
 

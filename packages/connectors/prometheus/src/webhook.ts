@@ -4,6 +4,7 @@ import { header, parseInput, safeEqual, webhookBody } from "@runwarden/connector
 import type { ParsedWebhook, WebhookRequest } from "@runwarden/core";
 import { rwError } from "@runwarden/core";
 import type { PrometheusConfig, WebhookAuth } from "./config.js";
+import { labelSetFingerprint } from "./internal/fingerprint.js";
 import { createMapper } from "./internal/map.js";
 import { WebhookPayload } from "./payload.js";
 
@@ -64,7 +65,8 @@ export function createWebhookParser(
     };
     const seen = new Set<string>();
     const tickets = [];
-    for (const alert of payload.alerts) {
+    for (const given of payload.alerts) {
+      const alert = { ...given, fingerprint: given.fingerprint ?? labelSetFingerprint(given.labels) };
       if (seen.has(alert.fingerprint)) {
         warnings.push(`alert ${alert.fingerprint} appears twice in one notification; kept the first`);
         continue;

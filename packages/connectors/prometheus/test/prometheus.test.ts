@@ -91,7 +91,7 @@ describe("pull", () => {
     expect(pulled[0]).toMatchObject({
       title: "CPU usage is over 90%",
       severity: "critical",
-      service: "node",
+      service: "",
       fingerprint: "a1b2c3d4e5f60718",
       resolved: false,
     });

@@ -125,6 +125,55 @@ describe("verifyAlertmanagerRequest", () => {
   });
 });
 
+describe("parseWebhook: labels as evidence", () => {
+  const notification = (labels: Record<string, string>) => ({
+    version: "4",
+    groupKey: "{}:{}",
+    truncatedAlerts: 0,
+    status: "firing",
+    receiver: "runwarden",
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: "http://alertmanager:9093",
+    alerts: [
+      {
+        status: "firing",
+        labels: { alertname: "DiskFull", ...labels },
+        annotations: {},
+        startsAt: "2026-12-01T10:00:00Z",
+        endsAt: "0001-01-01T00:00:00Z",
+        generatorURL: "http://prometheus:9090/graph",
+        fingerprint: "0123456789abcdef",
+      },
+    ],
+  });
+
+  it("tries every severity label in order: severity=disaster with priority=P2 is critical", async () => {
+    const { tickets, warnings } = await parse(notification({ severity: "disaster", priority: "P2" }));
+    expect(tickets[0]!.severity).toBe("critical");
+    expect(warnings).toEqual([]);
+  });
+
+  it("skips an unknown severity label and reads priority, then level", async () => {
+    expect(
+      (await parse(notification({ severity: "sev-unknown", priority: "P2" }))).tickets[0]!.severity,
+    ).toBe("high");
+    expect((await parse(notification({ level: "warning" }))).tickets[0]!.severity).toBe("medium");
+  });
+
+  it("prefers app.kubernetes.io/name or container over the exporter's job for the service", async () => {
+    const k8s = await parse(
+      notification({ job: "kube-state-metrics", "app.kubernetes.io/name": "payments", container: "api" }),
+    );
+    expect(k8s.tickets[0]!.service).toBe("payments");
+    expect((await parse(notification({ job: "blackbox", container: "web" }))).tickets[0]!.service).toBe(
+      "web",
+    );
+    expect((await parse(notification({ job: "checkout" }))).tickets[0]!.service).toBe("checkout");
+  });
+});
+
 describe("parseWebhook", () => {
   it("maps a real Alertmanager notification to one ticket", async () => {
     const { tickets, warnings } = await parse(fixture("alertmanager-real-webhook.json"));
@@ -162,11 +211,11 @@ describe("parseWebhook", () => {
     expect(resolved.metaData).toMatchObject({ endsAt: "2026-11-26T15:12:20.981Z", status: "resolved" });
   });
 
-  it("keeps the runbook URL and strips the port from the host", async () => {
+  it("keeps the runbook URL and strips the port from the host; job=node is an exporter, not a service", async () => {
     const { tickets } = await parse(fixture("alertmanager-webhook-v4.json"));
     expect(tickets[0]).toMatchObject({
       severity: "critical",
-      service: "node",
+      service: "",
       title: "CPU usage is over 90%",
     });
     expect(tickets[0]!.metaData).toMatchObject({
@@ -266,7 +315,7 @@ describe("parseWebhook", () => {
       [{}, "version"],
       [notification([], { version: "3" }), "version"],
       [notification("nope" as unknown as unknown[]), "alerts"],
-      [notification([{ ...alert(1), fingerprint: undefined }]), "alerts.0.fingerprint"],
+      [notification([{ ...alert(1), fingerprint: "" }]), "alerts.0.fingerprint"],
       [notification([{ ...alert(1), labels: { alertname: 7 } }]), "alerts.0.labels.alertname"],
       [notification([{ ...alert(1), status: "exploded" }]), "alerts.0.status"],
     ];

@@ -7,6 +7,7 @@
 import { isIPv6 } from "node:net";
 import { constants } from "node:os";
 import type { Entities } from "../domain.js";
+import { entitiesFromLabels, labelsOfMetaData } from "../tickets/labels.js";
 import type { AnalyzerStage } from "./stage.js";
 
 /** How much text is scanned: a 20,000-character description cannot make analysis slow. */
@@ -24,6 +25,9 @@ const ipv6Candidate = /(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?:%\w+)?(
 const fqdnPattern = /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}([a-z]{2,24})\b(?![.-]?\w)/gi;
 /** Bare names that follow the usual host naming: web-prod-01, ci-agent-07, db01. */
 const bareHostPattern = /\b[a-z][a-z0-9]{0,30}(?:-[a-z0-9]{1,30}){0,6}-\d{1,4}[a-z]?\b/gi;
+/** Cloud regions and zones (`us-east-1`, `eu-west-2`, `us-east-1a`) look like host names but are not. */
+const cloudRegion =
+  /^(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso)-(?:north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}[a-z]?$/;
 const hostSuffixes: ReadonlySet<string> = new Set(
   (
     "com net org io dev app ai co cloud biz info me us uk de fr nl eu ca au jp in ch se no es it pl br " +
@@ -143,7 +147,8 @@ export function extractEntities(text: string, service = ""): Entities {
     for (const m of withoutUrls.matchAll(bareHostPattern)) {
       const name = m[0].toLowerCase();
       // `sev-1`, `p-2`, `utf-8`: too short to be a host name.
-      if (name.length >= 5 && !hosts.values.some((h) => h.startsWith(`${name}.`))) hosts.add(name);
+      if (name.length >= 5 && !cloudRegion.test(name) && !hosts.values.some((h) => h.startsWith(`${name}.`)))
+        hosts.add(name);
     }
   }
 
@@ -179,8 +184,16 @@ export function extractEntities(text: string, service = ""): Entities {
 export const extractStage: AnalyzerStage = {
   name: "extract",
   run(state, { note }) {
-    const { title, description, service } = state.ticket;
-    state.entities = extractEntities(description ? `${title}\n${description}` : title, service);
+    const { title, description, service, metaData } = state.ticket;
+    const found = extractEntities(description ? `${title}\n${description}` : title, service);
+    // Labels and tags name the host on purpose: they come first, the text's guesses after.
+    const labelled = entitiesFromLabels(labelsOfMetaData(metaData));
+    if (labelled.hosts.length + labelled.ips.length > 0) {
+      note(`labels name ${[...labelled.hosts, ...labelled.ips].slice(0, 5).join(", ")}`);
+      found.hosts = merge(labelled.hosts, found.hosts);
+      found.ips = merge(labelled.ips, found.ips);
+    }
+    state.entities = found;
     const e = state.entities;
     const counts = [
       [e.hosts.length, "host"],
@@ -189,7 +202,14 @@ export const extractStage: AnalyzerStage = {
       [e.errorCodes.length, "error code"],
       [e.urls.length, "URL"],
     ] as const;
-    const found = counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}${n === 1 ? "" : "s"}`);
-    note(found.length > 0 ? `found ${found.join(", ")}` : "found no entities");
+    const kinds = counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}${n === 1 ? "" : "s"}`);
+    note(kinds.length > 0 ? `found ${kinds.join(", ")}` : "found no entities");
   },
 };
+
+/** `first` then the values of `rest` not already in it (case-insensitive), at most `maxPerKind`. */
+function merge(first: readonly string[], rest: readonly string[]): string[] {
+  const bag = new Bag();
+  for (const value of [...first, ...rest]) bag.add(value);
+  return bag.values;
+}

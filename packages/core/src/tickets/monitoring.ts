@@ -1,53 +1,18 @@
-/**
- * Webhook and monitoring intake: `POST /tickets/webhook/{source}` and the monitoring poller's
- * alerts. The built-in `generic` source maps the documented snake_case ticket JSON (this is the
- * one place that mapping lives); any other source is a monitoring connector that verifies and
- * parses its tool's payload. Both then share one path: resolved alerts resolve the open tickets
- * they match, the rest are stored (a repeat folds into its open ticket).
- */
-import { z } from "zod";
 import type { Analyzer } from "../analyzer/index.js";
-import { normalizeSeverity } from "../analyzer/normalize.js";
-import {
-  openTicketStatuses,
-  type Ticket,
-  TicketInput,
-  type TicketSeverity,
-  type ValidTicketInput,
-} from "../domain.js";
+import { openTicketStatuses, type Ticket, TicketInput, type ValidTicketInput } from "../domain.js";
 import { rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import type { WebhookRequest } from "../plugin.js";
 import { type ConnectorRegistry, genericWebhookSource } from "../registry.js";
+import type { WebhookSourcesApi } from "../webhook-sources.js";
+import { GenericWebhookTicket, genericFields, genericInput, labelService, mapSeverity } from "./generic.js";
 import { type FieldProblem, fieldErrors, type Intake, invalid } from "./intake.js";
 import type { TicketQueries } from "./queries.js";
 import type { IngestResult, TicketsApi, WebhookResult } from "./types.js";
 
-/** The generic webhook's JSON, snake_case as the connector guide writes it. */
-export const GenericWebhookTicket = z.object({
-  title: z.string(),
-  description: z.string().optional(),
-  severity: z.string().optional(),
-  environment: z.string().optional(),
-  service: z.string().optional(),
-  source: z.string().optional(),
-  external_id: z.union([z.string(), z.number()]).optional(),
-  fingerprint: z.string().optional(),
-  resolved: z.boolean().optional(),
-  meta_data: z.record(z.string(), z.unknown()).optional(),
-  received_at: z.string().optional(),
-});
+export { GenericWebhookTicket } from "./generic.js";
 
 const maxWebhookTickets = 1_000;
-/** The generic ticket's fields: any other key of a body is ignored, with a warning. */
-const genericFields: ReadonlySet<string> = new Set(Object.keys(GenericWebhookTicket.shape));
-
-const snakeCase: Readonly<Record<string, string>> = {
-  externalId: "external_id",
-  metaData: "meta_data",
-  receivedAt: "received_at",
-};
-
 /** Creates `ingestWebhook` and `ingestAlerts`. */
 export function createMonitoringIntake(
   ctx: EngineContext,
@@ -58,6 +23,8 @@ export function createMonitoringIntake(
     queries: TicketQueries;
     /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */
     ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
+    /** Named webhook sources with a mapping, tried before monitoring connectors. */
+    webhookSources?: Pick<WebhookSourcesApi, "receive">;
   },
 ): Pick<TicketsApi, "ingestWebhook" | "ingestAlerts"> {
   const log = ctx.logger.child({ component: "tickets" });
@@ -146,27 +113,28 @@ export function createMonitoringIntake(
         const ignored = Object.keys(item as object).filter((k) => !genericFields.has(k));
         if (ignored.length > 0)
           warnings.push(`${prefix}ignored unknown field(s): ${ignored.slice(0, 10).join(", ")}`);
-        const candidate: Record<string, unknown> = {
-          title: t.title,
-          description: t.description,
-          severity: mapSeverity(t.severity, `${prefix}severity`, warnings),
-          environment: t.environment,
-          service: t.service,
-          source: t.source ?? source,
-          externalId: t.external_id === undefined ? undefined : String(t.external_id),
-          fingerprint: t.fingerprint,
-          resolved: t.resolved,
-          metaData: t.meta_data,
-          receivedAt: t.received_at,
-        };
-        const valid = TicketInput.safeParse(candidate);
-        if (valid.success) inputs.push(valid.data);
-        else fields.push(...fieldErrors(valid.error, prefix, snakeCase));
+        const input = genericInput(t, source, prefix, warnings, fields);
+        if (input) inputs.push(input);
       });
       if (fields.length > 0) throw invalid("the webhook payload is invalid", fields);
       return { inputs, warnings };
     }
 
+    if (deps.webhookSources && !deps.registry.has("monitoring", source)) {
+      const mapped = await deps.webhookSources.receive(source, request);
+      if (mapped) {
+        if (mapped.tickets.length > maxWebhookTickets) {
+          throw rwError(
+            "RW_ERR_INPUT_TOO_LARGE",
+            `a webhook may carry at most ${maxWebhookTickets} tickets`,
+            {
+              details: { limit: maxWebhookTickets, count: mapped.tickets.length },
+            },
+          );
+        }
+        return { inputs: mapped.tickets, warnings: [...warnings, ...mapped.warnings] };
+      }
+    }
     const connector = deps.registry.monitoring(source);
     if (connector.verifyWebhook && !(await connector.verifyWebhook(request))) {
       throw rwError("RW_ERR_AUTH_UNAUTHENTICATED", `the webhook failed ${source}'s verification`, {
@@ -207,7 +175,8 @@ export function createMonitoringIntake(
       const candidate = {
         ...ticket,
         source: ticket.source ?? source,
-        severity: mapSeverity(ticket.severity as unknown, `${prefix}severity`, warnings),
+        severity: mapSeverity(ticket.severity as unknown, `${prefix}severity`, warnings, ticket.metaData),
+        service: ticket.service || labelService(ticket.metaData),
       };
       const valid = TicketInput.safeParse(candidate);
       if (valid.success) inputs.push(valid.data);
@@ -250,13 +219,4 @@ export function createMonitoringIntake(
       return monitoringIntake(source, inputs, warnings, `monitoring:${source}`);
     },
   };
-}
-
-/** A webhook's severity onto the scale: an unknown one becomes `medium`, with a warning. */
-function mapSeverity(raw: unknown, field: string, warnings: string[]): TicketSeverity | undefined {
-  if (raw === undefined || raw === null || raw === "") return undefined;
-  const mapped = normalizeSeverity(raw);
-  if (mapped) return mapped;
-  warnings.push(`${field}: unknown severity "${String(raw).slice(0, 40)}" mapped to medium`);
-  return "medium";
 }

@@ -18,6 +18,7 @@ import {
   newStep,
   newTicket,
   newToken,
+  newWebhookSource,
   T0,
 } from "./fixtures.js";
 
@@ -85,6 +86,7 @@ export function describeStorageContract(
           audit: newAudit(),
           outbox: newOutbox(),
           tokens: newToken(),
+          webhookSources: newWebhookSource(),
         } as const;
         for (const [collection, doc] of Object.entries(docs)) {
           const target = storage[collection as keyof typeof docs] as unknown as {
@@ -293,6 +295,14 @@ export function describeStorageContract(
         );
         await storage.tokens.insert(newToken({ tokenHash: "h" }));
         await expectCode(storage.tokens.insert(newToken({ tokenHash: "h" })), "RW_ERR_STORAGE_CONFLICT");
+        const source = await storage.webhookSources.insert(newWebhookSource({ name: "kuma" }));
+        await expectCode(
+          storage.webhookSources.insert(newWebhookSource({ name: "kuma" })),
+          "RW_ERR_STORAGE_CONFLICT",
+        );
+        expect((await storage.webhookSources.find({ where: { name: "kuma" } })).map((s) => s.id)).toEqual([
+          source.id,
+        ]);
         await storage.outbox.insert(newOutbox({ idempotencyKey: "i" }));
         await expectCode(
           storage.outbox.insert(newOutbox({ idempotencyKey: "i" })),

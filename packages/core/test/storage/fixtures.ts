@@ -11,6 +11,7 @@ import type {
   RunbookRecord,
   StepRecord,
   Ticket,
+  WebhookSourceRecord,
 } from "../../src/domain.js";
 import type { NewDoc, OutboxItem } from "../../src/storage.js";
 
@@ -202,6 +203,26 @@ export function newToken(over: Partial<NewDoc<ApiToken>> = {}): NewDoc<ApiToken>
     createdBy: null,
     revokedAt: null,
     lastUsedAt: null,
+    ...over,
+  };
+}
+
+export function newWebhookSource(
+  over: Partial<NewDoc<WebhookSourceRecord>> = {},
+): NewDoc<WebhookSourceRecord> {
+  return {
+    name: "uptime-kuma",
+    description: "Uptime Kuma notifications",
+    items: null,
+    mapping: '{ "title": monitor.name & " is down", "severity": "high" }',
+    fingerprint: "$string(monitor.id)",
+    resolveWhen: "heartbeat.status = 1",
+    tokenHash: "d".repeat(64),
+    tokenPrefix: "rwwh_abcd",
+    createdAt: T0,
+    updatedAt: T0,
+    createdBy: "admin",
+    lastReceivedAt: null,
     ...over,
   };
 }

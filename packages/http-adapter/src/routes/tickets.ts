@@ -267,7 +267,7 @@ export function ticketRoutes(route: RouteContext): void {
     tag: "tickets",
     summary: "Receive a monitoring tool's webhook",
     description:
-      "The body goes to the source's monitoring connector, which verifies it (shared secret, HMAC signature or basic auth, as the tool supports) and maps it to tickets. The built-in `generic` source takes the documented ticket JSON (an object or an array) and is verified by the configured shared-secret header or a token with the operator role. Answers 202 once the tickets are stored.",
+      "The body goes to the source's monitoring connector, which verifies it (shared secret, HMAC signature or basic auth, as the tool supports) and maps it to tickets. The built-in `generic` source takes the documented ticket JSON (an object or an array) and is verified by the configured shared-secret header or a token with the operator role. A webhook source created with `POST /webhook-sources` maps any JSON with its JSONata mapping and is verified by its own token (`Authorization: Bearer` or `X-Runwarden-Webhook-Token`). Answers 202 once the tickets are stored.",
     access: "custom",
     params: SourceParams,
     requestBody: {
@@ -284,7 +284,11 @@ export function ticketRoutes(route: RouteContext): void {
       const { source } = params;
       // Who sent it: the token's actor, or the source itself when its own secret verified it.
       let submittedBy = `webhook:${source}`;
+      // A named webhook source with a mapping: core checks its token and maps the body.
+      let mapped = false;
       if (source === genericWebhookSource) submittedBy = await verifyGeneric(route, c);
+      else if (!engine.connectors.has("monitoring", source) && (await engine.webhookSources.has(source)))
+        mapped = true;
       else if (!engine.connectors.has("monitoring", source)) {
         const waiting = engine.connectors.notConfigured("monitoring", source);
         if (waiting) {
@@ -295,7 +299,12 @@ export function ticketRoutes(route: RouteContext): void {
           );
         }
         const listed = await engine.connectors.list("monitoring", { health: false });
-        const known = [genericWebhookSource, ...listed.map((info) => info.name)].sort();
+        const stored = await engine.webhookSources.list();
+        const known = [
+          genericWebhookSource,
+          ...listed.map((info) => info.name),
+          ...stored.map((info) => info.name),
+        ].sort();
         throw rwError(
           "RW_ERR_PLUGIN_NOT_FOUND",
           `no webhook source named "${source.slice(0, 80)}"; known sources: ${known.join(", ")}`,
@@ -309,7 +318,11 @@ export function ticketRoutes(route: RouteContext): void {
           body = parseJson(rawBody);
         } catch (err) {
           // Not JSON to this source: its connector reads the raw body (a form, say).
-          if (source === genericWebhookSource || mediaType(c.req.header("content-type")).endsWith("json")) {
+          if (
+            source === genericWebhookSource ||
+            mapped ||
+            mediaType(c.req.header("content-type")).endsWith("json")
+          ) {
             throw err;
           }
         }

@@ -82,5 +82,11 @@ CREATE UNIQUE INDEX rw_tokens_token_hash ON rw_tokens (token_hash);
 CREATE TABLE rw_kv (key text PRIMARY KEY, value text NOT NULL);
 `;
 
+/** Named webhook sources (the generic webhook with a JSONata mapping), unique by name. */
+const V2 = `
+${table("webhookSources", "name text")}
+CREATE UNIQUE INDEX rw_webhook_sources_name ON rw_webhookSources (name);
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1];
+export const migrations: readonly string[] = [V1, V2];

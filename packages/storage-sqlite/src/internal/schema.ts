@@ -100,5 +100,11 @@ CREATE INDEX tickets_fingerprint_status ON tickets (fingerprint, status);
 CREATE INDEX tickets_source_external_id ON tickets (source, external_id);
 `;
 
+/** Named webhook sources (the generic webhook with a JSONata mapping), unique by name. */
+const V3 = `
+${table("webhookSources", "name TEXT")}
+CREATE UNIQUE INDEX webhook_sources_name ON webhookSources (name);
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1, V2];
+export const migrations: readonly string[] = [V1, V2, V3];

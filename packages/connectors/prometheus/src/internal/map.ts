@@ -1,7 +1,13 @@
 /** Alertmanager alert → TicketInput, the one mapping shared by the webhook and pull. */
 
 import { clip } from "@runwarden/connector-kit";
-import type { TicketInput, TicketSeverity } from "@runwarden/core";
+import {
+  hostOfAddress,
+  serviceFromLabels,
+  severityFromLabels,
+  type TicketInput,
+  type TicketSeverity,
+} from "@runwarden/core";
 import type { PrometheusConfig } from "../config.js";
 import { defaultSeverities } from "../config.js";
 
@@ -37,23 +43,15 @@ function first(record: Record<string, string>, names: readonly string[]): string
   return undefined;
 }
 
-/** `web-01:9100` → `web-01`, `[::1]:9100` → `::1`; a URL → its host name. */
+/** `web-01:9100` → `web-01`, `[::1]:9100` → `::1`; a URL → its host name (core's `hostOfAddress`). */
 export function hostOf(instance: string): string {
-  try {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(instance)) return new URL(instance).hostname.replace(/^\[|\]$/g, "");
-  } catch {
-    // not a URL: fall through
-  }
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(instance);
-  if (bracketed) return bracketed[1]!;
-  const colons = instance.split(":").length - 1;
-  return colons === 1 ? instance.replace(/:\d+$/, "") : instance;
+  return hostOfAddress(instance);
 }
 
 export function createMapper(config: PrometheusConfig): Mapper {
-  const severities = new Map<string, TicketSeverity>();
+  const severities: Record<string, TicketSeverity> = {};
   for (const [key, value] of Object.entries({ ...defaultSeverities, ...config.severities })) {
-    severities.set(key.toLowerCase(), value);
+    severities[key.toLowerCase()] = value;
   }
   const { mapping } = config;
 
@@ -63,13 +61,18 @@ export function createMapper(config: PrometheusConfig): Mapper {
       const alertname = labels.alertname?.trim() || "Alert";
       const instance = first(labels, mapping.host);
 
-      const rawSeverity = first(labels, mapping.severity);
-      let severity = rawSeverity ? severities.get(rawSeverity.toLowerCase()) : undefined;
+      // Every severity label in order: an unknown value does not stop the search.
+      const unknown: { label: string; value: string }[] = [];
+      let severity = severityFromLabels(labels, {
+        keys: mapping.severity,
+        extra: severities,
+        unknown,
+      })?.severity;
       if (!severity) {
         severity = config.defaultSeverity;
         warnings.push(
-          rawSeverity
-            ? `alert ${alert.fingerprint}: unknown severity "${clip(rawSeverity, 40)}", used ${severity}`
+          unknown.length > 0
+            ? `alert ${alert.fingerprint}: unknown severity ${unknown.map((u) => `"${u.value}" (${u.label})`).join(", ")}, used ${severity}`
             : `alert ${alert.fingerprint}: no severity label, used ${severity}`,
         );
       }
@@ -86,7 +89,7 @@ export function createMapper(config: PrometheusConfig): Mapper {
         description: clip(description, 20_000),
         severity,
         environment: clip(first(labels, mapping.environment) ?? config.defaultEnvironment, 64),
-        service: clip(first(labels, mapping.service) ?? "", 128),
+        service: clip(serviceFromLabels(labels, mapping.service) ?? "", 128),
         source: context.source,
         externalId: alert.fingerprint,
         fingerprint: alert.fingerprint,
