@@ -69,6 +69,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     audit: tables.audit.api({ appendOnly: true }),
     outbox: tables.outbox.api(),
     tokens: tables.tokens.api(),
+    connectorConfigs: tables.connectorConfigs.api(),
 
     async ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       assertOpen();

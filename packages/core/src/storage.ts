@@ -9,6 +9,7 @@ import type {
   Approval,
   AuditEvent,
   ConnectionRecord,
+  ConnectorConfigRecord,
   CredentialRecord,
   ExecutionSession,
   RunbookRecord,
@@ -47,6 +48,7 @@ export interface StoredTypes {
   audit: AuditEvent;
   outbox: OutboxItem;
   tokens: ApiToken;
+  connectorConfigs: ConnectorConfigRecord;
 }
 export type CollectionName = keyof StoredTypes;
 
@@ -65,6 +67,7 @@ export const indexedFields = {
   audit: ["objectType", "objectId", "actor", "action"],
   outbox: ["status", "ticketId", "target", "idempotencyKey"],
   tokens: ["tokenHash", "actor"],
+  connectorConfigs: ["kind", "name"],
 } as const satisfies { [K in CollectionName]: readonly (keyof StoredTypes[K])[] };
 
 export type IndexedField<C extends CollectionName> = (typeof indexedFields)[C][number];
@@ -81,6 +84,7 @@ export const uniqueKeys = {
   runbooks: [["key", "revision"]],
   tokens: [["tokenHash"]],
   outbox: [["idempotencyKey"]],
+  connectorConfigs: [["kind", "name"]],
 } as const satisfies { [K in CollectionName]?: readonly (readonly (keyof StoredTypes[K])[])[] };
 
 /** A document before the store gives it an `id` and `version`. */
@@ -224,6 +228,8 @@ export interface Storage {
   readonly audit: Collection<"audit">;
   readonly outbox: Collection<"outbox">;
   readonly tokens: Collection<"tokens">;
+  /** Connector configurations stored through the API (`PUT /connectors/{kind}/{name}/config`). */
+  readonly connectorConfigs: Collection<"connectorConfigs">;
 
   /**
    * Stores tickets in one transaction, folding each input whose fingerprint matches an open

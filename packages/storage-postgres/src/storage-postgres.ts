@@ -178,6 +178,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     audit: collection("audit", true),
     outbox: collection("outbox"),
     tokens: collection("tokens"),
+    connectorConfigs: collection("connectorConfigs"),
 
     ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       return transaction(async (q) => {

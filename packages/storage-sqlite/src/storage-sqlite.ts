@@ -229,6 +229,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     audit: collection("audit", true),
     outbox: collection("outbox"),
     tokens: collection("tokens"),
+    connectorConfigs: collection("connectorConfigs"),
 
     ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       return run(() => {

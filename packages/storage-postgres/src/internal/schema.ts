@@ -22,7 +22,8 @@ export function columnsOf(collection: CollectionName): Column[] {
   }));
 }
 
-export const tableOf = (collection: CollectionName) => `rw_${collection}`;
+export const tableOf = (collection: CollectionName) =>
+  `rw_${collection.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
 
 const table = (name: string, columns: string, extra = "") => `
 CREATE TABLE rw_${name} (
@@ -82,5 +83,11 @@ CREATE UNIQUE INDEX rw_tokens_token_hash ON rw_tokens (token_hash);
 CREATE TABLE rw_kv (key text PRIMARY KEY, value text NOT NULL);
 `;
 
+/** Connector configurations stored through the API: one per (kind, name). */
+const V2 = `
+${table("connector_configs", "kind text, name text")}
+CREATE UNIQUE INDEX rw_connector_configs_kind_name ON rw_connector_configs (kind, name);
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1];
+export const migrations: readonly string[] = [V1, V2];

@@ -100,5 +100,11 @@ CREATE INDEX tickets_fingerprint_status ON tickets (fingerprint, status);
 CREATE INDEX tickets_source_external_id ON tickets (source, external_id);
 `;
 
+/** Connector configurations stored through the API: one per (kind, name). */
+const V3 = `
+${table("connectorConfigs", "kind TEXT, name TEXT")}
+CREATE UNIQUE INDEX connectorConfigs_kind_name ON connectorConfigs (kind, name);
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1, V2];
+export const migrations: readonly string[] = [V1, V2, V3];
