@@ -6,6 +6,11 @@ import { type Logger, pino } from "pino";
 import { type AnalyzerStage, createAnalyzer } from "./analyzer/index.js";
 import { type AuditLog, createAuditLog } from "./audit.js";
 import { type ConnectionsApi, createConnectionResolver, createConnectionsApi } from "./connections.js";
+import {
+  type ConnectorConfigsApi,
+  connectorConfigTopic,
+  createConnectorConfigsApi,
+} from "./connector-configs.js";
 import { type CredentialsApi, createCredentialsApi } from "./credentials.js";
 import { approvalStatuses, sessionStatuses, type Ticket, ticketStatuses } from "./domain.js";
 import { createEventBus, type EngineEvents } from "./events.js";
@@ -86,6 +91,11 @@ export interface Engine {
   readonly connections: ConnectionsApi;
   readonly audit: AuditLog;
   readonly connectors: ConnectorRegistry;
+  /**
+   * Connector configuration kept in the store (`GET/PUT /connectors/{kind}/{name}/config`):
+   * validated, secrets sealed, the connector recreated live. The host's own config wins.
+   */
+  readonly connectorConfigs: ConnectorConfigsApi;
   readonly events: EngineEvents;
   readonly storage: Storage;
   readonly instanceId: string;
@@ -166,7 +176,20 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     createEngineSync(ctx, options.sync, registry, tickets, audit, (ticket, reason) =>
       executor.ticketResolved(ticket, reason),
     );
+  const connectorConfigs = createConnectorConfigsApi(ctx, { registry, vault, audit });
+  // Stored configurations first: a source named in `monitoring` may be configured only there.
+  await connectorConfigs.applyStored();
   const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets, audit);
+  // A monitoring connector configured through the API gets a fresh poller on the new instance.
+  let running = false;
+  registry.onConfigured((kind, name) => {
+    if (kind === "monitoring") void monitoring.replace(name, running);
+  });
+  for (const info of await registry.list("monitoring", { health: false })) {
+    if (info.configSource === "store" && !monitoring.poller(info.name))
+      await monitoring.replace(info.name, false);
+  }
+  let unsubscribe: (() => void) | undefined;
 
   let started = false;
   let closed = false;
@@ -179,6 +202,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     connections,
     audit,
     connectors: registry,
+    connectorConfigs,
     events: ctx.events,
     storage: ctx.storage,
     instanceId: ctx.instanceId,
@@ -210,13 +234,26 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       registry.freeze();
       await executor.start();
       await sync?.start();
+      await monitoring.settled();
+      running = true;
       for (const poller of monitoring.pollers) await poller.start();
+      // Another engine instance sharing the store changed a connector's configuration.
+      unsubscribe = ctx.storage.signals.subscribe(connectorConfigTopic, (payload) => {
+        try {
+          const { kind, name, from } = JSON.parse(payload) as { kind: never; name: string; from: string };
+          if (from !== ctx.instanceId) void connectorConfigs.reload(kind, name);
+        } catch {
+          // Not ours: ignored.
+        }
+      });
     },
     async close() {
       if (closed) return;
       closed = true;
+      unsubscribe?.();
       abort.abort();
       await sync?.close();
+      await monitoring.settled();
       await Promise.allSettled(monitoring.pollers.map((poller) => poller.close()));
       await executor.close();
       await registry.close();
@@ -261,8 +298,14 @@ function createEngineMonitoring(
   registry: ConnectorRegistry,
   tickets: TicketsApi,
   audit: AuditLog,
-): MonitoringApi & { pollers: MonitoringPoller[] } {
-  const pollers = Object.entries(sources).map(([source, options]) =>
+): MonitoringApi & {
+  pollers: MonitoringPoller[];
+  /** Replaces (or adds) the poller of a source whose connector was (re)configured. */
+  replace(source: string, start: boolean): Promise<void>;
+  /** Waits for replacements in progress. */
+  settled(): Promise<void>;
+} {
+  const create = (source: string) =>
     createMonitoringPoller(
       {
         storage: ctx.storage,
@@ -276,12 +319,38 @@ function createEngineMonitoring(
         owner: ctx.instanceId,
         ingest: (name, alerts) => tickets.ingestAlerts(name, alerts),
       },
-      options,
-    ),
-  );
+      sources[source] ?? {},
+    );
+  const pollers = Object.keys(sources).map(create);
+  let chain: Promise<void> = Promise.resolve();
   return {
     pollers,
     poller: (source) => pollers.find((poller) => poller.source === source),
     status: () => Promise.all(pollers.map((poller) => poller.status())),
+    replace(source, start) {
+      chain = chain
+        .catch(() => undefined)
+        .then(async () => {
+          if (ctx.signal.aborted) return;
+          const index = pollers.findIndex((poller) => poller.source === source);
+          const old = index >= 0 ? pollers[index] : undefined;
+          const fresh = create(source);
+          if (old) pollers[index] = fresh;
+          else pollers.push(fresh);
+          await old
+            ?.close()
+            .catch((err: unknown) =>
+              ctx.logger.warn(
+                { source, err: { message: (err as Error).message } },
+                "old poller failed to close",
+              ),
+            );
+          if (start) await fresh.start();
+        });
+      return chain.catch((err: unknown) =>
+        ctx.logger.warn({ source, err: { message: (err as Error).message } }, "poller replacement failed"),
+      );
+    },
+    settled: () => chain.catch(() => undefined),
   };
 }
