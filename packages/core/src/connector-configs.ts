@@ -9,12 +9,13 @@ import { randomBytes } from "node:crypto";
 import type { z } from "zod";
 import type { AuditLog } from "./audit.js";
 import { type ActorOptions, maskedSecret } from "./credentials.js";
-import type { ConnectorConfigRecord } from "./domain.js";
+import type { ConnectorConfigRecord, TicketInput } from "./domain.js";
 import { isRunwardenError, rwError } from "./errors.js";
 import { configJsonSchema, webhookSecretTargets } from "./internal/config-schema.js";
 import type { EngineContext } from "./internal/context.js";
 import type { ConnectorKind } from "./plugin.js";
 import { type ConfigSource, type ConnectorRegistry, secretPaths } from "./registry.js";
+import type { WebhookResult } from "./tickets/types.js";
 import type { Vault } from "./vault.js";
 
 /** A connector's configuration as every API shows it: secret fields masked. */
@@ -86,6 +87,13 @@ export interface ConnectorConfigsApi {
   applyStored(): Promise<void>;
   /** Re-applies one stored configuration (another engine instance changed it). */
   reload(kind: ConnectorKind, name: string): Promise<void>;
+  /**
+   * Sends the monitoring connector's documented sample webhook (`sampleWebhook`) through its own
+   * `parseWebhook` and the webhook intake, so its ticket appears as a real alert's would.
+   * RW_ERR_PLUGIN_NOT_CONFIGURED when it is not configured, RW_ERR_PLUGIN_NOT_FOUND when it
+   * declares no sample or no parser.
+   */
+  sendTestAlert(name: string, options?: ActorOptions): Promise<WebhookResult>;
 }
 
 /** The signal topic another engine instance sharing the store listens on. */
@@ -94,7 +102,12 @@ export const connectorConfigTopic = "connector-config";
 /** Creates the connector configuration API. */
 export function createConnectorConfigsApi(
   ctx: EngineContext,
-  deps: { registry: ConnectorRegistry; vault: Vault; audit: AuditLog },
+  deps: {
+    registry: ConnectorRegistry;
+    vault: Vault;
+    audit: AuditLog;
+    ingestAlerts: (source: string, alerts: readonly TicketInput[]) => Promise<WebhookResult>;
+  },
 ): ConnectorConfigsApi {
   const { registry, vault, audit } = deps;
   const store = ctx.storage.connectorConfigs;
@@ -287,6 +300,35 @@ export function createConnectorConfigsApi(
     async reload(kind, name) {
       const record = await load(kind, name);
       if (record) await apply(record);
+    },
+
+    async sendTestAlert(name, options) {
+      const definition = definitionOf("monitoring", name);
+      const instance = registry.monitoring(name);
+      if (!definition.sampleWebhook || !instance.parseWebhook) {
+        throw rwError(
+          "RW_ERR_PLUGIN_NOT_FOUND",
+          `the monitoring connector "${name}" declares no sample webhook to send as a test alert`,
+          { details: { kind: "monitoring", name } },
+        );
+      }
+      const sample = definition.sampleWebhook();
+      const headers = { "content-type": "application/json", ...(sample.headers ?? {}) };
+      const parsed = await instance.parseWebhook({
+        headers,
+        body: sample.body,
+        rawBody: JSON.stringify(sample.body),
+      });
+      const result = await deps.ingestAlerts(name, parsed.tickets);
+      await audit.record({
+        actor: actorOf(options),
+        action: "connector.test_alert_sent",
+        objectType: "connector",
+        objectId: `monitoring/${name}`,
+        origin: options?.origin ?? null,
+        details: { tickets: result.tickets.map((t) => t.ticket.id) },
+      });
+      return { ...result, warnings: [...parsed.warnings, ...result.warnings] };
     },
   };
 

@@ -176,7 +176,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     createEngineSync(ctx, options.sync, registry, tickets, audit, (ticket, reason) =>
       executor.ticketResolved(ticket, reason),
     );
-  const connectorConfigs = createConnectorConfigsApi(ctx, { registry, vault, audit });
+  const connectorConfigs = createConnectorConfigsApi(ctx, {
+    registry,
+    vault,
+    audit,
+    ingestAlerts: (source, alerts) => tickets.ingestAlerts(source, alerts),
+  });
   // Stored configurations first: a source named in `monitoring` may be configured only there.
   await connectorConfigs.applyStored();
   const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets, audit);

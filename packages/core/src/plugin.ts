@@ -431,6 +431,13 @@ export interface ConnectorDefinition<
    * @experimental
    */
   vendorSetup?: (where: VendorSetupContext) => readonly VendorSetupStep[];
+  /**
+   * Monitoring: a documented sample of the tool's webhook request, for the Connectors tab's "Send a
+   * test alert": core hands it to the configured instance's own `parseWebhook` (verification is the
+   * API's role check instead) and ingests the tickets like a real webhook's. Pure.
+   * @experimental
+   */
+  sampleWebhook?: () => { body: unknown; headers?: Readonly<Record<string, string>> };
   create(config: z.output<S>, ctx: ConnectorContext): InstanceFor<K, C> | Promise<InstanceFor<K, C>>;
 }
 

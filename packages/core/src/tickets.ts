@@ -10,6 +10,7 @@
  */
 import type { Analyzer } from "./analyzer/index.js";
 import type { Ticket } from "./domain.js";
+import { isRunwardenError } from "./errors.js";
 import type { EngineContext } from "./internal/context.js";
 import { csvTemplate } from "./internal/csv.js";
 import type { ConnectorRegistry } from "./registry.js";
@@ -42,7 +43,22 @@ export function createTicketsApi(
     ingestMany: intake.ingestMany,
     importCsv: createCsvImport(ctx, { analyzer: deps.analyzer, intake }),
     csvTemplate,
-    ingestWebhook: monitoring.ingestWebhook,
+    async ingestWebhook(source, request, options) {
+      // Bookkeeping for the Connectors tab: the last webhook received, the last one refused.
+      try {
+        const result = await monitoring.ingestWebhook(source, request, options);
+        deps.registry.recordActivity("monitoring", source, { ok: true });
+        return result;
+      } catch (err) {
+        if (!isRunwardenError(err) || err.code !== "RW_ERR_PLUGIN_NOT_FOUND") {
+          deps.registry.recordActivity("monitoring", source, {
+            ok: false,
+            error: `${isRunwardenError(err) ? `${err.code}: ` : ""}${ctx.redactor.redact((err as Error).message ?? String(err))}`,
+          });
+        }
+        throw err;
+      }
+    },
     ingestAlerts: monitoring.ingestAlerts,
     get: queries.get,
     getMany: queries.getMany,

@@ -270,4 +270,45 @@ describe("connector configuration through the store", () => {
     });
     await engine.close();
   });
+
+  it("sends a connector's sample webhook through its own parser as a test alert", async () => {
+    const base = tokenSource();
+    const withSample = defineConnector({
+      ...base,
+      sampleWebhook: () => ({ body: { alert: "sample" } }),
+    });
+    const engine = await createEngine({
+      vault: { key },
+      connectors: [{ connector: withSample, notConfigured }],
+    });
+    expect(await codeOf(engine.connectorConfigs.sendTestAlert("tokened"))).toBe(
+      "RW_ERR_PLUGIN_NOT_CONFIGURED",
+    );
+    await engine.connectorConfigs.put("monitoring", "tokened", { webhookAuth: { type: "none" } });
+    const result = await engine.connectorConfigs.sendTestAlert("tokened", { actor: "alice" });
+    expect(result.tickets[0]?.ticket).toMatchObject({ title: "from the tokened source", source: "tokened" });
+    await engine.close();
+  });
+
+  it("records the last webhook received and the last one refused", async () => {
+    const engine = await createEngine({
+      vault: { key },
+      connectors: [{ connector: tokenSource(), notConfigured }],
+    });
+    const token = "activity-token-0123456789";
+    await engine.connectorConfigs.put("monitoring", "tokened", { webhookAuth: { type: "bearer", token } });
+    await engine.tickets.ingestWebhook("tokened", {
+      headers: { authorization: `Bearer ${token}` },
+      body: {},
+      rawBody: "{}",
+    });
+    await codeOf(engine.tickets.ingestWebhook("tokened", { headers: {}, body: {}, rawBody: "{}" }));
+    const [info] = await engine.connectors.list("monitoring", { health: false });
+    expect(info?.activity).toMatchObject({
+      webhooks: 1,
+      lastError: expect.stringContaining("RW_ERR_AUTH_UNAUTHENTICATED"),
+    });
+    expect(info?.activity.lastWebhookAt).toEqual(expect.any(String));
+    await engine.close();
+  });
 });
