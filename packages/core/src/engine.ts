@@ -163,6 +163,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const tickets = createTicketsApi(ctx, {
     analyzer,
     registry,
+    audit,
     autoExecute: (ticket) => executor.autoExecute(ticket),
     ticketResolved: (ticket, reason) => executor.ticketResolved(ticket, reason),
   });

@@ -148,6 +148,7 @@ export {
   monitoringStateKey,
   monitoringTarget,
 } from "./sync/monitoring.js";
+export { TicketConnectionConfig } from "./tickets/connection-config.js";
 export {
   type CsvImportOptions,
   type CsvImportResult,

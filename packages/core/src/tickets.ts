@@ -9,11 +9,13 @@
  * types.ts.
  */
 import type { Analyzer } from "./analyzer/index.js";
+import type { AuditLog } from "./audit.js";
 import type { Ticket } from "./domain.js";
 import { isRunwardenError } from "./errors.js";
 import type { EngineContext } from "./internal/context.js";
 import { csvTemplate } from "./internal/csv.js";
 import type { ConnectorRegistry } from "./registry.js";
+import { createConnectionConfigSetter } from "./tickets/connection-config.js";
 import { createCsvImport } from "./tickets/csv-import.js";
 import { createIntake } from "./tickets/intake.js";
 import { createMonitoringIntake } from "./tickets/monitoring.js";
@@ -29,6 +31,8 @@ export function createTicketsApi(
   deps: {
     analyzer: Analyzer;
     registry: ConnectorRegistry;
+    /** Records changes made through the API (a ticket's connection_config). */
+    audit: AuditLog;
     /** Starts the auto-execution analysis decided (the executor's; absent: nothing starts). */
     autoExecute?: (ticket: Ticket) => Promise<void>;
     /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */
@@ -64,5 +68,6 @@ export function createTicketsApi(
     getMany: queries.getMany,
     list: queries.list,
     setStatus: queries.setStatus,
+    setConnectionConfig: createConnectionConfigSetter(ctx, { queries, audit: deps.audit }),
   };
 }
