@@ -9,12 +9,12 @@
  * types.ts.
  */
 import type { Analyzer } from "./analyzer/index.js";
-import type { AuditLog } from "./audit.js";
 import type { Ticket } from "./domain.js";
 import { isRunwardenError } from "./errors.js";
 import type { EngineContext } from "./internal/context.js";
 import { csvTemplate } from "./internal/csv.js";
 import type { ConnectorRegistry } from "./registry.js";
+import type { AuditRecorder } from "./runbooks.js";
 import { createConnectionConfigSetter } from "./tickets/connection-config.js";
 import { createCsvImport } from "./tickets/csv-import.js";
 import { createIntake } from "./tickets/intake.js";
@@ -32,7 +32,7 @@ export function createTicketsApi(
     analyzer: Analyzer;
     registry: ConnectorRegistry;
     /** Records changes made through the API (a ticket's connection_config). */
-    audit: AuditLog;
+    audit: AuditRecorder;
     /** Starts the auto-execution analysis decided (the executor's; absent: nothing starts). */
     autoExecute?: (ticket: Ticket) => Promise<void>;
     /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */

@@ -7,10 +7,10 @@
  * docs/security.md); checked when a session is planned, never here.
  */
 import { z } from "zod";
-import type { AuditLog } from "../audit.js";
 import type { Ticket } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
+import type { AuditRecorder } from "../runbooks.js";
 import type { TicketQueries } from "./queries.js";
 
 const Scalar = z.union([z.string().max(256), z.number().finite(), z.boolean(), z.null()]);
@@ -59,7 +59,7 @@ export interface ConnectionConfigOptions {
  */
 export function createConnectionConfigSetter(
   ctx: EngineContext,
-  deps: { queries: TicketQueries; audit: AuditLog },
+  deps: { queries: TicketQueries; audit: AuditRecorder },
 ) {
   const log = ctx.logger.child({ component: "tickets" });
   return async function setConnectionConfig(
@@ -95,7 +95,7 @@ export function createConnectionConfigSetter(
           actor: options.actor ?? "system",
           action: checked === null ? "ticket.connection_config_removed" : "ticket.connection_config_set",
           objectType: "ticket",
-          objectId: id,
+          objectId: String(id),
           origin: options.origin ?? null,
           details: checked === null ? {} : { connectionConfig: checked },
         });
