@@ -2,6 +2,7 @@ import type { TicketingConnector } from "@runwarden/core";
 import { defineConnector } from "@runwarden/core";
 import { ServiceNowConfig } from "./config.js";
 import { createServiceNowTable } from "./internal/table.js";
+import { serviceNowSetup } from "./internal/vendor-setup.js";
 
 const name = "servicenow";
 
@@ -18,6 +19,7 @@ const servicenow = defineConnector({
   description: "ServiceNow: incidents through the Table API, idempotent writes, change polling.",
   configSchema: ServiceNowConfig,
   capabilities: ["create", "update", "comment", "pull-changes", "health-check", "describe"],
+  vendorSetup: serviceNowSetup,
   create(config, ctx): TicketingConnector {
     return createServiceNowTable(config, { source: name, logger: ctx.logger, now: ctx.now });
   },
