@@ -15,7 +15,7 @@ import { configJsonSchema, webhookSecretTargets } from "./internal/config-schema
 import type { EngineContext } from "./internal/context.js";
 import type { ConnectorKind } from "./plugin.js";
 import { type ConfigSource, type ConnectorRegistry, secretPaths } from "./registry.js";
-import type { WebhookResult } from "./tickets/types.js";
+import type { IngestResult, WebhookResult } from "./tickets/types.js";
 import type { Vault } from "./vault.js";
 
 /** A connector's configuration as every API shows it: secret fields masked. */
@@ -89,7 +89,8 @@ export interface ConnectorConfigsApi {
   reload(kind: ConnectorKind, name: string): Promise<void>;
   /**
    * Sends the monitoring connector's documented sample webhook (`sampleWebhook`) through its own
-   * `parseWebhook` and the webhook intake, so its ticket appears as a real alert's would.
+   * `parseWebhook` and stores its tickets (analyzed, `metaData.test_alert: true`, never
+   * auto-executed), so the ticket appears as a real alert's would.
    * RW_ERR_PLUGIN_NOT_CONFIGURED when it is not configured, RW_ERR_PLUGIN_NOT_FOUND when it
    * declares no sample or no parser.
    */
@@ -106,7 +107,11 @@ export function createConnectorConfigsApi(
     registry: ConnectorRegistry;
     vault: Vault;
     audit: AuditLog;
-    ingestAlerts: (source: string, alerts: readonly TicketInput[]) => Promise<WebhookResult>;
+    /** Intake's SDK path (`tickets.ingest`): a test alert never starts a runbook on its own. */
+    ingest: (
+      input: TicketInput,
+      options: { autoExecute: false; submittedBy: string },
+    ) => Promise<IngestResult>;
   },
 ): ConnectorConfigsApi {
   const { registry, vault, audit } = deps;
@@ -184,6 +189,25 @@ export function createConnectorConfigsApi(
     // Created first: a config the connector refuses (its create() throws) is never stored.
     const actor = actorOf(options);
     await registry.configure(kind, name, config, { source: "store", configuredBy: actor });
+    try {
+      return await write(kind, name, plain, secrets, current, actor, options, action);
+    } catch (err) {
+      // Someone else stored first (another engine instance): run what the store holds, then say so.
+      await api.reload(kind, name).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function write(
+    kind: ConnectorKind,
+    name: string,
+    plain: Record<string, unknown>,
+    secrets: Record<string, string>,
+    current: ConnectorConfigRecord | undefined,
+    actor: string,
+    options: ActorOptions | undefined,
+    action: string,
+  ): Promise<ConnectorConfigRecord> {
     const now = ctx.nowIso();
     const fields = {
       config: plain,
@@ -210,6 +234,17 @@ export function createConnectorConfigsApi(
       );
     return record;
   }
+
+  /** One change at a time per connector in this process (a double-clicked Save). */
+  const queues = new Map<string, Promise<unknown>>();
+  const serial = <T>(kind: ConnectorKind, name: string, work: () => Promise<T>): Promise<T> => {
+    const key = `${kind}:${name}`;
+    const run = (queues.get(key) ?? Promise.resolve()).catch(() => undefined).then(work);
+    queues.set(key, run);
+    return run.finally(() => {
+      if (queues.get(key) === run) queues.delete(key);
+    });
+  };
 
   const api: ConnectorConfigsApi = {
     async get(kind, name) {
@@ -319,7 +354,18 @@ export function createConnectorConfigsApi(
         body: sample.body,
         rawBody: JSON.stringify(sample.body),
       });
-      const result = await deps.ingestAlerts(name, parsed.tickets);
+      // Stored like the source's alerts, marked as a test, and never auto-executed: a sample must
+      // not run a runbook against the host it names.
+      const tickets: IngestResult[] = [];
+      for (const ticket of parsed.tickets) {
+        tickets.push(
+          await deps.ingest(
+            { ...ticket, source: ticket.source ?? name, metaData: { ...ticket.metaData, test_alert: true } },
+            { autoExecute: false, submittedBy: actorOf(options) },
+          ),
+        );
+      }
+      const result: WebhookResult = { tickets, resolved: [], warnings: [] };
       await audit.record({
         actor: actorOf(options),
         action: "connector.test_alert_sent",
@@ -331,6 +377,12 @@ export function createConnectorConfigsApi(
       return { ...result, warnings: [...parsed.warnings, ...result.warnings] };
     },
   };
+
+  const putNow = api.put;
+  const generateNow = api.generateWebhookSecret;
+  api.put = (kind, name, config, options) => serial(kind, name, () => putNow(kind, name, config, options));
+  api.generateWebhookSecret = (kind, name, options) =>
+    serial(kind, name, () => generateNow(kind, name, options));
 
   async function apply(record: ConnectorConfigRecord): Promise<void> {
     const { kind, name } = record;

@@ -17,7 +17,7 @@ import { createEventBus, type EngineEvents } from "./events.js";
 import { type ApprovalsApi, createExecutor, type ExecutionsApi } from "./executor/index.js";
 import { Redactor } from "./executor/redaction.js";
 import type { EngineContext } from "./internal/context.js";
-import type { ConnectorDefinition, ConnectorRegistration } from "./plugin.js";
+import type { ConnectorDefinition, ConnectorRegistration, TicketingConnector } from "./plugin.js";
 import { type Clock, defaultPolicy, type Policy, systemClock } from "./policy.js";
 import { type ConnectorRegistry, createConnectorRegistry } from "./registry.js";
 import { createRunbooksApi, type RunbooksApi } from "./runbooks.js";
@@ -150,6 +150,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const registry = await createConnectorRegistry(ctx, options.connectors ?? []);
   const vault = createVault(options.vault);
   const audit = createAuditLog(ctx);
+  // Stored connector configurations first: a source named in `monitoring`, or the ticketing
+  // connector of `sync`, may be configured only there. (`tickets` is only called later.)
+  const connectorConfigs = createConnectorConfigsApi(ctx, {
+    registry,
+    vault,
+    audit,
+    ingest: (input, options) => tickets.ingest(input, options),
+  });
+  await connectorConfigs.applyStored();
   const runbooks = createRunbooksApi(ctx, {
     audit,
     connectionLanguages: async (name) => {
@@ -177,14 +186,6 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     createEngineSync(ctx, options.sync, registry, tickets, audit, (ticket, reason) =>
       executor.ticketResolved(ticket, reason),
     );
-  const connectorConfigs = createConnectorConfigsApi(ctx, {
-    registry,
-    vault,
-    audit,
-    ingestAlerts: (source, alerts) => tickets.ingestAlerts(source, alerts),
-  });
-  // Stored configurations first: a source named in `monitoring` may be configured only there.
-  await connectorConfigs.applyStored();
   const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets, audit);
   // A monitoring connector configured through the API gets a fresh poller on the new instance.
   let running = false;
@@ -284,7 +285,7 @@ function createEngineSync(
       signal: ctx.signal,
       audit,
       redact: (text) => ctx.redactor.redact(text),
-      connector: registry.ticketing(ticketing),
+      connector: liveTicketing(registry, ticketing),
       target: ticketing,
       ingest: (input) => tickets.ingest(input),
       cancelSessions,
@@ -358,5 +359,37 @@ function createEngineMonitoring(
       );
     },
     settled: () => chain.catch(() => undefined),
+  };
+}
+
+/**
+ * The ticketing connector of that name as the sync service holds it: every call goes to the
+ * instance registered now, so a configuration changed through the API (a new instance, the old
+ * one closed) takes effect without recreating the sync service.
+ */
+function liveTicketing(registry: ConnectorRegistry, name: string): TicketingConnector {
+  const current = () => registry.ticketing(name);
+  const first = current();
+  return {
+    create: (ticket, options) => current().create(ticket, options),
+    update: (ref, change, options) => current().update(ref, change, options),
+    comment: (ref, text, options) => current().comment(ref, text, options),
+    ...(first.pullChanges
+      ? {
+          pullChanges: (options) => {
+            const connector = current();
+            return connector.pullChanges
+              ? connector.pullChanges(options)
+              : Promise.resolve({ changes: [], cursor: options.cursor ?? "" });
+          },
+        }
+      : {}),
+    ...(first.describe ? { describe: (write) => current().describe?.(write) ?? write.operation } : {}),
+    ...(first.healthCheck
+      ? {
+          healthCheck: (options) =>
+            current().healthCheck?.(options) ?? Promise.resolve({ ok: true, latencyMs: 0 }),
+        }
+      : {}),
   };
 }

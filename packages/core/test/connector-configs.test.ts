@@ -286,7 +286,34 @@ describe("connector configuration through the store", () => {
     );
     await engine.connectorConfigs.put("monitoring", "tokened", { webhookAuth: { type: "none" } });
     const result = await engine.connectorConfigs.sendTestAlert("tokened", { actor: "alice" });
-    expect(result.tickets[0]?.ticket).toMatchObject({ title: "from the tokened source", source: "tokened" });
+    expect(result.tickets[0]?.ticket).toMatchObject({
+      title: "from the tokened source",
+      source: "tokened",
+      metaData: { test_alert: true },
+    });
+    // A sample never starts a runbook on its own.
+    expect((await engine.executions.list({ ticketId: result.tickets[0]!.ticket.id })).items).toEqual([]);
+    await engine.close();
+  });
+
+  it("applies concurrent changes one after the other: the store and the running instance agree", async () => {
+    const created: { token: string | undefined; closed: boolean }[] = [];
+    const engine = await createEngine({
+      vault: { key },
+      connectors: [{ connector: tokenSource(created), notConfigured }],
+    });
+    const tokens = ["concurrent-token-aaaaaaaa", "concurrent-token-bbbbbbbb", "concurrent-token-cccccccc"];
+    await Promise.all(
+      tokens.map((token) =>
+        engine.connectorConfigs.put("monitoring", "tokened", { webhookAuth: { type: "bearer", token } }),
+      ),
+    );
+    const [stored] = await engine.storage.connectorConfigs.find();
+    expect(stored?.version).toBe(3);
+    expect(createVault({ key }).open(stored!.ciphertext)["webhookAuth.token"]).toBe(
+      JSON.stringify(created.at(-1)?.token),
+    );
+    expect(created.filter((c) => !c.closed)).toHaveLength(1);
     await engine.close();
   });
 
@@ -309,52 +336,6 @@ describe("connector configuration through the store", () => {
       lastError: expect.stringContaining("RW_ERR_AUTH_UNAUTHENTICATED"),
     });
     expect(info?.activity.lastWebhookAt).toEqual(expect.any(String));
-    await engine.close();
-  });
-});
-
-describe("a ticket's connection_config set after it arrived (connector guide, Option 2)", () => {
-  it("sets the guide's body on an existing ticket, audited, and removes it with null", async () => {
-    const engine = await createEngine();
-    const { ticket } = await engine.tickets.ingest(
-      { title: "Disk full on web-01", metaData: { team: "sre" } },
-      { autoExecute: false },
-    );
-    const config = {
-      connector_type: "ssh",
-      host: "192.168.1.100",
-      port: 22,
-      username: "admin",
-      credential_id: 5,
-    };
-    const updated = await engine.tickets.setConnectionConfig(ticket.id, config, {
-      actor: "alice",
-      origin: "test",
-    });
-    expect(updated.metaData).toEqual({ team: "sre", connection_config: config });
-    const audit = await engine.audit.list();
-    expect(audit.items[0]).toMatchObject({ action: "ticket.connection_config_set", actor: "alice" });
-    const removed = await engine.tickets.setConnectionConfig(ticket.id, null);
-    expect(removed.metaData).toEqual({ team: "sre" });
-    await engine.close();
-  });
-
-  it("refuses a secret on the ticket and a malformed field, naming each", async () => {
-    const engine = await createEngine();
-    const { ticket } = await engine.tickets.ingest({ title: "x" }, { autoExecute: false });
-    const err = await engine.tickets
-      .setConnectionConfig(ticket.id, { host: "db", password: "hunter22", port: 70_000 })
-      .catch((e: unknown) => e);
-    expect(isRunwardenError(err) && err.code).toBe("RW_ERR_INPUT_INVALID");
-    const fields = (err as { details: { fields: { field: string }[] } }).details.fields.map((f) => f.field);
-    expect(fields.sort()).toEqual([
-      "meta_data.connection_config.password",
-      "meta_data.connection_config.port",
-    ]);
-    expect(JSON.stringify(err)).not.toContain("hunter22");
-    expect(await codeOf(engine.tickets.setConnectionConfig(424242, { host: "db" }))).toBe(
-      "RW_ERR_STORAGE_NOT_FOUND",
-    );
     await engine.close();
   });
 });
