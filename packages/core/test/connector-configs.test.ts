@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import {
   createEngine,
@@ -337,5 +337,47 @@ describe("connector configuration through the store", () => {
     });
     expect(info?.activity.lastWebhookAt).toEqual(expect.any(String));
     await engine.close();
+  });
+
+  it("re-seals stored connector secrets when the vault key rotates", async () => {
+    const engine = await createEngine({
+      vault: { key },
+      connectors: [{ connector: tokenSource(), notConfigured }],
+    });
+    const token = "rotate-me-token-0123456789";
+    await engine.connectorConfigs.put("monitoring", "tokened", { webhookAuth: { type: "bearer", token } });
+    const newKey = randomBytes(32);
+    await engine.credentials.rotateKey(newKey);
+    const [stored] = await engine.storage.connectorConfigs.find();
+    expect(createVault({ key: newKey }).open(stored!.ciphertext)["webhookAuth.token"]).toBe(
+      JSON.stringify(token),
+    );
+    expect(() => createVault({ key }).open(stored!.ciphertext)).toThrow();
+    await engine.close();
+  });
+
+  it("reloads a configuration another engine instance on the same store changed", async () => {
+    const storage = createMemoryStorage();
+    const created: { token: string | undefined; closed: boolean }[] = [];
+    const one = await createEngine({
+      storage,
+      vault: { key },
+      connectors: [{ connector: tokenSource(), notConfigured }],
+    });
+    const two = await createEngine({
+      storage,
+      vault: { key },
+      connectors: [{ connector: tokenSource(created), notConfigured }],
+    });
+    await one.start();
+    await two.start();
+    await one.connectorConfigs.put("monitoring", "tokened", {
+      webhookAuth: { type: "bearer", token: "shared-store-token-0123456" },
+    });
+    await vi.waitFor(() => expect(two.connectors.has("monitoring", "tokened")).toBe(true));
+    expect(created.map((c) => c.token)).toEqual(["shared-store-token-0123456"]);
+    expect((await two.connectors.list("monitoring", { health: false }))[0]?.configSource).toBe("store");
+    await two.close().catch(() => undefined);
+    await one.close().catch(() => undefined);
   });
 });

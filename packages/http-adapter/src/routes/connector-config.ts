@@ -199,9 +199,11 @@ export function connectorConfigRoutes(route: RouteContext): void {
       access: viewer,
       params: NameParams,
       responses: { 200: { description: "The connector", wire: ConnectorDetailWire } },
-      async handler(c, { params }) {
+      async handler(c, { params, actor }) {
         known(kind, params.name);
         const { name } = params;
+        // The stored values (URLs, user names) are for operators, as GET …/config is.
+        const mayReadConfig = ["operator", "admin"].some((role) => actor.roles.includes(role as never));
         const [infos, pollers, view] = await Promise.all([
           engine.connectors.list(kind, { health: false }),
           kind === "monitoring" ? engine.monitoring.status() : Promise.resolve([]),
@@ -241,7 +243,7 @@ export function connectorConfigRoutes(route: RouteContext): void {
             baseUrl: route.publicBase(c),
           }),
           sample_webhook: kind === "monitoring" && typeof definition.sampleWebhook === "function",
-          config: viewToWire(view),
+          config: mayReadConfig ? viewToWire(view) : { ...viewToWire(view), config: null },
         });
       },
     });

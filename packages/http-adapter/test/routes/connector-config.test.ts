@@ -113,6 +113,8 @@ describe("PUT /connectors/{kind}/{name}/config", () => {
     expect((await h.json("POST", "/tickets/webhook/acme", { json: {}, token: null })).status).toBe(401);
     const read = await h.json("GET", "/connectors/monitoring/acme/config", { token: h.tokens.operator });
     expect(read.body.config.webhookAuth.token).toBe("********");
+    const asViewer = await h.json("GET", "/connectors/monitoring/acme", { token: h.tokens.viewer });
+    expect(asViewer.body.config).toMatchObject({ stored: true, config: null });
     const detail = await h.json("GET", "/connectors/monitoring/acme");
     expect(detail.body.activity).toMatchObject({
       webhooks: 1,
