@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +21,7 @@ import { type RunningServer, startServer } from "../src/server.js";
 const chromiumPath = "/usr/bin/chromium";
 const alertmanagerPath = "/usr/bin/prometheus-alertmanager";
 const adminToken = "connectors-config-admin-token-01";
+const shots = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url));
 
 let server: RunningServer;
 let browser: Browser;
@@ -141,6 +143,13 @@ describe("configuring Prometheus from the Connectors tab", () => {
     await expect
       .poll(async () => (await server.engine.connectorConfigs.get("monitoring", "prometheus")).config?.url)
       .toBe(amUrl);
+    // The card as a person sees it afterwards: the secret no longer shown, the form reopened.
+    await expect.poll(async () => card().textContent()).not.toContain(secret);
+    await card().locator('[data-action="configure"]').click();
+    await card().locator('input[data-path="url"]').waitFor();
+    expect(await card().locator('input[data-path="url"]').inputValue()).toBe(amUrl);
+    await page.evaluate("document.getElementById('toasts')?.replaceChildren()");
+    await card().screenshot({ path: join(shots, "connectors-configure.png") });
     // The secret kept: the webhook still takes it.
     const check = await fetch(`${server.url}/api/v1/tickets/webhook/prometheus`, {
       method: "POST",

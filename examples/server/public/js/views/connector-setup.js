@@ -185,14 +185,14 @@ function facts(d) {
     d.config_source === "host"
       ? `from the environment (${d.configured_by ?? "host"}): change it there and restart`
       : d.config.stored
-        ? `stored ${time(d.config.updated_at)} by ${d.config.updated_by}`
+        ? ["stored ", time(d.config.updated_at), ` by ${d.config.updated_by ?? "?"}`]
         : "none yet",
   );
   if (d.kind === "monitoring") {
     row(
       "Last webhook",
       d.activity.last_webhook_at
-        ? `${time(d.activity.last_webhook_at)} (${d.activity.webhooks} since start)`
+        ? [time(d.activity.last_webhook_at), ` (${d.activity.webhooks} since start)`]
         : "none since start",
     );
     if (d.poller) {
@@ -211,7 +211,7 @@ function facts(d) {
     lastError.length === 0
       ? h("span", { class: "health healthy" }, "none")
       : lastError.map((e) =>
-          h("div", { class: "health unhealthy", title: e.text }, `${time(e.at)}: ${e.text.slice(0, 120)}`),
+          h("div", { class: "health unhealthy", title: e.text }, time(e.at), `: ${e.text.slice(0, 120)}`),
         ),
   );
   return out;
