@@ -97,6 +97,23 @@ export interface ConnectorConfigsApi {
   sendTestAlert(name: string, options?: ActorOptions): Promise<WebhookResult>;
 }
 
+/**
+ * A connector's `configSchema` as the API and the dashboard's form read it: JSON Schema (input
+ * side; `secret()` fields flagged `"x-secret": true` and `writeOnly`; in-process-only options
+ * left out), the secret paths, the required top-level fields and where a generated webhook
+ * secret goes. Throws when zod cannot describe the schema (the connector testkit checks this).
+ */
+export function describeConnectorConfig(schema: z.ZodType): ConnectorConfigSchema {
+  const target = webhookSecretTargets(schema)[0];
+  const jsonSchema = configJsonSchema(schema);
+  return {
+    jsonSchema,
+    secretPaths: secretPaths(schema),
+    required: Array.isArray(jsonSchema.required) ? (jsonSchema.required as string[]) : [],
+    webhookSecretPath: target ? target.path.join(".") : null,
+  };
+}
+
 /** The signal topic another engine instance sharing the store listens on. */
 export const connectorConfigTopic = "connector-config";
 
@@ -317,15 +334,7 @@ export function createConnectorConfigsApi(
     },
 
     schema(kind, name) {
-      const definition = definitionOf(kind, name);
-      const target = webhookSecretTargets(definition.configSchema)[0];
-      const jsonSchema = configJsonSchema(definition.configSchema);
-      return {
-        jsonSchema,
-        secretPaths: secretPaths(definition.configSchema),
-        required: Array.isArray(jsonSchema.required) ? (jsonSchema.required as string[]) : [],
-        webhookSecretPath: target ? target.path.join(".") : null,
-      };
+      return describeConnectorConfig(definitionOf(kind, name).configSchema);
     },
 
     async applyStored() {

@@ -37,6 +37,7 @@ export {
   type ConnectorConfigsApi,
   type ConnectorConfigView,
   connectorConfigTopic,
+  describeConnectorConfig,
 } from "./connector-configs.js";
 export {
   builtInCredentialTypes,
