@@ -121,9 +121,9 @@ describe("the example server with no configuration", () => {
     }
   });
 
-  it("lists every registered monitoring and ticketing connector with a configuration form and a hint naming the Connectors tab", async () => {
+  it("lists every registered connector with a configuration form, and a hint naming the Connectors tab when it needs one", async () => {
     const server = await start();
-    for (const kind of ["monitoring", "ticketing"] as const) {
+    for (const kind of ["monitoring", "ticketing", "infrastructure"] as const) {
       const listed = await list(server, kind);
       expect(Object.keys(listed).length, kind).toBeGreaterThan(0);
       for (const connector of Object.values(listed)) {
