@@ -191,7 +191,7 @@ export function createConnectorConfigsApi(
     );
   };
 
-  async function store_(
+  async function storeAndApply(
     kind: ConnectorKind,
     name: string,
     config: Record<string, unknown>,
@@ -287,7 +287,7 @@ export function createConnectorConfigsApi(
         else setAt(given, path, kept);
       }
       if (problems.length > 0) throw invalid(name, problems);
-      const record = await store_(kind, name, given, current, options, "connector.configured");
+      const record = await storeAndApply(kind, name, given, current, options, "connector.configured");
       log.info({ kind, name }, "connector configuration stored");
       return view(kind, name, record);
     },
@@ -319,7 +319,7 @@ export function createConnectorConfigsApi(
           firstProblems ??= fieldIssues(checked.error);
           continue;
         }
-        const record = await store_(
+        const record = await storeAndApply(
           kind,
           name,
           candidate,

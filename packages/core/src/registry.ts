@@ -358,7 +358,10 @@ export async function createConnectorRegistry(
       credentialTypes: declaredTypes === undefined ? null : Object.keys(declaredTypes).sort(),
       health: null,
       healthAt: 0,
-      source: config === undefined && kind === "infrastructure" ? "none" : "host",
+      // Infrastructure connectors mostly need no config of their own: one registered bare may be
+      // configured through the API later; everything else the host registered is the host's.
+      source:
+        config === undefined && configuredBy === undefined && kind === "infrastructure" ? "none" : "host",
       configuredBy: configuredBy ?? null,
     });
     for (const type of connectionTypes) byConnectionType.set(canonicalType(type), name);

@@ -380,4 +380,13 @@ describe("connector configuration through the store", () => {
     await two.close().catch(() => undefined);
     await one.close().catch(() => undefined);
   });
+
+  it("never lets the API configure the built-in local connector", async () => {
+    const engine = await createEngine({ vault: { key } });
+    expect(await codeOf(engine.connectorConfigs.put("infrastructure", "local", { runAs: "root" }))).toBe(
+      "RW_ERR_CONFIG_HOST_OWNED",
+    );
+    expect((await engine.connectorConfigs.get("infrastructure", "local")).source).toBe("host");
+    await engine.close();
+  });
 });
