@@ -22,8 +22,7 @@ export function columnsOf(collection: CollectionName): Column[] {
   }));
 }
 
-export const tableOf = (collection: CollectionName) =>
-  `rw_${collection.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+export const tableOf = (collection: CollectionName) => `rw_${collection}`;
 
 const table = (name: string, columns: string, extra = "") => `
 CREATE TABLE rw_${name} (
@@ -83,10 +82,13 @@ CREATE UNIQUE INDEX rw_tokens_token_hash ON rw_tokens (token_hash);
 CREATE TABLE rw_kv (key text PRIMARY KEY, value text NOT NULL);
 `;
 
-/** Connector configurations stored through the API: one per (kind, name). */
+/**
+ * Connector configurations stored through the API: one per (kind, name). The table is named as
+ * every table is (`rw_<collection>`, unquoted, so PostgreSQL folds it to `rw_connectorconfigs`).
+ */
 const V2 = `
-${table("connector_configs", "kind text, name text")}
-CREATE UNIQUE INDEX rw_connector_configs_kind_name ON rw_connector_configs (kind, name);
+${table("connectorConfigs", "kind text, name text")}
+CREATE UNIQUE INDEX rw_connectorconfigs_kind_name ON rw_connectorConfigs (kind, name);
 `;
 
 /** Every migration, in order. Append new ones; never edit a shipped one. */
