@@ -17,6 +17,7 @@ const Env = z.object({
   RUNWARDEN_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   RUNWARDEN_PROMETHEUS_TOKEN: z.string().min(16, "must be at least 16 characters").max(4096).optional(),
   RUNWARDEN_PUBLIC_METRICS: z.enum(["0", "1", "true", "false"]).optional(),
+  RUNWARDEN_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   RUNWARDEN_LOCAL_RUN_AS: z
     .string()
     .regex(/^([a-z_][a-z0-9_.-]*\$?|\d+(:\d+)?)$/i, "must be a user name or uid[:gid]")
@@ -178,6 +179,11 @@ export interface ServerConfig {
   prometheusToken: string | undefined;
   publicMetrics: boolean;
   /**
+   * RUNWARDEN_PUBLIC_URL: the server's URL as vendors reach it (`https://runwarden.example`), for
+   * the webhook URLs and snippets of the Connectors tab. Unset: the URL the request came to.
+   */
+  publicUrl: string | undefined;
+  /**
    * RUNWARDEN_LOCAL_RUN_AS: the OS user local steps run as. `undefined` (unset): the default, an
    * unprivileged user when the server runs as root; `null` (set empty): the server's own user.
    */
@@ -247,6 +253,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     webhookSecret: e.RUNWARDEN_WEBHOOK_SECRET,
     prometheusToken: e.RUNWARDEN_PROMETHEUS_TOKEN,
     publicMetrics: e.RUNWARDEN_PUBLIC_METRICS === "1" || e.RUNWARDEN_PUBLIC_METRICS === "true",
+    publicUrl: e.RUNWARDEN_PUBLIC_URL,
     // Set but empty turns it off (empty values are otherwise the same as unset).
     localRunAs: env.RUNWARDEN_LOCAL_RUN_AS === "" ? null : e.RUNWARDEN_LOCAL_RUN_AS,
     logLevel: e.LOG_LEVEL,

@@ -121,6 +121,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     tokens,
     logger,
     publicMetrics: config.publicMetrics,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(config.webhookSecret ? { webhooks: { generic: { secret: config.webhookSecret } } } : {}),
   });
   const api = toNodeHandler(adapter);

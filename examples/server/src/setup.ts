@@ -142,7 +142,7 @@ function notConfiguredHint(connector: ConnectorDefinition, variable: string, exa
   if (connector.name === "prometheus") {
     return {
       needs: [prometheusTokenVariable],
-      hint: `set ${prometheusTokenVariable} to a token of at least 16 characters (Alertmanager sends it as "Authorization: Bearer <token>"), or ${variable} to its JSON configuration, and restart the server`,
+      hint: `configure it in the dashboard's Connectors tab (or PUT /api/v1/connectors/monitoring/prometheus/config, or POST …/config/webhook-secret to generate a token), or set ${prometheusTokenVariable} to a token of at least 16 characters (Alertmanager sends it as "Authorization: Bearer <token>") or ${variable} to its JSON configuration and restart the server`,
     };
   }
   const checked = connector.configSchema.safeParse({});
@@ -151,7 +151,7 @@ function notConfiguredHint(connector: ConnectorDefinition, variable: string, exa
     : [...new Set(checked.error.issues.map((issue) => String(issue.path[0] ?? "")))].filter((f) => f !== "");
   return {
     needs: fields.length > 0 ? fields.map((field) => `${variable}.${field}`) : [variable],
-    hint: `set ${variable} to its JSON configuration, e.g. ${example}, and restart the server`,
+    hint: `configure it in the dashboard's Connectors tab (or PUT /api/v1/connectors/${connector.kind}/${connector.name}/config), or set ${variable} to its JSON configuration, e.g. ${example}, and restart the server`,
   };
 }
 
@@ -204,11 +204,16 @@ export async function firstPartyConnectors(
       const variable = connectorConfigVariable(connector.name);
       const given = configs[variable];
       if (given !== undefined) {
-        registrations.push({ connector, config: checkedConfig(connector, variable, given) });
+        registrations.push({
+          connector,
+          config: checkedConfig(connector, variable, given),
+          configuredBy: variable,
+        });
       } else if (connector.name === "prometheus" && options.prometheusToken) {
         registrations.push({
           connector,
           config: { webhookAuth: { type: "bearer", token: options.prometheusToken } },
+          configuredBy: prometheusTokenVariable,
         });
       } else {
         const notConfigured = notConfiguredHint(connector, variable, example);
@@ -321,7 +326,11 @@ export async function loadConfiguredConnectors(
     const variable = connectorConfigVariable(connector.name);
     used.add(variable);
     const config = checkedConfig(connector, variable, configs[variable]);
-    registrations.push({ connector, config });
+    registrations.push({
+      connector,
+      config,
+      ...(configs[variable] !== undefined ? { configuredBy: variable } : {}),
+    });
     options.log.info(
       { connector: connector.name, kind: connector.kind, spec, configured: configs[variable] !== undefined },
       "connector loaded from configuration",

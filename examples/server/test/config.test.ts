@@ -26,6 +26,7 @@ describe("readConfig", () => {
       RUNWARDEN_MASTER_KEY: "k",
       RUNWARDEN_WEBHOOK_SECRET: "s".repeat(16),
       RUNWARDEN_PUBLIC_METRICS: "1",
+      RUNWARDEN_PUBLIC_URL: "https://runwarden.example",
       LOG_LEVEL: "debug",
     });
     expect(config).toMatchObject({
@@ -33,6 +34,7 @@ describe("readConfig", () => {
       port: 9000,
       dataDir: "/var/lib/runwarden",
       publicMetrics: true,
+      publicUrl: "https://runwarden.example",
       logLevel: "debug",
     });
   });
@@ -47,6 +49,7 @@ describe("readConfig", () => {
 
   it("names the variable when a value is wrong", () => {
     expect(() => readConfig({ PORT: "http" })).toThrow(/PORT/);
+    expect(() => readConfig({ RUNWARDEN_PUBLIC_URL: "ftp://x" })).toThrow(/RUNWARDEN_PUBLIC_URL/);
     expect(() => readConfig({ RUNWARDEN_ADMIN_TOKEN: "short" })).toThrow(
       /RUNWARDEN_ADMIN_TOKEN: must be at least 16/,
     );

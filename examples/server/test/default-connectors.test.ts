@@ -38,9 +38,14 @@ interface ConnectorWire {
   hint: string | null;
 }
 
-async function list(server: RunningServer, kind: string): Promise<Record<string, ConnectorWire>> {
+async function list(
+  server: RunningServer,
+  kind: string,
+  // A restart on the same data folder keeps the first start's token (and cannot show it).
+  token = server.adminToken,
+): Promise<Record<string, ConnectorWire>> {
   const res = await fetch(`${server.url}/api/v1/connectors/${kind}`, {
-    headers: { authorization: `Bearer ${server.adminToken}` },
+    headers: { authorization: `Bearer ${token}` },
   });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { items: ConnectorWire[] };
@@ -165,6 +170,74 @@ describe("the example server with no configuration", () => {
     }
   });
 
+  it("lists every registered connector with a configuration form, and a hint naming the Connectors tab when it needs one", async () => {
+    const server = await start();
+    for (const kind of ["monitoring", "ticketing", "infrastructure"] as const) {
+      const listed = await list(server, kind);
+      expect(Object.keys(listed).length, kind).toBeGreaterThan(0);
+      for (const connector of Object.values(listed)) {
+        const res = await fetch(`${server.url}/api/v1/connectors/${kind}/${connector.name}`, {
+          headers: { authorization: `Bearer ${server.adminToken}` },
+        });
+        expect(res.status, connector.name).toBe(200);
+        const detail = (await res.json()) as {
+          config_schema: { json_schema: { type?: string } };
+          webhook_url: string | null;
+          config: { source: string };
+        };
+        expect(detail.config_schema.json_schema.type, connector.name).toBe("object");
+        if (kind === "monitoring") {
+          expect(detail.webhook_url).toBe(`${server.url}/api/v1/tickets/webhook/${connector.name}`);
+        }
+        if (connector.status !== "not_configured") continue;
+        expect(connector.hint, connector.name).toContain("Connectors tab");
+        expect(connector.hint, connector.name).toContain(
+          `/api/v1/connectors/${kind}/${connector.name}/config`,
+        );
+        if (kind !== "monitoring") continue;
+        // Each documented webhook source answers with how to configure it, never a 404.
+        const hook = await postWebhook(server, connector.name, { any: "body" });
+        expect(hook.status, connector.name).toBe(503);
+        const body = (await hook.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe("RW_ERR_PLUGIN_NOT_CONFIGURED");
+        expect(body.error.message).toContain("Connectors tab");
+      }
+    }
+  });
+
+  it("configures prometheus through the API without a restart, and keeps it across one", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "rw-defaults-"));
+    const first = await startServer(
+      readConfig({ PORT: "0", RUNWARDEN_DATA_DIR: dataDir }),
+      pino({ level: "silent" }),
+    );
+    const auth = { authorization: `Bearer ${first.adminToken}`, "content-type": "application/json" };
+    const generated = await fetch(
+      `${first.url}/api/v1/connectors/monitoring/prometheus/config/webhook-secret`,
+      {
+        method: "POST",
+        headers: auth,
+      },
+    );
+    expect(generated.status).toBe(200);
+    const { secret } = (await generated.json()) as { secret: string };
+    expect((await postWebhook(first, "prometheus", alertmanagerBody)).status).toBe(401);
+    expect((await postWebhook(first, "prometheus", alertmanagerBody, secret)).status).toBe(202);
+    expect((await list(first, "monitoring")).prometheus).toMatchObject({ status: "ready" });
+    await first.close();
+
+    const second = await startServer(
+      readConfig({ PORT: "0", RUNWARDEN_DATA_DIR: dataDir }),
+      pino({ level: "silent" }),
+    );
+    started.push({ server: second, dataDir });
+    expect((await list(second, "monitoring", first.adminToken)).prometheus).toMatchObject({
+      status: "ready",
+      config_source: "store",
+    });
+    expect((await postWebhook(second, "prometheus", alertmanagerBody, secret)).status).toBe(202);
+  });
+
   it("keeps a 404 for an unknown source, listing the known ones", async () => {
     const server = await start();
     const res = await postWebhook(server, "nagios", {});
@@ -187,6 +260,25 @@ describe("the example server with RUNWARDEN_PROMETHEUS_TOKEN", () => {
     expect(ok.status).toBe(202);
     const body = (await ok.json()) as { tickets: { id: number }[] };
     expect(body.tickets).toHaveLength(1);
+  });
+
+  it("says the environment configures prometheus and refuses a PUT with 409: the environment wins", async () => {
+    const server = await start({ RUNWARDEN_PROMETHEUS_TOKEN: token });
+    const headers = { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" };
+    const config = await fetch(`${server.url}/api/v1/connectors/monitoring/prometheus/config`, { headers });
+    expect(await config.json()).toMatchObject({
+      source: "host",
+      configured_by: "RUNWARDEN_PROMETHEUS_TOKEN",
+    });
+    const put = await fetch(`${server.url}/api/v1/connectors/monitoring/prometheus/config`, {
+      method: "PUT",
+      headers,
+      body: JSON.stringify({ webhookAuth: { type: "none" } }),
+    });
+    expect(put.status).toBe(409);
+    const body = (await put.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("RW_ERR_CONFIG_HOST_OWNED");
+    expect(body.error.message).toContain("RUNWARDEN_PROMETHEUS_TOKEN");
   });
 
   it("configures datadog from RUNWARDEN_CONNECTOR_CONFIG_DATADOG without RUNWARDEN_CONNECTORS", async () => {

@@ -21,6 +21,7 @@ import type { z } from "zod";
 import { closedPort } from "./internal/capture.js";
 import {
   checkCapabilitiesMatchMethods,
+  checkConfigSchema,
   checkDescribe,
   checkExecAbort,
   checkExecRuns,
@@ -30,10 +31,12 @@ import {
   checkOperation,
   checkRefusesGarbage,
   checkRejectedCredential,
+  checkSampleWebhook,
   checkSecretHygiene,
   checkStreamOutput,
   checkTimeout,
   checkUnreachable,
+  checkVendorSetup,
   checkWriteDescribe,
   defaultOperation,
   type OperationCapability,
@@ -225,6 +228,12 @@ export function testConnector<K extends ConnectorKind, S extends z.ZodType>(
 
       it("declares a capability for every optional method it has, and has the method of each it declares", () => {
         checkCapabilitiesMatchMethods(subject());
+      });
+
+      it("describes its configuration and vendor set-up for the Connectors tab", async () => {
+        checkConfigSchema(subject());
+        checkVendorSetup(subject());
+        await checkSampleWebhook(subject());
       });
     });
 

@@ -13,6 +13,7 @@ import { z } from "zod";
 import { closedPort } from "../src/internal/capture.js";
 import {
   checkCapabilitiesMatchMethods,
+  checkConfigSchema,
   checkDescribe,
   checkExecAbort,
   checkHealthAborted,
@@ -24,10 +25,12 @@ import {
   checkPullChangesCursor,
   checkRefusesGarbage,
   checkRejectedCredential,
+  checkSampleWebhook,
   checkSecretHygiene,
   checkStreamOutput,
   checkTimeout,
   checkUnreachable,
+  checkVendorSetup,
   checkWebhookHostile,
   checkWebhookRefusesAnonymous,
   checkWebhookSamples,
@@ -110,6 +113,68 @@ describe("registration through core's registry", () => {
   it("registers a well-behaved connector and hands back the instance core created", async () => {
     const h = await register(memoryShell());
     expect(typeof h.instance.open).toBe("function");
+  });
+});
+
+const sampleWebhookBody = { alerts: [{ id: "a-1", title: "Sample alert" }] };
+
+describe("Connectors tab rules", () => {
+  it("keeps contract/config-schema, vendor-setup and sample-webhook on a well-behaved webhook source", async () => {
+    const good = defineConnector({
+      ...memoryMonitor(),
+      vendorSetup: ({ webhookUrl, webhookSecret }) => [
+        {
+          title: "Point it here",
+          snippet: { language: "text", content: `${webhookUrl} ${webhookSecret ?? "<secret>"}` },
+        },
+      ],
+      sampleWebhook: () => ({ body: sampleWebhookBody }),
+    });
+    const h = await register(good, monitorConfig);
+    expect(
+      await ruleOf(async () => {
+        checkConfigSchema(h);
+        checkVendorSetup(h);
+        await checkSampleWebhook(h);
+      }),
+    ).toBe("kept");
+  });
+
+  it("fails contract/vendor-setup when a webhook source's steps do not name the webhook URL", async () => {
+    const h = await register(
+      defineConnector({ ...memoryMonitor(), vendorSetup: () => [{ title: "Point it at us" }] }),
+      monitorConfig,
+    );
+    expect(await ruleOf(async () => checkVendorSetup(h))).toBe("contract/vendor-setup");
+  });
+
+  it("fails contract/vendor-setup when a step has no title or the steps drop a given secret", async () => {
+    const untitled = await register(
+      defineConnector({
+        ...memoryMonitor(),
+        vendorSetup: ({ webhookUrl }) => [{ title: "", text: webhookUrl }],
+      }),
+      monitorConfig,
+    );
+    expect(await ruleOf(async () => checkVendorSetup(untitled))).toBe("contract/vendor-setup");
+    const dropped = await register(
+      defineConnector({
+        ...memoryMonitor(),
+        vendorSetup: ({ webhookUrl, webhookSecret }) => [
+          { title: "t", text: `${webhookUrl} ${webhookSecret ? "<hidden>" : "<secret>"}` },
+        ],
+      }),
+      monitorConfig,
+    );
+    expect(await ruleOf(async () => checkVendorSetup(dropped))).toBe("contract/vendor-setup");
+  });
+
+  it("fails contract/sample-webhook when the connector's own parser refuses its sample", async () => {
+    const h = await register(
+      defineConnector({ ...memoryMonitor(), sampleWebhook: () => ({ body: "not what it parses" }) }),
+      monitorConfig,
+    );
+    expect(await ruleOf(async () => checkSampleWebhook(h))).toBe("contract/sample-webhook");
   });
 });
 

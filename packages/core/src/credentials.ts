@@ -267,7 +267,27 @@ export function createCredentialsApi(
       // Open everything first: a credential the current keys cannot open stops the rotation
       // before anything was re-sealed.
       const opened = records.map((record) => ({ record, secrets: vault.open(record.ciphertext) }));
+      // Connector configurations stored through the API are sealed with the same key.
+      const configs = (await ctx.storage.connectorConfigs.find({ order: "asc" }))
+        .filter((record) => record.ciphertext !== "")
+        .map((record) => ({ record, secrets: vault.open(record.ciphertext) }));
       const { previousKeyId, keyId } = vault.rotate(newKey);
+      for (const { record, secrets } of configs) {
+        for (let attempt = 0, current = record; ; attempt++) {
+          try {
+            await ctx.storage.connectorConfigs.update(current.id, current.version, {
+              ciphertext: vault.seal(secrets),
+            });
+            break;
+          } catch (err) {
+            if (!isRunwardenError(err) || err.code !== "RW_ERR_STORAGE_CONFLICT" || attempt >= 3) throw err;
+            const fresh = await ctx.storage.connectorConfigs.get(current.id);
+            if (!fresh || fresh.ciphertext === "" || vault.keyIdOf(fresh.ciphertext) === keyId) break;
+            current = fresh;
+            Object.assign(secrets, vault.open(fresh.ciphertext));
+          }
+        }
+      }
       let rotated = 0;
       for (const { record, secrets } of opened) {
         let current = record;

@@ -489,3 +489,28 @@ export const WebhookSourceRecord = z.object({
   lastReceivedAt: z.string().nullable(),
 });
 export type WebhookSourceRecord = z.infer<typeof WebhookSourceRecord>;
+
+// ── Connector configuration stored through the API ─────────────────────────────────────────────
+
+/**
+ * A connector's configuration as `PUT /connectors/{kind}/{name}/config` stores it: the fields its
+ * schema does not mark secret in clear, the secret ones sealed by the vault (keyed by their
+ * dotted path, `webhookAuth.token`). One per (kind, name).
+ */
+export const ConnectorConfigRecord = z.object({
+  id: z.number().int(),
+  version: z.number().int(),
+  kind: z.enum(["monitoring", "ticketing", "infrastructure"]),
+  name: z.string(),
+  /** The configuration without its secret fields. */
+  config: JsonRecord,
+  /** Dotted paths of the sealed fields (`webhookAuth.token`, `hosts.0.key`), sorted. */
+  secretPaths: z.array(z.string()),
+  /** The vault envelope of the secret fields, by dotted path. */
+  ciphertext: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** Who stored it last. */
+  updatedBy: z.string(),
+});
+export type ConnectorConfigRecord = z.infer<typeof ConnectorConfigRecord>;

@@ -6,13 +6,18 @@ import { type Logger, pino } from "pino";
 import { type AnalyzerStage, createAnalyzer } from "./analyzer/index.js";
 import { type AuditLog, createAuditLog } from "./audit.js";
 import { type ConnectionsApi, createConnectionResolver, createConnectionsApi } from "./connections.js";
+import {
+  type ConnectorConfigsApi,
+  connectorConfigTopic,
+  createConnectorConfigsApi,
+} from "./connector-configs.js";
 import { type CredentialsApi, createCredentialsApi } from "./credentials.js";
 import { approvalStatuses, sessionStatuses, type Ticket, ticketStatuses } from "./domain.js";
 import { createEventBus, type EngineEvents } from "./events.js";
 import { type ApprovalsApi, createExecutor, type ExecutionsApi } from "./executor/index.js";
 import { Redactor } from "./executor/redaction.js";
 import type { EngineContext } from "./internal/context.js";
-import type { ConnectorDefinition, ConnectorRegistration } from "./plugin.js";
+import type { ConnectorDefinition, ConnectorRegistration, TicketingConnector } from "./plugin.js";
 import { type Clock, defaultPolicy, type Policy, systemClock } from "./policy.js";
 import { type ConnectorRegistry, createConnectorRegistry } from "./registry.js";
 import { createRunbooksApi, type RunbooksApi } from "./runbooks.js";
@@ -89,6 +94,11 @@ export interface Engine {
   readonly connections: ConnectionsApi;
   readonly audit: AuditLog;
   readonly connectors: ConnectorRegistry;
+  /**
+   * Connector configuration kept in the store (`GET/PUT /connectors/{kind}/{name}/config`):
+   * validated, secrets sealed, the connector recreated live. The host's own config wins.
+   */
+  readonly connectorConfigs: ConnectorConfigsApi;
   readonly events: EngineEvents;
   readonly storage: Storage;
   readonly instanceId: string;
@@ -143,6 +153,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const registry = await createConnectorRegistry(ctx, options.connectors ?? []);
   const vault = createVault(options.vault);
   const audit = createAuditLog(ctx);
+  // Stored connector configurations first: a source named in `monitoring`, or the ticketing
+  // connector of `sync`, may be configured only there. (`tickets` is only called later.)
+  const connectorConfigs = createConnectorConfigsApi(ctx, {
+    registry,
+    vault,
+    audit,
+    ingest: (input, options) => tickets.ingest(input, options),
+  });
+  await connectorConfigs.applyStored();
   const runbooks = createRunbooksApi(ctx, {
     audit,
     connectionLanguages: async (name) => {
@@ -158,6 +177,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     analyzer,
     registry,
     webhookSources,
+    audit,
     autoExecute: (ticket) => executor.autoExecute(ticket),
     ticketResolved: (ticket, reason) => executor.ticketResolved(ticket, reason),
   });
@@ -172,6 +192,16 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       executor.ticketResolved(ticket, reason),
     );
   const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets, audit);
+  // A monitoring connector configured through the API gets a fresh poller on the new instance.
+  let running = false;
+  registry.onConfigured((kind, name) => {
+    if (kind === "monitoring") void monitoring.replace(name, running);
+  });
+  for (const info of await registry.list("monitoring", { health: false })) {
+    if (info.configSource === "store" && !monitoring.poller(info.name))
+      await monitoring.replace(info.name, false);
+  }
+  let unsubscribe: (() => void) | undefined;
 
   let started = false;
   let closed = false;
@@ -185,6 +215,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     connections,
     audit,
     connectors: registry,
+    connectorConfigs,
     events: ctx.events,
     storage: ctx.storage,
     instanceId: ctx.instanceId,
@@ -216,13 +247,26 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       registry.freeze();
       await executor.start();
       await sync?.start();
+      await monitoring.settled();
+      running = true;
       for (const poller of monitoring.pollers) await poller.start();
+      // Another engine instance sharing the store changed a connector's configuration.
+      unsubscribe = ctx.storage.signals.subscribe(connectorConfigTopic, (payload) => {
+        try {
+          const { kind, name, from } = JSON.parse(payload) as { kind: never; name: string; from: string };
+          if (from !== ctx.instanceId) void connectorConfigs.reload(kind, name);
+        } catch {
+          // Not ours: ignored.
+        }
+      });
     },
     async close() {
       if (closed) return;
       closed = true;
+      unsubscribe?.();
       abort.abort();
       await sync?.close();
+      await monitoring.settled();
       await Promise.allSettled(monitoring.pollers.map((poller) => poller.close()));
       await executor.close();
       await registry.close();
@@ -247,7 +291,7 @@ function createEngineSync(
       signal: ctx.signal,
       audit,
       redact: (text) => ctx.redactor.redact(text),
-      connector: registry.ticketing(ticketing),
+      connector: liveTicketing(registry, ticketing),
       target: ticketing,
       ingest: (input) => tickets.ingest(input),
       cancelSessions,
@@ -267,8 +311,14 @@ function createEngineMonitoring(
   registry: ConnectorRegistry,
   tickets: TicketsApi,
   audit: AuditLog,
-): MonitoringApi & { pollers: MonitoringPoller[] } {
-  const pollers = Object.entries(sources).map(([source, options]) =>
+): MonitoringApi & {
+  pollers: MonitoringPoller[];
+  /** Replaces (or adds) the poller of a source whose connector was (re)configured. */
+  replace(source: string, start: boolean): Promise<void>;
+  /** Waits for replacements in progress. */
+  settled(): Promise<void>;
+} {
+  const create = (source: string) =>
     createMonitoringPoller(
       {
         storage: ctx.storage,
@@ -282,12 +332,70 @@ function createEngineMonitoring(
         owner: ctx.instanceId,
         ingest: (name, alerts) => tickets.ingestAlerts(name, alerts),
       },
-      options,
-    ),
-  );
+      sources[source] ?? {},
+    );
+  const pollers = Object.keys(sources).map(create);
+  let chain: Promise<void> = Promise.resolve();
   return {
     pollers,
     poller: (source) => pollers.find((poller) => poller.source === source),
     status: () => Promise.all(pollers.map((poller) => poller.status())),
+    replace(source, start) {
+      chain = chain
+        .catch(() => undefined)
+        .then(async () => {
+          if (ctx.signal.aborted) return;
+          const index = pollers.findIndex((poller) => poller.source === source);
+          const old = index >= 0 ? pollers[index] : undefined;
+          const fresh = create(source);
+          if (old) pollers[index] = fresh;
+          else pollers.push(fresh);
+          await old
+            ?.close()
+            .catch((err: unknown) =>
+              ctx.logger.warn(
+                { source, err: { message: (err as Error).message } },
+                "old poller failed to close",
+              ),
+            );
+          if (start) await fresh.start();
+        });
+      return chain.catch((err: unknown) =>
+        ctx.logger.warn({ source, err: { message: (err as Error).message } }, "poller replacement failed"),
+      );
+    },
+    settled: () => chain.catch(() => undefined),
+  };
+}
+
+/**
+ * The ticketing connector of that name as the sync service holds it: every call goes to the
+ * instance registered now, so a configuration changed through the API (a new instance, the old
+ * one closed) takes effect without recreating the sync service.
+ */
+function liveTicketing(registry: ConnectorRegistry, name: string): TicketingConnector {
+  const current = () => registry.ticketing(name);
+  const first = current();
+  return {
+    create: (ticket, options) => current().create(ticket, options),
+    update: (ref, change, options) => current().update(ref, change, options),
+    comment: (ref, text, options) => current().comment(ref, text, options),
+    ...(first.pullChanges
+      ? {
+          pullChanges: (options) => {
+            const connector = current();
+            return connector.pullChanges
+              ? connector.pullChanges(options)
+              : Promise.resolve({ changes: [], cursor: options.cursor ?? "" });
+          },
+        }
+      : {}),
+    ...(first.describe ? { describe: (write) => current().describe?.(write) ?? write.operation } : {}),
+    ...(first.healthCheck
+      ? {
+          healthCheck: (options) =>
+            current().healthCheck?.(options) ?? Promise.resolve({ ok: true, latencyMs: 0 }),
+        }
+      : {}),
   };
 }

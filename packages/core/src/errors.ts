@@ -26,6 +26,12 @@ export const errorCatalog = {
     when: "createEngine() or a component was given options that do not validate",
     fix: "Read `details.issues`: each names the option path and what was expected",
   },
+  RW_ERR_CONFIG_HOST_OWNED: {
+    status: 409,
+    retryable: false,
+    when: "a connector configured by the host (environment variables) was sent a configuration through the API",
+    fix: "Change or unset the variable `details.configuredBy` names and restart: the host's configuration wins over a stored one",
+  },
   RW_ERR_INPUT_INVALID: {
     status: 422,
     retryable: false,

@@ -33,6 +33,13 @@ export {
 export type { AuditListOptions, AuditLog, AuditPage, AuditRecordInput } from "./audit.js";
 export { ConnectionInput, type ConnectionsApi, localConnectionName } from "./connections.js";
 export {
+  type ConnectorConfigSchema,
+  type ConnectorConfigsApi,
+  type ConnectorConfigView,
+  connectorConfigTopic,
+  describeConnectorConfig,
+} from "./connector-configs.js";
+export {
   builtInCredentialTypes,
   type CredentialSchema,
   type CredentialTypeField,
@@ -80,6 +87,8 @@ export { type LocalConnectorConfig, localConnector } from "./executor/local.js";
 export * from "./plugin.js";
 export * from "./policy.js";
 export {
+  type ConfigSource,
+  type ConnectorActivity,
   type ConnectorInfo,
   type ConnectorRegistry,
   genericWebhookSource,
@@ -142,6 +151,7 @@ export {
   monitoringStateKey,
   monitoringTarget,
 } from "./sync/monitoring.js";
+export { TicketConnectionConfig } from "./tickets/connection-config.js";
 export {
   entitiesFromLabels,
   hostLabelKeys,

@@ -431,6 +431,13 @@ export interface ConnectorDefinition<
    * @experimental
    */
   vendorSetup?: (where: VendorSetupContext) => readonly VendorSetupStep[];
+  /**
+   * Monitoring: a documented sample of the tool's webhook request, for the Connectors tab's "Send a
+   * test alert": core hands it to the configured instance's own `parseWebhook` (verification is the
+   * API's role check instead) and ingests the tickets like a real webhook's. Pure.
+   * @experimental
+   */
+  sampleWebhook?: () => { body: unknown; headers?: Readonly<Record<string, string>> };
   create(config: z.output<S>, ctx: ConnectorContext): InstanceFor<K, C> | Promise<InstanceFor<K, C>>;
 }
 
@@ -440,6 +447,12 @@ export interface VendorSetupContext {
   webhookUrl: string;
   /** The server's public base URL, without a trailing slash. */
   baseUrl: string;
+  /**
+   * What to write where the webhook secret goes in a snippet: absent normally (write a
+   * placeholder such as `<webhook token>`), the secret itself in the one response that shows a
+   * freshly generated secret.
+   */
+  webhookSecret?: string;
 }
 
 /** One step of a vendor-side set-up: a sentence or two, and optionally a snippet to paste. */
@@ -482,4 +495,9 @@ export interface ConnectorRegistration {
    * listed as not configured, with what it needs, but not created.
    */
   notConfigured?: NotConfigured;
+  /**
+   * With `config`: what it came from, shown by the API beside `config_source: "host"`
+   * (`RUNWARDEN_PROMETHEUS_TOKEN`). Never a value.
+   */
+  configuredBy?: string;
 }

@@ -47,6 +47,30 @@ export interface ConnectorInfo {
   needs: readonly string[];
   /** How to configure a not-configured connector; null when ready. */
   hint: string | null;
+  /**
+   * Where the configuration in effect comes from: `host` (passed to `createEngine`; the example
+   * server's environment variables), `store` (set through `configure`, e.g. `PUT
+   * /connectors/{kind}/{name}/config`), `none` (not configured, or a connector that needs none).
+   */
+  configSource: ConfigSource;
+  /** What configured it, when the host said (`RUNWARDEN_PROMETHEUS_TOKEN`), or who stored it. */
+  configuredBy: string | null;
+  /** Webhooks received and the last failure (monitoring connectors). */
+  activity: ConnectorActivity;
+}
+
+/** Where a connector's configuration in effect comes from. */
+export type ConfigSource = "host" | "store" | "none";
+
+/** What a connector has received lately, for status indicators. In memory, per engine instance. */
+export interface ConnectorActivity {
+  /** When the last webhook was accepted (verified and parsed). */
+  lastWebhookAt: string | null;
+  /** How many webhooks were accepted since the engine started. */
+  webhooks: number;
+  /** When the last webhook or call failed, and why (never a secret). */
+  lastErrorAt: string | null;
+  lastError: string | null;
 }
 
 export interface ListConnectorsOptions {
@@ -110,6 +134,32 @@ export interface ConnectorRegistry {
   readonly redactPaths: readonly string[];
   /** Closes every connector instance (errors are logged, not thrown). */
   close(): Promise<void>;
+  /** The declaration of a registered connector (configured or not), or undefined. */
+  definition(kind: ConnectorKind, name: string): ConnectorDefinition | undefined;
+  /** Where the configuration in effect comes from, and what set it. */
+  configSource(kind: ConnectorKind, name: string): { source: ConfigSource; configuredBy: string | null };
+  /**
+   * (Re)creates a registered connector with `config`, also after the engine started: the new
+   * instance serves every later lookup and the old one is closed. A not-configured connector
+   * becomes configured. Throws RW_ERR_PLUGIN_NOT_FOUND (unknown), RW_ERR_PLUGIN_INVALID (the
+   * config does not fit its schema, with `details.issues`, or `create` failed) and leaves the
+   * connector as it was on any failure. The engine's connector configuration API calls it; a host
+   * that passed the config itself keeps its own (see `configSource`).
+   */
+  configure(
+    kind: ConnectorKind,
+    name: string,
+    config: unknown,
+    options?: { source?: ConfigSource; configuredBy?: string | null },
+  ): Promise<void>;
+  /** Called when `configure` replaced an instance (the engine restarts the source's poller). */
+  onConfigured(listener: (kind: ConnectorKind, name: string) => void): void;
+  /** Records a webhook accepted by, or a failure of, a connector (for `activity`). */
+  recordActivity(
+    kind: ConnectorKind,
+    name: string,
+    outcome: { ok: true } | { ok: false; error: string },
+  ): void;
 }
 
 interface Entry {
@@ -120,6 +170,8 @@ interface Entry {
   credentialTypes: readonly string[] | null;
   health: ConnectorInfo["health"];
   healthAt: number;
+  source: ConfigSource;
+  configuredBy: string | null;
 }
 
 const kinds = ["monitoring", "ticketing", "infrastructure"] as const satisfies readonly ConnectorKind[];
@@ -217,10 +269,10 @@ export async function createConnectorRegistry(
   let frozen = false;
 
   async function register(registration: ConnectorDefinition | ConnectorRegistration): Promise<void> {
-    const { connector, config, notConfigured } =
+    const { connector, config, notConfigured, configuredBy } =
       "connector" in registration
         ? registration
-        : { connector: registration, config: undefined, notConfigured: undefined };
+        : { connector: registration, config: undefined, notConfigured: undefined, configuredBy: undefined };
     const label = typeof connector?.name === "string" ? connector.name : "(unnamed)";
     if (frozen) {
       throw rwError(
@@ -297,6 +349,34 @@ export async function createConnectorRegistry(
     // Checked before the connector is created, added once it is.
     credentialTypes.check(name, declaredTypes);
 
+    const instance = await instantiate(definition, config);
+    credentialTypes.add(name, declaredTypes);
+    entries[kind].set(name, {
+      definition,
+      instance,
+      connectionTypes,
+      credentialTypes: declaredTypes === undefined ? null : Object.keys(declaredTypes).sort(),
+      health: null,
+      healthAt: 0,
+      // Infrastructure connectors mostly need no config of their own: one registered bare may be
+      // configured through the API later; everything else the host registered is the host's.
+      source:
+        config === undefined && configuredBy === undefined && kind === "infrastructure" ? "none" : "host",
+      configuredBy: configuredBy ?? null,
+    });
+    for (const type of connectionTypes) byConnectionType.set(canonicalType(type), name);
+    log.debug({ connector: name, kind, version: definition.version }, "connector registered");
+  }
+
+  /**
+   * Parses `config` with the connector's schema, registers its secrets for redaction and creates
+   * the instance; throws RW_ERR_PLUGIN_INVALID (never with a config value in it).
+   */
+  async function instantiate(
+    definition: ConnectorDefinition,
+    config: unknown,
+  ): Promise<InstanceOf[ConnectorKind]> {
+    const { kind, name } = definition;
     const parsed = definition.configSchema.safeParse(config ?? {});
     if (!parsed.success) {
       throw rwError("RW_ERR_PLUGIN_INVALID", `connector "${name}" was given an invalid config`, {
@@ -337,17 +417,69 @@ export async function createConnectorRegistry(
         },
       });
     }
-    credentialTypes.add(name, declaredTypes);
+    return instance;
+  }
+
+  const configuredListeners: ((kind: ConnectorKind, name: string) => void)[] = [];
+  const activity = new Map<string, ConnectorActivity>();
+  const activityOf = (kind: ConnectorKind, name: string): ConnectorActivity =>
+    activity.get(`${kind}:${name}`) ?? {
+      lastWebhookAt: null,
+      webhooks: 0,
+      lastErrorAt: null,
+      lastError: null,
+    };
+
+  async function configure(
+    kind: ConnectorKind,
+    name: string,
+    config: unknown,
+    options: { source?: ConfigSource; configuredBy?: string | null } = {},
+  ): Promise<void> {
+    const current = entries[kind]?.get(name);
+    const waiting = pending[kind]?.get(name);
+    const definition = current?.definition ?? waiting?.definition;
+    if (!definition) {
+      const known = [...(entries[kind]?.keys() ?? []), ...(pending[kind]?.keys() ?? [])].sort();
+      throw rwError(
+        "RW_ERR_PLUGIN_NOT_FOUND",
+        `no ${kind} connector named "${truncate(name)}"; registered: ${known.length > 0 ? known.join(", ") : "none"}`,
+        { details: { kind, name: truncate(name), registered: known } },
+      );
+    }
+    if (kind === "infrastructure" && !current) {
+      throw rwError("RW_ERR_PLUGIN_INVALID", `infrastructure connector "${name}" cannot be configured live`, {
+        details: { connector: name },
+      });
+    }
+    const instance = await instantiate(definition, config);
+    const connectionTypes = current?.connectionTypes ?? [];
     entries[kind].set(name, {
       definition,
       instance,
       connectionTypes,
-      credentialTypes: declaredTypes === undefined ? null : Object.keys(declaredTypes).sort(),
+      credentialTypes: current?.credentialTypes ?? null,
       health: null,
       healthAt: 0,
+      source: options.source ?? "store",
+      configuredBy: options.configuredBy ?? null,
     });
-    for (const type of connectionTypes) byConnectionType.set(canonicalType(type), name);
-    log.debug({ connector: name, kind, version: definition.version }, "connector registered");
+    pending[kind].delete(name);
+    log.info({ connector: name, kind, source: options.source ?? "store" }, "connector configured");
+    for (const listener of configuredListeners) {
+      try {
+        listener(kind, name);
+      } catch (err) {
+        log.warn({ connector: name, err: { message: messageOf(err) } }, "configured listener failed");
+      }
+    }
+    if (current) {
+      try {
+        await current.instance.close?.();
+      } catch (err) {
+        log.warn({ connector: name, err: { message: messageOf(err) } }, "replaced connector failed to close");
+      }
+    }
   }
 
   function lookup<K extends ConnectorKind>(kind: K, name: string): InstanceOf[K] {
@@ -465,6 +597,9 @@ export async function createConnectorRegistry(
             status: "ready",
             needs: [],
             hint: null,
+            configSource: entry.source,
+            configuredBy: entry.configuredBy,
+            activity: activityOf(kind, entry.definition.name),
           }),
         ),
       );
@@ -480,12 +615,37 @@ export async function createConnectorRegistry(
           status: "not_configured",
           needs,
           hint,
+          configSource: "none",
+          configuredBy: null,
+          activity: activityOf(kind, definition.name),
         }),
       );
       return [...ready, ...waiting].sort((a, b) => a.name.localeCompare(b.name));
     },
     get redactPaths() {
       return [...redactPaths];
+    },
+    definition: (kind, name) => (entries[kind]?.get(name) ?? pending[kind]?.get(name))?.definition,
+    configSource(kind, name) {
+      const entry = entries[kind]?.get(name);
+      return entry
+        ? { source: entry.source, configuredBy: entry.configuredBy }
+        : { source: "none", configuredBy: null };
+    },
+    configure,
+    onConfigured(listener) {
+      configuredListeners.push(listener);
+    },
+    recordActivity(kind, name, outcome) {
+      if (!entries[kind]?.has(name) && !pending[kind]?.has(name)) return;
+      const now = new Date(ctx.clock.now()).toISOString();
+      const current = activityOf(kind, name);
+      activity.set(
+        `${kind}:${name}`,
+        outcome.ok
+          ? { ...current, lastWebhookAt: now, webhooks: current.webhooks + 1 }
+          : { ...current, lastErrorAt: now, lastError: outcome.error.slice(0, 500) },
+      );
     },
     async close() {
       for (const kind of kinds) {

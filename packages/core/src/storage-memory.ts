@@ -70,6 +70,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     outbox: tables.outbox.api(),
     tokens: tables.tokens.api(),
     webhookSources: tables.webhookSources.api(),
+    connectorConfigs: tables.connectorConfigs.api(),
 
     async ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       assertOpen();

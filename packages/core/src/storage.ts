@@ -9,6 +9,7 @@ import type {
   Approval,
   AuditEvent,
   ConnectionRecord,
+  ConnectorConfigRecord,
   CredentialRecord,
   ExecutionSession,
   RunbookRecord,
@@ -49,6 +50,7 @@ export interface StoredTypes {
   outbox: OutboxItem;
   tokens: ApiToken;
   webhookSources: WebhookSourceRecord;
+  connectorConfigs: ConnectorConfigRecord;
 }
 export type CollectionName = keyof StoredTypes;
 
@@ -68,6 +70,7 @@ export const indexedFields = {
   outbox: ["status", "ticketId", "target", "idempotencyKey"],
   tokens: ["tokenHash", "actor"],
   webhookSources: ["name"],
+  connectorConfigs: ["kind", "name"],
 } as const satisfies { [K in CollectionName]: readonly (keyof StoredTypes[K])[] };
 
 export type IndexedField<C extends CollectionName> = (typeof indexedFields)[C][number];
@@ -85,6 +88,7 @@ export const uniqueKeys = {
   tokens: [["tokenHash"]],
   outbox: [["idempotencyKey"]],
   webhookSources: [["name"]],
+  connectorConfigs: [["kind", "name"]],
 } as const satisfies { [K in CollectionName]?: readonly (readonly (keyof StoredTypes[K])[])[] };
 
 /** A document before the store gives it an `id` and `version`. */
@@ -230,6 +234,8 @@ export interface Storage {
   readonly tokens: Collection<"tokens">;
   /** Named webhook sources with their mappings (the generic webhook with a mapping). */
   readonly webhookSources: Collection<"webhookSources">;
+  /** Connector configurations stored through the API (`PUT /connectors/{kind}/{name}/config`). */
+  readonly connectorConfigs: Collection<"connectorConfigs">;
 
   /**
    * Stores tickets in one transaction, folding each input whose fingerprint matches an open

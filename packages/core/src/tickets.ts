@@ -10,9 +10,12 @@
  */
 import type { Analyzer } from "./analyzer/index.js";
 import type { Ticket } from "./domain.js";
+import { isRunwardenError } from "./errors.js";
 import type { EngineContext } from "./internal/context.js";
 import { csvTemplate } from "./internal/csv.js";
 import type { ConnectorRegistry } from "./registry.js";
+import type { AuditRecorder } from "./runbooks.js";
+import { createConnectionConfigSetter } from "./tickets/connection-config.js";
 import { createCsvImport } from "./tickets/csv-import.js";
 import { createIntake } from "./tickets/intake.js";
 import { createMonitoringIntake } from "./tickets/monitoring.js";
@@ -29,6 +32,8 @@ export function createTicketsApi(
   deps: {
     analyzer: Analyzer;
     registry: ConnectorRegistry;
+    /** Records changes made through the API (a ticket's connection_config). */
+    audit: AuditRecorder;
     /** Starts the auto-execution analysis decided (the executor's; absent: nothing starts). */
     autoExecute?: (ticket: Ticket) => Promise<void>;
     /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */
@@ -45,11 +50,27 @@ export function createTicketsApi(
     ingestMany: intake.ingestMany,
     importCsv: createCsvImport(ctx, { analyzer: deps.analyzer, intake }),
     csvTemplate,
-    ingestWebhook: monitoring.ingestWebhook,
+    async ingestWebhook(source, request, options) {
+      // Bookkeeping for the Connectors tab: the last webhook received, the last one refused.
+      try {
+        const result = await monitoring.ingestWebhook(source, request, options);
+        deps.registry.recordActivity("monitoring", source, { ok: true });
+        return result;
+      } catch (err) {
+        if (!isRunwardenError(err) || err.code !== "RW_ERR_PLUGIN_NOT_FOUND") {
+          deps.registry.recordActivity("monitoring", source, {
+            ok: false,
+            error: `${isRunwardenError(err) ? `${err.code}: ` : ""}${ctx.redactor.redact((err as Error).message ?? String(err))}`,
+          });
+        }
+        throw err;
+      }
+    },
     ingestAlerts: monitoring.ingestAlerts,
     get: queries.get,
     getMany: queries.getMany,
     list: queries.list,
     setStatus: queries.setStatus,
+    setConnectionConfig: createConnectionConfigSetter(ctx, { queries, audit: deps.audit }),
   };
 }

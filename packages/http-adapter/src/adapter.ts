@@ -12,6 +12,7 @@ import { createStreamTokens, type StreamTokens } from "./internal/stream-token.j
 import { createWaves } from "./internal/waves.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { connectionRoutes } from "./routes/connections.js";
+import { connectorConfigRoutes } from "./routes/connector-config.js";
 import { connectorRoutes } from "./routes/connectors.js";
 import type { RouteContext } from "./routes/context.js";
 import { credentialRoutes } from "./routes/credentials.js";
@@ -66,6 +67,12 @@ export interface HttpAdapterOptions {
   validateResponses?: boolean;
   /** Trust `X-Forwarded-For` for the audit log's origin. Default false. */
   trustProxy?: boolean;
+  /**
+   * The server's public base URL (`https://runwarden.example`), for the webhook URLs and vendor
+   * set-up snippets the connector endpoints show. Default: the request's own origin (with
+   * `trustProxy`, `X-Forwarded-Proto` and `X-Forwarded-Host` when sent).
+   */
+  publicUrl?: string;
 }
 
 export interface HttpAdapter {
@@ -147,6 +154,19 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
     return actor;
   }
 
+  /** The public base URL (no trailing slash) and the API root under it. */
+  function publicBaseOf(c: Ctx): string {
+    if (options.publicUrl) return options.publicUrl.replace(/\/+$/, "");
+    const url = new URL(c.req.url);
+    if (options.trustProxy) {
+      const proto = c.req.header("x-forwarded-proto")?.split(",", 1)[0]?.trim();
+      const host = c.req.header("x-forwarded-host")?.split(",", 1)[0]?.trim();
+      if (proto && /^https?$/.test(proto)) url.protocol = `${proto}:`;
+      if (host && /^[A-Za-z0-9.:[\]-]+$/.test(host)) url.host = host;
+    }
+    return url.origin;
+  }
+
   function originOf(c: Ctx): string {
     if (options.trustProxy) {
       const forwarded = c.req.header("x-forwarded-for")?.split(",", 1)[0]?.trim();
@@ -181,6 +201,8 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
     webhookWave: createWaves(),
     authenticate,
     originOf,
+    apiUrl: (c) => `${publicBaseOf(c)}${basePath}`,
+    publicBase: (c) => `${publicBaseOf(c)}${prefix}`,
     add(spec) {
       mount(api, spec, {
         authenticate,
@@ -201,6 +223,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
   for (const install of [
     ticketRoutes,
     connectorRoutes,
+    connectorConfigRoutes,
     credentialRoutes,
     connectionRoutes,
     runbookRoutes,

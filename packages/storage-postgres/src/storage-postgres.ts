@@ -179,6 +179,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     outbox: collection("outbox"),
     tokens: collection("tokens"),
     webhookSources: collection("webhookSources"),
+    connectorConfigs: collection("connectorConfigs"),
 
     ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       return transaction(async (q) => {

@@ -230,6 +230,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     outbox: collection("outbox"),
     tokens: collection("tokens"),
     webhookSources: collection("webhookSources"),
+    connectorConfigs: collection("connectorConfigs"),
 
     ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       return run(() => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeStorageContract, expectCode } from "../../core/test/storage/contract.js";
-import { newTicket } from "../../core/test/storage/fixtures.js";
+import { newConnectorConfig, newTicket } from "../../core/test/storage/fixtures.js";
 import { createSqliteStorage, sqliteSchemaVersion } from "../src/index.js";
 import { openTicketsSql } from "../src/storage-sqlite.js";
 
@@ -97,9 +97,9 @@ describe("createSqliteStorage", () => {
     await first.tickets.insert(newTicket({ service: "api", fingerprint: "f1" }));
     await first.tickets.insert(newTicket({ service: "db", fingerprint: "f2" }));
     await first.close();
-    // Roll the file back to schema 1 (the seven single-column ticket indexes, no webhook sources).
+    // Roll the file back to schema 1 (the seven single-column ticket indexes, no webhook sources, no connector configs).
     const db = new BetterSqlite3(path);
-    db.exec(`DROP TABLE webhookSources; DROP INDEX tickets_fingerprint_status; DROP INDEX tickets_source_external_id;
+    db.exec(`DROP TABLE webhookSources; DROP TABLE connectorConfigs; DROP INDEX tickets_fingerprint_status; DROP INDEX tickets_source_external_id;
       CREATE INDEX tickets_fingerprint ON tickets (fingerprint); CREATE INDEX tickets_source ON tickets (source);
       CREATE INDEX tickets_external_id ON tickets (external_id); CREATE INDEX tickets_service ON tickets (service);
       CREATE INDEX tickets_environment ON tickets (environment); CREATE INDEX tickets_severity ON tickets (severity);
@@ -115,6 +115,20 @@ describe("createSqliteStorage", () => {
     const reopened = new BetterSqlite3(path);
     expect(reopened.pragma("user_version", { simple: true })).toBe(sqliteSchemaVersion);
     reopened.close();
+  });
+
+  it("migrates a version 3 file by adding the connector configurations table", async () => {
+    const first = createSqliteStorage({ path });
+    await first.tickets.insert(newTicket({ fingerprint: "kept" }));
+    await first.close();
+    const db = new BetterSqlite3(path);
+    db.exec("DROP TABLE connectorConfigs; PRAGMA user_version = 3;");
+    db.close();
+    const storage = createSqliteStorage({ path });
+    expect(await storage.tickets.count({ fingerprint: "kept" })).toBe(1);
+    const stored = await storage.connectorConfigs.insert(newConnectorConfig());
+    expect(await storage.connectorConfigs.get(stored.id)).toEqual(stored);
+    await storage.close();
   });
 
   it("refuses a database whose schema is newer than this build", async () => {

@@ -3,6 +3,7 @@ import { defineConnector } from "@runwarden/core";
 import { DatadogConfig } from "./config.js";
 import { createDatadogApi } from "./internal/api.js";
 import { describeDowntimeWrite } from "./internal/downtime.js";
+import { datadogSetup, sampleDatadogWebhook } from "./internal/vendor-setup.js";
 import { createWebhookParser, verifyDatadogRequest } from "./webhook.js";
 
 const name = "datadog";
@@ -21,6 +22,8 @@ const datadog = defineConnector({
   description: "Datadog: webhook receiver, monitor groups and events pull, downtimes.",
   configSchema: DatadogConfig,
   capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check", "describe"],
+  vendorSetup: datadogSetup,
+  sampleWebhook: sampleDatadogWebhook,
   create(config, ctx): MonitoringConnector {
     const connector: MonitoringConnector = {
       verifyWebhook: (request) => verifyDatadogRequest(config.webhookAuth, request),

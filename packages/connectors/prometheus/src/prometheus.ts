@@ -2,6 +2,7 @@ import type { MonitoringConnector } from "@runwarden/core";
 import { defineConnector } from "@runwarden/core";
 import { PrometheusConfig } from "./config.js";
 import { createAlertmanagerApi, describeSilenceWrite } from "./internal/api.js";
+import { alertmanagerSetup, sampleAlertmanagerWebhook } from "./internal/vendor-setup.js";
 import { createWebhookParser, verifyAlertmanagerRequest } from "./webhook.js";
 
 const name = "prometheus";
@@ -20,6 +21,8 @@ const prometheus = defineConnector({
   description: "Prometheus Alertmanager: webhook receiver, active alerts pull, silences.",
   configSchema: PrometheusConfig,
   capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check", "describe"],
+  vendorSetup: alertmanagerSetup,
+  sampleWebhook: sampleAlertmanagerWebhook,
   create(config, ctx): MonitoringConnector {
     const parse = createWebhookParser(config, name);
     const connector: MonitoringConnector = {

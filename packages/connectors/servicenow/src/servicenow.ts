@@ -2,6 +2,7 @@ import type { TicketingConnector } from "@runwarden/core";
 import { defineConnector } from "@runwarden/core";
 import { ServiceNowConfig } from "./config.js";
 import { createServiceNowTable } from "./internal/table.js";
+import { serviceNowSetup } from "./internal/vendor-setup.js";
 
 const name = "servicenow";
 
@@ -18,25 +19,7 @@ const servicenow = defineConnector({
   description: "ServiceNow: incidents through the Table API, idempotent writes, change polling.",
   configSchema: ServiceNowConfig,
   capabilities: ["create", "update", "comment", "pull-changes", "health-check", "describe"],
-  vendorSetup: () => [
-    {
-      title: "Create an integration user",
-      text: "In ServiceNow, create a user for Runwarden with Web service access only and time zone GMT, with the itil role, and read access to sys_journal_field (an ACL) so a retried work note is found instead of added twice.",
-    },
-    {
-      title: "Optional: OAuth client credentials",
-      text: "Create an OAuth API endpoint for external clients and set glide.oauth.inbound.client.credential.grant_type.enabled to true; use its client id and secret as auth type oauth.",
-    },
-    {
-      title: "Configure Runwarden",
-      text: "Give the instance URL, the auth, and the assignment groups (sys_ids) whose incidents Runwarden should pick up.",
-      snippet: {
-        language: "json",
-        content:
-          '{"instanceUrl":"https://<instance>.service-now.com","auth":{"type":"basic","username":"runwarden.integration","password":"<password>"},"pull":{"assignmentGroups":["<group sys_id>"]}}',
-      },
-    },
-  ],
+  vendorSetup: serviceNowSetup,
   create(config, ctx): TicketingConnector {
     return createServiceNowTable(config, { source: name, logger: ctx.logger, now: ctx.now });
   },

@@ -7,4 +7,7 @@
 import { localConnector } from "../executor/local.js";
 import type { ConnectorRegistration } from "../plugin.js";
 
-export const builtInConnectors: readonly ConnectorRegistration[] = [{ connector: localConnector }];
+export const builtInConnectors: readonly ConnectorRegistration[] = [
+  // Where steps run on the engine's own host is the host's decision: never configurable through the API.
+  { connector: localConnector, configuredBy: "core (built in)" },
+];

@@ -138,4 +138,14 @@ export interface TicketsApi {
   list(query?: ListTicketsQuery): Promise<Page<Ticket>>;
   /** Sets a ticket's status and why (the executor's transitions). Retries version conflicts. */
   setStatus(id: number, status: TicketStatus, reason: string | null): Promise<Ticket>;
+  /**
+   * Sets (null: removes) the ticket's `metaData.connection_config`: the connector guide's "Option
+   * 2: via ticket metadata". Honoured by a session only under the runbook's `ticket_connections`
+   * (docs/security.md). Audited. Throws RW_ERR_STORAGE_NOT_FOUND, RW_ERR_INPUT_INVALID.
+   */
+  setConnectionConfig(
+    id: number,
+    config: Record<string, unknown> | null,
+    options?: { actor?: string; origin?: string },
+  ): Promise<Ticket>;
 }

@@ -11,6 +11,7 @@ import {
   newApproval,
   newAudit,
   newConnection,
+  newConnectorConfig,
   newCredential,
   newOutbox,
   newRunbook,
@@ -87,6 +88,7 @@ export function describeStorageContract(
           outbox: newOutbox(),
           tokens: newToken(),
           webhookSources: newWebhookSource(),
+          connectorConfigs: newConnectorConfig(),
         } as const;
         for (const [collection, doc] of Object.entries(docs)) {
           const target = storage[collection as keyof typeof docs] as unknown as {
@@ -319,6 +321,35 @@ export function describeStorageContract(
         });
         await storage.tokens.insert(newToken({ tokenHash: "h2", actor: "alice" }));
         expect(await storage.tokens.count({ actor: "alice" })).toBe(2);
+      });
+
+      it("keeps one stored connector configuration per kind and name", async () => {
+        const stored = await storage.connectorConfigs.insert(newConnectorConfig());
+        await expectCode(
+          storage.connectorConfigs.insert(newConnectorConfig({ config: {} })),
+          "RW_ERR_STORAGE_CONFLICT",
+        );
+        // Another kind, or another name, is another configuration.
+        await storage.connectorConfigs.insert(newConnectorConfig({ kind: "ticketing" }));
+        await storage.connectorConfigs.insert(newConnectorConfig({ name: "datadog" }));
+        expect(await storage.connectorConfigs.count({ kind: "monitoring" })).toBe(2);
+        const [found] = await storage.connectorConfigs.find({
+          where: { kind: "monitoring", name: "prometheus" },
+        });
+        expect(found).toEqual(stored);
+        const updated = await storage.connectorConfigs.update(stored.id, 1, {
+          config: { webhookAuth: { type: "none" } },
+          secretPaths: [],
+          ciphertext: "v1.k1.other",
+          updatedAt: at(1000),
+        });
+        expect(updated).toMatchObject({ version: 2, name: "prometheus", secretPaths: [] });
+        await expectCode(
+          storage.connectorConfigs.update(stored.id, 1, { updatedBy: "late" }),
+          "RW_ERR_STORAGE_CONFLICT",
+        );
+        expect(await storage.connectorConfigs.delete(stored.id, 2)).toBe(true);
+        await storage.connectorConfigs.insert(newConnectorConfig());
       });
 
       it("frees a unique key when its document is deleted", async () => {

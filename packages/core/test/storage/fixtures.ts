@@ -6,6 +6,7 @@ import type {
   Approval,
   AuditEvent,
   ConnectionRecord,
+  ConnectorConfigRecord,
   CredentialRecord,
   ExecutionSession,
   RunbookRecord,
@@ -223,6 +224,22 @@ export function newWebhookSource(
     updatedAt: T0,
     createdBy: "admin",
     lastReceivedAt: null,
+    ...over,
+  };
+}
+
+export function newConnectorConfig(
+  over: Partial<NewDoc<ConnectorConfigRecord>> = {},
+): NewDoc<ConnectorConfigRecord> {
+  return {
+    kind: "monitoring",
+    name: "prometheus",
+    config: { webhookAuth: { type: "bearer" }, url: "http://127.0.0.1:9093" },
+    secretPaths: ["webhookAuth.token"],
+    ciphertext: "v1.k1.sealed",
+    createdAt: T0,
+    updatedAt: T0,
+    updatedBy: "admin",
     ...over,
   };
 }

@@ -88,6 +88,7 @@ export async function makeIntake(
   const tickets = createTicketsApi(base.ctx, {
     analyzer,
     registry,
+    audit: base.audit,
     ...(options.autoExecute ? { autoExecute: options.autoExecute } : {}),
     ...(options.ticketResolved ? { ticketResolved: options.ticketResolved } : {}),
   });

@@ -64,6 +64,8 @@ function fieldsFromDetails(
 ): { field: string; message: string }[] | undefined {
   const raw = details["fields"] ?? details["issues"];
   if (!Array.isArray(raw)) return undefined;
+  // A connector's own configuration keeps its keys as its schema spells them.
+  const verbatim = details["fieldsVerbatim"] === true;
   const fields: { field: string; message: string }[] = [];
   for (const entry of raw) {
     if (typeof entry !== "object" || entry === null) continue;
@@ -72,7 +74,9 @@ function fieldsFromDetails(
     const path = Array.isArray(rawPath)
       ? wirePath(rawPath as PropertyKey[])
       : typeof rawPath === "string"
-        ? rawPath.split(".").map(toSnake).join(".")
+        ? verbatim
+          ? rawPath
+          : rawPath.split(".").map(toSnake).join(".")
         : "(body)";
     fields.push({ field: path || "(body)", message: String(e["message"] ?? "is invalid") });
   }
@@ -86,6 +90,7 @@ export function mapError(err: unknown): MappedError {
     const fields = details ? fieldsFromDetails(details) : undefined;
     if (details) {
       delete details["fields"];
+      delete details["fieldsVerbatim"];
       if (fields && details["issues"]) delete details["issues"];
     }
     const status = err.status;

@@ -34,6 +34,17 @@ const ConnectorInfo = named(
       .array(z.string())
       .openapi({ description: "Variables or config fields a not-configured connector needs" }),
     hint: z.string().nullable().openapi({ description: "How to configure a not-configured connector" }),
+    configSource: z.enum(["host", "store", "none"]).openapi({
+      description:
+        "Where the configuration in effect comes from: `host` (environment variables, which win), `store` (PUT /connectors/{kind}/{name}/config) or `none`",
+    }),
+    configuredBy: z.string().nullable(),
+    activity: z.object({
+      lastWebhookAt: z.string().nullable(),
+      webhooks: z.number().int(),
+      lastErrorAt: z.string().nullable(),
+      lastError: z.string().nullable(),
+    }),
   }),
 );
 const ConnectorList = z.object({ items: z.array(ConnectorInfo) });

@@ -24,6 +24,10 @@ export interface RouteContext {
   authenticate(c: Ctx): Promise<AuthActor | undefined>;
   /** The caller's address for the audit log. */
   originOf(c: Ctx): string;
+  /** The API's public root, `https://host/prefix/api/v1` (from `publicUrl` or the request). */
+  apiUrl(c: Ctx): string;
+  /** The server's public base URL with the prefix, no trailing slash. */
+  publicBase(c: Ctx): string;
   add<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>(
     spec: EndpointSpec<P, Q, B>,
   ): void;

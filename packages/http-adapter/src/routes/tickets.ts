@@ -459,7 +459,61 @@ export function ticketRoutes(route: RouteContext): void {
       });
     },
   });
+
+  route.add({
+    method: "patch",
+    path: "/tickets/{id}",
+    tag: "tickets",
+    summary: "Set where a ticket's steps may run (meta_data.connection_config)",
+    description:
+      "The connector guide's \"Option 2: via ticket metadata\" body works verbatim (`ticket_id`, when sent, must be the path's id). Only `meta_data.connection_config` can change (`null` removes it); its keys are stored as written. A session honours it only for a runbook whose front matter opts in with `ticket_connections`, only within that list, a raw host only when the policy allows it and a credential only of the ticket's environment (docs/security.md). A secret field is refused: name a credential by `credential_id`. Audited.",
+    access: operator,
+    params: IdParams,
+    body: { wire: TicketPatchWire },
+    responses: { 200: { description: "The ticket", schema: TicketDoc } },
+    async handler(c, { params, body, actor }) {
+      const patch = body as z.output<typeof TicketPatchWire>;
+      if (patch.ticket_id !== undefined && patch.ticket_id !== params.id) {
+        throw rwError("RW_ERR_INPUT_INVALID", "ticket_id does not match the ticket in the path", {
+          details: {
+            fields: [{ field: "ticket_id", message: `must be ${params.id} (the path's id) or absent` }],
+          },
+        });
+      }
+      const updated = await engine.tickets.setConnectionConfig(params.id, patch.meta_data.connection_config, {
+        actor: actor.id,
+        origin: route.originOf(c),
+      });
+      return send(route, c, 200, TicketDoc, updated);
+    },
+  });
 }
+
+/** The connector guide's Option 2 body: `{ ticket_id?, meta_data: { connection_config } }`. */
+const TicketPatchWire = z
+  .object({
+    ticket_id: z.number().int().positive().optional(),
+    meta_data: z
+      .object({
+        connection_config: z.record(z.string(), z.unknown()).nullable(),
+      })
+      .strict(),
+  })
+  .strict()
+  .openapi("TicketPatch", {
+    example: {
+      ticket_id: 123,
+      meta_data: {
+        connection_config: {
+          connector_type: "ssh",
+          host: "192.168.1.100",
+          port: 22,
+          username: "admin",
+          credential_id: 5,
+        },
+      },
+    },
+  });
 
 function demoInput(): z.output<typeof TicketInput> {
   const [title, description, severity, environment, service] =

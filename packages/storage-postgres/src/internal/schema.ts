@@ -88,5 +88,14 @@ ${table("webhookSources", "name text")}
 CREATE UNIQUE INDEX rw_webhook_sources_name ON rw_webhookSources (name);
 `;
 
+/**
+ * Connector configurations stored through the API: one per (kind, name). The table is named as
+ * every table is (`rw_<collection>`, unquoted, so PostgreSQL folds it to `rw_connectorconfigs`).
+ */
+const V3 = `
+${table("connectorConfigs", "kind text, name text")}
+CREATE UNIQUE INDEX rw_connectorconfigs_kind_name ON rw_connectorConfigs (kind, name);
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1, V2];
+export const migrations: readonly string[] = [V1, V2, V3];

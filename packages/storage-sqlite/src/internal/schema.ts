@@ -106,5 +106,11 @@ ${table("webhookSources", "name TEXT")}
 CREATE UNIQUE INDEX webhook_sources_name ON webhookSources (name);
 `;
 
+/** Connector configurations stored through the API: one per (kind, name). */
+const V4 = `
+${table("connectorConfigs", "kind TEXT, name TEXT")}
+CREATE UNIQUE INDEX connectorConfigs_kind_name ON connectorConfigs (kind, name);
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1, V2, V3];
+export const migrations: readonly string[] = [V1, V2, V3, V4];

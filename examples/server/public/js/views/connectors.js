@@ -2,9 +2,11 @@
 // masked, never sent back), and infrastructure connections with a Test button.
 import { api } from "../api.js";
 import { field, h, mount, table, time, toast } from "../dom.js";
+import { setupCards } from "./connector-setup.js";
 
 export async function render(ctx) {
   const sections = {
+    setup: h("div", { class: "panel", id: "connector-setup" }),
     monitoring: h("div", { class: "panel panel-flush", id: "monitoring" }),
     ticketing: h("div", { class: "panel panel-flush", id: "ticketing" }),
     infrastructure: h("div", { class: "panel panel-flush", id: "infrastructure" }),
@@ -27,12 +29,14 @@ export async function render(ctx) {
         ),
       ),
     ),
+    sections.setup,
     h("div", { class: "grid-2" }, sections.monitoring, sections.ticketing),
     sections.infrastructure,
     sections.credentials,
     sections.connections,
   );
   await Promise.all([
+    setupCards(ctx, sections.setup),
     connectorList(sections.monitoring, "monitoring", "Monitoring connectors"),
     connectorList(sections.ticketing, "ticketing", "Ticketing connectors"),
     connectorList(sections.infrastructure, "infrastructure", "Infrastructure connectors"),

@@ -8,6 +8,7 @@ export * from "./health.js";
 export * from "./infrastructure.js";
 export * from "./operations.js";
 export * from "./secrets.js";
+export * from "./setup.js";
 export * from "./shared.js";
 export * from "./ticketing.js";
 export * from "./webhooks.js";
