@@ -118,6 +118,7 @@ describe("the dashboard at 390 px", () => {
       runbooks: "#/runbooks",
       connectors: "#/connectors",
       people: "#/people",
+      "webhook-sources": "#/webhook-sources",
     };
     const problems: Record<string, unknown> = {};
     for (const [name, hash] of Object.entries(pages)) {
