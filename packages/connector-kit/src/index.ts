@@ -45,4 +45,5 @@ export {
   type SqlStatementResult,
   sqlAbortError,
 } from "./sql-step.js";
+export { readTemplateBody } from "./template-body.js";
 export { clip, header, issueFields, parseInput, safeEqual, webhookBody } from "./webhook-input.js";

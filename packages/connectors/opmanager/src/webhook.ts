@@ -1,10 +1,9 @@
 /** The OpManager webhook receiver: shared-secret or basic check, `webhookTemplate` body → TicketInput. */
 
-import { clip, header, parseInput, safeEqual, webhookBody } from "@runwarden/connector-kit";
+import { clip, header, parseInput, readTemplateBody, safeEqual, webhookBody } from "@runwarden/connector-kit";
 import { isRunwardenError, type ParsedWebhook, type TicketInput, type WebhookRequest } from "@runwarden/core";
 import type { OpManagerConfig, WebhookAuth } from "./config.js";
 import { alarmTitle, isClear, mapSeverity, present, severityName } from "./internal/map.js";
-import { readTemplateBody } from "./internal/template-body.js";
 import { WebhookPayload } from "./payload.js";
 
 /** Checks the shared-secret header or HTTP basic credentials, in constant time. */

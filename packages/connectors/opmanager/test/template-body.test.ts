@@ -1,6 +1,6 @@
+import { readTemplateBody } from "@runwarden/connector-kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readTemplateBody } from "../src/internal/template-body.js";
 import { WebhookPayload, webhookTemplate } from "../src/payload.js";
 
 const keys = Object.keys(WebhookPayload.shape);

@@ -1,10 +1,9 @@
 /** The SolarWinds webhook receiver: basic auth or shared-secret check, `webhookTemplate` body → TicketInput. */
 
-import { clip, header, parseInput, safeEqual, webhookBody } from "@runwarden/connector-kit";
+import { clip, header, parseInput, readTemplateBody, safeEqual, webhookBody } from "@runwarden/connector-kit";
 import { isRunwardenError, type ParsedWebhook, type TicketInput, type WebhookRequest } from "@runwarden/core";
 import type { SolarWindsConfig, WebhookAuth } from "./config.js";
 import { alertFingerprint, mapSeverity, present, severityName } from "./internal/map.js";
-import { readTemplateBody } from "./internal/template-body.js";
 import { WebhookPayload } from "./payload.js";
 
 /** Checks HTTP basic auth (the alert action's credentials) or the shared-secret header, in constant time. */
