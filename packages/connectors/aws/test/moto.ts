@@ -1,8 +1,9 @@
 /**
  * Starts a real `moto_server` (moto 5.2.1, an AWS API emulator; preinstalled in the pyenv Python,
  * see scripts/services/moto.sh) on a free loopback port for one test file, and stops it after.
+ * `initialNoAuthActions` turns on moto's IAM enforcement after that many unauthenticated calls.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 
 export interface Moto {
   endpoint: string;
@@ -10,10 +11,18 @@ export interface Moto {
 }
 
 /** Spawns moto_server on port 0 and resolves once it says where it listens. */
-export function startMoto(): Promise<Moto> {
+export function startMoto(options: { initialNoAuthActions?: number } = {}): Promise<Moto> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn("moto_server", ["-H", "127.0.0.1", "-p", "0"], {
       stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        // With a count, moto enforces IAM after that many requests: unknown keys are refused and
+        // each call is checked against the caller's policies (dry runs included).
+        ...(options.initialNoAuthActions !== undefined
+          ? { INITIAL_NO_AUTH_ACTION_COUNT: String(options.initialNoAuthActions) }
+          : {}),
+      },
     });
     let seen = "";
     const timer = setTimeout(() => {
@@ -54,4 +63,31 @@ export function startMoto(): Promise<Moto> {
       reject(new Error(`moto_server exited with ${code} before listening: ${seen.slice(-500)}`));
     });
   });
+}
+
+/**
+ * Creates an IAM user allowed exactly `actions` in moto, with an access key, using the
+ * preinstalled boto3 (the JS side has no IAM client among its dependencies). Call it before the
+ * unauthenticated-call allowance runs out (it makes three calls).
+ */
+export function createIamUser(
+  moto: Moto,
+  name: string,
+  actions: readonly string[],
+): { accessKeyId: string; secretAccessKey: string } {
+  const script = `
+import boto3, json, os
+iam = boto3.client("iam", endpoint_url=os.environ["MOTO"], region_name="us-east-1",
+                   aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x" * 40)
+iam.create_user(UserName=os.environ["NAME"])
+iam.put_user_policy(UserName=os.environ["NAME"], PolicyName="runwarden", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": json.loads(os.environ["ACTIONS"]), "Resource": "*"}]}))
+key = iam.create_access_key(UserName=os.environ["NAME"])["AccessKey"]
+print(json.dumps({"accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"]}))
+`;
+  const out = execFileSync("python3", ["-c", script], {
+    encoding: "utf8",
+    env: { ...process.env, MOTO: moto.endpoint, NAME: name, ACTIONS: JSON.stringify(actions) },
+  });
+  return JSON.parse(out) as { accessKeyId: string; secretAccessKey: string };
 }
