@@ -99,8 +99,9 @@ export function parseAwsStep(text: string): AwsStep {
   const parsed = stepSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.join(".") || "step";
-    invalid(`${field}: ${issue.message}`, { field });
+    const unknown = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+    const field = unknown ?? (issue.path.join(".") || "step");
+    invalid(unknown ? `${field}: not a field of ${action} steps` : `${field}: ${issue.message}`, { field });
   }
   const step = parsed.data;
   if (step.instance_id && step.instance_ids)
