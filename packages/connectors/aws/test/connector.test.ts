@@ -189,6 +189,13 @@ describe("awsConnector", () => {
     expect(fake.requests.slice(before).some((r) => r.operation === "CancelCommand")).toBe(true);
   });
 
+  it("reports an instance whose agent is offline as not run (Undeliverable), exit code null", async () => {
+    const result = await exec(req("echo never", "sh"), connection({ options: { instance_ids: [lost] } }));
+    expect(result.exitCode).toBeNull();
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`${lost}: the command did not run (Undeliverable)`);
+  });
+
   it("runs an aws run-command step on the instance it names, its commands a list", async () => {
     const result = await exec(
       req(`action: run-command\ninstance_id: "${db}"\ncommands:\n  - echo one\n  - echo two`, "aws"),
