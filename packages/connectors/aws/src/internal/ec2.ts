@@ -52,18 +52,20 @@ export async function runEc2Step(
     }
     case "stop":
     case "start": {
-      const answer =
-        step.action === "stop"
-          ? await call("stop the instances (EC2 StopInstances)", () =>
-              clients.ec2.send(new StopInstancesCommand({ InstanceIds: ids, Force: step.force }), {
-                abortSignal,
-              }),
-            )
-          : await call("start the instances (EC2 StartInstances)", () =>
-              clients.ec2.send(new StartInstancesCommand({ InstanceIds: ids }), { abortSignal }),
-            );
       const changes =
-        ("StoppingInstances" in answer ? answer.StoppingInstances : answer.StartingInstances) ?? [];
+        step.action === "stop"
+          ? ((
+              await call("stop the instances (EC2 StopInstances)", () =>
+                clients.ec2.send(new StopInstancesCommand({ InstanceIds: ids, Force: step.force }), {
+                  abortSignal,
+                }),
+              )
+            ).StoppingInstances ?? [])
+          : ((
+              await call("start the instances (EC2 StartInstances)", () =>
+                clients.ec2.send(new StartInstancesCommand({ InstanceIds: ids }), { abortSignal }),
+              )
+            ).StartingInstances ?? []);
       let stdout = changes
         .map((c) => `${c.InstanceId}: ${c.PreviousState?.Name ?? "?"} -> ${c.CurrentState?.Name ?? "?"}\n`)
         .join("");

@@ -69,19 +69,29 @@ export async function checkAccess(
       ),
     );
   const instanceActions = [
-    ["reboot", "ec2:RebootInstances", RebootInstancesCommand],
-    ["stop", "ec2:StopInstances", StopInstancesCommand],
-    ["start", "ec2:StartInstances", StartInstancesCommand],
+    [
+      "reboot",
+      "ec2:RebootInstances",
+      (InstanceIds: string[]) => new RebootInstancesCommand({ DryRun: true, InstanceIds }),
+    ],
+    [
+      "stop",
+      "ec2:StopInstances",
+      (InstanceIds: string[]) => new StopInstancesCommand({ DryRun: true, InstanceIds }),
+    ],
+    [
+      "start",
+      "ec2:StartInstances",
+      (InstanceIds: string[]) => new StartInstancesCommand({ DryRun: true, InstanceIds }),
+    ],
   ] as const;
-  for (const [action, permission, Command] of instanceActions) {
+  for (const [action, permission, command] of instanceActions) {
     if (!actions.has(action)) continue;
     if (!ids) {
       unchecked.push(`${permission} (the connection names no instance_ids to dry-run it on)`);
       continue;
     }
-    await dryRun(permission, () =>
-      clients.ec2.send(new Command({ DryRun: true, InstanceIds: ids }), { abortSignal: callSignal() }),
-    );
+    await dryRun(permission, () => clients.ec2.send(command(ids), { abortSignal: callSignal() }));
   }
   if (actions.has("run-command")) {
     unchecked.push("ssm:SendCommand (SSM has no dry run)");
