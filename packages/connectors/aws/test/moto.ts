@@ -91,3 +91,30 @@ print(json.dumps({"accessKeyId": key["AccessKeyId"], "secretAccessKey": key["Sec
   });
   return JSON.parse(out) as { accessKeyId: string; secretAccessKey: string };
 }
+
+/** Launches one instance in moto's EC2 (region eu-west-1, moto's stock AMI) and returns its id. */
+export async function launchInstance(
+  moto: Moto,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  tags: Record<string, string> = {},
+): Promise<string> {
+  const { EC2Client, RunInstancesCommand } = await import("@aws-sdk/client-ec2");
+  const ec2 = new EC2Client({ region: "eu-west-1", endpoint: moto.endpoint, credentials });
+  const entries = Object.entries(tags);
+  const run = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: "ami-12c6146b",
+      MinCount: 1,
+      MaxCount: 1,
+      ...(entries.length > 0
+        ? {
+            TagSpecifications: [
+              { ResourceType: "instance", Tags: entries.map(([Key, Value]) => ({ Key, Value })) },
+            ],
+          }
+        : {}),
+    }),
+  );
+  ec2.destroy();
+  return run.Instances![0]!.InstanceId!;
+}
