@@ -10,6 +10,7 @@ import {
   type ConnectionHandle,
   defineConnector,
   type ExecRequest,
+  type ExecResult,
   type HealthResult,
   type InfrastructureConnector,
   rwError,
@@ -63,10 +64,7 @@ const awsConnector = defineConnector({
     const logger = ctx.logger.child({ component: "aws" });
     const settings = { maxAttempts: config.maxAttempts, now: ctx.now };
 
-    async function run(
-      clients: AwsClients,
-      request: ExecRequest,
-    ): Promise<import("@runwarden/core").ExecResult> {
+    async function run(clients: AwsClients, request: ExecRequest): Promise<ExecResult> {
       const parsed = parseRequest(request);
       if (parsed.kind === "step" && request.readOnly && !READ_ONLY_ACTIONS.has(parsed.step.action))
         throw rwError(
@@ -116,10 +114,17 @@ const awsConnector = defineConnector({
       async open(connection, { signal, redact }): Promise<ConnectionHandle> {
         if (signal.aborted) throw abortError(signal.reason);
         const clients = openClients(connection, settings, redact);
-        return releasableHandle("AWS", async (request) => {
+        const handle = releasableHandle("AWS", async (request) => {
           if (request.signal.aborted) throw abortError(request.signal.reason);
           return run(clients, request);
         });
+        return {
+          exec: (request) => handle.exec(request),
+          async release() {
+            await handle.release();
+            clients.destroy();
+          },
+        };
       },
 
       async healthCheck(connection, { signal, redact }): Promise<HealthResult> {
@@ -128,7 +133,12 @@ const awsConnector = defineConnector({
         try {
           if (signal.aborted) throw abortError(signal.reason);
           const clients = openClients(connection, settings, redact);
-          const report = await checkAccess(clients, signal, config.requestTimeoutMs);
+          let report: Awaited<ReturnType<typeof checkAccess>>;
+          try {
+            report = await checkAccess(clients, signal, config.requestTimeoutMs);
+          } finally {
+            clients.destroy();
+          }
           logger.debug({ connection: connection.name, unchecked: report.unchecked }, "aws health check");
           if (report.denied.length > 0)
             return {
@@ -157,6 +167,7 @@ const awsConnector = defineConnector({
         let targets = "the connection's instances";
         try {
           const clients = openClients(connection, settings, undefined);
+          clients.destroy();
           targets = connectionTargets(clients);
           where = `${clients.options.region}, ${clients.authKind}`;
         } catch {

@@ -21,6 +21,8 @@ export interface AwsClients {
   sts: STSClient;
   /** How the calls authenticate, for descriptions: `access key AKIA…`, `role arn:…`. */
   authKind: string;
+  /** Closes the clients' sockets. */
+  destroy(): void;
 }
 
 type Redact = ((value: string) => void) | undefined;
@@ -62,6 +64,7 @@ export function openClients(
   const credential = connection.credential;
   let base: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   let authKind: string;
+  let roleClient: STSClient | undefined;
   if (credential === null || credential.credentialType === "aws_default_chain") {
     base = fromNodeProviderChain();
     authKind = "default credentials";
@@ -85,7 +88,15 @@ export function openClients(
       credentials: source,
       ...(endpointOf(options, "sts") ? { endpoint: endpointOf(options, "sts") } : {}),
     });
-    const key = JSON.stringify([v.role_arn, v.external_id, v.session_name, v.access_key_id, options.region]);
+    roleClient = stsForRole;
+    const key = JSON.stringify([
+      v.role_arn,
+      v.external_id,
+      v.session_name,
+      v.access_key_id,
+      options.region,
+      endpointOf(options, "sts"),
+    ]);
     base = async () => {
       const cached = roleCache.get(key);
       if (cached && cached.refreshAt > settings.now().getTime()) {
@@ -133,12 +144,21 @@ export function openClients(
     const endpoint = endpointOf(options, service);
     return new Client({ ...common, credentials: base, ...(endpoint ? { endpoint } : {}) });
   };
+  const ec2 = make("ec2", EC2Client);
+  const ssm = make("ssm", SSMClient);
+  const sts = make("sts", STSClient);
   return {
     options,
-    ec2: make("ec2", EC2Client),
-    ssm: make("ssm", SSMClient),
-    sts: make("sts", STSClient),
+    ec2,
+    ssm,
+    sts,
     authKind,
+    destroy() {
+      ec2.destroy();
+      ssm.destroy();
+      sts.destroy();
+      roleClient?.destroy();
+    },
   };
 }
 
