@@ -196,6 +196,46 @@ describe("awsConnector", () => {
     expect(result.stderr).toContain(`${lost}: the command did not run (Undeliverable)`);
   });
 
+  it("uses the default provider chain (here: environment variables) for an aws_default_chain credential", async () => {
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = ACCESS_KEY;
+    process.env.AWS_SECRET_ACCESS_KEY = SECRET_KEY;
+    try {
+      const result = await exec(
+        req("echo from the chain", "sh"),
+        connection({
+          credential: {
+            id: 3,
+            name: "server-role",
+            credentialType: "aws_default_chain",
+            environment: "test",
+            value: {},
+            secrets: {},
+          } as ResolvedConnection["credential"],
+        }),
+      );
+      expect(result).toMatchObject({ exitCode: 0, stdout: "from the chain\n" });
+      expect(fake.requests.filter((r) => r.operation === "SendCommand").at(-1)?.accessKeyId).toBe(ACCESS_KEY);
+    } finally {
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      else process.env.AWS_ACCESS_KEY_ID = saved.id;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+      else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+    }
+  });
+
+  it("sends a powershell step as AWS-RunPowerShellScript (the fake, like a Linux instance, refuses it)", async () => {
+    await expect(exec(req("Restart-Service W3SVC", "powershell"))).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_REJECTED",
+      details: { reason: "UnsupportedPlatformType", status: 400 },
+    });
+    const send = fake.requests.filter((r) => r.operation === "SendCommand").at(-1)!;
+    expect(send.body).toMatchObject({
+      DocumentName: "AWS-RunPowerShellScript",
+      Parameters: { commands: ["Restart-Service W3SVC"] },
+    });
+  });
+
   it("runs an aws run-command step on the instance it names, its commands a list", async () => {
     const result = await exec(
       req(`action: run-command\ninstance_id: "${db}"\ncommands:\n  - echo one\n  - echo two`, "aws"),
