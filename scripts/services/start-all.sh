@@ -15,6 +15,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 bash "$here/databases.sh"
-for script in sshd alertmanager zabbix winrm-client; do
+for script in sshd alertmanager zabbix winrm-client moto; do
   if [ -f "$here/$script.sh" ]; then bash "$here/$script.sh"; fi
 done

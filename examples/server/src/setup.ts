@@ -47,6 +47,7 @@ const infrastructurePackages = [
   "@runwarden/connector-http",
   "@runwarden/connector-kubernetes",
   "@runwarden/connector-winrm",
+  "@runwarden/connector-aws",
 ] as const;
 
 function isConnector(value: unknown): value is ConnectorDefinition {

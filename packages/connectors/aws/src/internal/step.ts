@@ -1,0 +1,128 @@
+/**
+ * Parses an AWS step (a ```` ```aws ```` fence): YAML fields, one action per step, each field
+ * typed. Instance ids must match `i-[0-9a-f]{8,17}`, so a ticket value (rendered by core as one
+ * quoted string field) reaches EC2 or SSM only as a checked id; a `run-command` step's `commands`
+ * must be a list, which a template value (always a string) can never be.
+ */
+import { rwError } from "@runwarden/core";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { awsActions, instanceId } from "../config.js";
+
+/** `30s`, `5m`, `1h`, `1500ms` or a number of seconds, as milliseconds. */
+const duration = z
+  .union([
+    z.number().positive(),
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, "a duration such as 30s, 5m or 1h"),
+  ])
+  .transform((value) => {
+    if (typeof value === "number") return Math.round(value * 1000);
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value)!;
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"]!;
+    return Math.round(Number(match[1]) * unit);
+  });
+
+const boolean = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
+
+/** `instance_id: i-…` or `instance_ids: [i-…, …]` (at most 50). */
+const targets = {
+  instance_id: instanceId.optional(),
+  instance_ids: z.array(instanceId).min(1).max(50).optional(),
+};
+
+const commandLine = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+export const stepSchema = z.discriminatedUnion("action", [
+  z.strictObject({
+    action: z.literal("run-command"),
+    ...targets,
+    /** The script's lines. A list, so no template value can become a command. */
+    commands: z
+      .array(commandLine, { error: "commands must be a list of lines, e.g. [systemctl restart nginx]" })
+      .min(1)
+      .max(1000),
+    platform: z.enum(["linux", "windows"]).optional(),
+    working_directory: z.string().min(1).max(512).optional(),
+    timeout: duration.optional(),
+  }),
+  z.strictObject({ action: z.literal("reboot"), ...targets }),
+  z.strictObject({
+    action: z.literal("stop"),
+    ...targets,
+    /** Force the stop (no clean OS shutdown). Default false. */
+    force: boolean.default(false),
+    /** Wait until the instances are `stopped`. Default true. */
+    wait: boolean.default(true),
+    timeout: duration.optional(),
+  }),
+  z.strictObject({
+    action: z.literal("start"),
+    ...targets,
+    /** Wait until the instances are `running`. Default true. */
+    wait: boolean.default(true),
+    timeout: duration.optional(),
+  }),
+  z.strictObject({
+    action: z.literal("describe-status"),
+    ...targets,
+    /** The state every instance must be in for the step to succeed. Default running. */
+    expect_state: z
+      .enum(["pending", "running", "stopping", "stopped", "shutting-down", "terminated"])
+      .default("running"),
+    /** Also require both status checks `ok` (running instances only). Default false. */
+    expect_checks_ok: boolean.default(false),
+  }),
+]);
+
+/** A parsed AWS step. */
+export type AwsStep = z.output<typeof stepSchema> & { instances?: string[] };
+
+function invalid(message: string, details: Record<string, unknown> = {}): never {
+  throw rwError("RW_ERR_CONNECTOR_REJECTED", `invalid aws step: ${message}`, {
+    details: { reason: "step", ...details },
+  });
+}
+
+/** Parses an aws step's text; throws RW_ERR_CONNECTOR_REJECTED naming the field that is wrong. */
+export function parseAwsStep(text: string): AwsStep {
+  let data: unknown;
+  try {
+    data = parseYaml(text, { schema: "core", uniqueKeys: true, maxAliasCount: 0 });
+  } catch (error) {
+    invalid(`not YAML (${(error as Error).message.split("\n", 1)[0]})`);
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data))
+    invalid("expected fields such as `action: reboot`, `instance_id: i-0123456789abcdef0`");
+  const action = (data as { action?: unknown }).action;
+  if (typeof action !== "string" || !(awsActions as readonly string[]).includes(action))
+    invalid(`action must be one of ${awsActions.join(", ")}`, { field: "action" });
+  const parsed = stepSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const unknown = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+    const field = unknown ?? (issue.path.join(".") || "step");
+    invalid(unknown ? `${field}: not a field of ${action} steps` : `${field}: ${issue.message}`, { field });
+  }
+  const step = parsed.data;
+  if (step.instance_id && step.instance_ids)
+    invalid("give instance_id or instance_ids, not both", { field: "instance_ids" });
+  const ids = step.instance_ids ?? (step.instance_id ? [step.instance_id] : undefined);
+  return ids ? { ...step, instances: [...new Set(ids)] } : step;
+}
+
+/** One line for an approver: what the step does, on which instances; never a secret. */
+export function describeStep(step: AwsStep, fallbackTargets: string): string {
+  const on = step.instances ? step.instances.join(", ") : fallbackTargets;
+  switch (step.action) {
+    case "run-command":
+      return `run ${step.commands.length} line(s) through SSM Run Command on ${on}: ${JSON.stringify(step.commands)}`;
+    case "reboot":
+      return `reboot EC2 instance(s) ${on}`;
+    case "stop":
+      return `${step.force ? "force-stop" : "stop"} EC2 instance(s) ${on}${step.wait ? " and wait until stopped" : ""}`;
+    case "start":
+      return `start EC2 instance(s) ${on}${step.wait ? " and wait until running" : ""}`;
+    case "describe-status":
+      return `check that EC2 instance(s) ${on} are ${step.expect_state}${step.expect_checks_ok ? " with status checks ok" : ""}`;
+  }
+}
