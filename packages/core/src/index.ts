@@ -171,6 +171,8 @@ export {
   type CsvImportOptions,
   type CsvImportResult,
   type CsvRowError,
+  type CsvRowOutcome,
+  type CsvRowOutcomeKind,
   type CsvSource,
   GenericWebhookTicket,
   type ImportProgress,

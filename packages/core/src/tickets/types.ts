@@ -72,6 +72,24 @@ export interface CsvRowError {
   reason: string;
 }
 
+/**
+ * What became of one good CSV row: `imported` (a new ticket), `folded` (a repeat folded into an
+ * existing ticket: occurrences + 1), or `reopened` (folded into a ticket that is now `needs_human`
+ * as a flap: it was resolved and fired again within the dedupe window; a ticket that had already
+ * flapped before this import reads the same).
+ */
+export type CsvRowOutcomeKind = "imported" | "folded" | "reopened";
+
+/** One stored CSV row. */
+export interface CsvRowOutcome {
+  /** 1-based data row number. */
+  row: number;
+  /** 1-based line of the file where the row starts (the header is line 1). */
+  line: number;
+  ticketId: number;
+  outcome: CsvRowOutcomeKind;
+}
+
 export interface CsvImportResult extends ImportProgress {
   /** The first `maxErrors` refused rows. */
   errors: CsvRowError[];
@@ -79,6 +97,8 @@ export interface CsvImportResult extends ImportProgress {
   errorsTruncated: boolean;
   /** Ids of the stored tickets in row order, for files of at most `maxTicketIds` stored rows. */
   ticketIds?: number[];
+  /** The stored rows in row order, with their line and outcome: present when `ticketIds` is. */
+  outcomes?: CsvRowOutcome[];
 }
 
 export interface WebhookResult {

@@ -56,11 +56,19 @@ const IngestResultDoc = named("IngestResult", z.object({ ticket: TicketDoc, dedu
 const RowResult = z.object({
   /** 1-based data row (row 1 is the first line after the header). */
   row: z.number().int(),
+  /** 1-based line of the file where the row starts (the header is line 1). */
   line: z.number().int().nullable(),
-  status: z.enum(["imported", "rejected"]),
+  /**
+   * `imported` (a new ticket), `folded` (a repeat folded into an existing ticket), `reopened`
+   * (folded into a resolved ticket, which became `needs_human` as a flap) or `rejected`.
+   */
+  status: z.enum(["imported", "folded", "reopened", "rejected"]),
   ticketId: z.number().int().nullable(),
   title: z.string().nullable(),
   decision: z.enum(["auto_execute", "suggest", "none"]).nullable(),
+  /** The runbook the decision chose (auto_execute or suggest), or null. */
+  runbook: z.object({ id: z.number().int(), key: z.string(), title: z.string() }).nullable(),
+  /** Why: the analysis' decision reason, the fold or reopening, or the rejection. */
   reason: z.string().nullable(),
 });
 const CsvImportDoc = named(
@@ -152,42 +160,56 @@ function equalSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Per-row results rebuilt from the import's counts, errors and ticket ids (row order). */
+/** Per-row results from the import's outcomes and errors (row order), with the decision of each row's ticket. */
 async function rowResults(route: RouteContext, result: CsvImportResult) {
-  if (result.rows > maxRowResults || result.errorsTruncated || !result.ticketIds) return null;
-  const ids = result.ticketIds;
+  if (result.rows > maxRowResults || result.errorsTruncated || !result.outcomes) return null;
   const tickets = new Map<number, Ticket>();
+  const ids = [...new Set(result.outcomes.map((o) => o.ticketId))];
   for (const t of await route.engine.tickets.getMany(ids)) tickets.set(t.id, t);
-  const errors = new Map(result.errors.map((e) => [e.row, e]));
   const rows: z.infer<typeof RowResult>[] = [];
-  let next = 0;
-  for (let row = 1; row <= result.rows; row++) {
-    const error = errors.get(row);
-    if (error) {
-      rows.push({
-        row,
-        line: error.line,
-        status: "rejected",
-        ticketId: null,
-        title: null,
-        decision: null,
-        reason: error.reason,
-      });
-      continue;
-    }
-    const id = ids[next++];
-    const ticket = id === undefined ? undefined : tickets.get(id);
+  for (const error of result.errors) {
     rows.push({
-      row,
-      line: null,
-      status: "imported",
-      ticketId: id ?? null,
-      title: ticket?.title ?? null,
-      decision: ticket?.analysis?.decision.action ?? null,
-      reason: null,
+      row: error.row,
+      line: error.line,
+      status: "rejected",
+      ticketId: null,
+      title: null,
+      decision: null,
+      runbook: null,
+      reason: error.reason,
     });
   }
-  return rows;
+  for (const outcome of result.outcomes) {
+    const ticket = tickets.get(outcome.ticketId);
+    const decision = ticket?.analysis?.decision;
+    const chosen =
+      decision?.runbookId === undefined
+        ? undefined
+        : ticket?.analysis?.candidates.find((c) => c.runbookId === decision.runbookId);
+    let reason = decision?.reason ?? null;
+    if (outcome.outcome === "folded")
+      reason = `folded into ticket #${outcome.ticketId} (${ticket?.occurrences ?? "?"} occurrences, ${ticket?.status ?? "?"}): nothing new was analyzed or run`;
+    else if (outcome.outcome === "reopened")
+      reason = `folded into ticket #${outcome.ticketId}, which was resolved: reopened as needs_human (${ticket?.statusReason ?? "it fired again within the dedupe window"})`;
+    rows.push({
+      row: outcome.row,
+      line: outcome.line,
+      status: outcome.outcome,
+      ticketId: outcome.ticketId,
+      title: ticket?.title ?? null,
+      decision: decision?.action ?? null,
+      runbook:
+        decision?.runbookId === undefined
+          ? null
+          : {
+              id: decision.runbookId,
+              key: chosen?.runbookKey ?? String(decision.runbookId),
+              title: chosen?.title ?? chosen?.runbookKey ?? `runbook ${decision.runbookId}`,
+            },
+      reason,
+    });
+  }
+  return rows.sort((x, y) => x.row - y.row);
 }
 
 export function ticketRoutes(route: RouteContext): void {

@@ -3,6 +3,8 @@ import { download, upload } from "../api.js";
 import { badge, h, mount, table, toast } from "../dom.js";
 
 const decisionLabel = { auto_execute: "auto-execute", suggest: "suggest", none: "no match" };
+const statusKind = { imported: "ok", folded: "accent", reopened: "warn", rejected: "bad" };
+const statusLabel = { imported: "imported", folded: "folded", reopened: "reopened", rejected: "rejected" };
 
 export function render(ctx) {
   const fileInput = h("input", { type: "file", accept: ".csv,text/csv", id: "csv-file", class: "sr-file" });
@@ -49,13 +51,17 @@ export function render(ctx) {
     pick(e.dataTransfer.files[0]);
   });
 
+  // Progress events of this upload stop counting once its answer is in: the line ends "Done".
+  let busy = false;
   ctx.on("import:progressed", (p) => {
+    if (!busy) return;
     progressText.textContent = `Analyzed ${p.rows} rows: ${p.imported} imported, ${p.deduplicated} folded into open tickets, ${p.rejected} rejected…`;
   });
 
   uploadBtn.addEventListener("click", async () => {
     if (!file) return;
     uploadBtn.disabled = true;
+    busy = true;
     progress.hidden = false;
     bar.style.width = "0%";
     progressText.textContent = "Uploading…";
@@ -70,11 +76,14 @@ export function render(ctx) {
           progressText.textContent = f < 1 ? `Uploading… ${Math.round(f * 100)}%` : "Analyzing tickets…";
         },
       });
+      busy = false;
       bar.style.width = "100%";
-      progressText.textContent = `Done: ${result.rows} rows.`;
+      progressText.textContent = `Done: ${result.rows} rows, ${result.imported} imported, ${result.deduplicated} folded into existing tickets, ${result.rejected} rejected.`;
+      progressText.dataset.state = "done";
       showResults(results, result);
       toast(`${result.imported} tickets imported`, "ok");
     } catch (err) {
+      busy = false;
       progress.hidden = true;
       progressText.textContent = "";
       mount(
@@ -159,10 +168,12 @@ function showResults(container, result) {
         onClick: r.ticket_id ? () => (location.hash = `#/tickets/${r.ticket_id}`) : null,
       },
       h("td", { class: "num" }, r.row),
-      h("td", null, badge(r.status, r.status === "imported" ? "ok" : "bad")),
+      h("td", { class: "num" }, r.line ?? "—"),
+      h("td", null, badge(statusLabel[r.status] ?? r.status, statusKind[r.status] ?? "bad")),
       h("td", null, r.ticket_id ? h("a", { href: `#/tickets/${r.ticket_id}` }, `#${r.ticket_id}`) : "—"),
-      h("td", null, r.title ?? h("span", { class: "muted" }, `line ${r.line}`)),
+      h("td", null, r.title ?? "—"),
       h("td", null, r.decision ? decisionLabel[r.decision] : "—"),
+      h("td", null, r.runbook ? h("a", { href: `#/runbooks/${r.runbook.id}` }, r.runbook.title) : "—"),
       h("td", { class: "muted" }, r.reason ?? ""),
     ),
   );
@@ -177,11 +188,11 @@ function showResults(container, result) {
         { class: "stats", style: null },
         stat(result.rows, "rows"),
         stat(result.imported, "imported"),
-        stat(result.deduplicated, "folded into open tickets"),
+        stat(result.deduplicated, "folded into existing tickets"),
         stat(result.rejected, "rejected"),
       ),
       result.results
-        ? table(["Row", "Status", "Ticket", "Title", "Decision", "Reason"], rows)
+        ? table(["Row", "Line", "Status", "Ticket", "Title", "Decision", "Runbook", "Reason"], rows)
         : h(
             "p",
             { class: "muted" },
