@@ -168,6 +168,10 @@ export {
   toLabels,
 } from "./tickets/labels.js";
 export {
+  type CsvBacktestOptions,
+  type CsvBacktestResult,
+  type CsvBacktestRow,
+  type CsvBacktestStep,
   type CsvImportOptions,
   type CsvImportResult,
   type CsvRowError,

@@ -101,6 +101,57 @@ export interface CsvImportResult extends ImportProgress {
   outcomes?: CsvRowOutcome[];
 }
 
+/** `backtestCsv`'s options. */
+export interface CsvBacktestOptions {
+  /** Rows analyzed and planned; later rows are counted only. Default 200, at most 1,000. */
+  maxRows?: number;
+  /** The source of rows with no `source` value. Default "csv". */
+  source?: string;
+}
+
+/** One step of a backtest row's plan. */
+export interface CsvBacktestStep {
+  phase: string;
+  name: string;
+  /** The command as the runbook writes it. */
+  command: string;
+  /** The command as it would have run for this row; null when it cannot be rendered (`error`). */
+  rendered: string | null;
+  language: string;
+  /** The step would have waited for approval (with this many approvers). */
+  requiresApproval: boolean;
+  approvalsRequired: number;
+  severity: string;
+  /** The connection it would have used, by name, or null. */
+  connection: string | null;
+  /** Why it could not be prepared, or null. */
+  error: string | null;
+}
+
+/** One CSV row of a backtest: what analysis decided and the plan that would have run. */
+export interface CsvBacktestRow {
+  row: number;
+  line: number;
+  /** `planned` (a runbook chosen: its plan), `unmatched` (no runbook) or `rejected` (a bad row). */
+  status: "planned" | "unmatched" | "rejected";
+  title: string | null;
+  decision: "auto_execute" | "suggest" | "none" | null;
+  /** The decision's reason, or the rejection's. */
+  reason: string;
+  runbook: { id: number; key: string; title: string; revision: number; status: string } | null;
+  steps: CsvBacktestStep[];
+}
+
+/** What a backtest found: nothing stored, nothing run. */
+export interface CsvBacktestResult {
+  /** Data rows in the file. */
+  rows: number;
+  /** Rows analyzed and planned (the first `maxRows`). */
+  rowResults: CsvBacktestRow[];
+  /** True when the file had more rows than were analyzed. */
+  truncated: boolean;
+}
+
 export interface WebhookResult {
   /** Tickets created or folded into, in payload order. */
   tickets: IngestResult[];
@@ -132,6 +183,12 @@ export interface TicketsApi {
    * header has no `title` column.
    */
   importCsv(source: CsvSource, options?: CsvImportOptions): Promise<CsvImportResult>;
+  /**
+   * A backtest ("dry run") of a CSV file: each row is analyzed and, when a runbook is chosen, its
+   * plan rendered for the row as a session would (commands, connections, approvals) — nothing is
+   * stored, run or announced. Bounded by `maxRows`.
+   */
+  backtestCsv(source: CsvSource, options?: CsvBacktestOptions): Promise<CsvBacktestResult>;
   /** The CSV template: the header and one example row. */
   csvTemplate(): string;
   /**
