@@ -113,6 +113,27 @@ describe("POST /tickets/upload-csv", () => {
     expect(folded?.reason).toMatch(/^folded into ticket #\d+/);
   });
 
+  it("backtests a CSV per row without storing a ticket, and bounds the rows analyzed", async () => {
+    const before = (await h.engine.tickets.list({ limit: 500 })).items.length;
+    const r = await h.json("POST", "/tickets/backtest-csv?max_rows=2", {
+      token: h.tokens.operator,
+      body: "title,severity\nBacktest only row,high\n,low\nThird row,low\n",
+      headers: { "content-type": "text/csv" },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ rows: 3, truncated: true });
+    expect(r.body.results).toHaveLength(2);
+    expect(r.body.results[0]).toMatchObject({ row: 1, line: 2, title: "Backtest only row", steps: [] });
+    expect(r.body.results[1]).toMatchObject({ row: 2, line: 3, status: "rejected" });
+    expect((await h.engine.tickets.list({ limit: 500 })).items.length).toBe(before);
+    const viewer = await h.json("POST", "/tickets/backtest-csv", {
+      token: h.tokens.viewer,
+      body: "title\nx\n",
+      headers: { "content-type": "text/csv" },
+    });
+    expect(viewer.status).toBe(403);
+  });
+
   it("reports each refused row with its line when the body is text/csv", async () => {
     const csv = "title,severity\nDisk full,high\n,low\nCPU hot,extreme\n";
     const r = await h.json("POST", "/tickets/upload-csv?auto_execute=false", {
