@@ -103,6 +103,39 @@ describe("Upload Tickets results", () => {
   });
 });
 
+describe("Upload Tickets backtest", () => {
+  it("shows per row the runbook that would run, its rendered plan and its approval steps, storing nothing", async () => {
+    const before = (await server.engine.tickets.list({ limit: 500 })).items.length;
+    const sessions = await server.engine.countByStatus("sessions");
+    await page.goto(`${server.url}/#/upload`);
+    await page.setInputFiles("#csv-file", sampleCsv);
+    await page.check("#dry-run");
+    expect(await page.textContent("#upload-btn")).toBe("Backtest (dry run)");
+    await page.click("#upload-btn");
+    await page.waitForSelector('#upload-progress[data-state="done"]');
+    await page.waitForSelector("#backtest-results");
+    expect(await page.textContent("#upload-progress")).toMatch(
+      /^Done \(dry run, nothing stored or run\): 40 rows/,
+    );
+    expect(await page.locator("#backtest-results .backtest-row").count()).toBe(40);
+    const planned = page.locator("#backtest-results .backtest-row", {
+      has: page.locator("ol.backtest-steps"),
+    });
+    expect(await planned.count()).toBeGreaterThan(0);
+    // A planned row names its runbook and shows rendered commands; some step waits for approval.
+    const first = planned.first();
+    expect(await first.textContent()).toMatch(/\(([a-z0-9-]+)\)/);
+    expect((await first.locator("pre").first().textContent())?.length).toBeGreaterThan(0);
+    expect(await page.locator('#backtest-results li[data-approval="yes"]').count()).toBeGreaterThan(0);
+    expect(await page.locator('#backtest-results li[data-approval="yes"]').first().textContent()).toContain(
+      "waits for approval",
+    );
+    // Nothing stored, nothing started.
+    expect((await server.engine.tickets.list({ limit: 500 })).items.length).toBe(before);
+    expect(await server.engine.countByStatus("sessions")).toEqual(sessions);
+  });
+});
+
 describe("Connectors tab forms", () => {
   it("offers a credential just created to the New connection form without a reload, by environment", async () => {
     await page.goto(`${server.url}/#/connectors`);

@@ -10,6 +10,11 @@ export function render(ctx) {
   const fileInput = h("input", { type: "file", accept: ".csv,text/csv", id: "csv-file", class: "sr-file" });
   const chosen = h("p", { class: "muted small" }, "No file chosen.");
   const autoExec = h("input", { type: "checkbox", id: "auto-execute", checked: true });
+  const dryRun = h("input", { type: "checkbox", id: "dry-run" });
+  dryRun.addEventListener("change", () => {
+    autoExec.disabled = dryRun.checked;
+    uploadBtn.textContent = dryRun.checked ? "Backtest (dry run)" : "Upload and analyze";
+  });
   const uploadBtn = h(
     "button",
     { type: "button", class: "btn btn-primary", id: "upload-btn", disabled: true },
@@ -68,6 +73,36 @@ export function render(ctx) {
     mount(results);
     const form = new FormData();
     form.append("file", file, file.name);
+    if (dryRun.checked) {
+      try {
+        const result = await upload("/tickets/backtest-csv", form, {
+          onProgress: (f) => {
+            bar.style.width = `${Math.round(f * 100)}%`;
+            progressText.textContent = f < 1 ? `Uploading… ${Math.round(f * 100)}%` : "Planning each row…";
+          },
+        });
+        bar.style.width = "100%";
+        const planned = result.results.filter((r) => r.status === "planned").length;
+        progressText.textContent = `Done (dry run, nothing stored or run): ${result.rows} rows, ${planned} would have run a runbook.`;
+        progressText.dataset.state = "done";
+        showBacktest(results, result);
+      } catch (err) {
+        progress.hidden = true;
+        progressText.textContent = "";
+        mount(
+          results,
+          h(
+            "div",
+            { class: "panel" },
+            h("p", { class: "form-error" }, `${err.code ?? "Error"}: ${err.message}`),
+          ),
+        );
+      } finally {
+        busy = false;
+        uploadBtn.disabled = false;
+      }
+      return;
+    }
     try {
       const result = await upload("/tickets/upload-csv", form, {
         query: { auto_execute: autoExec.checked ? "true" : "false" },
@@ -128,6 +163,12 @@ export function render(ctx) {
           { class: "check" },
           autoExec,
           "Auto-execute matching runbooks (approval steps still wait for an approver)",
+        ),
+        h(
+          "label",
+          { class: "check" },
+          dryRun,
+          "Dry run (backtest): show which runbook each row would run and its plan; nothing is stored or run",
         ),
         h("div", { class: "actions" }, uploadBtn),
         progress,
@@ -198,6 +239,64 @@ function showResults(container, result) {
             { class: "muted" },
             `${result.errors.length} errors listed; the file is too large to list every row.`,
           ),
+    ),
+  );
+}
+
+function showBacktest(container, result) {
+  const cards = result.results.map((r) =>
+    h(
+      "div",
+      { class: "backtest-row", "data-row": r.row },
+      h(
+        "p",
+        null,
+        h("strong", null, `Row ${r.row} `),
+        h("span", { class: "muted small" }, `line ${r.line} · `),
+        badge(r.status, r.status === "planned" ? "ok" : r.status === "rejected" ? "bad" : ""),
+        " ",
+        r.title ?? "",
+      ),
+      h(
+        "p",
+        { class: "muted small" },
+        r.runbook
+          ? `${decisionLabel[r.decision] ?? r.decision}: ${r.runbook.title} (${r.runbook.key}) — `
+          : "",
+        r.reason,
+      ),
+      r.steps.length
+        ? h(
+            "ol",
+            { class: "backtest-steps" },
+            r.steps.map((s) =>
+              h(
+                "li",
+                { "data-approval": s.requires_approval ? "yes" : "no" },
+                h("span", { class: "small" }, `${s.phase} · ${s.name} `),
+                s.requires_approval
+                  ? badge(`waits for approval (${s.approvals_required})`, "warn")
+                  : badge("runs without approval", ""),
+                h("pre", { class: "mono small" }, s.rendered ?? s.command),
+                s.error ? h("p", { class: "form-error small" }, s.error) : null,
+              ),
+            ),
+          )
+        : null,
+    ),
+  );
+  mount(
+    container,
+    h(
+      "div",
+      { class: "panel", id: "backtest-results" },
+      h("h2", null, "Backtest (dry run)"),
+      h(
+        "p",
+        { class: "muted" },
+        `Nothing was stored or run. ${result.results.length} of ${result.rows} rows planned${result.truncated ? " (the rest were left out: at most 200 rows per backtest)" : ""}.`,
+      ),
+      ...cards,
     ),
   );
 }
