@@ -12,7 +12,7 @@ describe("TicketsApi.backtestCsv", () => {
     const engine = await createEngine({ vault: { key: randomBytes(32) } });
     await loadSampleRunbooks(engine.runbooks);
     const events: string[] = [];
-    for (const name of ["ticket:ingested", "ticket:analyzed", "session:started", "import:finished"] as const)
+    for (const name of ["ticket:ingested", "ticket:analyzed", "session:created", "import:finished"] as const)
       engine.events.on(name, () => events.push(name));
     const result = await engine.tickets.backtestCsv(`${String(sample).trimEnd()}\n,,low,,,\n`);
     expect(result.rows).toBe(41);
