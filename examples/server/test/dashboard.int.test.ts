@@ -309,7 +309,7 @@ describe("dashboard", () => {
       await page.click("#cred-save");
       await page.locator("[data-credential]", { hasText: "win-login" }).waitFor();
 
-      // The connection form lists the credentials that existed when the page was drawn.
+      // The connection form offers the credentials of its environment (here: none).
       await page.goto(`${server.url}/#/upload`);
       await page.goto(`${server.url}/#/connectors`);
       const connections = page.locator("#connections");
@@ -319,7 +319,7 @@ describe("dashboard", () => {
       await connections.getByLabel("Type").selectOption("winrm");
       await connections.getByLabel("Target host").fill("127.0.0.1");
       await connections.getByLabel("Port").fill(String(fake.port));
-      await connections.getByLabel("Credential").selectOption({ label: "win-login (any)" });
+      await connections.getByLabel("Credential").selectOption({ label: "win-login (no environment)" });
       await connections.getByLabel("Options (JSON)").fill('{"transport": "http"}');
       await connections.getByRole("button", { name: "Create connection" }).click();
       const row = page.locator("[data-connection]", { hasText: "win-01" });

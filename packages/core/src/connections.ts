@@ -141,7 +141,7 @@ export function createConnectionsApi(
     if (credential.environment !== environment) {
       throw rwError(
         "RW_ERR_INPUT_INVALID",
-        `credential "${credential.name}" belongs to environment "${credential.environment}", the connection to "${environment}"`,
+        `credential "${credential.name}" belongs to ${envLabel(credential.environment)}, the connection to ${envLabel(environment)}: an empty environment is one of its own (no environment), not any environment`,
         {
           details: {
             fields: [{ field: "credentialId", message: "must be a credential of the same environment" }],
@@ -449,6 +449,11 @@ export function createConnectionResolver(
       return (await ctx.storage.credentials.get(id))?.environment;
     },
   };
+}
+
+/** An environment as people read it: `environment "prod"`, or `no environment` for "". */
+function envLabel(environment: string): string {
+  return environment === "" ? "no environment" : `environment "${environment}"`;
 }
 
 /** The built-in local connection. */

@@ -180,6 +180,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     audit,
     autoExecute: (ticket) => executor.autoExecute(ticket),
     ticketResolved: (ticket, reason) => executor.ticketResolved(ticket, reason),
+    preview: (ticket, runbookId) => executor.preview(ticket, runbookId),
   });
   const credentials = createCredentialsApi(ctx, { vault, audit, types: registry.credentialTypes });
   // The only opener of credentials: handed to the connections API and the executor, nowhere else.

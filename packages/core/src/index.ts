@@ -168,9 +168,15 @@ export {
   toLabels,
 } from "./tickets/labels.js";
 export {
+  type CsvBacktestOptions,
+  type CsvBacktestResult,
+  type CsvBacktestRow,
+  type CsvBacktestStep,
   type CsvImportOptions,
   type CsvImportResult,
   type CsvRowError,
+  type CsvRowOutcome,
+  type CsvRowOutcomeKind,
   type CsvSource,
   GenericWebhookTicket,
   type ImportProgress,

@@ -11,10 +11,12 @@
 import type { Analyzer } from "./analyzer/index.js";
 import type { Ticket } from "./domain.js";
 import { isRunwardenError } from "./errors.js";
+import type { PreviewPlan } from "./executor/start.js";
 import type { EngineContext } from "./internal/context.js";
 import { csvTemplate } from "./internal/csv.js";
 import type { ConnectorRegistry } from "./registry.js";
 import type { AuditRecorder } from "./runbooks.js";
+import { createCsvBacktest } from "./tickets/backtest.js";
 import { createConnectionConfigSetter } from "./tickets/connection-config.js";
 import { createCsvImport } from "./tickets/csv-import.js";
 import { createIntake } from "./tickets/intake.js";
@@ -38,6 +40,8 @@ export function createTicketsApi(
     autoExecute?: (ticket: Ticket) => Promise<void>;
     /** A source says the ticket's problem is over: cancel what waits on it (the executor's). */
     ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
+    /** The plan a session would have for a ticket, nothing stored (the executor's; for backtests). */
+    preview?: PreviewPlan;
     /** Named webhook sources with a mapping (the engine's). */
     webhookSources?: Pick<WebhookSourcesApi, "receive">;
   },
@@ -49,6 +53,7 @@ export function createTicketsApi(
     ingest: intake.ingest,
     ingestMany: intake.ingestMany,
     importCsv: createCsvImport(ctx, { analyzer: deps.analyzer, intake }),
+    backtestCsv: createCsvBacktest(ctx, { analyzer: deps.analyzer, intake, preview: deps.preview }),
     csvTemplate,
     async ingestWebhook(source, request, options) {
       // Bookkeeping for the Connectors tab: the last webhook received, the last one refused.

@@ -79,6 +79,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     approvals,
     autoExecute: auto.autoExecute,
     ticketResolved: auto.ticketResolved,
+    preview: start.preview,
     start: async () => {
       auto.reopen();
       await runner.start();

@@ -7,7 +7,7 @@
  */
 import type { Runbook } from "@runwarden/runbook-parser";
 import type { Logger } from "pino";
-import type { ExecutionSession, SessionStatus, StepRecord, Ticket } from "../domain.js";
+import type { ExecutionSession, RunbookRecord, SessionStatus, StepRecord, Ticket } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import { engineActor } from "../policy.js";
@@ -24,7 +24,9 @@ import type { ExecutionDetail, PlanEntry, StartOptions } from "./types.js";
 export function createStart(
   ctx: EngineContext,
   parts: { deps: ExecutorDeps; log: Logger; runner: Runner; outcomes: Outcomes; leases: Leases },
-): (ticketId: number, runbookId: number, options?: StartOptions) => Promise<ExecutionDetail> {
+): ((ticketId: number, runbookId: number, options?: StartOptions) => Promise<ExecutionDetail>) & {
+  preview: PreviewPlan;
+} {
   const { deps, log, runner, outcomes, leases } = parts;
   const storage = ctx.storage;
 
@@ -230,5 +232,34 @@ export function createStart(
     return entries;
   }
 
-  return start;
+  /** The plan a session of this runbook would have for this ticket: rendered, resolved, nothing stored or run. */
+  async function preview(ticket: Ticket, runbookId: number) {
+    const { record, runbook } = await runner.runbookOf(runbookId);
+    const plan = await planOf(ticket, runbook, flattenRunbook(runbook), new Redactor(ctx.redactor));
+    return {
+      runbook: {
+        id: record.id,
+        key: record.key,
+        title: record.title,
+        revision: record.revision,
+        status: record.status,
+      },
+      plan,
+    };
+  }
+
+  return Object.assign(start, { preview });
 }
+
+/**
+ * Renders and resolves a runbook's plan for a ticket as a session would, storing and running
+ * nothing (a backtest). The ticket need not be stored. Throws RW_ERR_STORAGE_NOT_FOUND for an
+ * unknown runbook.
+ */
+export type PreviewPlan = (
+  ticket: Ticket,
+  runbookId: number,
+) => Promise<{
+  runbook: { id: number; key: string; title: string; revision: number; status: RunbookRecord["status"] };
+  plan: PlanEntry[];
+}>;

@@ -3,6 +3,7 @@
  * (start options, plans, session details, timelines, listing queries) and the `Executor` that
  * createExecutor builds. Types only.
  */
+
 import type {
   Approval,
   ApprovalStatus,
@@ -16,6 +17,7 @@ import type { Actor } from "../policy.js";
 import type { Page } from "../runbooks.js";
 import type { BreakerState } from "./concurrency.js";
 import type { PreparedStep } from "./plan.js";
+import type { PreviewPlan } from "./start.js";
 
 export interface StartOptions {
   /** Who starts it (recorded as `startedBy` and in the audit log). Default: the engine. */
@@ -174,4 +176,6 @@ export interface Executor {
   autoExecute(ticket: Ticket): Promise<void>;
   /** Cancels the waiting sessions of a ticket its source resolved (handed to intake and sync). */
   ticketResolved(ticket: Ticket, reason: string): Promise<void>;
+  /** The plan a session would have for a ticket, nothing stored or run (a CSV backtest). */
+  preview: PreviewPlan;
 }

@@ -6,12 +6,20 @@
 import type { Analyzer } from "../analyzer/index.js";
 import { normalizeSeverity } from "../analyzer/normalize.js";
 import type { AnalysisSubject } from "../analyzer/stage.js";
-import type { Ticket } from "../domain.js";
+import { flapReason, type Ticket } from "../domain.js";
 import type { EngineContext } from "../internal/context.js";
 import { readTicketCsv } from "../internal/csv.js";
 import type { NewDoc } from "../storage.js";
 import type { Intake } from "./intake.js";
-import type { CsvImportResult, CsvRowError, ImportProgress, IngestResult, TicketsApi } from "./types.js";
+import type {
+  CsvImportResult,
+  CsvRowError,
+  CsvRowOutcome,
+  CsvRowOutcomeKind,
+  ImportProgress,
+  IngestResult,
+  TicketsApi,
+} from "./types.js";
 
 /** Fingerprints an import remembers to skip analyzing repeats (bounded: flat memory). */
 const maxSeenFingerprints = 20_000;
@@ -40,6 +48,10 @@ export function createCsvImport(
     const errors: CsvRowError[] = [];
     /** Ticket ids by the position of their row among the good rows. */
     let ticketIds: number[] | undefined = [];
+    /** Per stored row (same positions as `ticketIds`): its data row, line and outcome. */
+    let rowOutcomes: CsvRowOutcome[] | undefined = [];
+    /** Data row and line of each good row, by position, while `rowOutcomes` is kept. */
+    let places: { row: number; line: number }[] | undefined = [];
     let accepted = 0;
     const seen = new Set<string>();
     let batch: { subject: AnalysisSubject; position: number }[] = [];
@@ -64,7 +76,17 @@ export function createCsvImport(
         const { ticket, deduplicated } = outcomes[i] as IngestResult;
         if (deduplicated) counts.deduplicated++;
         else counts.imported++;
-        if (ticketIds) ticketIds[positions[i] as number] = ticket.id;
+        const position = positions[i] as number;
+        if (ticketIds) ticketIds[position] = ticket.id;
+        const place = places?.[position];
+        if (rowOutcomes && place) {
+          const outcome: CsvRowOutcomeKind = !deduplicated
+            ? "imported"
+            : ticket.status === "needs_human" && ticket.statusReason === flapReason
+              ? "reopened"
+              : "folded";
+          rowOutcomes[position] = { ...place, ticketId: ticket.id, outcome };
+        }
       }
     };
     const flush = async () => {
@@ -122,7 +144,12 @@ export function createCsvImport(
         counts.rows++;
         if (verdict.ok) {
           const position = accepted++;
-          if (accepted > maxTicketIds) ticketIds = undefined;
+          if (accepted > maxTicketIds) {
+            ticketIds = undefined;
+            rowOutcomes = undefined;
+            places = undefined;
+          }
+          if (places) places[position] = { row: verdict.row, line: verdict.line };
           const { ticket, fingerprint } = analyzer.identify(subjectOf(verdict.input));
           const repeat = repeats.get(fingerprint);
           if (repeat) {
@@ -163,6 +190,7 @@ export function createCsvImport(
       errors,
       errorsTruncated: counts.rejected > errors.length,
       ...(ticketIds ? { ticketIds } : {}),
+      ...(rowOutcomes ? { outcomes: rowOutcomes } : {}),
     };
   };
 }

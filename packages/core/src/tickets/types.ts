@@ -72,6 +72,24 @@ export interface CsvRowError {
   reason: string;
 }
 
+/**
+ * What became of one good CSV row: `imported` (a new ticket), `folded` (a repeat folded into an
+ * existing ticket: occurrences + 1), or `reopened` (folded into a ticket that is now `needs_human`
+ * as a flap: it was resolved and fired again within the dedupe window; a ticket that had already
+ * flapped before this import reads the same).
+ */
+export type CsvRowOutcomeKind = "imported" | "folded" | "reopened";
+
+/** One stored CSV row. */
+export interface CsvRowOutcome {
+  /** 1-based data row number. */
+  row: number;
+  /** 1-based line of the file where the row starts (the header is line 1). */
+  line: number;
+  ticketId: number;
+  outcome: CsvRowOutcomeKind;
+}
+
 export interface CsvImportResult extends ImportProgress {
   /** The first `maxErrors` refused rows. */
   errors: CsvRowError[];
@@ -79,6 +97,59 @@ export interface CsvImportResult extends ImportProgress {
   errorsTruncated: boolean;
   /** Ids of the stored tickets in row order, for files of at most `maxTicketIds` stored rows. */
   ticketIds?: number[];
+  /** The stored rows in row order, with their line and outcome: present when `ticketIds` is. */
+  outcomes?: CsvRowOutcome[];
+}
+
+/** `backtestCsv`'s options. */
+export interface CsvBacktestOptions {
+  /** Rows analyzed and planned; later rows are counted only. Default 200, at most 1,000. */
+  maxRows?: number;
+  /** The source of rows with no `source` value. Default "csv". */
+  source?: string;
+}
+
+/** One step of a backtest row's plan. */
+export interface CsvBacktestStep {
+  phase: string;
+  name: string;
+  /** The command as the runbook writes it. */
+  command: string;
+  /** The command as it would have run for this row; null when it cannot be rendered (`error`). */
+  rendered: string | null;
+  language: string;
+  /** The step would have waited for approval (with this many approvers). */
+  requiresApproval: boolean;
+  approvalsRequired: number;
+  severity: string;
+  /** The connection it would have used, by name, or null. */
+  connection: string | null;
+  /** Why it could not be prepared, or null. */
+  error: string | null;
+}
+
+/** One CSV row of a backtest: what analysis decided and the plan that would have run. */
+export interface CsvBacktestRow {
+  row: number;
+  line: number;
+  /** `planned` (a runbook chosen: its plan), `unmatched` (no runbook) or `rejected` (a bad row). */
+  status: "planned" | "unmatched" | "rejected";
+  title: string | null;
+  decision: "auto_execute" | "suggest" | "none" | null;
+  /** The decision's reason, or the rejection's. */
+  reason: string;
+  runbook: { id: number; key: string; title: string; revision: number; status: string } | null;
+  steps: CsvBacktestStep[];
+}
+
+/** What a backtest found: nothing stored, nothing run. */
+export interface CsvBacktestResult {
+  /** Data rows in the file. */
+  rows: number;
+  /** Rows analyzed and planned (the first `maxRows`). */
+  rowResults: CsvBacktestRow[];
+  /** True when the file had more rows than were analyzed. */
+  truncated: boolean;
 }
 
 export interface WebhookResult {
@@ -112,6 +183,12 @@ export interface TicketsApi {
    * header has no `title` column.
    */
   importCsv(source: CsvSource, options?: CsvImportOptions): Promise<CsvImportResult>;
+  /**
+   * A backtest ("dry run") of a CSV file: each row is analyzed and, when a runbook is chosen, its
+   * plan rendered for the row as a session would (commands, connections, approvals) — nothing is
+   * stored, run or announced. Bounded by `maxRows`.
+   */
+  backtestCsv(source: CsvSource, options?: CsvBacktestOptions): Promise<CsvBacktestResult>;
   /** The CSV template: the header and one example row. */
   csvTemplate(): string;
   /**

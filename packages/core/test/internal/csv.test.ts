@@ -187,6 +187,30 @@ describe("TicketsApi.importCsv", () => {
     expect(folds).toBe(3);
   });
 
+  it("gives each stored row its line and outcome: imported, folded, or reopened when a resolved ticket flaps", async () => {
+    const { tickets } = await makeIntake();
+    const csv = [
+      header,
+      "Alert A,,low,prod,api,x",
+      "Alert B,,low,prod,api,x",
+      "Alert A,,low,prod,api,x",
+      "",
+    ].join("\n");
+    const first = await tickets.importCsv(csv);
+    expect(first.outcomes?.map((o) => [o.row, o.line, o.outcome])).toEqual([
+      [1, 2, "imported"],
+      [2, 3, "imported"],
+      [3, 4, "folded"],
+    ]);
+    expect(first.outcomes?.[2]?.ticketId).toBe(first.outcomes?.[0]?.ticketId);
+    // Alert B is remediated; the same file again folds every row, and reopens B as a flap.
+    await tickets.setStatus(first.outcomes![1]!.ticketId, "resolved", "fixed");
+    const again = await tickets.importCsv(csv);
+    expect(again).toMatchObject({ rows: 3, imported: 0, deduplicated: 3 });
+    expect(again.outcomes?.map((o) => o.outcome)).toEqual(["folded", "reopened", "folded"]);
+    expect((await tickets.get(first.outcomes![1]!.ticketId)).status).toBe("needs_human");
+  });
+
   it("caps the listed errors and omits ticket ids when limits are exceeded", async () => {
     const { tickets } = await makeIntake();
     const rows = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? `T${i},,low,,,` : `,,low,,,`));
@@ -195,6 +219,7 @@ describe("TicketsApi.importCsv", () => {
     expect(result.errors).toHaveLength(5);
     expect(result.errors[0]).toEqual({ row: 2, line: 3, reason: "title is required" });
     expect(result.ticketIds).toBeUndefined();
+    expect(result.outcomes).toBeUndefined();
   });
 
   it("auto-executes imported tickets only when the option is set", async () => {

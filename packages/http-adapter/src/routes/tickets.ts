@@ -56,11 +56,19 @@ const IngestResultDoc = named("IngestResult", z.object({ ticket: TicketDoc, dedu
 const RowResult = z.object({
   /** 1-based data row (row 1 is the first line after the header). */
   row: z.number().int(),
+  /** 1-based line of the file where the row starts (the header is line 1). */
   line: z.number().int().nullable(),
-  status: z.enum(["imported", "rejected"]),
+  /**
+   * `imported` (a new ticket), `folded` (a repeat folded into an existing ticket), `reopened`
+   * (folded into a resolved ticket, which became `needs_human` as a flap) or `rejected`.
+   */
+  status: z.enum(["imported", "folded", "reopened", "rejected"]),
   ticketId: z.number().int().nullable(),
   title: z.string().nullable(),
   decision: z.enum(["auto_execute", "suggest", "none"]).nullable(),
+  /** The runbook the decision chose (auto_execute or suggest), or null. */
+  runbook: z.object({ id: z.number().int(), key: z.string(), title: z.string() }).nullable(),
+  /** Why: the analysis' decision reason, the fold or reopening, or the rejection. */
   reason: z.string().nullable(),
 });
 const CsvImportDoc = named(
@@ -76,6 +84,57 @@ const CsvImportDoc = named(
     results: z.array(RowResult).nullable(),
   }),
 );
+
+const BacktestStepDoc = z.object({
+  phase: z.string(),
+  name: z.string(),
+  /** The command as the runbook writes it. */
+  command: z.string(),
+  /** The command as it would have run for the row; null when it cannot be rendered (see error). */
+  rendered: z.string().nullable(),
+  language: z.string(),
+  /** The step would have waited for approval, by this many approvers. */
+  requiresApproval: z.boolean(),
+  approvalsRequired: z.number().int(),
+  severity: z.string(),
+  connection: z.string().nullable(),
+  error: z.string().nullable(),
+});
+const CsvBacktestDoc = named(
+  "CsvBacktestResult",
+  z.object({
+    /** Data rows in the file. */
+    rows: z.number().int(),
+    /** True when the file had more rows than were analyzed (see max_rows). */
+    truncated: z.boolean(),
+    results: z.array(
+      z.object({
+        row: z.number().int(),
+        line: z.number().int(),
+        /** `planned` (a runbook chosen: its plan), `unmatched` (none) or `rejected` (a bad row). */
+        status: z.enum(["planned", "unmatched", "rejected"]),
+        title: z.string().nullable(),
+        decision: z.enum(["auto_execute", "suggest", "none"]).nullable(),
+        reason: z.string(),
+        runbook: z
+          .object({
+            id: z.number().int(),
+            key: z.string(),
+            title: z.string(),
+            revision: z.number().int(),
+            status: z.string(),
+          })
+          .nullable(),
+        steps: z.array(BacktestStepDoc),
+      }),
+    ),
+  }),
+);
+const BacktestQuery = z.object({
+  max_rows: z.coerce.number().int().min(1).max(1_000).optional().openapi({
+    description: "Rows analyzed and planned (later rows are counted only). Default 200, at most 1,000.",
+  }),
+});
 
 const WebhookResultDoc = named(
   "WebhookResult",
@@ -152,42 +211,80 @@ function equalSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Per-row results rebuilt from the import's counts, errors and ticket ids (row order). */
+/** Per-row results from the import's outcomes and errors (row order), with the decision of each row's ticket. */
 async function rowResults(route: RouteContext, result: CsvImportResult) {
-  if (result.rows > maxRowResults || result.errorsTruncated || !result.ticketIds) return null;
-  const ids = result.ticketIds;
+  if (result.rows > maxRowResults || result.errorsTruncated || !result.outcomes) return null;
   const tickets = new Map<number, Ticket>();
+  const ids = [...new Set(result.outcomes.map((o) => o.ticketId))];
   for (const t of await route.engine.tickets.getMany(ids)) tickets.set(t.id, t);
-  const errors = new Map(result.errors.map((e) => [e.row, e]));
   const rows: z.infer<typeof RowResult>[] = [];
-  let next = 0;
-  for (let row = 1; row <= result.rows; row++) {
-    const error = errors.get(row);
-    if (error) {
-      rows.push({
-        row,
-        line: error.line,
-        status: "rejected",
-        ticketId: null,
-        title: null,
-        decision: null,
-        reason: error.reason,
-      });
-      continue;
-    }
-    const id = ids[next++];
-    const ticket = id === undefined ? undefined : tickets.get(id);
+  for (const error of result.errors) {
     rows.push({
-      row,
-      line: null,
-      status: "imported",
-      ticketId: id ?? null,
-      title: ticket?.title ?? null,
-      decision: ticket?.analysis?.decision.action ?? null,
-      reason: null,
+      row: error.row,
+      line: error.line,
+      status: "rejected",
+      ticketId: null,
+      title: null,
+      decision: null,
+      runbook: null,
+      reason: error.reason,
     });
   }
-  return rows;
+  for (const outcome of result.outcomes) {
+    const ticket = tickets.get(outcome.ticketId);
+    const decision = ticket?.analysis?.decision;
+    const chosen =
+      decision?.runbookId === undefined
+        ? undefined
+        : ticket?.analysis?.candidates.find((c) => c.runbookId === decision.runbookId);
+    let reason = decision?.reason ?? null;
+    if (outcome.outcome === "folded")
+      reason = `folded into ticket #${outcome.ticketId} (${ticket?.occurrences ?? "?"} occurrences, ${ticket?.status ?? "?"}): nothing new was analyzed or run`;
+    else if (outcome.outcome === "reopened")
+      reason = `folded into ticket #${outcome.ticketId}, which was resolved: reopened as needs_human (${ticket?.statusReason ?? "it fired again within the dedupe window"})`;
+    rows.push({
+      row: outcome.row,
+      line: outcome.line,
+      status: outcome.outcome,
+      ticketId: outcome.ticketId,
+      title: ticket?.title ?? null,
+      decision: decision?.action ?? null,
+      runbook:
+        decision?.runbookId === undefined
+          ? null
+          : {
+              id: decision.runbookId,
+              key: chosen?.runbookKey ?? String(decision.runbookId),
+              title: chosen?.title ?? chosen?.runbookKey ?? `runbook ${decision.runbookId}`,
+            },
+      reason,
+    });
+  }
+  return rows.sort((x, y) => x.row - y.row);
+}
+
+/** The uploaded CSV as a stream: a multipart file (with the form's other fields) or a text/csv body. */
+async function csvSource(
+  route: RouteContext,
+  request: Request,
+  contentType: string | undefined,
+  contentLength: string | undefined,
+): Promise<{ source: Readable; fields: Record<string, string> }> {
+  const type = mediaType(contentType);
+  const limit = route.limits.csvBytes;
+  if (type === "multipart/form-data") {
+    const upload = await streamMultipartFile(request, { limitBytes: limit });
+    return { source: upload.file, fields: upload.fields };
+  }
+  if (type === "text/csv" || type === "text/plain" || type === "application/csv") {
+    const declared = Number(contentLength ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+    return { source: limitStream(request.body, limit), fields: {} };
+  }
+  throw rwError(
+    "RW_ERR_INPUT_MEDIA_TYPE",
+    "send the CSV as multipart/form-data or with Content-Type text/csv",
+  );
 }
 
 export function ticketRoutes(route: RouteContext): void {
@@ -216,25 +313,15 @@ export function ticketRoutes(route: RouteContext): void {
       413: { description: "The file exceeds the size limit" },
     },
     async handler(c, { query, actor }) {
-      const type = mediaType(c.req.header("content-type"));
-      const limit = route.limits.csvBytes;
+      const { source, fields } = await csvSource(
+        route,
+        c.req.raw,
+        c.req.header("content-type"),
+        c.req.header("content-length"),
+      );
       let autoExecute = query.auto_execute ?? false;
-      let source: Readable;
-      if (type === "multipart/form-data") {
-        const upload = await streamMultipartFile(c.req.raw, { limitBytes: limit });
-        if (upload.fields["auto_execute"] !== undefined && query.auto_execute === undefined) {
-          autoExecute = upload.fields["auto_execute"] === "true" || upload.fields["auto_execute"] === "1";
-        }
-        source = upload.file;
-      } else if (type === "text/csv" || type === "text/plain" || type === "application/csv") {
-        const declared = Number(c.req.header("content-length") ?? Number.NaN);
-        if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-        source = limitStream(c.req.raw.body, limit);
-      } else {
-        throw rwError(
-          "RW_ERR_INPUT_MEDIA_TYPE",
-          "send the CSV as multipart/form-data or with Content-Type text/csv",
-        );
+      if (fields["auto_execute"] !== undefined && query.auto_execute === undefined) {
+        autoExecute = fields["auto_execute"] === "true" || fields["auto_execute"] === "1";
       }
       const result = await engine.tickets.importCsv(source, {
         autoExecute,
@@ -243,6 +330,48 @@ export function ticketRoutes(route: RouteContext): void {
         submittedBy: actor.id,
       });
       return send(route, c, 200, CsvImportDoc, { ...result, results: await rowResults(route, result) });
+    },
+  });
+
+  route.add({
+    method: "post",
+    path: "/tickets/backtest-csv",
+    tag: "tickets",
+    summary: "Backtest a CSV file (dry run)",
+    description:
+      "The same upload as POST /tickets/upload-csv, but nothing is stored, run or announced: each row is analyzed and, when a runbook is chosen, its plan is rendered for the row as a session would (steps, rendered commands, connections, which steps would wait for approval). The first `max_rows` rows are analyzed; the rest are counted.",
+    access: operator,
+    query: BacktestQuery,
+    requestBody: {
+      description: "The CSV file",
+      content: {
+        "text/csv": { schema: z.string() },
+        "multipart/form-data": { schema: z.object({ file: z.string().openapi({ format: "binary" }) }) },
+      },
+    },
+    responses: {
+      200: {
+        description: "Per row: the decision, the runbook and its rendered plan",
+        schema: CsvBacktestDoc,
+      },
+      413: { description: "The file exceeds the size limit" },
+    },
+    async handler(c, { query }) {
+      const { source } = await csvSource(
+        route,
+        c.req.raw,
+        c.req.header("content-type"),
+        c.req.header("content-length"),
+      );
+      const result = await engine.tickets.backtestCsv(source, {
+        source: "csv",
+        ...(query.max_rows !== undefined ? { maxRows: query.max_rows } : {}),
+      });
+      return send(route, c, 200, CsvBacktestDoc, {
+        rows: result.rows,
+        truncated: result.truncated,
+        results: result.rowResults,
+      });
     },
   });
 

@@ -89,6 +89,7 @@ describe("GET /openapi.json", () => {
     const paths = r.body.paths;
     const expected: [string, string][] = [
       ["post", "/tickets/upload-csv"],
+      ["post", "/tickets/backtest-csv"],
       ["get", "/tickets/csv-template"],
       ["post", "/tickets/webhook/{source}"],
       ["post", "/tickets/demo/ticket"],

@@ -73,6 +73,67 @@ describe("POST /tickets/upload-csv", () => {
     expect(typeof r.body.results[0].ticket_id).toBe("number");
   });
 
+  it("names each row's line, runbook and reason, and says per row when a re-upload folded or reopened a ticket", async () => {
+    const first = await h.json("POST", "/tickets/upload-csv", {
+      token: h.tokens.operator,
+      body: multipart("tickets_sample.csv", sampleCsv),
+    });
+    type Row = {
+      row: number;
+      line: number;
+      status: string;
+      ticket_id: number;
+      decision: string;
+      runbook: { key: string } | null;
+      reason: string | null;
+    };
+    const rows = first.body.results as Row[];
+    expect(rows.every((r) => typeof r.line === "number" && r.line === r.row + 1)).toBe(true);
+    expect(rows.every((r) => typeof r.reason === "string" && r.reason.length > 0)).toBe(true);
+    // This harness loads no runbooks (every decision is "none"); the browser test sees runbooks chosen.
+    const chosen = rows.filter((r) => r.decision !== "none");
+    expect(chosen.every((r) => r.runbook !== null && r.runbook.key.length > 0)).toBe(true);
+    expect(rows.filter((r) => r.decision === "none").every((r) => r.runbook === null)).toBe(true);
+
+    const resolvedId = rows[5]!.ticket_id;
+    await h.engine.tickets.setStatus(resolvedId, "resolved", "fixed by hand");
+    const again = await h.json("POST", "/tickets/upload-csv", {
+      token: h.tokens.operator,
+      body: multipart("tickets_sample.csv", sampleCsv),
+    });
+    expect(again.body).toMatchObject({ rows: 40, imported: 0, deduplicated: 40 });
+    const second = again.body.results as Row[];
+    expect(second.filter((r) => r.status === "imported")).toHaveLength(0);
+    const reopened = second.filter((r) => r.status === "reopened");
+    expect(reopened.map((r) => r.ticket_id)).toContain(resolvedId);
+    expect(reopened.find((r) => r.ticket_id === resolvedId)?.reason).toMatch(
+      /resolved: reopened as needs_human/,
+    );
+    const folded = second.find((r) => r.status === "folded");
+    expect(folded?.reason).toMatch(/^folded into ticket #\d+/);
+  });
+
+  it("backtests a CSV per row without storing a ticket, and bounds the rows analyzed", async () => {
+    const before = (await h.engine.tickets.list({ limit: 500 })).items.length;
+    const r = await h.json("POST", "/tickets/backtest-csv?max_rows=2", {
+      token: h.tokens.operator,
+      body: "title,severity\nBacktest only row,high\n,low\nThird row,low\n",
+      headers: { "content-type": "text/csv" },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ rows: 3, truncated: true });
+    expect(r.body.results).toHaveLength(2);
+    expect(r.body.results[0]).toMatchObject({ row: 1, line: 2, title: "Backtest only row", steps: [] });
+    expect(r.body.results[1]).toMatchObject({ row: 2, line: 3, status: "rejected" });
+    expect((await h.engine.tickets.list({ limit: 500 })).items.length).toBe(before);
+    const viewer = await h.json("POST", "/tickets/backtest-csv", {
+      token: h.tokens.viewer,
+      body: "title\nx\n",
+      headers: { "content-type": "text/csv" },
+    });
+    expect(viewer.status).toBe(403);
+  });
+
   it("reports each refused row with its line when the body is text/csv", async () => {
     const csv = "title,severity\nDisk full,high\n,low\nCPU hot,extreme\n";
     const r = await h.json("POST", "/tickets/upload-csv?auto_execute=false", {

@@ -150,6 +150,16 @@ function pullCell(poller) {
   return h("div", null, ...lines);
 }
 
+// An empty environment is an environment of its own (core matches environments exactly): a
+// credential with none serves only connections with none. Labelled that way everywhere.
+function envLabel(environment) {
+  return environment ? environment : h("span", { class: "muted" }, "(no environment)");
+}
+
+// The New connection form's credential list, refreshed after a credential is written here or
+// announced on the event stream (`credential:changed`).
+let refreshConnectionCredentials = null;
+
 // ── credentials ─────────────────────────────────────────────────────────────
 async function credentials(ctx, el) {
   const { items } = await api("GET", "/connectors/credentials");
@@ -161,7 +171,7 @@ async function credentials(ctx, el) {
       h("td", { class: "num" }, c.id),
       h("td", null, h("span", { class: "title" }, c.name)),
       h("td", null, c.credential_type),
-      h("td", null, c.environment || "—"),
+      h("td", null, envLabel(c.environment)),
       h(
         "td",
         { class: "fields" },
@@ -275,7 +285,12 @@ async function credentialForm(reload) {
     types.map((t) => h("option", { value: t.name }, t.name)),
   );
   if (byName.has("database")) type.value = "database";
-  const env = h("input", { type: "text", id: "cred-env", placeholder: "prod" });
+  const env = h("input", {
+    type: "text",
+    id: "cred-env",
+    placeholder: "prod (empty: no environment)",
+    title: "Empty: no environment. Such a credential serves only connections with no environment.",
+  });
   const fieldsBox = h("div", { id: "cred-fields" });
   const hint = h("p", { class: "muted", id: "cred-hint" });
   const addTyped = (f) => {
@@ -384,6 +399,7 @@ async function credentialForm(reload) {
       await api("POST", "/connectors/credentials", { json: body });
       toast("Credential created", "ok");
       reload();
+      refreshConnectionCredentials?.();
     } catch (err) {
       error.textContent = `${err.message}${err.fields.length ? ` (${err.fields.map((f) => f.field).join(", ")})` : ""}`;
     }
@@ -459,7 +475,7 @@ async function connections(ctx, el) {
         { class: "mono" },
         c.target_host ? `${c.target_host}${c.target_port ? `:${c.target_port}` : ""}` : "—",
       ),
-      h("td", null, c.environment || "—"),
+      h("td", null, envLabel(c.environment)),
       h("td", null, c.credential_id ? (credName.get(c.credential_id) ?? `#${c.credential_id}`) : "—"),
       h(
         "td",
@@ -512,7 +528,7 @@ async function connections(ctx, el) {
     table(["Health", "Name", "Type", "Target", "Environment", "Credential", "Last check", ""], rows, {
       empty: "No connections yet: steps run on the local connection.",
     }),
-    ctx.can("admin") ? connectionForm(creds.items, connectionTypes(infrastructure.items), reload) : null,
+    ctx.can("admin") ? connectionForm(ctx, creds.items, connectionTypes(infrastructure.items), reload) : null,
   );
 }
 
@@ -525,7 +541,7 @@ function connectionTypes(connectors) {
   return [...types];
 }
 
-function connectionForm(creds, types, reload) {
+function connectionForm(ctx, creds, types, reload) {
   const name = h("input", { type: "text", placeholder: "prod-db-01" });
   const type = h(
     "select",
@@ -540,13 +556,37 @@ function connectionForm(creds, types, reload) {
   const host = h("input", { type: "text", placeholder: "db.example.com" });
   const port = h("input", { type: "number", placeholder: "5432", min: 1, max: 65535 });
   const service = h("input", { type: "text", placeholder: "postgresql" });
-  const env = h("input", { type: "text", placeholder: "prod" });
-  const cred = h(
-    "select",
-    null,
-    h("option", { value: "" }, "none"),
-    creds.map((c) => h("option", { value: c.id }, `${c.name} (${c.environment || "any"})`)),
-  );
+  const env = h("input", {
+    type: "text",
+    id: "conn-env",
+    placeholder: "prod (empty: no environment)",
+  });
+  // Only credentials of the connection's environment are offered: the API refuses any other.
+  let allCreds = creds;
+  const cred = h("select", { id: "conn-credential" });
+  const fillCreds = () => {
+    const environment = env.value.trim();
+    const kept = cred.value;
+    cred.replaceChildren(
+      h("option", { value: "" }, "none"),
+      ...allCreds
+        .filter((c) => (c.environment ?? "") === environment)
+        .map((c) => h("option", { value: c.id }, `${c.name} (${c.environment || "no environment"})`)),
+    );
+    if ([...cred.options].some((o) => o.value === kept)) cred.value = kept;
+  };
+  env.addEventListener("input", fillCreds);
+  fillCreds();
+  const refresh = async () => {
+    try {
+      allCreds = (await api("GET", "/connectors/credentials")).items;
+      fillCreds();
+    } catch {
+      // The list stays as it was; the next change or a reload refreshes it.
+    }
+  };
+  refreshConnectionCredentials = refresh;
+  ctx.on("credential:changed", refresh);
   const error = h("p", { class: "form-error" });
   const save = async () => {
     let parsedOptions = {};
