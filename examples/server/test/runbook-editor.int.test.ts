@@ -166,11 +166,14 @@ describe("the runbook editor", () => {
   });
 
   it("dry-runs against a chosen ticket and shows the rendered commands, running nothing", async () => {
+    await openEditor();
+    await page.waitForSelector("#dryrun-ticket[data-ids]", { state: "attached" });
+    // The ticket arrives after the editor loaded its list: opening the list loads it.
     const { ticket } = await server.engine.tickets.ingest(
       { title: "Editor dry run ticket", environment: "prod", service: "billing api", source: "test" },
       { autoExecute: false },
     );
-    await openEditor();
+    await page.focus("#dryrun-ticket");
     await page.fill(
       "#runbook-markdown",
       "# Dry run me\n\n## Main Steps\n- `echo restarting {{ticket.service}}` (requires_approval: true)\n",

@@ -369,16 +369,25 @@ function dryRunPanel(ctx, store) {
   );
   const out = h("div", { id: "runbook-dryrun" });
   const button = h("button", { type: "button", class: "btn", id: "runbook-dryrun-btn" }, "Dry run");
-  void api("GET", "/tickets", { query: { limit: 100 } })
-    .then((page) =>
-      mount(
-        select,
-        page.items.length === 0
-          ? h("option", { value: "" }, "No tickets yet")
-          : page.items.map((t) => h("option", { value: t.id }, `#${t.id} ${t.title}`)),
-      ),
-    )
-    .catch(() => mount(select, h("option", { value: "" }, "Tickets could not be loaded")));
+  // Loaded again when the list is opened, so a ticket that arrived since is there to choose.
+  const loadTickets = () =>
+    api("GET", "/tickets", { query: { limit: 100 } })
+      .then((page) => {
+        const ids = page.items.map((t) => String(t.id)).join(",");
+        if (select.dataset.ids === ids) return; // unchanged: leave the open list alone
+        select.dataset.ids = ids;
+        const chosen = select.value;
+        mount(
+          select,
+          page.items.length === 0
+            ? h("option", { value: "" }, "No tickets yet")
+            : page.items.map((t) => h("option", { value: t.id }, `#${t.id} ${t.title}`)),
+        );
+        if (chosen && page.items.some((t) => String(t.id) === chosen)) select.value = chosen;
+      })
+      .catch(() => mount(select, h("option", { value: "" }, "Tickets could not be loaded")));
+  void loadTickets();
+  select.addEventListener("focus", () => void loadTickets());
   button.addEventListener("click", async () => {
     const ticketId = Number(select.value);
     if (!ticketId) {
