@@ -100,6 +100,7 @@ export {
   type CreatedRunbook,
   type CreateRunbookOptions,
   type LifecycleOptions,
+  type LintedRunbook,
   type ListRunbooksQuery,
   type MatchOptions,
   type MatchQuery,

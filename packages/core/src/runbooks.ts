@@ -3,7 +3,13 @@
  * retire, read, and match tickets against the current runbooks. Parsed plans are kept in the
  * parser's cache, keyed by the sha256 of their Markdown, so a stored runbook is parsed once.
  */
-import { createRunbookCache, type Diagnostic, hashRunbook, type Runbook } from "@runwarden/runbook-parser";
+import {
+  createRunbookCache,
+  type Diagnostic,
+  hashRunbook,
+  parseRunbook,
+  type Runbook,
+} from "@runwarden/runbook-parser";
 import {
   type MatchOptions,
   type MatchQuery,
@@ -53,6 +59,16 @@ export interface CreatedRunbook {
   created: boolean;
 }
 
+/** What {@link RunbooksApi.lint} says about Markdown: what an upload would say, nothing stored. */
+export interface LintedRunbook {
+  /** The parsed plan; null when the Markdown has an error. */
+  plan: Runbook | null;
+  /** The key it would be stored under (front matter `id`, else the title's slug); null when invalid. */
+  key: string | null;
+  /** Every error and warning, with line and column (the warnings `create` adds included). */
+  diagnostics: Diagnostic[];
+}
+
 export interface LifecycleOptions {
   actor: Actor;
   origin?: string;
@@ -76,6 +92,11 @@ export interface Page<T> {
 export interface RunbooksApi {
   /** Parses and stores a runbook. Throws RW_ERR_RUNBOOK_INVALID with `details.diagnostics`. */
   create(markdown: string, options: CreateRunbookOptions): Promise<CreatedRunbook>;
+  /**
+   * Checks Markdown as `create` would, storing, auditing and emitting nothing (for editors, as the
+   * author types). Throws RW_ERR_INPUT_INVALID only for what is not text.
+   */
+  lint(markdown: string): Promise<LintedRunbook>;
   /** Throws RW_ERR_STORAGE_NOT_FOUND. */
   get(id: number): Promise<RunbookRecord>;
   /** Newest first. */
@@ -97,6 +118,11 @@ export interface RunbooksApi {
 }
 
 const maxKeyLength = 128;
+
+/** The key a runbook is stored under: its front matter's `id`, else its title's slug. */
+function keyOf(runbook: Runbook): string {
+  return (runbook.metadata.id?.trim() || slugify(runbook.title)).slice(0, maxKeyLength);
+}
 
 /** A runbook's stable key from its title: lower-case words joined by hyphens. */
 export function slugify(title: string): string {
@@ -304,7 +330,7 @@ export function createRunbooksApi(
       const parsed = result.runbook;
       const warnings = result.diagnostics.filter((d) => d.severity === "warning");
       warnings.push(...(await languageWarnings(parsed)));
-      const key = (parsed.metadata.id?.trim() || slugify(parsed.title)).slice(0, maxKeyLength);
+      const key = keyOf(parsed);
       const status: RunbookStatus =
         options.status ?? (options.useFrontMatterStatus ? (parsed.metadata.status ?? "draft") : "draft");
       if (status === "approved") assertCanApprove(actor, "create an approved runbook");
@@ -341,6 +367,22 @@ export function createRunbooksApi(
       if (status === "approved") await supersede(key, runbook.id, actor, options.origin);
       await changed(key);
       return { runbook, plan: parsed, warnings, created: true };
+    },
+
+    async lint(markdown) {
+      if (typeof markdown !== "string") {
+        throw rwError("RW_ERR_INPUT_INVALID", "a runbook is Markdown text", {
+          details: { fields: [{ field: "markdown", message: "expected a string" }] },
+        });
+      }
+      // Not through the cache: text being typed would push stored runbooks' plans out of it.
+      const result = parseRunbook(markdown);
+      if (!result.runbook) return { plan: null, key: null, diagnostics: result.diagnostics };
+      return {
+        plan: result.runbook,
+        key: keyOf(result.runbook),
+        diagnostics: [...result.diagnostics, ...(await languageWarnings(result.runbook))],
+      };
     },
 
     get,

@@ -142,6 +142,25 @@ describe("the language of a step on its connection", () => {
   });
 });
 
+describe("linting a runbook whose step names a connection", () => {
+  it("gives the same runbook/connection-language warning an upload gives, storing nothing", async () => {
+    const h = await sqlHarness([]);
+    const { diagnostics, plan } = await h.engine.runbooks.lint(
+      "---\nconnection: db\n---\n# Q\n\n## Main Steps\n```sh\necho {{ticket.service}}\n```\n",
+    );
+    expect(plan).not.toBeNull();
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        ruleId: "runbook/connection-language",
+        severity: "warning",
+        line: 7,
+        column: 1,
+      }),
+    ]);
+    expect((await h.engine.runbooks.list()).items).toEqual([]);
+  });
+});
+
 describe("creating a runbook whose step names a connection", () => {
   it("warns with runbook/connection-language when a step declares a language the connection does not run", async () => {
     const h = await sqlHarness([]);

@@ -128,3 +128,62 @@ describe("POST /runbooks/{id}/approve and /retire", () => {
     expect(again.body.error.code).toBe("RW_ERR_RUNBOOK_LIFECYCLE");
   });
 });
+
+describe("POST /runbooks/lint", () => {
+  it("answers the diagnostics at their line and column and stores nothing", async () => {
+    const before = (await h.json("GET", "/runbooks")).body.items.length;
+    const r = await h.json("POST", "/runbooks/lint", {
+      token: h.tokens.viewer,
+      body: brokenRunbook,
+      headers: { "content-type": "text/markdown" },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.valid).toBe(false);
+    expect(r.body.plan).toBeNull();
+    expect(r.body.key).toBeNull();
+    const errors = r.body.diagnostics.filter((d: { severity: string }) => d.severity === "error");
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    for (const d of errors) expect(d).toMatchObject({ line: 4, rule_id: expect.any(String) });
+    expect(errors.every((d: { column: number }) => d.column >= 1)).toBe(true);
+    expect((await h.json("GET", "/runbooks")).body.items.length).toBe(before);
+  });
+
+  it("answers the plan and the key a valid runbook would be stored under, from JSON too", async () => {
+    const before = (await h.json("GET", "/runbooks")).body.items.length;
+    const r = await h.json("POST", "/runbooks/lint", {
+      token: h.tokens.operator,
+      json: { markdown: guideRunbook },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.valid).toBe(true);
+    expect(r.body.key).toBe("fix-database-connection");
+    expect(r.body.diagnostics).toEqual([]);
+    expect(r.body.plan.phases.main[0]).toMatchObject({
+      command: "restart_db_service.sh",
+      severity: "high_risk",
+      requires_approval: true,
+    });
+    expect((await h.json("GET", "/runbooks")).body.items.length).toBe(before);
+  });
+
+  it("refuses an empty body, another media type and a caller without a token", async () => {
+    const empty = await h.json("POST", "/runbooks/lint", {
+      body: "  \n",
+      headers: { "content-type": "text/markdown" },
+    });
+    expect(empty.status).toBe(422);
+    expect(empty.body.error.code).toBe("RW_ERR_INPUT_INVALID");
+    const xml = await h.json("POST", "/runbooks/lint", {
+      body: "<runbook/>",
+      headers: { "content-type": "application/xml" },
+    });
+    expect(xml.status).toBe(415);
+    expect(xml.body.error.code).toBe("RW_ERR_INPUT_MEDIA_TYPE");
+    const anonymous = await h.json("POST", "/runbooks/lint", {
+      token: null,
+      body: guideRunbook,
+      headers: { "content-type": "text/markdown" },
+    });
+    expect(anonymous.status).toBe(401);
+  });
+});

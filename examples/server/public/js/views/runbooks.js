@@ -1,9 +1,11 @@
-// Runbooks: the list, one runbook's steps and source, and an upload whose diagnostics are shown
-// on the lines they are about.
+// Runbooks: the list with the editor (write one, diagnostics as you type, plan preview, dry run,
+// save as draft, approve), one runbook's steps and source, and editing it from its Markdown.
 import { api } from "../api.js";
-import { badge, h, mount, riskBadge, statusBadge, table, time, toast } from "../dom.js";
+import { h, mount, riskBadge, statusBadge, table, time, toast } from "../dom.js";
+import { codeLine, runbookEditor } from "./runbook-editor.js";
 
 export async function render(ctx) {
+  if (ctx.id && /^#\/?runbooks\/[^/]+\/edit$/.test(location.hash)) return renderEdit(ctx, Number(ctx.id));
   if (ctx.id) return renderDetail(ctx, Number(ctx.id));
   const list = h("div", { class: "panel panel-flush" });
   const load = async () => {
@@ -42,112 +44,44 @@ export async function render(ctx) {
         h("p", { class: "sub" }, "Markdown procedures: only approved ones run automatically."),
       ),
     ),
-    ctx.can("operator") ? uploadPanel(load) : null,
+    ctx.can("operator") ? runbookEditor(ctx, { onSaved: () => load() }) : null,
     list,
   );
   await load();
 }
 
-function uploadPanel(reload) {
-  const text = h("textarea", {
-    rows: 12,
-    id: "runbook-markdown",
-    placeholder: "# Title\n\n## Main Steps\n- `command` (requires_approval: true)",
-  });
-  const file = h("input", { type: "file", accept: ".md,text/markdown", "aria-label": "Markdown file" });
-  const out = h("div", { id: "runbook-diagnostics" });
-  file.addEventListener("change", async () => {
-    if (file.files[0]) text.value = await file.files[0].text();
-  });
-  const submit = h(
-    "button",
-    { type: "button", class: "btn btn-primary", id: "runbook-upload" },
-    "Upload runbook",
-  );
-  submit.addEventListener("click", async () => {
-    submit.disabled = true;
-    mount(out);
-    try {
-      const result = await api("POST", "/runbooks", {
-        body: text.value,
-        headers: { "content-type": "text/markdown" },
-      });
-      toast(
-        result.created ? `Stored "${result.runbook.title}" as a draft` : "This runbook was already stored",
-        "ok",
-      );
-      if (result.warnings.length > 0)
-        mount(out, diagnosticsView(text.value, result.warnings, "Stored with warnings"));
-      else text.value = "";
-      reload();
-    } catch (err) {
-      if (err.code === "RW_ERR_RUNBOOK_INVALID")
-        mount(out, diagnosticsView(text.value, err.details.diagnostics ?? [], "The runbook has errors"));
-      else mount(out, h("p", { class: "form-error" }, `${err.code}: ${err.message}`));
-    } finally {
-      submit.disabled = false;
-    }
-  });
-  return h(
-    "div",
-    { class: "panel" },
-    h("h2", null, "Upload a runbook"),
-    h("div", { class: "field" }, file),
-    text,
-    h("div", { class: "actions", style: null }, submit),
-    out,
-  );
-}
-
-/** The Markdown with each diagnostic under its line, and the list of them. */
-function diagnosticsView(markdown, diagnostics, heading) {
-  const byLine = new Map();
-  for (const d of diagnostics) {
-    if (!byLine.has(d.line)) byLine.set(d.line, []);
-    byLine.get(d.line).push(d);
-  }
-  const lines = markdown.replace(/^\uFEFF/, "").split(/\r?\n/);
-  return h(
-    "div",
-    { class: "diagnostics-view" },
-    h("h3", null, heading),
+/** Editing a stored runbook: its Markdown in the editor; saving stores the next revision as a draft. */
+async function renderEdit(ctx, id) {
+  const r = await api("GET", `/runbooks/${id}`);
+  mount(
+    ctx.main,
     h(
-      "ul",
-      { class: "diagnostics" },
-      diagnostics.map((d) =>
+      "div",
+      { class: "page-head" },
+      h(
+        "div",
+        null,
+        h("a", { class: "crumb", href: `#/runbooks/${id}` }, `← ${r.title}`),
+        h("h1", null, `Edit ${r.title}`),
         h(
-          "li",
-          { "data-severity": d.severity },
-          h("span", { class: "where" }, `${d.line}:${d.column}`),
-          badge(d.severity, d.severity === "error" ? "bad" : "warn"),
-          " ",
-          d.message,
-          h("span", { class: "muted small" }, `  ${d.rule_id}`),
+          "p",
+          { class: "sub" },
+          statusBadge(r.status),
+          ` ${r.key} · revision ${r.revision}: saving stores the next revision as a draft; this one stays as it is until that is approved.`,
         ),
       ),
     ),
-    h(
-      "div",
-      { class: "code-view" },
-      lines.map((line, i) => codeLine(i + 1, line, byLine.get(i + 1))),
-    ),
-  );
-}
-
-function codeLine(n, text, notes) {
-  const severity = notes?.some((d) => d.severity === "error") ? "error" : notes ? "warning" : null;
-  return h(
-    "div",
-    { class: `code-line${severity ? ` has-${severity}` : ""}`, "data-line": n },
-    h("span", { class: "ln" }, n),
-    h("span", { class: "tx" }, text || " "),
-    (notes ?? []).map((d) =>
-      h(
-        "div",
-        { class: `code-note ${d.severity}` },
-        `${d.severity === "error" ? "✕" : "!"} ${d.message} (${d.rule_id})`,
-      ),
-    ),
+    ctx.can("operator")
+      ? runbookEditor(ctx, {
+          initial: r.markdown,
+          heading: `Revision ${r.revision}, edited`,
+          expectKey: r.key,
+        })
+      : h(
+          "div",
+          { class: "panel" },
+          h("p", { class: "muted" }, "Editing a runbook needs the operator role."),
+        ),
   );
 }
 
@@ -185,6 +119,9 @@ async function renderDetail(ctx, id) {
       h(
         "div",
         { class: "actions" },
+        ctx.can("operator")
+          ? h("a", { class: "btn", id: "runbook-edit", href: `#/runbooks/${id}/edit` }, "Edit")
+          : null,
         ctx.can("approver") && r.status === "draft"
           ? h("button", { type: "button", class: "btn btn-ok", onClick: () => act("approve") }, "Approve")
           : null,

@@ -176,8 +176,16 @@ async function renderDetail(ctx, id) {
                       ctx.can("operator") && c.status !== "retired"
                         ? h(
                             "button",
-                            { type: "button", class: "btn btn-small", onClick: () => start(c.runbook_id) },
-                            "Run",
+                            {
+                              type: "button",
+                              class: "btn btn-small",
+                              title:
+                                c.status === "draft"
+                                  ? "This runbook is a draft (not approved): it never runs automatically; this starts it by hand"
+                                  : null,
+                              onClick: () => start(c.runbook_id),
+                            },
+                            c.status === "draft" ? "Run draft" : "Run",
                           )
                         : null,
                     ),
