@@ -181,3 +181,23 @@ describe("gcpConnector against the fake Compute/OS Login API", () => {
     expect(line).toBe("gcp reset instance shop-prod-123/europe-west1-b/web-1");
   });
 });
+
+describe("gcp steps rendered by core from ticket values", () => {
+  it("refuses a hostile instance name a ticket put in the instance field", async () => {
+    const { renderCommand } = await import("../../../core/src/executor/templates.js");
+    const { parseGcpStep } = await import("../src/internal/step.js");
+    const scope = (vm: string) => ({ ticket: { metaData: { vm } } as never, vars: {} });
+    const good = renderCommand(
+      "action: reset\ninstance: {{ticket.metaData.vm}}\n",
+      "gcp",
+      scope("web-2"),
+    ).command;
+    expect(parseGcpStep(good)).toEqual({ action: "reset", instance: "web-2", wait: true });
+    const hostile = renderCommand(
+      "action: status\ninstance: {{ticket.metaData.vm}}\n",
+      "gcp",
+      scope("web-1; rm -rf /"),
+    ).command;
+    expect(() => parseGcpStep(hostile)).toThrow(/instance/);
+  });
+});

@@ -61,7 +61,9 @@ export function renderCommand(command: string, language: string, scope: Template
   if (lang === "sql") return renderSql(tokens, values);
   if (lang === "http") return { command: renderHttp(tokens, values) };
   if (lang === "powershell") return { command: renderPowerShell(command, tokens, values) };
-  if (lang === "k8s") return { command: renderK8s(tokens, values) };
+  // Typed-field fences (Kubernetes, Google Cloud, Azure steps): a value is a whole field value.
+  if (lang === "k8s" || lang === "gcp" || lang === "azure")
+    return { command: renderK8s(tokens, values, lang) };
   if (lang === "cmd") {
     const [first] = analyzeCmdTemplate(command).placeholders;
     throw templateError(first?.message ?? "templates are not supported in cmd steps", {
