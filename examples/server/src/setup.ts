@@ -48,6 +48,7 @@ const infrastructurePackages = [
   "@runwarden/connector-kubernetes",
   "@runwarden/connector-winrm",
   "@runwarden/connector-gcp",
+  "@runwarden/connector-azure",
 ] as const;
 
 function isConnector(value: unknown): value is ConnectorDefinition {

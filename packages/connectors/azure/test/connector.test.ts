@@ -197,3 +197,43 @@ describe("azureConnector without a reachable authority", () => {
     expect(tls.code).toBe("RW_ERR_CONNECTOR_UNREACHABLE");
   });
 });
+
+describe("Run Command results", () => {
+  it("reads the REST spec example's RunPowerShellScript result (ComponentStatus/StdOut and StdErr)", async () => {
+    const { parseRunCommandResult } = await import("../src/internal/run.js");
+    // azure-rest-api-specs …/ComputeRP/stable/2024-07-01/examples/runCommandExamples/VirtualMachineRunCommand.json
+    const value = [
+      {
+        code: "ComponentStatus/StdOut/succeeded",
+        level: "Info",
+        displayStatus: "Provisioning succeeded",
+        message: "This is a sample script with parameters value1 value2",
+      },
+      {
+        code: "ComponentStatus/StdErr/succeeded",
+        level: "Info",
+        displayStatus: "Provisioning succeeded",
+        message: "",
+      },
+    ];
+    expect(parseRunCommandResult(value)).toEqual({
+      exitCode: 0,
+      stdout: "This is a sample script with parameters value1 value2",
+      stderr: "",
+    });
+  });
+
+  it("reads the Linux extension's message with [stdout] and [stderr] sections", async () => {
+    const { parseRunCommandResult } = await import("../src/internal/run.js");
+    expect(
+      parseRunCommandResult([
+        {
+          code: "ProvisioningState/succeeded",
+          level: "Info",
+          displayStatus: "Provisioning succeeded",
+          message: "Enable succeeded: \n[stdout]\nactive\n\n[stderr]\n",
+        },
+      ]),
+    ).toEqual({ exitCode: 0, stdout: "active\n", stderr: "" });
+  });
+});
