@@ -13,6 +13,7 @@ import {
 } from "@runwarden/core";
 import { type AzureConfig, type AzureConnection, azureConfigSchema, azureCredentialTypes } from "./config.js";
 import { armError, openAzure, probeToken, targetOf } from "./internal/client.js";
+import { missingActions } from "./internal/permissions.js";
 import { runAction, runScript } from "./internal/run.js";
 import { azureSetup } from "./internal/setup.js";
 import { parseAzureStep } from "./internal/step.js";
@@ -96,6 +97,15 @@ const azureConnector = defineConnector({
           const power =
             (view.statuses ?? []).find((s) => s.code?.startsWith("PowerState/"))?.code ??
             "PowerState/unknown";
+          const missing = await missingActions(azure, config, signal);
+          if (missing.length > 0) {
+            return {
+              ok: false,
+              latencyMs: latencyMs(),
+              reason: "permission",
+              message: `the principal lacks ${missing.join(", ")} on ${vm} (assign the role in the connector README)`,
+            };
+          }
           return { ok: true, latencyMs: latencyMs(), message: `${vm}: ${power}` };
         } catch (error) {
           const e = error as { message?: string; details?: { reason?: string } };

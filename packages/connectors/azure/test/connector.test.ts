@@ -166,9 +166,27 @@ describe("azureConnector against the HTTPS fake ARM + Entra ID", () => {
     expect(JSON.stringify([error.message, error.details, logs])).not.toContain("wrong-secret-987654321");
   });
 
-  it("health check reads the instance view", async () => {
+  it("health check reads the instance view and proves every action the steps need", async () => {
     const health = await instance.healthCheck(connection(), { signal: AbortSignal.timeout(5000) });
     expect(health).toMatchObject({ ok: true, message: "web-01: PowerState/running" });
+    expect(fake.requests.some((r) => r.path.endsWith("/providers/Microsoft.Authorization/permissions"))).toBe(
+      true,
+    );
+    const saved = fake.permissions;
+    fake.permissions = [
+      {
+        actions: ["Microsoft.Compute/virtualMachines/*"],
+        notActions: ["Microsoft.Compute/virtualMachines/runCommand/action"],
+      },
+    ];
+    try {
+      const missing = await instance.healthCheck(connection(), { signal: AbortSignal.timeout(5000) });
+      expect(missing.ok).toBe(false);
+      expect(missing.message).toContain("Microsoft.Compute/virtualMachines/runCommand/action");
+      expect(missing.message).not.toContain("restart/action");
+    } finally {
+      fake.permissions = saved;
+    }
   });
 });
 

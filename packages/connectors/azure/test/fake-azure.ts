@@ -27,6 +27,8 @@ export interface FakeAzure {
   vms: Map<string, { power: string }>;
   tokens: string[];
   requests: { method: string; path: string; query: string; body: string }[];
+  /** What Microsoft.Authorization/permissions answers for the VMs. */
+  permissions: { actions: string[]; notActions: string[] }[];
   /** Async-operation polls answered InProgress before Succeeded. */
   pollsBeforeDone: number;
   close(): Promise<void>;
@@ -112,6 +114,7 @@ export async function startFakeAzure(): Promise<FakeAzure> {
     vms: new Map(),
     tokens: [],
     requests: [],
+    permissions: [{ actions: ["Microsoft.Compute/virtualMachines/*"], notActions: [] }],
     pollsBeforeDone: 1,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -252,6 +255,9 @@ export async function startFakeAzure(): Promise<FakeAzure> {
         status: entry.status,
         name: op[3],
       });
+    }
+    if (/\/providers\/Microsoft\.Authorization\/permissions$/i.test(url.pathname) && req.method === "GET") {
+      return send(res, 200, { value: fake.permissions });
     }
     const vmPath = new RegExp(
       `^/subscriptions/${fake.subscriptionId}/resourceGroups/${fake.resourceGroup}/providers/Microsoft\\.Compute/virtualMachines/([^/]+)(?:/([A-Za-z]+))?$`,
