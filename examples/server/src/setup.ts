@@ -48,6 +48,8 @@ const infrastructurePackages = [
   "@runwarden/connector-kubernetes",
   "@runwarden/connector-winrm",
   "@runwarden/connector-aws",
+  "@runwarden/connector-gcp",
+  "@runwarden/connector-azure",
 ] as const;
 
 function isConnector(value: unknown): value is ConnectorDefinition {
@@ -127,9 +129,10 @@ const configurablePackages = [
  * The `RUNWARDEN_CONNECTOR_CONFIG_<NAME>` variables that configure a first-party connector: set
  * without RUNWARDEN_CONNECTORS naming the connector, they are not unused.
  */
-export const firstPartyConfigVariables: ReadonlySet<string> = new Set(
-  configurablePackages.map((p) => connectorConfigVariable(p.name)),
-);
+export const firstPartyConfigVariables: ReadonlySet<string> = new Set([
+  ...configurablePackages.map((p) => connectorConfigVariable(p.name)),
+  ...infrastructurePackages.map((p) => connectorConfigVariable(p.replace("@runwarden/connector-", ""))),
+]);
 
 /** The variable that configures Prometheus with just its webhook token. */
 const prometheusTokenVariable = "RUNWARDEN_PROMETHEUS_TOKEN";
@@ -175,8 +178,22 @@ export async function firstPartyConnectors(
   for (const name of infrastructurePackages) {
     try {
       const mod = (await import(name)) as { default?: unknown };
-      if (isConnector(mod.default)) registrations.push({ connector: mod.default, config: {} });
-      else log.warn({ package: name }, "connector package exports no connector: skipped");
+      if (!isConnector(mod.default)) {
+        log.warn({ package: name }, "connector package exports no connector: skipped");
+        continue;
+      }
+      // Works unconfigured; RUNWARDEN_CONNECTOR_CONFIG_<NAME> overrides its defaults (GCP endpoints…).
+      const variable = connectorConfigVariable(mod.default.name);
+      const given = options.configs?.[variable];
+      registrations.push(
+        given === undefined
+          ? { connector: mod.default, config: {} }
+          : {
+              connector: mod.default,
+              config: checkedConfig(mod.default, variable, given),
+              configuredBy: variable,
+            },
+      );
     } catch (err) {
       log.warn({ package: name, err }, "connector package failed to load: skipped");
     }

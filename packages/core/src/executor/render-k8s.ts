@@ -15,7 +15,7 @@ type Token = ReturnType<typeof tokenizeTemplate>["tokens"][number];
 const keyBefore = /^[A-Za-z_][A-Za-z0-9_-]*:[ \t]*$/;
 
 /** Renders a k8s step; throws RW_ERR_EXEC_TEMPLATE for a reference that is not a whole field value. */
-export function renderK8s(tokens: readonly Token[], values: readonly string[]): string {
+export function renderK8s(tokens: readonly Token[], values: readonly string[], language = "k8s"): string {
   let out = "";
   tokens.forEach((token, index) => {
     if (token.type === "text") {
@@ -29,7 +29,7 @@ export function renderK8s(tokens: readonly Token[], values: readonly string[]): 
     if (!keyBefore.test(before) || after.trim() !== "") {
       throw rwError(
         "RW_ERR_EXEC_TEMPLATE",
-        `{{${token.name}}} must be the whole value of a top-level field (\`name: {{${token.name}}}\`) in a k8s step`,
+        `{{${token.name}}} must be the whole value of a top-level field (\`name: {{${token.name}}}\`) in a ${language} step`,
         { details: { reference: token.name, reason: "context" } },
       );
     }

@@ -61,8 +61,9 @@ export function renderCommand(command: string, language: string, scope: Template
   if (lang === "sql") return renderSql(tokens, values);
   if (lang === "http") return { command: renderHttp(tokens, values) };
   if (lang === "powershell") return { command: renderPowerShell(command, tokens, values) };
-  // aws steps (the aws connector) are YAML fields too, with the same rule.
-  if (lang === "k8s" || lang === "aws") return { command: renderK8s(tokens, values) };
+  // Typed-field fences (Kubernetes, AWS, Google Cloud, Azure steps): a value is a whole field value.
+  if (lang === "k8s" || lang === "aws" || lang === "gcp" || lang === "azure")
+    return { command: renderK8s(tokens, values, lang) };
   if (lang === "cmd") {
     const [first] = analyzeCmdTemplate(command).placeholders;
     throw templateError(first?.message ?? "templates are not supported in cmd steps", {

@@ -71,3 +71,24 @@ describe("rendering a k8s step", () => {
     expect(error.details).toMatchObject({ reference: "ticket.meta_data.x", reason: "context" });
   });
 });
+
+describe("gcp and azure steps render like k8s steps", () => {
+  for (const language of ["gcp", "azure"]) {
+    it(`writes a ticket value in a ${language} step as one quoted string field`, () => {
+      const command = renderCommand("action: restart\ninstance: {{ticket.metaData.vm}}\n", language, {
+        ticket: { ...ticket, metaData: { vm: 'web-1" action: delete' } },
+        vars: {},
+      }).command;
+      expect(command).toBe('action: restart\ninstance: "web-1\\" action: delete"\n');
+    });
+
+    it(`refuses a reference inside a ${language} field value`, () => {
+      expect(() =>
+        renderCommand("action: status\ninstance: web-{{ticket.metaData.n}}\n", language, {
+          ticket: { ...ticket, metaData: { n: "1" } },
+          vars: {},
+        }),
+      ).toThrow(`in a ${language} step`);
+    });
+  }
+});
