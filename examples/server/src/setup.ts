@@ -115,6 +115,12 @@ const configurablePackages = [
     // The webhook receiver: a monitoring connector of the same name, configured by the same variable.
     companions: ["zendeskWebhook"],
   },
+  {
+    package: "@runwarden/connector-notify-webhook",
+    name: "webhook",
+    example:
+      '{"url":"https://hooks.example.com/runwarden","secret":"<at least 16 characters>"} (route events to it with RUNWARDEN_NOTIFY_RULES)',
+  },
 ] as const satisfies readonly {
   package: string;
   name: string;

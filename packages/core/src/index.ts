@@ -94,6 +94,7 @@ export {
   notifyTarget,
   routeOf,
   ruleMatches,
+  sendTestNotification,
 } from "./notify/index.js";
 export * from "./plugin.js";
 export * from "./policy.js";

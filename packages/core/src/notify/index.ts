@@ -9,7 +9,6 @@
 import type { Logger } from "pino";
 import type { AuditLog } from "../audit.js";
 import type { Approval } from "../domain.js";
-import { rwError } from "../errors.js";
 import type { EngineEvents } from "../events.js";
 import { callSignal } from "../internal/call-signal.js";
 import type { Notification, NotifierConnector } from "../plugin.js";
@@ -490,26 +489,33 @@ export function createNotificationService(
     sweep,
     settled: () => chain,
     async sendTest(channel) {
-      const notifier = deps.notifier(channel);
-      const at = iso(clock.now());
-      const notification: Notification = {
-        event: "test",
-        title: "Runwarden test notification",
-        text: `Sent at ${at} to check the channel "${channel}".`,
-        severity: "info",
-        at,
-      };
-      try {
-        await notifier.send(notification, {
-          idempotencyKey: `${notifyTarget(channel)}:test:${at}`,
-          signal: callSignal(lifetime, options.deliveryTimeoutMs ?? 30_000),
-        });
-      } catch (err) {
-        throw rwError("RW_ERR_CONNECTOR_UNREACHABLE", `the test notification to "${channel}" failed`, {
-          cause: err,
-          details: { channel },
-        });
-      }
+      await sendTestNotification(deps.notifier(channel), channel, {
+        now: clock.now(),
+        signal: callSignal(lifetime, options.deliveryTimeoutMs ?? 30_000),
+      });
     },
   };
+}
+
+/**
+ * Sends the "test" notification to one notifier now (not through the outbox), for the Connectors
+ * tab's "Send a test notification". A failure is RW_ERR_CONNECTOR_* from the notifier, as it is.
+ */
+export async function sendTestNotification(
+  notifier: NotifierConnector,
+  channel: string,
+  options: { now: number; signal: AbortSignal },
+): Promise<void> {
+  const at = new Date(options.now).toISOString();
+  const notification: Notification = {
+    event: "test",
+    title: "Runwarden test notification",
+    text: `Sent at ${at} to check the channel "${channel}".`,
+    severity: "info",
+    at,
+  };
+  await notifier.send(notification, {
+    idempotencyKey: `${notifyTarget(channel)}:test:${at}`,
+    signal: options.signal,
+  });
 }
