@@ -121,6 +121,12 @@ const configurablePackages = [
     example:
       '{"url":"https://hooks.example.com/runwarden","secret":"<at least 16 characters>"} (route events to it with RUNWARDEN_NOTIFY_RULES)',
   },
+  {
+    package: "@runwarden/connector-notify-slack",
+    name: "slack",
+    example:
+      '{"botToken":"xoxb-…","signingSecret":"<Slack app signing secret>","channel":"C0123ABCD"} (route events to it with RUNWARDEN_NOTIFY_RULES; Interactivity Request URL: <public URL>/api/v1/notifiers/slack/interactions)',
+  },
 ] as const satisfies readonly {
   package: string;
   name: string;

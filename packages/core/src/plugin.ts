@@ -450,7 +450,35 @@ export interface NotifierConnector {
   healthCheck?(options: CallOptions): Promise<HealthResult>;
   /** One line, without secrets, saying where a notification goes. */
   describe?(notification: Notification): string;
+  /**
+   * Chat notifiers with decision buttons: verifies a request from the channel (its signature, its
+   * age) and reads the decision in it. Throws RW_ERR_AUTH_UNAUTHENTICATED when it is not signed
+   * by the channel, RW_ERR_INPUT_* when it is not a decision. The engine decides (roles,
+   * four-eyes, binding hash, one decision wins) and answers with `showDecision` or `refuse`.
+   */
+  parseInteraction?(request: {
+    headers: Readonly<Record<string, string>>;
+    rawBody: string;
+  }): NotifierInteraction;
+  /** Shows who decided on the message that asked (Slack `chat.update`). */
+  showDecision?(interaction: NotifierInteraction, text: string, signal: AbortSignal): Promise<void>;
+  /** Tells only the person who clicked why nothing happened (an ephemeral message). */
+  refuse?(interaction: NotifierInteraction, text: string, signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;
+}
+
+/** A verified decision a person made on a notification (a chat button). */
+export interface NotifierInteraction {
+  approvalId: number;
+  decision: "approve" | "reject";
+  /** The binding hash the message showed: a decision on anything else is refused. */
+  bindingHash: string;
+  /** The person on the channel's side, unique per channel (Slack `T123:U456`). */
+  externalUser: string;
+  /** The message clicked (Slack `C123:1700000000.000100`). */
+  messageRef?: string;
+  /** Where to answer the person alone (Slack's `response_url`). */
+  replyTo?: string;
 }
 
 /** What `create` returns for a kind; an infrastructure connector's `open` gets its typed credential. */
