@@ -127,6 +127,12 @@ const configurablePackages = [
     example:
       '{"botToken":"xoxb-…","signingSecret":"<Slack app signing secret>","channel":"C0123ABCD"} (route events to it with RUNWARDEN_NOTIFY_RULES; Interactivity Request URL: <public URL>/api/v1/notifiers/slack/interactions)',
   },
+  {
+    package: "@runwarden/connector-notify-teams",
+    name: "teams",
+    example:
+      '{"webhookUrl":"<the Teams Workflows HTTP POST URL>"} (route events to it with RUNWARDEN_NOTIFY_RULES)',
+  },
 ] as const satisfies readonly {
   package: string;
   name: string;
