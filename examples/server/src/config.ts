@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { NotificationRule } from "@runwarden/core";
 import { z } from "zod";
 
 const Env = z.object({
@@ -27,6 +28,19 @@ const Env = z.object({
     .regex(/^[a-z][a-z0-9-]*$/, "must name a ticketing connector")
     .optional(),
   RUNWARDEN_TICKET_SYNC_POLL_MS: z.coerce.number().int().min(100, "must be at least 100").optional(),
+  /** A JSON array of notification rules (docs/notifications.md). */
+  RUNWARDEN_NOTIFY_RULES: z
+    .string()
+    .transform((text, c) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        c.addIssue({ code: "custom", message: "must be a JSON array of notification rules" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(NotificationRule).max(100))
+    .optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   RUNWARDEN_CONNECTORS: z
     .string()
@@ -200,6 +214,8 @@ export interface ServerConfig {
    * and RUNWARDEN_TICKET_SYNC_POLL_MS (time between inbound polls; core's default 60 s).
    */
   ticketSync: { ticketing: string | undefined; pollIntervalMs: number | undefined };
+  /** RUNWARDEN_NOTIFY_RULES: notification routing rules; none turns notifications off. */
+  notifyRules: NotificationRule[];
 }
 
 function pollSettings(
@@ -261,5 +277,6 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     connectorConfigs: configs,
     monitoringPoll,
     ticketSync: { ticketing: e.RUNWARDEN_TICKET_SYNC, pollIntervalMs: e.RUNWARDEN_TICKET_SYNC_POLL_MS },
+    notifyRules: e.RUNWARDEN_NOTIFY_RULES ?? [],
   };
 }

@@ -110,6 +110,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     redact: serverSecrets(config, { masterKey: key.key, adminToken }),
     monitoring: monitoringSources(connectors, config.monitoringPoll),
     ...(sync ? { sync } : {}),
+    ...(config.notifyRules.length > 0
+      ? {
+          notifications: {
+            rules: config.notifyRules,
+            ...(config.publicUrl ? { dashboardUrl: config.publicUrl } : {}),
+          },
+        }
+      : {}),
   });
   const tokens = createTokenStore(engine.storage);
   const runbooks = await loadSampleRunbooks(engine, runbooksDir, logger);

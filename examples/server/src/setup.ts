@@ -118,6 +118,24 @@ const configurablePackages = [
     // The webhook receiver: a monitoring connector of the same name, configured by the same variable.
     companions: ["zendeskWebhook"],
   },
+  {
+    package: "@runwarden/connector-notify-webhook",
+    name: "webhook",
+    example:
+      '{"url":"https://hooks.example.com/runwarden","secret":"<at least 16 characters>"} (route events to it with RUNWARDEN_NOTIFY_RULES)',
+  },
+  {
+    package: "@runwarden/connector-notify-slack",
+    name: "slack",
+    example:
+      '{"botToken":"xoxb-…","signingSecret":"<Slack app signing secret>","channel":"C0123ABCD"} (route events to it with RUNWARDEN_NOTIFY_RULES; Interactivity Request URL: <public URL>/api/v1/notifiers/slack/interactions)',
+  },
+  {
+    package: "@runwarden/connector-notify-teams",
+    name: "teams",
+    example:
+      '{"webhookUrl":"<the Teams Workflows HTTP POST URL>"} (route events to it with RUNWARDEN_NOTIFY_RULES)',
+  },
 ] as const satisfies readonly {
   package: string;
   name: string;

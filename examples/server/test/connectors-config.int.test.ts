@@ -8,7 +8,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -235,5 +236,33 @@ ${receiverSnippet}`;
       .toBe(before + 1);
     await page.goto(`${server.url}/#/tickets`);
     await expect.poll(() => page.locator("main").textContent()).toContain("Test alert sent from Runwarden");
+  });
+
+  it("configures the webhook notifier through the API and sends a test notification from its card", async () => {
+    const got: Record<string, string | string[] | undefined>[] = [];
+    const receiver = createHttpServer((req, res) => {
+      got.push(req.headers);
+      req.resume();
+      req.on("end", () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const put = await fetch(`${server.url}/api/v1/connectors/notifier/webhook/config`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ url, secret: "connectors-test-webhook-secret" }),
+      });
+      expect(put.status).toBe(200);
+      await page.goto(`${server.url}/#/connectors`);
+      const notifier = page.locator('[data-connector-card="notifier/webhook"]');
+      await notifier.waitFor();
+      await notifier.locator('[data-action="test-notification"]').click();
+      await expect.poll(() => got.length).toBe(1);
+      expect(got[0]!["x-runwarden-event"]).toBe("test");
+      expect(String(got[0]!["x-runwarden-signature"])).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 });

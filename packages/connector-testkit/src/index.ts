@@ -9,4 +9,5 @@ export {
   fakeServer,
 } from "./fake-server.js";
 export { type MonitoringWebhookContractOptions, testMonitoringWebhooks } from "./monitoring-contract.js";
+export { type NotifierContractOptions, sampleNotification, testNotifier } from "./notifier-contract.js";
 export { type TicketingIdempotencyOptions, testTicketingIdempotency } from "./ticketing-contract.js";

@@ -29,7 +29,12 @@ describe("the docs", () => {
   const suites = Object.keys(testkit).filter((name) => /^test[A-Z]/.test(name));
 
   it("name every suite the testkit exports, in both the guide and the README", () => {
-    expect(suites.sort()).toEqual(["testConnector", "testMonitoringWebhooks", "testTicketingIdempotency"]);
+    expect(suites.sort()).toEqual([
+      "testConnector",
+      "testMonitoringWebhooks",
+      "testNotifier",
+      "testTicketingIdempotency",
+    ]);
     for (const suite of suites) {
       expect(docs.guide, suite).toContain(`\`${suite}(`);
       expect(docs.readme, suite).toContain(`\`${suite}(`);

@@ -500,7 +500,7 @@ export type WebhookSourceRecord = z.infer<typeof WebhookSourceRecord>;
 export const ConnectorConfigRecord = z.object({
   id: z.number().int(),
   version: z.number().int(),
-  kind: z.enum(["monitoring", "ticketing", "infrastructure"]),
+  kind: z.enum(["monitoring", "ticketing", "infrastructure", "notifier"]),
   name: z.string(),
   /** The configuration without its secret fields. */
   config: JsonRecord,

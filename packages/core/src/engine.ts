@@ -17,6 +17,11 @@ import { createEventBus, type EngineEvents } from "./events.js";
 import { type ApprovalsApi, createExecutor, type ExecutionsApi } from "./executor/index.js";
 import { Redactor } from "./executor/redaction.js";
 import type { EngineContext } from "./internal/context.js";
+import {
+  createNotificationService,
+  type NotificationOptions,
+  type NotificationService,
+} from "./notify/index.js";
 import type { ConnectorDefinition, ConnectorRegistration, TicketingConnector } from "./plugin.js";
 import { type Clock, defaultPolicy, type Policy, systemClock } from "./policy.js";
 import { type ConnectorRegistry, createConnectorRegistry } from "./registry.js";
@@ -30,6 +35,7 @@ import {
   type MonitoringPollOptions,
   type MonitoringSourceStatus,
 } from "./sync/monitoring.js";
+import { realTimers } from "./sync/worker.js";
 import { createTicketsApi, type TicketsApi } from "./tickets.js";
 import { createVault, type VaultOptions } from "./vault.js";
 import { createWebhookSourcesApi, type WebhookSourcesApi } from "./webhook-sources.js";
@@ -51,6 +57,11 @@ export interface EngineOptions {
   instanceId?: string;
   /** Two-way sync with a registered ticketing connector (by name): outbox out, change polling in. */
   sync?: TicketSyncOptions & { ticketing: string };
+  /**
+   * Notifications: engine events routed by rules to registered notifiers (kind `notifier`),
+   * delivered through the outbox. See docs/notifications.md.
+   */
+  notifications?: NotificationOptions;
   /**
    * The host's own secrets (its vault key, admin token, webhook secrets, database password):
    * redacted as `***` from every session's step output, `step:output` events, step and session
@@ -104,6 +115,8 @@ export interface Engine {
   readonly instanceId: string;
   /** The ticket sync service, when `sync` was configured. */
   readonly sync: TicketSync | undefined;
+  /** The notification service, when `notifications` was configured. */
+  readonly notifications: NotificationService | undefined;
   /** The monitoring pollers (none unless `monitoring` was configured). */
   readonly monitoring: MonitoringApi;
   /**
@@ -192,6 +205,21 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     createEngineSync(ctx, options.sync, registry, tickets, audit, (ticket, reason) =>
       executor.ticketResolved(ticket, reason),
     );
+  const notifications =
+    options.notifications &&
+    createNotificationService(
+      {
+        storage: ctx.storage,
+        events: ctx.events,
+        logger: ctx.logger,
+        signal: ctx.signal,
+        audit,
+        clock: { ...realTimers, now: () => ctx.clock.now() },
+        // Looked up per delivery: a notifier configured later through the API takes effect.
+        notifier: (name) => registry.notifier(name),
+      },
+      options.notifications,
+    );
   const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets, audit);
   // A monitoring connector configured through the API gets a fresh poller on the new instance.
   let running = false;
@@ -221,6 +249,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     storage: ctx.storage,
     instanceId: ctx.instanceId,
     sync,
+    notifications,
     monitoring,
     async countByStatus(collection) {
       const store = ctx.storage[collection] as Storage["tickets"];
@@ -248,6 +277,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       registry.freeze();
       await executor.start();
       await sync?.start();
+      await notifications?.start();
       await monitoring.settled();
       running = true;
       for (const poller of monitoring.pollers) await poller.start();
@@ -267,6 +297,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       unsubscribe?.();
       abort.abort();
       await sync?.close();
+      await notifications?.close();
       await monitoring.settled();
       await Promise.allSettled(monitoring.pollers.map((poller) => poller.close()));
       await executor.close();

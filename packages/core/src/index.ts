@@ -84,6 +84,18 @@ export type {
 } from "./executor/index.js";
 export { redactedMarker, shellQuote } from "./executor/index.js";
 export { type LocalConnectorConfig, localConnector } from "./executor/local.js";
+export {
+  createNotificationService,
+  type NotificationDeps,
+  type NotificationOptions,
+  NotificationRule,
+  type NotificationService,
+  notificationEvents,
+  notifyTarget,
+  routeOf,
+  ruleMatches,
+  sendTestNotification,
+} from "./notify/index.js";
 export * from "./plugin.js";
 export * from "./policy.js";
 export {

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { ConnectionRecord, StepProcess, Ticket, TicketInput } from "./domain.js";
 
-export type ConnectorKind = "monitoring" | "ticketing" | "infrastructure";
+export type ConnectorKind = "monitoring" | "ticketing" | "infrastructure" | "notifier";
 
 /**
  * Every capability a connector may declare: the kinds it applies to and what it promises. This is
@@ -42,12 +42,16 @@ export const connectorCapabilities = {
     kinds: ["ticketing"],
     summary: "`pullChanges({ cursor })` returns remote changes after a cursor, never repeating one",
   },
+  notify: {
+    kinds: ["notifier"],
+    summary: "`send(notification, { idempotencyKey, signal })` delivers one notification to its channel",
+  },
   "health-check": {
-    kinds: ["monitoring", "ticketing", "infrastructure"],
+    kinds: ["monitoring", "ticketing", "infrastructure", "notifier"],
     summary: "`healthCheck` answers promptly with `{ ok, latencyMs, reason }`",
   },
   describe: {
-    kinds: ["monitoring", "ticketing", "infrastructure"],
+    kinds: ["monitoring", "ticketing", "infrastructure", "notifier"],
     summary:
       "`describe(…)` says in one line, without secrets, what a request (infrastructure) or a write (ticketing, monitoring) will do",
   },
@@ -378,6 +382,103 @@ export interface InstanceOf {
   monitoring: MonitoringConnector;
   ticketing: TicketingConnector;
   infrastructure: InfrastructureConnector;
+  notifier: NotifierConnector;
+}
+
+/** What a notification is about: the engine events the notification service announces. */
+export type NotificationEvent =
+  | "approval.requested"
+  | "approval.reminder"
+  | "approval.expiring"
+  | "approval.escalated"
+  | "approval.expired"
+  | "session.failed"
+  | "ticket.needs_human"
+  | "step.interrupted"
+  | "runbook.auto_execution_paused"
+  | "test";
+
+/**
+ * One notification as a notifier receives it: plain data (no secret), already routed to this
+ * channel. `approval` is set for the `approval.*` events.
+ */
+export interface Notification {
+  event: NotificationEvent;
+  /** One line a person reads first. */
+  title: string;
+  /** A few plain-text lines of detail. */
+  text: string;
+  severity: "info" | "warning" | "critical";
+  /** When the event happened (ISO 8601). */
+  at: string;
+  ticketId?: number;
+  sessionId?: number;
+  runbookKey?: string;
+  environment?: string;
+  /** A link to the execution or approval on the dashboard, when the server knows its base URL. */
+  url?: string;
+  approval?: {
+    id: number;
+    stepName: string;
+    target: string;
+    risk: string;
+    renderedCommand: string;
+    expiresAt: string;
+    startedBy: string;
+    bindingHash?: string;
+  };
+  /** Who or what the notification is for (an escalation's group), as the rule names it. */
+  audience?: string;
+}
+
+/** Where a delivered notification landed on the remote side, when the channel says. */
+export interface NotificationReceipt {
+  /** The channel's id of the message (Slack `channel:ts`), for later updates. */
+  messageRef?: string;
+}
+
+/**
+ * A notifier: delivers notifications to one channel (a webhook, Slack, e-mail, Teams). `send` is
+ * called at least once per notification with the same `idempotencyKey`; a channel that can
+ * deduplicate should pass it on.
+ */
+export interface NotifierConnector {
+  send(
+    notification: Notification,
+    options: { idempotencyKey: string; signal: AbortSignal },
+  ): Promise<NotificationReceipt | undefined>;
+  healthCheck?(options: CallOptions): Promise<HealthResult>;
+  /** One line, without secrets, saying where a notification goes. */
+  describe?(notification: Notification): string;
+  /**
+   * Chat notifiers with decision buttons: verifies a request from the channel (its signature, its
+   * age) and reads the decision in it. Throws RW_ERR_AUTH_UNAUTHENTICATED when it is not signed
+   * by the channel, RW_ERR_INPUT_* when it is not a decision. The engine decides (roles,
+   * four-eyes, binding hash, one decision wins) and answers with `showDecision` or `refuse`.
+   */
+  parseInteraction?(request: {
+    headers: Readonly<Record<string, string>>;
+    rawBody: string;
+  }): NotifierInteraction;
+  /** Shows who decided on the message that asked (Slack `chat.update`). */
+  showDecision?(interaction: NotifierInteraction, text: string, signal: AbortSignal): Promise<void>;
+  /** Tells only the person who clicked why nothing happened (an ephemeral message). */
+  refuse?(interaction: NotifierInteraction, text: string, signal: AbortSignal): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** A verified decision a person made on a notification (a chat button). */
+export interface NotifierInteraction {
+  approvalId: number;
+  decision: "approve" | "reject";
+  /** The binding hash the message showed: a decision on anything else is refused. */
+  bindingHash: string;
+  /** The person on the channel's side, unique per channel (Slack `T123:U456`). */
+  externalUser: string;
+  /** The message clicked (Slack `C123:1700000000.000100`). */
+  messageRef?: string;
+  /** Where to answer the person alone (Slack's `response_url`). */
+  replyTo?: string;
 }
 
 /** What `create` returns for a kind; an infrastructure connector's `open` gets its typed credential. */

@@ -26,6 +26,7 @@ import {
   isSecretSchema,
   type MonitoringConnector,
   type NotConfigured,
+  type NotifierConnector,
   type TicketingConnector,
 } from "./plugin.js";
 import { coreVersion } from "./version.js";
@@ -103,6 +104,8 @@ export interface ConnectorRegistry {
   monitoring(name: string): MonitoringConnector;
   /** The ticketing connector of that name; RW_ERR_PLUGIN_NOT_CONFIGURED or RW_ERR_PLUGIN_NOT_FOUND otherwise. */
   ticketing(name: string): TicketingConnector;
+  /** The notifier of that name; RW_ERR_PLUGIN_NOT_CONFIGURED or RW_ERR_PLUGIN_NOT_FOUND otherwise. */
+  notifier(name: string): NotifierConnector;
   /**
    * The infrastructure connector serving a connection type. A `database` connection is dispatched
    * on its target service (`database:postgresql`, `database:mysql`, `database:mariadb`).
@@ -174,7 +177,12 @@ interface Entry {
   configuredBy: string | null;
 }
 
-const kinds = ["monitoring", "ticketing", "infrastructure"] as const satisfies readonly ConnectorKind[];
+const kinds = [
+  "monitoring",
+  "ticketing",
+  "infrastructure",
+  "notifier",
+] as const satisfies readonly ConnectorKind[];
 
 /** kebab-case: lower-case letters and digits in words joined by single hyphens. */
 const kebabCase = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -255,6 +263,7 @@ export async function createConnectorRegistry(
     monitoring: new Map(),
     ticketing: new Map(),
     infrastructure: new Map(),
+    notifier: new Map(),
   };
   /** connection type (`ssh`, `database:postgresql`) → infrastructure connector name */
   const byConnectionType = new Map<string, string>();
@@ -263,6 +272,7 @@ export async function createConnectorRegistry(
     monitoring: new Map(),
     ticketing: new Map(),
     infrastructure: new Map(),
+    notifier: new Map(),
   };
   const redactPaths = new Set<string>();
   const credentialTypes = createCredentialTypeRegistry();
@@ -560,6 +570,7 @@ export async function createConnectorRegistry(
     },
     monitoring: (name) => lookup("monitoring", name),
     ticketing: (name) => lookup("ticketing", name),
+    notifier: (name) => lookup("notifier", name),
     languagesFor(connectionType, targetService) {
       const name = byConnectionType.get(canonicalType(dispatchType(connectionType, targetService)));
       return name === undefined ? undefined : entries.infrastructure.get(name)?.definition.languages;
@@ -688,6 +699,7 @@ function missingMethods(kind: ConnectorKind, instance: unknown): string[] {
     monitoring: [],
     ticketing: ["create", "update", "comment"],
     infrastructure: ["open", "healthCheck"],
+    notifier: ["send"],
   };
   const record = instance as Record<string, unknown>;
   return required[kind].filter((method) => typeof record[method] !== "function");

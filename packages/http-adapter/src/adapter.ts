@@ -17,6 +17,7 @@ import { connectorRoutes } from "./routes/connectors.js";
 import type { RouteContext } from "./routes/context.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { executionRoutes } from "./routes/executions.js";
+import { notifierRoutes } from "./routes/notifiers.js";
 import { runbookRoutes } from "./routes/runbooks.js";
 import { systemRoutes } from "./routes/system.js";
 import { ticketRoutes } from "./routes/tickets.js";
@@ -231,6 +232,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
     approvalRoutes,
     tokenRoutes,
     webhookSourceRoutes,
+    notifierRoutes,
     systemRoutes,
   ]) {
     install(route);

@@ -20,6 +20,8 @@ export const capabilityChecks: Record<ConnectorCapability, string> = {
   update: `${operation}; \`testTicketingIdempotency\`: a retry is accepted`,
   comment: `${operation}; \`testTicketingIdempotency\`: a retry adds one note`,
   "pull-changes": `${operation}; \`testTicketingIdempotency\`: nothing repeats after the cursor`,
+  notify:
+    "`testNotifier`: a notification arrives once with its idempotency key; an aborted send rejects promptly; a failing target rejects with a connector code, no secret",
   "health-check":
     "`testConnector`: not ok with a reason, promptly, against a failing target and an aborted signal",
   describe:

@@ -62,7 +62,9 @@ export async function registerForContract<K extends ConnectorKind>(
       ? registry.monitoring(definition.name)
       : kind === "ticketing"
         ? registry.ticketing(definition.name)
-        : registry.infrastructureFor(definition.connectionTypes?.[0] ?? definition.name);
+        : kind === "notifier"
+          ? registry.notifier(definition.name)
+          : registry.infrastructureFor(definition.connectionTypes?.[0] ?? definition.name);
   const secrets = new Set(extraSecrets);
   const parsed = definition.configSchema.safeParse(config);
   if (parsed.success)

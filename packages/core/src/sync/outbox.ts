@@ -75,6 +75,15 @@ export interface OutboxDeps {
   connector?: TicketingConnector;
   /** Another target's delivery (the monitoring poller's acknowledge and resolve) instead of `connector`'s. */
   send?: OutboxSend;
+  /**
+   * A delivery that needs no stored ticket (the notification service's rows: `ticketId` only
+   * orders them, 0 for events about no ticket). Used instead of `send`; the ticket is not read.
+   */
+  sendDetached?: (
+    item: OutboxItem,
+    signal: AbortSignal,
+    wrote: (write: DeliveredWrite) => Promise<void>,
+  ) => Promise<string | undefined>;
   /** Aborted when the sync service (or the engine) closes: every delivery's signal includes it. */
   signal: AbortSignal;
   /** Where each remote write is recorded (`remote_ticket.commented`, `alert.acknowledged`, …). */
@@ -461,13 +470,16 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
       }
     };
     try {
-      const ticket = await storage.tickets.get(item.ticketId);
-      if (!ticket) {
-        throw rwError("RW_ERR_STORAGE_NOT_FOUND", `ticket ${item.ticketId} no longer exists`, {
-          details: { entity: "ticket", id: item.ticketId },
-        });
-      }
-      const skipped = await send(item, ticket, signal, wrote);
+      const sendTicketed = async () => {
+        const ticket = await storage.tickets.get(item.ticketId);
+        if (!ticket) {
+          throw rwError("RW_ERR_STORAGE_NOT_FOUND", `ticket ${item.ticketId} no longer exists`, {
+            details: { entity: "ticket", id: item.ticketId },
+          });
+        }
+        return send(item, ticket, signal, wrote);
+      };
+      const skipped = deps.sendDetached ? await deps.sendDetached(item, signal, wrote) : await sendTicketed();
       if (skipped !== undefined) {
         await finish(item, { status: "delivered", lastError: skipped });
         log.debug({ itemId: item.id, ticketId: item.ticketId, why: skipped }, "outbox item skipped");

@@ -18,12 +18,17 @@ import {
   genericWebhookSource,
   isRunwardenError,
   rwError,
+  sendTestNotification,
   type VendorSetupStep,
 } from "@runwarden/core";
 import type { Ctx } from "../internal/endpoint.js";
 import { actorOptions, type RouteContext } from "./context.js";
 
-const kinds = ["monitoring", "ticketing", "infrastructure"] as const;
+const kinds = ["monitoring", "ticketing", "infrastructure", "notifier"] as const;
+
+const TestNotificationWire = z
+  .object({ delivered: z.boolean(), at: z.string() })
+  .openapi("TestNotificationResult");
 
 const NameParams = z.object({
   name: z
@@ -350,6 +355,34 @@ export function connectorConfigRoutes(route: RouteContext): void {
         },
         201,
       );
+    },
+  });
+  route.add({
+    method: "post",
+    path: "/connectors/notifier/{name}/test-notification",
+    tag: "connectors",
+    summary: "Send a test notification through a notifier",
+    description:
+      "Sends a `test` notification to the notifier now (not through the outbox) and answers once it is delivered. 503 when the notifier is not configured; a refusal by the channel is its connector error (502/504).",
+    access: operator,
+    params: NameParams,
+    responses: { 200: { description: "Delivered", wire: TestNotificationWire } },
+    async handler(c, { params, actor }) {
+      known("notifier", params.name);
+      const at = Date.now();
+      await sendTestNotification(engine.connectors.notifier(params.name), params.name, {
+        now: at,
+        signal: AbortSignal.timeout(30_000),
+      });
+      await engine.audit.record({
+        actor: actor.id,
+        action: "notification.tested",
+        objectType: "connector",
+        objectId: `notifier/${params.name}`,
+        origin: actorOptions(route, c, actor).origin,
+        details: {},
+      });
+      return c.json({ delivered: true, at: new Date(at).toISOString() }, 200);
     },
   });
 }

@@ -11,7 +11,7 @@ import { type RouteContext, send } from "./context.js";
 const ConnectorInfo = named(
   "Connector",
   z.object({
-    kind: z.enum(["monitoring", "ticketing", "infrastructure"]),
+    kind: z.enum(["monitoring", "ticketing", "infrastructure", "notifier"]),
     name: z.string(),
     version: z.string(),
     description: z.string().nullable(),
@@ -110,7 +110,7 @@ export function connectorRoutes(route: RouteContext): void {
     },
   });
 
-  for (const kind of ["ticketing", "infrastructure"] as const) {
+  for (const kind of ["ticketing", "infrastructure", "notifier"] as const) {
     route.add({
       method: "get",
       path: `/connectors/${kind}`,

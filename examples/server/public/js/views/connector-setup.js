@@ -9,7 +9,7 @@ import { badge, h, mount, time, toast } from "../dom.js";
 /** Renders the cards of every monitoring and ticketing connector into `el`. */
 export async function setupCards(ctx, el) {
   const lists = await Promise.all(
-    ["monitoring", "ticketing"].map(async (kind) =>
+    ["monitoring", "ticketing", "notifier"].map(async (kind) =>
       (await api("GET", `/connectors/${kind}`)).items.map((c) => ({ kind, name: c.name })),
     ),
   );
@@ -128,6 +128,25 @@ async function loadCard(ctx, card, kind, name, shown = null) {
               },
             },
             "Send a test alert",
+          )
+        : null,
+      kind === "notifier" && detail.status === "ready" && ctx.can("operator")
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "btn btn-small",
+              "data-action": "test-notification",
+              onClick: async () => {
+                try {
+                  await api("POST", `/connectors/notifier/${name}/test-notification`);
+                  toast(`Test notification sent through ${name}`, "ok");
+                } catch (err) {
+                  toast(`${err.code}: ${err.message}`, "bad");
+                }
+              },
+            },
+            "Send a test notification",
           )
         : null,
       h(
