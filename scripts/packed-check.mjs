@@ -19,6 +19,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 
 const root = join(import.meta.dirname, "..");
 const started = Date.now();
@@ -44,7 +45,7 @@ function publishable() {
       const manifest = join(root, dir, name, "package.json");
       if (!existsSync(manifest)) continue;
       const pkg = JSON.parse(readFileSync(manifest, "utf8"));
-      if (!pkg.private) found.push({ name: pkg.name, dir: join(root, dir, name) });
+      if (!pkg.private) found.push({ name: pkg.name, version: pkg.version, dir: join(root, dir, name) });
     }
   }
   return found;
@@ -54,17 +55,14 @@ let failed = false;
 try {
   const packages = publishable();
   const files = {};
+  // One recursive pack (private packages are packed too, and ignored).
+  run(process.execPath, [join(root, "scripts/pnpm.mjs"), "-r", "pack", "--pack-destination", tarballs], root);
   for (const pkg of packages) {
-    const out = run(
-      process.execPath,
-      [join(root, "scripts/pnpm.mjs"), "pack", "--pack-destination", tarballs],
-      pkg.dir,
-    );
-    const tgz = out.trim().split("\n").pop().trim();
-    files[pkg.name] = tgz.startsWith("/") ? tgz : join(tarballs, tgz);
+    files[pkg.name] = join(tarballs, `${pkg.name.replace(/^@/, "").replace("/", "-")}-${pkg.version}.tgz`);
     const manifest = run("tar", ["-xOzf", files[pkg.name], "package/package.json"], work);
-    if (/"(workspace|catalog):/.test(manifest))
+    if (/"(workspace|catalog):/.test(manifest)) {
       throw new Error(`${pkg.name}: a workspace: or catalog: range left in the packed manifest`);
+    }
   }
   log(`packed ${packages.length} packages into ${tarballs}`);
 
@@ -134,9 +132,7 @@ try {
     test.replace('"../src/index.js"', '"runwarden-connector-grafana"'),
   );
   const vitest = run("npx", ["--no-install", "vitest", "run", "--root", app, "test"], app);
-  log(
-    `custom connector vs testkit: ${/Tests\s+(.*)/.exec(vitest.replace(/\x1b\[[0-9;]*m/g, ""))?.[1] ?? "?"}`,
-  );
+  log(`custom connector vs testkit: ${/Tests\s+(.*)/.exec(stripVTControlCharacters(vitest))?.[1] ?? "?"}`);
 
   // 4. The Express embedding example (its built dist), on a fresh PostgreSQL database.
   cpSync(join(root, "examples/embed-express/dist"), join(app, "embed-express"), { recursive: true });
