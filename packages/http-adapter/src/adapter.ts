@@ -2,8 +2,9 @@
  * createHttpAdapter(): the documented REST API over an engine, as a Fetch-standard handler.
  * node:http, Express and Fastify mount the same handler (see node.ts).
  */
+import type { IncomingMessage } from "node:http";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Engine, Logger } from "@runwarden/core";
+import { type Engine, type Logger, type Role, roles as roleNames } from "@runwarden/core";
 import { type AdapterEnv, type AuthActor, type Ctx, mount } from "./internal/endpoint.js";
 import { mapError } from "./internal/errors.js";
 import { MetricsRegistry } from "./internal/metrics.js";
@@ -74,7 +75,36 @@ export interface HttpAdapterOptions {
    * `trustProxy`, `X-Forwarded-Proto` and `X-Forwarded-Host` when sent).
    */
   publicUrl?: string;
+  /**
+   * The host's own authentication, asked first on every request that needs a caller: map the
+   * host's session or JWT to a Runwarden actor and roles, or return `undefined` to fall back to
+   * Runwarden API tokens (`Authorization: Bearer`). `node` is the Node request when mounted with
+   * `toNodeHandler`, `expressMiddleware` or `fastifyPlugin` (so `req.user`, set by the host's own
+   * middleware, is readable there).
+   *
+   * @example
+   * ```ts
+   * authenticate: ({ node }) => {
+   *   const user = (node as { user?: { email: string; admin: boolean } } | undefined)?.user;
+   *   return user ? { actor: user.email, roles: user.admin ? ["admin"] : ["viewer"] } : undefined;
+   * }
+   * ```
+   */
+  authenticate?: AuthenticateHook;
 }
+
+/** What {@link HttpAdapterOptions.authenticate} returns for a caller the host recognises. */
+export interface HostIdentity {
+  /** Recorded as the actor in the audit log, approvals and sessions. */
+  actor: string;
+  roles: readonly Role[];
+}
+
+/** The host's authentication hook: see {@link HttpAdapterOptions.authenticate}. */
+export type AuthenticateHook = (input: {
+  request: Request;
+  node: IncomingMessage | undefined;
+}) => HostIdentity | undefined | Promise<HostIdentity | undefined>;
 
 export interface HttpAdapter {
   /** The Fetch-standard handler: `(request) => response`. */
@@ -144,6 +174,16 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
   async function authenticate(c: Ctx): Promise<AuthActor | undefined> {
     const cached = c.get("actor");
     if (cached) return cached;
+    if (options.authenticate) {
+      const node = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      const identity = await options.authenticate({ request: c.req.raw, node });
+      if (identity) {
+        const roles = identity.roles.filter((r): r is Role => (roleNames as readonly string[]).includes(r));
+        const actor: AuthActor = { id: String(identity.actor), roles, tokenId: null };
+        c.set("actor", actor);
+        return actor;
+      }
+    }
     const header = c.req.header("authorization");
     if (!header) return undefined;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

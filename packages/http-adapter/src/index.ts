@@ -3,8 +3,10 @@
  * Fetch-standard handler with adapters for node:http, Express and Fastify.
  */
 export {
+  type AuthenticateHook,
   createHttpAdapter,
   type GenericWebhookOptions,
+  type HostIdentity,
   type HttpAdapter,
   type HttpAdapterOptions,
   type HttpLimits,

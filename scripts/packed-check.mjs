@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// Packed, not linked: packs every publishable package with `pnpm pack` (workspace: and catalog:
+// ranges resolved, publishConfig applied, only `files` shipped), installs the tarballs with npm
+// into a fresh project outside the workspace, and runs there: the core README's quick start,
+// the runbook CLI, the Express embedding example, and the third-party connector example's tests
+// against the packed testkit. Needs `pnpm run build` first and PostgreSQL on 127.0.0.1:5432.
+// Usage: node scripts/packed-check.mjs [--keep]   (the tarballs are left in $RW_PACK_DIR if set)
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
+
+const root = join(import.meta.dirname, "..");
+const started = Date.now();
+const keep = process.argv.includes("--keep");
+const work = mkdtempSync(join(tmpdir(), "rw-packed-"));
+const tarballs = process.env.RW_PACK_DIR ?? join(work, "tarballs");
+const app = join(work, "app");
+mkdirSync(tarballs, { recursive: true });
+mkdirSync(app);
+const log = (msg) => process.stdout.write(`[packed ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
+const run = (cmd, args, cwd, env = {}) =>
+  execFileSync(cmd, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  }).toString();
+
+/** Every package.json under packages/ and examples/ that is not private. */
+function publishable() {
+  const found = [];
+  for (const dir of ["packages", "packages/connectors", "examples"]) {
+    for (const name of readdirSync(join(root, dir))) {
+      const manifest = join(root, dir, name, "package.json");
+      if (!existsSync(manifest)) continue;
+      const pkg = JSON.parse(readFileSync(manifest, "utf8"));
+      if (!pkg.private) found.push({ name: pkg.name, version: pkg.version, dir: join(root, dir, name) });
+    }
+  }
+  return found;
+}
+
+let failed = false;
+try {
+  const packages = publishable();
+  const files = {};
+  // One recursive pack (private packages are packed too, and ignored).
+  run(process.execPath, [join(root, "scripts/pnpm.mjs"), "-r", "pack", "--pack-destination", tarballs], root);
+  for (const pkg of packages) {
+    files[pkg.name] = join(tarballs, `${pkg.name.replace(/^@/, "").replace("/", "-")}-${pkg.version}.tgz`);
+    const manifest = run("tar", ["-xOzf", files[pkg.name], "package/package.json"], work);
+    if (/"(workspace|catalog):/.test(manifest)) {
+      throw new Error(`${pkg.name}: a workspace: or catalog: range left in the packed manifest`);
+    }
+  }
+  log(`packed ${packages.length} packages into ${tarballs}`);
+
+  // What the runs below need, from the tarballs; everything else from the npm registry.
+  const needed = [
+    "@runwarden/core",
+    "@runwarden/storage-sqlite",
+    "@runwarden/storage-postgres",
+    "@runwarden/http-adapter",
+    "@runwarden/runbook-parser",
+    "@runwarden/connector-kit",
+    "@runwarden/connector-testkit",
+    "runwarden-connector-grafana",
+  ];
+  const vitestVersion = JSON.parse(
+    readFileSync(join(root, "node_modules/vitest/package.json"), "utf8"),
+  ).version;
+  const expressPkg = JSON.parse(
+    readFileSync(join(root, "examples/embed-express/node_modules/express/package.json"), "utf8"),
+  );
+  const pinoPkg = JSON.parse(
+    readFileSync(join(root, "examples/embed-express/node_modules/pino/package.json"), "utf8"),
+  );
+  writeFileSync(
+    join(app, "package.json"),
+    JSON.stringify(
+      {
+        name: "rw-packed-app",
+        private: true,
+        type: "module",
+        dependencies: {
+          ...Object.fromEntries(needed.map((n) => [n, `file:${files[n]}`])),
+          express: expressPkg.version,
+          pino: pinoPkg.version,
+          vitest: vitestVersion,
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app, {
+    npm_config_nodedir: process.env.npm_config_nodedir ?? "/usr",
+  });
+  log("installed with npm (no workspace links)");
+
+  // 1. The README's quick start, exactly as printed.
+  const readme = readFileSync(join(root, "packages/core/README.md"), "utf8");
+  const snippet = /<!-- quickstart[^>]*-->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!snippet) throw new Error("packages/core/README.md: no quick start block");
+  writeFileSync(join(app, "quickstart.mjs"), snippet);
+  const quick = run(process.execPath, ["quickstart.mjs"], app);
+  if (!/auto_execute/.test(quick) || !/waiting for approval: echo restarting 'nginx'/.test(quick)) {
+    throw new Error(`the quick start printed:\n${quick}`);
+  }
+  log("quick start: a ticket matched, a step waiting for approval");
+
+  // 2. The runbook CLI over the sample runbooks.
+  const lint = run("npx", ["--no-install", "runwarden-lint", join(root, "examples/runbooks")], app);
+  log(`runbook CLI: ${lint.trim().split("\n").pop()}`);
+
+  // 3. The third-party connector's own tests against the packed testkit.
+  mkdirSync(join(app, "test"));
+  const test = readFileSync(join(root, "examples/custom-connector/test/grafana.test.ts"), "utf8");
+  writeFileSync(
+    join(app, "test/grafana.test.ts"),
+    test.replace('"../src/index.js"', '"runwarden-connector-grafana"'),
+  );
+  const vitest = run("npx", ["--no-install", "vitest", "run", "--root", app, "test"], app);
+  log(`custom connector vs testkit: ${/Tests\s+(.*)/.exec(stripVTControlCharacters(vitest))?.[1] ?? "?"}`);
+
+  // 4. The Express embedding example (its built dist), on a fresh PostgreSQL database.
+  cpSync(join(root, "examples/embed-express/dist"), join(app, "embed-express"), { recursive: true });
+  writeFileSync(join(app, "embed-express/package.json"), '{ "type": "module" }');
+  const pg = process.env.RUNWARDEN_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
+  const database = `rw_packed_${process.pid}`;
+  run("psql", [`${pg}/postgres`, "-qc", `CREATE DATABASE ${database}`], app);
+  try {
+    const child = spawn(process.execPath, ["embed-express/main.js"], {
+      cwd: app,
+      env: { ...process.env, DATABASE_URL: `${pg}/${database}`, PORT: "0", DEMO_PASSWORD: "pw" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (c) => {
+      out += c;
+    });
+    let url;
+    for (let i = 0; i < 300 && !url; i++) {
+      url = /"url":"([^"]+)"/.exec(out)?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!url) throw new Error(`embed-express did not start:\n${out}`);
+    const login = await fetch(`${url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "lena", password: "pw" }),
+    });
+    const sid = /sid=([^;]+)/.exec(login.headers.get("set-cookie") ?? "")?.[1];
+    const me = await (await fetch(`${url}/ops/api/v1/me`, { headers: { cookie: `sid=${sid}` } })).json();
+    if (me.actor !== "lena") throw new Error(`embed-express /ops/api/v1/me answered ${JSON.stringify(me)}`);
+    child.kill("SIGTERM");
+    const [code] = await once(child, "exit");
+    if (code !== 0) throw new Error(`embed-express exited ${code} on SIGTERM`);
+    log("embed-express: own login, /ops/api/v1/me as lena, SIGTERM exit 0");
+  } finally {
+    run("psql", [`${pg}/postgres`, "-qc", `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`], app);
+  }
+  log("packed install: all passed");
+} catch (err) {
+  failed = true;
+  process.stderr.write(`packed install FAILED: ${err instanceof Error ? err.message : err}\n`);
+} finally {
+  if (!keep) rmSync(work, { recursive: true, force: true });
+  else log(`kept ${work}`);
+}
+process.exit(failed ? 1 : 0);
