@@ -43,8 +43,12 @@ export interface AnalysisOutcome {
 
 export interface Analyzer {
   readonly stages: readonly AnalyzerStage[];
-  /** Runs every stage over a copy of the subject. A failing host stage is traced, not thrown. */
-  analyze(subject: AnalysisSubject): Promise<AnalysisOutcome>;
+  /**
+   * Runs every stage over a copy of the subject. A failing host stage is traced, not thrown.
+   * `known.fingerprint`: the fingerprint `identify` already computed for this subject, so it is
+   * not hashed twice.
+   */
+  analyze(subject: AnalysisSubject, known?: { fingerprint?: string }): Promise<AnalysisOutcome>;
   /** Normalizes and fingerprints only: how a resolved alert finds the ticket it closes. */
   identify(subject: AnalysisSubject): { ticket: AnalysisSubject; fingerprint: string };
 }
@@ -73,11 +77,11 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
 
   return {
     stages: Object.freeze([...stages]),
-    async analyze(subject) {
+    async analyze(subject, known) {
       const state: AnalysisState = {
         ticket: { ...subject },
         entities: { hosts: [], ips: [], services: [], errorCodes: [], urls: [] },
-        fingerprint: "",
+        fingerprint: known?.fingerprint ?? "",
         category: "other",
         matches: [],
         decision: null,
