@@ -70,6 +70,9 @@ export interface Intake extends Pick<TicketsApi, "ingest" | "ingestMany"> {
   ): Promise<IngestResult[]>;
 }
 
+/** How many fingerprints intake remembers it stored (about 100 bytes each). */
+const maxRecentFingerprints = 20_000;
+
 /** Creates the intake shared by every way a ticket comes in. */
 export function createIntake(
   ctx: EngineContext,
@@ -125,6 +128,18 @@ export function createIntake(
       statusReason: null,
       submittedBy,
     };
+  }
+
+  /**
+   * Fingerprints this process stored lately, oldest first: only these are looked up before
+   * analysis, so a stream of distinct alerts costs no extra query. A repeat of a ticket another
+   * instance stored (or one forgotten here) is analyzed, and the store still folds it.
+   */
+  const recent = new Map<string, true>();
+  function remember(fingerprint: string): void {
+    recent.delete(fingerprint);
+    recent.set(fingerprint, true);
+    if (recent.size > maxRecentFingerprints) recent.delete(recent.keys().next().value as string);
   }
 
   /** The fingerprints among `fingerprints` with an open ticket last seen within the dedupe window. */
@@ -209,18 +224,18 @@ export function createIntake(
     // this batch) is only a counter update for the store, so it is not analyzed at all.
     const identified = inputs.map((input) => analyzer.identify(subjectOf(input)));
     const folding = await openFingerprints(
-      identified.map((x) => x.fingerprint),
+      identified.map((x) => x.fingerprint).filter((fp) => recent.has(fp)),
       now,
     );
     const docs: NewDoc<Ticket>[] = [];
     for (let i = 0; i < inputs.length; i++) {
-      const { ticket, fingerprint } = identified[i]!;
+      const { ticket, fingerprint, normalizeNotes } = identified[i]!;
       if (folding.has(fingerprint)) {
         docs.push(docOf(ticket, fingerprint, null, receivedAt(i), now, autoExecute, submittedBy(i)));
         continue;
       }
       folding.add(fingerprint);
-      const analyzed = await analyzer.analyze(subjectOf(inputs[i]!), { fingerprint });
+      const analyzed = await analyzer.analyze(ticket, { fingerprint, normalizeNotes });
       docs.push(
         docOf(
           analyzed.ticket,
@@ -240,6 +255,7 @@ export function createIntake(
       if (!outcome.deduplicated && outcome.ticket.analysis === null)
         outcomes[i] = await analyzeLate(outcome, autoExecute);
     }
+    for (const { ticket } of outcomes) remember(ticket.fingerprint);
     await afterStore(outcomes, autoExecute);
     return outcomes;
   }
