@@ -22,6 +22,7 @@ const order = [
   "matching-eval",
   "csv-import",
   "executor",
+  "memory-after-load",
   "approvals",
   "webhook-ingest",
   "alert-to-remediation",
