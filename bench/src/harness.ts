@@ -117,3 +117,96 @@ export function latencyRow(
     ...(note ? { note } : {}),
   };
 }
+
+/** What an interleaved comparison measured: each side's figures, and their ratios round by round. */
+export interface Interleaved {
+  /** Runwarden's measurement per round (the unit the callbacks return, e.g. ms for a chunk). */
+  ours: number[];
+  /** The baseline's measurement per round, taken right before or after ours. */
+  baseline: number[];
+  /** ours[i] / baseline[i]. */
+  ratios: number[];
+  /** The median of the ratios: the figure a row reports. */
+  ratio: number;
+  /** The 25th and 75th percentiles of the ratios: how much the machine moved them. */
+  spread: [number, number];
+}
+
+/**
+ * Measures Runwarden and its baseline alternately, ABAB… with the order swapped every round
+ * (A B, B A, A B, …), so load on the machine moves both sides alike, and reports the median of
+ * the per-round ratios with their interquartile spread. Each callback does one round's work and
+ * returns its measurement (the same unit on both sides: milliseconds for the same work, a
+ * percentile of latencies, …). `warmup` rounds run first, unrecorded.
+ */
+export async function interleave(
+  ours: (round: number) => number | Promise<number>,
+  baseline: (round: number) => number | Promise<number>,
+  { rounds, warmup = 1 }: { rounds: number; warmup?: number },
+): Promise<Interleaved> {
+  if (rounds < 1) throw new Error("interleave: at least one round");
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = -warmup; r < rounds; r++) {
+    let x: number;
+    let y: number;
+    if (((r % 2) + 2) % 2 === 0) {
+      x = await ours(r);
+      y = await baseline(r);
+    } else {
+      y = await baseline(r);
+      x = await ours(r);
+    }
+    if (r < 0) continue;
+    a.push(x);
+    b.push(y);
+  }
+  const ratios = a.map((x, i) => x / b[i]!);
+  return {
+    ours: a,
+    baseline: b,
+    ratios,
+    ratio: median(ratios),
+    spread: [percentile(ratios, 25), percentile(ratios, 75)],
+  };
+}
+
+/** "median of 8 interleaved ratios, IQR 0.31–0.40" for a list of per-round ratios. */
+export function spreadNote(ratios: readonly number[]): string {
+  const lo = percentile(ratios, 25);
+  const hi = percentile(ratios, 75);
+  return `median of ${ratios.length} interleaved ratios, IQR ${lo.toPrecision(3)}–${hi.toPrecision(3)}`;
+}
+
+/**
+ * A row from an interleaved comparison of the time the same work takes on both sides.
+ * `kind: "throughput"` reports work / time (higher is better, goal ratio >= bound; the ratio is the
+ * median of the per-round baseline ms / ours ms); `kind: "latency"` reports the times themselves
+ * (lower is better, goal ratio <= bound; median of ours / baseline). `perRound` is the work one
+ * round does, in the row's unit.
+ */
+export function interleavedRow(
+  kind: "throughput" | "latency",
+  name: string,
+  unit: string,
+  result: Interleaved,
+  bound: number,
+  { perRound = 1, note }: { perRound?: number; note?: string } = {},
+): BenchRow {
+  const throughput = kind === "throughput";
+  const ratios = throughput ? result.baseline.map((b, i) => b / result.ours[i]!) : result.ratios;
+  const ratio = median(ratios);
+  const oursMs = median(result.ours);
+  const baseMs = median(result.baseline);
+  const extra = spreadNote(ratios);
+  return {
+    name,
+    unit,
+    value: throughput ? perRound / (oursMs / 1000) : oursMs,
+    baseline: throughput ? perRound / (baseMs / 1000) : baseMs,
+    ratio,
+    goal: throughput ? `>= ${bound}` : `<= ${bound}`,
+    met: throughput ? ratio >= bound : ratio <= bound,
+    note: note ? `${note}; ${extra}` : extra,
+  };
+}

@@ -17,10 +17,12 @@ const rowsDir = join(import.meta.dirname, "rows");
 // Cheap, self-contained rows first; those that need services or child processes after.
 const order = [
   "runbook-parse",
+  "cached-load",
   "matching",
   "matching-eval",
   "csv-import",
   "executor",
+  "memory-after-load",
   "approvals",
   "webhook-ingest",
   "alert-to-remediation",

@@ -1,14 +1,20 @@
-import { createRunbookCache, parseRunbook } from "@runwarden/runbook-parser";
+import { parseRunbook } from "@runwarden/runbook-parser";
 import { remark } from "remark";
 import remarkFrontmatter from "remark-frontmatter";
 import { generateRunbook } from "../generate.js";
-import { defineRows, median, seededRandom, throughputRow, timeRuns } from "../harness.js";
+import {
+  defineRows,
+  type Interleaved,
+  interleavedRow,
+  median,
+  percentile,
+  seededRandom,
+} from "../harness.js";
 
 /**
  * Row 1: runbooks parsed per second by parseRunbook, against remark's own parse (with front
  * matter) of the same documents: the Markdown parse dominates, so our work on the tree must stay
- * small (goal >= 0.8). Row 2: loading runbooks through the sha256-keyed cache (the plans already
- * stored) against parsing them (goal >= 20).
+ * small (goal >= 0.8). Loading stored runbooks is cached-load.ts.
  */
 export default defineRows("Runbook parse", async ({ quick }) => {
   const rand = seededRandom(0x52554e42);
@@ -52,46 +58,30 @@ export default defineRows("Runbook parse", async ({ quick }) => {
     ours.push(oursMs);
     baseline.push(remarkMs);
   }
-  const oursPerSecond = count / (median(ours) / 1000);
-  const remarkPerSecond = count / (median(baseline) / 1000);
+  // Each repeat's ratio (the sides summed over the same chunks), then the median of the ratios.
+  const result: Interleaved = {
+    ours,
+    baseline,
+    ratios: ours.map((x, i) => x / baseline[i]!),
+    ratio: median(ours.map((x, i) => x / baseline[i]!)),
+    spread: [
+      percentile(
+        ours.map((x, i) => x / baseline[i]!),
+        25,
+      ),
+      percentile(
+        ours.map((x, i) => x / baseline[i]!),
+        75,
+      ),
+    ],
+  };
 
-  const loads = 10_000;
-  const stored = Array.from({ length: loads }, (_, i) => corpus[i % count]!);
-  const parseSample = stored.slice(0, quick ? 1_000 : 2_000);
-  const cache = createRunbookCache({ maxEntries: loads });
-  for (const md of stored) cache.parse(md);
-  const cached = await timeRuns(
-    () => {
-      for (const md of stored) sink += cache.parse(md).diagnostics.length;
-    },
-    { warmup: 1, repeats },
-  );
-  const parsed = await timeRuns(
-    () => {
-      for (const md of parseSample) sink += parseRunbook(md).diagnostics.length;
-    },
-    { warmup: 0, repeats: quick ? 1 : 3 },
-  );
-  const cachedPerSecond = loads / (median(cached) / 1000);
-  const parsedPerSecond = parseSample.length / (median(parsed) / 1000);
   if (sink < 0) throw new Error("unreachable");
 
   return [
-    throughputRow(
-      "parseRunbook vs remark parse alone",
-      "runbooks/s",
-      oursPerSecond,
-      remarkPerSecond,
-      0.8,
-      `${count} generated runbooks, median ${lines} lines each`,
-    ),
-    throughputRow(
-      "load 10,000 cached runbooks vs parse them",
-      "runbooks/s",
-      cachedPerSecond,
-      parsedPerSecond,
-      20,
-      `sha256-keyed cache; parse rate measured on ${parseSample.length} of the same texts`,
-    ),
+    interleavedRow("throughput", "parseRunbook vs remark parse alone", "runbooks/s", result, 0.8, {
+      perRound: count,
+      note: `${count} generated runbooks, median ${lines} lines each`,
+    }),
   ];
 });

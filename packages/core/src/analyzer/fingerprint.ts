@@ -29,7 +29,8 @@ export function ticketFingerprint(subject: AnalysisSubject): string {
 export const fingerprintStage: AnalyzerStage = {
   name: "fingerprint",
   run(state, { note }) {
-    state.fingerprint = ticketFingerprint(state.ticket);
+    // Already known when the caller identified the ticket first (intake does): hashed once.
+    if (!state.fingerprint) state.fingerprint = ticketFingerprint(state.ticket);
     note(
       state.ticket.sourceFingerprint
         ? "fingerprint given by the source"

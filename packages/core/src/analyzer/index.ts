@@ -41,12 +41,33 @@ export interface AnalysisOutcome {
   analysis: Analysis;
 }
 
+/** What `identify` found: the normalized ticket, its fingerprint and the normalize stage's notes. */
+export interface Identity {
+  ticket: AnalysisSubject;
+  fingerprint: string;
+  normalizeNotes: string[];
+}
+
+/**
+ * What the caller already knows of a subject. `fingerprint`: not hashed again. `normalizeNotes`:
+ * the subject is `identify`'s normalized ticket, so the built-in normalize stage is not run again
+ * (its notes are traced as they were).
+ */
+export interface KnownIdentity {
+  fingerprint?: string;
+  normalizeNotes?: readonly string[];
+}
+
 export interface Analyzer {
   readonly stages: readonly AnalyzerStage[];
-  /** Runs every stage over a copy of the subject. A failing host stage is traced, not thrown. */
-  analyze(subject: AnalysisSubject): Promise<AnalysisOutcome>;
+  /**
+   * Runs every stage over a copy of the subject. A failing host stage is traced, not thrown.
+   * `known.fingerprint`: the fingerprint `identify` already computed for this subject, so it is
+   * not hashed twice.
+   */
+  analyze(subject: AnalysisSubject, known?: KnownIdentity): Promise<AnalysisOutcome>;
   /** Normalizes and fingerprints only: how a resolved alert finds the ticket it closes. */
-  identify(subject: AnalysisSubject): { ticket: AnalysisSubject; fingerprint: string };
+  identify(subject: AnalysisSubject): Identity;
 }
 
 export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): Analyzer {
@@ -73,11 +94,11 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
 
   return {
     stages: Object.freeze([...stages]),
-    async analyze(subject) {
+    async analyze(subject, known) {
       const state: AnalysisState = {
         ticket: { ...subject },
         entities: { hosts: [], ips: [], services: [], errorCodes: [], urls: [] },
-        fingerprint: "",
+        fingerprint: known?.fingerprint ?? "",
         category: "other",
         matches: [],
         decision: null,
@@ -85,6 +106,10 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
       };
       const trace: Analysis["trace"] = [];
       for (const stage of stages) {
+        if (stage === normalizeStage && known?.normalizeNotes) {
+          trace.push({ stage: stage.name, notes: [...known.normalizeNotes] });
+          continue;
+        }
         const notes: string[] = [];
         const stageContext: StageContext = {
           note: (text) => notes.push(text),
@@ -118,6 +143,7 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
     },
     identify(subject) {
       const ticket = { ...subject };
+      const normalizeNotes: string[] = [];
       normalizeStage.run(
         {
           ticket,
@@ -128,9 +154,9 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
           decision: null,
           data: {},
         },
-        { note: () => {}, policy: ctx.policy, runbooks: options.runbooks, now },
+        { note: (text) => normalizeNotes.push(text), policy: ctx.policy, runbooks: options.runbooks, now },
       );
-      return { ticket, fingerprint: ticketFingerprint(ticket) };
+      return { ticket, fingerprint: ticketFingerprint(ticket), normalizeNotes };
     },
   };
 }

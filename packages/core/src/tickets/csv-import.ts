@@ -54,7 +54,7 @@ export function createCsvImport(
     let places: { row: number; line: number }[] | undefined = [];
     let accepted = 0;
     const seen = new Set<string>();
-    let batch: { subject: AnalysisSubject; position: number }[] = [];
+    let batch: { subject: AnalysisSubject; fingerprint: string; position: number }[] = [];
     /**
      * Rows whose fingerprint this import already stored (or is about to): folding them is all
      * that is left to do, so they wait here, one entry per fingerprint, and are folded together
@@ -93,8 +93,8 @@ export function createCsvImport(
       if (batch.length === 0) return;
       const now = ctx.nowIso();
       const docs: NewDoc<Ticket>[] = [];
-      for (const { subject } of batch) {
-        const { ticket, fingerprint, analysis } = await analyzer.analyze(subject);
+      for (const { subject, fingerprint: known } of batch) {
+        const { ticket, fingerprint, analysis } = await analyzer.analyze(subject, { fingerprint: known });
         docs.push(docOf(ticket, fingerprint, analysis, undefined, now, autoExecute, submittedBy));
       }
       const positions = batch.map((row) => row.position);
@@ -164,7 +164,7 @@ export function createCsvImport(
               seen.clear();
             }
             seen.add(fingerprint);
-            batch.push({ subject: subjectOf(verdict.input), position });
+            batch.push({ subject: subjectOf(verdict.input), fingerprint, position });
             if (batch.length >= batchSize) await flush();
           }
           if (repeats.size >= maxPendingRepeats || repeatRows >= maxPendingRepeatRows) await flushRepeats();

@@ -9,7 +9,13 @@
 import type { z } from "zod";
 import type { Analyzer } from "../analyzer/index.js";
 import type { AnalysisSubject } from "../analyzer/stage.js";
-import { type Analysis, type Ticket, TicketInput, type ValidTicketInput } from "../domain.js";
+import {
+  type Analysis,
+  openTicketStatuses,
+  type Ticket,
+  TicketInput,
+  type ValidTicketInput,
+} from "../domain.js";
 import { rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import type { CsvRowInput } from "../internal/csv.js";
@@ -63,6 +69,9 @@ export interface Intake extends Pick<TicketsApi, "ingest" | "ingestMany"> {
     submittedBy?: (i: number) => string | null,
   ): Promise<IngestResult[]>;
 }
+
+/** How many fingerprints intake remembers it stored (about 100 bytes each). */
+const maxRecentFingerprints = 20_000;
 
 /** Creates the intake shared by every way a ticket comes in. */
 export function createIntake(
@@ -121,15 +130,30 @@ export function createIntake(
     };
   }
 
-  async function toDoc(
-    input: ValidTicketInput | CsvRowInput,
-    receivedAt: string | undefined,
-    now: string,
-    autoExecute: boolean,
-    submittedBy: string | null,
-  ): Promise<NewDoc<Ticket>> {
-    const { ticket, fingerprint, analysis } = await analyzer.analyze(subjectOf(input));
-    return docOf(ticket, fingerprint, analysis, receivedAt, now, autoExecute, submittedBy);
+  /**
+   * Fingerprints this process stored lately, oldest first: only these are looked up before
+   * analysis, so a stream of distinct alerts costs no extra query. A repeat of a ticket another
+   * instance stored (or one forgotten here) is analyzed, and the store still folds it.
+   */
+  const recent = new Map<string, true>();
+  function remember(fingerprint: string): void {
+    recent.delete(fingerprint);
+    recent.set(fingerprint, true);
+    if (recent.size > maxRecentFingerprints) recent.delete(recent.keys().next().value as string);
+  }
+
+  /** The fingerprints among `fingerprints` with an open ticket last seen within the dedupe window. */
+  async function openFingerprints(fingerprints: readonly string[], now: string): Promise<Set<string>> {
+    const open = new Set<string>();
+    const unique = [...new Set(fingerprints)];
+    if (unique.length === 0) return open;
+    const since = Date.parse(now) - ctx.policy.dedupeWindowMs;
+    const found = await storage.tickets.find({
+      where: { fingerprint: { in: unique }, status: { in: [...openTicketStatuses] } },
+      limit: unique.length * 4,
+    });
+    for (const ticket of found) if (Date.parse(ticket.lastSeenAt) >= since) open.add(ticket.fingerprint);
+    return open;
   }
 
   /** A repeat whose analysis was skipped but that did not fold (its ticket closed meanwhile): analyze it now. */
@@ -196,10 +220,42 @@ export function createIntake(
   ): Promise<IngestResult[]> {
     if (inputs.length === 0) return [];
     const now = ctx.nowIso();
+    // Normalized and fingerprinted once; a repeat of an open ticket (or of an earlier input of
+    // this batch) is only a counter update for the store, so it is not analyzed at all.
+    const identified = inputs.map((input) => analyzer.identify(subjectOf(input)));
+    const folding = await openFingerprints(
+      identified.map((x) => x.fingerprint).filter((fp) => recent.has(fp)),
+      now,
+    );
     const docs: NewDoc<Ticket>[] = [];
-    for (let i = 0; i < inputs.length; i++)
-      docs.push(await toDoc(inputs[i]!, receivedAt(i), now, autoExecute, submittedBy(i)));
+    for (let i = 0; i < inputs.length; i++) {
+      const { ticket, fingerprint, normalizeNotes } = identified[i]!;
+      if (folding.has(fingerprint)) {
+        docs.push(docOf(ticket, fingerprint, null, receivedAt(i), now, autoExecute, submittedBy(i)));
+        continue;
+      }
+      folding.add(fingerprint);
+      const analyzed = await analyzer.analyze(ticket, { fingerprint, normalizeNotes });
+      docs.push(
+        docOf(
+          analyzed.ticket,
+          analyzed.fingerprint,
+          analyzed.analysis,
+          receivedAt(i),
+          now,
+          autoExecute,
+          submittedBy(i),
+        ),
+      );
+    }
     const outcomes = await storage.ingestTickets(docs, { dedupeWindowMs: ctx.policy.dedupeWindowMs, now });
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
+      // Its open ticket closed (or aged out of the window) meanwhile: a ticket of its own, analyzed now.
+      if (!outcome.deduplicated && outcome.ticket.analysis === null)
+        outcomes[i] = await analyzeLate(outcome, autoExecute);
+    }
+    for (const { ticket } of outcomes) remember(ticket.fingerprint);
     await afterStore(outcomes, autoExecute);
     return outcomes;
   }
