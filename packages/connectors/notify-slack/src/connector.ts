@@ -6,13 +6,7 @@
  * ephemeral reply (the interaction's `response_url`) tells a refused person why.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import {
-  defineConnector,
-  type Notification,
-  type NotifierConnector,
-  rwError,
-  secret,
-} from "@runwarden/core";
+import { defineConnector, type Notification, type NotifierConnector, rwError, secret } from "@runwarden/core";
 import { z } from "zod";
 
 /** The Slack notifier's configuration. */
