@@ -109,7 +109,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     // What a local step could read (the key file, /proc/<pid>/environ) shows as *** to viewers.
     redact: serverSecrets(config, { masterKey: key.key, adminToken }),
     monitoring: monitoringSources(connectors, config.monitoringPoll),
-    ...(sync ? { sync } : {}),
+    sync,
   });
   const tokens = createTokenStore(engine.storage);
   const runbooks = await loadSampleRunbooks(engine, runbooksDir, logger);
