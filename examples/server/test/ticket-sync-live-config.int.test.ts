@@ -99,4 +99,36 @@ describe("ticket sync after configuring a ticketing connector live", () => {
     expect(server!.engine.sync?.target).toBe("zendesk");
     await pulledIn(remoteId);
   });
+
+  it("pulls Zendesk tickets in once Zendesk is configured in the Connectors tab (Chromium)", async () => {
+    const { remoteId } = await setUp();
+    const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await page.goto(`${server!.url}/`);
+      await page.fill("#login-token", adminToken);
+      await page.click("#login-form button");
+      await page.waitForSelector("#shell:not([hidden])");
+      await page.goto(`${server!.url}/#/connectors`);
+      const card = page.locator('[data-connector-card="ticketing/zendesk"]');
+      await card.waitFor();
+      await card.locator('[data-action="configure"]').click();
+      await card.locator('input[data-path="url"]').fill(fake!.url);
+      await card.locator('select[data-path="auth.type"]').selectOption("token");
+      await card.locator('input[data-path="auth.email"]').fill(email);
+      await card.locator('input[data-path="auth.token"]').fill(token);
+      await card.locator('[data-action="save-config"]').click();
+      await expect
+        .poll(() => server!.engine.connectors.notConfigured("ticketing", "zendesk"), { timeout: 10_000 })
+        .toBeUndefined();
+      expect(server!.engine.sync?.target).toBe("zendesk");
+      await pulledIn(remoteId);
+      // The pulled ticket shows in the dashboard's ticket list.
+      await page.goto(`${server!.url}/#/tickets`);
+      await expect
+        .poll(async () => page.textContent("body"), { timeout: 10_000 })
+        .toContain("Disk full on web-9");
+    } finally {
+      await page.close();
+    }
+  });
 });
