@@ -2,9 +2,10 @@
  * The monitoring poller with the SolarWinds and OpManager connectors, each against its vendor fake
  * (a SWIS that parses SWQL and checks verb arguments; an OpManager that enforces the apiKey header
  * and the documented parameters): an engine pulls the alert, runs the matching runbook to success,
- * and delivers the acknowledge and the resolve through its outbox. The fakes end up with exactly
- * Acknowledge, AppendNote and ClearAlert for the alert object, and addNotes, acknowledgeAlarm,
- * addNotes and clearAlarm for the alarm entity; a second flush delivers nothing more.
+ * and delivers the acknowledge, the session's outcome as a work note and the resolve through its
+ * outbox. The fakes end up with exactly Acknowledge, AppendNote (the outcome), AppendNote and
+ * ClearAlert for the alert object, and addNotes, acknowledgeAlarm, addNotes (the outcome), addNotes
+ * and clearAlarm for the alarm entity; a second flush delivers nothing more.
  */
 import { createEngine, type Engine } from "@runwarden/core";
 import { afterEach, describe, expect, it } from "vitest";
@@ -109,6 +110,10 @@ describe("monitoring poller → vendor fakes", () => {
     );
     expect(swis.invocations).toEqual([
       { verb: "Acknowledge", args: [[871], expect.stringContaining("Runwarden is remediating")] },
+      {
+        verb: "AppendNote",
+        args: [[871], expect.stringMatching(/^Runwarden session \d+ succeeded\. \[runwarden:note:/)],
+      },
       { verb: "AppendNote", args: [[871], expect.stringContaining("Runwarden resolved ticket")] },
       { verb: "ClearAlert", args: [[871]] },
     ]);
@@ -143,8 +148,10 @@ describe("monitoring poller → vendor fakes", () => {
       "addNotes 5_DiskUtilization",
       "acknowledgeAlarm 5_DiskUtilization",
       "addNotes 5_DiskUtilization",
+      "addNotes 5_DiskUtilization",
       "clearAlarm 5_DiskUtilization",
     ]);
+    expect(alarm.notes[1]).toMatch(/^Runwarden session \d+ succeeded\.$/);
     expect(alarm).toMatchObject({ severityString: "Clear", who: "admin" });
     expect(await engine.monitoring.poller("opmanager")!.flush()).toBe(0);
   });

@@ -109,7 +109,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     // What a local step could read (the key file, /proc/<pid>/environ) shows as *** to viewers.
     redact: serverSecrets(config, { masterKey: key.key, adminToken }),
     monitoring: monitoringSources(connectors, config.monitoringPoll),
-    ...(sync ? { sync } : {}),
+    sync,
     ...(config.notifyRules.length > 0
       ? {
           notifications: {

@@ -445,19 +445,21 @@ export function monitoringSources(
 }
 
 /**
- * Which ticketing connector core's two-way sync runs with (the engine syncs with one): the one
- * RUNWARDEN_TICKET_SYNC names, else the only configured ticketing connector, else none. Throws
- * RW_ERR_CONFIG_INVALID when the variable names no configured ticketing connector.
+ * How core's two-way sync picks its ticketing connector (the engine syncs with one): the one
+ * RUNWARDEN_TICKET_SYNC names; otherwise core follows configuration: it syncs with the only
+ * configured ticketing connector, or with the first one configured later from the Connectors tab
+ * (no restart needed). Throws RW_ERR_CONFIG_INVALID when the variable names no configured
+ * ticketing connector.
  */
 export function ticketSync(
   connectors: readonly ConnectorRegistration[],
   settings: { ticketing?: string | undefined; pollIntervalMs?: number | undefined },
   log: Logger,
-): (TicketSyncOptions & { ticketing: string }) | undefined {
+): TicketSyncOptions & { ticketing?: string } {
   const configured = connectors
     .filter((r) => r.connector.kind === "ticketing" && r.notConfigured === undefined)
     .map((r) => r.connector.name);
-  let ticketing = settings.ticketing;
+  const ticketing = settings.ticketing;
   if (ticketing !== undefined && !configured.includes(ticketing)) {
     throw rwError(
       "RW_ERR_CONFIG_INVALID",
@@ -465,18 +467,17 @@ export function ticketSync(
       { details: { variable: ticketSyncVariable, configured } },
     );
   }
-  if (ticketing === undefined && configured.length === 1) ticketing = configured[0];
-  if (ticketing === undefined) {
-    if (configured.length > 1)
-      log.warn(
-        { configured },
-        `several ticketing connectors are configured: set ${ticketSyncVariable} to sync one`,
-      );
-    return undefined;
-  }
-  log.info({ ticketing, pollIntervalMs: settings.pollIntervalMs }, "ticket sync enabled");
+  if (ticketing === undefined && configured.length > 1)
+    log.warn(
+      { configured },
+      `several ticketing connectors are configured: set ${ticketSyncVariable} to sync one`,
+    );
+  log.info(
+    { ticketing: ticketing ?? "follows configuration", pollIntervalMs: settings.pollIntervalMs },
+    "ticket sync enabled",
+  );
   return {
-    ticketing,
+    ...(ticketing === undefined ? {} : { ticketing }),
     ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
   };
 }

@@ -221,7 +221,12 @@ describe.skipIf(!version)(`the example server with a real Zabbix ${version ?? "(
     expect(closed!.acknowledges.map((a) => a.message)).toEqual(
       expect.arrayContaining([
         `Runwarden: remediation session ${sessions.items[0]!.id} started for Runwarden ticket #${ticket!.id} (${title}).`,
-        expect.stringMatching(new RegExp(`^Runwarden: Runwarden ticket #${ticket!.id} resolved\\.`)),
+        expect.stringMatching(
+          new RegExp(
+            `^Runwarden: Runwarden ticket #${ticket!.id} resolved by remediation session ${sessions.items[0]!.id}\\.`,
+          ),
+        ),
+        `Runwarden: Runwarden session ${sessions.items[0]!.id} succeeded.`,
       ]),
     );
     // And the media type delivered both its calls to the server (alert status 1 = sent).

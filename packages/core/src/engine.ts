@@ -55,8 +55,13 @@ export interface EngineOptions {
   analyzer?: { stages?: AnalyzerStage[] | ((builtIn: AnalyzerStage[]) => AnalyzerStage[]) };
   /** Unique per engine instance sharing a store; default a random id. */
   instanceId?: string;
-  /** Two-way sync with a registered ticketing connector (by name): outbox out, change polling in. */
-  sync?: TicketSyncOptions & { ticketing: string };
+  /**
+   * Two-way sync with a registered ticketing connector (by name): outbox out, change polling in.
+   * Without `ticketing`, the engine follows configuration: it syncs with the only configured
+   * ticketing connector, and once none is synced, with the first one configured later through
+   * the config API (`PUT /connectors/ticketing/{name}/config`), without a restart.
+   */
+  sync?: TicketSyncOptions & { ticketing?: string };
   /**
    * Notifications: engine events routed by rules to registered notifiers (kind `notifier`),
    * delivered through the outbox. See docs/notifications.md.
@@ -113,7 +118,10 @@ export interface Engine {
   readonly events: EngineEvents;
   readonly storage: Storage;
   readonly instanceId: string;
-  /** The ticket sync service, when `sync` was configured. */
+  /**
+   * The ticket sync service, when `sync` was configured (and, without `sync.ticketing`, once a
+   * ticketing connector is configured).
+   */
   readonly sync: TicketSync | undefined;
   /** The notification service, when `notifications` was configured. */
   readonly notifications: NotificationService | undefined;
@@ -200,11 +208,21 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const resolver = createConnectionResolver(ctx, { vault, registry });
   const connections = createConnectionsApi(ctx, { registry, audit, resolver });
   const executor = createExecutor(ctx, { runbooks, resolver, registry, audit, tickets });
-  const sync =
-    options.sync &&
-    createEngineSync(ctx, options.sync, registry, tickets, audit, (ticket, reason) =>
+  const syncWith = (ticketing: string): TicketSync =>
+    createEngineSync(ctx, { ...options.sync, ticketing }, registry, tickets, audit, (ticket, reason) =>
       executor.ticketResolved(ticket, reason),
     );
+  let sync: TicketSync | undefined;
+  if (options.sync?.ticketing !== undefined) sync = syncWith(options.sync.ticketing);
+  else if (options.sync) {
+    const ready = (await registry.list("ticketing", { health: false })).filter((c) => c.status === "ready");
+    if (ready.length === 1) sync = syncWith(ready[0]!.name);
+    else if (ready.length > 1)
+      ctx.logger.warn(
+        { configured: ready.map((c) => c.name) },
+        "several ticketing connectors are configured: name one in sync.ticketing",
+      );
+  }
   const notifications =
     options.notifications &&
     createNotificationService(
@@ -223,8 +241,30 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const monitoring = createEngineMonitoring(ctx, options.monitoring ?? {}, registry, tickets, audit);
   // A monitoring connector configured through the API gets a fresh poller on the new instance.
   let running = false;
+  let syncStarting: Promise<void> = Promise.resolve();
   registry.onConfigured((kind, name) => {
     if (kind === "monitoring") void monitoring.replace(name, running);
+    // Following configuration: the first ticketing connector configured gets the sync, live.
+    if (
+      kind === "ticketing" &&
+      options.sync &&
+      options.sync.ticketing === undefined &&
+      !sync &&
+      !ctx.signal.aborted
+    ) {
+      const fresh = syncWith(name);
+      sync = fresh;
+      ctx.logger.info({ ticketing: name }, "ticket sync enabled");
+      if (running)
+        syncStarting = fresh
+          .start()
+          .catch((err: unknown) =>
+            ctx.logger.warn(
+              { ticketing: name, err: { message: (err as Error).message } },
+              "ticket sync failed to start",
+            ),
+          );
+    }
   });
   for (const info of await registry.list("monitoring", { health: false })) {
     if (info.configSource === "store" && !monitoring.poller(info.name))
@@ -248,7 +288,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     events: ctx.events,
     storage: ctx.storage,
     instanceId: ctx.instanceId,
-    sync,
+    get sync() {
+      return sync;
+    },
     notifications,
     monitoring,
     async countByStatus(collection) {
@@ -280,6 +322,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       await notifications?.start();
       await monitoring.settled();
       running = true;
+      // A ticketing connector configured while the engine was starting: its sync starts now.
+      await sync?.start();
       for (const poller of monitoring.pollers) await poller.start();
       // Another engine instance sharing the store changed a connector's configuration.
       unsubscribe = ctx.storage.signals.subscribe(connectorConfigTopic, (payload) => {
@@ -296,6 +340,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       closed = true;
       unsubscribe?.();
       abort.abort();
+      await syncStarting;
       await sync?.close();
       await notifications?.close();
       await monitoring.settled();

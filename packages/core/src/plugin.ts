@@ -29,6 +29,10 @@ export const connectorCapabilities = {
   pull: { kinds: ["monitoring"], summary: "`pull({ since, signal })` fetches open alerts" },
   acknowledge: { kinds: ["monitoring"], summary: "`acknowledge(ticket)` marks the alert as being handled" },
   resolve: { kinds: ["monitoring"], summary: "`resolve(ticket)` marks the alert as resolved" },
+  note: {
+    kinds: ["monitoring"],
+    summary: "`note(ticket, text, { idempotencyKey, sessionId })` adds a work note to the alert once",
+  },
   create: {
     kinds: ["ticketing"],
     summary: "`create(ticket, { idempotencyKey })` opens a remote ticket once",
@@ -222,10 +226,17 @@ export interface MonitoringConnector {
    * after a crash: make them idempotent (`options.idempotencyKey` is the same on every retry of one
    * call). `options.signal` ends the call (engine shutdown and the delivery timeout included).
    */
-  acknowledge?(ticket: Ticket, options: { idempotencyKey?: string } & CallOptions): Promise<void>;
-  resolve?(ticket: Ticket, options: { idempotencyKey?: string } & CallOptions): Promise<void>;
+  acknowledge?(ticket: Ticket, options: MonitoringCallOptions): Promise<void>;
+  resolve?(ticket: Ticket, options: MonitoringCallOptions): Promise<void>;
   /**
-   * Optional: one line for the audit log saying what an `acknowledge` or `resolve` will do
+   * Optional (capability `note`): a work note on the alert in the monitoring tool (a Zabbix
+   * acknowledge message, a SolarWinds note, an OpManager note). Core's poller sends one, through
+   * its outbox (once, in ticket order, retried), when an approval is requested or decided and when
+   * the session ends, for tickets of this source. Make it idempotent on `options.idempotencyKey`.
+   */
+  note?(ticket: Ticket, text: string, options: MonitoringCallOptions): Promise<void>;
+  /**
+   * Optional: one line for the audit log saying what an `acknowledge`, `resolve` or `note` will do
    * (`create a downtime on monitor 42 for scope host:web-1`), never a secret. Core records it with
    * the delivered write.
    */
@@ -237,8 +248,18 @@ export interface MonitoringConnector {
 
 /** A monitoring write, as `describe` receives it. */
 export interface MonitoringWrite {
-  operation: "acknowledge" | "resolve";
+  operation: "acknowledge" | "resolve" | "note";
   ticket: Ticket;
+  /** The note's text (`note` only). */
+  text?: string;
+}
+
+/** Options of a monitoring write (`acknowledge`, `resolve`, `note`). */
+export interface MonitoringCallOptions extends CallOptions {
+  /** The same on every retry of one call. An opaque string: do not parse it. */
+  idempotencyKey?: string;
+  /** The Runwarden session the write is about, when there is one (name it in the message). */
+  sessionId?: number;
 }
 
 // ── ticketing ──────────────────────────────────────────────────────────────────────────────────

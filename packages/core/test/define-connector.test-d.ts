@@ -124,7 +124,7 @@ defineConnector({
 // ── capability typing ──────────────────────────────────────────────────────────────────────────
 
 expectTypeOf<ConnectorCapability<"monitoring">>().toEqualTypeOf<
-  "webhook" | "verify-webhook" | "pull" | "acknowledge" | "resolve" | "health-check" | "describe"
+  "webhook" | "verify-webhook" | "pull" | "acknowledge" | "resolve" | "note" | "health-check" | "describe"
 >();
 expectTypeOf<ConnectorCapability<"ticketing">>().toEqualTypeOf<
   "create" | "update" | "comment" | "pull-changes" | "health-check" | "describe"

@@ -140,7 +140,7 @@ describe("createConnectorRegistry", () => {
     const issues = (err as { details: { issues: { path: string; message: string }[] } }).details.issues;
     expect(issues.map((i) => i.path)).toEqual(["capabilities.1", "capabilities.2"]);
     expect(issues[0]?.message).toContain('"run-query" is not a monitoring capability');
-    expect(issues[0]?.message).toContain("webhook, pull, acknowledge, resolve, health-check");
+    expect(issues[0]?.message).toContain("webhook, pull, acknowledge, resolve, note, health-check");
   });
 
   it("throws RW_ERR_PLUGIN_INVALID when an instance lacks its kind's methods", async () => {

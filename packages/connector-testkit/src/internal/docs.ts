@@ -16,6 +16,7 @@ export const capabilityChecks: Record<ConnectorCapability, string> = {
   pull: operation,
   acknowledge: operation,
   resolve: operation,
+  note: operation,
   create: `${operation}; \`testTicketingIdempotency\`: a retry returns the same ticket, made once`,
   update: `${operation}; \`testTicketingIdempotency\`: a retry is accepted`,
   comment: `${operation}; \`testTicketingIdempotency\`: a retry adds one note`,

@@ -40,7 +40,16 @@ const opmanager = defineConnector({
   description:
     "ManageEngine OpManager: web hook notification profile, alarms pull, acknowledge, notes and clear.",
   configSchema: OpManagerConfig,
-  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check", "describe"],
+  capabilities: [
+    "webhook",
+    "verify-webhook",
+    "pull",
+    "acknowledge",
+    "resolve",
+    "note",
+    "health-check",
+    "describe",
+  ],
   vendorSetup: (where) => opManagerVendorSetup(where),
   create(config, ctx): MonitoringConnector {
     const connector: MonitoringConnector = {
@@ -61,6 +70,7 @@ const opmanager = defineConnector({
       pull: ({ since, signal }) => api.pull({ since, signal }),
       acknowledge: (ticket, { signal }) => api.acknowledge(ticket, signal),
       resolve: (ticket, { signal }) => api.resolve(ticket, signal),
+      note: (ticket, text, { signal }) => api.note(ticket, text, signal),
       describe: (write) => describeWrite(write, host, config.resolveAction),
       healthCheck: ({ signal }) => api.healthCheck(signal),
       close: () => api.close(),

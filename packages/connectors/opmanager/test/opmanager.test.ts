@@ -178,6 +178,27 @@ describe("acknowledge and resolve", () => {
     expect(alarm.who).toBe("admin");
   });
 
+  it("adds a work note with addNotes (POST, entity and notes in the query), none to an alarm gone", async () => {
+    const alarm = opm.addAlarm({ entity: "5_DiskUtilization", severity: 1 });
+    const connector = create();
+    const text = "Runwarden session 31: approval 4 approved by alice.";
+    await connector.note!(alarmTicket("5_DiskUtilization"), text, {
+      idempotencyKey: "key-1",
+      sessionId: 31,
+      signal: signal(),
+    });
+    await connector.note!(alarmTicket("6_Gone"), text, {
+      idempotencyKey: "key-2",
+      sessionId: 31,
+      signal: signal(),
+    });
+    expect(opm.actions).toEqual(["addNotes 5_DiskUtilization"]);
+    expect(alarm.notes).toEqual([text]);
+    const add = opm.server.requests.find((r) => r.path === "/api/json/alarm/addNotes")!;
+    expect(add.method).toBe("POST");
+    expect(Object.fromEntries(add.query)).toEqual({ entity: "5_DiskUtilization", notes: text });
+  });
+
   it("only adds a note when resolveAction is note", async () => {
     opm.addAlarm({ entity: "5_DiskUtilization", severity: 2 });
     await create({ resolveAction: "note" }).resolve!(alarmTicket("5_DiskUtilization"), { signal: signal() });

@@ -45,7 +45,16 @@ const solarwinds = defineConnector({
   sdk: "^0.1.0",
   description: "SolarWinds Orion: alert action webhook, SWIS alert pull, acknowledge, notes and clear.",
   configSchema: SolarWindsConfig,
-  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check", "describe"],
+  capabilities: [
+    "webhook",
+    "verify-webhook",
+    "pull",
+    "acknowledge",
+    "resolve",
+    "note",
+    "health-check",
+    "describe",
+  ],
   vendorSetup: (where) => solarWindsVendorSetup(where),
   create(config, ctx): MonitoringConnector {
     const connector: MonitoringConnector = {
@@ -66,6 +75,7 @@ const solarwinds = defineConnector({
       pull: ({ since, signal }) => alerts.pull({ since, signal }),
       acknowledge: (ticket, { signal }) => alerts.acknowledge(ticket, signal),
       resolve: (ticket, { signal }) => alerts.resolve(ticket, signal),
+      note: (ticket, text, { idempotencyKey, signal }) => alerts.note(ticket, text, idempotencyKey, signal),
       describe: (write) => describeWrite(write, host, config.resolveAction),
       healthCheck: ({ signal }) => alerts.healthCheck(signal),
       close: () => swis.close(),

@@ -241,6 +241,41 @@ describe("acknowledge and resolve", () => {
     expect(swis.tables["Orion.AlertActive"]).toHaveLength(0);
   });
 
+  it("appends a work note with AppendNote once per idempotency key, however often it is retried", async () => {
+    webOnAlert();
+    const connector = create();
+    const text = "Runwarden session 31: approval 4 approved by alice.";
+    await connector.note!(alertTicket(871), text, {
+      idempotencyKey: "key-1",
+      sessionId: 31,
+      signal: signal(),
+    });
+    await connector.note!(alertTicket(871), text, {
+      idempotencyKey: "key-1",
+      sessionId: 31,
+      signal: signal(),
+    });
+    await connector.note!(alertTicket(871), "Runwarden session 31 succeeded.", {
+      idempotencyKey: "key-2",
+      sessionId: 31,
+      signal: signal(),
+    });
+    expect(swis.invocations).toEqual([
+      {
+        verb: "AppendNote",
+        args: [
+          [871],
+          expect.stringMatching(
+            /^Runwarden session 31: approval 4 approved by alice\. \[runwarden:note:7:[0-9a-f]{12}\]$/,
+          ),
+        ],
+      },
+      { verb: "AppendNote", args: [[871], expect.stringContaining("Runwarden session 31 succeeded.")] },
+    ]);
+    const invoke = swis.server.requests.find((r) => r.path.endsWith("/Invoke/Orion.AlertActive/AppendNote"));
+    expect(invoke!.headers["content-type"]).toBe("application/json");
+  });
+
   it("only appends a note when resolveAction is note", async () => {
     webOnAlert();
     await create({ resolveAction: "note" }).resolve!(alertTicket(871), { signal: signal() });

@@ -49,7 +49,16 @@ const zabbix = defineConnector({
   sdk: "^0.1.0",
   description: "Zabbix 6.0–7.x: webhook media type, problem pull, event.acknowledge.",
   configSchema: ZabbixConfig,
-  capabilities: ["webhook", "verify-webhook", "pull", "acknowledge", "resolve", "health-check", "describe"],
+  capabilities: [
+    "webhook",
+    "verify-webhook",
+    "pull",
+    "acknowledge",
+    "resolve",
+    "note",
+    "health-check",
+    "describe",
+  ],
   vendorSetup: zabbixVendorSetup,
   create(config, ctx): MonitoringConnector {
     const connector: MonitoringConnector = {
@@ -67,9 +76,9 @@ const zabbix = defineConnector({
     return {
       ...connector,
       pull: ({ since, signal }) => api.pull({ since, signal }),
-      acknowledge: (ticket, { idempotencyKey, signal }) =>
-        api.acknowledge(ticket, { idempotencyKey, signal }),
-      resolve: (ticket, { idempotencyKey, signal }) => api.resolve(ticket, { idempotencyKey, signal }),
+      acknowledge: (ticket, { sessionId, signal }) => api.acknowledge(ticket, { sessionId, signal }),
+      resolve: (ticket, { sessionId, signal }) => api.resolve(ticket, { sessionId, signal }),
+      note: (ticket, text, { sessionId, signal }) => api.note(ticket, text, { sessionId, signal }),
       describe: (write) => describeZabbixWrite(write, config),
       healthCheck: ({ signal }) => api.healthCheck(signal),
       close: () => rpc.close(),

@@ -178,7 +178,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!ready)(`zabbix connector → real Zabbix ${version ?? "(not running)"}`, () => {
-  it("pulls a problem into a ticket, acknowledges it when a session starts and closes it when the ticket resolves", async () => {
+  it("pulls a problem into a ticket, acknowledges it when a session starts, notes the approval and the outcome, and closes it when the ticket resolves", async () => {
     const fx = await makeTrigger("pull", `Queue backlog on rw-it-${run}`);
     const [problem] = await fire(
       fx.host,
@@ -200,7 +200,7 @@ connection: local
 # Drain the queue
 
 ## Main Steps
-- \`echo draining\` (name: drain, severity: safe)
+- \`echo draining\` (name: drain, severity: safe, requires_approval: true)
 `,
       { actor: { id: "author", roles: ["admin"] }, status: "approved" },
     );
@@ -227,7 +227,15 @@ connection: local
       });
       expect(ticket!.description).toContain(`Host: ${fx.host}`);
 
-      // The runbook runs (a session), the ticket resolves: acknowledge, then close.
+      // The runbook runs (a session) to its approval, which a person gives.
+      const [approval] = await until(
+        async () => (await engine.approvals.list({ status: "pending" })).items,
+        (items) => items.length === 1,
+        30_000,
+        "pending approval",
+      );
+      await engine.approvals.approve(approval!.id, { actor: { id: "alice", roles: ["approver"] } });
+      // The ticket resolves: acknowledge, notes, then close.
       await until(
         () => engine.tickets.get(ticket!.id),
         (t) => t.status === "resolved",
@@ -259,11 +267,24 @@ connection: local
       expect(messages).toContain(
         `Runwarden: remediation session ${session!.id} started for Runwarden ticket #${ticket!.id} (${fx.name}).`,
       );
-      expect(messages.some((m) => m.startsWith(`Runwarden: Runwarden ticket #${ticket!.id} resolved.`))).toBe(
-        true,
+      expect(messages).toContain(
+        `Runwarden: Runwarden session ${session!.id}: approval ${approval!.id} approved by alice.`,
       );
-      // Acknowledge = 2 (ack) | 4 (message); close = 1 | 4.
-      expect(after!.acknowledges.map((a) => Number(a.action) & 7).sort()).toEqual([5, 6]);
+      expect(messages).toContain(`Runwarden: Runwarden session ${session!.id} succeeded.`);
+      expect(
+        messages.some((m) =>
+          m.startsWith(`Runwarden: Runwarden session ${session!.id}: approval ${approval!.id} requested`),
+        ),
+      ).toBe(true);
+      expect(
+        messages.some((m) =>
+          m.startsWith(
+            `Runwarden: Runwarden ticket #${ticket!.id} resolved by remediation session ${session!.id}.`,
+          ),
+        ),
+      ).toBe(true);
+      // Acknowledge = 2 (ack) | 4 (message); three notes = 4 (message only); close = 1 | 4.
+      expect(after!.acknowledges.map((a) => Number(a.action) & 7).sort()).toEqual([4, 4, 4, 5, 6]);
     } finally {
       await engine.close();
     }

@@ -409,7 +409,8 @@ describe("acknowledge and resolve", () => {
     fake.problems.push(problem(20427));
     const connector = create({ url: fake.url, auth: { type: "token", token: TOKEN } });
     await connector.acknowledge!(ticketFor("20427"), {
-      idempotencyKey: "monitoring:zabbix:12:acknowledge:31:0",
+      idempotencyKey: "an opaque key the connector does not parse",
+      sessionId: 31,
       signal: signal(),
     });
     const call = fake.calls.find((c) => c.method === "event.acknowledge")!;
@@ -418,6 +419,22 @@ describe("acknowledge and resolve", () => {
       action: 6,
       message:
         "Runwarden: remediation session 31 started for Runwarden ticket #12 (High CPU utilization on web-1).",
+    });
+  });
+
+  it("adds a work note as an acknowledge message only (action 4), prefixed with the signature", async () => {
+    fake = await fakeZabbix({ version: "7.0.5", token: TOKEN });
+    fake.problems.push(problem(20428));
+    await create({ url: fake.url, auth: { type: "token", token: TOKEN } }).note!(
+      ticketFor("20428"),
+      "Runwarden session 31: approval 4 approved by alice.",
+      { idempotencyKey: "k", sessionId: 31, signal: signal() },
+    );
+    const call = fake.calls.find((c) => c.method === "event.acknowledge")!;
+    expect(call.params).toEqual({
+      eventids: ["20428"],
+      action: 4,
+      message: "Runwarden: Runwarden session 31: approval 4 approved by alice.",
     });
   });
 
@@ -543,5 +560,7 @@ testConnector(zabbix, {
     acknowledge: (instance, { signal }) =>
       (instance as MonitoringConnector).acknowledge!(contractTicket, { signal }),
     resolve: (instance, { signal }) => (instance as MonitoringConnector).resolve!(contractTicket, { signal }),
+    note: (instance, { signal }) =>
+      (instance as MonitoringConnector).note!(contractTicket, "contract note", { sessionId: 1, signal }),
   },
 });

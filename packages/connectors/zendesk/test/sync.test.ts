@@ -92,6 +92,56 @@ describe("zendesk with core's ticket sync", () => {
   });
 });
 
+describe("zendesk echo of our own resolution", () => {
+  it("keeps the ticket resolved when Zendesk reports back as solved, then closed, the ticket Runwarden solved", async () => {
+    fake = await fakeZendesk({ auth: "token", email: EMAIL, token: TOKEN });
+    fake.clock.now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const remote = fake.open({ subject: "Disk full on db-02", description: "disk full", tags: ["ops"] });
+    engine = await createEngine({
+      vault: { key: Buffer.alloc(32, 7) },
+      connectors: [
+        {
+          connector: zendesk,
+          config: {
+            url: fake.url,
+            auth: { type: "token", email: EMAIL, token: TOKEN },
+            pull: { tags: ["ops"] },
+          },
+        },
+      ],
+      sync: { ticketing: "zendesk", pollIntervalMs: 100, idleMs: 50 },
+    });
+    const author = { id: "author", roles: ["admin" as const] };
+    await engine.runbooks.create(
+      "---\nmatch:\n  keywords: [disk full]\nauto_execute: true\n---\n# Clean disk\n\n## Main Steps\n- `echo cleaning` (name: clean)\n",
+      { actor: author, status: "approved" },
+    );
+    await engine.start();
+
+    const [ticket] = await until(
+      async () => (await engine!.tickets.list({ source: "zendesk" })).items,
+      (items) => items.length === 1,
+    );
+    // The session succeeds and the outbox sets the Zendesk ticket solved: our own write.
+    fake.clock.now = new Date(Date.now() + 2_000).toISOString().replace(/\.\d+Z$/, "Z");
+    await until(
+      async () => remote.status,
+      (status) => status === "solved",
+    );
+    // Zendesk closes solved tickets by itself later.
+    fake.clock.now = new Date(Date.now() + 4_000).toISOString().replace(/\.\d+Z$/, "Z");
+    fake.touch(remote.id, { status: "closed" });
+    const before = (await engine.tickets.get(ticket!.id)).version;
+    // Give the poller several cycles to pull both changes.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const after = await engine.tickets.get(ticket!.id);
+    expect(after.status).toBe("resolved");
+    expect(after.version).toBe(before);
+    const [session] = (await engine.executions.list({ ticketId: ticket!.id })).items;
+    expect(session?.status).toBe("succeeded");
+  });
+});
+
 describe("zendesk webhook and pull together", () => {
   it("keep one local ticket per Zendesk ticket, whichever arrives first", async () => {
     fake = await fakeZendesk({ auth: "token", email: EMAIL, token: TOKEN });

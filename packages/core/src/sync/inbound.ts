@@ -38,6 +38,10 @@ export interface PollResult {
   closed: number;
 }
 
+/** Local statuses whose delivery the remote side may report back as closed. */
+const echoStatuses: ReadonlySet<TicketStatus> = new Set(["resolved"]);
+const echoPageSize = 100;
+
 /** The key under which the pull cursor is kept (setValue). */
 export const cursorKey = (target: string) => `sync:${target}:cursor`;
 
@@ -70,10 +74,38 @@ export function createInbound(deps: InboundDeps): Inbound {
     );
   }
 
+  /**
+   * Whether a remote close is the echo of our own write: the last status the outbox delivered for
+   * this ticket is a done status (`resolved`) and the ticket still has it. A remote tool that
+   * closes what we marked solved (Zendesk `solved` → `closed`, ServiceNow `Resolved`) reports it
+   * back as closed; that is not a person closing the ticket, so nothing is cancelled or changed.
+   */
+  async function isOwnCloseEcho(ticket: Ticket): Promise<boolean> {
+    if (!echoStatuses.has(ticket.status)) return false;
+    let cursor: number | undefined;
+    for (;;) {
+      const page = await storage.outbox.find({
+        where: { target, ticketId: ticket.id, status: "delivered" },
+        order: "desc",
+        limit: echoPageSize,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      // Skipped items (superseded) carry a lastError: only a write that reached the remote counts.
+      const last = page.find((item) => item.kind === "status" && item.lastError === null);
+      if (last) return (last.payload as { status?: unknown }).status === ticket.status;
+      if (page.length < echoPageSize) return false;
+      cursor = page[page.length - 1]!.id;
+    }
+  }
+
   async function apply(change: RemoteChange, result: PollResult): Promise<void> {
     const known = await localTicket(change.externalId);
     if (change.kind === "closed") {
       if (!known || known.status === "closed") return;
+      if (await isOwnCloseEcho(known)) {
+        log.debug({ ticketId: known.id, externalId: change.externalId }, "remote close echoes our own write");
+        return;
+      }
       const reason = `${remoteReasonPrefix} closed in ${target}`;
       await deps.cancelSessions(known, `closed in ${target}`);
       await deps.setStatus(known.id, "closed", reason);

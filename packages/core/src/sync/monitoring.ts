@@ -21,6 +21,7 @@ import type { Storage } from "../storage.js";
 import type { WebhookResult } from "../tickets.js";
 import {
   backoffMs,
+  clip,
   createOutbox,
   describeWrite,
   type MonitoringActionPayload,
@@ -214,21 +215,38 @@ export function createMonitoringPoller(
   const batchSize = Math.max(1, options.batchSize ?? 100);
   const pulling = options.enabled !== false && typeof connector.pull === "function";
   const acknowledging = options.acknowledge !== false && typeof connector.acknowledge === "function";
+  // Work notes ride on acknowledging: a source told not to be written to gets no notes either.
+  const noting = options.acknowledge !== false && typeof connector.note === "function";
   // Held across a pull and renewed by each; a holder that dies is replaced after it runs out.
   const leaseTtlMs = Math.max(3 * intervalMs, intervalMs + pullTimeoutMs);
   const manual = options.manual === true;
   const iso = (ms: number) => new Date(ms).toISOString();
 
   const send: OutboxSend = async (item, ticket, signal, wrote) => {
-    const { action } = item.payload as MonitoringActionPayload;
-    const call = action === "acknowledge" ? connector.acknowledge : connector.resolve;
-    if (typeof call !== "function") return `${source} has no ${action}`;
-    await call.call(connector, ticket, { signal, idempotencyKey: item.idempotencyKey });
+    const payload = item.payload as MonitoringActionPayload;
+    const { action } = payload;
+    const options = {
+      signal,
+      idempotencyKey: item.idempotencyKey,
+      ...(payload.sessionId === undefined ? {} : { sessionId: payload.sessionId }),
+    };
+    if (payload.action === "note") {
+      if (typeof connector.note !== "function") return `${source} has no note`;
+      await connector.note(ticket, payload.text, options);
+    } else {
+      const call = action === "acknowledge" ? connector.acknowledge : connector.resolve;
+      if (typeof call !== "function") return `${source} has no ${action}`;
+      await call.call(connector, ticket, options);
+    }
     logger.info({ ticketId: ticket.id, action }, "monitoring action delivered");
+    const write =
+      payload.action === "note"
+        ? { operation: action, ticket, text: payload.text }
+        : { operation: action, ticket };
     await wrote({
       operation: action,
       ...(ticket.externalId ? { externalId: ticket.externalId } : {}),
-      description: describeWrite(connector.describe, connector, { operation: action, ticket }, deps.redact),
+      description: describeWrite(connector.describe, connector, write, deps.redact),
     });
     return undefined;
   };
@@ -269,11 +287,17 @@ export function createMonitoringPoller(
     return ticket?.source === source ? ticket : undefined;
   }
 
-  async function enqueue(ticket: Ticket, action: Action, objectId: number): Promise<void> {
-    // The key names the session (acknowledge) or the acknowledgement (resolve): a replayed event
-    // hits the unique key instead of calling the source twice.
-    const key = outboxKey(target, ticket.id, action, objectId, 0);
-    const item = await outbox.enqueue(ticket.id, action, key, { action });
+  async function enqueue(
+    ticket: Ticket,
+    payload: MonitoringActionPayload,
+    keyKind: string,
+    objectId: number,
+  ): Promise<void> {
+    // The key names the session (acknowledge), the acknowledgement (resolve) or the approval or
+    // session a note is about: a replayed event hits the unique key instead of calling twice.
+    const action: Action = payload.action;
+    const key = outboxKey(target, ticket.id, keyKind, objectId, 0);
+    const item = await outbox.enqueue(ticket.id, action, key, payload);
     if (item) logger.debug({ ticketId: ticket.id, action, itemId: item.id }, "monitoring action queued");
   }
 
@@ -282,13 +306,56 @@ export function createMonitoringPoller(
     async "ticket:updated"(event) {
       if (event.status === "resolved") await resolveTicket(event.ticketId);
     },
+    async "approval:requested"(event) {
+      const approval = await storage.approvals.get(event.approvalId);
+      if (!approval) return;
+      await noteSession(
+        event.sessionId,
+        "note-approval-requested",
+        approval.id,
+        `Runwarden session ${event.sessionId}: approval ${approval.id} requested (${approval.risk}) for step "${clip(approval.stepName, 120)}" on ${clip(approval.target, 120)}.`,
+      );
+    },
+    async "approval:decided"(event) {
+      await noteSession(
+        event.sessionId,
+        "note-approval-decided",
+        event.approvalId,
+        `Runwarden session ${event.sessionId}: approval ${event.approvalId} ${clip(event.status, 40)} by ${clip(event.actor, 80)}.`,
+      );
+    },
+    async "session:finished"(event) {
+      const why = event.error ? `: ${clip(event.error, 400)}` : "";
+      await noteSession(
+        event.sessionId,
+        "note-session-finished",
+        event.sessionId,
+        `Runwarden session ${event.sessionId} ${event.status}${why}.`,
+      );
+    },
   };
+
+  /** A work note about a (non dry-run) session of one of the source's tickets, when the connector takes notes. */
+  async function noteSession(sessionId: number, keyKind: string, objectId: number, text: string) {
+    if (!noting) return;
+    const session = await storage.sessions.get(sessionId);
+    if (!session || session.dryRun) return;
+    const ticket = await ownTicket(session.ticketId);
+    if (ticket)
+      await enqueue(
+        ticket,
+        { action: "note", text: deps.redact ? deps.redact(text) : text, sessionId },
+        keyKind,
+        objectId,
+      );
+  }
 
   /** Acknowledges a session of one of the source's tickets (once: the key names the session). */
   async function acknowledgeSession(session: { id: number; ticketId: number; dryRun: boolean }) {
     if (session.dryRun) return;
     const ticket = await ownTicket(session.ticketId);
-    if (ticket) await enqueue(ticket, "acknowledge", session.id);
+    if (ticket)
+      await enqueue(ticket, { action: "acknowledge", sessionId: session.id }, "acknowledge", session.id);
   }
 
   /** Resolves a resolved ticket of the source that was acknowledged (once: the key names the acknowledgement). */
@@ -303,7 +370,14 @@ export function createMonitoringPoller(
       limit: 100,
     });
     const acknowledged = rows.find((row) => row.kind === "acknowledge");
-    if (acknowledged) await enqueue(ticket, "resolve", acknowledged.id);
+    if (!acknowledged) return;
+    const { sessionId } = acknowledged.payload as { sessionId?: number };
+    await enqueue(
+      ticket,
+      { action: "resolve", ...(sessionId === undefined ? {} : { sessionId }) },
+      "resolve",
+      acknowledged.id,
+    );
   }
 
   /**
@@ -336,7 +410,13 @@ export function createMonitoringPoller(
       if (started && !manual) worker.kick();
     });
   };
-  const kickOn = ["session:created", "ticket:updated"] as const;
+  const kickOn = [
+    "session:created",
+    "ticket:updated",
+    "approval:requested",
+    "approval:decided",
+    "session:finished",
+  ] as const;
 
   // ── pull ─────────────────────────────────────────────────────────────────────────────────────
 

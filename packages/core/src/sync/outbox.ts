@@ -25,7 +25,9 @@ export interface SyncClock {
 /** What an outbox row asks the ticketing connector to do. */
 export type OutboxPayload = { text: string } | { status: TicketStatus };
 /** What an outbox row asks a monitoring connector to do (the monitoring poller's rows). */
-export type MonitoringActionPayload = { action: "acknowledge" | "resolve" };
+export type MonitoringActionPayload =
+  | { action: "acknowledge" | "resolve"; sessionId?: number }
+  | { action: "note"; text: string; sessionId: number };
 
 export interface OutboxSettings {
   target: string;
@@ -149,7 +151,8 @@ export const refUrlKey = (target: string, ticketId: number) => `sync:${target}:u
 /** The idempotency key of the remote create for a ticket. */
 export const createKey = (target: string, ticketId: number) => `${target}:${ticketId}:create`;
 
-function clip(text: string, max = 500): string {
+/** Cuts a text to `max` characters (an ellipsis marks the cut). */
+export function clip(text: string, max = 500): string {
   const flat = text.replace(/[\r\n]+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

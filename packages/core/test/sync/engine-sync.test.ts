@@ -161,4 +161,71 @@ describe("createEngine sync", () => {
     expect(notes().filter((v) => v.startsWith("Approval needed"))).toHaveLength(1);
     expect(fake.incidents[0]!.state).toBe("7");
   });
+
+  it("starts syncing a ticketing connector configured through the config API while the engine runs", async () => {
+    fake = await startFake();
+    const now = new Date();
+    fake.clock.now = now.toISOString().slice(0, 19).replace("T", " ");
+    fake.incidents.push({
+      sys_id: "d".repeat(32),
+      number: "INC0030002",
+      short_description: "Disk full on db-02",
+      description: "disk full on db-02",
+      state: "1",
+      impact: "2",
+      urgency: "2",
+      priority: "3",
+      assignment_group: GROUP,
+      correlation_id: "",
+      correlation_display: "",
+      close_code: "",
+      close_notes: "",
+      sys_created_on: fake.clock.now,
+      sys_updated_on: fake.clock.now,
+    });
+    engine = await createEngine({
+      vault: { key: Buffer.alloc(32, 7) },
+      connectors: [
+        {
+          connector: servicenow,
+          notConfigured: { needs: ["instanceUrl"], hint: "configure it in the dashboard" },
+        },
+      ],
+      // No `ticketing`: the sync follows configuration.
+      sync: { pollIntervalMs: 100, idleMs: 50 },
+    });
+    await engine.start();
+    expect(engine.sync).toBeUndefined();
+
+    await engine.connectorConfigs.put("ticketing", "servicenow", {
+      instanceUrl: fake.url,
+      auth: { type: "basic", username: "runwarden.integration", password: PASSWORD },
+      pull: { assignmentGroups: [GROUP] },
+    });
+    expect(engine.sync?.target).toBe("servicenow");
+    const [ticket] = await until(
+      async () => (await engine!.tickets.list({ source: "servicenow" })).items,
+      (items) => items.length === 1,
+    );
+    expect(ticket).toMatchObject({ externalId: "d".repeat(32), title: "Disk full on db-02" });
+  });
+
+  it("syncs the only configured ticketing connector when no name is given", async () => {
+    fake = await startFake();
+    engine = await createEngine({
+      vault: { key: Buffer.alloc(32, 7) },
+      connectors: [
+        {
+          connector: servicenow,
+          config: {
+            instanceUrl: fake.url,
+            auth: { type: "basic", username: "runwarden.integration", password: PASSWORD },
+            pull: { assignmentGroups: [GROUP] },
+          },
+        },
+      ],
+      sync: { manual: true },
+    });
+    expect(engine.sync?.target).toBe("servicenow");
+  });
 });

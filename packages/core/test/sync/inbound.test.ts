@@ -132,4 +132,48 @@ describe("createTicketSync inbound", () => {
     expect(await h.sync.poll()).toMatchObject({ closed: 1 });
     expect((await h.intake.tickets.get(t.id)).status).toBe("closed");
   });
+
+  it("keeps the ticket resolved when the remote close is the echo of the resolution it delivered", async () => {
+    h = await harness();
+    const remote = incident();
+    await h.sync.poll();
+    const [local] = (await h.intake.tickets.list({ source: "servicenow" })).items;
+    await h.intake.tickets.setStatus(local!.id, "resolved", "runbook succeeded");
+    await h.sync.settled();
+    h.fake.clock.now = "2025-05-14 09:10:00";
+    await h.sync.flush();
+    expect(remote.state).toBe("6"); // our own write: Resolved
+
+    // The pull brings our resolution back as a close: not a person closing it.
+    expect(await h.sync.poll()).toMatchObject({ changes: 1, closed: 0 });
+    expect(h.cancelled).toEqual([]);
+    expect((await h.intake.tickets.get(local!.id)).status).toBe("resolved");
+
+    // The tool closing what we resolved (ServiceNow Resolved → Closed, Zendesk solved → closed) is an echo too.
+    h.fake.clock.now = "2025-05-14 09:20:00";
+    Object.assign(remote, { state: "7", sys_updated_on: h.fake.clock.now });
+    expect(await h.sync.poll()).toMatchObject({ changes: 1, closed: 0 });
+    expect((await h.intake.tickets.get(local!.id)).status).toBe("resolved");
+  });
+
+  it("still closes the ticket when a person closes it after a status write that kept it open", async () => {
+    h = await harness();
+    const remote = incident();
+    await h.sync.poll();
+    const [local] = (await h.intake.tickets.list({ source: "servicenow" })).items;
+    await h.intake.tickets.setStatus(local!.id, "needs_human", "step failed");
+    await h.sync.settled();
+    h.fake.clock.now = "2025-05-14 09:10:00";
+    await h.sync.flush();
+    h.fake.clock.now = "2025-05-14 09:20:00";
+    Object.assign(remote, {
+      state: "7",
+      close_code: "Solved (Permanently)",
+      sys_updated_on: h.fake.clock.now,
+    });
+
+    expect(await h.sync.poll()).toMatchObject({ closed: 1 });
+    expect(h.cancelled).toEqual([{ ticketId: local!.id, reason: "closed in servicenow" }]);
+    expect((await h.intake.tickets.get(local!.id)).status).toBe("closed");
+  });
 });

@@ -13,6 +13,7 @@ export const capabilityMethods: Partial<Record<ConnectorCapability, readonly str
   pull: ["pull"],
   acknowledge: ["acknowledge"],
   resolve: ["resolve"],
+  note: ["note"],
   create: ["create"],
   update: ["update"],
   comment: ["comment"],

@@ -58,6 +58,9 @@ export function checkWriteDescribe(h: Harness, ticket: Ticket): void {
       : [
           { operation: "acknowledge", ticket },
           { operation: "resolve", ticket },
+          ...(typeof (instance as { note?: unknown }).note === "function"
+            ? [{ operation: "note" as const, ticket, text: "contract note" }]
+            : []),
         ];
   for (const write of writes) {
     const line = instance.describe.call(instance, write);

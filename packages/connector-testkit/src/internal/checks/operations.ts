@@ -17,6 +17,7 @@ export const operationCapabilities = [
   "pull",
   "acknowledge",
   "resolve",
+  "note",
   "create",
   "update",
   "comment",
@@ -64,6 +65,13 @@ export function defaultOperation(capability: OperationCapability, ticket: Ticket
     case "resolve":
       return (instance, { signal }) =>
         (instance as MonitoringConnector).resolve!(ticket, { idempotencyKey: key, signal });
+    case "note":
+      return (instance, { signal }) =>
+        (instance as MonitoringConnector).note!(ticket, "contract note", {
+          idempotencyKey: key,
+          sessionId: 1,
+          signal,
+        });
     case "create":
       return (instance, { signal }) =>
         (instance as TicketingConnector).create(ticket, { idempotencyKey: key, signal });

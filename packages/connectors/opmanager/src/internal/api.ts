@@ -43,6 +43,7 @@ export function describeWrite(write: MonitoringWrite, host: string, resolveActio
   }
   if (write.operation === "acknowledge")
     return `opmanager ${host}: add a note to ${target} and acknowledge it`;
+  if (write.operation === "note") return `opmanager ${host}: add a work note to ${target} (addNotes)`;
   return resolveAction === "clear"
     ? `opmanager ${host}: add a note to ${target} and clear it`
     : `opmanager ${host}: add a resolution note to ${target}`;
@@ -52,6 +53,11 @@ export interface OpManagerApi {
   pull(options: { since?: string; signal: AbortSignal }): AsyncIterable<TicketInput>;
   acknowledge(ticket: Ticket, signal: AbortSignal): Promise<void>;
   resolve(ticket: Ticket, signal: AbortSignal): Promise<void>;
+  /**
+   * Adds a work note (addNotes). OpManager's API cannot read notes back, so a retry after a lost
+   * answer may add it twice; an alarm gone or clear gets none.
+   */
+  note(ticket: Ticket, text: string, signal: AbortSignal): Promise<void>;
   healthCheck(signal: AbortSignal): Promise<HealthResult>;
   close(): Promise<void>;
 }
@@ -236,6 +242,18 @@ export function createOpManagerApi(
       await action("addNotes", { entity, notes: note(ticket, "acknowledge") }, signal);
       await action("acknowledgeAlarm", { entity }, signal);
       deps.logger.info({ ticketId: ticket.id }, "opmanager alarm acknowledged");
+    },
+
+    async note(ticket, text, signal) {
+      const entity = entityOf(ticket);
+      const alarm = await current(entity, signal);
+      const name = severityName(alarm?.severityString ?? alarm?.numericSeverity ?? undefined);
+      if (!alarm || isClear(name)) {
+        deps.logger.info({ ticketId: ticket.id }, "opmanager alarm gone or clear: no work note");
+        return;
+      }
+      await action("addNotes", { entity, notes: clip(text, 1000) }, signal);
+      deps.logger.info({ ticketId: ticket.id }, "opmanager work note added");
     },
 
     async resolve(ticket, signal) {

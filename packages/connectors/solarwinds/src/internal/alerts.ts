@@ -4,6 +4,7 @@
  * retried call changes nothing twice: an acknowledged alert is not acknowledged again, a note
  * carrying our marker is not appended again, an alert that is gone needs no clearing.
  */
+import { createHash } from "node:crypto";
 import { apiHealthFailure, clip } from "@runwarden/connector-kit";
 import type { HealthResult, Logger, MonitoringWrite, Ticket, TicketInput } from "@runwarden/core";
 import { rwError } from "@runwarden/core";
@@ -36,6 +37,11 @@ export function noteMarker(operation: "acknowledge" | "resolve", ticket: Ticket)
   return `[runwarden:${operation}:${ticket.id}]`;
 }
 
+/** The marker of a work note: a digest of core's idempotency key (the same on every retry). */
+export function workNoteMarker(ticket: Ticket, idempotencyKey: string): string {
+  return `[runwarden:note:${ticket.id}:${createHash("sha256").update(idempotencyKey).digest("hex").slice(0, 12)}]`;
+}
+
 /** The audit line of an acknowledge or resolve: the server and the alert object, never the credential. */
 export function describeWrite(write: MonitoringWrite, host: string, resolveAction: "clear" | "note"): string {
   let target: string;
@@ -47,6 +53,9 @@ export function describeWrite(write: MonitoringWrite, host: string, resolveActio
   if (write.operation === "acknowledge") {
     return `solarwinds ${host}: acknowledge ${target} with a note (Orion.AlertActive.Acknowledge)`;
   }
+  if (write.operation === "note") {
+    return `solarwinds ${host}: append a work note to ${target} (Orion.AlertActive.AppendNote)`;
+  }
   return resolveAction === "clear"
     ? `solarwinds ${host}: append a note to ${target} and clear it (Orion.AlertActive.AppendNote, ClearAlert)`
     : `solarwinds ${host}: append a resolution note to ${target} (Orion.AlertActive.AppendNote)`;
@@ -56,6 +65,8 @@ export interface SolarWindsAlerts {
   pull(options: { since?: string; signal: AbortSignal }): AsyncIterable<TicketInput>;
   acknowledge(ticket: Ticket, signal: AbortSignal): Promise<void>;
   resolve(ticket: Ticket, signal: AbortSignal): Promise<void>;
+  /** Appends a work note once (a retry finds its marker in the alert's note). */
+  note(ticket: Ticket, text: string, idempotencyKey: string | undefined, signal: AbortSignal): Promise<void>;
   healthCheck(signal: AbortSignal): Promise<HealthResult>;
 }
 
@@ -245,6 +256,27 @@ export function createSolarWindsAlerts(
       // Acknowledge(int[] alertObjectIds, string note) → bool (OrionSDK docs/alerts.md).
       await invokeVerb("Acknowledge", [[id], note(ticket, "acknowledge")], signal);
       deps.logger.info({ ticketId: ticket.id, alertObjectId: id }, "solarwinds alert acknowledged");
+    },
+
+    async note(ticket, text, idempotencyKey, signal) {
+      const id = alertObjectIdOf(ticket);
+      const state = await stateOf(id, signal);
+      if (!state) {
+        deps.logger.info(
+          { ticketId: ticket.id, alertObjectId: id },
+          "solarwinds alert no longer active: no work note",
+        );
+        return;
+      }
+      const marker = idempotencyKey === undefined ? undefined : workNoteMarker(ticket, idempotencyKey);
+      if (marker && state.AlertNote?.includes(marker)) return;
+      // AppendNote(int[] alertObjectIds, string note) → bool.
+      await invokeVerb(
+        "AppendNote",
+        [[id], marker ? `${clip(text, 1000)} ${marker}` : clip(text, 1000)],
+        signal,
+      );
+      deps.logger.info({ ticketId: ticket.id, alertObjectId: id }, "solarwinds work note appended");
     },
 
     async resolve(ticket, signal) {

@@ -84,14 +84,6 @@ export function eventIdOf(ticket: Ticket): string {
   });
 }
 
-/**
- * The session an acknowledge is for, from core's idempotency key
- * (`…:acknowledge:<sessionId>:<seq>`); undefined when the key does not say.
- */
-export function sessionOf(idempotencyKey: string | undefined): string | undefined {
-  return idempotencyKey ? /:acknowledge:(\d+):\d+$/.exec(idempotencyKey)?.[1] : undefined;
-}
-
 /** The audit line of an acknowledge or resolve: the problem event and what the call does. */
 export function describeZabbixWrite(write: MonitoringWrite, config: ZabbixConfig): string {
   let target: string;
@@ -101,21 +93,25 @@ export function describeZabbixWrite(write: MonitoringWrite, config: ZabbixConfig
     target = `ticket ${write.ticket.id} (no problem event)`;
   }
   const where = config.url ? new URL(config.url).host : "zabbix";
+  if (write.operation === "note")
+    return `zabbix ${where}: add a work note to ${target} (event.acknowledge action 4)`;
   return write.operation === "acknowledge"
     ? `zabbix ${where}: acknowledge ${target} with a message naming the session (event.acknowledge action 6)`
     : `zabbix ${where}: ${config.actions.close ? "close" : "add a message to"} ${target} (event.acknowledge action ${config.actions.close ? 5 : 4})`;
 }
 
+/** What core passes to a write: the session it is about (named in the message) and the call's signal. */
+export interface ZabbixWriteOptions {
+  sessionId?: number | undefined;
+  signal: AbortSignal;
+}
+
 export interface ZabbixApi {
   pull(options: { since?: string | undefined; signal: AbortSignal }): AsyncIterable<TicketInput>;
-  acknowledge(
-    ticket: Ticket,
-    options: { idempotencyKey?: string | undefined; signal: AbortSignal },
-  ): Promise<void>;
-  resolve(
-    ticket: Ticket,
-    options: { idempotencyKey?: string | undefined; signal: AbortSignal },
-  ): Promise<void>;
+  acknowledge(ticket: Ticket, options: ZabbixWriteOptions): Promise<void>;
+  resolve(ticket: Ticket, options: ZabbixWriteOptions): Promise<void>;
+  /** A work note on the problem: an acknowledge message only (action 4). */
+  note(ticket: Ticket, text: string, options: ZabbixWriteOptions): Promise<void>;
   healthCheck(signal: AbortSignal): Promise<HealthResult>;
 }
 
@@ -340,12 +336,12 @@ export function createZabbixApi(
       previous = { since, highest: seen.highest };
     },
 
-    async acknowledge(ticket, { idempotencyKey, signal }) {
+    async acknowledge(ticket, { sessionId: session, signal }) {
       const eventId = eventIdOf(ticket);
-      const session = sessionOf(idempotencyKey);
-      const message = session
-        ? `${config.actions.signature}: remediation session ${session} started for ${ticketRef(ticket)} (${clip(ticket.title, 200)}).`
-        : `${config.actions.signature}: remediation started for ${ticketRef(ticket)} (${clip(ticket.title, 200)}).`;
+      const message =
+        session !== undefined
+          ? `${config.actions.signature}: remediation session ${session} started for ${ticketRef(ticket)} (${clip(ticket.title, 200)}).`
+          : `${config.actions.signature}: remediation started for ${ticketRef(ticket)} (${clip(ticket.title, 200)}).`;
       // Acknowledging twice is not an error in Zabbix: a retry only adds the message again.
       await acknowledgeEvent(eventId, ackAction.acknowledge | ackAction.message, message, signal);
       deps.logger.info(
@@ -354,10 +350,20 @@ export function createZabbixApi(
       );
     },
 
-    async resolve(ticket, { signal }) {
+    async note(ticket, text, { sessionId, signal }) {
+      const eventId = eventIdOf(ticket);
+      await acknowledgeEvent(eventId, ackAction.message, `${config.actions.signature}: ${text}`, signal);
+      deps.logger.info(
+        { eventId, ticketId: ticket.id, session: sessionId ?? null },
+        "zabbix work note added",
+      );
+    },
+
+    async resolve(ticket, { sessionId, signal }) {
       const eventId = eventIdOf(ticket);
       const reason = ticket.statusReason ? ` ${clip(ticket.statusReason, 300)}` : "";
-      const message = `${config.actions.signature}: ${ticketRef(ticket)} resolved.${reason}`;
+      const by = sessionId === undefined ? "" : ` by remediation session ${sessionId}`;
+      const message = `${config.actions.signature}: ${ticketRef(ticket)} resolved${by}.${reason}`;
       if (config.actions.close) {
         try {
           await acknowledgeEvent(eventId, ackAction.close | ackAction.message, message, signal);
