@@ -2,6 +2,10 @@
  * The connector plugin API. A connector is one object made by `defineConnector({...})`: no base
  * class. The engine validates it when it is registered, owns retries, timeouts, redaction and
  * auditing, and hands `create` a context object (never `this`).
+ *
+ * Over 500 lines on purpose: this is the one file a connector author reads to learn the contract
+ * (kinds, capabilities, credentials, the instance interfaces of all four kinds); split, the
+ * contract would be spread over files that only make sense together. Nothing here runs.
  */
 import type { Logger } from "pino";
 import { z } from "zod";

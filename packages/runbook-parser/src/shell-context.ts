@@ -26,6 +26,9 @@
  * authors to pass ticket values to a script they wrote (`./fix.sh {{ticket.x}}`). The lists live
  * in internal/shell-commands.ts; this file is the grammar.
  *
+ * Over 500 lines on purpose: it is one lexer-driven state machine (quotes, nesting, command
+ * position, the allow-list) whose states read each other; the tables are already apart.
+ *
  * Option injection is decided at render time, when the value is known: a value starting with `-`
  * where it begins a word is refused unless a `--` argument precedes it in its simple command
  * ({@link ShellPlaceholder.leadsWord}, {@link ShellPlaceholder.afterEndOfOptions}).
