@@ -39,7 +39,7 @@ export const EmailNotifierConfig = z
     audiences: z.record(z.string().min(1).max(100), Recipients).optional(),
     /** The key the approval links are signed with (at least 32 characters; change it to void every link). */
     linkSecret: secret(z.string().min(32).max(256)),
-    /** The dashboard's base URL for links; default: the origin of the server's public URL. */
+    /** The dashboard's base URL for links; default: the server's public URL (the one in the notification's link). */
     dashboardUrl: z
       .url({ protocol: /^https?$/ })
       .max(500)
@@ -224,7 +224,8 @@ export const emailNotifier = defineConnector({
     function approvalLink(n: Notification, recipient: string): string | undefined {
       const a = n.approval;
       if (!a || !decidable.has(n.event)) return undefined;
-      const base = config.dashboardUrl ?? (n.url ? new URL(n.url).origin : undefined);
+      // Core links an approval as `<dashboard>/approvals/<id>`: the dashboard is what comes before.
+      const base = config.dashboardUrl ?? n.url?.replace(/\/approvals\/\d+$/, "");
       if (!base) return undefined;
       const approvalEnd = Date.parse(a.expiresAt);
       const ttlEnd = ctx.now().getTime() + config.linkTtlMinutes * 60_000;
