@@ -131,6 +131,12 @@ const configurablePackages = [
       '{"botToken":"xoxb-…","signingSecret":"<Slack app signing secret>","channel":"C0123ABCD"} (route events to it with RUNWARDEN_NOTIFY_RULES; Interactivity Request URL: <public URL>/api/v1/notifiers/slack/interactions)',
   },
   {
+    package: "@runwarden/connector-notify-email",
+    name: "email",
+    example:
+      '{"host":"smtp.example.com","port":587,"auth":{"user":"<user>","password":"<password>"},"from":"runwarden@example.com","to":["oncall@example.com"],"linkSecret":"<at least 32 random characters>"} (route events to it with RUNWARDEN_NOTIFY_RULES; links lead to RUNWARDEN_PUBLIC_URL)',
+  },
+  {
     package: "@runwarden/connector-notify-teams",
     name: "teams",
     example:

@@ -489,7 +489,27 @@ export interface NotifierConnector {
   showDecision?(interaction: NotifierInteraction, text: string, signal: AbortSignal): Promise<void>;
   /** Tells only the person who clicked why nothing happened (an ephemeral message). */
   refuse?(interaction: NotifierInteraction, text: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Notifiers that send signed links to an approval (e-mail): checks a link token this notifier
+   * made (its signature, its expiry) and says what it points at. Throws RW_ERR_INPUT_INVALID with
+   * a message a person can read when the token is forged, malformed or expired. The server
+   * makes it single-use and the person decides through the approval rules.
+   */
+  verifyLink?(token: string): NotifierLink;
   close?(): Promise<void>;
+}
+
+/** What a verified approval link (an e-mail's signed link) points at. */
+export interface NotifierLink {
+  approvalId: number;
+  /** The binding hash the message showed: a link to a changed step is refused. */
+  bindingHash: string;
+  /** Who the link was sent to (an e-mail address). */
+  recipient: string;
+  /** When the link stops working (ISO 8601). */
+  expiresAt: string;
+  /** Unique per link: what the server records to make it single-use. */
+  nonce: string;
 }
 
 /** A verified decision a person made on a notification (a chat button). */

@@ -2,9 +2,11 @@
 // approvals counter. Each tab is a module under views/ exporting render(ctx).
 import { api, clearToken, createLive, getToken, setToken, setUnauthorizedHandler } from "./api.js";
 import { h, mount } from "./dom.js";
+import * as approvalLink from "./views/approval-link.js";
 import * as approvals from "./views/approvals.js";
 import * as connectors from "./views/connectors.js";
 import * as executions from "./views/executions.js";
+import * as linkNotifier from "./views/link-notifier.js";
 import * as people from "./views/people.js";
 import * as runbooks from "./views/runbooks.js";
 import * as tickets from "./views/tickets.js";
@@ -20,6 +22,9 @@ const views = {
   connectors,
   people,
   "webhook-sources": webhookSources,
+  // Pages a notification links to (no tab): an e-mail's approval link, a chat user's person link.
+  "approval-link": approvalLink,
+  "link-notifier": linkNotifier,
 };
 
 /** The roles a tab is for; a tab not listed is for everyone. */
@@ -164,7 +169,9 @@ function route() {
   if (!me) return;
   for (const fn of cleanup) fn();
   cleanup = [];
-  const [name, id] = location.hash.replace(/^#\/?/, "").split("/");
+  // `#/tab/id?query`: the query (a notification link's token) is the view's, not part of the id.
+  const [path, search = ""] = location.hash.replace(/^#\/?/, "").split(/\?(.*)/s);
+  const [name, id] = path.split("/");
   // An empty route is the default tab; a route no tab answers is "not found", not a tab.
   const tab = name || "tickets";
   const needs = tabRoles[tab];
@@ -181,6 +188,7 @@ function route() {
   const ctx = {
     me,
     id: id ? decodeURIComponent(id) : undefined,
+    query: new URLSearchParams(search),
     main,
     /** Subscribes to a live event for as long as this view is shown. */
     on(name, fn) {

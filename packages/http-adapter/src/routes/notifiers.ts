@@ -4,7 +4,9 @@
  * signature), and decides through the same `engine.approvals` rules as the API (roles, four-eyes,
  * the binding hash, one decision wins). The person is the one linked to the channel user:
  * `POST /notifiers/{name}/links` makes that link once, from the dashboard, with the one-time
- * link token an unlinked click is answered with.
+ * link token an unlinked click is answered with. `POST /notifiers/{name}/approval-links` redeems
+ * a one-time signed link an e-mail carried (verified by the notifier, bound to the approval and its
+ * binding hash): the dashboard page it opens then shows the approval with the usual buttons.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "@hono/zod-openapi";
@@ -29,6 +31,16 @@ const LinkBody = z.object({ link_token: z.string().min(10).max(1_000) }).openapi
 const LinkResult = z
   .object({ channel: z.string(), external_user: z.string(), actor: z.string() })
   .openapi("NotifierLink");
+
+const ApprovalLinkBody = z.object({ token: z.string().min(10).max(2_000) }).openapi("ApprovalLinkInput");
+const ApprovalLinkResult = z
+  .object({
+    channel: z.string(),
+    approval_id: z.number().int(),
+    recipient: z.string(),
+    expires_at: z.string(),
+  })
+  .openapi("ApprovalLink");
 
 const linkTtlMs = 15 * 60_000;
 const personKey = (channel: string, user: string) => `notify:${channel}:person:${user}`;
@@ -183,6 +195,60 @@ export function notifierRoutes(route: RouteContext): void {
         details: { externalUser: claims.u },
       });
       return c.json({ channel: params.name, external_user: claims.u, actor: actor.id }, 201);
+    },
+  });
+
+  route.add({
+    method: "post",
+    path: "/notifiers/{name}/approval-links",
+    tag: "connectors",
+    summary: "Redeem a one-time approval link from a notification (an e-mail), signed in",
+    description:
+      "The token is the one the link carried: signed by the notifier (HMAC-SHA256), expiring (with the approval, at most the notifier's link lifetime), bound to one approval and its binding hash. It is consumed here, once: a forged, expired, used or out-of-date link answers 422 RW_ERR_INPUT_INVALID with a message for the person (`details.reason`: forged, expired, used, stale) and changes nothing. Redeeming decides nothing: the page then shows the approval, and the decision is `POST /approvals/{id}/approve|reject` with the caller's roles (four-eyes, one decision wins).",
+    access: { roles: ["viewer", "operator", "approver", "admin"] },
+    params: NameParams,
+    body: { wire: ApprovalLinkBody },
+    responses: { 200: { description: "The approval the link points at", wire: ApprovalLinkResult } },
+    async handler(c, { params, body, actor }) {
+      const instance = engine.connectors.notifier(params.name);
+      if (typeof instance.verifyLink !== "function")
+        throw rwError("RW_ERR_PLUGIN_NOT_FOUND", `the notifier "${params.name}" sends no approval links`, {
+          details: { kind: "notifier", name: params.name },
+        });
+      const link = instance.verifyLink((body as z.infer<typeof ApprovalLinkBody>).token);
+      const approval = await engine.approvals.get(link.approvalId);
+      if ((approval.bindingHash ?? "") !== link.bindingHash)
+        throw rwError(
+          "RW_ERR_INPUT_INVALID",
+          "This link is out of date: what the step would run changed since the e-mail was sent. Open the approval from the dashboard.",
+          { details: { reason: "stale" } },
+        );
+      // Single use: a second redeem of the same link is refused. (Two redeems racing could both
+      // pass; the link only opens the page, and the decision itself is one-wins.)
+      const used = `notify:${params.name}:approval-link-used:${link.nonce}`;
+      if (await storage.getValue(used))
+        throw rwError(
+          "RW_ERR_INPUT_INVALID",
+          "This link was already used (each link works once). Open the approval from the dashboard's Approvals tab.",
+          { details: { reason: "used" } },
+        );
+      await storage.setValue(used, JSON.stringify({ by: actor.id, at: new Date().toISOString() }));
+      await engine.audit.record({
+        actor: actor.id,
+        action: "notifier.approval_link_redeemed",
+        objectType: "approval",
+        objectId: String(approval.id),
+        details: { channel: params.name, recipient: link.recipient },
+      });
+      return c.json(
+        {
+          channel: params.name,
+          approval_id: approval.id,
+          recipient: link.recipient,
+          expires_at: link.expiresAt,
+        },
+        200,
+      );
     },
   });
 }

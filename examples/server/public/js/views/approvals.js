@@ -228,7 +228,8 @@ function group(ctx, list, reload) {
   );
 }
 
-function card(ctx, a, reload) {
+/** An approval's card: the exact command, target, risk, expiry and (for an approver) Approve/Reject. */
+export function card(ctx, a, reload) {
   const comment = h("textarea", {
     rows: 2,
     placeholder: "Comment (recorded in the audit log)",

@@ -1,0 +1,3 @@
+import { preset } from "../../../tooling/tsup.ts";
+
+export default preset();
