@@ -34,7 +34,11 @@ export interface NotificationOptions {
   sweepIntervalMs?: number;
   /** Longest sleep of a channel's delivery worker. Default 5 s. */
   idleMs?: number;
-  /** The dashboard's base URL, for links in notifications (no trailing slash). */
+  /**
+   * The dashboard's base URL, for links in notifications: an approval links to
+   * `<url>/#/approval-link?approval=<id>` (the page with the buttons, for a signed-in person), a
+   * session to `<url>/#/executions/<id>`.
+   */
   dashboardUrl?: string;
   /** True: `start()` only subscribes; the host (or a test) calls `flush()` and `sweep()`. */
   manual?: boolean;
@@ -201,7 +205,7 @@ export function createNotificationService(
     audience?: string,
   ): Promise<{ notification: Notification; severity: string | undefined }> {
     const ticket = await deps.storage.tickets.get(approval.ticketId);
-    const url = link(`/approvals/${approval.id}`);
+    const url = link(`/#/approval-link?approval=${approval.id}`);
     const words: Record<string, string> = {
       "approval.requested": "Approval needed",
       "approval.reminder": "Reminder: approval still needed",
@@ -302,7 +306,7 @@ export function createNotificationService(
         deps.storage.tickets.get(event.ticketId),
       ]);
       if (!session || session.dryRun) return;
-      const url = link(`/executions/${session.id}`);
+      const url = link(`/#/executions/${session.id}`);
       const notification: Notification = {
         event: "session.failed",
         title: `Runbook ${clip(session.runbookKey, 120)} failed (session ${session.id})`,
@@ -325,7 +329,7 @@ export function createNotificationService(
         deps.storage.tickets.get(session.ticketId),
         deps.storage.steps.get(event.stepId),
       ]);
-      const url = link(`/executions/${session.id}`);
+      const url = link(`/#/executions/${session.id}`);
       const notification: Notification = {
         event: "step.interrupted",
         title: `Step ${clip(event.name, 120)} was interrupted (session ${session.id})`,

@@ -106,7 +106,7 @@ describe("createNotificationService", () => {
       renderedCommand: "systemctl restart nginx",
       target: "web-01",
     });
-    expect(n.url).toBe(`https://rw.example/approvals/${approval.id}`);
+    expect(n.url).toBe(`https://rw.example/#/approval-link?approval=${approval.id}`);
   });
 
   it("records each delivery on the execution's timeline (an audit event of the session)", async () => {
