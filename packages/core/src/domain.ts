@@ -7,10 +7,14 @@ import { z } from "zod";
 
 // ── Tickets ────────────────────────────────────────────────────────────────────────────────────
 
+/** The ticket severities, most severe first (the order {@link normalizeSeverity} maps onto). */
 export const ticketSeverities = ["critical", "high", "medium", "low", "info"] as const;
+/** Zod schema of a ticket's severity, one of {@link ticketSeverities}. */
 export const TicketSeverity = z.enum(ticketSeverities);
+/** A ticket's severity: `critical`, `high`, `medium`, `low` or `info`. */
 export type TicketSeverity = z.infer<typeof TicketSeverity>;
 
+/** Every status a ticket can be in, in the order of its life. */
 export const ticketStatuses = [
   "new",
   "analyzed",
@@ -20,7 +24,12 @@ export const ticketStatuses = [
   "needs_human",
   "closed",
 ] as const;
+/** Zod schema of a ticket's status, one of {@link ticketStatuses}. */
 export const TicketStatus = z.enum(ticketStatuses);
+/**
+ * Where a ticket stands: `new` → `analyzed` → `executing` → `resolved` or `failed`; `needs_human`
+ * when no runbook may run on its own; `closed` by a person or the source.
+ */
 export type TicketStatus = z.infer<typeof TicketStatus>;
 
 /** Statuses in which a ticket is still open: a repeat alert is folded into it. */
@@ -96,6 +105,7 @@ export type TicketInput = z.input<typeof TicketInput>;
 /** The input after validation (defaults applied). */
 export type ValidTicketInput = z.output<typeof TicketInput>;
 
+/** Zod schema of what the analyzer extracts from a ticket's text (see {@link extractEntities}). */
 export const Entities = z.object({
   hosts: z.array(z.string()),
   ips: z.array(z.string()),
@@ -103,8 +113,13 @@ export const Entities = z.object({
   errorCodes: z.array(z.string()),
   urls: z.array(z.string()),
 });
+/**
+ * The hosts, IP addresses, services, error codes and URLs found in a ticket's title and
+ * description; runbook matching scores on them.
+ */
 export type Entities = z.infer<typeof Entities>;
 
+/** Zod schema of one runbook the analyzer considered for a ticket. */
 export const RunbookCandidate = z.object({
   runbookId: z.number().int(),
   runbookKey: z.string(),
@@ -114,15 +129,25 @@ export const RunbookCandidate = z.object({
   score: z.number().min(0).max(1),
   reasons: z.array(z.string()),
 });
+/**
+ * A runbook the analyzer considered for a ticket: which version, its match `score` (0 to 1) and the
+ * `reasons` it scored, for people.
+ */
 export type RunbookCandidate = z.infer<typeof RunbookCandidate>;
 
+/** Zod schema of the analyzer's verdict on a ticket. */
 export const Decision = z.object({
   action: z.enum(["auto_execute", "suggest", "none"]),
   runbookId: z.number().int().optional(),
   reason: z.string(),
 });
+/**
+ * What the engine will do about a ticket: `auto_execute` the runbook `runbookId`, `suggest` it to a
+ * person, or `none`; `reason` says why.
+ */
 export type Decision = z.infer<typeof Decision>;
 
+/** Zod schema of a ticket's analysis. */
 export const Analysis = z.object({
   category: z.string(),
   entities: Entities,
@@ -137,8 +162,13 @@ export const Analysis = z.object({
    */
   autoExecuteRequested: z.boolean().optional(),
 });
+/**
+ * The analyzer's result, stored on the ticket: its category, the entities found, the candidate
+ * runbooks best first, the decision and a per-stage trace.
+ */
 export type Analysis = z.infer<typeof Analysis>;
 
+/** Zod schema of a stored ticket. */
 export const Ticket = z.object({
   id: z.number().int(),
   /** Optimistic concurrency: bumped by every write. */
@@ -167,12 +197,22 @@ export const Ticket = z.object({
    */
   submittedBy: z.string().nullable().optional(),
 });
+/**
+ * A stored ticket: the normalized input plus its status, occurrence count, analysis and timestamps
+ * (ISO 8601). Repeats of the same `fingerprint` fold into one open ticket.
+ */
 export type Ticket = z.infer<typeof Ticket>;
 
 // ── Runbooks ───────────────────────────────────────────────────────────────────────────────────
 
+/** Every status a runbook version can be in. */
 export const runbookStatuses = ["draft", "approved", "retired"] as const;
+/** Zod schema of a runbook version's status, one of {@link runbookStatuses}. */
 export const RunbookStatus = z.enum(runbookStatuses);
+/**
+ * A runbook version's status: `draft` (suggested, never auto-executed),
+ * `approved`, or `retired` (never matched).
+ */
 export type RunbookStatus = z.infer<typeof RunbookStatus>;
 
 /** A stored runbook version. `plan` is the parsed runbook (see @runwarden/runbook-parser). */
@@ -193,10 +233,15 @@ export const RunbookRecord = z.object({
   createdBy: z.string().nullable(),
   approvedBy: z.string().nullable(),
 });
+/**
+ * A stored runbook version: its Markdown, the parsed plan's cache key and who created and approved
+ * it.
+ */
 export type RunbookRecord = z.infer<typeof RunbookRecord>;
 
 // ── Executions ─────────────────────────────────────────────────────────────────────────────────
 
+/** Every status an execution session can be in. */
 export const sessionStatuses = [
   "pending",
   "running",
@@ -208,7 +253,9 @@ export const sessionStatuses = [
   "rejected",
   "cancelled",
 ] as const;
+/** Zod schema of a session's status, one of {@link sessionStatuses}. */
 export const SessionStatus = z.enum(sessionStatuses);
+/** An execution session's status; the ones in {@link finalSessionStatuses} are final. */
 export type SessionStatus = z.infer<typeof SessionStatus>;
 /** Statuses after which nothing more happens to a session. */
 export const finalSessionStatuses: readonly SessionStatus[] = [
@@ -219,13 +266,22 @@ export const finalSessionStatuses: readonly SessionStatus[] = [
   "cancelled",
 ];
 
+/** The phases of a runbook, in the order a session runs them (`rollback` only after a failure). */
 export const phases = ["prechecks", "main", "postchecks", "rollback"] as const;
+/** Zod schema of a runbook phase, one of {@link phases}. */
 export const Phase = z.enum(phases);
+/** A runbook phase: `prechecks`, `main`, `postchecks` or `rollback`. */
 export type Phase = z.infer<typeof Phase>;
 
+/** Zod schema of an engine instance's claim on a session. */
 export const Lease = z.object({ owner: z.string(), expiresAt: z.string() });
+/**
+ * Which engine instance (`owner`) drives a session, and until when (`expiresAt`, ISO 8601); another
+ * instance takes the session over once it has expired.
+ */
 export type Lease = z.infer<typeof Lease>;
 
+/** Zod schema of a stored execution session. */
 export const ExecutionSession = z.object({
   id: z.number().int(),
   version: z.number().int(),
@@ -258,8 +314,13 @@ export const ExecutionSession = z.object({
    */
   warnings: z.array(z.string()).optional(),
 });
+/**
+ * One run of one runbook version for one ticket: its status, the phase it is in, whether it is a
+ * dry run, who started and caused it, and the lease of the engine driving it.
+ */
 export type ExecutionSession = z.infer<typeof ExecutionSession>;
 
+/** Every status a step can be in. */
 export const stepStatuses = [
   "pending",
   "awaiting_approval",
@@ -273,7 +334,12 @@ export const stepStatuses = [
   "rejected",
   "cancelled",
 ] as const;
+/** Zod schema of a step's status, one of {@link stepStatuses}. */
 export const StepStatus = z.enum(stepStatuses);
+/**
+ * A step's status: from `pending` through `awaiting_approval`/`approved` and `running` to
+ * `succeeded`, `failed`, `timed_out`, `skipped`, `interrupted`, `rejected` or `cancelled`.
+ */
 export type StepStatus = z.infer<typeof StepStatus>;
 
 /**
@@ -289,18 +355,28 @@ export const StepProcess = z.object({
   /** Field 22 of `/proc/<pgid>/stat`; null when it could not be read. */
   startTicks: z.number().int().nullable(),
 });
+/**
+ * The process group a local step runs in, journaled so a restarted engine can find it (see the
+ * schema).
+ */
 export type StepProcess = z.infer<typeof StepProcess>;
 
 /** What a restarted engine found of an interrupted step's process group. */
 export const processCheckOutcomes = ["killed at restart", "had exited", "unknown"] as const;
+/** Zod schema of what a restarted engine found of an interrupted step's process. */
 export const StepProcessCheck = z.object({
   outcome: z.enum(processCheckOutcomes),
   /** Why, in a sentence (which host, which group). */
   reason: z.string(),
   at: z.string(),
 });
+/**
+ * What a restarted engine found of an interrupted step's process group: killed it, found it had
+ * exited, or could not tell; and why.
+ */
 export type StepProcessCheck = z.infer<typeof StepProcessCheck>;
 
+/** Zod schema of a stored step. */
 export const StepRecord = z.object({
   id: z.number().int(),
   version: z.number().int(),
@@ -332,20 +408,33 @@ export const StepRecord = z.object({
   /** Set when a restart found the step running: what became of its process group. */
   processCheck: StepProcessCheck.nullable().optional(),
 });
+/**
+ * One step of a session as it runs: the command as written and as rendered, its risk, approval
+ * requirement, status, attempts, exit code and captured (redacted, capped) output.
+ */
 export type StepRecord = z.infer<typeof StepRecord>;
 
+/** Every status an approval can be in. */
 export const approvalStatuses = ["pending", "approved", "rejected", "expired", "void"] as const;
+/** Zod schema of an approval's status, one of {@link approvalStatuses}. */
 export const ApprovalStatus = z.enum(approvalStatuses);
+/**
+ * An approval's status: `pending` until decided; `expired` past its deadline; `void` when what it
+ * approved changed or the session ended.
+ */
 export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
 
+/** Zod schema of one person's decision on an approval. */
 export const ApprovalDecision = z.object({
   actor: z.string(),
   decision: z.enum(["approve", "reject"]),
   comment: z.string(),
   at: z.string(),
 });
+/** One approver's decision on an approval: who, `approve` or `reject`, their comment and when. */
 export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
 
+/** Zod schema of a stored approval request. */
 export const Approval = z.object({
   id: z.number().int(),
   version: z.number().int(),
@@ -375,6 +464,10 @@ export const Approval = z.object({
   expiresAt: z.string(),
   decidedAt: z.string().nullable(),
 });
+/**
+ * A request for people to approve one step before it runs, bound by `bindingHash` to exactly the
+ * rendered command, target and credential; it passes with `requiredApprovals` distinct approvals.
+ */
 export type Approval = z.infer<typeof Approval>;
 
 // ── Credentials and connections ────────────────────────────────────────────────────────────────
@@ -395,25 +488,41 @@ export const CredentialRecord = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+/** A stored credential: non-secret fields in clear, secret fields only as the vault's ciphertext. */
 export type CredentialRecord = z.infer<typeof CredentialRecord>;
 
+/** Zod schema of a connection's last health check. */
 export const ConnectionHealth = z.object({
   status: z.enum(["unknown", "healthy", "unhealthy"]),
   checkedAt: z.string().nullable(),
   latencyMs: z.number().nullable(),
   error: z.string().nullable(),
 });
+/**
+ * The result of a connection's last health check: status, when, latency and the error (without
+ * secrets) if it failed.
+ */
 export type ConnectionHealth = z.infer<typeof ConnectionHealth>;
 
+/** Zod schema of a stored connection. */
 export const ConnectionRecord = z.object({
   id: z.number().int(),
   version: z.number().int(),
+  /** The connection's name, as runbook steps name it in `connection`. */
   name: z.string(),
+  /** The connector that runs it (`ssh`, `postgres`, `local`, …). */
   connectionType: z.string(),
   credentialId: z.number().int().nullable(),
+  /** The host the connection reaches; null when the connector needs none. */
   targetHost: z.string().nullable(),
+  /** The port; null for the connector's default. */
   targetPort: z.number().int().nullable(),
+  /** The service or database on the target; null when not applicable. */
   targetService: z.string().nullable(),
+  /**
+   * The environment it belongs to (`production`, `staging`, …); a credential is only used in its
+   * own environment.
+   */
   environment: z.string(),
   /** Connector-specific options (host key fingerprint, egress allowlist, …); no secrets. */
   options: JsonRecord,
@@ -421,10 +530,15 @@ export const ConnectionRecord = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+/**
+ * A stored connection: where a step runs (connector type, target, environment), with which
+ * credential, and its last health check.
+ */
 export type ConnectionRecord = z.infer<typeof ConnectionRecord>;
 
 // ── Audit ──────────────────────────────────────────────────────────────────────────────────────
 
+/** Zod schema of an audit record. */
 export const AuditEvent = z.object({
   id: z.number().int(),
   version: z.number().int(),
@@ -438,10 +552,15 @@ export const AuditEvent = z.object({
   origin: z.string().nullable(),
   details: JsonRecord,
 });
+/**
+ * One audit record: who (`actor`) did what (`action`) to which object, when and from where, with
+ * details that never hold secrets.
+ */
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
 // ── API tokens (used by the HTTP adapter) ──────────────────────────────────────────────────────
 
+/** Zod schema of a stored API token. */
 export const ApiToken = z.object({
   id: z.number().int(),
   version: z.number().int(),
@@ -457,6 +576,10 @@ export const ApiToken = z.object({
   revokedAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
 });
+/**
+ * An HTTP API token as stored: the actor it acts as, its roles, its hash and prefix (never the
+ * token), and when it was created, revoked and last used.
+ */
 export type ApiToken = z.infer<typeof ApiToken>;
 
 // ── Webhook sources (the generic webhook with a mapping) ──────────────────────────────────────
@@ -464,6 +587,8 @@ export type ApiToken = z.infer<typeof ApiToken>;
 /**
  * A named webhook source created through the API: `POST /tickets/webhook/{name}` maps any JSON
  * body to tickets with JSONata expressions. Its token is stored as a sha256 hash only.
+ *
+ * @experimental
  */
 export const WebhookSourceRecord = z.object({
   id: z.number().int(),
@@ -488,6 +613,10 @@ export const WebhookSourceRecord = z.object({
   createdBy: z.string().nullable(),
   lastReceivedAt: z.string().nullable(),
 });
+/**
+ * A named webhook source: its JSONata mapping from a body to tickets and its token's hash (see the
+ * schema).
+ */
 export type WebhookSourceRecord = z.infer<typeof WebhookSourceRecord>;
 
 // ── Connector configuration stored through the API ─────────────────────────────────────────────
@@ -513,4 +642,8 @@ export const ConnectorConfigRecord = z.object({
   /** Who stored it last. */
   updatedBy: z.string(),
 });
+/**
+ * A connector's configuration stored through the API, its secret fields sealed by the vault (see
+ * the schema).
+ */
 export type ConnectorConfigRecord = z.infer<typeof ConnectorConfigRecord>;
