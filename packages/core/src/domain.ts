@@ -85,11 +85,17 @@ const JsonRecord = z.record(z.string(), z.unknown()).refine((value) => !exceedsJ
  * every refused field is reported at once.
  */
 export const TicketInput = z.object({
+  /** One line saying what is wrong (required, at most 500 characters). */
   title: z.string().trim().min(1, "title is required").max(500),
+  /** The details, as the source wrote them. Default empty. */
   description: z.string().max(20_000).default(""),
+  /** The severity; sources map theirs onto this scale. Default `medium`. */
   severity: TicketSeverity.default("medium"),
+  /** The environment (`production`, `staging`, …); normalized by the analyzer. Default empty. */
   environment: z.string().trim().max(64).default(""),
+  /** The service the alert is about. Default empty. */
   service: z.string().trim().max(128).default(""),
+  /** Where the ticket comes from (`alertmanager`, `csv`, …). Default `manual`. */
   source: z.string().trim().min(1).max(64).default("manual"),
   /** The id the source tool gives the alert or ticket. */
   externalId: z.string().max(256).optional(),
@@ -97,7 +103,9 @@ export const TicketInput = z.object({
   fingerprint: z.string().max(256).optional(),
   /** True when the source says the problem is over (a resolved alert, a recovered monitor). */
   resolved: z.boolean().optional(),
+  /** The source's extra fields, as JSON (labels, a `connection_config`, …). Default `{}`. */
   metaData: JsonRecord.default({}),
+  /** When the source saw the problem (ISO 8601 with offset). Default: when the engine received it. */
   receivedAt: z.iso.datetime({ offset: true }).optional(),
 });
 /** The input as a caller writes it (defaults optional). */
@@ -107,10 +115,15 @@ export type ValidTicketInput = z.output<typeof TicketInput>;
 
 /** Zod schema of what the analyzer extracts from a ticket's text (see {@link extractEntities}). */
 export const Entities = z.object({
+  /** Host names found in the text. */
   hosts: z.array(z.string()),
+  /** IPv4 and IPv6 addresses found in the text. */
   ips: z.array(z.string()),
+  /** Service names found in the text. */
   services: z.array(z.string()),
+  /** Error codes found in the text (`ORA-00060`, `HTTP 503`, …). */
   errorCodes: z.array(z.string()),
+  /** URLs found in the text. */
   urls: z.array(z.string()),
 });
 /**
@@ -121,12 +134,19 @@ export type Entities = z.infer<typeof Entities>;
 
 /** Zod schema of one runbook the analyzer considered for a ticket. */
 export const RunbookCandidate = z.object({
+  /** The runbook version's id. */
   runbookId: z.number().int(),
+  /** The runbook's key (stable across versions). */
   runbookKey: z.string(),
+  /** The runbook's revision. */
   runbookVersion: z.number().int(),
+  /** The runbook's title. */
   title: z.string(),
+  /** The runbook version's status when it was considered. */
   status: z.enum(["draft", "approved", "retired"]),
+  /** How well it matches, from 0 to 1. */
   score: z.number().min(0).max(1),
+  /** Why it scored what it did, one reason a line, for people. */
   reasons: z.array(z.string()),
 });
 /**
@@ -137,8 +157,11 @@ export type RunbookCandidate = z.infer<typeof RunbookCandidate>;
 
 /** Zod schema of the analyzer's verdict on a ticket. */
 export const Decision = z.object({
+  /** What the engine does: runs the runbook, suggests it, or nothing. */
   action: z.enum(["auto_execute", "suggest", "none"]),
+  /** The runbook version to run or suggest; absent for `none`. */
   runbookId: z.number().int().optional(),
+  /** Why, in a sentence. */
   reason: z.string(),
 });
 /**
@@ -149,12 +172,17 @@ export type Decision = z.infer<typeof Decision>;
 
 /** Zod schema of a ticket's analysis. */
 export const Analysis = z.object({
+  /** The ticket's category (one of `categories`, or a host stage's own). */
   category: z.string(),
+  /** What was found in the ticket's text. */
   entities: Entities,
+  /** The runbooks considered, best first. */
   candidates: z.array(RunbookCandidate),
+  /** What the engine decided to do. */
   decision: Decision,
   /** One entry per analyzer stage, in order: what it did. */
   trace: z.array(z.object({ stage: z.string(), notes: z.array(z.string()) })),
+  /** When the analysis ran (ISO 8601). */
   analyzedAt: z.string(),
   /**
    * The decision is auto_execute and whoever stored the ticket asked for it to be carried out:
@@ -170,23 +198,39 @@ export type Analysis = z.infer<typeof Analysis>;
 
 /** Zod schema of a stored ticket. */
 export const Ticket = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
   /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
+  /** One line saying what is wrong. */
   title: z.string(),
+  /** The details, as the source wrote them. */
   description: z.string(),
+  /** The normalized severity. */
   severity: TicketSeverity,
+  /** The normalized environment. */
   environment: z.string(),
+  /** The service the ticket is about. */
   service: z.string(),
+  /** Where it came from (`alertmanager`, `csv`, a webhook source's name, …). */
   source: z.string(),
+  /** The source's id of the alert or ticket; null when it gave none. */
   externalId: z.string().nullable(),
+  /** What repeats of the same problem share: repeats within the dedupe window fold into this ticket. */
   fingerprint: z.string(),
+  /** Where the ticket stands (see {@link TicketStatus}). */
   status: TicketStatus,
+  /** How many times the problem was reported (1, plus each folded repeat). */
   occurrences: z.number().int(),
+  /** The source's extra fields, as JSON. */
   metaData: JsonRecord,
+  /** When the source saw the problem first (ISO 8601). */
   receivedAt: z.string(),
+  /** When a repeat was last folded in (ISO 8601). */
   lastSeenAt: z.string(),
+  /** When the ticket last changed (ISO 8601). */
   updatedAt: z.string(),
+  /** The analyzer's result; null before analysis. */
   analysis: Analysis.nullable(),
   /** Why the ticket is where it is (a rejection's reason, a failure), for people. */
   statusReason: z.string().nullable(),
@@ -217,20 +261,29 @@ export type RunbookStatus = z.infer<typeof RunbookStatus>;
 
 /** A stored runbook version. `plan` is the parsed runbook (see @runwarden/runbook-parser). */
 export const RunbookRecord = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
   /** Stable name across versions: front matter `id`, or a slug of the title. */
   key: z.string(),
   /** Runbook version within its key: 1, 2, … */
   revision: z.number().int(),
+  /** The runbook's title (its first heading). */
   title: z.string(),
+  /** The version's status. */
   status: RunbookStatus,
+  /** The runbook's Markdown, as uploaded. */
   markdown: z.string(),
   /** sha256 of the Markdown: the parsed plan is cached under it. */
   hash: z.string(),
+  /** When it was stored (ISO 8601). */
   createdAt: z.string(),
+  /** When it last changed (ISO 8601). */
   updatedAt: z.string(),
+  /** Who uploaded it; null when unknown. */
   createdBy: z.string().nullable(),
+  /** Who approved it; null while not approved. */
   approvedBy: z.string().nullable(),
 });
 /**
@@ -283,14 +336,23 @@ export type Lease = z.infer<typeof Lease>;
 
 /** Zod schema of a stored execution session. */
 export const ExecutionSession = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
+  /** The ticket it remediates. */
   ticketId: z.number().int(),
+  /** The runbook version it runs (bound at start: later edits do not change it). */
   runbookId: z.number().int(),
+  /** The runbook's key. */
   runbookKey: z.string(),
+  /** The runbook's revision. */
   runbookRevision: z.number().int(),
+  /** Where the session stands. */
   status: SessionStatus,
+  /** The phase it is in. */
   phase: Phase,
+  /** True for a dry run: rendered and planned, nothing run. */
   dryRun: z.boolean(),
   /** The actor who started it ("engine" for auto-execution). */
   startedBy: z.string(),
@@ -302,9 +364,13 @@ export const ExecutionSession = z.object({
   causedBy: z.string().nullable().optional(),
   /** The ticket fingerprint: at most one live session per fingerprint and runbook. */
   fingerprint: z.string(),
+  /** When it was created (ISO 8601). */
   createdAt: z.string(),
+  /** When it last changed (ISO 8601). */
   updatedAt: z.string(),
+  /** When it ended (ISO 8601); null while live. */
   finishedAt: z.string().nullable(),
+  /** Why it failed, without secrets; null otherwise. */
   error: z.string().nullable(),
   /** Which engine instance is driving it, until when. */
   lease: Lease.nullable(),
@@ -348,7 +414,9 @@ export type StepStatus = z.infer<typeof StepStatus>;
  * leader's start time in clock ticks since boot, so a recycled id is never mistaken for it).
  */
 export const StepProcess = z.object({
+  /** The process group id. */
   pgid: z.number().int().positive(),
+  /** The host it runs on. */
   host: z.string(),
   /** The kernel's boot id (`/proc/sys/kernel/random/boot_id`); null where there is none. */
   bootId: z.string().nullable(),
@@ -365,9 +433,11 @@ export type StepProcess = z.infer<typeof StepProcess>;
 export const processCheckOutcomes = ["killed at restart", "had exited", "unknown"] as const;
 /** Zod schema of what a restarted engine found of an interrupted step's process. */
 export const StepProcessCheck = z.object({
+  /** Killed, found exited, or could not tell. */
   outcome: z.enum(processCheckOutcomes),
   /** Why, in a sentence (which host, which group). */
   reason: z.string(),
+  /** When the check ran (ISO 8601). */
   at: z.string(),
 });
 /**
@@ -378,30 +448,47 @@ export type StepProcessCheck = z.infer<typeof StepProcessCheck>;
 
 /** Zod schema of a stored step. */
 export const StepRecord = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
+  /** The session it belongs to. */
   sessionId: z.number().int(),
   /** Order within the session, over all phases. */
   index: z.number().int(),
+  /** The phase it belongs to. */
   phase: Phase,
+  /** Its name, unique within the runbook. */
   name: z.string(),
   /** The command as written in the runbook (a template). */
   command: z.string(),
   /** The command as it runs, values substituted; null until rendered. Never contains secrets. */
   rendered: z.string().nullable(),
+  /** Its language (`sh`, `sql`, `http`, …). */
   language: z.string(),
+  /** The name of the connection it runs on. */
   connection: z.string(),
+  /** True when it waits for approval before it runs. */
   requiresApproval: z.boolean(),
+  /** Its risk, from the runbook. */
   severity: z.enum(["safe", "low_risk", "medium_risk", "high_risk"]),
+  /** True when it is safe to run again. */
   idempotent: z.boolean(),
+  /** Where it stands. */
   status: StepStatus,
+  /** Attempts made so far. */
   attempts: z.number().int(),
+  /** The exit code of the last attempt; null before one ends (or when there is none). */
   exitCode: z.number().int().nullable(),
   /** Captured output, redacted and capped (head and tail kept). */
   stdout: z.string(),
+  /** Captured standard error, redacted and capped (head and tail kept). */
   stderr: z.string(),
+  /** When the latest attempt started (ISO 8601); null before the first. */
   startedAt: z.string().nullable(),
+  /** When it ended (ISO 8601); null while not ended. */
   finishedAt: z.string().nullable(),
+  /** Why it failed, without secrets; null otherwise. */
   error: z.string().nullable(),
   /** The process group of the running attempt, when its connector reports one (local). */
   process: StepProcess.nullable().optional(),
@@ -426,9 +513,13 @@ export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
 
 /** Zod schema of one person's decision on an approval. */
 export const ApprovalDecision = z.object({
+  /** The deciding actor's id. */
   actor: z.string(),
+  /** What they decided. */
   decision: z.enum(["approve", "reject"]),
+  /** Their comment (empty when none). */
   comment: z.string(),
+  /** When (ISO 8601). */
   at: z.string(),
 });
 /** One approver's decision on an approval: who, `approve` or `reject`, their comment and when. */
@@ -436,32 +527,49 @@ export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
 
 /** Zod schema of a stored approval request. */
 export const Approval = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
+  /** The session whose step waits. */
   sessionId: z.number().int(),
+  /** The step waiting for it. */
   stepId: z.number().int(),
+  /** The session's ticket. */
   ticketId: z.number().int(),
+  /** Where it stands. */
   status: ApprovalStatus,
   /** sha256 over exactly the rendered command, target connection and credential. */
   bindingHash: z.string(),
+  /** The step's name. */
   stepName: z.string(),
   /** The step's title for people (its runbook text's first sentence, or its name); absent on approvals made before 0.2. */
   stepTitle: z.string().nullable().optional(),
+  /** The command that will run if approved, as the approver sees it (never secrets). */
   renderedCommand: z.string(),
+  /** Where it will run (the connection), as the approver sees it. */
   target: z.string(),
+  /** The step's risk. */
   risk: z.enum(["safe", "low_risk", "medium_risk", "high_risk"]),
+  /** The ticket's title, for context. */
   ticketTitle: z.string(),
   /** The session's runbook and the ticket's environment, for grouping and filtering; absent before 0.2. */
   runbookKey: z.string().optional(),
+  /** The ticket's environment; absent before 0.2. */
   environment: z.string().optional(),
   /** The session's starter ("engine" for auto-execution). */
   startedBy: z.string(),
   /** The session's causer (see `ExecutionSession.causedBy`). */
   causedBy: z.string().nullable().optional(),
+  /** How many distinct approvers must approve. */
   requiredApprovals: z.number().int().min(1),
+  /** The decisions so far, in order. */
   decisions: z.array(ApprovalDecision),
+  /** When it was requested (ISO 8601). */
   requestedAt: z.string(),
+  /** When it expires if still pending (ISO 8601). */
   expiresAt: z.string(),
+  /** When it was decided or closed (ISO 8601); null while pending. */
   decidedAt: z.string().nullable(),
 });
 /**
@@ -474,10 +582,15 @@ export type Approval = z.infer<typeof Approval>;
 
 /** A stored credential. Secret fields exist only as ciphertext; the API lists them masked. */
 export const CredentialRecord = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
+  /** Its unique name. */
   name: z.string(),
+  /** Its type (`ssh`, `database`, `generic`, a connector's own). */
   credentialType: z.string(),
+  /** The environment it may be used in. */
   environment: z.string(),
   /** Non-secret fields (username, host, port, database_name, …). */
   fields: JsonRecord,
@@ -485,7 +598,9 @@ export const CredentialRecord = z.object({
   secretFields: z.array(z.string()),
   /** AES-256-GCM envelope of the secret fields: `keyId:iv:tag:data`, base64 parts. */
   ciphertext: z.string(),
+  /** When it was created (ISO 8601). */
   createdAt: z.string(),
+  /** When it last changed (ISO 8601). */
   updatedAt: z.string(),
 });
 /** A stored credential: non-secret fields in clear, secret fields only as the vault's ciphertext. */
@@ -493,9 +608,13 @@ export type CredentialRecord = z.infer<typeof CredentialRecord>;
 
 /** Zod schema of a connection's last health check. */
 export const ConnectionHealth = z.object({
+  /** `unknown` until first checked. */
   status: z.enum(["unknown", "healthy", "unhealthy"]),
+  /** When it was last checked (ISO 8601); null before. */
   checkedAt: z.string().nullable(),
+  /** How long the check took, in milliseconds; null before. */
   latencyMs: z.number().nullable(),
+  /** Why the check failed, without secrets; null otherwise. */
   error: z.string().nullable(),
 });
 /**
@@ -506,18 +625,24 @@ export type ConnectionHealth = z.infer<typeof ConnectionHealth>;
 
 /** Zod schema of a stored connection. */
 export const ConnectionRecord = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
   /** The connection's name, as runbook steps name it in `connection`. */
   name: z.string(),
-  /** The connector that runs it (`ssh`, `postgres`, `local`, …). */
+  /** The connection type (`ssh`, `database`, `api`, …): which connector serves it. */
   connectionType: z.string(),
+  /** The credential it uses; null for none. */
   credentialId: z.number().int().nullable(),
   /** The host the connection reaches; null when the connector needs none. */
   targetHost: z.string().nullable(),
   /** The port; null for the connector's default. */
   targetPort: z.number().int().nullable(),
-  /** The service or database on the target; null when not applicable. */
+  /**
+   * For a `database` connection, the database it runs (`postgres`, `mysql`, …), which picks the
+   * connector; null otherwise.
+   */
   targetService: z.string().nullable(),
   /**
    * The environment it belongs to (`production`, `staging`, …); a credential is only used in its
@@ -526,8 +651,11 @@ export const ConnectionRecord = z.object({
   environment: z.string(),
   /** Connector-specific options (host key fingerprint, egress allowlist, …); no secrets. */
   options: JsonRecord,
+  /** The last health check. */
   health: ConnectionHealth,
+  /** When it was created (ISO 8601). */
   createdAt: z.string(),
+  /** When it last changed (ISO 8601). */
   updatedAt: z.string(),
 });
 /**
@@ -540,16 +668,23 @@ export type ConnectionRecord = z.infer<typeof ConnectionRecord>;
 
 /** Zod schema of an audit record. */
 export const AuditEvent = z.object({
+  /** Assigned by the store (in order of recording). */
   id: z.number().int(),
+  /** Always 1: the log is append-only. */
   version: z.number().int(),
+  /** When it happened (ISO 8601). */
   at: z.string(),
+  /** Who did it: an actor id, or `engine`. */
   actor: z.string(),
   /** `noun.verb`, e.g. `approval.approved`, `credential.created`. */
   action: z.string(),
+  /** The kind of object acted on (`ticket`, `session`, `credential`, …). */
   objectType: z.string(),
+  /** The object's id. */
   objectId: z.string(),
   /** Where the actor acted from (IP, "engine", "cli"). */
   origin: z.string().nullable(),
+  /** Context as JSON; fields named like secrets are masked. */
   details: JsonRecord,
 });
 /**
@@ -562,18 +697,25 @@ export type AuditEvent = z.infer<typeof AuditEvent>;
 
 /** Zod schema of a stored API token. */
 export const ApiToken = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
   /** Who acts with this token: recorded in the audit log. */
   actor: z.string(),
+  /** What the token may do. */
   roles: z.array(z.enum(["viewer", "operator", "approver", "admin"])),
   /** sha256 of the token; the token itself is shown once, at creation. */
   tokenHash: z.string(),
   /** The first characters of the token, to tell tokens apart in a list. */
   prefix: z.string(),
+  /** When it was created (ISO 8601). */
   createdAt: z.string(),
+  /** Who created it; null for the bootstrap token. */
   createdBy: z.string().nullable(),
+  /** When it was revoked (ISO 8601); null while live. */
   revokedAt: z.string().nullable(),
+  /** When it was last used (ISO 8601, written at most once a minute); null before. */
   lastUsedAt: z.string().nullable(),
 });
 /**
@@ -591,10 +733,13 @@ export type ApiToken = z.infer<typeof ApiToken>;
  * @experimental
  */
 export const WebhookSourceRecord = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
   /** kebab-case; the `{source}` of `POST /tickets/webhook/{source}` and the tickets' `source`. */
   name: z.string(),
+  /** What the source is for, for people. */
   description: z.string(),
   /** JSONata: selects the alerts of a body (`alerts`); null: the body itself, an array element by element. */
   items: z.string().nullable(),
@@ -608,9 +753,13 @@ export const WebhookSourceRecord = z.object({
   tokenHash: z.string(),
   /** The token's first characters, to tell tokens apart. */
   tokenPrefix: z.string(),
+  /** When it was created (ISO 8601). */
   createdAt: z.string(),
+  /** When it last changed (ISO 8601). */
   updatedAt: z.string(),
+  /** Who created it. */
   createdBy: z.string().nullable(),
+  /** When it last accepted a request (ISO 8601); null before. */
   lastReceivedAt: z.string().nullable(),
 });
 /**
@@ -627,9 +776,13 @@ export type WebhookSourceRecord = z.infer<typeof WebhookSourceRecord>;
  * dotted path, `webhookAuth.token`). One per (kind, name).
  */
 export const ConnectorConfigRecord = z.object({
+  /** Assigned by the store. */
   id: z.number().int(),
+  /** Optimistic concurrency: bumped by every write. */
   version: z.number().int(),
+  /** The connector's kind. */
   kind: z.enum(["monitoring", "ticketing", "infrastructure", "notifier"]),
+  /** The connector's name. */
   name: z.string(),
   /** The configuration without its secret fields. */
   config: JsonRecord,
@@ -637,7 +790,9 @@ export const ConnectorConfigRecord = z.object({
   secretPaths: z.array(z.string()),
   /** The vault envelope of the secret fields, by dotted path. */
   ciphertext: z.string(),
+  /** When it was first stored (ISO 8601). */
   createdAt: z.string(),
+  /** When it was last stored (ISO 8601). */
   updatedAt: z.string(),
   /** Who stored it last. */
   updatedBy: z.string(),
