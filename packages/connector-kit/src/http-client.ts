@@ -38,6 +38,7 @@ export interface HttpClientOptions {
 
 /** One request to the vendor API. */
 export interface HttpRequest {
+  /** The HTTP method. */
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /**
    * A path under the base URL, or an absolute URL (a `Link` header's `next`), which must have the
@@ -58,9 +59,11 @@ export interface HttpRequest {
 
 /** A 2xx answer, read whole (within `maxResponseBytes`). */
 export interface HttpResponse {
+  /** The HTTP status (2xx; other statuses are thrown as connector errors). */
   status: number;
   /** Response headers, names lower-cased, repeated values joined with `", "`. */
   headers: Readonly<Record<string, string>>;
+  /** The body, decoded as UTF-8. */
   text: string;
 }
 

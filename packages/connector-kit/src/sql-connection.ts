@@ -21,8 +21,11 @@ export type SqlConnection = ResolvedConnection<SqlCredential>;
 
 /** Where and as whom a SQL connection logs in, from the connection record and its credential. */
 export interface SqlLogin {
+  /** The database host (the connection's `targetHost`). */
   host: string;
+  /** The port (the connection's, or the driver's default). */
   port: number;
+  /** The user name, from the credential. */
   user: string;
   /** The credential's `password` secret, when it has one. */
   password: string | undefined;

@@ -35,8 +35,11 @@ export interface SqlDialect {
 
 /** Where a SQL connection goes, for messages and `details`. */
 export interface SqlTarget {
+  /** The database host. */
   host: string;
+  /** The database port. */
   port: number;
+  /** The database name, when the connection names one. */
   database: string | undefined;
 }
 

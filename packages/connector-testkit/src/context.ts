@@ -2,7 +2,12 @@
 import type { ConnectorContext } from "@runwarden/core";
 import { captureLogger } from "./internal/capture.js";
 
+/**
+ * What {@link createTestContext} returns: the context to pass to `create`, its captured logs and a
+ * way to abort it.
+ */
 export interface TestContext {
+  /** The context to hand a connector's `create`. */
   ctx: ConnectorContext;
   /** Every line logged through `ctx.logger` (pino JSON, level trace and up). */
   logs: string[];

@@ -13,7 +13,9 @@ export interface FakeClock {
   advance(ms: number): Promise<void>;
   /** Jumps to an absolute time (never backwards), firing the timers due by then. */
   set(time: number | Date): Promise<void>;
+  /** Schedules `callback` at `now() + ms` on the fake timeline; returns its id. */
   setTimeout(callback: () => void, ms: number): number;
+  /** Cancels a timer by id. */
   clearTimeout(id: number): void;
   /** Resolves once time has advanced by `ms`; rejects with the signal's reason on abort. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

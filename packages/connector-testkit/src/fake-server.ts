@@ -7,10 +7,13 @@ import type { AddressInfo } from "node:net";
 
 /** A request as the fake received it. */
 export interface FakeRequest {
+  /** The HTTP method, upper case. */
   method: string;
   /** The path without the query string. */
   path: string;
+  /** The query string's parameters. */
   query: URLSearchParams;
+  /** The request headers, names lower-cased (Node's `IncomingHttpHeaders`). */
   headers: IncomingHttpHeaders;
   /** Values of `:name` segments in the matched route. */
   params: Record<string, string>;
@@ -24,13 +27,17 @@ export interface FakeRequest {
 
 /** What a handler answers. A plain object or array `body` is sent as JSON. */
 export interface FakeResponse {
+  /** The HTTP status. Default 200. */
   status?: number;
+  /** Response headers; an array repeats the header. */
   headers?: Record<string, string | readonly string[]>;
+  /** The body: a string or Buffer is sent as is, anything else as JSON. */
   body?: unknown;
   /** Waits this long before answering (to test timeouts). */
   delayMs?: number;
 }
 
+/** A route's handler: answers a request, or returns undefined for an empty 200. */
 export type FakeHandler = (
   request: FakeRequest,
 ) => FakeResponse | undefined | Promise<FakeResponse | undefined>;
@@ -39,6 +46,7 @@ export type FakeHandler = (
 export interface FakeServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** The port it listens on (on 127.0.0.1). */
   readonly port: number;
   /** Every request received, in order, matched or not. */
   readonly requests: FakeRequest[];

@@ -14,6 +14,10 @@ import {
 } from "./internal/checks/index.js";
 import { type Harness, registerForContract } from "./internal/harness.js";
 
+/**
+ * Options of {@link testMonitoringWebhooks}: a working config, real sample requests and how to
+ * authenticate hostile ones.
+ */
 export interface MonitoringWebhookContractOptions<S extends z.ZodType = z.ZodType> {
   /** A config that registers; webhook checks run on the instance it creates. */
   config: z.input<S>;

@@ -11,6 +11,10 @@ import type { z } from "zod";
 import { type Harness, registerForContract } from "./internal/harness.js";
 import { violation } from "./internal/violation.js";
 
+/**
+ * Options of {@link testNotifier}: a config for a live receiving end, optionally a failing one, and
+ * what the end received.
+ */
 export interface NotifierContractOptions<S extends z.ZodType = z.ZodType> {
   /** A config pointing at a live receiving end; read when the suite starts. */
   config: () => z.input<S>;

@@ -17,6 +17,10 @@ import {
 } from "./internal/checks/index.js";
 import { type Harness, registerForContract } from "./internal/harness.js";
 
+/**
+ * Options of {@link testTicketingIdempotency}: a config for a live target, a ticket to create and
+ * counters that reveal duplicates.
+ */
 export interface TicketingIdempotencyOptions<S extends z.ZodType = z.ZodType> {
   /** A config pointing at a live target; read when the suite starts (after the fake is up). */
   config: () => z.input<S>;

@@ -12,10 +12,13 @@ import { isSecretFieldName } from "./vault.js";
 
 /** What to record. `actor` is an actor id or an `Actor` (its id is recorded). */
 export interface AuditRecordInput {
+  /** Who acted: an actor id, or an actor. */
   actor: string | Pick<Actor, "id">;
   /** `noun.verb`, e.g. `approval.approved`, `credential.created`. */
   action: string;
+  /** The kind of object acted on (`ticket`, `session`, `credential`, …). */
   objectType: string;
+  /** The object's id. */
   objectId: string | number;
   /** Where the actor acted from (an IP, "engine", "cli"). */
   origin?: string | null;
@@ -23,10 +26,15 @@ export interface AuditRecordInput {
   details?: Record<string, unknown>;
 }
 
+/** Filters and paging of {@link AuditLog.list}. */
 export interface AuditListOptions {
+  /** Only events on this kind of object. */
   objectType?: string;
+  /** Only events on this object (with `objectType`). */
   objectId?: string | number;
+  /** Only events by this actor id. */
   actor?: string;
+  /** Only events of this action (`approval.approved`). */
   action?: string;
   /** Default 100, at most 1,000. */
   limit?: number;
@@ -36,12 +44,15 @@ export interface AuditListOptions {
   order?: "asc" | "desc";
 }
 
+/** One page of audit events. */
 export interface AuditPage {
+  /** The events of this page, in the requested order. */
   items: AuditEvent[];
   /** Pass as `cursor` to get the next page; null on the last page. */
   nextCursor: number | null;
 }
 
+/** `engine.audit`: the append-only audit log. */
 export interface AuditLog {
   /** Appends one event. */
   record(input: AuditRecordInput): Promise<AuditEvent>;

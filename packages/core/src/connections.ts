@@ -20,6 +20,10 @@ import type { Vault } from "./vault.js";
 /** The built-in connection every step falls back to: the engine's own host. */
 export const localConnectionName = "local";
 
+/**
+ * `engine.connections`: the stored connections steps run on, each with an optional credential and a
+ * health check.
+ */
 export interface ConnectionsApi {
   /** Stores a connection. Its credential, when given, must exist and be of the same environment. */
   create(input: ConnectionInput, options?: ActorOptions): Promise<ConnectionRecord>;
@@ -27,8 +31,14 @@ export interface ConnectionsApi {
   get(id: number): Promise<ConnectionRecord>;
   /** The connection of that name, or undefined. */
   getByName(name: string): Promise<ConnectionRecord | undefined>;
+  /** The stored connections, optionally only of one environment or connection type. */
   list(filter?: { environment?: string; connectionType?: string }): Promise<ConnectionRecord[]>;
+  /**
+   * Changes a connection (same checks as `create`). Throws RW_ERR_STORAGE_NOT_FOUND, or
+   * RW_ERR_INPUT_INVALID for a bad field.
+   */
   update(id: number, changes: Partial<ConnectionInput>, options?: ActorOptions): Promise<ConnectionRecord>;
+  /** Deletes a connection. Throws RW_ERR_STORAGE_NOT_FOUND. */
   delete(id: number, options?: ActorOptions): Promise<void>;
   /**
    * Runs the serving connector's health check (at most `timeoutMs`, default 10 s), stores the
@@ -75,6 +85,7 @@ export const ConnectionInput = z.object({
   /** Connector-specific options (host key fingerprint, egress allowlist, …); never secrets. */
   options: z.record(z.string(), z.unknown()).optional(),
 });
+/** A connection as a caller writes it (defaults optional); see the schema. */
 export type ConnectionInput = z.input<typeof ConnectionInput>;
 
 /** The input with every default filled in: what is stored. */

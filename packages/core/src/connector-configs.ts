@@ -20,7 +20,9 @@ import type { Vault } from "./vault.js";
 
 /** A connector's configuration as every API shows it: secret fields masked. */
 export interface ConnectorConfigView {
+  /** The connector's kind. */
   kind: ConnectorKind;
+  /** The connector's name. */
   name: string;
   /**
    * The configuration in effect: `host` (passed to createEngine; the example server's
@@ -35,7 +37,9 @@ export interface ConnectorConfigView {
   config: Record<string, unknown> | null;
   /** Dotted paths of the stored secret fields (`webhookAuth.token`). */
   secretPaths: string[];
+  /** When it was last stored; null when none is stored. */
   updatedAt: string | null;
+  /** Who stored it last; null when none is stored. */
   updatedBy: string | null;
 }
 
@@ -51,6 +55,10 @@ export interface ConnectorConfigSchema {
   webhookSecretPath: string | null;
 }
 
+/**
+ * `engine.connectorConfigs`: read and store the configuration of registered connectors (secrets
+ * sealed by the vault), generate webhook secrets and send test alerts.
+ */
 export interface ConnectorConfigsApi {
   /** The stored configuration of a registered connector (masked), and which source is in effect. */
   get(kind: ConnectorKind, name: string): Promise<ConnectorConfigView>;

@@ -14,25 +14,32 @@ export type CredentialSchema = z.ZodObject;
 
 /** One field of a credential type, as the dashboard builds a form from it. */
 export interface CredentialTypeField {
+  /** The field's name in the credential. */
   name: string;
   /** Sealed by the vault, masked in every response, a password input in a form. */
   secret: boolean;
+  /** True when a credential of this type must have it. */
   required: boolean;
+  /** The field's value type; `enum` lists its choices in `options`. */
   type: "string" | "number" | "boolean" | "enum";
   /** The choices of an `enum` field. */
   options?: string[];
+  /** A short help text for the form. */
   description?: string;
 }
 
 /** A credential type and its fields. */
 export interface CredentialTypeInfo {
+  /** The type's name (`ssh`, `database`, `generic`, a connector's own). */
   name: string;
+  /** One line for people, or null. */
   description: string | null;
   /**
    * True for `generic`: any field name, every field not on `publicFields` is secret. `fields` is
    * empty for it.
    */
   generic: boolean;
+  /** The type's fields, in schema order. */
   fields: CredentialTypeField[];
   /** For `generic`: the field names that are stored in clear; every other field is sealed. */
   publicFields: string[];

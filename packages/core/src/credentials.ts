@@ -32,8 +32,17 @@ export const maskedSecret = "********";
  * (`genericPublicFields`). Nothing is judged secret by its name.
  */
 export interface CredentialInput {
+  /** The credential's unique name. */
   name: string;
+  /**
+   * Its type (`ssh`, `database`, `generic`, a connector's own); decides which fields it takes and
+   * which are sealed.
+   */
   credentialType: string;
+  /**
+   * The environment it may be used in (`production`, …); a connection using it must be of the same
+   * one. Default: none.
+   */
   environment?: string;
   /** Extra field names to seal, beyond those the type marks secret (never fewer). */
   secretFields?: readonly string[];
@@ -48,30 +57,44 @@ export type CredentialChanges = Partial<CredentialInput>;
 
 /** A credential as every API shows it: secret fields masked. */
 export interface CredentialView {
+  /** The credential's id. */
   id: number;
+  /** Its unique name. */
   name: string;
+  /** Its type. */
   credentialType: string;
+  /** The environment it may be used in. */
   environment: string;
   /** Every field, secrets as `********`. */
   fields: Record<string, unknown>;
+  /** Names of its sealed fields (masked in `fields`). */
   secretFields: string[];
+  /** When it was created (ISO 8601). */
   createdAt: string;
+  /** When it was last changed (ISO 8601). */
   updatedAt: string;
 }
 
 /** Who acts, for the audit log. */
 export interface ActorOptions {
+  /** Who acts: an actor or an actor id. Default: the engine. */
   actor?: Actor | string;
   /** Where the actor acted from (an IP, "cli"). */
   origin?: string;
 }
 
+/** `engine.credentials`: credentials sealed by the vault; every response masks their secrets. */
 export interface CredentialsApi {
   /** Stores a credential; its secrets are sealed before they reach the store. */
   create(input: CredentialInput, options?: ActorOptions): Promise<CredentialView>;
   /** Throws RW_ERR_STORAGE_NOT_FOUND when there is no such credential. */
   get(id: number): Promise<CredentialView>;
+  /** The stored credentials, masked, optionally only of one environment or type. */
   list(filter?: { environment?: string; credentialType?: string }): Promise<CredentialView[]>;
+  /**
+   * Changes a credential (see {@link CredentialChanges}); re-seals its secrets. Throws
+   * RW_ERR_STORAGE_NOT_FOUND, or RW_ERR_INPUT_INVALID for fields its type does not take.
+   */
   update(id: number, changes: CredentialChanges, options?: ActorOptions): Promise<CredentialView>;
   /** Refuses (RW_ERR_STORAGE_CONFLICT) while a connection uses the credential. */
   delete(id: number, options?: ActorOptions): Promise<void>;

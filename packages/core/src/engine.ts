@@ -40,6 +40,7 @@ import { createTicketsApi, type TicketsApi } from "./tickets.js";
 import { createVault, type VaultOptions } from "./vault.js";
 import { createWebhookSourcesApi, type WebhookSourcesApi } from "./webhook-sources.js";
 
+/** Options of {@link createEngine}; every field has a default. */
 export interface EngineOptions {
   /** Where everything is kept. Default: the in-memory store (lost on exit). */
   storage?: Storage;
@@ -49,7 +50,9 @@ export interface EngineOptions {
   logger?: Logger;
   /** The credential vault's key. Default: `RUNWARDEN_MASTER_KEY` from the environment. */
   vault?: VaultOptions;
+  /** The engine's clock (a fake one in tests). Default: the system clock. */
   clock?: Clock;
+  /** Thresholds and the approval rule, merged over {@link defaultPolicy}. */
   policy?: Partial<Policy>;
   /** Analyzer stages added after the built-in ones, or a function replacing the list. */
   analyzer?: { stages?: AnalyzerStage[] | ((builtIn: AnalyzerStage[]) => AnalyzerStage[]) };
@@ -99,24 +102,39 @@ export interface MonitoringApi {
   status(): Promise<MonitoringSourceStatus[]>;
 }
 
+/**
+ * The engine: every way of using Runwarden (HTTP adapter, scripts, an embedding service) goes
+ * through it. Made by {@link createEngine}.
+ */
 export interface Engine {
+  /** Bring tickets in (one, many, CSV, webhooks) and read them. */
   readonly tickets: TicketsApi;
   /** Named webhook sources with a JSONata mapping (`POST /tickets/webhook/{name}`). */
   readonly webhookSources: WebhookSourcesApi;
+  /** Store, approve and retire runbook versions; match tickets to them. */
   readonly runbooks: RunbooksApi;
+  /** Start, follow and cancel execution sessions. */
   readonly executions: ExecutionsApi;
+  /** Decide the approvals steps wait for. */
   readonly approvals: ApprovalsApi;
+  /** The credential vault: sealed credentials, masked in every response. */
   readonly credentials: CredentialsApi;
+  /** The connections steps run on. */
   readonly connections: ConnectionsApi;
+  /** The append-only audit log. */
   readonly audit: AuditLog;
+  /** The registered connectors (frozen by `start()`). */
   readonly connectors: ConnectorRegistry;
   /**
    * Connector configuration kept in the store (`GET/PUT /connectors/{kind}/{name}/config`):
    * validated, secrets sealed, the connector recreated live. The host's own config wins.
    */
   readonly connectorConfigs: ConnectorConfigsApi;
+  /** The typed event bus: every state change of the flow is an event (see {@link EngineEventMap}). */
   readonly events: EngineEvents;
+  /** The store the engine persists to. */
   readonly storage: Storage;
+  /** This instance's id, used as the owner of session leases in a shared store. */
   readonly instanceId: string;
   /**
    * The ticket sync service, when `sync` was configured (and, without `sync.ticketing`, once a
@@ -155,7 +173,23 @@ const statusesOf: Readonly<Record<StatusCounted, readonly string[]>> = {
   approvals: approvalStatuses,
 };
 
-/** Creates an engine. Nothing runs in the background until `start()`. */
+/**
+ * Creates an engine. Nothing runs in the background until `start()`. Throws
+ * RW_ERR_CONFIG_INVALID for options that do not validate and RW_ERR_PLUGIN_INVALID,
+ * RW_ERR_PLUGIN_VERSION_MISMATCH or RW_ERR_PLUGIN_DUPLICATE for a connector that cannot be
+ * registered.
+ *
+ * @example
+ * ```ts
+ * const engine = await createEngine({
+ *   storage: createSqliteStorage({ path: "runwarden.db" }),
+ *   connectors: [{ connector: grafana, config: { auth: { type: "bearer", token } } }],
+ *   logger: pino(),
+ * });
+ * await engine.start();
+ * const { ticket } = await engine.tickets.ingest({ title: "nginx down on web-01", service: "nginx" });
+ * ```
+ */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   const abort = new AbortController();
   const clock = options.clock ?? systemClock;

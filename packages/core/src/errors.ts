@@ -298,10 +298,17 @@ export const errorCatalog = {
   },
 } as const satisfies Record<string, CodeInfo>;
 
+/**
+ * Every `RW_ERR_*` code core defines (the keys of {@link errorCatalog}); public API: codes may be
+ * deprecated, never renamed.
+ */
 export type ErrorCode = keyof typeof errorCatalog;
 
+/** Options of {@link rwError} and the {@link RunwardenError} constructor. */
 export interface RunwardenErrorOptions {
+  /** The underlying failure (a driver's error), kept on `error.cause` and never serialised. */
   cause?: unknown;
+  /** Context for a person or a program (ids, field names); must never hold secrets. */
   details?: Record<string, unknown>;
   /** Overrides the code's default. */
   retryable?: boolean;
@@ -312,8 +319,14 @@ export interface RunwardenErrorOptions {
  * it never carries secrets (the vault redacts what it handed out before an error leaves core).
  */
 export class RunwardenError extends Error {
+  /** The `RW_ERR_*` code: match on it, not on `instanceof`. */
   readonly code: ErrorCode;
+  /**
+   * Whether trying the same call again may succeed (a timeout, a conflict); the code's default
+   * unless overridden.
+   */
   readonly retryable: boolean;
+  /** Context for a person or a program; never secrets. */
   readonly details: Record<string, unknown> | undefined;
   /** HTTP status the adapter answers with. */
   readonly status: number;

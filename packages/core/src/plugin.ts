@@ -11,6 +11,10 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { ConnectionRecord, StepProcess, Ticket, TicketInput } from "./domain.js";
 
+/**
+ * The four kinds of connector: `monitoring` brings alerts in, `ticketing` syncs tickets with a
+ * ticketing tool, `infrastructure` runs steps, `notifier` delivers notifications.
+ */
 export type ConnectorKind = "monitoring" | "ticketing" | "infrastructure" | "notifier";
 
 /**
@@ -137,10 +141,16 @@ export interface ResolvedCredential<
   T extends string = string,
   V extends Record<string, unknown> = Record<string, unknown>,
 > {
+  /**
+   * The connection's id; null for a connection that is not stored (a runbook's raw host from
+   * `metaData.connection_config`).
+   */
   id: number;
+  /** The credential's name. */
   name: string;
   /** Narrow on it to read a typed `value` (`if (credential.credentialType === "ssh") …`). */
   credentialType: T;
+  /** The environment the credential belongs to. */
   environment: string;
   /** The validated fields of the credential, secrets included. */
   value: V;
@@ -167,7 +177,12 @@ export interface ResolvedConnection<Credential = ResolvedCredential>
     ConnectionRecord,
     "name" | "connectionType" | "targetHost" | "targetPort" | "targetService" | "environment" | "options"
   > {
+  /** The stored connection's id; null for one that is not stored (a raw host allowed by the policy). */
   id: number | null;
+  /**
+   * The connection's credential as the vault resolved it for this call; null when the connection
+   * has none.
+   */
   credential: Credential | null;
 }
 
@@ -182,6 +197,7 @@ export interface ConnectorContext {
    * the call's timeout: never combine the two.
    */
   signal: AbortSignal;
+  /** The engine's clock (a fake one in tests): use it rather than `new Date()`. */
   now(): Date;
 }
 
@@ -191,20 +207,30 @@ export interface ConnectorContext {
  * call's timeout runs out. Pass it to every I/O call as it is.
  */
 export interface CallOptions {
+  /**
+   * The call's one signal: pass it to every I/O call (undici's `signal`, a query's cancel, closing
+   * an ssh channel).
+   */
   signal: AbortSignal;
 }
 
+/** The result of a connector's health check. */
 export interface HealthResult {
+  /** True when the target answered as expected. */
   ok: boolean;
+  /** How long the check took, in milliseconds. */
   latencyMs: number;
   /** Why it failed, without secrets: "DNS", "refused", "auth", "host key", "timeout", … */
   reason?: string;
+  /** A short message for people, without secrets. */
   message?: string;
 }
 
 // ── monitoring ─────────────────────────────────────────────────────────────────────────────────
 
+/** A webhook request as the HTTP layer received it, for a monitoring connector. */
 export interface WebhookRequest {
+  /** The request headers, lower-cased names. */
   headers: Readonly<Record<string, string | undefined>>;
   /** The parsed JSON body (or undefined when it was not JSON). */
   body: unknown;
@@ -212,17 +238,28 @@ export interface WebhookRequest {
   rawBody: string;
 }
 
+/** What a monitoring connector made of a webhook request. */
 export interface ParsedWebhook {
+  /** The tickets the request carries, one per alert (a resolved alert sets `resolved: true`). */
   tickets: TicketInput[];
   /** Things that were mapped with a guess (an unknown severity, say). */
   warnings: string[];
 }
 
+/**
+ * A monitoring connector: brings alerts in as tickets, by webhook (`parseWebhook`) or by polling
+ * (`pull`), and writes back to the alert (`acknowledge`, `resolve`, `note`). Every method is
+ * optional; declare the matching capability.
+ */
 export interface MonitoringConnector {
   /** False refuses the request with 401. Absent means the source needs no verification. */
   verifyWebhook?(request: WebhookRequest): boolean | Promise<boolean>;
   /** Throws RW_ERR_INPUT_INVALID with a reason for a malformed payload. */
   parseWebhook?(request: WebhookRequest): ParsedWebhook | Promise<ParsedWebhook>;
+  /**
+   * Polls the tool: yields the alerts raised since `since` (ISO 8601; absent on the first poll) as
+   * ticket inputs.
+   */
   pull?(options: { since?: string } & CallOptions): AsyncIterable<TicketInput>;
   /**
    * Called by the engine's monitoring poller, through its outbox, when a session starts for the
@@ -231,6 +268,10 @@ export interface MonitoringConnector {
    * call). `options.signal` ends the call (engine shutdown and the delivery timeout included).
    */
   acknowledge?(ticket: Ticket, options: MonitoringCallOptions): Promise<void>;
+  /**
+   * Marks the alert resolved in the tool once the ticket resolves (after an `acknowledge`);
+   * idempotent like `acknowledge`.
+   */
   resolve?(ticket: Ticket, options: MonitoringCallOptions): Promise<void>;
   /**
    * Optional (capability `note`): a work note on the alert in the monitoring tool (a Zabbix
@@ -247,12 +288,15 @@ export interface MonitoringConnector {
   describe?(write: MonitoringWrite): string;
   /** `options.signal` ends the check (engine shutdown and the check's timeout included). */
   healthCheck?(options: CallOptions): Promise<HealthResult>;
+  /** Releases what the instance holds (pools, timers) when the engine closes. */
   close?(): Promise<void>;
 }
 
 /** A monitoring write, as `describe` receives it. */
 export interface MonitoringWrite {
+  /** Which write it is. */
   operation: "acknowledge" | "resolve" | "note";
+  /** The ticket the write is about. */
   ticket: Ticket;
   /** The note's text (`note` only). */
   text?: string;
@@ -268,22 +312,34 @@ export interface MonitoringCallOptions extends CallOptions {
 
 // ── ticketing ──────────────────────────────────────────────────────────────────────────────────
 
+/** A ticket in a ticketing tool, as `create` returns it and the other writes name it. */
 export interface RemoteTicketRef {
+  /** The tool's id of the ticket (a ServiceNow sys_id, a Zendesk ticket id). */
   externalId: string;
+  /** A link to the ticket in the tool, for people. */
   url?: string;
 }
 
+/** A change on the ticketing tool's side, as `pullChanges` reports it. */
 export interface RemoteChange {
+  /** The tool's id of the ticket that changed. */
   externalId: string;
   /** A new remote ticket to bring in, or a change to one we know. */
   kind: "created" | "updated" | "closed";
+  /**
+   * The ticket's fields as Runwarden reads them (for `created`, and for `updated` when they
+   * changed).
+   */
   ticket?: TicketInput;
+  /** When the change happened on the tool's side (ISO 8601). */
   updatedAt: string;
 }
 
 /** A change `update` applies to a remote ticket. */
 export interface RemoteTicketChange {
+  /** The tool's status to set (in the tool's own vocabulary). */
   status?: string;
+  /** Tool-specific fields to set, by the tool's field name. */
   fields?: Record<string, unknown>;
 }
 
@@ -298,17 +354,27 @@ export type TicketingWrite =
  * stop and the call's timeout.
  */
 export interface TicketingConnector {
+  /**
+   * Opens a ticket in the tool for a Runwarden ticket; a retry with the same `idempotencyKey` must
+   * not open a second one.
+   */
   create(ticket: Ticket, options: { idempotencyKey: string } & CallOptions): Promise<RemoteTicketRef>;
+  /** Changes a remote ticket's status or fields; idempotent on `idempotencyKey`. */
   update(
     ref: RemoteTicketRef,
     change: RemoteTicketChange,
     options: { idempotencyKey: string } & CallOptions,
   ): Promise<void>;
+  /** Adds a comment or work note to a remote ticket; idempotent on `idempotencyKey`. */
   comment(
     ref: RemoteTicketRef,
     text: string,
     options: { idempotencyKey: string } & CallOptions,
   ): Promise<void>;
+  /**
+   * Optional (capability `pull-changes`): the changes on the tool's side since `cursor` (absent on
+   * the first call), and the cursor to pass next time.
+   */
   pullChanges?(
     options: { cursor?: string } & CallOptions,
   ): Promise<{ changes: RemoteChange[]; cursor: string }>;
@@ -317,12 +383,15 @@ export interface TicketingConnector {
    * INC0010001`), never a secret and never the ticket's text. Core records it with the delivered write.
    */
   describe?(write: TicketingWrite): string;
+  /** Checks the tool answers with the configured credentials; `options.signal` ends the check. */
   healthCheck?(options: CallOptions): Promise<HealthResult>;
+  /** Releases what the instance holds (pools, timers) when the engine closes. */
   close?(): Promise<void>;
 }
 
 // ── infrastructure ─────────────────────────────────────────────────────────────────────────────
 
+/** One step to run on an opened connection, as the engine hands it to `exec`. */
 export interface ExecRequest {
   /** The rendered command, as an approver saw it. Shell steps run it with `sh -c`. */
   command: string;
@@ -343,6 +412,10 @@ export interface ExecRequest {
   signal: AbortSignal;
   /** End the work after this long and answer `timedOut: true` (capability `timeout`). */
   timeoutMs?: number;
+  /**
+   * Streams output while the step runs (for live views); the final `stdout`/`stderr` are still
+   * returned whole.
+   */
   onOutput?(stream: "stdout" | "stderr", chunk: string): void;
   /**
    * Registers a value derived from a secret during this call (an access token obtained with the
@@ -369,25 +442,44 @@ export interface OpenOptions extends CallOptions {
   redact?(value: string): void;
 }
 
+/** What running a step produced. */
 export interface ExecResult {
+  /** The exit code; null when the process was ended by a signal or the transport has none. */
   exitCode: number | null;
   /** The signal that ended a process (`"SIGTERM"`), when one did. (Called `signal` before 0.2.) */
   exitSignal?: string | null;
+  /** Everything written to standard output (the engine redacts and caps it). */
   stdout: string;
+  /** Everything written to standard error (the engine redacts and caps it). */
   stderr: string;
+  /** True when the work was ended because `timeoutMs` ran out. */
   timedOut?: boolean;
   /** SQL results (capped) and affected row count. */
   rows?: Record<string, unknown>[];
+  /** Rows affected by a SQL statement. */
   rowCount?: number;
 }
 
+/** An open connection to a target, from an infrastructure connector's `open`. */
 export interface ConnectionHandle {
+  /**
+   * Runs one step on the target. Throws a connector error (`RW_ERR_CONNECTOR_*`) when the transport
+   * fails; a command that ran and failed is a result with a non-zero `exitCode`, not a throw.
+   */
   exec(request: ExecRequest): Promise<ExecResult>;
   /** Returns the connection to its pool (or closes it). */
   release(): Promise<void>;
 }
 
+/**
+ * An infrastructure connector: opens connections to targets and runs runbook steps on them.
+ * `Credential` is the credential type it declared (see {@link CredentialOf}).
+ */
 export interface InfrastructureConnector<Credential = ResolvedCredential> {
+  /**
+   * Opens (or takes from a pool) a connection to the target; throws `RW_ERR_CONNECTOR_UNREACHABLE`,
+   * `_AUTH` or `_TIMEOUT` when it cannot.
+   */
   open(connection: ResolvedConnection<Credential>, options: OpenOptions): Promise<ConnectionHandle>;
   /** `options.redact` works as for `open`: what it registers is scrubbed from the result's message. */
   healthCheck(connection: ResolvedConnection<Credential>, options: OpenOptions): Promise<HealthResult>;
@@ -403,14 +495,23 @@ export interface InfrastructureConnector<Credential = ResolvedCredential> {
   close?(): Promise<void>;
 }
 
+/** The instance interface of each connector kind: what `create` returns. */
 export interface InstanceOf {
+  /** What a `monitoring` connector's `create` returns. */
   monitoring: MonitoringConnector;
+  /** What a `ticketing` connector's `create` returns. */
   ticketing: TicketingConnector;
+  /** What an `infrastructure` connector's `create` returns. */
   infrastructure: InfrastructureConnector;
+  /** What a `notifier` connector's `create` returns. */
   notifier: NotifierConnector;
 }
 
-/** What a notification is about: the engine events the notification service announces. */
+/**
+ * What a notification is about: the engine events the notification service announces.
+ *
+ * @experimental
+ */
 export type NotificationEvent =
   | "approval.requested"
   | "approval.reminder"
@@ -426,22 +527,34 @@ export type NotificationEvent =
 /**
  * One notification as a notifier receives it: plain data (no secret), already routed to this
  * channel. `approval` is set for the `approval.*` events.
+ *
+ * @experimental
  */
 export interface Notification {
+  /** The event the notification announces. */
   event: NotificationEvent;
   /** One line a person reads first. */
   title: string;
   /** A few plain-text lines of detail. */
   text: string;
+  /** How urgent it is, for channels that colour or route by it. */
   severity: "info" | "warning" | "critical";
   /** When the event happened (ISO 8601). */
   at: string;
+  /** The ticket it is about, when there is one. */
   ticketId?: number;
+  /** The session it is about, when there is one. */
   sessionId?: number;
+  /** The runbook involved, when there is one. */
   runbookKey?: string;
+  /** The ticket's environment, when known. */
   environment?: string;
   /** A link to the execution or approval on the dashboard, when the server knows its base URL. */
   url?: string;
+  /**
+   * The approval it is about (`approval.*` events): enough for a person to decide without opening
+   * the dashboard.
+   */
   approval?: {
     id: number;
     stepName: string;
@@ -456,7 +569,11 @@ export interface Notification {
   audience?: string;
 }
 
-/** Where a delivered notification landed on the remote side, when the channel says. */
+/**
+ * Where a delivered notification landed on the remote side, when the channel says.
+ *
+ * @experimental
+ */
 export interface NotificationReceipt {
   /** The channel's id of the message (Slack `channel:ts`), for later updates. */
   messageRef?: string;
@@ -466,12 +583,20 @@ export interface NotificationReceipt {
  * A notifier: delivers notifications to one channel (a webhook, Slack, e-mail, Teams). `send` is
  * called at least once per notification with the same `idempotencyKey`; a channel that can
  * deduplicate should pass it on.
+ *
+ * @experimental
  */
 export interface NotifierConnector {
+  /**
+   * Delivers one notification. Throws a connector error (`RW_ERR_CONNECTOR_*`, retryable or not)
+   * when the channel refuses it; the engine retries the retryable ones with the same
+   * `idempotencyKey`.
+   */
   send(
     notification: Notification,
     options: { idempotencyKey: string; signal: AbortSignal },
   ): Promise<NotificationReceipt | undefined>;
+  /** Checks the channel is reachable with the configured credentials. */
   healthCheck?(options: CallOptions): Promise<HealthResult>;
   /** One line, without secrets, saying where a notification goes. */
   describe?(notification: Notification): string;
@@ -496,11 +621,17 @@ export interface NotifierConnector {
    * makes it single-use and the person decides through the approval rules.
    */
   verifyLink?(token: string): NotifierLink;
+  /** Releases what the instance holds (pools, timers) when the engine closes. */
   close?(): Promise<void>;
 }
 
-/** What a verified approval link (an e-mail's signed link) points at. */
+/**
+ * What a verified approval link (an e-mail's signed link) points at.
+ *
+ * @experimental
+ */
 export interface NotifierLink {
+  /** The approval the link opens. */
   approvalId: number;
   /** The binding hash the message showed: a link to a changed step is refused. */
   bindingHash: string;
@@ -512,9 +643,15 @@ export interface NotifierLink {
   nonce: string;
 }
 
-/** A verified decision a person made on a notification (a chat button). */
+/**
+ * A verified decision a person made on a notification (a chat button).
+ *
+ * @experimental
+ */
 export interface NotifierInteraction {
+  /** The approval the person decided. */
   approvalId: number;
+  /** What they decided. */
   decision: "approve" | "reject";
   /** The binding hash the message showed: a decision on anything else is refused. */
   bindingHash: string;
@@ -531,6 +668,10 @@ export type InstanceFor<K extends ConnectorKind, C extends CredentialTypeMap> = 
   ? InfrastructureConnector<CredentialOf<C>>
   : InstanceOf[K];
 
+/**
+ * A connector declaration, as {@link defineConnector} returns it and the engine registers it. `K`
+ * is its kind, `S` its config schema, `C` its credential types.
+ */
 export interface ConnectorDefinition<
   K extends ConnectorKind = ConnectorKind,
   S extends z.ZodType = z.ZodType,
@@ -539,13 +680,21 @@ export interface ConnectorDefinition<
   // biome-ignore lint/suspicious/noExplicitAny: see above
   C extends CredentialTypeMap = any,
 > {
+  /** Which of the four kinds it is; decides the interface `create` returns. */
   kind: K;
   /** kebab-case; unique per kind. For monitoring connectors, the webhook source name. */
   name: string;
+  /** The connector's own version (semver), shown in the registry. */
   version: string;
   /** The @runwarden/core semver range this connector is built for. */
   sdk: string;
+  /** One line for people, shown in the Connectors tab. */
   description?: string;
+  /**
+   * The zod schema of its configuration; fields marked `secret()` are redacted from logs and sealed
+   * when stored. The engine parses `config` with it before `create` (`RW_ERR_PLUGIN_INVALID` when
+   * it does not parse, never quoting a value).
+   */
   configSchema: S;
   /** What it can do, from `connectorCapabilities` (the registry refuses other names). */
   capabilities: readonly ConnectorCapability<K>[];
@@ -584,6 +733,10 @@ export interface ConnectorDefinition<
    * @experimental
    */
   sampleWebhook?: () => { body: unknown; headers?: Readonly<Record<string, string>> };
+  /**
+   * Creates the live instance from the parsed config and the context; may be async. Return the
+   * interface of `kind` (see {@link InstanceOf}).
+   */
   create(config: z.output<S>, ctx: ConnectorContext): InstanceFor<K, C> | Promise<InstanceFor<K, C>>;
 }
 
@@ -603,6 +756,7 @@ export interface VendorSetupContext {
 
 /** One step of a vendor-side set-up: a sentence or two, and optionally a snippet to paste. */
 export interface VendorSetupStep {
+  /** One line naming the step (a sentence, no markup). */
   title: string;
   /** Plain text (no markup). */
   text?: string;
@@ -610,7 +764,26 @@ export interface VendorSetupStep {
   snippet?: { language: string; content: string };
 }
 
-/** Declares a connector. Returns the declaration, typed; the engine validates it on registration. */
+/**
+ * Declares a connector. Returns the declaration, typed and frozen; the engine validates it on
+ * registration (RW_ERR_PLUGIN_INVALID, RW_ERR_PLUGIN_VERSION_MISMATCH, RW_ERR_PLUGIN_DUPLICATE).
+ *
+ * @example
+ * ```ts
+ * export default defineConnector({
+ *   kind: "monitoring",
+ *   name: "grafana",
+ *   version: "1.0.0",
+ *   sdk: "^0.1.0",
+ *   configSchema: z.object({ token: secret(z.string().min(16)) }),
+ *   capabilities: ["webhook", "verify-webhook"],
+ *   create: (config, ctx) => ({
+ *     verifyWebhook: (req) => req.headers.authorization === `Bearer ${config.token}`,
+ *     parseWebhook: (req) => ({ tickets: toTickets(req.body), warnings: [] }),
+ *   }),
+ * });
+ * ```
+ */
 export function defineConnector<
   K extends ConnectorKind,
   S extends z.ZodType,
@@ -634,7 +807,9 @@ export interface NotConfigured {
 
 /** A connector and the config to create it with, as passed to `createEngine({ connectors })`. */
 export interface ConnectorRegistration {
+  /** The connector declaration to register. */
   connector: ConnectorDefinition<ConnectorKind, z.ZodType>;
+  /** Its configuration, parsed with the connector's `configSchema` before `create`. */
   config?: unknown;
   /**
    * Set instead of `config` when the host has no configuration for the connector yet: it is

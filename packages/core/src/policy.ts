@@ -1,11 +1,17 @@
 /** Who may do what, and the engine's tunable thresholds: supplied by the host. */
 
 export const roles = ["viewer", "operator", "approver", "admin"] as const;
+/**
+ * A role an actor may hold: `viewer`, `operator`, `approver` or `admin` (approving needs
+ * `approver` or `admin` by default).
+ */
 export type Role = (typeof roles)[number];
 
 /** Someone (or something) acting on the engine. `id` is recorded in the audit log. */
 export interface Actor {
+  /** Who it is: recorded in the audit log and on the records the actor creates or decides. */
   id: string;
+  /** What the actor may do. */
   roles: readonly Role[];
 }
 
@@ -28,6 +34,10 @@ export function excludedApprovers(approval: {
   return out;
 }
 
+/**
+ * The engine's access rule and tunable thresholds. Pass a partial one as `EngineOptions.policy`;
+ * {@link defaultPolicy} fills the rest.
+ */
 export interface Policy {
   /** A candidate at or above this score may auto-execute (if its runbook allows it). Default 0.5. */
   autoExecuteThreshold: number;
@@ -74,6 +84,7 @@ export interface Policy {
   autoExecuteResumeGraceMs: number;
 }
 
+/** The defaults of every {@link Policy} field (each field's comment states its default). */
 export const defaultPolicy: Policy = {
   autoExecuteThreshold: 0.5,
   suggestThreshold: 0.15,
@@ -95,7 +106,9 @@ export const defaultPolicy: Policy = {
 
 /** A clock the tests can drive. */
 export interface Clock {
+  /** The current time in milliseconds since the epoch. */
   now(): number;
 }
 
+/** The real clock (`Date.now()`). */
 export const systemClock: Clock = { now: () => Date.now() };

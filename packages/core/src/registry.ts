@@ -33,10 +33,15 @@ import { coreVersion } from "./version.js";
 
 /** What `GET /connectors/monitoring|ticketing|infrastructure` lists for one connector. */
 export interface ConnectorInfo {
+  /** The connector's kind. */
   kind: ConnectorKind;
+  /** The connector's name, unique per kind. */
   name: string;
+  /** The connector's own version. */
   version: string;
+  /** Its one-line description, or null. */
   description: string | null;
+  /** The capabilities it declares (see {@link connectorCapabilities}). */
   capabilities: readonly string[];
   /** Infrastructure connectors: the connection types they serve. */
   connectionTypes: readonly string[];
@@ -71,9 +76,11 @@ export interface ConnectorActivity {
   webhooks: number;
   /** When the last webhook or call failed, and why (never a secret). */
   lastErrorAt: string | null;
+  /** The last failure's message (never a secret); null when none. */
   lastError: string | null;
 }
 
+/** Options of the registry's `list`. */
 export interface ListConnectorsOptions {
   /** Run (or reuse a recent) health check of each connector that has one. Default true. */
   health?: boolean;
@@ -89,6 +96,7 @@ export interface ConnectorRegistry {
   register(registration: ConnectorDefinition | ConnectorRegistration): Promise<void>;
   /** Refuses further registrations (engine.start() calls it). */
   freeze(): void;
+  /** True once `freeze()` was called: `register` then throws RW_ERR_PLUGIN_FROZEN. */
   readonly frozen: boolean;
   /** True when a connector of this kind is registered and configured under this name. */
   has(kind: ConnectorKind, name: string): boolean;

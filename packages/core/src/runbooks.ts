@@ -26,6 +26,7 @@ export type { MatchOptions, MatchQuery, RunbookMatch } from "./analyzer/match-in
 
 /** The part of the audit log the runbooks API writes to. */
 export interface AuditRecorder {
+  /** Appends one audit event. */
   record(entry: {
     actor: string;
     action: string;
@@ -36,6 +37,7 @@ export interface AuditRecorder {
   }): Promise<unknown>;
 }
 
+/** Options of {@link RunbooksApi.create}. */
 export interface CreateRunbookOptions {
   /** Who uploads it: recorded as `createdBy` and in the audit log. */
   actor: Actor;
@@ -50,8 +52,11 @@ export interface CreateRunbookOptions {
   origin?: string;
 }
 
+/** What {@link RunbooksApi.create} stored. */
 export interface CreatedRunbook {
+  /** The stored runbook version. */
   runbook: RunbookRecord;
+  /** Its parsed plan. */
   plan: Runbook;
   /** The parser's warnings (the runbook loaded despite them). */
   warnings: Diagnostic[];
@@ -69,13 +74,19 @@ export interface LintedRunbook {
   diagnostics: Diagnostic[];
 }
 
+/** Who changes a runbook's status (approve, retire), for the policy and the audit log. */
 export interface LifecycleOptions {
+  /** The acting actor; approving needs one the policy lets approve. */
   actor: Actor;
+  /** Where the actor acted from, for the audit log. */
   origin?: string;
 }
 
+/** Filters of {@link RunbooksApi.list}. */
 export interface ListRunbooksQuery {
+  /** Only versions in this status. */
   status?: RunbookStatus;
+  /** Only versions of this key. */
   key?: string;
   /** Default 50, at most 500. */
   limit?: number;
@@ -83,12 +94,18 @@ export interface ListRunbooksQuery {
   cursor?: number;
 }
 
+/** One page of a keyset-paginated list. */
 export interface Page<T> {
+  /** The items of this page, in the list's order. */
   items: T[];
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: number | null;
 }
 
+/**
+ * `engine.runbooks`: store, lint, approve, retire and match Markdown runbooks, one version per
+ * revision of a key.
+ */
 export interface RunbooksApi {
   /** Parses and stores a runbook. Throws RW_ERR_RUNBOOK_INVALID with `details.diagnostics`. */
   create(markdown: string, options: CreateRunbookOptions): Promise<CreatedRunbook>;

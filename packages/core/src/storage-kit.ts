@@ -120,9 +120,13 @@ function invalid(field: string, message: string) {
 
 /** The fields the live-session key reads. */
 export interface LiveSessionFields {
+  /** The session's status. */
   status: string;
+  /** True for a dry run (never live). */
   dryRun: boolean;
+  /** The ticket fingerprint it remediates. */
   fingerprint: string;
+  /** The runbook key it runs. */
   runbookKey: string;
 }
 

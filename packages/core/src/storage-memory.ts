@@ -32,6 +32,7 @@ import {
   planIngest,
 } from "./storage-kit.js";
 
+/** Options of {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {
   /** Receives warnings (a failing signal listener); default silent. */
   logger?: Logger;

@@ -21,37 +21,60 @@ import type {
 
 /** A durable message for a ticketing system, delivered in order per ticket, at least once. */
 export interface OutboxItem {
+  /** Assigned by the store on insert. */
   id: number;
+  /** Optimistic concurrency: bumped by every write. */
   version: number;
   /** The ticketing connector it is for. */
   target: string;
+  /** The Runwarden ticket it is about; items of one ticket are delivered in order. */
   ticketId: number;
   /** A key that makes delivery idempotent on the remote side. */
   idempotencyKey: string;
+  /** What the item does on the remote side (a comment, a status change, …), as the sync names it. */
   kind: string;
+  /** What the delivery needs, plain data without secrets. */
   payload: Record<string, unknown>;
+  /** `pending` until `delivered`; `dead` after a non-retryable error or the last attempt. */
   status: "pending" | "delivered" | "dead";
+  /** Delivery attempts made so far. */
   attempts: number;
+  /** When the next attempt is due (ISO 8601). */
   nextAttemptAt: string;
+  /** The last delivery error, without secrets; null before any failure. */
   lastError: string | null;
+  /** When it was queued (ISO 8601). */
   createdAt: string;
 }
 
 /** What each collection holds. */
 export interface StoredTypes {
+  /** Tickets ({@link Ticket}). */
   tickets: Ticket;
+  /** Runbook versions ({@link RunbookRecord}). */
   runbooks: RunbookRecord;
+  /** Execution sessions ({@link ExecutionSession}). */
   sessions: ExecutionSession;
+  /** Steps of sessions ({@link StepRecord}). */
   steps: StepRecord;
+  /** Approval requests ({@link Approval}). */
   approvals: Approval;
+  /** Credentials, secrets sealed ({@link CredentialRecord}). */
   credentials: CredentialRecord;
+  /** Connections ({@link ConnectionRecord}). */
   connections: ConnectionRecord;
+  /** The audit log ({@link AuditEvent}), append-only. */
   audit: AuditEvent;
+  /** The ticket sync's outbox ({@link OutboxItem}). */
   outbox: OutboxItem;
+  /** HTTP API tokens, hashed ({@link ApiToken}). */
   tokens: ApiToken;
+  /** Named webhook sources ({@link WebhookSourceRecord}). */
   webhookSources: WebhookSourceRecord;
+  /** Connector configurations stored through the API ({@link ConnectorConfigRecord}). */
   connectorConfigs: ConnectorConfigRecord;
 }
+/** The name of a collection of the {@link Storage} port (`tickets`, `sessions`, …). */
 export type CollectionName = keyof StoredTypes;
 
 /**
@@ -73,6 +96,7 @@ export const indexedFields = {
   connectorConfigs: ["kind", "name"],
 } as const satisfies { [K in CollectionName]: readonly (keyof StoredTypes[K])[] };
 
+/** A field collection `C` can be filtered on in a {@link Where} (see {@link indexedFields}). */
 export type IndexedField<C extends CollectionName> = (typeof indexedFields)[C][number];
 
 /**
@@ -108,20 +132,28 @@ export type Where<C extends CollectionName> = {
     | { in: readonly StoredTypes[C][K][] };
 };
 
+/** What {@link Collection.find} returns: a filter, an order and a keyset page. */
 export interface Query<C extends CollectionName> {
+  /** Only documents matching every field given (see {@link Where}); absent: all. */
   where?: Where<C>;
   /** Ordered by id; `desc` lists newest first. */
   order?: "asc" | "desc";
   /** Keyset pagination: only ids after (asc) or before (desc) this one. */
   cursor?: number;
+  /** At most this many documents; absent: all. */
   limit?: number;
 }
 
+/**
+ * One collection of the {@link Storage} port: documents with an `id` and a `version` for optimistic
+ * concurrency.
+ */
 export interface Collection<C extends CollectionName> {
   /** Inserts one document; `version` starts at 1. */
   insert(doc: NewDoc<StoredTypes[C]>): Promise<StoredTypes[C]>;
   /** Inserts many documents in one transaction (all or none), ids in input order. */
   insertMany(docs: readonly NewDoc<StoredTypes[C]>[]): Promise<StoredTypes[C][]>;
+  /** The document with this id, or undefined. */
   get(id: number): Promise<StoredTypes[C] | undefined>;
   /**
    * Applies `changes` if the stored version is `expectedVersion`, and bumps the version.
@@ -131,7 +163,9 @@ export interface Collection<C extends CollectionName> {
   update(id: number, expectedVersion: number, changes: Changes<C>): Promise<StoredTypes[C]>;
   /** Deletes it (with a version check when given); false when it did not exist. */
   delete(id: number, expectedVersion?: number): Promise<boolean>;
+  /** The documents matching `query`, ordered by id. */
   find(query?: Query<C>): Promise<StoredTypes[C][]>;
+  /** How many documents match `where` (all when absent). */
   count(where?: Where<C>): Promise<number>;
 }
 
@@ -148,6 +182,7 @@ export type BatchWrite = {
 /** The stored document of each write of a batch, in input order. */
 export type BatchResult = StoredTypes[CollectionName];
 
+/** Options of {@link Storage.ingestTickets}. */
 export interface IngestOptions {
   /**
    * A repeat of a ticket in `foldableTicketStatuses` (open, or resolved) whose `lastSeenAt` is at
@@ -160,6 +195,7 @@ export interface IngestOptions {
   now: string;
 }
 
+/** What {@link Storage.ingestTickets} did with one input. */
 export interface IngestOutcome {
   /** The ticket as stored when the batch committed (inputs folded together share its final state). */
   ticket: Ticket;
@@ -167,13 +203,17 @@ export interface IngestOutcome {
   deduplicated: boolean;
 }
 
+/** Options of {@link Storage.claimSessions}. */
 export interface ClaimOptions {
   /** Who claims: one id per engine instance. */
   owner: string;
+  /** How long the claimed leases last, in milliseconds. */
   ttlMs: number;
+  /** The current time (ISO 8601): a lease expired before it is claimable. */
   now: string;
   /** Sessions in these statuses whose lease is absent or expired are claimable. */
   statuses: readonly SessionStatus[];
+  /** At most this many sessions are claimed. */
   limit: number;
 }
 
@@ -184,6 +224,10 @@ export interface ClaimOptions {
  * Topics are short `[a-z0-9_.:-]` names; payloads are small strings (PostgreSQL caps them near 8 KB).
  */
 export interface Signals {
+  /**
+   * Sends `payload` to every subscriber of `topic` (on every instance sharing the store); best
+   * effort.
+   */
   publish(topic: string, payload: string): Promise<void>;
   /** Returns an unsubscribe function. A listener may run before or after `publish` resolves. */
   subscribe(topic: string, listener: (payload: string) => void): () => void;
@@ -191,7 +235,9 @@ export interface Signals {
 
 /** Who holds a named lease and until when. */
 export interface LeaseHolder {
+  /** The instance holding it. */
   owner: string;
+  /** When the lease runs out unless renewed (ISO 8601). */
   expiresAt: string;
 }
 
@@ -215,22 +261,35 @@ export interface NamedLeases {
 /** The named value a lease is kept under. */
 export const leaseKey = (name: string) => `lease:${name}`;
 
+/**
+ * The storage port: everything the engine persists, behind one interface that the memory, SQLite
+ * and PostgreSQL stores implement. Every write checks versions; transactions are the store's.
+ */
 export interface Storage {
   /** "memory", "sqlite", "postgres", … */
   readonly kind: string;
   /** True when several engine instances may share this store. */
   readonly shared: boolean;
 
+  /** Tickets. */
   readonly tickets: Collection<"tickets">;
+  /** Runbook versions. */
   readonly runbooks: Collection<"runbooks">;
+  /** Execution sessions. */
   readonly sessions: Collection<"sessions">;
+  /** Steps of sessions. */
   readonly steps: Collection<"steps">;
+  /** Approval requests. */
   readonly approvals: Collection<"approvals">;
+  /** Credentials (secret fields sealed). */
   readonly credentials: Collection<"credentials">;
+  /** Connections. */
   readonly connections: Collection<"connections">;
   /** Append-only: `update` and `delete` throw `RW_ERR_STORAGE_APPEND_ONLY`. */
   readonly audit: Collection<"audit">;
+  /** The ticket sync's outbox. */
   readonly outbox: Collection<"outbox">;
+  /** HTTP API tokens (hashes only). */
   readonly tokens: Collection<"tokens">;
   /** Named webhook sources with their mappings (the generic webhook with a mapping). */
   readonly webhookSources: Collection<"webhookSources">;
@@ -271,15 +330,20 @@ export interface Storage {
   claimSessions(options: ClaimOptions): Promise<ExecutionSession[]>;
   /** Extends the lease if `owner` still holds it unexpired; false when it was lost or ran out. */
   renewLease(sessionId: number, owner: string, ttlMs: number, now: string): Promise<boolean>;
+  /** Gives up the session's lease if `owner` holds it (a session finished or paused). */
   releaseLease(sessionId: number, owner: string): Promise<void>;
 
   /** Small named values: pull cursors, schema facts. */
   getValue(key: string): Promise<string | undefined>;
+  /** Stores a small named value (overwrites). */
   setValue(key: string, value: string): Promise<void>;
 
+  /** Named leases for background work that runs on one instance at a time. */
   readonly leases: NamedLeases;
 
+  /** Cross-instance wake-up signals. */
   readonly signals: Signals;
 
+  /** Closes the store's connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -36,6 +36,7 @@ export interface Vault {
   rotate(newKey: string | Buffer): { previousKeyId: string | null; keyId: string };
 }
 
+/** The environment variable the vault reads its key from when `createEngine` is given none. */
 export const defaultVaultKeyEnv = "RUNWARDEN_MASTER_KEY";
 
 const algorithm = "aes-256-gcm";

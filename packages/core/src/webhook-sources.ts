@@ -36,47 +36,94 @@ export const WebhookSourceInput = MappingSpecSchema.extend({
   name: SourceName,
   description: z.string().max(1_000).default(""),
 });
+/**
+ * What {@link WebhookSourcesApi.create} takes: a kebab-case name, a description and the JSONata
+ * expressions.
+ *
+ * @experimental
+ */
 export type WebhookSourceInput = z.input<typeof WebhookSourceInput>;
 
 /** What `update` may change (the name is the source's identity and stays). */
 export const WebhookSourceChanges = MappingSpecSchema.partial().extend({
   description: z.string().max(1_000).optional(),
 });
+/**
+ * What {@link WebhookSourcesApi.update} may change.
+ *
+ * @experimental
+ */
 export type WebhookSourceChanges = z.input<typeof WebhookSourceChanges>;
 
 /** A mapping to try: the expressions of `WebhookSourceInput`. */
 export const WebhookMappingSpec = MappingSpecSchema;
+/**
+ * A mapping to try with {@link WebhookSourcesApi.tryMapping}.
+ *
+ * @experimental
+ */
 export type WebhookMappingSpec = z.input<typeof WebhookMappingSpec>;
 
-/** A source as the API shows it: never its token or the token's hash. */
+/**
+ * A source as the API shows it: never its token or the token's hash.
+ *
+ * @experimental
+ */
 export type WebhookSourceView = Omit<WebhookSourceRecord, "tokenHash">;
 
-/** A source with its token: returned once, by `create` and `rotateToken`. */
+/**
+ * A source with its token: returned once, by `create` and `rotateToken`.
+ *
+ * @experimental
+ */
 export interface WebhookSourceWithToken {
+  /** The source as the API shows it. */
   source: WebhookSourceView;
   /** Send it as `Authorization: Bearer <token>` or `X-Runwarden-Webhook-Token: <token>`. */
   token: string;
 }
 
-/** What a body maps to: the tickets it would create or resolve, and what was odd about it. */
+/**
+ * What a body maps to: the tickets it would create or resolve, and what was odd about it.
+ *
+ * @experimental
+ */
 export interface MappingResult {
+  /** The ticket inputs the body maps to, validated. */
   tickets: ValidTicketInput[];
+  /** What was mapped with a guess (an unknown severity, an ignored field). */
   warnings: string[];
 }
 
+/**
+ * Who acts on a webhook source, for the audit log.
+ *
+ * @experimental
+ */
 export interface WebhookSourceActorOptions {
+  /** The acting actor. */
   actor: Actor;
+  /** Where the actor acted from, for the audit log. */
   origin?: string;
 }
 
+/**
+ * `engine.webhookSources`: named webhook sources that map any JSON body to tickets with JSONata.
+ * @experimental
+ */
 export interface WebhookSourcesApi {
   /** Creates a source and its token (shown once). Names of monitoring connectors are refused. */
   create(input: WebhookSourceInput, options: WebhookSourceActorOptions): Promise<WebhookSourceWithToken>;
+  /** Every source, as the API shows it (no token). */
   list(): Promise<WebhookSourceView[]>;
   /** `RW_ERR_STORAGE_NOT_FOUND` when there is no such source. */
   get(name: string): Promise<WebhookSourceView>;
   /** Whether a source of this name exists. */
   has(name: string): Promise<boolean>;
+  /**
+   * Changes a source's description or expressions. Throws RW_ERR_STORAGE_NOT_FOUND for an unknown
+   * source, RW_ERR_INPUT_INVALID for changes that do not validate.
+   */
   update(
     name: string,
     changes: WebhookSourceChanges,
@@ -84,6 +131,7 @@ export interface WebhookSourcesApi {
   ): Promise<WebhookSourceView>;
   /** Replaces the token; the old one stops working at once. */
   rotateToken(name: string, options: WebhookSourceActorOptions): Promise<WebhookSourceWithToken>;
+  /** Deletes a source; its token stops working. Throws RW_ERR_STORAGE_NOT_FOUND. */
   remove(name: string, options: WebhookSourceActorOptions): Promise<void>;
   /** Runs a mapping on a body: the tickets it gives, or `RW_ERR_INPUT_MAPPING`. Stores nothing. */
   tryMapping(spec: WebhookMappingSpec, body: unknown, source?: string): Promise<MappingResult>;

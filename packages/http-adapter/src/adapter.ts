@@ -47,6 +47,7 @@ export interface GenericWebhookOptions {
 }
 
 export interface HttpAdapterOptions {
+  /** The engine whose API is served. */
   engine: Engine;
   /** Where the API is mounted in the host's URL space: routes are `${prefix}/api/v1/…`. Default "". */
   prefix?: string;
@@ -54,7 +55,9 @@ export interface HttpAdapterOptions {
   logger?: Logger;
   /** The API token store. Default: one over `engine.storage.tokens`. */
   tokens?: TokenStore;
+  /** How the built-in generic webhook is verified. */
   webhooks?: { generic?: GenericWebhookOptions };
+  /** Request size limits. */
   limits?: HttpLimits;
   /**
    * Key for signing `GET /events` stream tokens. Default: random per process (set it when several
@@ -97,6 +100,7 @@ export interface HttpAdapterOptions {
 export interface HostIdentity {
   /** Recorded as the actor in the audit log, approvals and sessions. */
   actor: string;
+  /** The roles the caller holds (they decide which routes it may call). */
   roles: readonly Role[];
 }
 
@@ -113,6 +117,7 @@ export interface HttpAdapter {
   readonly prefix: string;
   /** The root of the API: `${prefix}/api/v1`. */
   readonly basePath: string;
+  /** The API token store the adapter authenticates with. */
   readonly tokens: TokenStore;
   /** The OpenAPI 3.1 document, as served at `/api/v1/openapi.json`. */
   openapi(): Record<string, unknown>;

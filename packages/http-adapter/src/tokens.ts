@@ -11,13 +11,17 @@ export const tokenRoles = ["viewer", "operator", "approver", "admin"] as const s
 /** A token as the API lists it: never the hash, never the token. */
 export type TokenInfo = Omit<ApiToken, "tokenHash">;
 
+/** What {@link TokenStore.create} and `ensure` take. */
 export interface CreateTokenInput {
+  /** The actor the token acts as (recorded in the audit log). */
   actor: string;
+  /** The roles the token holds. */
   roles: readonly Role[];
   /** Who created it (an admin's actor), or null for the bootstrap token. */
   createdBy?: string | null;
 }
 
+/** The API tokens, stored as sha256 hashes (see {@link createTokenStore}). */
 export interface TokenStore {
   /** Creates a token; the returned `token` is the only time it is ever visible. */
   create(input: CreateTokenInput): Promise<{ token: string; info: TokenInfo }>;
@@ -26,6 +30,7 @@ export interface TokenStore {
    * inserts it the first time, leaves it alone afterwards. Idempotent across restarts.
    */
   ensure(token: string, input: CreateTokenInput): Promise<TokenInfo>;
+  /** Every token (revoked ones included), without hashes. */
   list(): Promise<TokenInfo[]>;
   /** The token with this id (revoked or not), or undefined. */
   get(id: number): Promise<TokenInfo | undefined>;
@@ -35,7 +40,9 @@ export interface TokenStore {
   verify(token: string): Promise<TokenInfo | undefined>;
 }
 
+/** Options of {@link createTokenStore}. */
 export interface TokenStoreOptions {
+  /** The clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
   /** How long a verified token is trusted without re-reading the store. Default 5 s. */
   cacheTtlMs?: number;
@@ -48,6 +55,7 @@ const maxTokenLength = 256;
 /** `lastUsedAt` is written at most this often per token. */
 const touchEveryMs = 60_000;
 
+/** The sha256 of a token, in hex: what is stored and compared. */
 export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }

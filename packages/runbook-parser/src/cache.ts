@@ -6,6 +6,7 @@ export function hashRunbook(markdown: string): string {
   return createHash("sha256").update(markdown, "utf8").digest("hex");
 }
 
+/** Options of {@link createRunbookCache}. */
 export interface RunbookCacheOptions {
   /** Most plans kept; the least recently used goes first. Default 10,000. */
   maxEntries?: number;
@@ -20,12 +21,26 @@ export interface RunbookCache {
   parse(markdown: string, options?: ParseOptions): Readonly<ParseResult>;
   /** The cached parse for a hash from {@link hashRunbook}, without the text. */
   get(hash: string, options?: ParseOptions): Readonly<ParseResult> | undefined;
+  /** True when a parse for this hash (and these options) is cached. */
   has(hash: string, options?: ParseOptions): boolean;
+  /** Forgets the parses of this hash (with and without `warningsAsErrors`). */
   delete(hash: string): void;
+  /** Forgets every cached parse. */
   clear(): void;
+  /** How many parses are cached. */
   readonly size: number;
 }
 
+/**
+ * Creates an in-memory LRU cache of parsed runbooks, keyed by {@link hashRunbook}. Throws a
+ * `RangeError` when `maxEntries` is not a whole number of 1 or more.
+ *
+ * @example
+ * ```ts
+ * const cache = createRunbookCache({ maxEntries: 500 });
+ * const { runbook, diagnostics } = cache.parse(markdown); // parsed once per distinct text
+ * ```
+ */
 export function createRunbookCache(options: RunbookCacheOptions = {}): RunbookCache {
   const maxEntries = options.maxEntries ?? 10_000;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {

@@ -7,12 +7,18 @@ const BRAND = Symbol.for("runwarden.error");
  * two copies of the library can coexist. Core's `RunwardenError` carries the same brand and code.
  */
 export class RunbookInvalidError extends Error {
+  /** Always `RW_ERR_RUNBOOK_INVALID`. */
   readonly code = "RW_ERR_RUNBOOK_INVALID" as const;
+  /** Always false: the same Markdown fails the same way. */
   readonly retryable = false;
   /** Every error diagnostic, in document order. */
   readonly diagnostics: readonly Diagnostic[];
   /** The same diagnostics, where core's errors keep their details. */
   readonly details: { readonly diagnostics: readonly Diagnostic[] };
+  /**
+   * The cross-copy brand (`Symbol.for("runwarden.error")`) that core's `isRunwardenError`
+   * recognises.
+   */
   readonly [BRAND] = true;
 
   constructor(diagnostics: readonly Diagnostic[]) {

@@ -34,6 +34,13 @@ const processor = remark().use(remarkFrontmatter, ["yaml"]).freeze();
 /**
  * Parses a Markdown runbook. Never throws: every problem, including input that is not a string,
  * is a diagnostic with a line, a column and a rule id.
+ *
+ * @example
+ * ```ts
+ * const { runbook, diagnostics } = parseRunbook(markdown);
+ * for (const d of diagnostics) console.error(`${d.line}:${d.column} ${d.ruleId} ${d.message}`);
+ * if (runbook) console.log(runbook.phases.main.map((step) => step.command));
+ * ```
  */
 export function parseRunbook(markdown: string, options: ParseOptions = {}): ParseResult {
   if (typeof markdown !== "string") {

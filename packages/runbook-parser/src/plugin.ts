@@ -14,6 +14,7 @@ declare module "vfile" {
   }
 }
 
+/** Options of {@link remarkRunbook}: the same as {@link parseRunbook}'s. */
 export type RemarkRunbookOptions = ParseOptions;
 
 /**

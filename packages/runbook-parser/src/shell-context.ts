@@ -76,7 +76,9 @@ export interface ShellPlaceholder {
   name: string;
   /** Offsets of `{{ … }}` in the analysed command. */
   start: number;
+  /** Offset just past the closing `}}`. */
   end: number;
+  /** The shell context the placeholder is in (bare word, quotes, here-document, …). */
   context: ShellContext;
   /** Whether a value may be substituted here. */
   allowed: boolean;
@@ -96,6 +98,7 @@ export interface ShellPlaceholder {
 
 /** What {@link analyzeShellTemplate} returns. */
 export interface ShellTemplateAnalysis {
+  /** Every placeholder, in order. */
   placeholders: ShellPlaceholder[];
   /** Template syntax problems (unclosed `{{`, …), as {@link tokenizeTemplate} reports them. */
   problems: TemplateProblem[];

@@ -16,7 +16,9 @@ export type TemplateToken =
 export interface TemplateProblem {
   /** Offset of the offending `{{` in the input. */
   start: number;
+  /** Offset just past the problem. */
   end: number;
+  /** What is wrong, in a sentence. */
   message: string;
 }
 

@@ -32,11 +32,15 @@ export type WindowsContext =
 
 /** One placeholder of a PowerShell or cmd step, and the verdict on it. */
 export interface WindowsPlaceholder {
+  /** The reference, such as `ticket.service`. */
   name: string;
   /** Offsets of `{{ … }}` in the analysed command. */
   start: number;
+  /** Offset just past the closing `}}`. */
   end: number;
+  /** The PowerShell or cmd context the placeholder is in. */
   context: WindowsContext;
+  /** Whether a value may be substituted here. */
   allowed: boolean;
   /** How an allowed value is written: wrapped in `'…'` (bare), or doubled inside the quotes it is in. */
   quoting: "bare" | "single";
@@ -50,8 +54,11 @@ export interface WindowsPlaceholder {
   message?: string;
 }
 
+/** What {@link analyzePowerShellTemplate} and {@link analyzeCmdTemplate} return. */
 export interface WindowsTemplateAnalysis {
+  /** Every placeholder, in order. */
   placeholders: WindowsPlaceholder[];
+  /** Template syntax problems (unclosed `{{`, …). */
   problems: TemplateProblem[];
 }
 

@@ -32,6 +32,7 @@ import { migrations } from "./internal/schema.js";
 import { PgSignals } from "./internal/signals.js";
 import { type Doc, PgTable, type Queryable } from "./internal/table.js";
 
+/** Options of {@link createPostgresStorage}. */
 export interface PostgresStorageOptions {
   /** `postgres://user:password@host:5432/database`; never logged or put in errors. */
   connectionString: string;

@@ -34,6 +34,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { migrations } from "./internal/schema.js";
 import { type Doc, type Row, SqliteTable, StatementCache } from "./internal/table.js";
 
+/** Options of {@link createSqliteStorage}. */
 export interface SqliteStorageOptions {
   /**
    * The database file, created if missing; `":memory:"` for a throwaway store. The file and its

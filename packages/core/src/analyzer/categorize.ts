@@ -5,6 +5,7 @@
 import { maskHosts } from "./entities.js";
 import type { AnalyzerStage } from "./stage.js";
 
+/** The categories the built-in categorize stage assigns, `other` when no rule fires. */
 export const categories = [
   "database",
   "disk",
@@ -16,6 +17,10 @@ export const categories = [
   "application",
   "other",
 ] as const;
+/**
+ * A ticket category: `database`, `disk`, `cpu`, `memory`, `network`, `certificate`, `security`,
+ * `application` or `other`.
+ */
 export type Category = (typeof categories)[number];
 
 interface Rule {

@@ -34,10 +34,16 @@ export interface AnalyzerOptions {
   stages?: AnalyzerStage[] | ((builtIn: AnalyzerStage[]) => AnalyzerStage[]) | undefined;
 }
 
+/** What {@link Analyzer.analyze} returns for one subject. */
 export interface AnalysisOutcome {
   /** The ticket's fields after normalization: what is stored. */
   ticket: AnalysisSubject;
+  /**
+   * The ticket's fingerprint (the source's, or one derived from its normalized fields): repeats of
+   * it fold into one ticket.
+   */
   fingerprint: string;
+  /** The analysis to store on the ticket. */
   analysis: Analysis;
 }
 
@@ -58,7 +64,12 @@ export interface KnownIdentity {
   normalizeNotes?: readonly string[];
 }
 
+/**
+ * The analysis pipeline: built-in stages (normalize, extract entities, fingerprint, categorize,
+ * match, decide) plus the host's.
+ */
 export interface Analyzer {
+  /** The stages in the order they run. */
   readonly stages: readonly AnalyzerStage[];
   /**
    * Runs every stage over a copy of the subject. A failing host stage is traced, not thrown.

@@ -47,11 +47,17 @@ export interface IndexablePlan {
 
 /** What a ticket is matched on. */
 export interface MatchQuery {
+  /** The ticket's title (matched on as words). */
   title: string;
+  /** The ticket's description (matched on as words). */
   description: string;
+  /** The ticket's service (a hard filter of `match.services`). */
   service: string;
+  /** The ticket's environment (a hard filter of `match.environments`). */
   environment: string;
+  /** The ticket's severity (a filter of `match.severities`). */
   severity: TicketSeverity;
+  /** The ticket's source (a filter of `match.sources`). */
   source: string;
   /**
    * Other ticket text that can name a technology but is not matched on as words: the string
@@ -62,7 +68,9 @@ export interface MatchQuery {
 
 /** A ranked candidate, plus whether its runbook allows auto-execution (front matter `auto_execute`). */
 export interface RunbookMatch {
+  /** The runbook, its score and the reasons for it. */
   candidate: RunbookCandidate;
+  /** True unless the runbook's front matter says `auto_execute: false`. */
   autoExecute: boolean;
   /**
    * Why this candidate must not run automatically whatever its score (a technology conflict, or
@@ -220,6 +228,7 @@ const weights = {
   conflictPenalty: 0.5,
 } as const;
 
+/** Options of a match: how many candidates to return and how many hits to score. */
 export interface MatchOptions {
   /** How many candidates to return. Default 5. */
   limit?: number;

@@ -76,8 +76,11 @@ export class KeyedSemaphore {
   }
 }
 
+/** The circuit breaker of a runbook: auto-execution of it pauses after consecutive failures. */
 export interface BreakerState {
+  /** True while auto-execution of the runbook is paused. */
   open: boolean;
+  /** Consecutive failed sessions of the runbook. */
   failures: number;
   /** ISO time the breaker closes again, when open. */
   until: string | null;

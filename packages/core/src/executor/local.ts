@@ -56,6 +56,10 @@ const LocalConfigSchema = z.object({
     .regex(/^([a-z_][a-z0-9_.-]*\$?|\d+(:\d+)?)$/i, "a user name or uid[:gid]")
     .optional(),
 });
+/**
+ * The options of the built-in `local` connector (steps on the engine's own host), as a host writes
+ * them.
+ */
 export type LocalConnectorConfig = z.input<typeof LocalConfigSchema>;
 
 /** argv for a step of each language; the script is always one argument. */

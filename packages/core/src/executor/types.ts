@@ -19,6 +19,7 @@ import type { BreakerState } from "./concurrency.js";
 import type { PreparedStep } from "./plan.js";
 import type { PreviewPlan } from "./start.js";
 
+/** Options of {@link ExecutionsApi.start}. */
 export interface StartOptions {
   /** Who starts it (recorded as `startedBy` and in the audit log). Default: the engine. */
   actor?: Actor;
@@ -35,14 +36,19 @@ export interface StartOptions {
 
 /** One step of a plan: what would run where, and who must approve it. */
 export interface PlanEntry {
+  /** Order within the session, over all phases. */
   index: number;
+  /** The phase the step belongs to. */
   phase: Phase;
+  /** The step's name, from the runbook. */
   name: string;
   /** The command as the runbook writes it. */
   command: string;
   /** The command as it would run; null when it cannot be rendered (see `error`). */
   rendered: string | null;
+  /** The step's language (`sh`, `sql`, `http`, …). */
   language: string;
+  /** The connection it would run on, as resolved; null when it could not be resolved (see `error`). */
   connection: {
     name: string;
     connectionType: string;
@@ -54,12 +60,19 @@ export interface PlanEntry {
     /** Where the connection came from: the step, the runbook, the ticket, or the default. */
     source: PreparedStep["connectionSource"];
   } | null;
+  /** True when the step waits for approval before it runs. */
   requiresApproval: boolean;
+  /** How many distinct approvals it needs (the policy's `requiredApprovals`). */
   approvalsRequired: number;
+  /** The step's risk, from the runbook. */
   severity: StepRecord["severity"];
+  /** Its timeout, in milliseconds (the runbook's, or the policy's default). */
   timeoutMs: number;
+  /** How many times a failed attempt is tried again, with backoff. */
   retries: number;
+  /** What a failure does to the session: stop it, go on, or roll back. */
   onFailure: "abort" | "continue" | "rollback";
+  /** True when the runbook says the step is safe to run again. */
   idempotent: boolean;
   /** Why the step could not be prepared (`CODE: message`), or null. */
   error: string | null;
@@ -70,34 +83,49 @@ export interface PlanEntry {
   compensates?: { index: number; name: string };
 }
 
+/** One line of a session's timeline, for people following it. */
 export interface TimelineEntry {
+  /** When it happened (ISO 8601). */
   at: string;
   /** `session.created`, `step.started`, `approval.approved`, `session.cancelled`, … */
   kind: string;
+  /** What happened, in a sentence (already redacted). */
   message: string;
+  /** Who did it, when a person or the engine acted. */
   actor?: string;
+  /** The step it is about, when there is one. */
   stepId?: number;
+  /** The approval it is about, when there is one. */
   approvalId?: number;
 }
 
 /** A session with everything a person needs to follow it. */
 export interface ExecutionDetail {
+  /** The session. */
   session: ExecutionSession;
+  /** Its steps, in order. */
   steps: StepRecord[];
+  /** Its approval requests, oldest first. */
   approvals: Approval[];
+  /** What happened, in order. */
   timeline: TimelineEntry[];
   /** Returned by `start()`: what the session will do (for a dry run, what it would do). */
   plan?: PlanEntry[];
 }
 
+/** Filters of {@link ExecutionsApi.list}. */
 export interface ListExecutionsQuery {
+  /** Only sessions for this ticket. */
   ticketId?: number;
+  /** Only sessions in this status. */
   status?: SessionStatus;
   /** Default 50, at most 500. */
   limit?: number;
+  /** Keyset pagination: the `nextCursor` of the previous page. */
   cursor?: number;
 }
 
+/** `engine.executions`: start, follow, cancel and list execution sessions. */
 export interface ExecutionsApi {
   /**
    * Starts a session of the runbook for the ticket (bound to that runbook version) and returns at
@@ -132,21 +160,31 @@ export interface ExecutionsApi {
   resetBreaker(runbookKey: string, options: { actor: Actor; origin?: string }): Promise<void>;
 }
 
+/** Filters of {@link ApprovalsApi.list}. */
 export interface ListApprovalsQuery {
+  /** Only approvals in this status (e.g. `pending`, the inbox). */
   status?: ApprovalStatus;
+  /** Only approvals of this session. */
   sessionId?: number;
+  /** Only approvals of this ticket's sessions. */
   ticketId?: number;
   /** Default 50, at most 500. */
   limit?: number;
+  /** Keyset pagination: the `nextCursor` of the previous page. */
   cursor?: number;
 }
 
+/** Who decides an approval, and why. */
 export interface DecisionOptions {
+  /** The deciding actor; must be allowed by `policy.canApprove`. */
   actor: Actor;
+  /** A note kept with the decision (a rejection's reason is shown on the ticket). */
   comment?: string;
+  /** Where the actor acted from, for the audit log. */
   origin?: string;
 }
 
+/** `engine.approvals`: list and decide the requests for approval of steps. */
 export interface ApprovalsApi {
   /** Newest first. */
   list(query?: ListApprovalsQuery): Promise<Page<Approval>>;

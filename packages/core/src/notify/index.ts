@@ -22,13 +22,23 @@ export { NotificationRule, notificationEvents, routeOf, ruleMatches } from "./ru
 /** The outbox target of a channel. */
 export const notifyTarget = (channel: string) => `notify:${channel}`;
 
-/** Tunables; every field has a default. */
+/**
+ * Tunables; every field has a default.
+ *
+ * @experimental
+ */
 export interface NotificationOptions {
+  /** The routing rules: which events go to which notifiers. */
   rules: readonly NotificationRule[];
+  /** Delivery attempts per notification before it is dead-lettered. Default 8. */
   maxAttempts?: number;
+  /** First wait between attempts, in milliseconds; grows with each retry. Default 1 s. */
   baseDelayMs?: number;
+  /** Longest wait between attempts, in milliseconds. Default 5 minutes. */
   maxDelayMs?: number;
+  /** How long one `send` may take before it is aborted, in milliseconds. Default 30 s. */
   deliveryTimeoutMs?: number;
+  /** How long a delivery worker's claim on an item lasts, in milliseconds. Default 60 s. */
   claimTtlMs?: number;
   /** Time between reminder/escalation/expiry sweeps. Default 30 s. */
   sweepIntervalMs?: number;
@@ -44,22 +54,39 @@ export interface NotificationOptions {
   manual?: boolean;
 }
 
+/**
+ * What a standalone notification service needs (the engine passes its own).
+ *
+ * @experimental
+ */
 export interface NotificationDeps {
+  /** The store the outbox is kept in. */
   storage: Storage;
+  /** The event bus to subscribe to. */
   events: EngineEvents;
+  /** A pino logger. */
   logger: Logger;
   /** The notifier of a channel (engine: the registry's lookup). */
   notifier(channel: string): NotifierConnector;
   /** Where deliveries are recorded: on the session (the timeline), else on the runbook. */
   audit?: AuditLog;
+  /** Aborted to stop the service's background work. */
   signal?: AbortSignal;
+  /** The clock (a fake one in tests). */
   clock?: SyncClock;
+  /** Random source for the retry jitter (a fixed one in tests). */
   random?: () => number;
 }
 
-/** A running notification service. */
+/**
+ * A running notification service.
+ *
+ * @experimental
+ */
 export interface NotificationService {
+  /** Subscribes to the events and starts the delivery workers and sweeps (unless `manual`). */
   start(): Promise<void>;
+  /** Stops the workers and sweeps; undelivered items stay in the outbox for the next start. */
   close(): Promise<void>;
   /** Delivers every due item of every channel; returns how many were delivered. */
   flush(): Promise<number>;

@@ -54,6 +54,12 @@ export const NotificationRule = z
   .refine((rule) => (rule.escalateAfterMinutes === undefined) === (rule.escalateTo === undefined), {
     message: "escalateAfterMinutes and escalateTo go together",
   });
+/**
+ * A notification routing rule: which events, environments, severities, runbooks and risks go to
+ * which `channels`, with optional reminders and escalation.
+ *
+ * @experimental
+ */
 export type NotificationRule = z.infer<typeof NotificationRule>;
 
 /** What a rule is matched against: the notification's facts. */

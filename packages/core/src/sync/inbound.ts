@@ -29,6 +29,7 @@ export interface InboundDeps {
   setStatus(ticketId: number, status: TicketStatus, reason: string): Promise<Ticket>;
 }
 
+/** What one inbound poll of the ticketing tool did. */
 export interface PollResult {
   /** Changes the connector returned. */
   changes: number;

@@ -61,8 +61,11 @@ export interface TicketSyncOptions {
 
 /** What the service works with: passed explicitly, so it runs (and is tested) without an engine. */
 export interface TicketSyncDeps {
+  /** The store the outbox is kept in. */
   storage: Storage;
+  /** The engine's event bus, subscribed to for what to sync. */
   events: EngineEvents;
+  /** A pino logger. */
   logger: Logger;
   /** The ticketing connector's instance. */
   connector: TicketingConnector;
@@ -88,6 +91,7 @@ export interface TicketSyncDeps {
 
 /** A running sync service. */
 export interface TicketSync {
+  /** The ticketing connector's name it syncs with. */
   readonly target: string;
   /** Subscribes to events, and starts the delivery worker and the inbound poll. Idempotent. */
   start(): Promise<void>;

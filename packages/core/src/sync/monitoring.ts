@@ -68,8 +68,11 @@ export interface MonitoringPollOptions {
 
 /** What the poller works with: passed explicitly, so it runs (and is tested) without an engine. */
 export interface MonitoringPollerDeps {
+  /** The store the outbox and the poll lease are kept in. */
   storage: Storage;
+  /** The engine's event bus, subscribed to for acknowledge and resolve. */
   events: EngineEvents;
+  /** A pino logger. */
   logger: Logger;
   /** The monitoring connector's instance. */
   connector: MonitoringConnector;
@@ -120,21 +123,28 @@ export const MonitoringSourceStatus = z.object({
   /** Acknowledge and resolve calls that gave up (dead outbox rows). */
   deadActions: z.number().int(),
 });
+/** One monitoring source's poller state, as `GET /connectors/monitoring` shows it. */
 export type MonitoringSourceStatus = z.infer<typeof MonitoringSourceStatus>;
 
 /** What one `poll()` did. */
 export interface MonitoringPollResult {
   /** `pulled`; or why nothing was pulled: another instance holds the lease, or it is not due. */
   outcome: "pulled" | "failed" | "leased-elsewhere" | "not-due" | "disabled";
+  /** Alerts the pull returned. */
   alerts: number;
+  /** Tickets the pull created. */
   created: number;
+  /** Alerts folded into open tickets. */
   deduplicated: number;
+  /** Tickets the pull resolved. */
   resolved: number;
+  /** The error of a failed pull (`RW_ERR_…: message`). */
   error?: string;
 }
 
 /** A running monitoring poller for one source. */
 export interface MonitoringPoller {
+  /** The monitoring connector's name. */
   readonly source: string;
   /** Subscribes to events and, unless manual or disabled, starts the poll and delivery loops. Idempotent. */
   start(): Promise<void>;
@@ -146,6 +156,7 @@ export interface MonitoringPoller {
   flush(): Promise<number>;
   /** Resolves once every event received so far is in the outbox. */
   settled(): Promise<void>;
+  /** The poller's state now. */
   status(): Promise<MonitoringSourceStatus>;
 }
 

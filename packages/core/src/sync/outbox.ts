@@ -17,8 +17,11 @@ import type { OutboxItem, Storage } from "../storage.js";
 
 /** Timers the sync service schedules on; the testkit's fake clock fits. */
 export interface SyncClock {
+  /** The current time, in milliseconds since the epoch. */
   now(): number;
+  /** Schedules `callback` after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels a scheduled callback. */
   clearTimeout(handle: unknown): void;
 }
 

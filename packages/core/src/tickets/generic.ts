@@ -23,6 +23,7 @@ export const GenericWebhookTicket = z.object({
   meta_data: z.record(z.string(), z.unknown()).optional(),
   received_at: z.string().optional(),
 });
+/** The JSON the built-in `generic` webhook takes (snake_case); see the schema. */
 export type GenericWebhookTicket = z.infer<typeof GenericWebhookTicket>;
 
 /** The generic ticket's fields: any other key of a body is ignored, with a warning. */

@@ -149,6 +149,7 @@ function lookup(labels: Labels, key: string): string | undefined {
 
 /** A severity read from labels, and which label said so. */
 export interface LabelSeverity {
+  /** The severity the label mapped to. */
   severity: TicketSeverity;
   /** The label key that gave it. */
   label: string;

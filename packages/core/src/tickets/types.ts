@@ -10,6 +10,7 @@ import type { Page } from "../runbooks.js";
 
 export type { CsvSource } from "../internal/csv.js";
 
+/** Options of {@link TicketsApi.ingest}. */
 export interface IngestTicketOptions {
   /** Start the matched runbook when analysis decides `auto_execute`. Default true. */
   autoExecute?: boolean;
@@ -22,6 +23,7 @@ export interface IngestTicketOptions {
 
 /** `ingestMany`'s options: `submittedBy` for all inputs, or one per input (a group commit). */
 export interface IngestManyOptions extends Omit<IngestTicketOptions, "submittedBy"> {
+  /** One actor for all inputs, or one per input (null or absent: none named). */
   submittedBy?: string | readonly (string | null | undefined)[];
 }
 
@@ -31,19 +33,27 @@ export interface WebhookIngestOptions {
   submittedBy?: string;
 }
 
+/** What {@link TicketsApi.ingest} did with one input. */
 export interface IngestResult {
+  /** The ticket as stored, with its analysis. */
   ticket: Ticket;
   /** True when the input was folded into an open ticket (occurrences + 1). */
   deduplicated: boolean;
 }
 
+/** Running counts of a CSV import. */
 export interface ImportProgress {
+  /** Data rows read so far. */
   rows: number;
+  /** Rows stored as new tickets. */
   imported: number;
+  /** Rows folded into an existing ticket (a repeat of its fingerprint). */
   deduplicated: number;
+  /** Rows refused (see `errors`). */
   rejected: number;
 }
 
+/** Options of {@link TicketsApi.importCsv}. */
 export interface CsvImportOptions {
   /** Start matched runbooks that analysis decides to auto-execute. Default false. */
   autoExecute?: boolean;
@@ -69,6 +79,7 @@ export interface CsvRowError {
   row: number;
   /** 1-based line of the file where the row starts (the header is line 1). */
   line: number;
+  /** Why the row was refused, naming the field. */
   reason: string;
 }
 
@@ -86,10 +97,13 @@ export interface CsvRowOutcome {
   row: number;
   /** 1-based line of the file where the row starts (the header is line 1). */
   line: number;
+  /** The ticket the row was stored as or folded into. */
   ticketId: number;
+  /** What became of the row. */
   outcome: CsvRowOutcomeKind;
 }
 
+/** What {@link TicketsApi.importCsv} did with a file: the final counts and the refused rows. */
 export interface CsvImportResult extends ImportProgress {
   /** The first `maxErrors` refused rows. */
   errors: CsvRowError[];
@@ -111,16 +125,21 @@ export interface CsvBacktestOptions {
 
 /** One step of a backtest row's plan. */
 export interface CsvBacktestStep {
+  /** The phase the step belongs to. */
   phase: string;
+  /** The step's name. */
   name: string;
   /** The command as the runbook writes it. */
   command: string;
   /** The command as it would have run for this row; null when it cannot be rendered (`error`). */
   rendered: string | null;
+  /** The step's language (`sh`, `sql`, …). */
   language: string;
   /** The step would have waited for approval (with this many approvers). */
   requiresApproval: boolean;
+  /** How many approvals it would have needed. */
   approvalsRequired: number;
+  /** The step's risk (`safe` … `high_risk`). */
   severity: string;
   /** The connection it would have used, by name, or null. */
   connection: string | null;
@@ -130,15 +149,21 @@ export interface CsvBacktestStep {
 
 /** One CSV row of a backtest: what analysis decided and the plan that would have run. */
 export interface CsvBacktestRow {
+  /** 1-based data row number. */
   row: number;
+  /** 1-based line of the file where the row starts. */
   line: number;
   /** `planned` (a runbook chosen: its plan), `unmatched` (no runbook) or `rejected` (a bad row). */
   status: "planned" | "unmatched" | "rejected";
+  /** The row's title; null for a row refused before it was read. */
   title: string | null;
+  /** What analysis decided; null for a refused row. */
   decision: "auto_execute" | "suggest" | "none" | null;
   /** The decision's reason, or the rejection's. */
   reason: string;
+  /** The runbook chosen; null when none was. */
   runbook: { id: number; key: string; title: string; revision: number; status: string } | null;
+  /** The plan that would have run, in order; empty when no runbook was chosen. */
   steps: CsvBacktestStep[];
 }
 
@@ -152,6 +177,7 @@ export interface CsvBacktestResult {
   truncated: boolean;
 }
 
+/** What {@link TicketsApi.ingestWebhook} did with one webhook request. */
 export interface WebhookResult {
   /** Tickets created or folded into, in payload order. */
   tickets: IngestResult[];
@@ -161,14 +187,22 @@ export interface WebhookResult {
   warnings: string[];
 }
 
+/** Filters of {@link TicketsApi.list}. */
 export interface ListTicketsQuery {
+  /** Only tickets in this status (or any of these). */
   status?: TicketStatus | readonly TicketStatus[];
+  /** Only tickets from this source (`csv`, `alertmanager`, …). */
   source?: string;
   /** Default 50, at most 500. */
   limit?: number;
+  /** Keyset pagination: the `nextCursor` of the previous page. */
   cursor?: number;
 }
 
+/**
+ * `engine.tickets`: bring tickets in (one by one, in bulk, from CSV, from webhooks), backtest CSV
+ * files and list them.
+ */
 export interface TicketsApi {
   /**
    * Validates, analyzes and stores one ticket. Throws RW_ERR_INPUT_INVALID listing every bad
