@@ -149,6 +149,11 @@ export interface FakeSsmOptions {
    * machines); without it a PowerShell command fails.
    */
   powershell?: (commands: string[]) => { stdout: string; stderr: string; failed?: boolean };
+  /**
+   * Gives each command the caller's session token as $CALLER_SESSION_TOKEN (a leak no real
+   * instance has: it lets a test prove core redacts run-time secrets from step output).
+   */
+  exposeCallerSessionToken?: boolean;
   /** Access keys that are denied DescribeInstanceInformation (AccessDeniedException). */
   deniedDescribe?: readonly string[];
 }
@@ -156,7 +161,13 @@ export interface FakeSsmOptions {
 export interface FakeSsm {
   endpoint: string;
   /** Every request: its operation, body and the access key id that signed it. */
-  requests: { operation: string; body: Record<string, unknown>; accessKeyId: string }[];
+  requests: {
+    operation: string;
+    body: Record<string, unknown>;
+    accessKeyId: string;
+    /** The X-Amz-Security-Token a temporary key signed with. */
+    sessionToken?: string;
+  }[];
   /** Requests or responses that did not conform to the service model (a test asserts none). */
   violations: string[];
   invocations: Map<string, Invocation>;
@@ -192,8 +203,12 @@ export async function startFakeSsm(options: FakeSsmOptions): Promise<FakeSsm> {
   }
 
   function start(inv: Invocation, commands: string[], timeoutSeconds: number, cwd: string | undefined): void {
+    const sessionToken = requests.at(-1)?.sessionToken;
     const child = spawn("sh", ["-c", commands.join("\n")], {
       stdio: ["ignore", "pipe", "pipe"],
+      ...(options.exposeCallerSessionToken && sessionToken
+        ? { env: { ...process.env, CALLER_SESSION_TOKEN: sessionToken } }
+        : {}),
       ...(cwd ? { cwd } : {}),
       detached: true,
     });
@@ -426,7 +441,8 @@ export async function startFakeSsm(options: FakeSsmOptions): Promise<FakeSsm> {
       } catch {
         return fail(res, 400, "SerializationException", "the body is not JSON");
       }
-      requests.push({ operation, body, accessKeyId });
+      const sessionToken = req.headers["x-amz-security-token"] as string | undefined;
+      requests.push({ operation, body, accessKeyId, ...(sessionToken ? { sessionToken } : {}) });
       const problems = validateShape(model, model.operations[operation]!.input.shape, body);
       if (problems.length > 0) {
         violations.push(...problems.map((p) => `request ${operation}: ${p}`));
