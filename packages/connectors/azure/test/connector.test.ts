@@ -355,12 +355,19 @@ describe("azureConnector credentials: certificate service principal and managed 
   });
 
   it("is refused (RW_ERR_CONNECTOR_AUTH) for an unregistered certificate or a key that did not make the registered one, keys kept out", async () => {
-    for (const pem of [`${other.key}${other.cert}`, `${other.key}${registered.cert}`]) {
+    const thumbprint = (pem: string) =>
+      createHash("sha256").update(new X509Certificate(pem).raw).digest("base64url");
+    for (const [pem, named] of [
+      [`${other.key}${other.cert}`, thumbprint(other.cert)],
+      // The registered certificate's thumbprint, a signature its key did not make.
+      [`${other.key}${registered.cert}`, thumbprint(registered.cert)],
+    ] as const) {
       const error = await rejection(
         instance.open(certificateConnection(pem), { signal: AbortSignal.timeout(10_000) }),
       );
       expect(error.code).toBe("RW_ERR_CONNECTOR_AUTH");
       expect(error.message).toContain("AADSTS700027");
+      expect(fake.assertions.at(-1)?.header["x5t#S256"]).toBe(named);
       const keyBody = other.key.split("\n")[1]!;
       expect(JSON.stringify([error.message, error.details, logs])).not.toContain(keyBody);
     }
