@@ -390,6 +390,7 @@ describe("awsConnector", () => {
     expect(health).toMatchObject({ ok: true });
     expect(health.message).toContain("arn:aws:");
     expect(health.message).toContain("ssm:SendCommand (SSM has no dry run)");
+    expect(health.message).toContain("autoscaling:StartInstanceRefresh (Auto Scaling has no dry run)");
     expect(fake.requests.at(-1)).toMatchObject({
       operation: "DescribeInstanceInformation",
       body: { Filters: [{ Key: "InstanceIds", Values: [web1, web2] }] },
