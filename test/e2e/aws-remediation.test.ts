@@ -30,6 +30,7 @@ describe("EC2 remediation (engine → aws connector → STS, EC2, SSM)", () => {
   let fake: FakeSsm;
   let engine: Engine;
   let instanceId: string;
+  let credentialId: number;
 
   beforeAll(async () => {
     moto = await startMoto();
@@ -38,6 +39,7 @@ describe("EC2 remediation (engine → aws connector → STS, EC2, SSM)", () => {
       accessKeys: [],
       acceptTemporaryKeys: true,
       instances: { [instanceId]: "Online" },
+      exposeCallerSessionToken: true,
     });
   }, 60_000);
   afterAll(async () => {
@@ -63,6 +65,7 @@ describe("EC2 remediation (engine → aws connector → STS, EC2, SSM)", () => {
       },
       { actor: sreLead },
     );
+    credentialId = credential.id;
     await engine.connections.create(
       {
         name: "aws-prod",
@@ -118,6 +121,59 @@ describe("EC2 remediation (engine → aws connector → STS, EC2, SSM)", () => {
     expect(send?.accessKeyId).toMatch(/^ASIA/);
     expect(fake.violations).toEqual([]);
     expect(JSON.stringify(detail)).not.toContain(SECRET_KEY);
+  });
+
+  it("redacts the assumed role's session token from a step's output", async () => {
+    const probe = `---
+id: session-token-probe
+version: 1
+status: approved
+match:
+  sources: [cloudwatch]
+connection: aws-probe
+timeout: 5m
+auto_execute: false
+---
+
+# Session token probe
+
+## Main Steps
+
+\`\`\`sh {name=leak severity=safe timeout=1m}
+echo "caller token: $CALLER_SESSION_TOKEN"
+\`\`\`
+`;
+    await engine.connections.create(
+      {
+        name: "aws-probe",
+        connectionType: "aws",
+        credentialId,
+        environment: "prod",
+        options: {
+          region: "eu-west-1",
+          endpoints: { ec2: moto.endpoint, sts: moto.endpoint, ssm: fake.endpoint },
+          instance_ids: [instanceId],
+        },
+      },
+      { actor: sreLead },
+    );
+    const { runbook } = await engine.runbooks.create(probe, { actor: sreLead, status: "approved" });
+    const { ticket } = await engine.tickets.ingest({
+      title: "probe",
+      severity: "low",
+      environment: "prod",
+      service: "web",
+      source: "cloudwatch",
+      externalId: "aws-e2e-3",
+    });
+    const { session } = await engine.executions.start(ticket.id, runbook.id, { actor: alice });
+    await engine.executions.settled(session.id);
+    const detail = await engine.executions.get(session.id);
+    const token = fake.requests.find((r) => r.operation === "SendCommand")?.sessionToken;
+    expect(token).toMatch(/.{40,}/);
+    // The command printed the token on the instance; what the engine kept has it redacted.
+    expect(detail.steps[0]?.stdout).toBe("caller token: ***\n");
+    expect(JSON.stringify(detail)).not.toContain(token!);
   });
 
   it("refuses a hostile instance id as an instance id: nothing reaches AWS", async () => {

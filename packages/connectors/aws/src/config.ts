@@ -37,7 +37,14 @@ const tagText = z
   .regex(/^[^\u0000-\u001f\u007f]*$/, "must not hold control characters");
 
 /** The step actions (`action:` in an aws step). */
-export const awsActions = ["run-command", "reboot", "stop", "start", "describe-status"] as const;
+export const awsActions = [
+  "run-command",
+  "reboot",
+  "stop",
+  "start",
+  "describe-status",
+  "instance-refresh",
+] as const;
 
 /** A step action. */
 export type AwsAction = (typeof awsActions)[number];
@@ -70,7 +77,10 @@ export const awsConnectionOptionsSchema = z.strictObject({
   /** An endpoint for every service (a VPC endpoint, or an emulator in tests). */
   endpoint: endpoint.optional(),
   /** Per-service endpoints, overriding `endpoint`. */
-  endpoints: z.strictObject({ ec2: endpoint, ssm: endpoint, sts: endpoint }).partial().optional(),
+  endpoints: z
+    .strictObject({ ec2: endpoint, ssm: endpoint, sts: endpoint, autoscaling: endpoint })
+    .partial()
+    .optional(),
   /**
    * The actions this connection's steps use: the health check dry-runs each one EC2 can dry-run
    * (on `instance_ids`) and checks the SSM agent of each target for `run-command`. Default all.

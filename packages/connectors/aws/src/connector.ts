@@ -16,6 +16,7 @@ import {
   rwError,
 } from "@runwarden/core";
 import { type AwsConfig, type AwsConnection, awsConfigSchema, awsCredentialTypes } from "./config.js";
+import { runInstanceRefresh } from "./internal/autoscaling.js";
 import { type AwsClients, openClients } from "./internal/client.js";
 import { runEc2Step } from "./internal/ec2.js";
 import { abortError } from "./internal/errors.js";
@@ -73,6 +74,18 @@ const awsConnector = defineConnector({
           { details: { reason: "read-only", action: parsed.step.action } },
         );
       const step = parsed.kind === "step" ? parsed.step : undefined;
+      if (step?.action === "instance-refresh") {
+        logger.debug({ action: step.action }, "aws step");
+        const result = await runInstanceRefresh(clients, step, {
+          signal: request.signal,
+          requestTimeoutMs: config.requestTimeoutMs,
+          waitTimeoutMs: request.timeoutMs ?? step.timeout ?? config.waitTimeoutMs,
+          pollIntervalMs: config.pollIntervalMs,
+        });
+        if (result.stdout) request.onOutput?.("stdout", result.stdout);
+        if (result.stderr) request.onOutput?.("stderr", result.stderr);
+        return result;
+      }
       const instances = await resolveTargets(
         clients,
         step?.instances,
@@ -95,14 +108,18 @@ const awsConnector = defineConnector({
           onOutput: request.onOutput,
         });
       }
-      const result = await runEc2Step(clients, step, {
-        instances,
-        signal: request.signal,
-        requestTimeoutMs: Math.min(config.requestTimeoutMs, request.timeoutMs ?? config.requestTimeoutMs),
-        waitTimeoutMs:
-          request.timeoutMs ?? ("timeout" in step && step.timeout ? step.timeout : config.waitTimeoutMs),
-        pollIntervalMs: config.pollIntervalMs,
-      });
+      const result = await runEc2Step(
+        clients,
+        step as Exclude<AwsStep, { action: "run-command" | "instance-refresh" }>,
+        {
+          instances,
+          signal: request.signal,
+          requestTimeoutMs: Math.min(config.requestTimeoutMs, request.timeoutMs ?? config.requestTimeoutMs),
+          waitTimeoutMs:
+            request.timeoutMs ?? ("timeout" in step && step.timeout ? step.timeout : config.waitTimeoutMs),
+          pollIntervalMs: config.pollIntervalMs,
+        },
+      );
       if (request.onOutput) {
         if (result.stdout) request.onOutput("stdout", result.stdout);
         if (result.stderr) request.onOutput("stderr", result.stderr);

@@ -1,10 +1,12 @@
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { createTestContext, testConnector } from "@runwarden/connector-testkit";
-import type { ExecRequest, InfrastructureConnector, ResolvedConnection } from "@runwarden/core";
+import type { ExecRequest, InfrastructureConnector, ResolvedConnection, Ticket } from "@runwarden/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderCommand } from "../../../core/src/executor/templates.js";
 import awsConnector from "../src/index.js";
 import { type FakeSsm, startFakeSsm } from "./fake-ssm.js";
 import { type Moto, startMoto } from "./moto.js";
+import { writeOutputOnly } from "./powershell-literal.js";
 
 const ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE";
 const SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -35,11 +37,20 @@ const web1 = await launch({ Role: "web", Env: "test" });
 const web2 = await launch({ Role: "web", Env: "test" });
 const db = await launch({ Role: "db" });
 const lost = await launch({ Role: "lost" });
+const win = await launch({ Role: "iis" });
 
 const fake: FakeSsm = await startFakeSsm({
   accessKeys: [ACCESS_KEY],
   acceptTemporaryKeys: true,
-  instances: { [web1]: "Online", [web2]: "Online", [db]: "Online", [lost]: "ConnectionLost" },
+  instances: {
+    [web1]: "Online",
+    [web2]: "Online",
+    [db]: "Online",
+    [lost]: "ConnectionLost",
+    [win]: "Online",
+  },
+  windows: [win],
+  powershell: writeOutputOnly,
 });
 afterAll(async () => {
   await fake.close();
@@ -236,6 +247,37 @@ describe("awsConnector", () => {
     });
   });
 
+  it("runs a powershell step on a Windows instance with AWS-RunPowerShellScript; a ticket value reaches it only as one quoted literal", async () => {
+    const hostile = "W3SVC'; Stop-Computer -Force; \u2018$env:AWS_SECRET_ACCESS_KEY";
+    const ticket = { id: 7, title: "IIS down", metaData: { service: hostile } } as unknown as Ticket;
+    const { command } = renderCommand("Write-Output {{ticket.metaData.service}}", "powershell", {
+      ticket,
+      vars: {},
+    });
+    expect(command).toBe(
+      "Write-Output 'W3SVC''; Stop-Computer -Force; \u2018\u2018$env:AWS_SECRET_ACCESS_KEY'",
+    );
+    const result = await exec(req(command, "powershell"), connection({ options: { instance_ids: [win] } }));
+    const send = fake.requests.filter((r) => r.operation === "SendCommand").at(-1)!;
+    expect(send.body).toMatchObject({
+      DocumentName: "AWS-RunPowerShellScript",
+      InstanceIds: [win],
+      Parameters: { commands: [command] },
+    });
+    // The Windows instance's stand-in ran the line: the value came back whole, as one literal.
+    expect(result).toMatchObject({ exitCode: 0, stdout: `${hostile}\n` });
+    expect(fake.violations).toEqual([]);
+  });
+
+  it("refuses a sh step on a Windows instance as SSM does (UnsupportedPlatformType)", async () => {
+    await expect(
+      exec(req("echo hi", "sh"), connection({ options: { instance_ids: [win] } })),
+    ).rejects.toMatchObject({
+      code: "RW_ERR_CONNECTOR_REJECTED",
+      details: { reason: "UnsupportedPlatformType" },
+    });
+  });
+
   it("runs an aws run-command step on the instance it names, its commands a list", async () => {
     const result = await exec(
       req(`action: run-command\ninstance_id: "${db}"\ncommands:\n  - echo one\n  - echo two`, "aws"),
@@ -335,9 +377,10 @@ describe("awsConnector", () => {
     expect(result).toMatchObject({ exitCode: 0, stdout: "as role\n" });
     const send = fake.requests.filter((r) => r.operation === "SendCommand").at(-1)!;
     expect(send.accessKeyId).toMatch(/^ASIA/);
-    // The session's secret key and token were handed to redaction.
+    // The session's secret key and token were handed to redaction: the very token SSM saw.
     expect(redacted.length).toBeGreaterThanOrEqual(2);
-    expect(redacted.some((v) => v.length > 100)).toBe(true);
+    expect(send.sessionToken).toBeDefined();
+    expect(redacted).toContain(send.sessionToken);
   });
 
   it("health: proves the credential with GetCallerIdentity, dry-runs the EC2 actions and checks the SSM agents", async () => {
@@ -347,6 +390,7 @@ describe("awsConnector", () => {
     expect(health).toMatchObject({ ok: true });
     expect(health.message).toContain("arn:aws:");
     expect(health.message).toContain("ssm:SendCommand (SSM has no dry run)");
+    expect(health.message).toContain("autoscaling:StartInstanceRefresh (Auto Scaling has no dry run)");
     expect(fake.requests.at(-1)).toMatchObject({
       operation: "DescribeInstanceInformation",
       body: { Filters: [{ Key: "InstanceIds", Values: [web1, web2] }] },

@@ -142,6 +142,18 @@ export interface FakeSsmOptions {
   acceptTemporaryKeys?: boolean;
   /** Managed instances and their agent's PingStatus. */
   instances: Record<string, "Online" | "ConnectionLost">;
+  /** Instances that are Windows (default Linux): they take AWS-RunPowerShellScript only. */
+  windows?: readonly string[];
+  /**
+   * Runs a Windows instance's PowerShell lines (a test's stand-in: no PowerShell on these
+   * machines); without it a PowerShell command fails.
+   */
+  powershell?: (commands: string[]) => { stdout: string; stderr: string; failed?: boolean };
+  /**
+   * Gives each command the caller's session token as $CALLER_SESSION_TOKEN (a leak no real
+   * instance has: it lets a test prove core redacts run-time secrets from step output).
+   */
+  exposeCallerSessionToken?: boolean;
   /** Access keys that are denied DescribeInstanceInformation (AccessDeniedException). */
   deniedDescribe?: readonly string[];
 }
@@ -149,7 +161,13 @@ export interface FakeSsmOptions {
 export interface FakeSsm {
   endpoint: string;
   /** Every request: its operation, body and the access key id that signed it. */
-  requests: { operation: string; body: Record<string, unknown>; accessKeyId: string }[];
+  requests: {
+    operation: string;
+    body: Record<string, unknown>;
+    accessKeyId: string;
+    /** The X-Amz-Security-Token a temporary key signed with. */
+    sessionToken?: string;
+  }[];
   /** Requests or responses that did not conform to the service model (a test asserts none). */
   violations: string[];
   invocations: Map<string, Invocation>;
@@ -185,8 +203,12 @@ export async function startFakeSsm(options: FakeSsmOptions): Promise<FakeSsm> {
   }
 
   function start(inv: Invocation, commands: string[], timeoutSeconds: number, cwd: string | undefined): void {
+    const sessionToken = requests.at(-1)?.sessionToken;
     const child = spawn("sh", ["-c", commands.join("\n")], {
       stdio: ["ignore", "pipe", "pipe"],
+      ...(options.exposeCallerSessionToken && sessionToken
+        ? { env: { ...process.env, CALLER_SESSION_TOKEN: sessionToken } }
+        : {}),
       ...(cwd ? { cwd } : {}),
       detached: true,
     });
@@ -225,12 +247,14 @@ export async function startFakeSsm(options: FakeSsmOptions): Promise<FakeSsm> {
       for (const id of ids)
         if (!(id in options.instances))
           return fail(res, 400, "InvalidInstanceId", `Instances [${id}] not in a valid state for account`);
-      if (body.DocumentName !== "AWS-RunShellScript")
+      const windows = ids.map((id) => options.windows?.includes(id) ?? false);
+      const document = windows[0] ? "AWS-RunPowerShellScript" : "AWS-RunShellScript";
+      if (body.DocumentName !== document || windows.some((w) => w !== windows[0]))
         return fail(
           res,
           400,
           "UnsupportedPlatformType",
-          "The fake runs AWS-RunShellScript on Linux instances only",
+          `${String(body.DocumentName)} does not run on the ${windows[0] ? "Windows" : "Linux"} platform`,
         );
       const params = (body.Parameters ?? {}) as Record<string, string[]>;
       if (!params.commands?.length) return fail(res, 400, "InvalidParameters", "commands is required");
@@ -251,7 +275,21 @@ export async function startFakeSsm(options: FakeSsmOptions): Promise<FakeSsm> {
           polled: 0,
         };
         invocations.set(key(commandId, id), inv);
-        if (options.instances[id] === "Online")
+        if (options.instances[id] === "Online" && document === "AWS-RunPowerShellScript") {
+          const ran = options.powershell?.(params.commands) ?? {
+            stdout: "",
+            stderr: "no PowerShell handler",
+            failed: true,
+          };
+          Object.assign(inv, {
+            stdout: ran.stdout,
+            stderr: ran.stderr,
+            ended: Date.now(),
+            responseCode: ran.failed ? 1 : 0,
+            status: ran.failed ? "Failed" : "Success",
+            statusDetails: ran.failed ? "Failed" : "Success",
+          });
+        } else if (options.instances[id] === "Online")
           start(inv, params.commands, timeoutSeconds, params.workingDirectory?.[0]);
         else {
           inv.status = "Failed";
@@ -346,8 +384,10 @@ export async function startFakeSsm(options: FakeSsmOptions): Promise<FakeSsm> {
           LastPingDateTime: Date.now() / 1000,
           AgentVersion: "3.3.1142.0",
           IsLatestVersion: true,
-          PlatformType: "Linux",
-          PlatformName: "Amazon Linux",
+          PlatformType: options.windows?.includes(id) ? "Windows" : "Linux",
+          PlatformName: options.windows?.includes(id)
+            ? "Microsoft Windows Server 2022 Datacenter"
+            : "Amazon Linux",
           ResourceType: "EC2Instance",
         }));
       send(res, 200, { InstanceInformationList: list }, "DescribeInstanceInformation");
@@ -401,7 +441,8 @@ export async function startFakeSsm(options: FakeSsmOptions): Promise<FakeSsm> {
       } catch {
         return fail(res, 400, "SerializationException", "the body is not JSON");
       }
-      requests.push({ operation, body, accessKeyId });
+      const sessionToken = req.headers["x-amz-security-token"] as string | undefined;
+      requests.push({ operation, body, accessKeyId, ...(sessionToken ? { sessionToken } : {}) });
       const problems = validateShape(model, model.operations[operation]!.input.shape, body);
       if (problems.length > 0) {
         violations.push(...problems.map((p) => `request ${operation}: ${p}`));

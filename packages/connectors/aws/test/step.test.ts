@@ -83,6 +83,45 @@ describe("parseAwsStep", () => {
     ).toMatchObject({ details: { field: "instance_ids" } });
   });
 
+  it("parses an instance-refresh step whose group name came from a ticket", () => {
+    const text = rendered(
+      "action: instance-refresh\nauto_scaling_group: {{ticket.metaData.instance}}\nmin_healthy_percentage: 90",
+      "web-asg",
+    );
+    expect(text).toBe('action: instance-refresh\nauto_scaling_group: "web-asg"\nmin_healthy_percentage: 90');
+    expect(parseAwsStep(text)).toEqual({
+      action: "instance-refresh",
+      auto_scaling_group: "web-asg",
+      min_healthy_percentage: 90,
+      wait: true,
+    });
+  });
+
+  it.each([
+    "web-asg&Action=DeleteAutoScalingGroup",
+    "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:x",
+    "web asg",
+    "web-asg\nmin_healthy_percentage: 0",
+  ])("refuses the hostile ticket value %j as auto_scaling_group", (value) => {
+    const error = failure(() =>
+      parseAwsStep(
+        rendered("action: instance-refresh\nauto_scaling_group: {{ticket.metaData.instance}}", value),
+      ),
+    );
+    expect(["RW_ERR_CONNECTOR_REJECTED", "RW_ERR_EXEC_TEMPLATE"]).toContain(error.code);
+  });
+
+  it("refuses instance fields and out-of-range preferences in an instance-refresh step", () => {
+    expect(
+      failure(() => parseAwsStep("action: instance-refresh\nauto_scaling_group: a\ninstance_id: i-0abc1234")),
+    ).toMatchObject({ details: { field: "instance_id" } });
+    expect(
+      failure(() =>
+        parseAwsStep("action: instance-refresh\nauto_scaling_group: a\nmin_healthy_percentage: 101"),
+      ),
+    ).toMatchObject({ details: { field: "min_healthy_percentage" } });
+  });
+
   it("reads durations and defaults", () => {
     expect(parseAwsStep("action: stop\ninstance_ids: [i-0abc1234, i-0abc1234]\ntimeout: 5m")).toMatchObject({
       action: "stop",

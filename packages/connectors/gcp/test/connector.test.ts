@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createTestContext, testConnector } from "@runwarden/connector-testkit";
 import type { ExecRequest, InfrastructureConnector, ResolvedConnection } from "@runwarden/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import gcpConnector from "../src/index.js";
-import { type FakeGcp, startFakeGcp } from "./fake-gcp.js";
+import { type FakeGcp, type FakeMetadata, startFakeGcp, startFakeMetadata } from "./fake-gcp.js";
 import { fakeConfig, gcpConnection } from "./helpers.js";
 
 const fake: FakeGcp = await startFakeGcp({ sshUser: "sa_123456789012345678901" });
@@ -179,6 +182,78 @@ describe("gcpConnector against the fake Compute/OS Login API", () => {
       gcpConnection(fake),
     );
     expect(line).toBe("gcp reset instance shop-prod-123/europe-west1-b/web-1");
+  });
+});
+
+describe("gcpConnector with workload identity (the metadata server, faked through GCE_METADATA_HOST)", () => {
+  const names = ["GCE_METADATA_HOST", "CLOUDSDK_CONFIG", "GOOGLE_APPLICATION_CREDENTIALS"] as const;
+  const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+  const emptyGcloud = mkdtempSync(join(tmpdir(), "rw-gcloud-"));
+  let meta: FakeMetadata;
+  let instance: InfrastructureConnector;
+  let logs: unknown[];
+  beforeAll(async () => {
+    meta = await startFakeMetadata(fake);
+    process.env.GCE_METADATA_HOST = meta.host;
+    // No gcloud application-default file or key file may answer first.
+    process.env.CLOUDSDK_CONFIG = emptyGcloud;
+    delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    const test = createTestContext();
+    logs = test.logs as unknown[];
+    instance = (await gcpConnector.create(
+      gcpConnector.configSchema.parse(fakeConfig(fake)),
+      test.ctx,
+    )) as InfrastructureConnector;
+    resetInstances();
+  });
+  afterAll(async () => {
+    await instance.close?.();
+    await meta.close();
+    for (const n of names) {
+      if (saved[n] === undefined) delete process.env[n];
+      else process.env[n] = saved[n];
+    }
+    rmSync(emptyGcloud, { recursive: true, force: true });
+  });
+
+  const workload = (): ResolvedConnection => {
+    const base = gcpConnection(fake);
+    return {
+      ...base,
+      credential: {
+        ...base.credential!,
+        credentialType: "gcp_workload_identity",
+        value: { service_account_email: fake.email },
+        secrets: {},
+      },
+    } as ResolvedConnection;
+  };
+
+  it("gets its access token from the metadata server (Metadata-Flavor: Google), uses it and redacts it", async () => {
+    const redacted: string[] = [];
+    const handle = await instance.open(workload(), {
+      signal: AbortSignal.timeout(10_000),
+      redact: (v) => redacted.push(v),
+    });
+    try {
+      const result = await handle.exec(req("action: status\n", { redact: (v) => redacted.push(v) }));
+      expect(result.exitCode).toBe(0);
+    } finally {
+      await handle.release();
+    }
+    const asked = meta.requests.filter((r) => r.path.endsWith("/service-accounts/default/token"));
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((r) => r.flavor === "Google")).toBe(true);
+    const token = fake.tokens.at(-1)!;
+    expect(token.startsWith("ya29.c.")).toBe(true);
+    expect(fake.requests.some((r) => r.path.includes("/instances/web-1"))).toBe(true);
+    expect(redacted).toContain(token);
+    expect(JSON.stringify(logs)).not.toContain(token);
+  });
+
+  it("health check passes with the metadata server's token", async () => {
+    const health = await instance.healthCheck(workload(), { signal: AbortSignal.timeout(10_000) });
+    expect(health.ok).toBe(true);
   });
 });
 

@@ -296,3 +296,51 @@ export async function startFakeGcp(options: { authorizedKeys?: string; sshUser: 
   fake.url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
   return fake;
 }
+
+/** A fake of the GCE metadata server (workload identity / a VM's service account). */
+export interface FakeMetadata {
+  /** `127.0.0.1:PORT`, for GCE_METADATA_HOST. */
+  host: string;
+  requests: { path: string; query: URLSearchParams; flavor: string | undefined }[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a fake metadata server: `GET /computeMetadata/v1/instance/service-accounts/default/token`
+ * (and `…/email`) with the `Metadata-Flavor: Google` request header required and sent back, as
+ * the metadata server documents. Tokens it issues are `fake`'s, so the fake APIs accept them.
+ */
+export async function startFakeMetadata(fake: FakeGcp): Promise<FakeMetadata> {
+  const meta: FakeMetadata = { host: "", requests: [], close: async () => {} };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://metadata");
+    const flavor = req.headers["metadata-flavor"] as string | undefined;
+    meta.requests.push({ path: url.pathname, query: url.searchParams, flavor });
+    const answer = (status: number, body: string, type = "application/text") => {
+      res.writeHead(status, { "metadata-flavor": "Google", "content-type": type });
+      res.end(body);
+    };
+    if (flavor !== "Google") return answer(403, "Missing Metadata-Flavor:Google header.");
+    const path = url.pathname.replace(/\/$/, "");
+    if (path === "/computeMetadata/v1/instance") return answer(200, "attributes/\nservice-accounts/\n");
+    if (path === "/computeMetadata/v1/instance/service-accounts/default/email")
+      return answer(200, fake.email);
+    if (path === "/computeMetadata/v1/instance/service-accounts/default/token") {
+      const scopes = url.searchParams.get("scopes");
+      if (scopes !== null && !scopes.split(",").includes("https://www.googleapis.com/auth/cloud-platform"))
+        return answer(400, "scope not granted");
+      const access = `ya29.c.${randomBytes(24).toString("base64url")}`;
+      fake.tokens.push(access);
+      return answer(
+        200,
+        JSON.stringify({ access_token: access, expires_in: 3599, token_type: "Bearer" }),
+        "application/json",
+      );
+    }
+    return answer(404, "Not Found");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  meta.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  meta.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return meta;
+}

@@ -4,6 +4,7 @@
  * for redaction the moment they exist) and cached per connection until five minutes before they
  * expire.
  */
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from "@aws-sdk/client-sts";
@@ -19,6 +20,7 @@ export interface AwsClients {
   ec2: EC2Client;
   ssm: SSMClient;
   sts: STSClient;
+  autoscaling: AutoScalingClient;
   /** How the calls authenticate, for descriptions: `access key AKIA…`, `role arn:…`. */
   authKind: string;
   /** Closes the clients' sockets. */
@@ -44,7 +46,10 @@ interface Cached {
 /** Temporary credentials per role + source, shared by the connections that assume the same role. */
 const roleCache = new Map<string, Cached>();
 
-function endpointOf(options: AwsConnectionOptions, service: "ec2" | "ssm" | "sts"): string | undefined {
+function endpointOf(
+  options: AwsConnectionOptions,
+  service: "ec2" | "ssm" | "sts" | "autoscaling",
+): string | undefined {
   return options.endpoints?.[service] ?? options.endpoint;
 }
 
@@ -140,23 +145,26 @@ export function openClients(
       { details: { reason: "credential" } },
     );
   }
-  const make = <T>(service: "ec2" | "ssm" | "sts", Client: new (c: object) => T): T => {
+  const make = <T>(service: "ec2" | "ssm" | "sts" | "autoscaling", Client: new (c: object) => T): T => {
     const endpoint = endpointOf(options, service);
     return new Client({ ...common, credentials: base, ...(endpoint ? { endpoint } : {}) });
   };
   const ec2 = make("ec2", EC2Client);
   const ssm = make("ssm", SSMClient);
   const sts = make("sts", STSClient);
+  const autoscaling = make("autoscaling", AutoScalingClient);
   return {
     options,
     ec2,
     ssm,
     sts,
+    autoscaling,
     authKind,
     destroy() {
       ec2.destroy();
       ssm.destroy();
       sts.destroy();
+      autoscaling.destroy();
       roleClient?.destroy();
     },
   };

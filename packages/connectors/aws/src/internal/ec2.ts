@@ -30,7 +30,7 @@ function ok(stdout: string): ExecResult {
 /** Runs an EC2 action step. */
 export async function runEc2Step(
   clients: AwsClients,
-  step: Exclude<AwsStep, { action: "run-command" }>,
+  step: Exclude<AwsStep, { action: "run-command" | "instance-refresh" }>,
   o: Ec2Options,
 ): Promise<ExecResult> {
   const abortSignal = AbortSignal.any([o.signal, AbortSignal.timeout(o.requestTimeoutMs)]);

@@ -21,8 +21,16 @@ const NOT_FOUND = new Set([
   "InvalidCommandId",
   "InvocationDoesNotExist",
   "InvalidDocument",
+  "ActiveInstanceRefreshNotFound",
+  "ActiveInstanceRefreshNotFoundFault",
 ]);
-const CONFLICT = new Set(["IncorrectInstanceState", "IncorrectState", "UnsupportedOperation"]);
+const CONFLICT = new Set([
+  "IncorrectInstanceState",
+  "IncorrectState",
+  "UnsupportedOperation",
+  "InstanceRefreshInProgress",
+  "InstanceRefreshInProgressFault",
+]);
 const RATE = new Set([
   "Throttling",
   "ThrottlingException",

@@ -3,7 +3,8 @@
  * answers DryRunOperation when the call is allowed, UnauthorizedOperation when not) prove each
  * EC2 permission the connection's actions need; SSM has no dry run, so for `run-command` it asks
  * DescribeInstanceInformation whether each target's SSM agent is registered and online (which
- * also proves `ssm:DescribeInstanceInformation`, not `ssm:SendCommand`).
+ * also proves `ssm:DescribeInstanceInformation`, not `ssm:SendCommand`). Auto Scaling has no dry
+ * run either: `instance-refresh` is listed as not checked.
  */
 import {
   DescribeInstanceStatusCommand,
@@ -93,6 +94,8 @@ export async function checkAccess(
     }
     await dryRun(permission, () => clients.ec2.send(command(ids), { abortSignal: callSignal() }));
   }
+  if (actions.has("instance-refresh"))
+    unchecked.push("autoscaling:StartInstanceRefresh (Auto Scaling has no dry run)");
   if (actions.has("run-command")) {
     unchecked.push("ssm:SendCommand (SSM has no dry run)");
     let targets: string[] | undefined;

@@ -43,6 +43,16 @@ export const awsPolicy = {
       Action: ["ssm:GetCommandInvocation", "ssm:CancelCommand"],
       Resource: "*",
     },
+    {
+      Sid: "RunwardenInstanceRefresh",
+      Effect: "Allow",
+      Action: [
+        "autoscaling:StartInstanceRefresh",
+        "autoscaling:DescribeInstanceRefreshes",
+        "autoscaling:CancelInstanceRefresh",
+      ],
+      Resource: "*",
+    },
   ],
 };
 

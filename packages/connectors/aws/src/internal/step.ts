@@ -30,6 +30,14 @@ const targets = {
   instance_ids: z.array(instanceId).min(1).max(50).optional(),
 };
 
+/** An Auto Scaling group name as a ticket may give it: letters, digits, - _ . (no ARN, no spaces). */
+const autoScalingGroupName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/,
+    "an Auto Scaling group name: letters, digits, - _ . (at most 255)",
+  );
+
 const commandLine = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
 export const stepSchema = z.discriminatedUnion("action", [
@@ -59,6 +67,18 @@ export const stepSchema = z.discriminatedUnion("action", [
     action: z.literal("start"),
     ...targets,
     /** Wait until the instances are `running`. Default true. */
+    wait: boolean.default(true),
+    timeout: duration.optional(),
+  }),
+  z.strictObject({
+    action: z.literal("instance-refresh"),
+    /** The Auto Scaling group to refresh (a checked name, never a path or ARN). */
+    auto_scaling_group: autoScalingGroupName,
+    /** Percentage of the group that must stay in service (Preferences.MinHealthyPercentage). */
+    min_healthy_percentage: z.number().int().min(0).max(100).optional(),
+    /** Seconds a new instance needs before it counts as healthy (Preferences.InstanceWarmup). */
+    instance_warmup: z.number().int().min(0).max(3600).optional(),
+    /** Wait until the refresh ends (Successful, Failed, Cancelled…). Default true. */
     wait: boolean.default(true),
     timeout: duration.optional(),
   }),
@@ -104,6 +124,7 @@ export function parseAwsStep(text: string): AwsStep {
     invalid(unknown ? `${field}: not a field of ${action} steps` : `${field}: ${issue.message}`, { field });
   }
   const step = parsed.data;
+  if (step.action === "instance-refresh") return step;
   if (step.instance_id && step.instance_ids)
     invalid("give instance_id or instance_ids, not both", { field: "instance_ids" });
   const ids = step.instance_ids ?? (step.instance_id ? [step.instance_id] : undefined);
@@ -122,6 +143,8 @@ export function describeStep(step: AwsStep, fallbackTargets: string): string {
       return `${step.force ? "force-stop" : "stop"} EC2 instance(s) ${on}${step.wait ? " and wait until stopped" : ""}`;
     case "start":
       return `start EC2 instance(s) ${on}${step.wait ? " and wait until running" : ""}`;
+    case "instance-refresh":
+      return `start an instance refresh of Auto Scaling group ${step.auto_scaling_group}${step.min_healthy_percentage === undefined ? "" : ` keeping ${step.min_healthy_percentage}% healthy`}${step.wait ? " and wait until it ends" : ""}`;
     case "describe-status":
       return `check that EC2 instance(s) ${on} are ${step.expect_state}${step.expect_checks_ok ? " with status checks ok" : ""}`;
   }
