@@ -3,7 +3,7 @@
  * decide) over one ticket, each leaving a trace entry. A host appends its own stages or replaces
  * the list (`createEngine({ analyzer: { stages } })`).
  */
-import type { Analysis, Decision } from "../domain.js";
+import type { Analysis, AnalysisTraceEntry, Decision } from "../domain.js";
 import { rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import type { RunbooksApi } from "../runbooks.js";
@@ -38,7 +38,8 @@ export interface AnalysisOutcome {
   /** The ticket's fields after normalization: what is stored. */
   ticket: AnalysisSubject;
   fingerprint: string;
-  analysis: Analysis;
+  /** The analysis with its full trace (intake stores it without the trace). */
+  analysis: Analysis & { trace: AnalysisTraceEntry[] };
 }
 
 /** What `identify` found: the normalized ticket, its fingerprint and the normalize stage's notes. */
@@ -51,11 +52,13 @@ export interface Identity {
 /**
  * What the caller already knows of a subject. `fingerprint`: not hashed again. `normalizeNotes`:
  * the subject is `identify`'s normalized ticket, so the built-in normalize stage is not run again
- * (its notes are traced as they were).
+ * (its notes are traced as they were). `analyzedAt`: the time the analysis is for (the stages'
+ * `now()` and the result's `analyzedAt`), so recomputing a stored analysis reproduces it.
  */
 export interface KnownIdentity {
   fingerprint?: string;
   normalizeNotes?: readonly string[];
+  analyzedAt?: string;
 }
 
 export interface Analyzer {
@@ -95,6 +98,8 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
   return {
     stages: Object.freeze([...stages]),
     async analyze(subject, known) {
+      const at = known?.analyzedAt;
+      const when = at === undefined ? now : () => new Date(at);
       const state: AnalysisState = {
         ticket: { ...subject },
         entities: { hosts: [], ips: [], services: [], errorCodes: [], urls: [] },
@@ -104,7 +109,7 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
         decision: null,
         data: {},
       };
-      const trace: Analysis["trace"] = [];
+      const trace: AnalysisTraceEntry[] = [];
       for (const stage of stages) {
         if (stage === normalizeStage && known?.normalizeNotes) {
           trace.push({ stage: stage.name, notes: [...known.normalizeNotes] });
@@ -115,7 +120,7 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
           note: (text) => notes.push(text),
           policy: ctx.policy,
           runbooks: options.runbooks,
-          now,
+          now: when,
         };
         try {
           const result = stage.run(state, stageContext);
@@ -137,7 +142,7 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
           candidates: state.matches.map((m) => m.candidate),
           decision,
           trace,
-          analyzedAt: now().toISOString(),
+          analyzedAt: when().toISOString(),
         },
       };
     },
