@@ -47,4 +47,40 @@ describe("TicketsApi.importCsv on SQLite", () => {
     expect(matches[0]?.candidate.runbookKey).toBe("disk-space-cleanup");
     await reopened.close();
   });
+
+  it("stores each analysis without its trace in SQLite, and a reopened engine recomputes the trace it decided by", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rw-csv-sqlite-"));
+    dirs.push(dir);
+    const path = join(dir, "tickets.db");
+    const engine = await createEngine({ storage: createSqliteStorage({ path }) });
+    const runbooks = join(repo, "examples/runbooks");
+    for (const file of readdirSync(runbooks).filter((f) => f.endsWith(".md") && f !== "README.md")) {
+      await engine.runbooks.create(readFileSync(join(runbooks, file), "utf8"), {
+        actor: admin,
+        useFrontMatterStatus: true,
+      });
+    }
+    const result = await engine.tickets.importCsv(readFileSync(join(repo, "tickets_sample.csv"), "utf8"));
+    await engine.close();
+
+    const reopened = await createEngine({ storage: createSqliteStorage({ path }) });
+    for (const id of new Set(result.ticketIds)) {
+      const ticket = await reopened.tickets.get(id);
+      const analysis = ticket.analysis!;
+      expect(analysis).not.toHaveProperty("trace");
+      const { origin, matchesStored, trace } = await reopened.tickets.analysisTrace(id);
+      expect({ id, origin, matchesStored }).toEqual({ id, origin: "recomputed", matchesStored: true });
+      expect(trace.map((t) => t.stage)).toEqual([
+        "normalize",
+        "extract",
+        "fingerprint",
+        "categorize",
+        "match",
+        "decide",
+      ]);
+      // The decide stage notes the decision that was stored, reason and all.
+      expect(trace.at(-1)!.notes).toEqual([`${analysis.decision.action}: ${analysis.decision.reason}`]);
+    }
+    await reopened.close();
+  });
 });

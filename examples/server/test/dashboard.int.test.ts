@@ -205,7 +205,23 @@ describe("dashboard", () => {
     await page.goto(`${server.url}/#/tickets/${sample!.id}`);
     await page.waitForSelector("text=Matched runbooks");
     expect(await page.textContent("main")).toContain("db-prod-01.internal");
+    // The ranked runbooks with the reasons for their scores, and the decision with its reason.
+    const stored = sample!.analysis!;
+    expect(stored.candidates.length).toBeGreaterThan(0);
+    expect(await page.locator("main ul.reasons li").count()).toBeGreaterThanOrEqual(
+      stored.candidates[0]!.reasons.length,
+    );
+    expect(await page.textContent("main")).toContain(stored.candidates[0]!.reasons[0]!);
+    expect(await page.textContent("main")).toContain(stored.decision.reason);
     await shot("ticket-detail");
+    // The trace is not stored: opening it recomputes it, stage by stage.
+    expect(stored).not.toHaveProperty("trace");
+    await page.click("#analysis-trace > summary");
+    await page.waitForSelector('#analysis-trace li[data-stage="decide"]');
+    const trace = await server.engine.tickets.analysisTrace(sample!.id);
+    expect(trace.matchesStored).toBe(true);
+    expect(await page.locator("#analysis-trace ol.trace > li").count()).toBe(trace.trace.length);
+    expect(await page.textContent("#analysis-trace")).toContain(trace.trace.at(-1)!.notes[0]!);
   });
 
   it("builds the credential form from the credential types: secret fields hidden, required ones marked", async () => {

@@ -170,7 +170,15 @@ export const Decision = z.object({
  */
 export type Decision = z.infer<typeof Decision>;
 
-/** Zod schema of a ticket's analysis. */
+/** One analyzer stage's entry in an analysis trace: its name and what it did. */
+export const AnalysisTraceEntry = z.object({ stage: z.string(), notes: z.array(z.string()) });
+export type AnalysisTraceEntry = z.infer<typeof AnalysisTraceEntry>;
+
+/**
+ * What analysis found for a ticket. A stored ticket keeps what the dashboard and the API show
+ * (category, entities, the ranked candidates with their reasons, the decision); the stage-by-stage
+ * trace is recomputed when asked for (`tickets.analysisTrace`).
+ */
 export const Analysis = z.object({
   /** The ticket's category (one of `categories`, or a host stage's own). */
   category: z.string(),
@@ -180,8 +188,16 @@ export const Analysis = z.object({
   candidates: z.array(RunbookCandidate),
   /** What the engine decided to do. */
   decision: Decision,
-  /** One entry per analyzer stage, in order: what it did. */
-  trace: z.array(z.object({ stage: z.string(), notes: z.array(z.string()) })),
+  /**
+   * One entry per analyzer stage, in order: what it did. Present on what the analyzer returns and
+   * on tickets stored before traces were recomputed on demand; not stored on new tickets.
+   */
+  trace: z.array(AnalysisTraceEntry).optional(),
+  /**
+   * What the normalize stage changed in the input as it came in (its trace notes), when it
+   * changed anything: the one part of the trace the stored, normalized ticket cannot give back.
+   */
+  normalized: z.array(z.string()).optional(),
   /** When the analysis ran (ISO 8601). */
   analyzedAt: z.string(),
   /**

@@ -181,6 +181,7 @@ export {
   toLabels,
 } from "./tickets/labels.js";
 export {
+  type AnalysisTraceResult,
   type CsvBacktestOptions,
   type CsvBacktestResult,
   type CsvBacktestRow,

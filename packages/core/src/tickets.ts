@@ -5,8 +5,8 @@
  *
  * This file assembles the tickets API from its parts in ./tickets/: intake.ts (validation,
  * analysis, storing, `ingest`/`ingestMany`), csv-import.ts, monitoring.ts (webhooks and pulled
- * alerts, the generic webhook mapping), queries.ts (get, list, status); the contract is in
- * types.ts.
+ * alerts, the generic webhook mapping), queries.ts (get, list, status), analysis-trace.ts (the
+ * trace recomputed on demand); the contract is in types.ts.
  */
 import type { Analyzer } from "./analyzer/index.js";
 import type { Ticket } from "./domain.js";
@@ -16,6 +16,7 @@ import type { EngineContext } from "./internal/context.js";
 import { csvTemplate } from "./internal/csv.js";
 import type { ConnectorRegistry } from "./registry.js";
 import type { AuditRecorder } from "./runbooks.js";
+import { createAnalysisTrace } from "./tickets/analysis-trace.js";
 import { createCsvBacktest } from "./tickets/backtest.js";
 import { createConnectionConfigSetter } from "./tickets/connection-config.js";
 import { createCsvImport } from "./tickets/csv-import.js";
@@ -73,6 +74,7 @@ export function createTicketsApi(
     },
     ingestAlerts: monitoring.ingestAlerts,
     get: queries.get,
+    analysisTrace: createAnalysisTrace({ analyzer: deps.analyzer, queries }),
     getMany: queries.getMany,
     list: queries.list,
     setStatus: queries.setStatus,

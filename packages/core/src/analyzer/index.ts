@@ -3,7 +3,7 @@
  * decide) over one ticket, each leaving a trace entry. A host appends its own stages or replaces
  * the list (`createEngine({ analyzer: { stages } })`).
  */
-import type { Analysis, Decision } from "../domain.js";
+import type { Analysis, AnalysisTraceEntry, Decision } from "../domain.js";
 import { rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import type { RunbooksApi } from "../runbooks.js";
@@ -43,8 +43,8 @@ export interface AnalysisOutcome {
    * it fold into one ticket.
    */
   fingerprint: string;
-  /** The analysis to store on the ticket. */
-  analysis: Analysis;
+  /** The analysis with its full trace (intake stores it without the trace). */
+  analysis: Analysis & { trace: AnalysisTraceEntry[] };
 }
 
 /** What `identify` found: the normalized ticket, its fingerprint and the normalize stage's notes. */
@@ -57,11 +57,13 @@ export interface Identity {
 /**
  * What the caller already knows of a subject. `fingerprint`: not hashed again. `normalizeNotes`:
  * the subject is `identify`'s normalized ticket, so the built-in normalize stage is not run again
- * (its notes are traced as they were).
+ * (its notes are traced as they were). `analyzedAt`: the time the analysis is for (the stages'
+ * `now()` and the result's `analyzedAt`), so recomputing a stored analysis reproduces it.
  */
 export interface KnownIdentity {
   fingerprint?: string;
   normalizeNotes?: readonly string[];
+  analyzedAt?: string;
 }
 
 /**
@@ -106,6 +108,8 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
   return {
     stages: Object.freeze([...stages]),
     async analyze(subject, known) {
+      const at = known?.analyzedAt;
+      const when = at === undefined ? now : () => new Date(at);
       const state: AnalysisState = {
         ticket: { ...subject },
         entities: { hosts: [], ips: [], services: [], errorCodes: [], urls: [] },
@@ -115,7 +119,7 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
         decision: null,
         data: {},
       };
-      const trace: Analysis["trace"] = [];
+      const trace: AnalysisTraceEntry[] = [];
       for (const stage of stages) {
         if (stage === normalizeStage && known?.normalizeNotes) {
           trace.push({ stage: stage.name, notes: [...known.normalizeNotes] });
@@ -126,7 +130,7 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
           note: (text) => notes.push(text),
           policy: ctx.policy,
           runbooks: options.runbooks,
-          now,
+          now: when,
         };
         try {
           const result = stage.run(state, stageContext);
@@ -148,7 +152,7 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
           candidates: state.matches.map((m) => m.candidate),
           decision,
           trace,
-          analyzedAt: now().toISOString(),
+          analyzedAt: when().toISOString(),
         },
       };
     },

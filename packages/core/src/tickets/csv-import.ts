@@ -54,7 +54,12 @@ export function createCsvImport(
     let places: { row: number; line: number }[] | undefined = [];
     let accepted = 0;
     const seen = new Set<string>();
-    let batch: { subject: AnalysisSubject; fingerprint: string; position: number }[] = [];
+    let batch: {
+      subject: AnalysisSubject;
+      fingerprint: string;
+      normalizeNotes: readonly string[];
+      position: number;
+    }[] = [];
     /**
      * Rows whose fingerprint this import already stored (or is about to): folding them is all
      * that is left to do, so they wait here, one entry per fingerprint, and are folded together
@@ -93,8 +98,12 @@ export function createCsvImport(
       if (batch.length === 0) return;
       const now = ctx.nowIso();
       const docs: NewDoc<Ticket>[] = [];
-      for (const { subject, fingerprint: known } of batch) {
-        const { ticket, fingerprint, analysis } = await analyzer.analyze(subject, { fingerprint: known });
+      for (const { subject, fingerprint: known, normalizeNotes } of batch) {
+        // `identify` normalized and fingerprinted the row: neither is done again.
+        const { ticket, fingerprint, analysis } = await analyzer.analyze(subject, {
+          fingerprint: known,
+          normalizeNotes,
+        });
         docs.push(docOf(ticket, fingerprint, analysis, undefined, now, autoExecute, submittedBy));
       }
       const positions = batch.map((row) => row.position);
@@ -150,7 +159,7 @@ export function createCsvImport(
             places = undefined;
           }
           if (places) places[position] = { row: verdict.row, line: verdict.line };
-          const { ticket, fingerprint } = analyzer.identify(subjectOf(verdict.input));
+          const { ticket, fingerprint, normalizeNotes } = analyzer.identify(subjectOf(verdict.input));
           const repeat = repeats.get(fingerprint);
           if (repeat) {
             repeat.positions.push(position);
@@ -164,7 +173,7 @@ export function createCsvImport(
               seen.clear();
             }
             seen.add(fingerprint);
-            batch.push({ subject: subjectOf(verdict.input), fingerprint, position });
+            batch.push({ subject: ticket, fingerprint, normalizeNotes, position });
             if (batch.length >= batchSize) await flush();
           }
           if (repeats.size >= maxPendingRepeats || repeatRows >= maxPendingRepeatRows) await flushRepeats();

@@ -8,6 +8,7 @@
  */
 import type { z } from "zod";
 import type { Analyzer } from "../analyzer/index.js";
+import { normalizeStage } from "../analyzer/normalize.js";
 import type { AnalysisSubject } from "../analyzer/stage.js";
 import {
   type Analysis,
@@ -124,7 +125,7 @@ export function createIntake(
       receivedAt: receivedAt ?? now,
       lastSeenAt: now,
       updatedAt: now,
-      analysis: withIntent(analysis, autoExecute),
+      analysis: storedAnalysis(analysis, autoExecute),
       statusReason: null,
       submittedBy,
     };
@@ -159,19 +160,10 @@ export function createIntake(
   /** A repeat whose analysis was skipped but that did not fold (its ticket closed meanwhile): analyze it now. */
   async function analyzeLate(outcome: IngestResult, autoExecute: boolean): Promise<IngestResult> {
     const { ticket } = outcome;
-    const { analysis } = await analyzer.analyze({
-      title: ticket.title,
-      description: ticket.description,
-      severity: ticket.severity,
-      environment: ticket.environment,
-      service: ticket.service,
-      source: ticket.source,
-      externalId: ticket.externalId,
-      sourceFingerprint: null,
-      metaData: ticket.metaData,
-    });
+    // Fingerprinted when it came in: not hashed again.
+    const { analysis } = await analyzer.analyze(storedSubject(ticket), { fingerprint: ticket.fingerprint });
     const updated = await storage.tickets.update(ticket.id, ticket.version, {
-      analysis: withIntent(analysis, autoExecute),
+      analysis: storedAnalysis(analysis, autoExecute),
       updatedAt: ctx.nowIso(),
     });
     return { ticket: updated, deduplicated: false };
@@ -315,11 +307,38 @@ export function createIntake(
 }
 
 /**
- * Marks an analysis whose decision the caller asked to carry out (`autoExecuteRequested`), in the
- * same write that stores the ticket: if the process dies before the session starts, the next
+ * The analysis as a ticket stores it: what the dashboard and the API show, without the trace
+ * (`tickets.analysisTrace` recomputes it), keeping the normalize stage's notes when it changed
+ * anything (the stored ticket is already normalized, so they cannot be recomputed). An analysis
+ * whose decision the caller asked to carry out is marked (`autoExecuteRequested`) in the same
+ * write that stores the ticket: if the process dies before the session starts, the next
  * `engine.start()` finds the ticket still `analyzed` and starts it.
  */
-function withIntent(analysis: Analysis | null, autoExecute: boolean): Analysis | null {
-  if (!analysis || !autoExecute || analysis.decision.action !== "auto_execute") return analysis;
-  return { ...analysis, autoExecuteRequested: true };
+export function storedAnalysis(analysis: Analysis | null, autoExecute: boolean): Analysis | null {
+  if (!analysis) return null;
+  const { trace, ...stored } = analysis as Analysis;
+  const normalized = trace?.find((entry) => entry.stage === normalizeStage.name)?.notes;
+  if (normalized && normalized.length > 0) stored.normalized = [...normalized];
+  if (autoExecute && stored.decision.action === "auto_execute") stored.autoExecuteRequested = true;
+  return stored;
+}
+
+/**
+ * A stored ticket as the analyzer's subject: its (normalized) fields, and the source's own
+ * fingerprint when the ticket's fingerprint is one (`<source>:<fingerprint>`; a computed one is
+ * hex and has no colon).
+ */
+export function storedSubject(ticket: Ticket): AnalysisSubject {
+  const prefix = `${ticket.source}:`;
+  return {
+    title: ticket.title,
+    description: ticket.description,
+    severity: ticket.severity,
+    environment: ticket.environment,
+    service: ticket.service,
+    source: ticket.source,
+    externalId: ticket.externalId,
+    sourceFingerprint: ticket.fingerprint.startsWith(prefix) ? ticket.fingerprint.slice(prefix.length) : null,
+    metaData: ticket.metaData,
+  };
 }

@@ -3,7 +3,7 @@
  * implementation is split by job in this folder (intake.ts, csv-import.ts, monitoring.ts,
  * queries.ts) and assembled in ../tickets.ts.
  */
-import type { Ticket, TicketInput, TicketStatus } from "../domain.js";
+import type { AnalysisTraceEntry, Ticket, TicketInput, TicketStatus } from "../domain.js";
 import type { CsvSource } from "../internal/csv.js";
 import type { WebhookRequest } from "../plugin.js";
 import type { Page } from "../runbooks.js";
@@ -187,6 +187,27 @@ export interface WebhookResult {
   warnings: string[];
 }
 
+/** A ticket's analysis trace (`TicketsApi.analysisTrace`). */
+export interface AnalysisTraceResult {
+  ticketId: number;
+  /**
+   * `recomputed`: the analyzer ran again over the stored ticket, at the time it was analyzed;
+   * `stored`: the ticket was stored with its trace (before traces were recomputed on demand);
+   * `none`: the ticket has no analysis (the trace is empty).
+   */
+  origin: "recomputed" | "stored" | "none";
+  /**
+   * True when the recomputation found the stored category, entities, candidates and decision, so
+   * its trace is the one the ticket was analyzed with. False when runbooks, the policy or the
+   * analyzer's stages changed since: the trace says how the ticket would be analyzed now.
+   */
+  matchesStored: boolean;
+  /** When the ticket was analyzed (null: never). */
+  analyzedAt: string | null;
+  /** One entry per analyzer stage, in order. */
+  trace: AnalysisTraceEntry[];
+}
+
 /** Filters of {@link TicketsApi.list}. */
 export interface ListTicketsQuery {
   /** Only tickets in this status (or any of these). */
@@ -243,6 +264,13 @@ export interface TicketsApi {
   ingestAlerts(source: string, alerts: readonly TicketInput[]): Promise<WebhookResult>;
   /** Throws RW_ERR_STORAGE_NOT_FOUND. */
   get(id: number): Promise<Ticket>;
+  /**
+   * The ticket's analysis trace, stage by stage. A ticket stores what is shown (candidates with
+   * their reasons, the decision), so the trace is recomputed, deterministically: the same
+   * runbooks, policy and stages give the trace intake computed (`matchesStored` says whether they
+   * did). Throws RW_ERR_STORAGE_NOT_FOUND.
+   */
+  analysisTrace(id: number): Promise<AnalysisTraceResult>;
   /** The tickets of these ids, in no particular order; an id with no ticket is skipped. */
   getMany(ids: readonly number[]): Promise<Ticket[]>;
   /** Newest first. */

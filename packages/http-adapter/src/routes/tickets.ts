@@ -8,6 +8,7 @@ import { timingSafeEqual } from "node:crypto";
 import { Readable } from "node:stream";
 import { z } from "@hono/zod-openapi";
 import {
+  AnalysisTraceEntry,
   type CsvImportResult,
   genericWebhookSource,
   refKey,
@@ -55,6 +56,27 @@ const RemoteTicketDoc = named(
   }),
 );
 const RemoteTicketPage = z.object({ items: z.array(RemoteTicketDoc) });
+const AnalysisTraceDoc = named(
+  "AnalysisTrace",
+  z.object({
+    ticketId: z.number().int(),
+    /**
+     * `recomputed` (the analyzer ran again over the stored ticket, at the time it was analyzed),
+     * `stored` (the ticket was stored with its trace by an earlier version) or `none` (no analysis).
+     */
+    origin: z.enum(["recomputed", "stored", "none"]),
+    /**
+     * True when the recomputation found the stored category, entities, candidates and decision:
+     * the trace is the one the ticket was analyzed with. False when runbooks, the policy or the
+     * analyzer's stages changed since: the trace is how the ticket would be analyzed now.
+     */
+    matchesStored: z.boolean(),
+    /** When the ticket was analyzed (null: never). */
+    analyzedAt: z.string().nullable(),
+    /** One entry per analyzer stage, in order: its name and what it did. */
+    trace: z.array(AnalysisTraceEntry),
+  }),
+);
 const DemoTicketBody = named("TicketInput", TicketInput);
 const IngestResultDoc = named("IngestResult", z.object({ ticket: TicketDoc, deduplicated: z.boolean() }));
 
@@ -537,11 +559,28 @@ export function ticketRoutes(route: RouteContext): void {
     path: "/tickets/{id}",
     tag: "tickets",
     summary: "Get a ticket with its analysis",
+    description:
+      "The analysis holds what is shown: category, entities, the ranked runbooks with the reasons for their scores, and the decision. Its stage-by-stage trace is at GET /tickets/{id}/trace (a ticket stored by an earlier version still carries its own `trace`).",
     access: viewer,
     params: IdParams,
     responses: { 200: { description: "The ticket", schema: TicketDoc } },
     async handler(c, { params }) {
       return send(route, c, 200, TicketDoc, await engine.tickets.get(params.id));
+    },
+  });
+
+  route.add({
+    method: "get",
+    path: "/tickets/{id}/trace",
+    tag: "tickets",
+    summary: "The ticket's analysis trace, stage by stage",
+    description:
+      "A ticket stores what analysis showed (candidates with their reasons, the decision), not the trace: it is recomputed here, deterministically, by running the analyzer again over the stored ticket at the time it was analyzed. With the same runbooks, policy and stages it is the trace intake computed, and `matches_stored` is true; when they changed since, `matches_stored` is false and the trace says how the ticket would be analyzed now.",
+    access: viewer,
+    params: IdParams,
+    responses: { 200: { description: "The trace", schema: AnalysisTraceDoc } },
+    async handler(c, { params }) {
+      return send(route, c, 200, AnalysisTraceDoc, await engine.tickets.analysisTrace(params.id));
     },
   });
 

@@ -438,3 +438,49 @@ describe("GET /tickets and GET /tickets/{id}", () => {
     expect(r.body.analysis).toHaveProperty("entities.error_codes");
   });
 });
+
+describe("GET /tickets/{id}/trace", () => {
+  it("recomputes the analysis trace a ticket no longer stores, stage by stage in snake_case", async () => {
+    const created = await h.json("POST", "/tickets/demo/ticket?auto_execute=false", {
+      token: h.tokens.operator,
+      json: { title: "Nginx  down on web-1", service: "Nginx", environment: "Production" },
+    });
+    const id = created.body.ticket.id;
+    const ticket = await h.json("GET", `/tickets/${id}`, { token: h.tokens.viewer });
+    expect(ticket.body.analysis).not.toHaveProperty("trace");
+    expect(ticket.body.analysis.normalized.length).toBeGreaterThan(0);
+
+    const r = await h.json("GET", `/tickets/${id}/trace`, { token: h.tokens.viewer });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      ticket_id: id,
+      origin: "recomputed",
+      matches_stored: true,
+      analyzed_at: ticket.body.analysis.analyzed_at,
+    });
+    expect(r.body.trace.map((t: { stage: string }) => t.stage)).toEqual([
+      "normalize",
+      "extract",
+      "fingerprint",
+      "categorize",
+      "match",
+      "decide",
+    ]);
+    // What normalize changed as the ticket came in is traced as it was.
+    expect(r.body.trace[0].notes).toEqual(ticket.body.analysis.normalized);
+  });
+
+  it("answers 404 for no such ticket and 401 without a token, and is in the OpenAPI description", async () => {
+    expect((await h.json("GET", "/tickets/999999/trace", { token: h.tokens.viewer })).status).toBe(404);
+    expect((await h.json("GET", "/tickets/1/trace", { token: null })).status).toBe(401);
+    const doc = await h.json("GET", "/openapi.json", { token: null });
+    expect(doc.body.paths["/tickets/{id}/trace"]?.get).toBeDefined();
+    expect(Object.keys(doc.body.components.schemas.AnalysisTrace.properties).sort()).toEqual([
+      "analyzed_at",
+      "matches_stored",
+      "origin",
+      "ticket_id",
+      "trace",
+    ]);
+  });
+});

@@ -74,6 +74,59 @@ function decisionText(decision) {
   return { auto_execute: "auto-execute", suggest: "suggest", none: "—" }[decision.action] ?? decision.action;
 }
 
+/**
+ * The analysis trace, stage by stage, fetched when opened: a ticket stores what is shown above,
+ * and the trace is recomputed on demand (GET /tickets/{id}/trace).
+ */
+function traceDetails(id) {
+  const body = h("div", null, h("p", { class: "muted small" }, "Loading…"));
+  let loaded = false;
+  const load = async (event) => {
+    if (!event.currentTarget.open || loaded) return;
+    loaded = true;
+    try {
+      const r = await api("GET", `/tickets/${id}/trace`);
+      mount(
+        body,
+        r.matches_stored
+          ? null
+          : h(
+              "p",
+              { class: "muted small" },
+              "Runbooks or the policy changed since this ticket was analyzed: this is how it would be analyzed now.",
+            ),
+        h(
+          "ol",
+          { class: "trace" },
+          r.trace.map((t) =>
+            h(
+              "li",
+              { "data-stage": t.stage },
+              h("strong", null, t.stage),
+              t.notes.length > 0
+                ? h(
+                    "ul",
+                    { class: "reasons" },
+                    t.notes.map((n) => h("li", null, n)),
+                  )
+                : h("span", { class: "muted small" }, " — nothing to note"),
+            ),
+          ),
+        ),
+      );
+    } catch (err) {
+      loaded = false;
+      mount(body, h("p", { class: "muted" }, `${err.code}: ${err.message}`));
+    }
+  };
+  return h(
+    "details",
+    { id: "analysis-trace", class: "trace-details", onToggle: load },
+    h("summary", null, "Trace"),
+    body,
+  );
+}
+
 async function renderDetail(ctx, id) {
   const ticket = await api("GET", `/tickets/${id}`);
   const execs = await api("GET", "/executions", { query: { ticket_id: id, limit: 50 } }).catch(() => ({
@@ -248,6 +301,7 @@ async function renderDetail(ctx, id) {
               values.map((v) => h("span", { class: "chip" }, v)),
             ),
           ),
+          a ? traceDetails(id) : null,
         ),
         h(
           "div",
