@@ -133,12 +133,15 @@ export {
   documentNotFound,
   encodeLease,
   type IngestPlan,
+  intakeGone,
+  intakeOverflow,
   isFoldableTicketStatus,
   isOpenTicketStatus,
   type LiveSessionFields,
   liveSessionKey,
   maxSignalPayloadBytes,
   planIngest,
+  utf8Bytes,
 } from "./storage-kit.js";
 export { createMemoryStorage, type MemoryStorageOptions } from "./storage-memory.js";
 export {
