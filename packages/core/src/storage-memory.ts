@@ -231,9 +231,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
       for (const entry of intake.values()) {
         entries++;
         bytes += entry.bytes;
-        const at = (sources[entry.source] ??= { entries: 0, bytes: 0 });
+        const at = sources[entry.source] ?? { entries: 0, bytes: 0 };
         at.entries++;
         at.bytes += entry.bytes;
+        sources[entry.source] = at;
       }
       return { entries, bytes, sources };
     },
