@@ -169,6 +169,13 @@ export {
 } from "./sync/monitoring.js";
 export { TicketConnectionConfig } from "./tickets/connection-config.js";
 export {
+  type IntakeQueue,
+  type IntakeQueueDepth,
+  IntakeQueueOptions,
+  type IntakeQueueOptionsInput,
+  type IntakeReceipt,
+} from "./tickets/intake-queue.js";
+export {
   entitiesFromLabels,
   hostLabelKeys,
   hostOfAddress,
