@@ -98,6 +98,9 @@ export interface IntakeQueue {
 /** Headers that carry credentials: never stored (verification ran before the enqueue). */
 const credentialHeader = /authorization|cookie|token|secret|signature|password|api-?key|session/i;
 
+/** Deliveries of one source stored with one ticket write at most. */
+const maxBatch = 64;
+
 /** Codes that mean the source's connector is not here (yet): its entries wait, never dropped. */
 const waitsForConnector = new Set(["RW_ERR_PLUGIN_NOT_FOUND", "RW_ERR_PLUGIN_NOT_CONFIGURED"]);
 
@@ -186,9 +189,9 @@ export function createIntakeQueue(
       }
       await Promise.all(
         [...bySource].map(async ([source, entries]) => {
-          for (const entry of entries) {
-            if (closed) return;
-            if (!(await processEntry(entry))) {
+          // Consecutive deliveries of a source share one ticket write (and one commit).
+          for (let at = 0; at < entries.length && !closed; at += maxBatch) {
+            if (!(await processBatch(source, entries.slice(at, at + maxBatch)))) {
               blocked.add(source);
               retryLater();
               return;
@@ -199,18 +202,81 @@ export function createIntakeQueue(
     }
   }
 
+  /**
+   * Stores several consecutive entries of one source with one ticket write; falls back to one
+   * entry at a time when they cannot share it (a resolved alert, an error). False when an entry
+   * must be retried (the ones before it are stored).
+   */
+  async function processBatch(source: string, entries: readonly IntakeEntry[]): Promise<boolean> {
+    const oneByOne = async () => {
+      for (const entry of entries) if (closed || !(await processEntry(entry))) return false;
+      return true;
+    };
+    if (entries.length === 1) return oneByOne();
+    let outcomes: Awaited<ReturnType<MonitoringIntake["ingestQueuedMany"]>>;
+    try {
+      outcomes = await deps.monitoring.ingestQueuedMany(
+        source,
+        entries.map((entry) => {
+          const { request, submittedBy } = decode(entry);
+          return { id: entry.id, request, submittedBy };
+        }),
+      );
+    } catch {
+      // Nothing of the batch was stored: each entry on its own says what is wrong with it.
+      return oneByOne();
+    }
+    if (!outcomes) return oneByOne();
+    // Entries no ticket write consumed (refused by parsing, or carrying no ticket) go on their own.
+    const leftover = entries.filter((_entry, i) => {
+      const outcome = outcomes[i]!;
+      return !outcome.ok || outcome.result.tickets.length === 0;
+    });
+    if (leftover.length > 0) {
+      try {
+        await storage.completeIntake(leftover.map((entry) => entry.id));
+      } catch (err) {
+        log.warn({ source, err }, "queued webhooks not removed yet; retrying");
+        return false;
+      }
+    }
+    deps.registry.recordActivity("monitoring", source, { ok: true });
+    entries.forEach((entry, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) {
+        events.emit("intake:processed", {
+          entryId: entry.id,
+          source,
+          tickets: outcome.result.tickets.length,
+        });
+        settle(entry.id, outcome.result);
+        return;
+      }
+      dropped(entry, outcome.error);
+    });
+    return true;
+  }
+
+  /** Reports a delivery refused by parsing (already removed from the queue). */
+  function dropped(entry: IntakeEntry, err: unknown): void {
+    const code = isRunwardenError(err) ? err.code : "RW_ERR_INTERNAL";
+    log.warn({ entryId: entry.id, source: entry.source, code }, "queued webhook refused by parsing");
+    deps.registry.recordActivity("monitoring", entry.source, {
+      ok: false,
+      error: `${code}: ${ctx.redactor.redact((err as Error)?.message ?? String(err))}`,
+    });
+    events.emit("intake:failed", { entryId: entry.id, source: entry.source, code });
+    const waiter = waiting.get(entry.id);
+    waiting.delete(entry.id);
+    waiter?.reject(err);
+  }
+
   /** Stores one entry's tickets; false when the store failed and the entry must be retried. */
   async function processEntry(entry: IntakeEntry): Promise<boolean> {
-    const waiter = waiting.get(entry.id);
     let result: WebhookResult;
     try {
-      const payload = JSON.parse(entry.payload) as WebhookPayload;
-      const request: WebhookRequest = {
-        headers: payload.headers,
-        body: bodyOf(payload.rawBody),
-        rawBody: payload.rawBody,
-      };
-      result = await deps.monitoring.ingestQueued(entry.source, request, payload.submittedBy, [entry.id]);
+      const { request, submittedBy } = decode(entry);
+      result = await deps.monitoring.ingestQueued(entry.source, request, submittedBy, [entry.id]);
       // No ticket write consumed it (only resolutions, or nothing): removed on its own.
       if (result.tickets.length === 0) await storage.completeIntake([entry.id]);
       deps.registry.recordActivity("monitoring", entry.source, { ok: true });
@@ -230,21 +296,13 @@ export function createIntakeQueue(
         return false;
       }
       // It will never parse: the sender was answered already, so it is dropped, loudly.
-      const code = isRunwardenError(err) ? err.code : "RW_ERR_INTERNAL";
-      log.warn({ entryId: entry.id, source: entry.source, code }, "queued webhook refused by parsing");
-      deps.registry.recordActivity("monitoring", entry.source, {
-        ok: false,
-        error: `${code}: ${ctx.redactor.redact((err as Error)?.message ?? String(err))}`,
-      });
       try {
         await storage.completeIntake([entry.id]);
       } catch (storeErr) {
         log.warn({ entryId: entry.id, err: storeErr }, "refused webhook not removed yet; retrying");
         return false;
       }
-      events.emit("intake:failed", { entryId: entry.id, source: entry.source, code });
-      waiting.delete(entry.id);
-      waiter?.reject(err);
+      dropped(entry, err);
       return true;
     }
     events.emit("intake:processed", {
@@ -338,6 +396,15 @@ export function createIntakeQueue(
       }
       waiting.clear();
     },
+  };
+}
+
+/** A stored delivery as the request its connector parses, and who sent it. */
+function decode(entry: IntakeEntry): { request: WebhookRequest; submittedBy: string | null } {
+  const payload = JSON.parse(entry.payload) as WebhookPayload;
+  return {
+    request: { headers: payload.headers, body: bodyOf(payload.rawBody), rawBody: payload.rawBody },
+    submittedBy: payload.submittedBy,
   };
 }
 

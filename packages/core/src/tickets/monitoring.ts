@@ -1,6 +1,6 @@
 import type { Analyzer } from "../analyzer/index.js";
 import { openTicketStatuses, type Ticket, TicketInput, type ValidTicketInput } from "../domain.js";
-import { rwError } from "../errors.js";
+import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import type { WebhookRequest } from "../plugin.js";
 import { type ConnectorRegistry, genericWebhookSource } from "../registry.js";
@@ -34,6 +34,17 @@ export interface MonitoringIntake extends Pick<TicketsApi, "ingestWebhook" | "in
     submittedBy: string | null,
     consumeIntake: readonly number[],
   ): Promise<WebhookResult>;
+  /**
+   * Several verified, queued deliveries of one source stored with one ticket write (which
+   * consumes their entries), each result (or parsing error) in delivery order. Undefined, with
+   * nothing stored, when one carries a resolved alert: those are stored one by one. Throws,
+   * storing nothing, when parsing failed in a way a retry can mend (`retryable`, the connector
+   * missing) or the write failed.
+   */
+  ingestQueuedMany(
+    source: string,
+    deliveries: readonly { id: number; request: WebhookRequest; submittedBy: string | null }[],
+  ): Promise<({ ok: true; result: WebhookResult } | { ok: false; error: unknown })[] | undefined>;
 }
 
 /** Creates `ingestWebhook` and `ingestAlerts`, and what the intake queue uses. */
@@ -257,6 +268,48 @@ export function createMonitoringIntake(
           },
         );
       }
+    },
+
+    async ingestQueuedMany(source, deliveries) {
+      const parsed: (
+        | { ok: true; inputs: ValidTicketInput[]; warnings: string[] }
+        | { ok: false; error: unknown }
+      )[] = [];
+      for (const { request } of deliveries) {
+        try {
+          parsed.push({ ok: true, ...(await webhookInputs(source, request, true)) });
+        } catch (error) {
+          if (isRunwardenError(error) && (error.retryable || error.code.startsWith("RW_ERR_PLUGIN_NOT_")))
+            throw error;
+          parsed.push({ ok: false, error });
+        }
+      }
+      if (parsed.some((p) => p.ok && p.inputs.some((input) => input.resolved))) return undefined;
+      const inputs: ValidTicketInput[] = [];
+      const by: (string | null)[] = [];
+      const consumed: number[] = [];
+      parsed.forEach((p, i) => {
+        if (!p.ok || p.inputs.length === 0) return;
+        for (const input of p.inputs) {
+          inputs.push(input);
+          by.push(deliveries[i]!.submittedBy);
+        }
+        consumed.push(deliveries[i]!.id);
+      });
+      const stored = await store(
+        inputs,
+        true,
+        (i) => inputs[i]?.receivedAt,
+        (i) => by[i] ?? null,
+        consumed,
+      );
+      let next = 0;
+      return parsed.map((p) => {
+        if (!p.ok) return p;
+        const tickets = stored.slice(next, next + p.inputs.length);
+        next += p.inputs.length;
+        return { ok: true as const, result: { tickets, resolved: [], warnings: p.warnings } };
+      });
     },
 
     async ingestQueued(source, request, submittedBy, consumeIntake) {
