@@ -29,14 +29,41 @@ const toEntry = (row: EntryRow): IntakeEntry => ({
 export class SqliteIntakeQueue {
   constructor(private readonly statements: StatementCache) {}
 
+  /** The depth, from the per-source counters (one row per source with entries queued). */
   private depthOf(source: string): IntakeDepth {
     const all = this.statements
-      .get("SELECT count(*) AS entries, coalesce(sum(bytes), 0) AS bytes FROM intake_queue")
+      .get("SELECT coalesce(sum(entries), 0) AS entries, coalesce(sum(bytes), 0) AS bytes FROM intake_depth")
       .get() as { entries: number; bytes: number };
-    const own = this.statements
-      .get("SELECT count(*) AS entries, coalesce(sum(bytes), 0) AS bytes FROM intake_queue WHERE source = ?")
-      .get(source) as { entries: number; bytes: number };
-    return { entries: all.entries, bytes: all.bytes, sourceEntries: own.entries, sourceBytes: own.bytes };
+    const own = this.statements.get("SELECT entries, bytes FROM intake_depth WHERE source = ?").get(source) as
+      | { entries: number; bytes: number }
+      | undefined;
+    return {
+      entries: all.entries,
+      bytes: all.bytes,
+      sourceEntries: own?.entries ?? 0,
+      sourceBytes: own?.bytes ?? 0,
+    };
+  }
+
+  /** Deletes entries and takes them off the counters; returns how many were deleted. */
+  private remove(ids: readonly number[]): number {
+    const removed = this.statements
+      .get("DELETE FROM intake_queue WHERE id IN (SELECT value FROM json_each(?)) RETURNING source, bytes")
+      .all(JSON.stringify(ids)) as { source: string; bytes: number }[];
+    const bySource = new Map<string, { entries: number; bytes: number }>();
+    for (const { source, bytes } of removed) {
+      const at = bySource.get(source) ?? { entries: 0, bytes: 0 };
+      at.entries++;
+      at.bytes += bytes;
+      bySource.set(source, at);
+    }
+    for (const [source, { entries, bytes }] of bySource) {
+      this.statements
+        .get("UPDATE intake_depth SET entries = entries - ?, bytes = bytes - ? WHERE source = ?")
+        .run(entries, bytes, source);
+    }
+    if (bySource.size > 0) this.statements.get("DELETE FROM intake_depth WHERE entries <= 0").run();
+    return removed.length;
   }
 
   /** Inserts the entry when it fits the bounds (read and insert in the caller's transaction). */
@@ -48,6 +75,12 @@ export class SqliteIntakeQueue {
     const { lastInsertRowid } = this.statements
       .get("INSERT INTO intake_queue (source, kind, payload, bytes, received_at) VALUES (?, ?, ?, ?, ?)")
       .run(entry.source, entry.kind, entry.payload, bytes, entry.receivedAt);
+    this.statements
+      .get(
+        `INSERT INTO intake_depth (source, entries, bytes) VALUES (?, 1, ?)
+         ON CONFLICT (source) DO UPDATE SET entries = entries + 1, bytes = bytes + excluded.bytes`,
+      )
+      .run(entry.source, bytes);
     return {
       accepted: true,
       entry: { ...entry, id: Number(lastInsertRowid), bytes },
@@ -72,9 +105,7 @@ export class SqliteIntakeQueue {
   /** Deletes the entries; unknown ids are ignored. */
   complete(ids: readonly number[]): void {
     if (ids.length === 0) return;
-    this.statements
-      .get("DELETE FROM intake_queue WHERE id IN (SELECT value FROM json_each(?))")
-      .run(JSON.stringify(ids));
+    this.remove([...new Set(ids)]);
   }
 
   /**
@@ -84,18 +115,15 @@ export class SqliteIntakeQueue {
   consume(ids: readonly number[]): void {
     if (ids.length === 0) return;
     const unique = [...new Set(ids)];
-    const { changes } = this.statements
-      .get("DELETE FROM intake_queue WHERE id IN (SELECT value FROM json_each(?))")
-      .run(JSON.stringify(unique));
-    if (changes !== unique.length) throw intakeGone();
+    if (this.remove(unique) !== unique.length) throw intakeGone();
   }
 
   depth(): { entries: number; bytes: number; sources: Record<string, { entries: number; bytes: number }> } {
-    const rows = this.statements
-      .get(
-        "SELECT source, count(*) AS entries, coalesce(sum(bytes), 0) AS bytes FROM intake_queue GROUP BY source",
-      )
-      .all() as { source: string; entries: number; bytes: number }[];
+    const rows = this.statements.get("SELECT source, entries, bytes FROM intake_depth").all() as {
+      source: string;
+      entries: number;
+      bytes: number;
+    }[];
     const sources: Record<string, { entries: number; bytes: number }> = {};
     let entries = 0;
     let bytes = 0;

@@ -114,8 +114,9 @@ CREATE UNIQUE INDEX connectorConfigs_kind_name ON connectorConfigs (kind, name);
 
 /**
  * The intake queue: raw webhook deliveries acknowledged but not yet stored as tickets, processed
- * in id order. Not a collection (no `data` document): core reaches it through
- * `Storage.enqueueIntake` and friends only.
+ * in id order, and its depth per source kept beside it in the same transactions (a bound check
+ * reads a few rows, not the whole queue). Not a collection (no `data` document): core reaches it
+ * through `Storage.enqueueIntake` and friends only.
  */
 const V5 = `
 CREATE TABLE intake_queue (
@@ -127,6 +128,11 @@ CREATE TABLE intake_queue (
   received_at TEXT NOT NULL
 ) STRICT;
 CREATE INDEX intake_queue_source ON intake_queue (source);
+CREATE TABLE intake_depth (
+  source TEXT PRIMARY KEY,
+  entries INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 `;
 
 /** Every migration, in order. Append new ones; never edit a shipped one. */
