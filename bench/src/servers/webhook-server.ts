@@ -11,6 +11,11 @@ import { createHttpAdapter, toNodeHandler } from "@runwarden/http-adapter";
 import { createSqliteStorage } from "@runwarden/storage-sqlite";
 
 const [mode, dir] = process.argv.slice(2);
+/**
+ * RUNWARDEN_BENCH_INTAKE: `off` (default: stored before the 202), or the intake queue in
+ * `processed` or `durable` mode (bounds raised so the row's load is never refused).
+ */
+const intakeMode = process.env["RUNWARDEN_BENCH_INTAKE"] ?? "off";
 export const webhookSecret = "bench-webhook-secret-0123456789";
 
 async function main(): Promise<void> {
@@ -27,6 +32,9 @@ async function main(): Promise<void> {
     const engine = await createEngine({
       storage: createSqliteStorage({ path: join(dir!, "bench.db") }),
       vault: { key: Buffer.alloc(32, 7) },
+      ...(intakeMode === "processed" || intakeMode === "durable"
+        ? { intake: { enabled: true, acknowledge: intakeMode, maxEntries: 1_000_000, maxBytes: 2 ** 31 - 1 } }
+        : {}),
     });
     await engine.start();
     const adapter = createHttpAdapter({ engine, webhooks: { generic: { secret: webhookSecret } } });

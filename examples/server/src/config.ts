@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { NotificationRule } from "@runwarden/core";
+import { type IntakeQueueOptionsInput, NotificationRule } from "@runwarden/core";
 import { z } from "zod";
 
 const Env = z.object({
@@ -40,6 +40,19 @@ const Env = z.object({
       }
     })
     .pipe(z.array(NotificationRule).max(100))
+    .optional(),
+  /**
+   * The webhook intake queue: `processed` (default: a delivery is made durable, then answered
+   * once its tickets are stored), `durable` (answered 202 once durable, stored right after) or
+   * `off` (stored directly, no queue).
+   */
+  RUNWARDEN_INTAKE_QUEUE: z.enum(["off", "processed", "durable"]).default("processed"),
+  RUNWARDEN_INTAKE_MAX_ENTRIES: z.coerce.number().int().min(1, "must be at least 1").optional(),
+  RUNWARDEN_INTAKE_MAX_BYTES: z.coerce.number().int().min(1024, "must be at least 1024").optional(),
+  RUNWARDEN_INTAKE_SOURCE_SHARE: z.coerce
+    .number()
+    .gt(0, "must be above 0")
+    .max(1, "must be at most 1")
     .optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   RUNWARDEN_CONNECTORS: z
@@ -216,6 +229,11 @@ export interface ServerConfig {
   ticketSync: { ticketing: string | undefined; pollIntervalMs: number | undefined };
   /** RUNWARDEN_NOTIFY_RULES: notification routing rules; none turns notifications off. */
   notifyRules: NotificationRule[];
+  /**
+   * RUNWARDEN_INTAKE_QUEUE, _MAX_ENTRIES, _MAX_BYTES, _SOURCE_SHARE: the engine's `intake`
+   * options (absent: the queue in `processed` mode with core's bounds).
+   */
+  intake?: IntakeQueueOptionsInput;
 }
 
 function pollSettings(
@@ -278,5 +296,12 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     monitoringPoll,
     ticketSync: { ticketing: e.RUNWARDEN_TICKET_SYNC, pollIntervalMs: e.RUNWARDEN_TICKET_SYNC_POLL_MS },
     notifyRules: e.RUNWARDEN_NOTIFY_RULES ?? [],
+    intake: {
+      enabled: e.RUNWARDEN_INTAKE_QUEUE !== "off",
+      ...(e.RUNWARDEN_INTAKE_QUEUE === "durable" ? { acknowledge: "durable" as const } : {}),
+      ...(e.RUNWARDEN_INTAKE_MAX_ENTRIES ? { maxEntries: e.RUNWARDEN_INTAKE_MAX_ENTRIES } : {}),
+      ...(e.RUNWARDEN_INTAKE_MAX_BYTES ? { maxBytes: e.RUNWARDEN_INTAKE_MAX_BYTES } : {}),
+      ...(e.RUNWARDEN_INTAKE_SOURCE_SHARE ? { sourceShare: e.RUNWARDEN_INTAKE_SOURCE_SHARE } : {}),
+    },
   };
 }

@@ -110,6 +110,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     redact: serverSecrets(config, { masterKey: key.key, adminToken }),
     monitoring: monitoringSources(connectors, config.monitoringPoll),
     sync,
+    intake: config.intake ?? { enabled: true },
     ...(config.notifyRules.length > 0
       ? {
           notifications: {

@@ -36,6 +36,7 @@ import {
   type MonitoringSourceStatus,
 } from "./sync/monitoring.js";
 import { realTimers } from "./sync/worker.js";
+import type { IntakeQueue, IntakeQueueOptionsInput } from "./tickets/intake-queue.js";
 import { createTicketsApi, type TicketsApi } from "./tickets.js";
 import { createVault, type VaultOptions } from "./vault.js";
 import { createWebhookSourcesApi, type WebhookSourcesApi } from "./webhook-sources.js";
@@ -92,6 +93,12 @@ export interface EngineOptions {
    * takes every default; `{ enabled: false }` keeps acknowledge and resolve but stops pulling).
    */
   monitoring?: Readonly<Record<string, MonitoringPollOptions>>;
+  /**
+   * The durable, bounded intake queue for webhooks (see docs/configuration.md § Intake queue):
+   * `{ enabled: true }` acknowledges a delivery once it is durable and stores its tickets behind
+   * it, refusing past `maxEntries` / `maxBytes` (503) or a source's `sourceShare` (429).
+   */
+  intake?: IntakeQueueOptionsInput;
 }
 
 /** The monitoring pollers of the sources named in `createEngine({ monitoring })`. */
@@ -109,6 +116,8 @@ export interface MonitoringApi {
 export interface Engine {
   /** Bring tickets in (one, many, CSV, webhooks) and read them. */
   readonly tickets: TicketsApi;
+  /** The webhook intake queue (`options.intake`); disabled unless enabled there. */
+  readonly intake: IntakeQueue;
   /** Named webhook sources with a JSONata mapping (`POST /tickets/webhook/{name}`). */
   readonly webhookSources: WebhookSourcesApi;
   /** Store, approve and retire runbook versions; match tickets to them. */
@@ -236,6 +245,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     autoExecute: (ticket) => executor.autoExecute(ticket),
     ticketResolved: (ticket, reason) => executor.ticketResolved(ticket, reason),
     preview: (ticket, runbookId) => executor.preview(ticket, runbookId),
+    intakeQueue: options.intake,
   });
   const credentials = createCredentialsApi(ctx, { vault, audit, types: registry.credentialTypes });
   // The only opener of credentials: handed to the connections API and the executor, nowhere else.
@@ -310,6 +320,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   let closed = false;
   return {
     tickets,
+    intake: tickets.queue,
     webhookSources,
     runbooks,
     executions: executor.executions,
@@ -359,6 +370,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       // A ticketing connector configured while the engine was starting: its sync starts now.
       await sync?.start();
       for (const poller of monitoring.pollers) await poller.start();
+      // Webhook deliveries a previous process acknowledged but did not store: stored now, in order.
+      if (tickets.queue.enabled) tickets.queue.start();
       // Another engine instance sharing the store changed a connector's configuration.
       unsubscribe = ctx.storage.signals.subscribe(connectorConfigTopic, (payload) => {
         try {
@@ -374,6 +387,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       closed = true;
       unsubscribe?.();
       abort.abort();
+      await tickets.queue.close();
       await syncStarting;
       await sync?.close();
       await notifications?.close();

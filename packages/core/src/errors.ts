@@ -212,6 +212,18 @@ export const errorCatalog = {
     when: "the store cannot be reached or is closed",
     fix: "Check the database is up and reachable; the engine retries",
   },
+  RW_ERR_INTAKE_FULL: {
+    status: 503,
+    retryable: true,
+    when: "the intake queue holds its bound of webhook deliveries (entries or bytes) waiting to be stored",
+    fix: "Retry after the `Retry-After` seconds (monitoring tools retry 5xx); if it lasts, raise the bound (RUNWARDEN_INTAKE_MAX_ENTRIES / _MAX_BYTES) or add capacity",
+  },
+  RW_ERR_INTAKE_SOURCE_FULL: {
+    status: 429,
+    retryable: true,
+    when: "one webhook source holds its share of the intake queue, so it cannot crowd out the other sources",
+    fix: "Retry after the `Retry-After` seconds; slow the sender down, or raise its share (RUNWARDEN_INTAKE_SOURCE_SHARE)",
+  },
   RW_ERR_STORAGE_APPEND_ONLY: {
     status: 405,
     retryable: false,

@@ -24,6 +24,14 @@ export interface EngineEventMap {
   "ticket:analyzed": { ticketId: number; category: string; decision: Decision };
   /** A ticket's status changed; `reason` says why, for people. */
   "ticket:updated": { ticketId: number; status: TicketStatus; reason: string | null };
+  /** A webhook delivery is durable in the intake queue (acknowledged); depth after it. */
+  "intake:queued": { entryId: number; source: string; entries: number; bytes: number };
+  /** A webhook delivery was refused because the queue (`full: "queue"`) or its source's share was full. */
+  "intake:refused": { source: string; full: "queue" | "source"; entries: number; bytes: number };
+  /** A queued delivery was stored as tickets (or found to carry none); depth is read separately. */
+  "intake:processed": { entryId: number; source: string; tickets: number };
+  /** A queued delivery could not be parsed into tickets and was dropped (it was acknowledged). */
+  "intake:failed": { entryId: number; source: string; code: string };
   /** A CSV import made progress (running counts of rows). */
   "import:progressed": { rows: number; imported: number; deduplicated: number; rejected: number };
   /** A CSV import ended, with its final counts. */

@@ -133,12 +133,15 @@ export {
   documentNotFound,
   encodeLease,
   type IngestPlan,
+  intakeGone,
+  intakeOverflow,
   isFoldableTicketStatus,
   isOpenTicketStatus,
   type LiveSessionFields,
   liveSessionKey,
   maxSignalPayloadBytes,
   planIngest,
+  utf8Bytes,
 } from "./storage-kit.js";
 export { createMemoryStorage, type MemoryStorageOptions } from "./storage-memory.js";
 export {
@@ -165,6 +168,13 @@ export {
   monitoringTarget,
 } from "./sync/monitoring.js";
 export { TicketConnectionConfig } from "./tickets/connection-config.js";
+export {
+  type IntakeQueue,
+  type IntakeQueueDepth,
+  IntakeQueueOptions,
+  type IntakeQueueOptionsInput,
+  type IntakeReceipt,
+} from "./tickets/intake-queue.js";
 export {
   entitiesFromLabels,
   hostLabelKeys,

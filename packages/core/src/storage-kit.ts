@@ -13,7 +13,17 @@ import {
   type Ticket,
 } from "./domain.js";
 import { type RunwardenError, rwError } from "./errors.js";
-import type { CollectionName, IngestOptions, LeaseHolder, NewDoc, Query, Signals, Where } from "./storage.js";
+import type {
+  CollectionName,
+  IngestOptions,
+  IntakeBounds,
+  IntakeDepth,
+  LeaseHolder,
+  NewDoc,
+  Query,
+  Signals,
+  Where,
+} from "./storage.js";
 import { indexedFields } from "./storage.js";
 
 /**
@@ -262,4 +272,35 @@ export function decodeLease(value: string | undefined): LeaseHolder | undefined 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Which bound an intake entry of `bytes` would break on top of `depth` (the whole queue is
+ * checked first), or undefined when it fits. Every store decides with this, inside the
+ * transaction that would store the entry.
+ */
+export function intakeOverflow(
+  depth: IntakeDepth,
+  bytes: number,
+  bounds: IntakeBounds,
+): "queue" | "source" | undefined {
+  if (depth.entries + 1 > bounds.maxEntries || depth.bytes + bytes > bounds.maxBytes) return "queue";
+  if (depth.sourceEntries + 1 > bounds.maxSourceEntries || depth.sourceBytes + bytes > bounds.maxSourceBytes)
+    return "source";
+  return undefined;
+}
+
+/** A string's size in UTF-8 bytes (what intake bounds count). */
+export function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
+
+/**
+ * `RW_ERR_STORAGE_CONFLICT` for an ingest whose intake entries are no longer queued (another
+ * engine instance stored them first): nothing of it was stored.
+ */
+export function intakeGone(): RunwardenError {
+  return rwError("RW_ERR_STORAGE_CONFLICT", "The intake entries were already stored", {
+    details: { reason: "intake" },
+  });
 }

@@ -13,6 +13,7 @@ import type {
   CollectionName,
   IngestOptions,
   IngestOutcome,
+  IntakeEntry,
   NewDoc,
   Query,
   Storage,
@@ -28,8 +29,11 @@ import {
   decodeLease,
   documentNotFound,
   encodeLease,
+  intakeGone,
+  intakeOverflow,
   liveSessionKey,
   planIngest,
+  utf8Bytes,
 } from "./storage-kit.js";
 
 /** Options of {@link createMemoryStorage}. */
@@ -56,6 +60,21 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     collectionNames.map((name) => [name, new Table(name, assertOpen)]),
   ) as unknown as { [C in CollectionName]: Table<C> };
   const sessions = tables.sessions;
+  /** The intake queue, in id order (a Map keeps insertion order). */
+  const intake = new Map<number, IntakeEntry>();
+  let intakeId = 0;
+  const intakeDepthOf = (source: string) => {
+    const depth = { entries: 0, bytes: 0, sourceEntries: 0, sourceBytes: 0 };
+    for (const entry of intake.values()) {
+      depth.entries++;
+      depth.bytes += entry.bytes;
+      if (entry.source === source) {
+        depth.sourceEntries++;
+        depth.sourceBytes += entry.bytes;
+      }
+    }
+    return depth;
+  };
 
   const storage: Storage = {
     kind: "memory",
@@ -75,6 +94,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
 
     async ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       assertOpen();
+      const consumed = ingest.consumeIntake ?? [];
+      if (consumed.some((id) => !intake.has(id))) throw intakeGone();
       const tickets = tables.tickets;
       const plan = planIngest(inputs, ingest, (fingerprint) =>
         tickets.lookup([{ field: "fingerprint", eq: fingerprint }]).map((doc) => doc as unknown as Ticket),
@@ -84,6 +105,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
         const { id, version, ...changes } = ticket;
         return tickets.write(id, version, changes);
       });
+      for (const id of consumed) intake.delete(id);
       return plan.outcomes.map(({ target, deduplicated }) => ({
         ticket: copy(
           "insert" in target ? inserted[target.insert]! : updated[target.update]!,
@@ -165,6 +187,57 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
       assertOpen();
       const doc = sessions.docs.get(sessionId);
       if (doc && (doc.lease as ExecutionSession["lease"])?.owner === owner) doc.lease = null;
+    },
+
+    async enqueueIntake(entry, bounds) {
+      assertOpen();
+      const bytes = utf8Bytes(entry.payload);
+      const depth = intakeDepthOf(entry.source);
+      const full = intakeOverflow(depth, bytes, bounds);
+      if (full) return { accepted: false, full, depth };
+      const stored: IntakeEntry = { ...entry, id: ++intakeId, bytes };
+      intake.set(stored.id, stored);
+      return {
+        accepted: true,
+        entry: { ...stored },
+        depth: {
+          entries: depth.entries + 1,
+          bytes: depth.bytes + bytes,
+          sourceEntries: depth.sourceEntries + 1,
+          sourceBytes: depth.sourceBytes + bytes,
+        },
+      };
+    },
+
+    async pendingIntake({ afterId = 0, limit }) {
+      assertOpen();
+      const found: IntakeEntry[] = [];
+      for (const entry of intake.values()) {
+        if (found.length >= limit) break;
+        if (entry.id > afterId) found.push({ ...entry });
+      }
+      return found;
+    },
+
+    async completeIntake(ids) {
+      assertOpen();
+      for (const id of ids) intake.delete(id);
+    },
+
+    async intakeDepth() {
+      assertOpen();
+      const sources: Record<string, { entries: number; bytes: number }> = {};
+      let entries = 0;
+      let bytes = 0;
+      for (const entry of intake.values()) {
+        entries++;
+        bytes += entry.bytes;
+        const at = sources[entry.source] ?? { entries: 0, bytes: 0 };
+        at.entries++;
+        at.bytes += entry.bytes;
+        sources[entry.source] = at;
+      }
+      return { entries, bytes, sources };
     },
 
     async getValue(key) {

@@ -193,6 +193,14 @@ export interface IngestOptions {
   dedupeWindowMs: number;
   /** ISO timestamp of the ingestion. */
   now: string;
+  /**
+   * Intake-queue entries (`Storage.enqueueIntake`) this batch is made of: they are removed in the
+   * same transaction that stores the tickets, so an entry is either still queued or stored, never
+   * both and never neither (a SIGKILL in between cannot lose or double it). When one of them is
+   * no longer queued (another instance stored it), the call throws `RW_ERR_STORAGE_CONFLICT`
+   * with `details.reason: "intake"` and stores nothing.
+   */
+  consumeIntake?: readonly number[];
 }
 
 /** What {@link Storage.ingestTickets} did with one input. */
@@ -232,6 +240,47 @@ export interface Signals {
   /** Returns an unsubscribe function. A listener may run before or after `publish` resolves. */
   subscribe(topic: string, listener: (payload: string) => void): () => void;
 }
+
+/** A raw intake delivery (a webhook's body and headers) waiting to be parsed and stored. */
+export interface IntakeEntry {
+  /** Increasing: entries are processed in id order (so in order per source). */
+  id: number;
+  /** The webhook source it came to. */
+  source: string;
+  /** What `payload` holds: `webhook` (JSON of headers, raw body and actor). */
+  kind: "webhook";
+  /** The raw delivery, as text (never a credential header: those are left out before). */
+  payload: string;
+  /** `payload`'s size in UTF-8 bytes (what the byte bound counts). */
+  bytes: number;
+  /** ISO timestamp of the enqueue. */
+  receivedAt: string;
+}
+
+/** How full the intake queue may get (see `Storage.enqueueIntake`). */
+export interface IntakeBounds {
+  /** Entries the whole queue holds at most. */
+  maxEntries: number;
+  /** Payload bytes the whole queue holds at most. */
+  maxBytes: number;
+  /** Entries one source holds at most (its share of `maxEntries`). */
+  maxSourceEntries: number;
+  /** Payload bytes one source holds at most (its share of `maxBytes`). */
+  maxSourceBytes: number;
+}
+
+/** What is queued: in all, and for the source an enqueue was for. */
+export interface IntakeDepth {
+  entries: number;
+  bytes: number;
+  sourceEntries: number;
+  sourceBytes: number;
+}
+
+/** `enqueueIntake`'s answer: the entry stored, or which bound refused it (nothing stored). */
+export type IntakeEnqueueResult =
+  | { accepted: true; entry: IntakeEntry; depth: IntakeDepth }
+  | { accepted: false; full: "queue" | "source"; depth: IntakeDepth };
 
 /** Who holds a named lease and until when. */
 export interface LeaseHolder {
@@ -332,6 +381,23 @@ export interface Storage {
   renewLease(sessionId: number, owner: string, ttlMs: number, now: string): Promise<boolean>;
   /** Gives up the session's lease if `owner` holds it (a session finished or paused). */
   releaseLease(sessionId: number, owner: string): Promise<void>;
+
+  /**
+   * Stores one raw intake delivery when it fits the bounds, checked in the same transaction: the
+   * whole queue first (`full: "queue"`), then the source's share (`full: "source"`). Resolves
+   * once the entry is committed (durable as any other write); a refused entry stores nothing.
+   */
+  enqueueIntake(entry: Omit<IntakeEntry, "id" | "bytes">, bounds: IntakeBounds): Promise<IntakeEnqueueResult>;
+  /** Queued entries in id order, after `afterId` when given (at most `limit`). */
+  pendingIntake(options: { afterId?: number; limit: number }): Promise<IntakeEntry[]>;
+  /** Removes entries (processed without a ticket write, or refused by parsing); unknown ids are ignored. */
+  completeIntake(ids: readonly number[]): Promise<void>;
+  /** Entries and payload bytes queued, in all and per source. */
+  intakeDepth(): Promise<{
+    entries: number;
+    bytes: number;
+    sources: Record<string, { entries: number; bytes: number }>;
+  }>;
 
   /** Small named values: pull cursors, schema facts. */
   getValue(key: string): Promise<string | undefined>;

@@ -21,6 +21,7 @@ import { createCsvBacktest } from "./tickets/backtest.js";
 import { createConnectionConfigSetter } from "./tickets/connection-config.js";
 import { createCsvImport } from "./tickets/csv-import.js";
 import { createIntake } from "./tickets/intake.js";
+import { createIntakeQueue, type IntakeQueue, type IntakeQueueOptionsInput } from "./tickets/intake-queue.js";
 import { createMonitoringIntake } from "./tickets/monitoring.js";
 import { createTicketQueries } from "./tickets/queries.js";
 import type { TicketsApi } from "./tickets/types.js";
@@ -45,12 +46,16 @@ export function createTicketsApi(
     preview?: PreviewPlan;
     /** Named webhook sources with a mapping (the engine's). */
     webhookSources?: Pick<WebhookSourcesApi, "receive">;
+    /** The intake queue's options (the engine's `intake`). */
+    intakeQueue?: IntakeQueueOptionsInput;
   },
-): TicketsApi {
+): TicketsApi & { readonly queue: IntakeQueue } {
   const intake = createIntake(ctx, deps);
   const queries = createTicketQueries(ctx);
   const monitoring = createMonitoringIntake(ctx, { ...deps, intake, queries });
+  const queue = createIntakeQueue(ctx, { monitoring, registry: deps.registry, options: deps.intakeQueue });
   return {
+    queue,
     ingest: intake.ingest,
     ingestMany: intake.ingestMany,
     importCsv: createCsvImport(ctx, { analyzer: deps.analyzer, intake }),

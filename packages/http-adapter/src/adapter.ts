@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { type Engine, type Logger, type Role, roles as roleNames } from "@runwarden/core";
+import { type Engine, isRunwardenError, type Logger, type Role, roles as roleNames } from "@runwarden/core";
 import { type AdapterEnv, type AuthActor, type Ctx, mount } from "./internal/endpoint.js";
 import { mapError } from "./internal/errors.js";
 import { MetricsRegistry } from "./internal/metrics.js";
@@ -330,6 +330,9 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
         { code: mapped.body.error.code, status: mapped.status, route: c.req.routePath },
         "request refused",
       );
+    // A refusal that says when to come back (the intake queue is full): HTTP's Retry-After too.
+    const retryAfter = isRunwardenError(err) ? err.details?.["retryAfterSeconds"] : undefined;
+    if (typeof retryAfter === "number") c.header("retry-after", String(retryAfter));
     return c.json(mapped.body, mapped.status as 400);
   });
 

@@ -28,6 +28,13 @@ import {
   rwError,
 } from "@runwarden/core";
 import pg from "pg";
+import {
+  completeIntake,
+  consumeIntake,
+  enqueueIntake,
+  intakeDepth,
+  pendingIntake,
+} from "./internal/intake-queue.js";
 import { migrations } from "./internal/schema.js";
 import { PgSignals } from "./internal/signals.js";
 import { type Doc, PgTable, type Queryable } from "./internal/table.js";
@@ -184,6 +191,8 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
 
     ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       return transaction(async (q) => {
+        // First: entries another instance stored meanwhile fail the batch before anything is written.
+        await consumeIntake(q, ingest.consumeIntake ?? []);
         const fingerprints = [...new Set(inputs.map((input) => input.fingerprint))];
         // Instances ingesting the same fingerprints take turns; buckets taken in order cannot deadlock.
         await q.query(
@@ -296,6 +305,22 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
           [sessionId, owner],
         ),
       );
+    },
+
+    enqueueIntake(entry, bounds) {
+      return transaction((q) => enqueueIntake(q, entry, bounds));
+    },
+
+    pendingIntake({ afterId = 0, limit }) {
+      return run((q) => pendingIntake(q, afterId, limit));
+    },
+
+    completeIntake(ids) {
+      return run((q) => completeIntake(q, ids));
+    },
+
+    intakeDepth() {
+      return run((q) => intakeDepth(q));
     },
 
     getValue(key) {

@@ -31,6 +31,7 @@ import {
   rwError,
 } from "@runwarden/core";
 import BetterSqlite3 from "better-sqlite3";
+import { SqliteIntakeQueue } from "./internal/intake-queue.js";
 import { migrations } from "./internal/schema.js";
 import { type Doc, type Row, SqliteTable, StatementCache } from "./internal/table.js";
 
@@ -97,6 +98,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const tables = Object.fromEntries(
     collectionNames.map((name) => [name, new SqliteTable(name, statements)]),
   ) as Record<CollectionName, SqliteTable>;
+  const intake = new SqliteIntakeQueue(statements);
   const signals = createLocalSignals(logger);
   let closed = false;
 
@@ -235,6 +237,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
 
     ingestTickets(inputs: readonly NewDoc<Ticket>[], ingest: IngestOptions): Promise<IngestOutcome[]> {
       return run(() => {
+        // First: an entry another caller stored meanwhile fails the batch before anything is written.
+        intake.consume(ingest.consumeIntake ?? []);
         // One indexed query for the whole batch finds every open ticket it could fold into.
         const fingerprints = JSON.stringify([...new Set(inputs.map((input) => input.fingerprint))]);
         const open = new Map<string, Ticket[]>();
@@ -332,6 +336,22 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
           "UPDATE sessions SET lease_owner = NULL, lease_expires_ms = NULL WHERE id = ? AND lease_owner = ?";
         statements.get(sql).run(sessionId, owner);
       });
+    },
+
+    enqueueIntake(entry, bounds) {
+      return run(() => intake.enqueue(entry, bounds));
+    },
+
+    pendingIntake({ afterId = 0, limit }) {
+      return run(() => intake.pending(afterId, limit), "read");
+    },
+
+    async completeIntake(ids) {
+      await run(() => intake.complete(ids));
+    },
+
+    intakeDepth() {
+      return run(() => intake.depth(), "read");
     },
 
     getValue(key) {

@@ -97,9 +97,9 @@ describe("createSqliteStorage", () => {
     await first.tickets.insert(newTicket({ service: "api", fingerprint: "f1" }));
     await first.tickets.insert(newTicket({ service: "db", fingerprint: "f2" }));
     await first.close();
-    // Roll the file back to schema 1 (the seven single-column ticket indexes, no webhook sources, no connector configs).
+    // Roll the file back to schema 1 (the seven single-column ticket indexes, no webhook sources, no connector configs, no intake queue).
     const db = new BetterSqlite3(path);
-    db.exec(`DROP TABLE webhookSources; DROP TABLE connectorConfigs; DROP INDEX tickets_fingerprint_status; DROP INDEX tickets_source_external_id;
+    db.exec(`DROP TABLE intake_queue; DROP TABLE intake_depth; DROP TABLE webhookSources; DROP TABLE connectorConfigs; DROP INDEX tickets_fingerprint_status; DROP INDEX tickets_source_external_id;
       CREATE INDEX tickets_fingerprint ON tickets (fingerprint); CREATE INDEX tickets_source ON tickets (source);
       CREATE INDEX tickets_external_id ON tickets (external_id); CREATE INDEX tickets_service ON tickets (service);
       CREATE INDEX tickets_environment ON tickets (environment); CREATE INDEX tickets_severity ON tickets (severity);
@@ -122,7 +122,9 @@ describe("createSqliteStorage", () => {
     await first.tickets.insert(newTicket({ fingerprint: "kept" }));
     await first.close();
     const db = new BetterSqlite3(path);
-    db.exec("DROP TABLE connectorConfigs; PRAGMA user_version = 3;");
+    db.exec(
+      "DROP TABLE intake_queue; DROP TABLE intake_depth; DROP TABLE connectorConfigs; PRAGMA user_version = 3;",
+    );
     db.close();
     const storage = createSqliteStorage({ path });
     expect(await storage.tickets.count({ fingerprint: "kept" })).toBe(1);

@@ -68,6 +68,7 @@ export interface Intake extends Pick<TicketsApi, "ingest" | "ingestMany"> {
     autoExecute: boolean,
     receivedAt?: (i: number) => string | undefined,
     submittedBy?: (i: number) => string | null,
+    consumeIntake?: readonly number[],
   ): Promise<IngestResult[]>;
 }
 
@@ -209,6 +210,7 @@ export function createIntake(
     autoExecute: boolean,
     receivedAt: (i: number) => string | undefined = () => undefined,
     submittedBy: (i: number) => string | null = () => null,
+    consumeIntake?: readonly number[],
   ): Promise<IngestResult[]> {
     if (inputs.length === 0) return [];
     const now = ctx.nowIso();
@@ -240,7 +242,11 @@ export function createIntake(
         ),
       );
     }
-    const outcomes = await storage.ingestTickets(docs, { dedupeWindowMs: ctx.policy.dedupeWindowMs, now });
+    const outcomes = await storage.ingestTickets(docs, {
+      dedupeWindowMs: ctx.policy.dedupeWindowMs,
+      now,
+      ...(consumeIntake ? { consumeIntake } : {}),
+    });
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i]!;
       // Its open ticket closed (or aged out of the window) meanwhile: a ticket of its own, analyzed now.

@@ -1,6 +1,6 @@
 import type { Analyzer } from "../analyzer/index.js";
 import { openTicketStatuses, type Ticket, TicketInput, type ValidTicketInput } from "../domain.js";
-import { rwError } from "../errors.js";
+import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import type { WebhookRequest } from "../plugin.js";
 import { type ConnectorRegistry, genericWebhookSource } from "../registry.js";
@@ -13,7 +13,41 @@ import type { IngestResult, TicketsApi, WebhookResult } from "./types.js";
 export { GenericWebhookTicket } from "./generic.js";
 
 const maxWebhookTickets = 1_000;
-/** Creates `ingestWebhook` and `ingestAlerts`. */
+
+/** What the intake queue needs of the monitoring intake, besides the public calls. */
+export interface MonitoringIntake extends Pick<TicketsApi, "ingestWebhook" | "ingestAlerts"> {
+  /**
+   * Whether `source`'s webhooks can be queued: the generic webhook and monitoring connectors
+   * (their verification runs apart from parsing). A named webhook source with a mapping checks
+   * its token while mapping, so it is stored directly.
+   */
+  queueable(source: string): boolean;
+  /**
+   * What must hold before a delivery is acknowledged: the connector's verification (throws
+   * RW_ERR_AUTH_UNAUTHENTICATED) and, for the generic webhook, a valid payload (RW_ERR_INPUT_INVALID).
+   */
+  verifyWebhook(source: string, request: WebhookRequest): Promise<void>;
+  /** `ingestWebhook` for a verified, queued delivery: its tickets' write consumes the entries. */
+  ingestQueued(
+    source: string,
+    request: WebhookRequest,
+    submittedBy: string | null,
+    consumeIntake: readonly number[],
+  ): Promise<WebhookResult>;
+  /**
+   * Several verified, queued deliveries of one source stored with one ticket write (which
+   * consumes their entries), each result (or parsing error) in delivery order. Undefined, with
+   * nothing stored, when one carries a resolved alert: those are stored one by one. Throws,
+   * storing nothing, when parsing failed in a way a retry can mend (`retryable`, the connector
+   * missing) or the write failed.
+   */
+  ingestQueuedMany(
+    source: string,
+    deliveries: readonly { id: number; request: WebhookRequest; submittedBy: string | null }[],
+  ): Promise<({ ok: true; result: WebhookResult } | { ok: false; error: unknown })[] | undefined>;
+}
+
+/** Creates `ingestWebhook` and `ingestAlerts`, and what the intake queue uses. */
 export function createMonitoringIntake(
   ctx: EngineContext,
   deps: {
@@ -26,7 +60,7 @@ export function createMonitoringIntake(
     /** Named webhook sources with a mapping, tried before monitoring connectors. */
     webhookSources?: Pick<WebhookSourcesApi, "receive">;
   },
-): Pick<TicketsApi, "ingestWebhook" | "ingestAlerts"> {
+): MonitoringIntake {
   const log = ctx.logger.child({ component: "tickets" });
   const { storage } = ctx;
   const { analyzer, intake, queries } = deps;
@@ -65,6 +99,7 @@ export function createMonitoringIntake(
     inputs: ValidTicketInput[],
     autoExecute: boolean,
     submittedBy: string | null,
+    consumeIntake?: readonly number[],
   ): Promise<IngestResult[]> {
     const results: IngestResult[] = [];
     const open = inputs.filter((input) => !input.resolved);
@@ -73,6 +108,7 @@ export function createMonitoringIntake(
       autoExecute,
       (i) => open[i]?.receivedAt,
       () => submittedBy,
+      consumeIntake,
     );
     let next = 0;
     for (const input of inputs) {
@@ -85,6 +121,7 @@ export function createMonitoringIntake(
   async function webhookInputs(
     source: string,
     request: WebhookRequest,
+    verified = false,
   ): Promise<{ inputs: ValidTicketInput[]; warnings: string[] }> {
     const warnings: string[] = [];
     if (source === genericWebhookSource) {
@@ -136,7 +173,7 @@ export function createMonitoringIntake(
       }
     }
     const connector = deps.registry.monitoring(source);
-    if (connector.verifyWebhook && !(await connector.verifyWebhook(request))) {
+    if (!verified && connector.verifyWebhook && !(await connector.verifyWebhook(request))) {
       throw rwError("RW_ERR_AUTH_UNAUTHENTICATED", `the webhook failed ${source}'s verification`, {
         details: { source },
       });
@@ -191,6 +228,7 @@ export function createMonitoringIntake(
     inputs: ValidTicketInput[],
     warnings: string[],
     submittedBy: string | null,
+    consumeIntake?: readonly number[],
   ): Promise<WebhookResult> {
     const resolved: Ticket[] = [];
     for (const input of inputs) {
@@ -200,12 +238,85 @@ export function createMonitoringIntake(
         warnings.push(`no open ticket matched the resolved alert "${input.title.slice(0, 80)}"`);
       resolved.push(...done);
     }
-    const tickets = await ingestValid(inputs, true, submittedBy);
+    const tickets = await ingestValid(inputs, true, submittedBy, consumeIntake);
     if (warnings.length > 0) log.debug({ source, warnings: warnings.length }, "alerts mapped with warnings");
     return { tickets, resolved, warnings };
   }
 
   return {
+    queueable(source) {
+      return source === genericWebhookSource || deps.registry.has("monitoring", source);
+    },
+
+    async verifyWebhook(source, request) {
+      if (source === genericWebhookSource) {
+        await webhookInputs(source, request);
+        return;
+      }
+      const connector = deps.registry.monitoring(source);
+      if (connector.verifyWebhook && !(await connector.verifyWebhook(request))) {
+        throw rwError("RW_ERR_AUTH_UNAUTHENTICATED", `the webhook failed ${source}'s verification`, {
+          details: { source },
+        });
+      }
+      if (!connector.parseWebhook) {
+        throw rwError(
+          "RW_ERR_PLUGIN_NOT_FOUND",
+          `monitoring connector "${source}" does not accept webhooks`,
+          {
+            details: { kind: "monitoring", name: source },
+          },
+        );
+      }
+    },
+
+    async ingestQueuedMany(source, deliveries) {
+      const parsed: (
+        | { ok: true; inputs: ValidTicketInput[]; warnings: string[] }
+        | { ok: false; error: unknown }
+      )[] = [];
+      for (const { request } of deliveries) {
+        try {
+          parsed.push({ ok: true, ...(await webhookInputs(source, request, true)) });
+        } catch (error) {
+          if (isRunwardenError(error) && (error.retryable || error.code.startsWith("RW_ERR_PLUGIN_NOT_")))
+            throw error;
+          parsed.push({ ok: false, error });
+        }
+      }
+      if (parsed.some((p) => p.ok && p.inputs.some((input) => input.resolved))) return undefined;
+      const inputs: ValidTicketInput[] = [];
+      const by: (string | null)[] = [];
+      const consumed: number[] = [];
+      parsed.forEach((p, i) => {
+        if (!p.ok || p.inputs.length === 0) return;
+        for (const input of p.inputs) {
+          inputs.push(input);
+          by.push(deliveries[i]!.submittedBy);
+        }
+        consumed.push(deliveries[i]!.id);
+      });
+      const stored = await store(
+        inputs,
+        true,
+        (i) => inputs[i]?.receivedAt,
+        (i) => by[i] ?? null,
+        consumed,
+      );
+      let next = 0;
+      return parsed.map((p) => {
+        if (!p.ok) return p;
+        const tickets = stored.slice(next, next + p.inputs.length);
+        next += p.inputs.length;
+        return { ok: true as const, result: { tickets, resolved: [], warnings: p.warnings } };
+      });
+    },
+
+    async ingestQueued(source, request, submittedBy, consumeIntake) {
+      const { inputs, warnings } = await webhookInputs(source, request, true);
+      return monitoringIntake(source, inputs, warnings, submittedBy, consumeIntake);
+    },
+
     async ingestWebhook(source, request, options = {}) {
       const { inputs, warnings } = await webhookInputs(source, request);
       return monitoringIntake(source, inputs, warnings, options.submittedBy ?? null);

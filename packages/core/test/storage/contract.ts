@@ -869,6 +869,105 @@ export function describeStorageContract(
       });
     });
 
+    describe("intake queue", () => {
+      const roomy = {
+        maxEntries: 100,
+        maxBytes: 1_000_000,
+        maxSourceEntries: 100,
+        maxSourceBytes: 1_000_000,
+      };
+      const entry = (source: string, payload = `{"from":"${source}"}`) => ({
+        source,
+        kind: "webhook" as const,
+        payload,
+        receivedAt: T0,
+      });
+
+      it("keeps entries in id order with their payload and byte size when enqueued", async () => {
+        const a = await storage.enqueueIntake(entry("a", '{"é":1}'), roomy);
+        const b = await storage.enqueueIntake(entry("b"), roomy);
+        const c = await storage.enqueueIntake(entry("a"), roomy);
+        if (!a.accepted || !b.accepted || !c.accepted) throw new Error("refused");
+        expect(a.entry.bytes).toBe(8);
+        expect(b.entry.id).toBeGreaterThan(a.entry.id);
+        expect(c.depth).toEqual({ entries: 3, bytes: 8 + 12 + 12, sourceEntries: 2, sourceBytes: 8 + 12 });
+        const pending = await storage.pendingIntake({ limit: 10 });
+        expect(pending).toEqual([a.entry, b.entry, c.entry]);
+        expect(await storage.pendingIntake({ afterId: a.entry.id, limit: 1 })).toEqual([b.entry]);
+        expect(await storage.intakeDepth()).toEqual({
+          entries: 3,
+          bytes: 32,
+          sources: { a: { entries: 2, bytes: 20 }, b: { entries: 1, bytes: 12 } },
+        });
+      });
+
+      it("refuses an entry past the whole queue's bound and stores nothing", async () => {
+        const bounds = { ...roomy, maxEntries: 2 };
+        expect((await storage.enqueueIntake(entry("a"), bounds)).accepted).toBe(true);
+        expect((await storage.enqueueIntake(entry("b"), bounds)).accepted).toBe(true);
+        const refused = await storage.enqueueIntake(entry("c"), bounds);
+        expect(refused).toMatchObject({
+          accepted: false,
+          full: "queue",
+          depth: { entries: 2, sourceEntries: 0 },
+        });
+        const byBytes = await storage.enqueueIntake(entry("c"), { ...roomy, maxBytes: 30 });
+        expect(byBytes).toMatchObject({ accepted: false, full: "queue" });
+        expect((await storage.intakeDepth()).entries).toBe(2);
+      });
+
+      it("refuses a source past its share while other sources still get in", async () => {
+        const bounds = { ...roomy, maxEntries: 10, maxSourceEntries: 2 };
+        for (let i = 0; i < 2; i++)
+          expect((await storage.enqueueIntake(entry("noisy"), bounds)).accepted).toBe(true);
+        expect(await storage.enqueueIntake(entry("noisy"), bounds)).toMatchObject({
+          accepted: false,
+          full: "source",
+          depth: { sourceEntries: 2 },
+        });
+        expect((await storage.enqueueIntake(entry("quiet"), bounds)).accepted).toBe(true);
+        const bySourceBytes = await storage.enqueueIntake(entry("quiet"), { ...bounds, maxSourceBytes: 20 });
+        expect(bySourceBytes).toMatchObject({ accepted: false, full: "source" });
+      });
+
+      it("removes the entries an ingest consumes in the same transaction", async () => {
+        const a = await storage.enqueueIntake(entry("a"), roomy);
+        const b = await storage.enqueueIntake(entry("a"), roomy);
+        if (!a.accepted || !b.accepted) throw new Error("refused");
+        const [outcome] = await storage.ingestTickets([newTicket()], {
+          dedupeWindowMs: 60_000,
+          now: T0,
+          consumeIntake: [a.entry.id],
+        });
+        expect(outcome?.deduplicated).toBe(false);
+        expect(await storage.pendingIntake({ limit: 10 })).toEqual([b.entry]);
+      });
+
+      it("stores nothing and throws a conflict when an ingest's entry was already consumed", async () => {
+        const a = await storage.enqueueIntake(entry("a"), roomy);
+        if (!a.accepted) throw new Error("refused");
+        await storage.completeIntake([a.entry.id]);
+        await expectCode(
+          storage.ingestTickets([newTicket()], {
+            dedupeWindowMs: 60_000,
+            now: T0,
+            consumeIntake: [a.entry.id],
+          }),
+          "RW_ERR_STORAGE_CONFLICT",
+        );
+        expect(await storage.tickets.count()).toBe(0);
+        await storage.completeIntake([a.entry.id, 999_999]);
+      });
+
+      it("keeps queued entries when the store is closed and reopened", async () => {
+        if (!durable) return;
+        const a = await storage.enqueueIntake(entry("a"), roomy);
+        await storage.close();
+        storage = await opened.reopen!();
+        expect(await storage.pendingIntake({ limit: 10 })).toEqual([a.accepted && a.entry]);
+      });
+    });
+
     describe("values", () => {
       it("returns undefined until set, then the latest value", async () => {
         expect(await storage.getValue("cursor:servicenow")).toBeUndefined();

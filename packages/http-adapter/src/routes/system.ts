@@ -11,6 +11,15 @@ const Health = z
     storage: z.string(),
     instance_id: z.string(),
     uptime_seconds: z.number(),
+    /** The webhook intake queue's depth, when the queue is enabled. */
+    intake_queue: z
+      .object({
+        entries: z.number().int(),
+        bytes: z.number().int(),
+        max_entries: z.number().int(),
+        max_bytes: z.number().int(),
+      })
+      .optional(),
   })
   .openapi("Health");
 
@@ -88,6 +97,24 @@ export function systemRoutes(route: RouteContext): void {
       return approvalStatuses.map((status) => ({ labels: { status }, value: counts[status] ?? 0 }));
     },
   });
+  if (engine.intake.enabled) {
+    metrics.gauge({
+      name: "runwarden_intake_queue_entries",
+      help: "Webhook deliveries acknowledged and not yet stored, by source",
+      collect: async () => {
+        const depth = await engine.intake.depth();
+        return Object.entries(depth.sources).map(([source, at]) => ({
+          labels: { source },
+          value: at.entries,
+        }));
+      },
+    });
+    metrics.gauge({
+      name: "runwarden_intake_queue_bytes",
+      help: "Payload bytes of the webhook deliveries queued",
+      collect: async () => [{ value: (await engine.intake.depth()).bytes }],
+    });
+  }
   metrics.gauge({
     name: "runwarden_sse_clients",
     help: "Open event streams",
@@ -117,12 +144,23 @@ export function systemRoutes(route: RouteContext): void {
     async handler(c) {
       const storage = await engine.checkStorage();
       if (!storage.ok) route.log.warn({ err: storage.error }, "health check failed");
+      const depth = storage.ok && engine.intake.enabled ? await engine.intake.depth() : undefined;
       return c.json(
         {
           status: storage.ok ? "ok" : "unavailable",
           storage: storage.kind,
           instance_id: engine.instanceId,
           uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+          ...(depth
+            ? {
+                intake_queue: {
+                  entries: depth.entries,
+                  bytes: depth.bytes,
+                  max_entries: depth.bounds.maxEntries,
+                  max_bytes: depth.bounds.maxBytes,
+                },
+              }
+            : {}),
         },
         storage.ok ? 200 : 503,
       );

@@ -18,6 +18,7 @@ import {
   TicketInput,
   Ticket as TicketSchema,
   TicketStatus,
+  type WebhookResult,
 } from "@runwarden/core";
 import { fromNodeHttp, mediaType, parseJson, readText, tooLarge } from "../internal/body.js";
 import { type Ctx, IdParams, named, PageQuery, unauthenticated } from "../internal/endpoint.js";
@@ -177,6 +178,18 @@ const WebhookResultDoc = named(
     /** Ids of open tickets the payload resolved. */
     resolved: z.array(z.number().int()),
     warnings: z.array(z.string()),
+    /**
+     * Present when the delivery went through the intake queue and was answered once durable
+     * (`acknowledge: durable`): its entry, and the queue's depth after it. Its tickets are stored
+     * right after, so `tickets` and `resolved` are empty.
+     */
+    queued: z
+      .object({
+        entryId: z.number().int(),
+        entries: z.number().int(),
+        sourceEntries: z.number().int(),
+      })
+      .optional(),
   }),
 );
 
@@ -423,7 +436,7 @@ export function ticketRoutes(route: RouteContext): void {
     tag: "tickets",
     summary: "Receive a monitoring tool's webhook",
     description:
-      "The body goes to the source's monitoring connector, which verifies it (shared secret, HMAC signature or basic auth, as the tool supports) and maps it to tickets. The built-in `generic` source takes the documented ticket JSON (an object or an array) and is verified by the configured shared-secret header or a token with the operator role. A webhook source created with `POST /webhook-sources` maps any JSON with its JSONata mapping and is verified by its own token (`Authorization: Bearer` or `X-Runwarden-Webhook-Token`). Answers 202 once the tickets are stored.",
+      "The body goes to the source's monitoring connector, which verifies it (shared secret, HMAC signature or basic auth, as the tool supports) and maps it to tickets. The built-in `generic` source takes the documented ticket JSON (an object or an array) and is verified by the configured shared-secret header or a token with the operator role. A webhook source created with `POST /webhook-sources` maps any JSON with its JSONata mapping and is verified by its own token (`Authorization: Bearer` or `X-Runwarden-Webhook-Token`). Answers 202 once the tickets are stored; with the intake queue enabled (`RUNWARDEN_INTAKE_QUEUE`), once the delivery is durable (`acknowledge: durable`, the body then names the queued entry) or its tickets are stored (`processed`), and 429 (`RW_ERR_INTAKE_SOURCE_FULL`: the source holds its share) or 503 (`RW_ERR_INTAKE_FULL`) with `Retry-After` when the queue is full.",
     access: "custom",
     params: SourceParams,
     requestBody: {
@@ -434,7 +447,13 @@ export function ticketRoutes(route: RouteContext): void {
       202: { description: "Stored", schema: WebhookResultDoc },
       401: { description: "Verification failed" },
       404: { description: "No monitoring connector of that name (`details.known` lists the sources)" },
-      503: { description: "The source's connector is registered but not configured; the message says how" },
+      429: {
+        description: "The source holds its share of the intake queue: retry after `Retry-After` seconds",
+      },
+      503: {
+        description:
+          "The source's connector is registered but not configured (the message says how), or the intake queue is full (`RW_ERR_INTAKE_FULL`, with `Retry-After`)",
+      },
     },
     async handler(c, { params }) {
       const { source } = params;
@@ -483,10 +502,34 @@ export function ticketRoutes(route: RouteContext): void {
           }
         }
       }
-      const ingest = () =>
-        engine.tickets.ingestWebhook(source, { headers: headerRecord(c), body, rawBody }, { submittedBy });
-      // Generic webhooks enter core in waves, so that their writes share the store's commits.
-      const result = source === genericWebhookSource ? await route.webhookWave(ingest) : await ingest();
+      let result: WebhookResult;
+      if (engine.intake.accepts(source)) {
+        // The intake queue: verified, made durable (or refused with 429/503 and Retry-After),
+        // then stored behind the answer or before it, as `intake.acknowledge` says.
+        const receipt = await engine.intake.submitWebhook(
+          source,
+          { headers: headerRecord(c), body, rawBody },
+          { submittedBy },
+        );
+        if (engine.intake.acknowledge === "durable") {
+          return send(route, c, 202, WebhookResultDoc, {
+            tickets: [],
+            resolved: [],
+            warnings: [],
+            queued: {
+              entryId: receipt.entryId,
+              entries: receipt.depth.entries,
+              sourceEntries: receipt.depth.sourceEntries,
+            },
+          });
+        }
+        result = await receipt.processed;
+      } else {
+        const ingest = () =>
+          engine.tickets.ingestWebhook(source, { headers: headerRecord(c), body, rawBody }, { submittedBy });
+        // Generic webhooks enter core in waves, so that their writes share the store's commits.
+        result = source === genericWebhookSource ? await route.webhookWave(ingest) : await ingest();
+      }
       return send(route, c, 202, WebhookResultDoc, {
         tickets: result.tickets.map(({ ticket, deduplicated }) => ({
           id: ticket.id,

@@ -97,5 +97,21 @@ ${table("connectorConfigs", "kind text, name text")}
 CREATE UNIQUE INDEX rw_connectorconfigs_kind_name ON rw_connectorConfigs (kind, name);
 `;
 
+/**
+ * The intake queue: raw webhook deliveries acknowledged but not yet stored as tickets, processed
+ * in id order. Not a collection: core reaches it through `Storage.enqueueIntake` and friends.
+ */
+const V4 = `
+CREATE TABLE rw_intake_queue (
+  id bigserial PRIMARY KEY,
+  source text NOT NULL,
+  kind text NOT NULL,
+  payload text NOT NULL,
+  bytes integer NOT NULL,
+  received_at text NOT NULL
+);
+CREATE INDEX rw_intake_queue_source ON rw_intake_queue (source);
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1, V2, V3];
+export const migrations: readonly string[] = [V1, V2, V3, V4];

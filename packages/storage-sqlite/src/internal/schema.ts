@@ -112,5 +112,28 @@ ${table("connectorConfigs", "kind TEXT, name TEXT")}
 CREATE UNIQUE INDEX connectorConfigs_kind_name ON connectorConfigs (kind, name);
 `;
 
+/**
+ * The intake queue: raw webhook deliveries acknowledged but not yet stored as tickets, processed
+ * in id order, and its depth per source kept beside it in the same transactions (a bound check
+ * reads a few rows, not the whole queue). Not a collection (no `data` document): core reaches it
+ * through `Storage.enqueueIntake` and friends only.
+ */
+const V5 = `
+CREATE TABLE intake_queue (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  received_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX intake_queue_source ON intake_queue (source);
+CREATE TABLE intake_depth (
+  source TEXT PRIMARY KEY,
+  entries INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1, V2, V3, V4];
+export const migrations: readonly string[] = [V1, V2, V3, V4, V5];
