@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Packed, not linked: packs every publishable package with `pnpm pack` (workspace: and catalog:
-// ranges resolved, publishConfig applied, only `files` shipped), installs the tarballs with npm
-// into a fresh project outside the workspace, and runs there: the core README's quick start,
-// the runbook CLI, the Express embedding example, and the third-party connector example's tests
-// against the packed testkit. Needs `pnpm run build` first and PostgreSQL on 127.0.0.1:5432.
+// ranges resolved, publishConfig applied, only `files` shipped), installs every tarball with npm
+// into a fresh project outside the workspace, and checks there: each package's peer range on
+// @runwarden/core admits the packed core (and `npm ls` finds no invalid peer), each connector
+// imports and registers against the packed core (its declaration and `sdk` range, as the engine
+// checks them at registration), then runs the core README's quick start, the runbook CLI, the
+// Express embedding example, and the third-party connector example's tests against the packed
+// testkit. Needs `pnpm run build` first and PostgreSQL on 127.0.0.1:5432.
 // Usage: node scripts/packed-check.mjs [--keep]   (the tarballs are left in $RW_PACK_DIR if set)
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -17,6 +20,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
@@ -45,11 +49,47 @@ function publishable() {
       const manifest = join(root, dir, name, "package.json");
       if (!existsSync(manifest)) continue;
       const pkg = JSON.parse(readFileSync(manifest, "utf8"));
-      if (!pkg.private) found.push({ name: pkg.name, version: pkg.version, dir: join(root, dir, name) });
+      // Connectors: the packages under packages/connectors and the public example (a third party's).
+      const connector = dir !== "packages";
+      if (!pkg.private)
+        found.push({ name: pkg.name, version: pkg.version, dir: join(root, dir, name), connector });
     }
   }
   return found;
 }
+
+/**
+ * Run in the packed project with the connector package names (JSON) as argv[2]: imports each,
+ * registers every connector definition it exports with the packed core's engine (bare, "not
+ * configured": the declaration and sdk checks run, nothing connects), and prints a JSON summary.
+ */
+const connectorsCheck = `import { coreVersion, createEngine, isRunwardenError } from "@runwarden/core";
+const names = JSON.parse(process.argv[2]);
+const definitions = [];
+for (const name of names) {
+  const mod = await import(name);
+  const found = new Set(
+    Object.values(mod).filter(
+      (v) => v && typeof v === "object" && typeof v.kind === "string" && typeof v.sdk === "string" && typeof v.create === "function",
+    ),
+  );
+  if (found.size === 0) throw new Error(name + " exports no connector definition");
+  definitions.push(...found);
+}
+const bare = (connector) => ({ connector, notConfigured: { needs: ["config"], hint: "packed check" } });
+const engine = await createEngine({ connectors: definitions.map(bare) });
+await engine.close();
+let refused;
+try {
+  const foreign = { ...definitions[0], name: "foreign-sdk", sdk: "^99.0.0" };
+  await (await createEngine({ connectors: [bare(foreign)] })).close();
+} catch (err) {
+  refused = isRunwardenError(err) ? err.code : String(err);
+}
+if (refused !== "RW_ERR_PLUGIN_VERSION_MISMATCH")
+  throw new Error("a connector for core ^99.0.0 was not refused: " + refused);
+process.stdout.write(JSON.stringify({ version: coreVersion, connectors: definitions.length, refused }));
+`;
 
 let failed = false;
 try {
@@ -66,17 +106,8 @@ try {
   }
   log(`packed ${packages.length} packages into ${tarballs}`);
 
-  // What the runs below need, from the tarballs; everything else from the npm registry.
-  const needed = [
-    "@runwarden/core",
-    "@runwarden/storage-sqlite",
-    "@runwarden/storage-postgres",
-    "@runwarden/http-adapter",
-    "@runwarden/runbook-parser",
-    "@runwarden/connector-kit",
-    "@runwarden/connector-testkit",
-    "runwarden-connector-grafana",
-  ];
+  // Every publishable package from its tarball; everything else from the npm registry.
+  const needed = packages.map((pkg) => pkg.name);
   const vitestVersion = JSON.parse(
     readFileSync(join(root, "node_modules/vitest/package.json"), "utf8"),
   ).version;
@@ -104,10 +135,59 @@ try {
       2,
     ),
   );
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app, {
-    npm_config_nodedir: process.env.npm_config_nodedir ?? "/usr",
-  });
-  log("installed with npm (no workspace links)");
+  // Install scripts off, then the one native module the runs need built: the others (ssh2's
+  // crypto binding, cpu-features) are optional speed-ups their packages fall back from, and
+  // compiling them took minutes of the time budget. Cached metadata is used without revalidation.
+  const npmEnv = { npm_config_nodedir: process.env.npm_config_nodedir ?? "/usr" };
+  run(
+    "npm",
+    ["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline", "--ignore-scripts"],
+    app,
+    npmEnv,
+  );
+  log(`installed ${needed.length} tarballs with npm (no workspace links)`);
+  run("npm", ["rebuild", "better-sqlite3", "--loglevel=error"], app, npmEnv);
+  log("built better-sqlite3");
+
+  // 0a. Peer ranges on core, as installed: each must admit the packed core, and npm must agree.
+  const installed = (name) =>
+    JSON.parse(readFileSync(join(app, "node_modules", name, "package.json"), "utf8"));
+  const core = installed("@runwarden/core");
+  const semver = createRequire(join(app, "node_modules/@runwarden/core/package.json"))("semver");
+  const peerless = [];
+  const badPeers = [];
+  for (const pkg of packages) {
+    const range = installed(pkg.name).peerDependencies?.["@runwarden/core"];
+    if (range === undefined) {
+      if (pkg.connector) peerless.push(pkg.name);
+      continue;
+    }
+    if (!semver.satisfies(core.version, range, { includePrerelease: true }))
+      badPeers.push(`${pkg.name} (${range})`);
+  }
+  if (peerless.length > 0)
+    throw new Error(`connectors without a peer dependency on @runwarden/core: ${peerless.join(", ")}`);
+  if (badPeers.length > 0)
+    throw new Error(
+      `peer ranges on @runwarden/core that the packed core ${core.version} does not satisfy: ${badPeers.join(", ")}`,
+    );
+  try {
+    run("npm", ["ls", "--all", "@runwarden/core"], app);
+  } catch (err) {
+    throw new Error(`npm ls finds an invalid or missing @runwarden/core:\n${err.stdout ?? err.message}`);
+  }
+  log(`peer ranges: every package's range on @runwarden/core admits the packed core ${core.version}`);
+
+  // 0b. Each connector imports and registers against the packed core: the registry validates its
+  // declaration and refuses an `sdk` range the core does not satisfy (RW_ERR_PLUGIN_VERSION_MISMATCH).
+  const connectorNames = packages.filter((pkg) => pkg.connector).map((pkg) => pkg.name);
+  writeFileSync(join(app, "connectors-check.mjs"), connectorsCheck);
+  const registered = JSON.parse(
+    run(process.execPath, ["connectors-check.mjs", JSON.stringify(connectorNames)], app),
+  );
+  log(
+    `connectors: ${registered.connectors} from ${connectorNames.length} packages registered against the packed core (${registered.version}); a foreign sdk range refused with ${registered.refused}`,
+  );
 
   // 1. The README's quick start, exactly as printed.
   const readme = readFileSync(join(root, "packages/core/README.md"), "utf8");

@@ -3,10 +3,13 @@
  * tickets (the engine matches and starts runbooks), posts each approval request to the team's
  * chat outbox, and applies the decisions people send back, all through the SDK.
  *
- * The queue here is a small in-process one ({@link MemoryQueue}); the worker only needs
+ * The queues here are a small in-process one ({@link MemoryQueue}) and newline-delimited JSON on a
+ * stream ({@link LineQueue}, what `main.ts` reads from stdin); the worker only needs
  * `consume(handler)` and `close()`, so an SQS, Kafka or Redis consumer fits the same way.
  */
 import { randomBytes } from "node:crypto";
+import { createInterface, type Interface } from "node:readline";
+import type { Readable } from "node:stream";
 import {
   type Actor,
   createEngine,
@@ -79,6 +82,63 @@ export class MemoryQueue<T> implements Queue<T> {
   }
 }
 
+/** A message that could not be handled: its line as read, and why. */
+export interface DeadLine {
+  line: string;
+  error: unknown;
+}
+
+/**
+ * A queue read from a stream of newline-delimited JSON (stdin, a pipe, a socket): one message a
+ * line, handled one at a time in order. A line that is not JSON, or whose handler throws, is
+ * dead-lettered (`deadLetters`, and `onDeadLetter` when given). `close()` stops reading; lines
+ * read but not yet handled are dropped (a real broker would redeliver them).
+ *
+ * @example
+ * ```ts
+ * const queue = new LineQueue<Message>(process.stdin, { onDeadLetter: (d) => logger.warn(d) });
+ * ```
+ */
+export class LineQueue<T> implements Queue<T> {
+  readonly deadLetters: DeadLine[] = [];
+  private lines: Interface | undefined;
+  private busy: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly options: {
+      parse?: (line: string) => T;
+      onDeadLetter?: (dead: DeadLine) => void;
+    } = {},
+  ) {}
+
+  consume(handler: (message: T) => Promise<void>): void {
+    if (this.lines) throw new Error("the queue already has a consumer");
+    const parse = this.options.parse ?? ((line: string) => JSON.parse(line) as T);
+    this.lines = createInterface({ input: this.input, crlfDelay: Number.POSITIVE_INFINITY });
+    this.lines.on("line", (line) => {
+      if (this.closed || line.trim() === "") return;
+      this.busy = this.busy.then(async () => {
+        if (this.closed) return;
+        try {
+          await handler(parse(line));
+        } catch (error) {
+          const dead = { line: line.slice(0, 1_000), error };
+          this.deadLetters.push(dead);
+          this.options.onDeadLetter?.(dead);
+        }
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.lines?.close();
+    await this.busy;
+  }
+}
+
 /** Where approval requests go (the team's chat, pager, …). */
 export type ApprovalRequestSink = (request: {
   approvalId: number;
@@ -95,6 +155,11 @@ export interface WorkerOptions {
   /** Who may decide approvals from the queue, and with which Runwarden roles. */
   approvers: Record<string, Actor["roles"]>;
   vaultKey?: Buffer;
+  /**
+   * Runbooks (Markdown) stored before the queue is consumed, approved unless their front matter
+   * says `status: draft`. Markdown stored already is not stored again, so a restart changes nothing.
+   */
+  runbooks?: readonly string[];
 }
 
 export interface Worker {
@@ -106,6 +171,13 @@ export interface Worker {
 /** The actor alerts are ingested as (and so the one who "caused" auto-executions). */
 export const queueActor = "queue:alerts";
 
+/** The actor the worker stores its runbooks as. */
+export const runbookAuthor: Actor = { id: "worker:runbooks", roles: ["admin"] };
+
+/**
+ * Starts the engine on PostgreSQL, stores `runbooks`, then consumes `queue`: alerts are ingested,
+ * decisions applied as the named approver; approval requests go to `notify`.
+ */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { logger, queue } = options;
   const engine = await createEngine({
@@ -130,6 +202,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       );
   });
   await engine.start();
+  for (const markdown of options.runbooks ?? []) {
+    const { runbook, created } = await engine.runbooks.create(markdown, {
+      actor: runbookAuthor,
+      useFrontMatterStatus: true,
+      origin: "worker",
+    });
+    logger.info(
+      { runbookId: runbook.id, key: runbook.key, status: runbook.status, created },
+      "runbook loaded",
+    );
+  }
 
   queue.consume(async (message) => {
     if (message.type === "alert") {

@@ -1,3 +1,9 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MemoryQueue, type Message, startWorker, type Worker } from "../src/index.js";
@@ -145,4 +151,77 @@ describe("embed-worker", () => {
       await again.shutdown();
     }
   });
+});
+
+describe("embed-worker main.ts", () => {
+  it("drains a running step on SIGTERM, then exits 0", async () => {
+    const own = await freshDatabase();
+    const dir = mkdtempSync(join(tmpdir(), "rw-embed-worker-"));
+    writeFileSync(
+      join(dir, "slow-orders.md"),
+      runbook("slow-orders", "sleep 2 && echo drained-$SERVICE", false),
+    );
+    const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", main], {
+      env: { ...process.env, DATABASE_URL: own.url, RUNBOOKS_DIR: dir, APPROVERS: "lena:approver" },
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (c) => {
+      out += String(c);
+    });
+    const exited = once(child, "exit");
+    const logged = (msg: string) =>
+      out
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry.msg === msg);
+    const waitFor = async (msg: string) => {
+      for (let i = 0; i < 600; i++) {
+        const [entry] = logged(msg);
+        if (entry) return entry;
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`no "${msg}" logged: ${out}`);
+    };
+    try {
+      await waitFor("worker started: reading messages from stdin");
+      expect(logged("runbook loaded")).toHaveLength(1);
+      child.stdin.write(`${JSON.stringify({ type: "alert", body: alert })}\n`);
+      const started = await waitFor("step started");
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(out).toContain("draining steps in flight");
+      // The step finished before the process exited, and said so in its log.
+      expect(logged("step finished")).toEqual([
+        expect.objectContaining({ sessionId: started.sessionId, status: "succeeded" }),
+      ]);
+
+      const again = await startWorker({
+        databaseUrl: own.url,
+        logger: pino({ enabled: false }),
+        queue: new MemoryQueue<Message>(),
+        notify: () => {},
+        approvers: {},
+      });
+      try {
+        const id = started.sessionId as number;
+        const { steps } = await again.engine.executions.get(id);
+        expect(steps[0]).toMatchObject({ status: "succeeded" });
+        expect(steps[0]?.stdout).toContain("drained-orders");
+        // The closing engine stops between steps; the next one resumes the session and finishes it.
+        expect((await again.engine.executions.settled(id, { timeoutMs: 10_000 })).status).toBe("succeeded");
+        expect((await again.engine.executions.get(id)).steps.map((s) => s.attempts)).toEqual([1]);
+      } finally {
+        await again.shutdown();
+      }
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      await own.drop();
+    }
+  }, 60_000);
 });

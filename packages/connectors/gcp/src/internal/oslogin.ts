@@ -5,9 +5,13 @@
  */
 import { createHash } from "node:crypto";
 import { rwError } from "@runwarden/core";
-import { utils } from "ssh2";
+import ssh2 from "ssh2";
 import type { GcpConfig } from "../config.js";
 import type { GcpApi } from "./api.js";
+
+// ssh2 is CommonJS and Node's ESM loader does not see `utils` as a named export (the packed
+// check's import of the built package failed on it): take it from the default export.
+const { utils } = ssh2;
 
 /** What SSH needs: the POSIX user OS Login gave the account and the matching private key. */
 export interface Login {
