@@ -275,7 +275,7 @@ export default defineRows("Alert to remediation", async ({ quick }) => {
       met: rw99 / nr99 <= 2 && latencyFailures.length === 0,
       note: [
         `offered ${offered.toFixed(0)}/s (Node-RED max ${rate(sides.nodeRed).toFixed(0)}/s) for ${fixedRounds}×${fixedSeconds} s per side`,
-        `p50/p99 post → step finished: Runwarden ${p(latency.runwarden, 50)}/${p(latency.runwarden, 99)} (${latency.runwarden.length} alerts, durable)`,
+        `p50/p99 post → remediated (Runwarden: session finished after its one step): Runwarden ${p(latency.runwarden, 50)}/${p(latency.runwarden, 99)} (${latency.runwarden.length} alerts, durable)`,
         `Node-RED ${p(latency.nodeRed, 50)}/${p(latency.nodeRed, 99)}`,
         `bare ${p(latency.bare, 50)}/${p(latency.bare, 99)}`,
         `generator lag max ${ms(sendLag)}`,
