@@ -170,6 +170,7 @@ export default defineRows("Alert to remediation", async ({ quick }) => {
     }
 
     // Latency at half Node-RED's measured maximum, open loop.
+    const fixedStart = performance.now();
     const offered = rate(sides.nodeRed) / 2;
     const latency = { runwarden: [] as number[], nodeRed: [] as number[], bare: [] as number[] };
     const latencyFailures: string[] = [];
@@ -219,6 +220,9 @@ export default defineRows("Alert to remediation", async ({ quick }) => {
     for (let round = 0; round < fixedRounds; round++) {
       for (let k = 0; k < atRate.length; k++) await atRate[(round + k) % atRate.length]!();
     }
+    process.stderr.write(
+      `bench: fixed-rate phase (${offered.toFixed(0)}/s) done in ${((performance.now() - fixedStart) / 1000).toFixed(1)} s\n`,
+    );
     while (stops.length > 0) await stops.pop()!();
 
     // Durability: everything acknowledged is in the file, each alert remediated exactly once.
