@@ -101,7 +101,7 @@ export default defineRows("Alert to remediation", async ({ quick }) => {
   const seconds = quick ? 2 : 3;
   // The fixed-rate phase: turns per side and seconds per turn.
   const fixedRounds = quick ? 1 : 3;
-  const fixedSeconds = quick ? 4 : 8;
+  const fixedSeconds = quick ? 3 : 8;
   const dir = mkdtempSync(join(tmpdir(), "rw-bench-remediation-"));
   const stops: (() => Promise<void>)[] = [];
   try {

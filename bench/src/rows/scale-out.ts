@@ -234,8 +234,8 @@ async function compare(
  *   throughput: goal >= 1.5.
  */
 export default defineRows("Scale-out (PostgreSQL)", async ({ quick }) => {
-  const chunk = quick ? 60 : 300;
-  const rounds = quick ? 3 : 6;
+  const chunk = quick ? 40 : 300;
+  const rounds = quick ? 2 : 6;
   const rows: BenchRow[] = [];
   const same = await compare(
     () => startCluster(3, 4),
