@@ -27,6 +27,7 @@ const order = [
   "webhook-ingest",
   "alert-to-remediation",
   "alert-storm",
+  "api-latency",
   "ssh",
   "kubernetes",
   "winrm",

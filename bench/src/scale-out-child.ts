@@ -1,5 +1,6 @@
 /**
- * One engine process of the scale-out row: `scale-out-child.ts <database url> <instance id>`.
+ * One engine process of the scale-out row:
+ * `scale-out-child.ts <database url> <instance id> [sessions at once, default 8]`.
  * Prints `{"ready":…}` once started, ingests each `{"ingest":[…]}` line read from stdin (auto-
  * execution on) and answers `{"ingested":n}`; SIGTERM closes the engine.
  */
@@ -7,12 +8,13 @@ import { createInterface } from "node:readline";
 import { createEngine } from "@runwarden/core";
 import { createPostgresStorage } from "@runwarden/storage-postgres";
 
-const [url, instance] = process.argv.slice(2) as [string, string];
+const [url, instance, concurrency] = process.argv.slice(2) as [string, string, string | undefined];
+const inFlight = Number(concurrency ?? 8);
 const engine = await createEngine({
-  storage: await createPostgresStorage({ connectionString: url, pool: { max: 8 } }),
+  storage: await createPostgresStorage({ connectionString: url, pool: { max: inFlight } }),
   instanceId: instance,
   vault: { key: Buffer.alloc(32, 5) },
-  policy: { maxConcurrentSessions: 8, maxConcurrentPerConnection: 8 },
+  policy: { maxConcurrentSessions: inFlight, maxConcurrentPerConnection: inFlight },
 });
 await engine.start();
 process.stdout.write(`${JSON.stringify({ ready: instance })}\n`);

@@ -5,6 +5,8 @@ import {
   cpuRunbook,
   diskAlert,
   diskRunbook,
+  memoryAlert,
+  memoryRunbook,
   stormNotification,
 } from "../src/servers/remediation-fixtures.js";
 import { prometheusToken } from "../src/servers/remediation-protocol.js";
@@ -29,6 +31,7 @@ async function benchEngine(): Promise<Engine> {
   const actor = { id: "bench-test", roles: ["admin" as const] };
   await engine.runbooks.create(diskRunbook, { actor, status: "approved" });
   await engine.runbooks.create(cpuRunbook, { actor, status: "approved" });
+  await engine.runbooks.create(memoryRunbook, { actor, status: "approved" });
   await engine.start();
   return engine;
 }
@@ -68,6 +71,38 @@ describe("diskAlert", () => {
     expect(a.fingerprint).not.toBe(b.fingerprint);
     expect(a.external_id).not.toBe(b.external_id);
     expect(a.title).not.toBe(b.title);
+  });
+});
+
+describe("memoryAlert", () => {
+  it("starts the gated memory runbook, whose session waits at a pending approval", async () => {
+    const e = await benchEngine();
+    const requested: number[] = [];
+    e.events.on("approval:requested", (event) => requested.push(event.sessionId));
+    const body = JSON.parse(memoryAlert(11)) as Record<string, string>;
+    const { ticket } = await e.tickets.ingest({
+      title: body.title!,
+      description: body.description!,
+      severity: "high",
+      environment: body.environment!,
+      service: body.service!,
+      source: "generic",
+      externalId: body.external_id!,
+      fingerprint: body.fingerprint!,
+    });
+    const sessions = await e.storage.sessions.find({ where: { ticketId: ticket.id } });
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]!.runbookKey).toBe("bench-memory-gated");
+    await vi.waitFor(() => expect(requested).toEqual([sessions[0]!.id]), { timeout: 10_000 });
+    const pending = await e.approvals.list({ status: "pending" });
+    expect(pending.items.map((a) => a.sessionId)).toEqual([sessions[0]!.id]);
+  });
+
+  it("differs from the disk alert of the same index in fingerprint and service", () => {
+    const memory = JSON.parse(memoryAlert(1)) as Record<string, string>;
+    const disk = JSON.parse(diskAlert(1)) as Record<string, string>;
+    expect(memory.fingerprint).not.toBe(disk.fingerprint);
+    expect(memory.service).not.toBe(disk.service);
   });
 });
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { type BenchRow, defineRows, percentile, throughputRow } from "../harness.js";
+import { openLoop } from "../open-loop.js";
 import { startNodeRed } from "../peers/node-red.js";
 import { countStored, now, startServer, webhookSecret } from "../servers/remediation-client.js";
 import { diskAlert } from "../servers/remediation-fixtures.js";
@@ -22,6 +23,14 @@ import { diskAlert } from "../servers/remediation-fixtures.js";
  * - bare node:http: runs `sh -c true` per request and answers 202 when it exits.
  *
  * Goals: at least 2× Node-RED and at least 0.7 of bare.
+ *
+ * Then latency at a fixed offered rate: half of Node-RED's throughput just measured, offered to
+ * each side in turn (order rotating) by an open-loop generator (src/open-loop.ts: posts sent by
+ * the clock, so a side that falls behind queues and its latencies show it). Latency is from each
+ * alert's scheduled post to its remediation's end: Runwarden's `session:finished` (succeeded)
+ * after its one durable step, the peers' 202 once `true` has exited. p50/p99 of all three in the
+ * note; goal: Runwarden's p99 <= 2× Node-RED's p99. Every post must be answered 2xx and
+ * remediated, or the row fails (the stored-work check above covers these alerts too).
  */
 const connections = 10;
 
@@ -90,6 +99,9 @@ export default defineRows("Alert to remediation", async ({ quick }) => {
   // machine lands on every side alike; each side is the sum of its bursts.
   const rounds = quick ? 2 : 4;
   const seconds = quick ? 2 : 3;
+  // The fixed-rate phase: turns per side and seconds per turn.
+  const fixedRounds = quick ? 1 : 3;
+  const fixedSeconds = quick ? 3 : 8;
   const dir = mkdtempSync(join(tmpdir(), "rw-bench-remediation-"));
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -156,6 +168,61 @@ export default defineRows("Alert to remediation", async ({ quick }) => {
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < order.length; k++) await order[(round + k) % order.length]!();
     }
+
+    // Latency at half Node-RED's measured maximum, open loop.
+    const fixedStart = performance.now();
+    const offered = rate(sides.nodeRed) / 2;
+    const latency = { runwarden: [] as number[], nodeRed: [] as number[], bare: [] as number[] };
+    const latencyFailures: string[] = [];
+    let sendLag = 0;
+    const peerAtRate = async (url: string, into: number[]) => {
+      const r = await openLoop(url, {
+        rate: offered,
+        seconds: fixedSeconds,
+        request: (k) => ({ id: String(k), body: diskAlert(next++) }),
+      });
+      into.push(...r.answered);
+      latencyFailures.push(...r.failed);
+      sendLag = Math.max(sendLag, r.sendLag);
+    };
+    const runwardenAtRate = async (into: number[]) => {
+      const r = await openLoop(rwUrl, {
+        rate: offered,
+        seconds: fixedSeconds,
+        headers: auth,
+        request: () => {
+          const i = next++;
+          return { id: `ALERT-${i}`, body: diskAlert(i) };
+        },
+      });
+      sent += r.due.size;
+      accepted += r.answered.length;
+      latencyFailures.push(...r.failed);
+      sendLag = Math.max(sendLag, r.sendLag);
+      const drained = await server.drain();
+      if (drained.timedOut) throw new Error("sessions still running 120 s after the fixed-rate load");
+      let remediated = 0;
+      for (const [externalId, at, status] of drained.finished) {
+        const due = r.due.get(externalId);
+        if (due === undefined) continue;
+        remediated++;
+        if (status === "succeeded") into.push(at - due);
+        else failed++;
+      }
+      if (remediated !== r.due.size)
+        latencyFailures.push(`${r.due.size - remediated} alerts never remediated`);
+    };
+    const atRate = [
+      () => peerAtRate(nodeRedUrl, latency.nodeRed),
+      () => peerAtRate(execUrl, latency.bare),
+      () => runwardenAtRate(latency.runwarden),
+    ];
+    for (let round = 0; round < fixedRounds; round++) {
+      for (let k = 0; k < atRate.length; k++) await atRate[(round + k) % atRate.length]!();
+    }
+    process.stderr.write(
+      `bench: fixed-rate phase (${offered.toFixed(0)}/s) done in ${((performance.now() - fixedStart) / 1000).toFixed(1)} s\n`,
+    );
     while (stops.length > 0) await stops.pop()!();
 
     // Durability: everything acknowledged is in the file, each alert remediated exactly once.
@@ -178,7 +245,8 @@ export default defineRows("Alert to remediation", async ({ quick }) => {
         : `LOST WORK: ${lost.join("; ")}`;
 
     const ours = sides.runwarden;
-    const p = (side: Side, n: number) => ms(percentile(side.latencies, n));
+    const p = (side: Side | number[], n: number) =>
+      ms(percentile(Array.isArray(side) ? side : side.latencies, n));
     const common = `${connections} connections, ${rounds}×${seconds} s each; Runwarden p50 ${p(ours, 50)}, p99 ${p(ours, 99)} post → session finished (${ours.done} alerts)`;
     const rows: BenchRow[] = [
       throughputRow(
@@ -198,6 +266,29 @@ export default defineRows("Alert to remediation", async ({ quick }) => {
         `${common}; bare p99 ${p(sides.bare, 99)} (spawn sh -c true per request, 202 on exit); ${durable}`,
       ),
     ];
+    const rw99 = percentile(latency.runwarden, 99);
+    const nr99 = percentile(latency.nodeRed, 99);
+    const problems = [...new Set(latencyFailures)];
+    rows.push({
+      name: `alert → remediation p99 at half Node-RED's max, open loop (webhook, SQLite) vs Node-RED 4.1.8`,
+      unit: "ms p99",
+      value: rw99,
+      baseline: nr99,
+      ratio: rw99 / nr99,
+      goal: "<= 2",
+      met: rw99 / nr99 <= 2 && latencyFailures.length === 0,
+      note: [
+        `offered ${offered.toFixed(0)}/s (Node-RED max ${rate(sides.nodeRed).toFixed(0)}/s) for ${fixedRounds}×${fixedSeconds} s per side`,
+        `p50/p99 post → remediated (Runwarden: session finished after its one step): Runwarden ${p(latency.runwarden, 50)}/${p(latency.runwarden, 99)} (${latency.runwarden.length} alerts, durable)`,
+        `Node-RED ${p(latency.nodeRed, 50)}/${p(latency.nodeRed, 99)}`,
+        `bare ${p(latency.bare, 50)}/${p(latency.bare, 99)}`,
+        `generator lag max ${ms(sendLag)}`,
+        ...(latencyFailures.length > 0
+          ? [`${latencyFailures.length} failed: ${problems.slice(0, 3).join(", ")}`]
+          : []),
+        durable,
+      ].join("; "),
+    });
     if (lost.length > 0) for (const row of rows) row.met = false;
     return rows;
   } finally {

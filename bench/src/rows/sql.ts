@@ -3,7 +3,16 @@ import postgresConnector from "@runwarden/connector-postgres";
 import type { ConnectorContext, InfrastructureConnector, Logger, ResolvedConnection } from "@runwarden/core";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { type BenchRow, defineRows, latencyRow, median, percentile } from "../harness.js";
+import { startDurableStep } from "../durable-step.js";
+import {
+  type BenchRow,
+  defineRows,
+  interleave,
+  interleavedRow,
+  latencyRow,
+  median,
+  percentile,
+} from "../harness.js";
 
 const silent = new Proxy(
   {},
@@ -94,7 +103,12 @@ async function compare(
 /**
  * A trivial SQL step (`SELECT 1`: open + exec + release, rows rendered) against the driver's raw
  * pooled query on the machine's PostgreSQL and MariaDB (goal <= 1.2×), each in the protocol the
- * connector uses (PostgreSQL: extended, which runs one statement).
+ * connector uses (PostgreSQL: extended, which runs one statement). Then a durable `SELECT 1` step
+ * through the executor on PostgreSQL (an engine on SQLite, the connection created through its API,
+ * an approved one-step runbook naming it; ticket → session finished, every transition persisted)
+ * against the same connector call, one sample each interleaved (goal: median <= 10×: a query
+ * this cheap is dwarfed by any durable bookkeeping, so the goal bounds that bookkeeping at about
+ * ten local round trips to PostgreSQL, a millisecond or two).
  */
 export default defineRows("SQL", async ({ quick }) => {
   const n = quick ? 1000 : 5000;
@@ -129,6 +143,55 @@ export default defineRows("SQL", async ({ quick }) => {
         ctx.signal,
       ),
     );
+    const samples = quick ? 150 : 600;
+    const durable = await startDurableStep({
+      connector: postgresConnector,
+      credential: {
+        name: "bench-pg",
+        credentialType: "database",
+        username: "postgres",
+      } as Parameters<typeof startDurableStep>[0]["credential"],
+      connection: {
+        connectionType: "database",
+        targetHost: "127.0.0.1",
+        targetPort: 5432,
+        targetService: "postgresql",
+        options: { database: "postgres" },
+      },
+      step: "`SELECT 1`",
+      sessions: samples + 10,
+    });
+    const on = connection("postgresql", 5432, "postgres", "postgres");
+    try {
+      const viaExecutor = await interleave(
+        () => durable.run(),
+        async () => {
+          const start = performance.now();
+          const handle = await pgInstance.open(on, { signal: ctx.signal });
+          try {
+            await handle.exec({ command: "SELECT 1", language: "sql", readOnly: false, signal: ctx.signal });
+          } finally {
+            await handle.release();
+          }
+          return performance.now() - start;
+        },
+        { rounds: samples, warmup: 10 },
+      );
+      rows.push(
+        interleavedRow(
+          "latency",
+          "SQL durable step (pg) via executor (SQLite) vs connector call",
+          "ms/step",
+          viaExecutor,
+          10,
+          {
+            note: `ticket → session finished, 1 in flight; p99 ${percentile(viaExecutor.ours, 99).toFixed(2)} vs ${percentile(viaExecutor.baseline, 99).toFixed(3)} ms`,
+          },
+        ),
+      );
+    } finally {
+      await durable.close();
+    }
   } finally {
     await pgInstance.close?.();
     await pgPool.end();

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import sshConnector from "@runwarden/connector-ssh";
 import type { ConnectorContext, InfrastructureConnector, Logger, ResolvedConnection } from "@runwarden/core";
 import { Client } from "ssh2";
-import { defineRows, latencyRow, median, percentile } from "../harness.js";
+import { startDurableStep } from "../durable-step.js";
+import { defineRows, interleave, interleavedRow, latencyRow, median, percentile } from "../harness.js";
 
 /** A logger that drops everything (the connector logs only at debug on this path). */
 const silent = new Proxy(
@@ -74,7 +75,11 @@ async function timeEach(n: number, fn: () => Promise<unknown>): Promise<number[]
  * step. Runwarden's step is open + exec + release on the connector's pool (TCP_NODELAY set).
  * Baselines: ssh2's raw exec on an already open connection with TCP_NODELAY (goal <= 1.2×);
  * OpenSSH reusing a ControlMaster connection (goal: faster, <= 1); a new ssh2 connection per
- * step (goal: pooled >= 10× faster, ratio <= 0.1).
+ * step (goal: pooled >= 10× faster, ratio <= 0.1). Last, a durable step through the executor (an
+ * engine on SQLite, the connection created through its API, an approved one-step runbook `true` on
+ * it; ticket → session finished, every transition persisted) against the same connector call,
+ * one sample each interleaved (goal: median <= 2×, the bookkeeping costs at most one more SSH
+ * round trip).
  */
 export default defineRows("SSH", async ({ quick }) => {
   const env = sshdEnv();
@@ -155,6 +160,39 @@ export default defineRows("SSH", async ({ quick }) => {
       await rawExec(client, "true");
       client.end();
     });
+    // Through the executor, against the bare connector call, one sample each in turn.
+    const durableSamples = quick ? 60 : 300;
+    const durable = await startDurableStep({
+      connector: sshConnector,
+      credential: {
+        name: "bench-ssh",
+        credentialType: "ssh",
+        username: env.RW_SSH_USER,
+        private_key: key,
+      } as Parameters<typeof startDurableStep>[0]["credential"],
+      connection: {
+        connectionType: "ssh",
+        targetHost: env.RW_SSH_HOST!,
+        targetPort: Number(env.RW_SSH_PORT),
+        options: { host_key_fingerprint: env.RW_SSH_HOST_KEY_FINGERPRINT },
+      },
+      step: "`true`",
+      sessions: durableSamples + 10,
+    });
+    let viaExecutor: Awaited<ReturnType<typeof interleave>>;
+    try {
+      viaExecutor = await interleave(
+        () => durable.run(),
+        async () => {
+          const start = performance.now();
+          await step();
+          return performance.now() - start;
+        },
+        { rounds: durableSamples, warmup: 10 },
+      );
+    } finally {
+      await durable.close();
+    }
     const p = median(pooled);
     const note = `pooled p99 ${percentile(pooled, 99).toFixed(2)} ms, n=${pooled.length}`;
     return [
@@ -181,6 +219,16 @@ export default defineRows("SSH", async ({ quick }) => {
         median(fresh),
         0.1,
         `goal: pooled >= 10x faster, n=${fresh.length}`,
+      ),
+      interleavedRow(
+        "latency",
+        "SSH durable step via executor (SQLite) vs connector call",
+        "ms/step",
+        viaExecutor,
+        2,
+        {
+          note: `ticket → session finished, 1 in flight; p99 ${percentile(viaExecutor.ours, 99).toFixed(2)} vs ${percentile(viaExecutor.baseline, 99).toFixed(2)} ms`,
+        },
       ),
     ];
   } finally {

@@ -11,6 +11,8 @@ export { type Drained, now, prometheusToken, webhookSecret } from "./remediation
 
 export interface ServerChild {
   port: number;
+  /** runwarden mode: a viewer API token the server accepts (`Authorization: Bearer`). */
+  viewerToken?: string;
   /** Waits until every session the server started has finished (runwarden; at once otherwise). */
   drain(): Promise<Drained>;
   stop(): Promise<void>;
@@ -31,6 +33,7 @@ export function startServer(mode: ServerMode, dir: string): Promise<ServerChild>
       child.off("message", ready);
       resolve({
         port: message.port,
+        ...(message.viewerToken ? { viewerToken: message.viewerToken } : {}),
         drain: () =>
           new Promise((done, fail) => {
             const exited = (code: number | null) =>

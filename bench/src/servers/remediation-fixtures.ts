@@ -44,6 +44,42 @@ auto_execute: true
 - \`true\` (name: throttle, requires_approval: false, severity: safe, timeout: 30s)
 `;
 
+/**
+ * The API-latency row's gated runbook: generic "Memory usage above 95% on …" alerts start a
+ * session that waits at an approval, so `GET /approvals` lists real pending approvals.
+ */
+export const memoryRunbook = `---
+id: bench-memory-gated
+version: 1
+status: approved
+match:
+  services: [redis]
+  keywords: [memory usage]
+  title_pattern: "Memory usage above"
+connection: local
+auto_execute: true
+---
+
+# Restart the memory hog
+
+## Main Steps
+
+- \`true\` (name: restart, requires_approval: true, severity: safe, timeout: 30s)
+`;
+
+/** Alert `i` of the API-latency row's gated share: a generic webhook body, distinct for every `i`. */
+export function memoryAlert(i: number): string {
+  return JSON.stringify({
+    title: `Memory usage above 95% on cache-${i % 997}.internal (alert ${i})`,
+    description: `redis on cache-${i % 997}.internal uses 97% of its memory, evictions rising.`,
+    severity: "high",
+    environment: "prod",
+    service: "redis",
+    external_id: `MEM-${i}`,
+    fingerprint: `bench-memory-${i}`,
+  });
+}
+
 /** Alert `i` of the alert-to-remediation row: a generic webhook body, distinct for every `i`. */
 export function diskAlert(i: number): string {
   return JSON.stringify({

@@ -8,11 +8,14 @@
  * - `runwarden`: the HTTP adapter over an engine on SQLite (`<dir>/bench.db`), with the generic
  *   webhook (shared secret) and the prometheus connector (bearer token), and two approved
  *   one-step runbooks (`true` on the local connector, auto-executed, no approval) matching the
- *   rows' alerts.
+ *   rows' alerts, plus one whose step waits for an approval (the API-latency row's memory
+ *   alerts); an API token with the viewer role is created in its token store (as the example
+ *   server's tokens are) and sent in the `ready` message.
  *
- * Protocol: the child sends `{ type: "ready", port }`. The parent sends `{ type: "drain" }` once
+ * Protocol: the child sends `{ type: "ready", port, viewerToken? }`. The parent sends `{ type: "drain" }` once
  * its load has been answered; the runwarden child waits until every session it created has
- * finished and answers `{ type: "drained", created, finished: [externalId, atMs, status][] }`
+ * finished or waits at an approval and answers
+ * `{ type: "drained", created, awaitingApproval, finished: [externalId, atMs, status][] }`
  * (atMs on the `performance.timeOrigin + performance.now()` clock, shared by both processes).
  * The other modes answer `drained` at once. SIGTERM closes the server and the engine.
  */
@@ -20,7 +23,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { cpuRunbook, diskRunbook } from "./remediation-fixtures.js";
+import { cpuRunbook, diskRunbook, memoryRunbook } from "./remediation-fixtures.js";
 import { type ChildMessage, now, prometheusToken, webhookSecret } from "./remediation-protocol.js";
 
 const send = (message: ChildMessage) => process.send?.(message);
@@ -37,10 +40,12 @@ function spawnTrue(): Promise<number | null> {
 
 async function main(mode: string, dir: string): Promise<void> {
   let server: ReturnType<typeof createServer>;
+  let viewerToken: string | undefined;
   let close = async () => {};
   let drain = async (): Promise<ChildMessage> => ({
     type: "drained",
     created: 0,
+    awaitingApproval: 0,
     finished: [],
     timedOut: false,
   });
@@ -71,7 +76,7 @@ async function main(mode: string, dir: string): Promise<void> {
     const [
       { default: prometheus },
       { createEngine },
-      { createHttpAdapter, toNodeHandler },
+      { createHttpAdapter, createTokenStore, toNodeHandler },
       { createSqliteStorage },
     ] = await Promise.all([
       import("@runwarden/connector-prometheus"),
@@ -91,28 +96,37 @@ async function main(mode: string, dir: string): Promise<void> {
     const actor = { id: "bench", roles: ["admin" as const] };
     await engine.runbooks.create(diskRunbook, { actor, status: "approved" });
     await engine.runbooks.create(cpuRunbook, { actor, status: "approved" });
+    await engine.runbooks.create(memoryRunbook, { actor, status: "approved" });
     await engine.start();
 
     let created = 0;
     const finished: [number, number, string][] = [];
+    // Sessions waiting at an approval (the memory runbook's) are settled until someone approves.
+    const awaiting = new Set<number>();
     let onFinish: () => void = () => {};
+    const settled = () => finished.length + awaiting.size >= created;
     engine.events.on("session:created", () => {
       created++;
     });
+    engine.events.on("approval:requested", (e) => {
+      awaiting.add(e.sessionId);
+      onFinish();
+    });
     engine.events.on("session:finished", (e) => {
+      awaiting.delete(e.sessionId);
       finished.push([e.ticketId, now(), e.status]);
       onFinish();
     });
     drain = async () => {
       let timedOut = false;
-      if (finished.length < created) {
+      if (!settled()) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             timedOut = true;
             resolve();
           }, 120_000);
           onFinish = () => {
-            if (finished.length >= created) {
+            if (settled()) {
               clearTimeout(timer);
               resolve();
             }
@@ -125,6 +139,7 @@ async function main(mode: string, dir: string): Promise<void> {
       return {
         type: "drained",
         created,
+        awaitingApproval: awaiting.size,
         finished: finished.map(([ticketId, at, status]) => [
           ids.get(ticketId) ?? `ticket ${ticketId}`,
           at,
@@ -134,7 +149,9 @@ async function main(mode: string, dir: string): Promise<void> {
       };
     };
 
-    const adapter = createHttpAdapter({ engine, webhooks: { generic: { secret: webhookSecret } } });
+    const tokens = createTokenStore(engine.storage);
+    viewerToken = (await tokens.create({ actor: "bench-viewer", roles: ["viewer"] })).token;
+    const adapter = createHttpAdapter({ engine, tokens, webhooks: { generic: { secret: webhookSecret } } });
     server = createServer(toNodeHandler(adapter));
     close = async () => {
       adapter.close();
@@ -145,7 +162,13 @@ async function main(mode: string, dir: string): Promise<void> {
   }
 
   server.keepAliveTimeout = 30_000;
-  server.listen(0, "127.0.0.1", () => send({ type: "ready", port: (server.address() as AddressInfo).port }));
+  server.listen(0, "127.0.0.1", () =>
+    send({
+      type: "ready",
+      port: (server.address() as AddressInfo).port,
+      ...(viewerToken ? { viewerToken } : {}),
+    }),
+  );
   process.on("message", (message: { type?: string }) => {
     if (message.type === "drain") void drain().then(send);
   });
