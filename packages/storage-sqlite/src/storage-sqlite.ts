@@ -50,11 +50,11 @@ export interface SqliteStorageOptions {
   /** How long a write waits for another process's lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
   /**
-   * Where writes commit. `"worker"` (the default for a file): a worker thread owns the write
-   * connection, so COMMIT and WAL checkpoints never run on the caller's event loop; reads run on
-   * the caller's thread on a connection of their own. `"inline"`: everything on the caller's
-   * thread, as before. A `":memory:"` (or `file:` URI) store is always inline: a worker cannot
-   * share it.
+   * Where writes commit. `"inline"` (the default): everything on the caller's thread.
+   * `"worker"`: a worker thread owns the write connection, so COMMIT and WAL checkpoints never
+   * run on the caller's event loop; reads run on the caller's thread on a connection of their
+   * own. A `":memory:"` (or `file:` URI) store is always inline: a worker cannot share it. See
+   * the README for when each is faster.
    */
   writer?: "worker" | "inline";
 }
@@ -113,14 +113,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   });
 }
 
-/** True when `options` ask for (or default to) the worker writer: an on-disk file not set inline. */
+/** True when `options` ask for the worker writer on an on-disk file. */
 function usesWorker(options: SqliteStorageOptions): boolean {
   const onDisk =
     typeof options?.path === "string" &&
     options.path !== "" &&
     options.path !== ":memory:" &&
     !options.path.startsWith("file:");
-  return onDisk && options.writer !== "inline";
+  return onDisk && options.writer === "worker";
 }
 
 /**

@@ -12,9 +12,9 @@ describeStorageContract("sqlite, worker writer", async () => {
   const dir = mkdtempSync(join(tmpdir(), "rw-sqlite-"));
   const path = join(dir, "runwarden.db");
   return {
-    storage: createSqliteStorage({ path }),
-    reopen: async () => createSqliteStorage({ path }),
-    peer: async () => createSqliteStorage({ path }),
+    storage: createSqliteStorage({ path, writer: "worker" }),
+    reopen: async () => createSqliteStorage({ path, writer: "worker" }),
+    peer: async () => createSqliteStorage({ path, writer: "worker" }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import type { Logger, Storage } from "@runwarden/core";
 import { isRunwardenError } from "@runwarden/core";
+import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { expectCode } from "../../core/test/storage/contract.js";
 import { newTicket } from "../../core/test/storage/fixtures.js";
@@ -37,15 +38,37 @@ describe("the worker writer", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("commits writes on a worker thread and keeps :memory: and inline stores on the caller's thread", async () => {
-    const storage = createSqliteStorage({ path });
+  it("commits writes on a worker thread when asked, and keeps default, :memory: and inline stores on the caller's thread", async () => {
+    const storage = createSqliteStorage({ path, writer: "worker" });
     expect(threadOfStore(storage)?.threadId).toBeGreaterThan(0);
     await storage.close();
-    for (const options of [{ path: ":memory:" }, { path, writer: "inline" as const }]) {
+    const stores = [
+      { path },
+      { path: ":memory:", writer: "worker" as const },
+      { path, writer: "inline" as const },
+    ];
+    for (const options of stores) {
       const inline = createSqliteStorage(options);
       expect(threadOfStore(inline)).toBeUndefined();
       await inline.close();
     }
+  });
+
+  it("keeps the event loop turning while a write waits for another connection's lock", async () => {
+    const storage = createSqliteStorage({ path, busyTimeoutMs: 5_000, writer: "worker" });
+    await storage.setValue("a", "0");
+    const other = new BetterSqlite3(path);
+    other.exec("BEGIN IMMEDIATE");
+    const started = performance.now();
+    const write = storage.setValue("a", "1");
+    // The writer thread sits in SQLite's busy wait; this thread's timers still fire on time.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    other.exec("COMMIT");
+    other.close();
+    await write;
+    expect(await storage.getValue("a")).toBe("1");
+    await storage.close();
   });
 
   it("refuses a writer that is neither worker nor inline", () => {
@@ -55,7 +78,7 @@ describe("the worker writer", () => {
   });
 
   it("lets each read see every write issued before it, across many group commits", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = createSqliteStorage({ path, writer: "worker" });
     const seen: number[] = [];
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 50; i++) {
@@ -68,7 +91,7 @@ describe("the worker writer", () => {
   });
 
   it("rebuilds the writer's errors as Runwarden errors with their code, details and retryability", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = createSqliteStorage({ path, writer: "worker" });
     const stored = await storage.tickets.insert(newTicket());
     const stale = await storage.tickets.update(stored.id, stored.version + 5, { title: "x" }).catch((e) => e);
     expect(isRunwardenError(stale)).toBe(true);
@@ -97,7 +120,7 @@ describe("the worker writer", () => {
 
   it("fails pending and later writes as unavailable and logs it when the writer thread dies, reads still answering", async () => {
     const { logger, errors } = recordingLogger();
-    const storage = createSqliteStorage({ path, logger });
+    const storage = createSqliteStorage({ path, logger, writer: "worker" });
     await storage.tickets.insert(newTicket({ fingerprint: "kept" }));
     const pending = storage.tickets.insert(newTicket({ fingerprint: "lost" }));
     await threadOfStore(storage).terminate();
@@ -109,7 +132,7 @@ describe("the worker writer", () => {
   });
 
   it("commits the writes issued before close and ends the thread", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = createSqliteStorage({ path, writer: "worker" });
     const thread = threadOfStore(storage);
     let exited = false;
     thread.once("exit", () => {
@@ -126,7 +149,7 @@ describe("the worker writer", () => {
   });
 
   it("delivers signals to main-thread listeners", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = createSqliteStorage({ path, writer: "worker" });
     const got: string[] = [];
     storage.signals.subscribe("sessions.ready", (payload) => got.push(payload));
     await storage.tickets.insert(newTicket());
