@@ -148,6 +148,15 @@ describe("the worker writer", () => {
     await reopened.close();
   });
 
+  it("publishes a signal raised on the writer thread to main-thread listeners", async () => {
+    const storage = createSqliteStorage({ path, writer: "worker" });
+    const got = new Promise<string>((resolve) => storage.signals.subscribe("tickets.changed", resolve));
+    // What a store method publishing from inside the writer thread does (no such method exists yet).
+    threadOfStore(storage).postMessage({ id: -1, method: "signals.publish", args: ["tickets.changed", "9"] });
+    expect(await got).toBe("9");
+    await storage.close();
+  });
+
   it("delivers signals to main-thread listeners", async () => {
     const storage = createSqliteStorage({ path, writer: "worker" });
     const got: string[] = [];
