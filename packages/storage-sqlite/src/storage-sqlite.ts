@@ -4,6 +4,8 @@
  */
 
 import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import type {
   BatchResult,
   ClaimOptions,
@@ -14,6 +16,7 @@ import type {
   IngestOutcome,
   Logger,
   NewDoc,
+  Signals,
   StepRecord,
   Storage,
   StoredTypes,
@@ -34,6 +37,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { SqliteIntakeQueue } from "./internal/intake-queue.js";
 import { migrations } from "./internal/schema.js";
 import { type Doc, type Row, SqliteTable, StatementCache } from "./internal/table.js";
+import { createWriterProxy, type WriterWorkerData } from "./internal/writer-proxy.js";
 
 /** Options of {@link createSqliteStorage}. */
 export interface SqliteStorageOptions {
@@ -47,6 +51,30 @@ export interface SqliteStorageOptions {
   logger?: Logger;
   /** How long a write waits for another process's lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * Where writes commit. `"inline"` (the default): everything on the caller's thread.
+   * `"worker"`: a worker thread owns the write connection, so COMMIT and WAL checkpoints never
+   * run on the caller's event loop; reads run on the caller's thread on a connection of their
+   * own. A `":memory:"` (or `file:` URI) store is always inline: a worker cannot share it. See
+   * the README for when each is faster.
+   */
+  writer?: "worker" | "inline";
+}
+
+/** What the worker (and the main thread's read side) need beyond the public options. */
+export interface InlineStoreHooks {
+  /** Signals to use instead of new in-process ones (the worker forwards them to the main thread). */
+  signals?: Signals & { close(): void };
+  /** Called after each group commit, before its writes' promises settle. */
+  afterCommit?: () => void;
+  /** Turns SQLite's automatic checkpoint off on this connection (`wal_autocheckpoint = 0`). */
+  manualCheckpoints?: boolean;
+}
+
+/** An inline store and its connection. */
+export interface InlineStore {
+  storage: Storage;
+  db: BetterSqlite3.Database;
 }
 
 /** The schema version this build writes; a database with a higher one is refused. */
@@ -68,6 +96,60 @@ export const openTicketsSql = `SELECT id, version, data FROM tickets INDEXED BY 
  * `RW_ERR_STORAGE_UNAVAILABLE` when the file cannot be opened.
  */
 export function createSqliteStorage(options: SqliteStorageOptions): Storage {
+  const writer = options?.writer;
+  if (writer !== undefined && writer !== "worker" && writer !== "inline") {
+    throw rwError("RW_ERR_CONFIG_INVALID", 'createSqliteStorage `writer` is "worker" or "inline"', {
+      details: { issues: [{ path: ["writer"], message: 'expected "worker" or "inline"' }] },
+    });
+  }
+  const inline = openInlineStore(options);
+  if (!usesWorker(options)) return inline.storage;
+  // The connection opened (and migrated) above serves the reads; it never commits again, and
+  // never checkpoints: the worker does, between its batches.
+  inline.db.pragma("wal_autocheckpoint = 0");
+  return createWriterProxy({
+    local: inline.storage,
+    logger: options.logger?.child({ component: "storage-sqlite" }),
+    ...writerWorkerEntry(),
+    workerData: { path: options.path, busyTimeoutMs: options.busyTimeoutMs } satisfies WriterWorkerData,
+  });
+}
+
+/** True when `options` ask for the worker writer on an on-disk file. */
+function usesWorker(options: SqliteStorageOptions): boolean {
+  const onDisk =
+    typeof options?.path === "string" &&
+    options.path !== "" &&
+    options.path !== ":memory:" &&
+    !options.path.startsWith("file:");
+  return onDisk && options.writer === "worker";
+}
+
+/**
+ * The worker's file: `writer-worker.js` beside this module once built (dist, or an installed
+ * package). From the sources (vitest, tsx) the `.ts` file, started by a two-line bootstrap that
+ * registers tsx's loader first (Node 20 does not apply `--import` hooks to a worker's entry).
+ */
+function writerWorkerEntry(): { entry: URL } | { entry: string; eval: true } {
+  const built = new URL("./writer-worker.js", import.meta.url);
+  if (existsSync(built)) return { entry: built };
+  const source = new URL("./writer-worker.ts", import.meta.url).href;
+  // tsx's ESM API (its `import` export sits beside the `require` one Node resolves here).
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href.replace(
+    /\.cjs$/,
+    ".mjs",
+  );
+  return {
+    entry: `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`,
+    eval: true,
+  };
+}
+
+/**
+ * Opens the store with every statement on the calling thread: the `"inline"` writer, the
+ * worker's own store, and the main thread's read side of the `"worker"` writer.
+ */
+export function openInlineStore(options: SqliteStorageOptions, hooks: InlineStoreHooks = {}): InlineStore {
   if (typeof options?.path !== "string" || options.path === "") {
     throw rwError("RW_ERR_CONFIG_INVALID", 'createSqliteStorage needs a `path` (a file, or ":memory:")', {
       details: { issues: [{ path: ["path"], message: "expected a non-empty string" }] },
@@ -83,6 +165,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
+    if (hooks.manualCheckpoints) db.pragma("wal_autocheckpoint = 0");
   } catch (cause) {
     throw rwError("RW_ERR_STORAGE_UNAVAILABLE", "Cannot open the SQLite database", { cause });
   }
@@ -99,7 +182,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     collectionNames.map((name) => [name, new SqliteTable(name, statements)]),
   ) as Record<CollectionName, SqliteTable>;
   const intake = new SqliteIntakeQueue(statements);
-  const signals = createLocalSignals(logger);
+  const signals = hooks.signals ?? createLocalSignals(logger);
   let closed = false;
 
   function assertOpen(): void {
@@ -151,6 +234,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     if (queued.length === 0) return;
     const batch = queued;
     queued = [];
+    try {
+      commit(batch);
+    } finally {
+      hooks.afterCommit?.();
+    }
+  }
+
+  function commit(batch: typeof queued): void {
     if (batch.length === 1) {
       const [only] = batch;
       try {
@@ -420,7 +511,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       db.close();
     },
   };
-  return storage;
+  return { storage, db };
 }
 
 /** Applies pending migrations, each in its own write transaction with the version re-read inside. */

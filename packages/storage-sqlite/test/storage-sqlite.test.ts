@@ -5,16 +5,27 @@ import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeStorageContract, expectCode } from "../../core/test/storage/contract.js";
 import { newConnectorConfig, newTicket } from "../../core/test/storage/fixtures.js";
-import { createSqliteStorage, sqliteSchemaVersion } from "../src/index.js";
+import { createSqliteStorage, type SqliteStorageOptions, sqliteSchemaVersion } from "../src/index.js";
 import { openTicketsSql } from "../src/storage-sqlite.js";
 
-describeStorageContract("sqlite", async () => {
+describeStorageContract("sqlite, worker writer", async () => {
   const dir = mkdtempSync(join(tmpdir(), "rw-sqlite-"));
   const path = join(dir, "runwarden.db");
   return {
-    storage: createSqliteStorage({ path }),
-    reopen: async () => createSqliteStorage({ path }),
-    peer: async () => createSqliteStorage({ path }),
+    storage: createSqliteStorage({ path, writer: "worker" }),
+    reopen: async () => createSqliteStorage({ path, writer: "worker" }),
+    peer: async () => createSqliteStorage({ path, writer: "worker" }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describeStorageContract("sqlite, inline writer", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "rw-sqlite-"));
+  const path = join(dir, "runwarden.db");
+  return {
+    storage: createSqliteStorage({ path, writer: "inline" }),
+    reopen: async () => createSqliteStorage({ path, writer: "inline" }),
+    peer: async () => createSqliteStorage({ path, writer: "inline" }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });
@@ -27,7 +38,9 @@ describeStorageContract(
   },
 );
 
-describe("createSqliteStorage", () => {
+describe.each(["worker", "inline"] as const)("createSqliteStorage, %s writer", (writer) => {
+  const open = (options: SqliteStorageOptions) => createSqliteStorage({ writer, ...options });
+
   let dir: string;
   let path: string;
   beforeEach(() => {
@@ -37,7 +50,7 @@ describe("createSqliteStorage", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("applies every migration and enables WAL when opening a new file", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     await storage.close();
     const db = new BetterSqlite3(path);
     expect(db.pragma("user_version", { simple: true })).toBe(sqliteSchemaVersion);
@@ -53,7 +66,7 @@ describe("createSqliteStorage", () => {
   });
 
   it("uses an index when filtering on an indexed field", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     await storage.close();
     const db = new BetterSqlite3(path);
     const plan = (sql: string, ...params: unknown[]) =>
@@ -71,7 +84,7 @@ describe("createSqliteStorage", () => {
   });
 
   it("keeps only the ticket indexes dedupe, webhook resolution and lists use when migrated", async () => {
-    await createSqliteStorage({ path }).close();
+    await open({ path }).close();
     const db = new BetterSqlite3(path);
     const indexes = db
       .prepare(
@@ -93,7 +106,7 @@ describe("createSqliteStorage", () => {
   });
 
   it("migrates a version 1 file and still filters on unindexed ticket fields when reopened", async () => {
-    const first = createSqliteStorage({ path });
+    const first = open({ path });
     await first.tickets.insert(newTicket({ service: "api", fingerprint: "f1" }));
     await first.tickets.insert(newTicket({ service: "db", fingerprint: "f2" }));
     await first.close();
@@ -105,7 +118,7 @@ describe("createSqliteStorage", () => {
       CREATE INDEX tickets_environment ON tickets (environment); CREATE INDEX tickets_severity ON tickets (severity);
       PRAGMA user_version = 1;`);
     db.close();
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     expect((await storage.tickets.find({ where: { service: "db" } })).map((t) => t.fingerprint)).toEqual([
       "f2",
     ]);
@@ -118,7 +131,7 @@ describe("createSqliteStorage", () => {
   });
 
   it("migrates a version 3 file by adding the connector configurations table", async () => {
-    const first = createSqliteStorage({ path });
+    const first = open({ path });
     await first.tickets.insert(newTicket({ fingerprint: "kept" }));
     await first.close();
     const db = new BetterSqlite3(path);
@@ -126,7 +139,7 @@ describe("createSqliteStorage", () => {
       "DROP TABLE intake_queue; DROP TABLE intake_depth; DROP TABLE connectorConfigs; PRAGMA user_version = 3;",
     );
     db.close();
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     expect(await storage.tickets.count({ fingerprint: "kept" })).toBe(1);
     const stored = await storage.connectorConfigs.insert(newConnectorConfig());
     expect(await storage.connectorConfigs.get(stored.id)).toEqual(stored);
@@ -134,29 +147,27 @@ describe("createSqliteStorage", () => {
   });
 
   it("refuses a database whose schema is newer than this build", async () => {
-    await createSqliteStorage({ path }).close();
+    await open({ path }).close();
     const db = new BetterSqlite3(path);
     db.pragma(`user_version = ${sqliteSchemaVersion + 1}`);
     db.close();
-    expect(() => createSqliteStorage({ path })).toThrow(
-      expect.objectContaining({ code: "RW_ERR_STORAGE_MIGRATION" }),
-    );
+    expect(() => open({ path })).toThrow(expect.objectContaining({ code: "RW_ERR_STORAGE_MIGRATION" }));
   });
 
   it("keeps rows when a file is reopened", async () => {
-    const first = createSqliteStorage({ path });
+    const first = open({ path });
     const outcomes = await first.ingestTickets([newTicket(), newTicket({ fingerprint: "other" })], {
       dedupeWindowMs: 1_000,
       now: newTicket().receivedAt,
     });
     await first.close();
-    const second = createSqliteStorage({ path });
+    const second = open({ path });
     expect(await second.tickets.find()).toEqual(outcomes.map((o) => o.ticket));
     await second.close();
   });
 
   it("creates the file, its WAL and shared-memory file readable by the owner only", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     await storage.tickets.insert(newTicket());
     for (const file of [path, `${path}-wal`, `${path}-shm`]) {
       expect(existsSync(file)).toBe(true);
@@ -166,9 +177,9 @@ describe("createSqliteStorage", () => {
   });
 
   it("takes group and other access off an existing database file when opening it", async () => {
-    await createSqliteStorage({ path }).close();
+    await open({ path }).close();
     chmodSync(path, 0o644);
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     await storage.tickets.insert(newTicket());
     for (const file of [path, `${path}-wal`, `${path}-shm`])
       expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
@@ -176,19 +187,17 @@ describe("createSqliteStorage", () => {
   });
 
   it("refuses an empty path", () => {
-    expect(() => createSqliteStorage({ path: "" })).toThrow(
-      expect.objectContaining({ code: "RW_ERR_CONFIG_INVALID" }),
-    );
+    expect(() => open({ path: "" })).toThrow(expect.objectContaining({ code: "RW_ERR_CONFIG_INVALID" }));
   });
 
   it("reports a file that cannot be opened as unavailable", () => {
-    expect(() => createSqliteStorage({ path: join(dir, "missing", "dir", "x.db") })).toThrow(
+    expect(() => open({ path: join(dir, "missing", "dir", "x.db") })).toThrow(
       expect.objectContaining({ code: "RW_ERR_STORAGE_UNAVAILABLE" }),
     );
   });
 
   it("commits concurrent writes together while a conflicting one fails alone", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     const [a, b] = await storage.tickets.insertMany([newTicket(), newTicket({ fingerprint: "b" })]);
     // Issued in one turn of the event loop: they share a transaction, each in its own savepoint.
     const writes = [
@@ -201,7 +210,7 @@ describe("createSqliteStorage", () => {
     expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
     await expectCode(writes[1]!, "RW_ERR_STORAGE_CONFLICT");
     await storage.close();
-    const reopened = createSqliteStorage({ path });
+    const reopened = open({ path });
     expect((await reopened.tickets.find()).map((t) => t.title)).toEqual([
       "first",
       "second",
@@ -211,7 +220,7 @@ describe("createSqliteStorage", () => {
   });
 
   it("stores the other writes of a group commit when one cannot be serialised (100k-deep data)", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     let deep: Record<string, unknown> = { leaf: 1 };
     for (let i = 0; i < 100_000; i++) deep = { a: deep };
     const writes = [
@@ -226,7 +235,7 @@ describe("createSqliteStorage", () => {
   });
 
   it("lets a read see every write issued before it", async () => {
-    const storage = createSqliteStorage({ path });
+    const storage = open({ path });
     const inserted = storage.tickets.insert(newTicket());
     expect(await storage.tickets.count()).toBe(1);
     await inserted;
@@ -234,7 +243,7 @@ describe("createSqliteStorage", () => {
   });
 
   it("refuses a value that does not fit a typed column", async () => {
-    const storage = createSqliteStorage({ path: ":memory:" });
+    const storage = open({ path: ":memory:" });
     await expectCode(storage.runbooks.insert({ key: "k", revision: "one" } as never), "RW_ERR_INPUT_INVALID");
     await storage.close();
   });
