@@ -271,9 +271,13 @@ export interface IntakeBounds {
 
 /** What is queued: in all, and for the source an enqueue was for. */
 export interface IntakeDepth {
+  /** Entries queued, all sources together. */
   entries: number;
+  /** Payload bytes queued, all sources together. */
   bytes: number;
+  /** Entries queued for the source the enqueue was for. */
   sourceEntries: number;
+  /** Payload bytes queued for that source. */
   sourceBytes: number;
 }
 

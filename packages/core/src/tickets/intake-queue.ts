@@ -64,9 +64,13 @@ export interface IntakeReceipt {
 
 /** The queue's depth: in all and per source, with its bounds. */
 export interface IntakeQueueDepth {
+  /** Entries waiting to be processed, all sources together. */
   entries: number;
+  /** Their payload bytes. */
   bytes: number;
+  /** The same per source (`alertmanager`, `datadog`, …); a source with nothing queued is absent. */
   sources: Record<string, { entries: number; bytes: number }>;
+  /** The bounds the queue enforces (whole queue and each source's share). */
   bounds: IntakeBounds;
 }
 

@@ -189,6 +189,7 @@ export interface WebhookResult {
 
 /** A ticket's analysis trace (`TicketsApi.analysisTrace`). */
 export interface AnalysisTraceResult {
+  /** The ticket the trace is of. */
   ticketId: number;
   /**
    * `recomputed`: the analyzer ran again over the stored ticket, at the time it was analyzed;
