@@ -45,7 +45,9 @@ describe("openLoop", () => {
       request: (k) => ({ id: `${k}`, body: "{}" }),
     });
     expect(result.answered).toHaveLength(4);
-    for (const ms of result.answered) expect(ms).toBeGreaterThanOrEqual(60);
+    // libuv starts a 60 ms timer from its cached loop time, which can be up to 1 ms behind the
+    // monotonic clock: the answer may come 59.x ms after the request was due, never less.
+    for (const ms of result.answered) expect(ms).toBeGreaterThanOrEqual(59);
   });
 
   it("reports answers other than 2xx as failures, not latencies", async () => {
