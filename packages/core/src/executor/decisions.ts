@@ -16,6 +16,19 @@ import type { Runner } from "./runner.js";
 import type { SessionStopper } from "./stop.js";
 import type { ApprovalsApi, DecisionOptions } from "./types.js";
 
+/** The approvals API, and the start-up pass that applies decisions a crash left unapplied. */
+export interface ApprovalsParts {
+  approvals: ApprovalsApi;
+  /**
+   * Applies every decision recorded on an approval whose session still waits for it: a process
+   * that died between storing the decision and resuming (or stopping) the session left it
+   * `awaiting_approval` with nothing pending, which nobody would ever decide again. Approved:
+   * the session resumes; rejected or expired: it stops as the decision would have stopped it.
+   * Returns how many sessions it moved.
+   */
+  applyDecided(): Promise<number>;
+}
+
 /** Creates the approvals API. */
 export function createApprovalsApi(
   ctx: EngineContext,
@@ -26,7 +39,7 @@ export function createApprovalsApi(
     requests: ApprovalRequests;
     stopper: SessionStopper;
   },
-): ApprovalsApi {
+): ApprovalsParts {
   const { deps, log, runner, requests, stopper } = parts;
   const storage = ctx.storage;
 
@@ -274,5 +287,44 @@ export function createApprovalsApi(
     expireDue: () => requests.expireDue(),
   };
 
-  return approvals;
+  async function applyDecided(): Promise<number> {
+    let moved = 0;
+    const waiting = await storage.sessions.find({ where: { status: "awaiting_approval" }, order: "asc" });
+    for (const session of waiting) {
+      const steps = await runner.loadSteps(session.id);
+      const step = steps.find((s) => s.status === "awaiting_approval");
+      if (!step) continue;
+      // The newest approval of the step is the one it waits for; a pending one still waits.
+      const [latest] = await storage.approvals.find({ where: { stepId: step.id }, order: "desc", limit: 1 });
+      if (!latest || latest.status === "pending" || latest.status === "void") continue;
+      try {
+        if (latest.status === "approved") {
+          await markApprovedAndResume(latest);
+        } else {
+          const decider = latest.decisions.find((d) => d.decision === "reject");
+          const reason =
+            latest.status === "expired"
+              ? `the approval of step "${latest.stepName}" expired undecided at ${latest.expiresAt}`
+              : `step "${latest.stepName}" rejected by ${decider?.actor ?? "someone"}${decider?.comment ? `: ${decider.comment}` : ""}`;
+          await stopper.stopSession(session.id, {
+            status: "rejected",
+            error: reason,
+            stepStatus: { [step.id]: "rejected" },
+            ticket: ["needs_human", reason],
+            keepApproval: latest.id,
+          });
+        }
+        moved++;
+        log.warn(
+          { sessionId: session.id, approvalId: latest.id, status: latest.status },
+          "approval decided before a crash applied to its session",
+        );
+      } catch (err) {
+        log.warn({ sessionId: session.id, approvalId: latest.id, err }, "decided approval not applied");
+      }
+    }
+    return moved;
+  }
+
+  return { approvals, applyDecided };
 }

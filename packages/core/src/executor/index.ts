@@ -72,7 +72,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     breaker,
     start,
   });
-  const approvals = createApprovalsApi(ctx, { deps, log, runner, requests, stopper });
+  const { approvals, applyDecided } = createApprovalsApi(ctx, { deps, log, runner, requests, stopper });
   const auto = createAutoExecution(ctx, { log, runner, outcomes, breaker, start, cancelSession });
   return {
     executions,
@@ -83,6 +83,7 @@ export function createExecutor(ctx: EngineContext, deps: ExecutorDeps): Executor
     start: async () => {
       auto.reopen();
       await runner.start();
+      await applyDecided();
       await auto.resume();
     },
     close: () => {

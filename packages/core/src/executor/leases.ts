@@ -101,6 +101,22 @@ export class Leases {
     }
   }
 
+  /**
+   * Drops every lease on a session waiting for approval (a store nobody shares: an earlier
+   * process's leases it never released), so the session is claimable as soon as it is decided.
+   */
+  async releasePaused(): Promise<number> {
+    const stale = await this.ctx.storage.claimSessions({
+      owner: this.ctx.instanceId,
+      ttlMs: this.leaseTtlMs,
+      now: "9999-01-01T00:00:00.000Z",
+      statuses: ["awaiting_approval"],
+      limit: 10_000,
+    });
+    for (const session of stale) await this.ctx.storage.releaseLease(session.id, this.ctx.instanceId);
+    return stale.length;
+  }
+
   /** Sessions driven here at most on a shared store: running ones plus as many queued. */
   private get capacity(): number {
     return 2 * Math.max(1, this.ctx.policy.maxConcurrentSessions);

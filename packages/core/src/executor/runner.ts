@@ -116,6 +116,9 @@ export class Runner {
     // A store no other instance shares has no live owner but us: take over every lease now
     // instead of waiting for the dead process's leases to run out.
     await this.leases.claimPass(this.ctx.storage.shared ? undefined : "9999-01-01T00:00:00.000Z");
+    // A session paused for approval by a process killed before it let go of the lease would not
+    // be claimable after its approval until that lease ran out: drop such leases too.
+    if (!this.ctx.storage.shared) await this.leases.releasePaused();
     const pending = await this.ctx.storage.approvals.find({ where: { status: "pending" } });
     for (const approval of pending)
       this.requests.nextExpiry = Math.min(this.requests.nextExpiry, Date.parse(approval.expiresAt));

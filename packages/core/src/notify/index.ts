@@ -141,15 +141,28 @@ export function createNotificationService(
   let sweepTimer: unknown;
   const offs: (() => void)[] = [];
 
+  /**
+   * Records a delivery on the timeline once per outbox item: a process killed after the send was
+   * recorded but before the row was marked delivered sends it again (same delivery id, which the
+   * receiving end drops), and that repeat finds the entry already there.
+   */
   async function record(item: OutboxItem, channel: string, action: string, extra: Record<string, unknown>) {
     if (!deps.audit) return;
     const n = item.payload as unknown as Notification;
+    const objectType = n.sessionId === undefined ? (n.runbookKey ? "runbook" : "notification") : "session";
+    const objectId = n.sessionId ?? n.runbookKey ?? item.id;
     try {
+      const earlier = await deps.storage.audit.find({
+        where: { action, objectType, objectId: String(objectId) },
+        order: "desc",
+        limit: 1_000,
+      });
+      if (earlier.some((event) => event.details?.outboxItemId === item.id)) return;
       await deps.audit.record({
         actor: "engine",
         action,
-        objectType: n.sessionId === undefined ? (n.runbookKey ? "runbook" : "notification") : "session",
-        objectId: n.sessionId ?? n.runbookKey ?? item.id,
+        objectType,
+        objectId,
         origin: "engine",
         details: { channel, event: n.event, outboxItemId: item.id, attempt: item.attempts, ...extra },
       });

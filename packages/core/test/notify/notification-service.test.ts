@@ -357,4 +357,37 @@ describe("createNotificationService", () => {
     expect(second.sent).toHaveLength(1);
     expect(second.sent[0]!.key).toBe(row!.idempotencyKey);
   });
+
+  it("records a delivery once on the timeline when the process died after sending it, before marking it delivered", async () => {
+    const storage = createMemoryStorage();
+    const first = await setup([prodSlack], { storage });
+    const approval = await storage.approvals.insert(
+      newApproval({ ticketId: first.ticket.id, sessionId: first.session.id, environment: "prod" }),
+    );
+    first.events.emit("approval:requested", {
+      approvalId: approval.id,
+      sessionId: first.session.id,
+      stepId: 1,
+      ticketId: first.ticket.id,
+      risk: "medium_risk",
+    });
+    await first.service.flush();
+    expect(first.sent).toHaveLength(1);
+    // What a kill between recording the send and marking the row delivered leaves: the row still
+    // pending under the dead process's claim, the send already on the timeline.
+    const [row] = await storage.outbox.find({ where: { target: "notify:slack" } });
+    await storage.outbox.update(row!.id, row!.version, {
+      status: "pending",
+      nextAttemptAt: new Date(Date.now() + 3_600_000 * 24 * 365 * 10).toISOString(),
+    });
+    await first.service.close();
+    const second = await setup([prodSlack], { storage });
+    await second.service.flush();
+    // Sent again under the same key (the receiving end drops the repeat), on the timeline once.
+    expect(second.sent.map((s) => s.key)).toEqual([row!.idempotencyKey]);
+    expect((await storage.outbox.get(row!.id))?.status).toBe("delivered");
+    const sent = await storage.audit.find({ where: { action: "notification.sent" } });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.details).toMatchObject({ outboxItemId: row!.id, attempt: 1 });
+  });
 });
