@@ -224,8 +224,9 @@ export const emailNotifier = defineConnector({
     function approvalLink(n: Notification, recipient: string): string | undefined {
       const a = n.approval;
       if (!a || !decidable.has(n.event)) return undefined;
-      // Core links an approval as `<dashboard>/approvals/<id>`: the dashboard is what comes before.
-      const base = config.dashboardUrl ?? n.url?.replace(/\/approvals\/\d+$/, "");
+      // Core links an approval as `<dashboard>/#/approval-link?approval=<id>`: the dashboard is
+      // what comes before the `#`.
+      const base = config.dashboardUrl ?? n.url?.replace(/\/?#.*$/s, "");
       if (!base) return undefined;
       const approvalEnd = Date.parse(a.expiresAt);
       const ttlEnd = ctx.now().getTime() + config.linkTtlMinutes * 60_000;
