@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { readConfig } from "../src/config.js";
 import { type RunningServer, startServer } from "../src/server.js";
+import { launchChromium } from "./fixtures/browser.js";
 
 const chromiumPath = "/usr/bin/chromium";
 const exampleDir = fileURLToPath(new URL("../", import.meta.url));
@@ -59,20 +59,7 @@ describe("the example server's admin token", () => {
     // A person signs in again with the same token in the dashboard.
     if (!existsSync(chromiumPath))
       throw new Error(`${chromiumPath} is missing: run scripts/services/chromium.sh`);
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        "--disable-dev-shm-usage",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${second.url}/`);

@@ -14,10 +14,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../src/config.js";
 import { type RunningServer, startServer } from "../src/server.js";
+import { launchChromium } from "./fixtures/browser.js";
 
 const chromiumPath = "/usr/bin/chromium";
 const alertmanagerPath = "/usr/bin/prometheus-alertmanager";
@@ -59,20 +60,7 @@ beforeAll(async () => {
     pino({ level: "silent" }),
   );
   amUrl = `http://127.0.0.1:${await freePort()}`;
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on("dialog", (dialog) => void dialog.accept());
 });

@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../src/config.js";
 import { type RunningServer, startServer } from "../src/server.js";
+import { launchChromium } from "./fixtures/browser.js";
 
 const chromiumPath = "/usr/bin/chromium";
 const adminToken = "phone-test-admin-token-01234567";
@@ -50,20 +51,7 @@ beforeAll(async () => {
   const sessions = await server.engine.executions.list({ limit: 1 });
   executionId = sessions.items[0]!.id;
   ticketId = sessions.items[0]!.ticketId;
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(shots, { recursive: true });
 });
 

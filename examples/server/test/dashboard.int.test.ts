@@ -8,11 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeWsman } from "../../../packages/connectors/winrm/test/fake-wsman.js";
 import { readConfig } from "../src/config.js";
 import { type RunningServer, startServer } from "../src/server.js";
+import { launchChromium } from "./fixtures/browser.js";
 
 const chromiumPath = "/usr/bin/chromium";
 const adminToken = "dashboard-test-admin-token-0123";
@@ -40,20 +41,7 @@ beforeAll(async () => {
     RUNWARDEN_PROMETHEUS_TOKEN: "dashboard-prometheus-token-0042",
   });
   server = await startServer(config, pino({ level: "silent" }));
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(err.message));

@@ -9,12 +9,13 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeRemedy, fakeRemedy } from "../../../packages/connectors/remedy/test/fake-remedy.js";
 import { type FakeSdp, fakeSdp } from "../../../packages/connectors/servicedesk-plus/test/fake-sdp.js";
 import { readConfig } from "../src/config.js";
 import { type RunningServer, startServer } from "../src/server.js";
+import { launchChromium } from "./fixtures/browser.js";
 
 const chromiumPath = "/usr/bin/chromium";
 const adminToken = "sdp-remedy-sync-test-admin-token-42";
@@ -29,16 +30,7 @@ beforeAll(async () => {
       `${chromiumPath} is missing: run scripts/services/chromium.sh (Debian's chromium package)`,
     );
   }
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

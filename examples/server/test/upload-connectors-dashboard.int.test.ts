@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../src/config.js";
 import { type RunningServer, startServer } from "../src/server.js";
+import { launchChromium } from "./fixtures/browser.js";
 
 const chromiumPath = "/usr/bin/chromium";
 const adminToken = "upload-connectors-admin-token-0123";
@@ -32,10 +33,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "rw-upload-"));
   const config = readConfig({ PORT: "0", RUNWARDEN_DATA_DIR: dataDir, RUNWARDEN_ADMIN_TOKEN: adminToken });
   server = await startServer(config, pino({ level: "silent" }));
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(`${server.url}/`);
   await page.waitForSelector("#login-form");
