@@ -9,9 +9,6 @@
  * Over 500 lines: the poll loop, its lease and cursor, and the outbound writes (acknowledge, note,
  * resolve) share one per-source state and one ordering rule; a split along them is the next
  * clean-up (named in the stop note), not done in the same change as the `note` capability.
- *
- * Over 500 lines: one poller's schedule, lease, cursor, backoff and its acknowledge/resolve
- * catch-up share their state; split by job, each part would be handed all of it.
  */
 import type { Logger } from "pino";
 import { z } from "zod";
