@@ -241,14 +241,20 @@ export interface Signals {
   subscribe(topic: string, listener: (payload: string) => void): () => void;
 }
 
-/** A raw intake delivery (a webhook's body and headers) waiting to be parsed and stored. */
+/**
+ * A raw intake delivery waiting to be parsed and stored: a webhook's body and headers, or a chunk
+ * of a durable CSV import (whole rows with their row numbers).
+ */
 export interface IntakeEntry {
   /** Increasing: entries are processed in id order (so in order per source). */
   id: number;
-  /** The webhook source it came to. */
+  /** The webhook source it came to; for a CSV import `csv:<import id>`. */
   source: string;
-  /** What `payload` holds: `webhook` (JSON of headers, raw body and actor). */
-  kind: "webhook";
+  /**
+   * What `payload` holds: `webhook` (JSON of headers, raw body and actor) or `csv` (JSON of a
+   * chunk of a CSV import's rows, or of its summary: row counts and bad rows).
+   */
+  kind: "webhook" | "csv";
   /** The raw delivery, as text (never a credential header: those are left out before). */
   payload: string;
   /** `payload`'s size in UTF-8 bytes (what the byte bound counts). */

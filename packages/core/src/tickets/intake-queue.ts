@@ -118,7 +118,13 @@ interface WebhookPayload {
 /** Creates the intake queue over the engine's store. */
 export function createIntakeQueue(
   ctx: EngineContext,
-  deps: { monitoring: MonitoringIntake; registry: ConnectorRegistry; options?: IntakeQueueOptionsInput },
+  deps: {
+    monitoring: MonitoringIntake;
+    registry: ConnectorRegistry;
+    options?: IntakeQueueOptionsInput;
+    /** Finishes the durable CSV imports a previous process left (run once, at `start()`). */
+    resumeCsvImports?: () => Promise<void>;
+  },
 ): IntakeQueue {
   const parsed = IntakeQueueOptions.safeParse(deps.options ?? {});
   if (!parsed.success) {
@@ -186,7 +192,8 @@ export function createIntakeQueue(
       afterId = page.at(-1)!.id;
       const bySource = new Map<string, IntakeEntry[]>();
       for (const entry of page) {
-        if (blocked.has(entry.source)) continue;
+        // CSV import chunks are stored by their import (or resumed at start), not here.
+        if (entry.kind !== "webhook" || blocked.has(entry.source)) continue;
         const list = bySource.get(entry.source) ?? [];
         list.push(entry);
         bySource.set(entry.source, list);
@@ -384,6 +391,9 @@ export function createIntakeQueue(
       if (running || closed) return;
       running = true;
       kick();
+      deps.resumeCsvImports?.().catch((err: unknown) => {
+        log.warn({ err }, "unfinished CSV imports not resumed; they wait for the next start");
+      });
     },
 
     async close() {
