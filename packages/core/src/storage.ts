@@ -399,7 +399,12 @@ export interface Storage {
    */
   enqueueIntake(entry: Omit<IntakeEntry, "id" | "bytes">, bounds: IntakeBounds): Promise<IntakeEnqueueResult>;
   /** Queued entries in id order, after `afterId` when given (at most `limit`). */
-  pendingIntake(options: { afterId?: number; limit: number }): Promise<IntakeEntry[]>;
+  pendingIntake(options: {
+    afterId?: number;
+    limit: number;
+    /** Only entries of this kind (webhooks are not read past a CSV import's chunks). */
+    kind?: IntakeEntry["kind"];
+  }): Promise<IntakeEntry[]>;
   /** Removes entries (processed without a ticket write, or refused by parsing); unknown ids are ignored. */
   completeIntake(ids: readonly number[]): Promise<void>;
   /** Entries and payload bytes queued, in all and per source. */

@@ -58,7 +58,7 @@ export function createTicketsApi(
     monitoring,
     registry: deps.registry,
     options: deps.intakeQueue,
-    resumeCsvImports: () => csvImport?.resume() ?? Promise.resolve(),
+    resumeCsvImports: (stopping) => csvImport?.resume(stopping) ?? Promise.resolve(),
   });
   // With the queue on, a CSV import is durable too: made durable in chunks, resumed at start.
   csvImport = createCsvImport(ctx, { analyzer: deps.analyzer, intake, durable: queue.enabled });

@@ -69,8 +69,11 @@ const csvSourcePrefix = "csv:";
 
 /** `importCsv`, and `resume` for the durable imports a previous process left unfinished. */
 export type CsvImport = TicketsApi["importCsv"] & {
-  /** Stores the chunks of durable imports no import of this process owns, then reports each. */
-  resume(): Promise<void>;
+  /**
+   * Stores the chunks of durable imports no import of this process owns, then reports each;
+   * stops between chunks once `stopping()` is true.
+   */
+  resume(stopping?: () => boolean): Promise<void>;
 };
 
 /**
@@ -115,16 +118,17 @@ export function createCsvImport(
 
   /** The pending entry `id`, or undefined when it is no longer queued. */
   async function pendingEntry(id: number): Promise<IntakeEntry | undefined> {
-    const [entry] = await storage.pendingIntake({ afterId: id - 1, limit: 1 });
+    const [entry] = await storage.pendingIntake({ afterId: id - 1, limit: 1, kind: "csv" });
     return entry?.id === id ? entry : undefined;
   }
 
-  async function resume(): Promise<void> {
+  async function resume(stopping: () => boolean = () => false): Promise<void> {
     // The entry ids of each unfinished import, in order (payloads are read again one at a time).
     const imports = new Map<string, number[]>();
     let afterId = 0;
     for (;;) {
-      const page = await storage.pendingIntake({ afterId, limit: 64 });
+      if (stopping()) return;
+      const page = await storage.pendingIntake({ afterId, limit: 16, kind: "csv" });
       if (page.length === 0) break;
       afterId = page.at(-1)!.id;
       for (const entry of page) {
@@ -141,6 +145,7 @@ export function createCsvImport(
         const counts = { imported: 0, deduplicated: 0 };
         log.info({ importId, entries: ids.length }, "resuming an unfinished csv import");
         for (const id of ids) {
+          if (stopping()) return;
           const entry = await pendingEntry(id);
           if (!entry) continue;
           const parsed = JSON.parse(entry.payload) as CsvChunkPayload | CsvSummaryPayload;
