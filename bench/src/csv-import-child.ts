@@ -1,6 +1,7 @@
 /**
  * One measurement of the csv-import row, in its own process so its peak RSS is its own:
- * `csv-import-child.ts <ours|csv-parse> <file.csv> <runbooks dir>` prints one JSON line.
+ * `csv-import-child.ts <ours|ours-queued|csv-parse> <file.csv> <runbooks dir>` prints one JSON
+ * line (`ours-queued`: the intake queue on, so the import is durable: queued in chunks first).
  */
 import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +21,10 @@ if (mode === "csv-parse") {
 } else {
   const dir = mkdtempSync(join(tmpdir(), "rw-bench-csv-"));
   try {
-    const engine = await createEngine({ storage: createSqliteStorage({ path: join(dir, "bench.db") }) });
+    const engine = await createEngine({
+      storage: createSqliteStorage({ path: join(dir, "bench.db") }),
+      ...(mode === "ours-queued" ? { intake: { enabled: true } } : {}),
+    });
     const admin = { id: "bench", roles: ["admin" as const] };
     for (const name of readdirSync(runbooksDir).filter((f) => f.endsWith(".md") && f !== "README.md")) {
       await engine.runbooks.create(readFileSync(join(runbooksDir, name), "utf8"), {

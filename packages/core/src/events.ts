@@ -34,6 +34,20 @@ export interface EngineEventMap {
   "intake:failed": { entryId: number; source: string; code: string };
   /** A CSV import made progress (running counts of rows). */
   "import:progressed": { rows: number; imported: number; deduplicated: number; rejected: number };
+  /**
+   * A durable CSV import a previous process left unfinished (SIGKILL) was finished at start: the
+   * counts of the chunks stored now, the rows the whole file had, and its bad rows (all of them,
+   * up to the import's `maxErrors`).
+   */
+  "import:resumed": {
+    importId: string;
+    rows: number;
+    imported: number;
+    deduplicated: number;
+    rejected: number;
+    errors: { row: number; line: number; reason: string }[];
+    errorsTruncated: boolean;
+  };
   /** A CSV import ended, with its final counts. */
   "import:finished": { rows: number; imported: number; deduplicated: number; rejected: number };
   /** A runbook version was stored. */

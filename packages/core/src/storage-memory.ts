@@ -209,12 +209,12 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
       };
     },
 
-    async pendingIntake({ afterId = 0, limit }) {
+    async pendingIntake({ afterId = 0, limit, kind }) {
       assertOpen();
       const found: IntakeEntry[] = [];
       for (const entry of intake.values()) {
         if (found.length >= limit) break;
-        if (entry.id > afterId) found.push({ ...entry });
+        if (entry.id > afterId && (kind === undefined || entry.kind === kind)) found.push({ ...entry });
       }
       return found;
     },

@@ -241,14 +241,20 @@ export interface Signals {
   subscribe(topic: string, listener: (payload: string) => void): () => void;
 }
 
-/** A raw intake delivery (a webhook's body and headers) waiting to be parsed and stored. */
+/**
+ * A raw intake delivery waiting to be parsed and stored: a webhook's body and headers, or a chunk
+ * of a durable CSV import (whole rows with their row numbers).
+ */
 export interface IntakeEntry {
   /** Increasing: entries are processed in id order (so in order per source). */
   id: number;
-  /** The webhook source it came to. */
+  /** The webhook source it came to; for a CSV import `csv:<import id>`. */
   source: string;
-  /** What `payload` holds: `webhook` (JSON of headers, raw body and actor). */
-  kind: "webhook";
+  /**
+   * What `payload` holds: `webhook` (JSON of headers, raw body and actor) or `csv` (JSON of a
+   * chunk of a CSV import's rows, or of its summary: row counts and bad rows).
+   */
+  kind: "webhook" | "csv";
   /** The raw delivery, as text (never a credential header: those are left out before). */
   payload: string;
   /** `payload`'s size in UTF-8 bytes (what the byte bound counts). */
@@ -393,7 +399,12 @@ export interface Storage {
    */
   enqueueIntake(entry: Omit<IntakeEntry, "id" | "bytes">, bounds: IntakeBounds): Promise<IntakeEnqueueResult>;
   /** Queued entries in id order, after `afterId` when given (at most `limit`). */
-  pendingIntake(options: { afterId?: number; limit: number }): Promise<IntakeEntry[]>;
+  pendingIntake(options: {
+    afterId?: number;
+    limit: number;
+    /** Only entries of this kind (webhooks are not read past a CSV import's chunks). */
+    kind?: IntakeEntry["kind"];
+  }): Promise<IntakeEntry[]>;
   /** Removes entries (processed without a ticket write, or refused by parsing); unknown ids are ignored. */
   completeIntake(ids: readonly number[]): Promise<void>;
   /** Entries and payload bytes queued, in all and per source. */

@@ -19,7 +19,7 @@ import type { AuditRecorder } from "./runbooks.js";
 import { createAnalysisTrace } from "./tickets/analysis-trace.js";
 import { createCsvBacktest } from "./tickets/backtest.js";
 import { createConnectionConfigSetter } from "./tickets/connection-config.js";
-import { createCsvImport } from "./tickets/csv-import.js";
+import { type CsvImport, createCsvImport } from "./tickets/csv-import.js";
 import { createIntake } from "./tickets/intake.js";
 import { createIntakeQueue, type IntakeQueue, type IntakeQueueOptionsInput } from "./tickets/intake-queue.js";
 import { createMonitoringIntake } from "./tickets/monitoring.js";
@@ -53,12 +53,20 @@ export function createTicketsApi(
   const intake = createIntake(ctx, deps);
   const queries = createTicketQueries(ctx);
   const monitoring = createMonitoringIntake(ctx, { ...deps, intake, queries });
-  const queue = createIntakeQueue(ctx, { monitoring, registry: deps.registry, options: deps.intakeQueue });
+  let csvImport: CsvImport | undefined;
+  const queue = createIntakeQueue(ctx, {
+    monitoring,
+    registry: deps.registry,
+    options: deps.intakeQueue,
+    resumeCsvImports: (stopping) => csvImport?.resume(stopping) ?? Promise.resolve(),
+  });
+  // With the queue on, a CSV import is durable too: made durable in chunks, resumed at start.
+  csvImport = createCsvImport(ctx, { analyzer: deps.analyzer, intake, durable: queue.enabled });
   return {
     queue,
     ingest: intake.ingest,
     ingestMany: intake.ingestMany,
-    importCsv: createCsvImport(ctx, { analyzer: deps.analyzer, intake }),
+    importCsv: csvImport,
     backtestCsv: createCsvBacktest(ctx, { analyzer: deps.analyzer, intake, preview: deps.preview }),
     csvTemplate,
     async ingestWebhook(source, request, options) {

@@ -311,8 +311,8 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       return transaction((q) => enqueueIntake(q, entry, bounds));
     },
 
-    pendingIntake({ afterId = 0, limit }) {
-      return run((q) => pendingIntake(q, afterId, limit));
+    pendingIntake({ afterId = 0, limit, kind }) {
+      return run((q) => pendingIntake(q, afterId, limit, kind));
     },
 
     completeIntake(ids) {

@@ -433,8 +433,8 @@ export function openInlineStore(options: SqliteStorageOptions, hooks: InlineStor
       return run(() => intake.enqueue(entry, bounds));
     },
 
-    pendingIntake({ afterId = 0, limit }) {
-      return run(() => intake.pending(afterId, limit), "read");
+    pendingIntake({ afterId = 0, limit, kind }) {
+      return run(() => intake.pending(afterId, limit, kind), "read");
     },
 
     async completeIntake(ids) {

@@ -2,14 +2,22 @@
  * CSV import: streams a file into tickets in flat memory. Good rows are analyzed and stored in
  * batches; a row whose fingerprint this import already stored waits with its repeats and is folded
  * in one write per ticket; each refused row is reported with its data row and line.
+ *
+ * With the intake queue on, the import is durable: the whole file is first stored as intake
+ * entries (chunks of whole rows with their row numbers, then a summary with the bad rows), and
+ * each chunk is stored as tickets by one write that also removes its entry, folding repeats
+ * within the chunk and into the open tickets earlier chunks stored. A process killed midway
+ * leaves the unconsumed chunks queued; the next `start()` finishes them (`import:resumed`).
  */
+import { randomUUID } from "node:crypto";
 import type { Analyzer } from "../analyzer/index.js";
 import { normalizeSeverity } from "../analyzer/normalize.js";
 import type { AnalysisSubject } from "../analyzer/stage.js";
 import { flapReason, type Ticket } from "../domain.js";
+import { isRunwardenError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
-import { readTicketCsv } from "../internal/csv.js";
-import type { NewDoc } from "../storage.js";
+import { type CsvRowInput, readTicketCsv } from "../internal/csv.js";
+import type { IntakeBounds, IntakeEntry, NewDoc } from "../storage.js";
 import type { Intake } from "./intake.js";
 import type {
   CsvImportResult,
@@ -27,17 +35,144 @@ const maxSeenFingerprints = 20_000;
 const maxPendingRepeats = 5_000;
 const maxPendingRepeatRows = 50_000;
 
-/** Creates `importCsv`. */
+/** A chunk of a durable import as stored (an intake entry of kind `csv`). */
+interface CsvChunkPayload {
+  /** The chunk's good rows, in file order, with their data row and line. */
+  rows: { row: number; line: number; input: CsvRowInput }[];
+  /** Data rows the chunk spans, good and bad. */
+  spans: number;
+  /** Bad rows among them. */
+  rejected: number;
+  autoExecute: boolean;
+  submittedBy: string | null;
+}
+
+/** The last entry of a durable import: its totals and bad rows. */
+interface CsvSummaryPayload {
+  summary: true;
+  rows: number;
+  rejected: number;
+  errors: CsvRowError[];
+  errorsTruncated: boolean;
+}
+
+/** A CSV import's entries are never refused by the queue's bounds (they count toward them). */
+const unbounded: IntakeBounds = {
+  maxEntries: Number.MAX_SAFE_INTEGER,
+  maxBytes: Number.MAX_SAFE_INTEGER,
+  maxSourceEntries: Number.MAX_SAFE_INTEGER,
+  maxSourceBytes: Number.MAX_SAFE_INTEGER,
+};
+
+/** The intake source of a durable import's entries. */
+const csvSourcePrefix = "csv:";
+
+/** `importCsv`, and `resume` for the durable imports a previous process left unfinished. */
+export type CsvImport = TicketsApi["importCsv"] & {
+  /**
+   * Stores the chunks of durable imports no import of this process owns, then reports each;
+   * stops between chunks once `stopping()` is true.
+   */
+  resume(stopping?: () => boolean): Promise<void>;
+};
+
+/**
+ * Creates `importCsv`; with `durable` (the intake queue on) imports go through the queue and
+ * `resume` finishes what a killed process left.
+ */
 export function createCsvImport(
   ctx: EngineContext,
-  deps: { analyzer: Analyzer; intake: Intake },
-): TicketsApi["importCsv"] {
+  deps: { analyzer: Analyzer; intake: Intake; durable?: boolean },
+): CsvImport {
   const log = ctx.logger.child({ component: "tickets" });
   const { storage, events } = ctx;
   const { analyzer, intake } = deps;
   const { afterStore, analyzeLate, docOf, subjectOf } = intake;
+  /** Imports running in this process (their entries are theirs, not resumed). */
+  const active = new Set<string>();
 
-  return async function importCsv(source, options = {}): Promise<CsvImportResult> {
+  /**
+   * Stores one chunk's rows as tickets with the write that removes its entry. Undefined when the
+   * entry is gone (another instance stored it).
+   */
+  async function storeChunk(entry: IntakeEntry): Promise<IngestResult[] | undefined> {
+    const chunk = JSON.parse(entry.payload) as CsvChunkPayload;
+    try {
+      if (chunk.rows.length === 0) {
+        await storage.completeIntake([entry.id]);
+        return [];
+      }
+      return await intake.store(
+        chunk.rows.map((r) => r.input),
+        chunk.autoExecute,
+        undefined,
+        () => chunk.submittedBy,
+        [entry.id],
+      );
+    } catch (err) {
+      if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT" && err.details?.reason === "intake")
+        return undefined;
+      throw err;
+    }
+  }
+
+  /** The pending entry `id`, or undefined when it is no longer queued. */
+  async function pendingEntry(id: number): Promise<IntakeEntry | undefined> {
+    const [entry] = await storage.pendingIntake({ afterId: id - 1, limit: 1, kind: "csv" });
+    return entry?.id === id ? entry : undefined;
+  }
+
+  async function resume(stopping: () => boolean = () => false): Promise<void> {
+    // The entry ids of each unfinished import, in order (payloads are read again one at a time).
+    const imports = new Map<string, number[]>();
+    let afterId = 0;
+    for (;;) {
+      if (stopping()) return;
+      const page = await storage.pendingIntake({ afterId, limit: 16, kind: "csv" });
+      if (page.length === 0) break;
+      afterId = page.at(-1)!.id;
+      for (const entry of page) {
+        if (entry.kind !== "csv") continue;
+        const importId = entry.source.slice(csvSourcePrefix.length);
+        if (active.has(importId)) continue;
+        imports.set(importId, [...(imports.get(importId) ?? []), entry.id]);
+      }
+    }
+    for (const [importId, ids] of imports) {
+      if (active.has(importId)) continue;
+      active.add(importId);
+      try {
+        const counts = { imported: 0, deduplicated: 0 };
+        log.info({ importId, entries: ids.length }, "resuming an unfinished csv import");
+        for (const id of ids) {
+          if (stopping()) return;
+          const entry = await pendingEntry(id);
+          if (!entry) continue;
+          const parsed = JSON.parse(entry.payload) as CsvChunkPayload | CsvSummaryPayload;
+          if ("summary" in parsed) {
+            await storage.completeIntake([entry.id]);
+            const { rows, rejected, errors, errorsTruncated } = parsed;
+            events.emit("import:resumed", { importId, rows, rejected, errors, errorsTruncated, ...counts });
+            events.emit("import:finished", { rows, rejected, ...counts });
+            log.info({ importId, rows, rejected, ...counts }, "csv import resumed and finished");
+            continue;
+          }
+          for (const { deduplicated } of (await storeChunk(entry)) ?? []) {
+            if (deduplicated) counts.deduplicated++;
+            else counts.imported++;
+          }
+        }
+      } finally {
+        active.delete(importId);
+      }
+    }
+  }
+
+  const importCsv: TicketsApi["importCsv"] = async function importCsv(
+    source,
+    options = {},
+  ): Promise<CsvImportResult> {
+    if (deps.durable) return importDurably(source, options);
     const batchSize = Math.max(1, options.batchSize ?? 500);
     const progressEvery = Math.max(1, options.progressEvery ?? 1_000);
     const maxErrors = options.maxErrors ?? 1_000;
@@ -202,4 +337,119 @@ export function createCsvImport(
       ...(rowOutcomes ? { outcomes: rowOutcomes } : {}),
     };
   };
+
+  /** The import through the intake queue: the file made durable in chunks, then stored chunk by chunk. */
+  async function importDurably(
+    source: Parameters<TicketsApi["importCsv"]>[0],
+    options: NonNullable<Parameters<TicketsApi["importCsv"]>[1]>,
+  ): Promise<CsvImportResult> {
+    const chunkSize = Math.max(1, options.batchSize ?? 500);
+    const progressEvery = Math.max(1, options.progressEvery ?? 1_000);
+    const maxErrors = options.maxErrors ?? 1_000;
+    const maxTicketIds = options.maxTicketIds ?? 10_000;
+    const autoExecute = options.autoExecute ?? false;
+    const submittedBy = options.submittedBy ?? null;
+    const importId = randomUUID();
+    const entrySource = `${csvSourcePrefix}${importId}`;
+    const counts: ImportProgress = { rows: 0, imported: 0, deduplicated: 0, rejected: 0 };
+    const errors: CsvRowError[] = [];
+    const started = performance.now();
+    const ids: number[] = [];
+    let chunk: CsvChunkPayload = { rows: [], spans: 0, rejected: 0, autoExecute, submittedBy };
+    let rows = 0;
+    let rejected = 0;
+    let accepted = 0;
+    const enqueue = async (payload: CsvChunkPayload | CsvSummaryPayload) => {
+      const outcome = await storage.enqueueIntake(
+        { source: entrySource, kind: "csv", payload: JSON.stringify(payload), receivedAt: ctx.nowIso() },
+        unbounded,
+      );
+      if (outcome.accepted) ids.push(outcome.entry.id);
+    };
+    active.add(importId);
+    try {
+      // 1. The whole file durable, in chunks of whole rows (flat memory).
+      try {
+        await readTicketCsv(
+          source,
+          { defaultSource: options.source ?? "csv", severity: normalizeSeverity },
+          async (verdict) => {
+            rows++;
+            chunk.spans++;
+            if (verdict.ok) {
+              accepted++;
+              chunk.rows.push({ row: verdict.row, line: verdict.line, input: verdict.input });
+            } else {
+              rejected++;
+              chunk.rejected++;
+              if (errors.length < maxErrors)
+                errors.push({ row: verdict.row, line: verdict.line, reason: verdict.reason });
+            }
+            if (chunk.spans >= chunkSize) {
+              await enqueue(chunk);
+              chunk = { rows: [], spans: 0, rejected: 0, autoExecute, submittedBy };
+            }
+          },
+        );
+        if (chunk.spans > 0) await enqueue(chunk);
+        await enqueue({ summary: true, rows, rejected, errors, errorsTruncated: rejected > errors.length });
+      } catch (err) {
+        // Not accepted: nothing of it stays queued.
+        if (ids.length > 0) await storage.completeIntake(ids);
+        throw err;
+      }
+      // 2. Each chunk stored with the write that consumes it.
+      const keep = accepted <= maxTicketIds;
+      const ticketIds: number[] = [];
+      const rowOutcomes: CsvRowOutcome[] = [];
+      let lastProgress = 0;
+      for (const id of ids) {
+        const entry = await pendingEntry(id);
+        if (!entry) continue;
+        const parsed = JSON.parse(entry.payload) as CsvChunkPayload | CsvSummaryPayload;
+        if ("summary" in parsed) {
+          await storage.completeIntake([entry.id]);
+          continue;
+        }
+        const outcomes = (await storeChunk(entry)) ?? [];
+        parsed.rows.forEach(({ row, line }, i) => {
+          const result = outcomes[i];
+          if (!result) return;
+          const { ticket, deduplicated } = result;
+          if (deduplicated) counts.deduplicated++;
+          else counts.imported++;
+          if (!keep) return;
+          ticketIds.push(ticket.id);
+          const outcome: CsvRowOutcomeKind = !deduplicated
+            ? "imported"
+            : ticket.status === "needs_human" && ticket.statusReason === flapReason
+              ? "reopened"
+              : "folded";
+          rowOutcomes.push({ row, line, ticketId: ticket.id, outcome });
+        });
+        counts.rows += parsed.spans;
+        counts.rejected += parsed.rejected;
+        if (counts.rows - lastProgress >= progressEvery) {
+          lastProgress = counts.rows;
+          const progress = { ...counts };
+          events.emit("import:progressed", progress);
+          options.onProgress?.(progress);
+        }
+      }
+      const progress = { ...counts };
+      events.emit("import:finished", progress);
+      options.onProgress?.(progress);
+      log.info({ ...counts, importId, ms: Math.round(performance.now() - started) }, "csv import finished");
+      return {
+        ...counts,
+        errors,
+        errorsTruncated: counts.rejected > errors.length,
+        ...(keep ? { ticketIds, outcomes: rowOutcomes } : {}),
+      };
+    } finally {
+      active.delete(importId);
+    }
+  }
+
+  return Object.assign(importCsv, { resume });
 }

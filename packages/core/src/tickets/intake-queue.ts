@@ -118,7 +118,16 @@ interface WebhookPayload {
 /** Creates the intake queue over the engine's store. */
 export function createIntakeQueue(
   ctx: EngineContext,
-  deps: { monitoring: MonitoringIntake; registry: ConnectorRegistry; options?: IntakeQueueOptionsInput },
+  deps: {
+    monitoring: MonitoringIntake;
+    registry: ConnectorRegistry;
+    options?: IntakeQueueOptionsInput;
+    /**
+     * Finishes the durable CSV imports a previous process left (run once, at `start()`); it
+     * stops between chunks once `stopping()` says so (what is left waits for the next start).
+     */
+    resumeCsvImports?: (stopping: () => boolean) => Promise<void>;
+  },
 ): IntakeQueue {
   const parsed = IntakeQueueOptions.safeParse(deps.options ?? {});
   if (!parsed.success) {
@@ -144,6 +153,7 @@ export function createIntakeQueue(
   let draining: Promise<void> | undefined;
   let again = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let resuming: Promise<void> | undefined;
 
   function kick(): void {
     // Nothing runs in the background before the engine starts; entries wait, durable.
@@ -181,12 +191,13 @@ export function createIntakeQueue(
     /** Sources with an entry that must be retried: their later entries wait (order per source). */
     const blocked = new Set<string>();
     while (!closed) {
-      const page = await storage.pendingIntake({ afterId, limit: options.pageSize });
+      const page = await storage.pendingIntake({ afterId, limit: options.pageSize, kind: "webhook" });
       if (page.length === 0) return;
       afterId = page.at(-1)!.id;
       const bySource = new Map<string, IntakeEntry[]>();
       for (const entry of page) {
-        if (blocked.has(entry.source)) continue;
+        // CSV import chunks are stored by their import (or resumed at start), not here.
+        if (entry.kind !== "webhook" || blocked.has(entry.source)) continue;
         const list = bySource.get(entry.source) ?? [];
         list.push(entry);
         bySource.set(entry.source, list);
@@ -384,6 +395,11 @@ export function createIntakeQueue(
       if (running || closed) return;
       running = true;
       kick();
+      resuming = deps
+        .resumeCsvImports?.(() => closed)
+        .catch((err: unknown) => {
+          log.warn({ err }, "unfinished CSV imports not resumed; they wait for the next start");
+        });
     },
 
     async close() {
@@ -391,6 +407,7 @@ export function createIntakeQueue(
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = undefined;
       await draining;
+      await resuming;
       for (const [entryId, waiter] of waiting) {
         waiter.reject(
           rwError("RW_ERR_STORAGE_UNAVAILABLE", "the engine closed before the queued webhook was stored", {

@@ -64,7 +64,7 @@ export interface Intake extends Pick<TicketsApi, "ingest" | "ingestMany"> {
   analyzeLate(outcome: IngestResult, autoExecute: boolean): Promise<IngestResult>;
   afterStore(outcomes: readonly IngestResult[], autoExecute: boolean): Promise<void>;
   store(
-    inputs: readonly ValidTicketInput[],
+    inputs: readonly (ValidTicketInput | CsvRowInput)[],
     autoExecute: boolean,
     receivedAt?: (i: number) => string | undefined,
     submittedBy?: (i: number) => string | null,
@@ -206,7 +206,7 @@ export function createIntake(
   }
 
   async function store(
-    inputs: readonly ValidTicketInput[],
+    inputs: readonly (ValidTicketInput | CsvRowInput)[],
     autoExecute: boolean,
     receivedAt: (i: number) => string | undefined = () => undefined,
     submittedBy: (i: number) => string | null = () => null,

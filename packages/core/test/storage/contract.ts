@@ -883,6 +883,20 @@ export function describeStorageContract(
         receivedAt: T0,
       });
 
+      it("reads only the entries of the kind asked for, in id order, when a kind is given", async () => {
+        const a = await storage.enqueueIntake(entry("a"), roomy);
+        const csv = await storage.enqueueIntake({ ...entry("csv:1", '{"rows":[]}'), kind: "csv" }, roomy);
+        const b = await storage.enqueueIntake(entry("b"), roomy);
+        if (!a.accepted || !csv.accepted || !b.accepted) throw new Error("refused");
+        expect(csv.entry.kind).toBe("csv");
+        expect(await storage.pendingIntake({ limit: 10, kind: "webhook" })).toEqual([a.entry, b.entry]);
+        expect(await storage.pendingIntake({ limit: 10, kind: "csv" })).toEqual([csv.entry]);
+        expect(await storage.pendingIntake({ afterId: a.entry.id, limit: 1, kind: "webhook" })).toEqual([
+          b.entry,
+        ]);
+        expect(await storage.pendingIntake({ limit: 10 })).toEqual([a.entry, csv.entry, b.entry]);
+      });
+
       it("keeps entries in id order with their payload and byte size when enqueued", async () => {
         const a = await storage.enqueueIntake(entry("a", '{"é":1}'), roomy);
         const b = await storage.enqueueIntake(entry("b"), roomy);

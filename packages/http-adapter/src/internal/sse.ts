@@ -17,6 +17,7 @@ export const eventNames = [
   "intake:failed",
   "import:progressed",
   "import:finished",
+  "import:resumed",
   "runbook:created",
   "runbook:approved",
   "runbook:retired",

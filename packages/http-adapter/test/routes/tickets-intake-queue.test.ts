@@ -90,4 +90,21 @@ describe("POST /tickets/webhook/{source} with the intake queue", () => {
     const health = await h.json("GET", "/health", { token: null });
     expect(health.body.intake_queue).toBeUndefined();
   });
+
+  it("imports an uploaded CSV through the queue with the same report: bad rows by row and line, good rows stored", async () => {
+    h = await setup({ engine: { intake: { enabled: true } } });
+    const csv = "title,severity\nDisk full,high\n,low\nCPU hot,extreme\nDisk full,high\n";
+    const r = await h.json("POST", "/tickets/upload-csv?auto_execute=false", {
+      body: csv,
+      headers: { "content-type": "text/csv" },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ rows: 4, imported: 1, deduplicated: 1, rejected: 2 });
+    const byRow = new Map(r.body.results.map((x: { row: number }) => [x.row, x]));
+    expect(byRow.get(2)).toMatchObject({ status: "rejected", line: 3, ticket_id: null });
+    expect(byRow.get(3)).toMatchObject({ status: "rejected", line: 4, ticket_id: null });
+    expect(byRow.get(4)).toMatchObject({ status: "folded" });
+    // Its chunks were consumed by the writes that stored them.
+    expect((await h.engine.intake.depth()).entries).toBe(0);
+  });
 });

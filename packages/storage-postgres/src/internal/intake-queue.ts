@@ -68,10 +68,15 @@ export async function enqueueIntake(
   };
 }
 
-export async function pendingIntake(q: Queryable, afterId: number, limit: number): Promise<IntakeEntry[]> {
+export async function pendingIntake(
+  q: Queryable,
+  afterId: number,
+  limit: number,
+  kind?: IntakeEntry["kind"],
+): Promise<IntakeEntry[]> {
   const { rows } = await q.query(
-    "SELECT id, source, kind, payload, bytes, received_at FROM rw_intake_queue WHERE id > $1 ORDER BY id LIMIT $2",
-    [afterId, Math.max(0, limit)],
+    "SELECT id, source, kind, payload, bytes, received_at FROM rw_intake_queue WHERE id > $1 AND ($3::text IS NULL OR kind = $3) ORDER BY id LIMIT $2",
+    [afterId, Math.max(0, limit), kind ?? null],
   );
   return (rows as unknown as EntryRow[]).map(toEntry);
 }

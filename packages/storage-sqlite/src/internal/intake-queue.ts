@@ -93,12 +93,20 @@ export class SqliteIntakeQueue {
     };
   }
 
-  pending(afterId: number, limit: number): IntakeEntry[] {
-    const rows = this.statements
-      .get(
-        "SELECT id, source, kind, payload, bytes, received_at FROM intake_queue WHERE id > ? ORDER BY id LIMIT ?",
-      )
-      .all(afterId, Math.max(0, limit)) as EntryRow[];
+  pending(afterId: number, limit: number, kind?: IntakeEntry["kind"]): IntakeEntry[] {
+    const rows = (
+      kind === undefined
+        ? this.statements
+            .get(
+              "SELECT id, source, kind, payload, bytes, received_at FROM intake_queue WHERE id > ? ORDER BY id LIMIT ?",
+            )
+            .all(afterId, Math.max(0, limit))
+        : this.statements
+            .get(
+              "SELECT id, source, kind, payload, bytes, received_at FROM intake_queue WHERE id > ? AND kind = ? ORDER BY id LIMIT ?",
+            )
+            .all(afterId, kind, Math.max(0, limit))
+    ) as EntryRow[];
     return rows.map(toEntry);
   }
 
