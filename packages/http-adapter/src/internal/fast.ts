@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "@hono/zod-openapi";
-import { isRunwardenError, type Logger } from "@runwarden/core";
+import { isRunwardenError, type Logger, rwError } from "@runwarden/core";
 import { tooLarge } from "./body.js";
 import type { AuthActor } from "./endpoint.js";
 import { mapError } from "./errors.js";
@@ -139,18 +139,23 @@ function readNodeText(req: IncomingMessage, limit: number): Promise<string> {
       cleanup();
       resolve(decoder.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     };
-    const onError = (err: Error) => {
+    // The client went away before the end (node reports "aborted", or only closes): nothing more
+    // will come, nobody reads the answer, and it is no fault of ours to log as one.
+    const onError = () => {
       cleanup();
-      reject(err);
+      reject(rwError("RW_ERR_INPUT_MALFORMED", "the request body ended early"));
     };
+    const onClose = onError;
     const cleanup = () => {
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
+      req.off("close", onClose);
     };
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", onError);
+    req.on("close", onClose);
   });
 }
 

@@ -60,7 +60,10 @@ afterEach(async () => {
   }
 });
 
-async function side(fastPath: boolean, engine: Parameters<typeof setup>[0]["engine"] = {}): Promise<Side> {
+async function side(
+  fastPath: boolean,
+  engine: NonNullable<Parameters<typeof setup>[0]>["engine"] = {},
+): Promise<Side> {
   const h = await setup({ engine, adapter: { webhooks: { generic: { secret } }, limits: { webhookBytes } } });
   const sourceTokens: Record<string, string> = {};
   for (const name of ["mapped-a", "mapped-b"]) {
@@ -265,6 +268,28 @@ describe("the node:http fast path for POST /tickets/webhook/{source}", () => {
     expect(seen.map((a) => a.status)).toEqual([202, t.refused]);
     expect(seen[1]!.headers["retry-after"]).toBe("7");
     expect(JSON.parse(seen[1]!.body).error.code).toBe(t.code);
+  });
+
+  it("settles a request whose client goes away mid-body (counted, not left pending)", async () => {
+    const s = await side(true);
+    await new Promise<void>((resolve) => {
+      const req = request(`${s.base}${api}/tickets/webhook/generic`, {
+        method: "POST",
+        headers: { ...json, "x-runwarden-webhook-secret": secret, "content-length": "1000" },
+      });
+      req.on("error", () => resolve());
+      req.write('{"title": "cut');
+      setTimeout(() => req.destroy(), 50);
+    });
+    const line =
+      'runwarden_http_requests_total{method="POST",route="/tickets/webhook/:source",status="400"} 1';
+    const until = Date.now() + 5_000;
+    let metrics = "";
+    while (!metrics.includes(line) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      metrics = await (await s.h.call("GET", "/metrics")).text();
+    }
+    expect(metrics).toContain(line);
   });
 
   it("leaves other routes to Hono", async () => {
