@@ -16,6 +16,8 @@ const [mode, dir] = process.argv.slice(2);
  * `processed` or `durable` mode (bounds raised so the row's load is never refused).
  */
 const intakeMode = process.env["RUNWARDEN_BENCH_INTAKE"] ?? "off";
+/** RUNWARDEN_BENCH_FASTPATH=off: the webhook through Hono as every other route (for before/after). */
+const fastPath = process.env["RUNWARDEN_BENCH_FASTPATH"] !== "off";
 export const webhookSecret = "bench-webhook-secret-0123456789";
 
 async function main(): Promise<void> {
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
     });
     await engine.start();
     const adapter = createHttpAdapter({ engine, webhooks: { generic: { secret: webhookSecret } } });
-    server = createServer(toNodeHandler(adapter));
+    server = createServer(toNodeHandler(adapter, { fastPath }));
     close = async () => {
       adapter.close();
       await engine.close();

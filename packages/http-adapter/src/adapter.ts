@@ -5,8 +5,9 @@
 import type { IncomingMessage } from "node:http";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { type Engine, isRunwardenError, type Logger, type Role, roles as roleNames } from "@runwarden/core";
-import { type AdapterEnv, type AuthActor, type Ctx, mount } from "./internal/endpoint.js";
+import { type AdapterEnv, type AuthActor, type Ctx, mount, wireValue } from "./internal/endpoint.js";
 import { mapError } from "./internal/errors.js";
+import { compilePath, type FastRoute, fastPaths } from "./internal/fast.js";
 import { MetricsRegistry } from "./internal/metrics.js";
 import { createEventHub, type EventHub } from "./internal/sse.js";
 import { createStreamTokens, type StreamTokens } from "./internal/stream-token.js";
@@ -189,15 +190,19 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
         return actor;
       }
     }
-    const header = c.req.header("authorization");
+    const actor = await bearerActor(c.req.header("authorization"));
+    if (actor) c.set("actor", actor);
+    return actor;
+  }
+
+  /** The caller of an `Authorization: Bearer <token>` header holding a valid API token. */
+  async function bearerActor(header: string | undefined): Promise<AuthActor | undefined> {
     if (!header) return undefined;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) return undefined;
     const token = await tokens.verify(match[1]!);
     if (!token) return undefined;
-    const actor: AuthActor = { id: token.actor, roles: token.roles, tokenId: token.id };
-    c.set("actor", actor);
-    return actor;
+    return { id: token.actor, roles: token.roles, tokenId: token.id };
   }
 
   /** The public base URL (no trailing slash) and the API root under it. */
@@ -230,6 +235,8 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
     description: "An API token: `Authorization: Bearer <token>`. Admins create them with POST /tokens.",
   });
 
+  const validateResponses = options.validateResponses ?? false;
+  const fastRoutes: FastRoute[] = [];
   const route: RouteContext = {
     engine,
     tokens,
@@ -238,7 +245,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
     hub,
     streamTokens,
     metrics,
-    validateResponses: options.validateResponses ?? false,
+    validateResponses,
     publicMetrics: options.publicMetrics ?? false,
     genericWebhook: {
       secret: options.webhooks?.generic?.secret,
@@ -260,6 +267,9 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
             components.set(name, registered);
           }
           return registered as typeof schema;
+        },
+        fast(spec) {
+          fastRoutes.push({ ...spec, ...compilePath(basePath, spec.path) });
         },
       });
     },
@@ -336,7 +346,7 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
     return c.json(mapped.body, mapped.status as 400);
   });
 
-  return {
+  const adapter: HttpAdapter = {
     fetch: (request, env) => Promise.resolve(app.fetch(request, env)),
     prefix,
     basePath,
@@ -346,4 +356,17 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
       hub.close();
     },
   };
+  fastPaths.set(adapter, {
+    routes: fastRoutes,
+    // The host's hook reads a web Request: with one, every request goes through Hono.
+    authenticate: options.authenticate ? null : bearerActor,
+    serialize: (answer) => JSON.stringify(wireValue(answer.schema, answer.value, validateResponses)),
+    record(method, label, status, startedMs) {
+      const labels = { method, route: label };
+      requests.inc({ ...labels, status: String(status) });
+      durations.observe(labels, (performance.now() - startedMs) / 1000);
+    },
+    log,
+  });
+  return adapter;
 }

@@ -11,7 +11,13 @@ export {
   type HttpAdapterOptions,
   type HttpLimits,
 } from "./adapter.js";
-export { expressMiddleware, fastifyPlugin, type NodeHandler, toNodeHandler } from "./node.js";
+export {
+  expressMiddleware,
+  fastifyPlugin,
+  type NodeHandler,
+  type NodeHandlerOptions,
+  toNodeHandler,
+} from "./node.js";
 export {
   type CreateTokenInput,
   createTokenStore,

@@ -9,6 +9,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { rwError } from "@runwarden/core";
 import type { HttpAdapter } from "./adapter.js";
 import { type DirectJson, directJson } from "./internal/endpoint.js";
+import { fastPaths, matchFast, serveFast } from "./internal/fast.js";
 
 /** A node:http request listener; with `next` (Connect style), requests outside the API are passed on. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
@@ -57,16 +58,37 @@ function isUnder(adapter: HttpAdapter, url: string): boolean {
   return path === adapter.basePath || path.startsWith(`${adapter.basePath}/`);
 }
 
+/** Options of {@link toNodeHandler}. */
+export interface NodeHandlerOptions {
+  /**
+   * Serve the routes declared fast (today `POST /tickets/webhook/{source}`) straight from
+   * IncomingMessage/ServerResponse, with the same answers, without web Request/Response objects.
+   * Default true. Off when the adapter has an `authenticate` hook (it reads a web Request).
+   */
+  fastPath?: boolean;
+}
+
 /**
  * A `(req, res)` listener for `http.createServer`. Requests outside `${prefix}/api/v1` get the
  * API's 404, or go to `next` when one is given.
  */
-export function toNodeHandler(adapter: HttpAdapter): NodeHandler {
+export function toNodeHandler(adapter: HttpAdapter, options: NodeHandlerOptions = {}): NodeHandler {
   const listener = listenerFor(adapter);
+  const fast = options.fastPath === false ? undefined : fastPaths.get(adapter);
+  const useFast = fast !== undefined && fast.authenticate !== null && fast.routes.length > 0;
   return (req, res, next) => {
     if (next && !isUnder(adapter, req.url ?? "/")) {
       next();
       return;
+    }
+    if (useFast) {
+      const hit = matchFast(fast, req.method, req.url ?? "/");
+      if (hit) {
+        serveFast(fast, hit.route, hit.params, req, res).catch((err: unknown) =>
+          next ? next(err) : res.destroy(err as Error),
+        );
+        return;
+      }
     }
     listener(req, res).catch((err: unknown) => (next ? next(err) : res.destroy(err as Error)));
   };

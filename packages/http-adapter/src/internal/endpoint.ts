@@ -8,8 +8,9 @@ import type { OpenAPIHono, z as zod } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import { type Role, rwError } from "@runwarden/core";
 import type { Context } from "hono";
-import { readJson } from "./body.js";
+import { fromNodeHttp, readJson, readText } from "./body.js";
 import { ErrorBody, invalidInput } from "./errors.js";
+import type { PlainAnswer, PlainRequest } from "./fast.js";
 import { fromWire, snakeSchema, toWire } from "./wire.js";
 
 /** Who is calling: the token's actor and roles. */
@@ -69,6 +70,22 @@ export interface EndpointSpec<
     c: Ctx,
     input: { params: Out<P>; query: Out<Q>; body: Out<B>; actor: AuthActor },
   ): Promise<Response> | Response;
+  /**
+   * The fast path (see internal/fast.ts): the endpoint's logic over a {@link PlainRequest}, which
+   * the node:http entry runs straight from IncomingMessage/ServerResponse. `handler` must run the
+   * same logic (over {@link plainRequest}). Only for endpoints without `query` or `body` specs.
+   */
+  fast?(req: PlainRequest, input: { params: Out<P>; actor: AuthActor }): Promise<PlainAnswer>;
+}
+
+/** A fast route as mount hands it to the adapter: the node:http entry matches and runs it. */
+export interface FastSpec {
+  method: string;
+  /** OpenAPI style, under the API root. */
+  path: string;
+  /** Hono's path for it (`/tickets/webhook/:source`): the metrics' route label. */
+  label: string;
+  run(req: PlainRequest, params: Record<string, string>): Promise<PlainAnswer>;
 }
 
 export interface MountOptions {
@@ -77,6 +94,8 @@ export interface MountOptions {
   jsonLimitBytes: number;
   /** Registers a wire schema under a component name, once. */
   component(name: string, schema: Schema): Schema;
+  /** Receives each endpoint declared with `fast`. */
+  fast?(spec: FastSpec): void;
 }
 
 const names = new WeakMap<Schema, string>();
@@ -210,6 +229,63 @@ export function mount<
     }
     return spec.handler(c, { params, query, body, actor });
   });
+
+  if (spec.fast && options.fast) {
+    if (spec.query || spec.body) {
+      throw rwError(
+        "RW_ERR_INTERNAL",
+        `fast path for ${spec.path}: only endpoints without query or body specs`,
+      );
+    }
+    const fast = spec.fast;
+    options.fast({
+      method: spec.method.toUpperCase(),
+      path: spec.path,
+      label: honoPath,
+      // The same order of checks as the Hono handler above: access, then parameters.
+      async run(req, rawParams) {
+        let actor = anonymous;
+        if (typeof spec.access === "object") {
+          actor = requireRoles(await req.authenticate(), spec.access.roles);
+        } else if (spec.access === "custom") {
+          actor = (await req.authenticate().catch(() => undefined)) ?? anonymous;
+        }
+        const params = (
+          spec.params ? parseWith(spec.params, rawParams, "path parameter") : undefined
+        ) as Out<P>;
+        return fast(req, { params, actor });
+      },
+    });
+  }
+}
+
+/** A {@link PlainRequest} over Hono's context: what an endpoint's `handler` hands its `fast` logic. */
+export function plainRequest(c: Ctx, authenticate: (c: Ctx) => Promise<AuthActor | undefined>): PlainRequest {
+  return {
+    header: (name) => c.req.header(name),
+    headers() {
+      const headers: Record<string, string> = {};
+      c.req.raw.headers.forEach((value, key) => {
+        headers[key] = value;
+      });
+      return headers;
+    },
+    readText: (limit) => readText(c.req.raw, limit, fromNodeHttp(c.env)),
+    authenticate: () => authenticate(c),
+  };
+}
+
+/** A core value in its snake_case wire shape, checked against its schema first when `validate`. */
+export function wireValue(schema: Schema, value: unknown, validate: boolean): object {
+  if (validate) {
+    const result = schema.safeParse(value);
+    if (!result.success) {
+      throw rwError("RW_ERR_INTERNAL", "response failed its schema", {
+        details: { issues: result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
+      });
+    }
+  }
+  return toWire(schema, value) as object;
 }
 
 /** Sends a core value as snake_case JSON, optionally checking it against its schema first. */
@@ -220,15 +296,7 @@ export function sendJson(
   value: unknown,
   validate: boolean,
 ): Response {
-  if (validate) {
-    const result = schema.safeParse(value);
-    if (!result.success) {
-      throw rwError("RW_ERR_INTERNAL", "response failed its schema", {
-        details: { issues: result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
-      });
-    }
-  }
-  const wire = toWire(schema, value) as object;
+  const wire = wireValue(schema, value, validate);
   const direct = c.env ? directJson.get(c.env as object) : undefined;
   if (direct) {
     // Mounted through node:http: the listener writes the text itself, so the Response carries no

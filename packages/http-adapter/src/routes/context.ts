@@ -2,6 +2,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { Engine, Logger } from "@runwarden/core";
 import { type AuthActor, type Ctx, type EndpointSpec, sendJson } from "../internal/endpoint.js";
+import type { PlainAnswer } from "../internal/fast.js";
 import type { MetricsRegistry } from "../internal/metrics.js";
 import type { EventHub } from "../internal/sse.js";
 import type { StreamTokens } from "../internal/stream-token.js";
@@ -48,4 +49,9 @@ export function send(
 /** Actor options for core calls: who, from where. */
 export function actorOptions(route: RouteContext, c: Ctx, actor: AuthActor) {
   return { actor: { id: actor.id, roles: actor.roles }, origin: route.originOf(c) };
+}
+
+/** Sends an endpoint's shared-logic answer (see internal/fast.ts) through Hono. */
+export function answer(route: RouteContext, c: Ctx, a: PlainAnswer): Response {
+  return sendJson(c, a.status, a.schema, a.value, route.validateResponses);
 }

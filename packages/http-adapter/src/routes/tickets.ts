@@ -20,10 +20,11 @@ import {
   TicketStatus,
   type WebhookResult,
 } from "@runwarden/core";
-import { fromNodeHttp, mediaType, parseJson, readText, tooLarge } from "../internal/body.js";
-import { type Ctx, IdParams, named, PageQuery, unauthenticated } from "../internal/endpoint.js";
+import { mediaType, parseJson, tooLarge } from "../internal/body.js";
+import { IdParams, named, PageQuery, plainRequest, unauthenticated } from "../internal/endpoint.js";
+import type { PlainAnswer, PlainRequest } from "../internal/fast.js";
 import { streamMultipartFile } from "../internal/multipart.js";
-import { type RouteContext, send } from "./context.js";
+import { answer, type RouteContext, send } from "./context.js";
 
 const TicketDoc = named("Ticket", TicketSchema);
 const TicketPage = z.object({ items: z.array(TicketDoc), nextCursor: z.number().int().nullable() });
@@ -455,92 +456,10 @@ export function ticketRoutes(route: RouteContext): void {
           "The source's connector is registered but not configured (the message says how), or the intake queue is full (`RW_ERR_INTAKE_FULL`, with `Retry-After`)",
       },
     },
-    async handler(c, { params }) {
-      const { source } = params;
-      // Who sent it: the token's actor, or the source itself when its own secret verified it.
-      let submittedBy = `webhook:${source}`;
-      // A named webhook source with a mapping: core checks its token and maps the body.
-      let mapped = false;
-      if (source === genericWebhookSource) submittedBy = await verifyGeneric(route, c);
-      else if (!engine.connectors.has("monitoring", source) && (await engine.webhookSources.has(source)))
-        mapped = true;
-      else if (!engine.connectors.has("monitoring", source)) {
-        const waiting = engine.connectors.notConfigured("monitoring", source);
-        if (waiting) {
-          throw rwError(
-            "RW_ERR_PLUGIN_NOT_CONFIGURED",
-            `the webhook source "${source}" is not configured: ${waiting.hint}`,
-            { details: { kind: "monitoring", name: source, needs: waiting.needs } },
-          );
-        }
-        const listed = await engine.connectors.list("monitoring", { health: false });
-        const stored = await engine.webhookSources.list();
-        const known = [
-          genericWebhookSource,
-          ...listed.map((info) => info.name),
-          ...stored.map((info) => info.name),
-        ].sort();
-        throw rwError(
-          "RW_ERR_PLUGIN_NOT_FOUND",
-          `no webhook source named "${source.slice(0, 80)}"; known sources: ${known.join(", ")}`,
-          { details: { kind: "monitoring", name: source.slice(0, 80), known } },
-        );
-      }
-      const rawBody = await readText(c.req.raw, route.limits.webhookBytes, fromNodeHttp(c.env));
-      let body: unknown;
-      if (rawBody.trim() !== "") {
-        try {
-          body = parseJson(rawBody);
-        } catch (err) {
-          // Not JSON to this source: its connector reads the raw body (a form, say).
-          if (
-            source === genericWebhookSource ||
-            mapped ||
-            mediaType(c.req.header("content-type")).endsWith("json")
-          ) {
-            throw err;
-          }
-        }
-      }
-      let result: WebhookResult;
-      if (engine.intake.accepts(source)) {
-        // The intake queue: verified, made durable (or refused with 429/503 and Retry-After),
-        // then stored behind the answer or before it, as `intake.acknowledge` says.
-        const receipt = await engine.intake.submitWebhook(
-          source,
-          { headers: headerRecord(c), body, rawBody },
-          { submittedBy },
-        );
-        if (engine.intake.acknowledge === "durable") {
-          return send(route, c, 202, WebhookResultDoc, {
-            tickets: [],
-            resolved: [],
-            warnings: [],
-            queued: {
-              entryId: receipt.entryId,
-              entries: receipt.depth.entries,
-              sourceEntries: receipt.depth.sourceEntries,
-            },
-          });
-        }
-        result = await receipt.processed;
-      } else {
-        const ingest = () =>
-          engine.tickets.ingestWebhook(source, { headers: headerRecord(c), body, rawBody }, { submittedBy });
-        // Generic webhooks enter core in waves, so that their writes share the store's commits.
-        result = source === genericWebhookSource ? await route.webhookWave(ingest) : await ingest();
-      }
-      return send(route, c, 202, WebhookResultDoc, {
-        tickets: result.tickets.map(({ ticket, deduplicated }) => ({
-          id: ticket.id,
-          deduplicated,
-          occurrences: ticket.occurrences,
-          status: ticket.status,
-        })),
-        resolved: result.resolved.map((t) => t.id),
-        warnings: result.warnings,
-      });
-    },
+    handler: async (c, { params }) =>
+      answer(route, c, await receiveWebhook(route, plainRequest(c, route.authenticate), params.source)),
+    // Served straight from node:http by toNodeHandler: the framework layer costs more than it gives here.
+    fast: (req, { params }) => receiveWebhook(route, req, params.source),
   });
 
   route.add({
@@ -737,6 +656,105 @@ function demoInput(): z.output<typeof TicketInput> {
   return TicketInput.parse({ title, description, severity, environment, service, source: "demo" });
 }
 
+/**
+ * `POST /tickets/webhook/{source}`: verify, read and parse the body, queue or ingest it. Shared by
+ * the Hono route and the node:http fast path, so both answer alike.
+ */
+async function receiveWebhook(route: RouteContext, req: PlainRequest, source: string): Promise<PlainAnswer> {
+  const { engine } = route;
+  // Who sent it: the token's actor, or the source itself when its own secret verified it.
+  let submittedBy = `webhook:${source}`;
+  // A named webhook source with a mapping: core checks its token and maps the body.
+  let mapped = false;
+  if (source === genericWebhookSource) submittedBy = await verifyGeneric(route, req);
+  else if (!engine.connectors.has("monitoring", source) && (await engine.webhookSources.has(source)))
+    mapped = true;
+  else if (!engine.connectors.has("monitoring", source)) {
+    const waiting = engine.connectors.notConfigured("monitoring", source);
+    if (waiting) {
+      throw rwError(
+        "RW_ERR_PLUGIN_NOT_CONFIGURED",
+        `the webhook source "${source}" is not configured: ${waiting.hint}`,
+        { details: { kind: "monitoring", name: source, needs: waiting.needs } },
+      );
+    }
+    const listed = await engine.connectors.list("monitoring", { health: false });
+    const stored = await engine.webhookSources.list();
+    const known = [
+      genericWebhookSource,
+      ...listed.map((info) => info.name),
+      ...stored.map((info) => info.name),
+    ].sort();
+    throw rwError(
+      "RW_ERR_PLUGIN_NOT_FOUND",
+      `no webhook source named "${source.slice(0, 80)}"; known sources: ${known.join(", ")}`,
+      { details: { kind: "monitoring", name: source.slice(0, 80), known } },
+    );
+  }
+  const rawBody = await req.readText(route.limits.webhookBytes);
+  let body: unknown;
+  if (rawBody.trim() !== "") {
+    try {
+      body = parseJson(rawBody);
+    } catch (err) {
+      // Not JSON to this source: its connector reads the raw body (a form, say).
+      if (
+        source === genericWebhookSource ||
+        mapped ||
+        mediaType(req.header("content-type")).endsWith("json")
+      ) {
+        throw err;
+      }
+    }
+  }
+  let result: WebhookResult;
+  if (engine.intake.accepts(source)) {
+    // The intake queue: verified, made durable (or refused with 429/503 and Retry-After),
+    // then stored behind the answer or before it, as `intake.acknowledge` says.
+    const receipt = await engine.intake.submitWebhook(
+      source,
+      { headers: req.headers(), body, rawBody },
+      { submittedBy },
+    );
+    if (engine.intake.acknowledge === "durable") {
+      return {
+        status: 202,
+        schema: WebhookResultDoc,
+        value: {
+          tickets: [],
+          resolved: [],
+          warnings: [],
+          queued: {
+            entryId: receipt.entryId,
+            entries: receipt.depth.entries,
+            sourceEntries: receipt.depth.sourceEntries,
+          },
+        },
+      };
+    }
+    result = await receipt.processed;
+  } else {
+    const ingest = () =>
+      engine.tickets.ingestWebhook(source, { headers: req.headers(), body, rawBody }, { submittedBy });
+    // Generic webhooks enter core in waves, so that their writes share the store's commits.
+    result = source === genericWebhookSource ? await route.webhookWave(ingest) : await ingest();
+  }
+  return {
+    status: 202,
+    schema: WebhookResultDoc,
+    value: {
+      tickets: result.tickets.map(({ ticket, deduplicated }) => ({
+        id: ticket.id,
+        deduplicated,
+        occurrences: ticket.occurrences,
+        status: ticket.status,
+      })),
+      resolved: result.resolved.map((t) => t.id),
+      warnings: result.warnings,
+    },
+  };
+}
+
 /** `value` when it is an http(s) URL, else null. */
 function webLink(value: unknown): string | null {
   if (typeof value !== "string") return null;
@@ -748,26 +766,17 @@ function webLink(value: unknown): string | null {
   }
 }
 
-/** The request headers as a plain record (lower-case names), as connectors read them. */
-function headerRecord(c: Ctx): Record<string, string> {
-  const headers: Record<string, string> = {};
-  c.req.raw.headers.forEach((value, key) => {
-    headers[key] = value;
-  });
-  return headers;
-}
-
 /**
  * The generic source: the configured shared secret in its header, or a token with the operator
  * role. Anything else is 401. Returns who sent it: `webhook:generic` for the shared secret, the
  * token's actor otherwise.
  */
-async function verifyGeneric(route: RouteContext, c: Ctx): Promise<string> {
+async function verifyGeneric(route: RouteContext, req: PlainRequest): Promise<string> {
   const { secret, header } = route.genericWebhook;
-  const given = c.req.header(header);
+  const given = req.header(header);
   if (secret !== undefined && given !== undefined && equalSecret(given, secret))
     return `webhook:${genericWebhookSource}`;
-  const actor = await route.authenticate(c);
+  const actor = await req.authenticate();
   if (actor && (actor.roles.includes("operator") || actor.roles.includes("admin"))) return actor.id;
   throw unauthenticated(
     secret === undefined
