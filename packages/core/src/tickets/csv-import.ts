@@ -17,6 +17,7 @@ import { flapReason, type Ticket } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
 import { type CsvRowInput, readTicketCsv } from "../internal/csv.js";
+import { HeldLease } from "../internal/held-lease.js";
 import type { IntakeBounds, IntakeEntry, NewDoc } from "../storage.js";
 import type { Intake } from "./intake.js";
 import type {
@@ -67,11 +68,19 @@ const unbounded: IntakeBounds = {
 /** The intake source of a durable import's entries. */
 const csvSourcePrefix = "csv:";
 
+/**
+ * The named lease of a durable import (shared store): held by the instance importing it, then by
+ * the one instance that resumes it once that one is gone.
+ */
+export const csvImportLeaseName = (importId: string) => `csv-import:${importId}`;
+
 /** `importCsv`, and `resume` for the durable imports a previous process left unfinished. */
 export type CsvImport = TicketsApi["importCsv"] & {
   /**
    * Stores the chunks of durable imports no import of this process owns, then reports each;
-   * stops between chunks once `stopping()` is true.
+   * stops between chunks once `stopping()` is true. With a shared store, only imports whose
+   * lease (`csvImportLeaseName`) it takes: the importing instance holds it while it lives, so
+   * each unfinished import is resumed, and `import:resumed` reported, by one instance.
    */
   resume(stopping?: () => boolean): Promise<void>;
 };
@@ -122,7 +131,38 @@ export function createCsvImport(
     return entry?.id === id ? entry : undefined;
   }
 
+  /** Shared store: the imports nobody holds, claimed under their leases (none of this process's). */
+  async function claimImports(): Promise<Map<string, HeldLease>> {
+    const claimed = new Map<string, HeldLease>();
+    const { sources } = await storage.intakeDepth();
+    for (const source of Object.keys(sources)) {
+      if (!source.startsWith(csvSourcePrefix)) continue;
+      const importId = source.slice(csvSourcePrefix.length);
+      if (active.has(importId)) continue;
+      const lease = importLease(importId);
+      if (await lease.take()) claimed.set(importId, lease);
+    }
+    return claimed;
+  }
+
+  function importLease(importId: string): HeldLease {
+    return new HeldLease(ctx, csvImportLeaseName(importId), Math.max(300, ctx.policy.leaseTtlMs), log);
+  }
+
   async function resume(stopping: () => boolean = () => false): Promise<void> {
+    const claimed = storage.shared ? await claimImports() : undefined;
+    if (claimed?.size === 0) return;
+    try {
+      await resumeClaimed(stopping, claimed);
+    } finally {
+      for (const lease of claimed?.values() ?? []) await lease.release();
+    }
+  }
+
+  async function resumeClaimed(
+    stopping: () => boolean,
+    claimed: Map<string, HeldLease> | undefined,
+  ): Promise<void> {
     // The entry ids of each unfinished import, in order (payloads are read again one at a time).
     const imports = new Map<string, number[]>();
     let afterId = 0;
@@ -134,18 +174,21 @@ export function createCsvImport(
       for (const entry of page) {
         if (entry.kind !== "csv") continue;
         const importId = entry.source.slice(csvSourcePrefix.length);
-        if (active.has(importId)) continue;
+        if (active.has(importId) || (claimed && !claimed.has(importId))) continue;
         imports.set(importId, [...(imports.get(importId) ?? []), entry.id]);
       }
     }
     for (const [importId, ids] of imports) {
       if (active.has(importId)) continue;
+      const lease = claimed?.get(importId);
       active.add(importId);
       try {
         const counts = { imported: 0, deduplicated: 0 };
         log.info({ importId, entries: ids.length }, "resuming an unfinished csv import");
         for (const id of ids) {
           if (stopping()) return;
+          // Lost (this process stalled past it): the instance that took it over finishes the import.
+          if (lease && !(await lease.confirm())) break;
           const entry = await pendingEntry(id);
           if (!entry) continue;
           const parsed = JSON.parse(entry.payload) as CsvChunkPayload | CsvSummaryPayload;
@@ -367,6 +410,9 @@ export function createCsvImport(
       if (outcome.accepted) ids.push(outcome.entry.id);
     };
     active.add(importId);
+    // Shared store: held while this import runs, so no other instance resumes it meanwhile.
+    const lease = storage.shared ? importLease(importId) : undefined;
+    await lease?.take();
     try {
       // 1. The whole file durable, in chunks of whole rows (flat memory).
       try {
@@ -448,6 +494,7 @@ export function createCsvImport(
       };
     } finally {
       active.delete(importId);
+      await lease?.release();
     }
   }
 

@@ -7,15 +7,23 @@
  * `RW_ERR_INTAKE_FULL`, 503, both with `details.retryAfterSeconds`) and nothing is stored. What
  * was acknowledged is never dropped: the tickets' write removes its entry in the same
  * transaction, and `start()` resumes whatever a previous process left.
+ *
+ * With a shared store (PostgreSQL, several engine instances), one instance at a time works the
+ * queue: it holds the named lease `intake:webhooks` while it drains (renewed every third of the
+ * lease TTL, given up once the queue is idle or the engine closes), and an instance that dies
+ * loses it when it runs out, so another takes over what was acknowledged. A delivery answered
+ * `processed` on an instance that does not hold the lease is answered once the holder stored it:
+ * the holder sends the outcome back over the store's signals.
  */
 import { z } from "zod";
-import { isRunwardenError, rwError } from "../errors.js";
+import { type ErrorCode, errorCatalog, isRunwardenError, rwError } from "../errors.js";
 import type { EngineContext } from "../internal/context.js";
+import { HeldLease } from "../internal/held-lease.js";
 import type { WebhookRequest } from "../plugin.js";
 import type { ConnectorRegistry } from "../registry.js";
 import type { IntakeBounds, IntakeDepth, IntakeEntry } from "../storage.js";
 import type { MonitoringIntake } from "./monitoring.js";
-import type { WebhookResult } from "./types.js";
+import type { IngestResult, WebhookResult } from "./types.js";
 
 /** The intake queue's options (`createEngine({ intake })`). */
 export const IntakeQueueOptions = z
@@ -56,8 +64,15 @@ export interface IntakeReceipt {
   depth: IntakeDepth;
   /**
    * Settles once the entry is stored as tickets (with what `ingestWebhook` returns) or refused by
-   * parsing (with that error); entries are worked through once the engine has started. A delivery
-   * another engine instance stored resolves with no tickets.
+   * parsing (with that error); entries are worked through once the engine has started.
+   *
+   * With a shared store, whichever engine instance holds the queue's lease stores the entry; when
+   * that is another instance, it sends the outcome back (ticket ids, resolutions, warnings, or the
+   * parsing error's code and message) and this promise settles with the tickets as stored then
+   * read here, or rejects with an error of that code. Should that signal be lost (a reconnect),
+   * the entry found gone from the queue settles with no tickets and a warning saying so, at most
+   * about two thirds of the lease TTL (`policy.leaseTtlMs`) later. Rejects with
+   * `RW_ERR_STORAGE_UNAVAILABLE` when this engine closes first (the entry stays queued).
    */
   processed: Promise<WebhookResult>;
 }
@@ -113,7 +128,32 @@ interface WebhookPayload {
   headers: Record<string, string>;
   rawBody: string;
   submittedBy: string | null;
+  /** With a shared store: the instance whose submitter waits for the outcome. */
+  receiver?: string;
 }
+
+/** The named lease of the webhook queue (one holder works every source, side by side). */
+export const intakeLeaseName = "intake:webhooks";
+/** Published (with the instance id) when an instance gives the queue's lease up. */
+const releasedTopic = "runwarden.intake.released";
+/** Outcomes of entries stored by one instance for submitters waiting on another. */
+const storedTopic = "runwarden.intake.stored";
+/** A signal payload stays under this many bytes (the store's cap is 7,900). */
+const signalBudget = 6_000;
+/** Characters of an oversized outcome per signal when it is split (UTF-8 and escapes stay under the cap). */
+const partChars = 1_000;
+
+/**
+ * One entry's outcome as sent to the instance waiting for it: ticket ids (negative when folded
+ * into an open ticket), resolved ticket ids and warnings; or the parsing error's code and message.
+ */
+type RemoteOutcome =
+  | { id: number; t: number[]; r: number[]; w: string[] }
+  | { id: number; c: string | null; m: string; d?: Record<string, unknown> };
+/** A `storedTopic` signal: whole outcomes, or one part of an oversized one. */
+type StoredSignal =
+  | { to: string; e: RemoteOutcome[] }
+  | { to: string; id: number; p: number; n: number; d: string };
 
 /** Creates the intake queue over the engine's store. */
 export function createIntakeQueue(
@@ -155,9 +195,30 @@ export function createIntakeQueue(
   let retryTimer: NodeJS.Timeout | undefined;
   let resuming: Promise<void> | undefined;
 
+  // A shared store: one instance at a time works the queue, under its named lease.
+  const shared = storage.shared;
+  const ttlMs = Math.max(300, ctx.policy.leaseTtlMs);
+  const lease = shared ? new HeldLease(ctx, intakeLeaseName, ttlMs, log) : undefined;
+  /** Another instance holds the lease until then (ms): no pass starts here before. */
+  let elsewhereUntil = 0;
+  /** Work arrived here while another instance held the lease: a pass runs once it is free. */
+  let wanted = false;
+  let releasing: Promise<void> | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+  const unsubscribes: (() => void)[] = [];
+  /** Parts of oversized outcomes sent from another instance, by entry id. */
+  const parts = new Map<number, string[]>();
+  /** Waited entries found gone from the queue with no outcome received yet. */
+  const gone = new Set<number>();
+
   function kick(): void {
     // Nothing runs in the background before the engine starts; entries wait, durable.
     if (closed || !running) return;
+    if (shared && Date.now() < elsewhereUntil) {
+      wanted = true;
+      return;
+    }
     if (draining) {
       again = true;
       return;
@@ -172,8 +233,41 @@ export function createIntakeQueue(
         if (again) {
           again = false;
           kick();
+        } else if (lease?.holding) {
+          // Idle: the lease is given up, so whichever instance gets work next takes it.
+          releaseLease();
         }
       });
+  }
+
+  /** Gives the queue's lease up and says so, so an instance that has work waiting takes it at once. */
+  function releaseLease(): Promise<void> {
+    if (!lease) return Promise.resolve();
+    releasing ??= lease
+      .release()
+      .then(() =>
+        storage.signals.publish(releasedTopic, ctx.instanceId).catch((err: unknown) => {
+          log.debug({ err }, "intake release signal not sent");
+        }),
+      )
+      .finally(() => {
+        releasing = undefined;
+      });
+    return releasing;
+  }
+
+  /** Takes (or keeps) the queue's lease; false when another instance holds it (then noted). */
+  async function holdLease(): Promise<boolean> {
+    if (!lease) return true;
+    await releasing;
+    if (await lease.confirm()) return true;
+    wanted = true;
+    const until = await lease.heldElsewhereUntil();
+    elsewhereUntil = until;
+    // Free again already (released meanwhile, or the store failed): try again shortly.
+    if (until === 0) retryLater();
+    else log.debug({ until: new Date(until).toISOString() }, "intake queue leased by another instance");
+    return false;
   }
 
   function retryLater(): void {
@@ -187,10 +281,12 @@ export function createIntakeQueue(
 
   /** One pass over the queue in id order: sources side by side, each source's entries in turn. */
   async function drain(): Promise<void> {
+    if (!(await holdLease())) return;
     let afterId = 0;
     /** Sources with an entry that must be retried: their later entries wait (order per source). */
     const blocked = new Set<string>();
-    while (!closed) {
+    let lost = false;
+    while (!closed && !lost) {
       const page = await storage.pendingIntake({ afterId, limit: options.pageSize, kind: "webhook" });
       if (page.length === 0) return;
       afterId = page.at(-1)!.id;
@@ -206,6 +302,11 @@ export function createIntakeQueue(
         [...bySource].map(async ([source, entries]) => {
           // Consecutive deliveries of a source share one ticket write (and one commit).
           for (let at = 0; at < entries.length && !closed; at += maxBatch) {
+            // Each batch starts with the lease sure to outlast it (renewed when a third is left).
+            if (lost || !(await holdLease())) {
+              lost = true;
+              return;
+            }
             if (!(await processBatch(source, entries.slice(at, at + maxBatch)))) {
               blocked.add(source);
               retryLater();
@@ -229,11 +330,14 @@ export function createIntakeQueue(
     };
     if (entries.length === 1) return oneByOne();
     let outcomes: Awaited<ReturnType<MonitoringIntake["ingestQueuedMany"]>>;
+    let receivers: (string | undefined)[];
     try {
+      const decoded = entries.map(decode);
+      receivers = decoded.map((d) => d.receiver);
       outcomes = await deps.monitoring.ingestQueuedMany(
         source,
-        entries.map((entry) => {
-          const { request, submittedBy } = decode(entry);
+        entries.map((entry, i) => {
+          const { request, submittedBy } = decoded[i]!;
           return { id: entry.id, request, submittedBy };
         }),
       );
@@ -256,6 +360,7 @@ export function createIntakeQueue(
       }
     }
     deps.registry.recordActivity("monitoring", source, { ok: true });
+    const remote: { receiver: string; outcome: RemoteOutcome }[] = [];
     entries.forEach((entry, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) {
@@ -264,11 +369,13 @@ export function createIntakeQueue(
           source,
           tickets: outcome.result.tickets.length,
         });
-        settle(entry.id, outcome.result);
+        finish(entry.id, receivers[i], { ok: true, result: outcome.result }, remote);
         return;
       }
       dropped(entry, outcome.error);
+      finish(entry.id, receivers[i], outcome, remote);
     });
+    await sendOutcomes(remote);
     return true;
   }
 
@@ -281,17 +388,18 @@ export function createIntakeQueue(
       error: `${code}: ${ctx.redactor.redact((err as Error)?.message ?? String(err))}`,
     });
     events.emit("intake:failed", { entryId: entry.id, source: entry.source, code });
-    const waiter = waiting.get(entry.id);
-    waiting.delete(entry.id);
-    waiter?.reject(err);
   }
 
   /** Stores one entry's tickets; false when the store failed and the entry must be retried. */
   async function processEntry(entry: IntakeEntry): Promise<boolean> {
     let result: WebhookResult;
+    let receiver: string | undefined;
     try {
-      const { request, submittedBy } = decode(entry);
-      result = await deps.monitoring.ingestQueued(entry.source, request, submittedBy, [entry.id]);
+      const decoded = decode(entry);
+      receiver = decoded.receiver;
+      result = await deps.monitoring.ingestQueued(entry.source, decoded.request, decoded.submittedBy, [
+        entry.id,
+      ]);
       // No ticket write consumed it (only resolutions, or nothing): removed on its own.
       if (result.tickets.length === 0) await storage.completeIntake([entry.id]);
       deps.registry.recordActivity("monitoring", entry.source, { ok: true });
@@ -301,8 +409,9 @@ export function createIntakeQueue(
         err.code === "RW_ERR_STORAGE_CONFLICT" &&
         err.details?.reason === "intake"
       ) {
-        // Another engine instance sharing the store stored it first.
-        settle(entry.id, { tickets: [], resolved: [], warnings: [] });
+        // Another engine instance sharing the store stored it first (it held the lease after this
+        // one lost it); that instance sends the outcome to whoever waits for it.
+        if (!shared) settle(entry.id, { tickets: [], resolved: [], warnings: [] });
         return true;
       }
       // Retried later: a store that failed, or a source whose connector this engine lacks (yet).
@@ -318,6 +427,9 @@ export function createIntakeQueue(
         return false;
       }
       dropped(entry, err);
+      const remote: { receiver: string; outcome: RemoteOutcome }[] = [];
+      finish(entry.id, receiver, { ok: false, error: err }, remote);
+      await sendOutcomes(remote);
       return true;
     }
     events.emit("intake:processed", {
@@ -325,14 +437,212 @@ export function createIntakeQueue(
       source: entry.source,
       tickets: result.tickets.length,
     });
-    settle(entry.id, result);
+    const remote: { receiver: string; outcome: RemoteOutcome }[] = [];
+    finish(entry.id, receiver, { ok: true, result }, remote);
+    await sendOutcomes(remote);
     return true;
+  }
+
+  /**
+   * Hands an entry's outcome to its submitter: here when it waits here, otherwise (a shared store)
+   * collected in `remote` for the instance it waits on.
+   */
+  function finish(
+    entryId: number,
+    receiver: string | undefined,
+    outcome: { ok: true; result: WebhookResult } | { ok: false; error: unknown },
+    remote: { receiver: string; outcome: RemoteOutcome }[],
+  ): void {
+    if (receiver !== undefined && receiver !== ctx.instanceId) {
+      remote.push({ receiver, outcome: toRemote(entryId, outcome) });
+      return;
+    }
+    if (outcome.ok) settle(entryId, outcome.result);
+    else reject(entryId, outcome.error);
+  }
+
+  function toRemote(
+    id: number,
+    outcome: { ok: true; result: WebhookResult } | { ok: false; error: unknown },
+  ): RemoteOutcome {
+    if (outcome.ok) {
+      const { tickets, resolved, warnings } = outcome.result;
+      return {
+        id,
+        t: tickets.map(({ ticket, deduplicated }) => (deduplicated ? -ticket.id : ticket.id)),
+        r: resolved.map((ticket) => ticket.id),
+        w: warnings,
+      };
+    }
+    const err = outcome.error;
+    const message = ctx.redactor.redact((err as Error)?.message ?? String(err));
+    if (!isRunwardenError(err)) return { id, c: null, m: message };
+    const details = err.details && JSON.stringify(err.details).length <= 2_000 ? err.details : undefined;
+    return { id, c: err.code, m: message, ...(details ? { d: details } : {}) };
+  }
+
+  /** Sends outcomes to the instances waiting for them (best effort: they also poll the queue). */
+  async function sendOutcomes(
+    remote: readonly { receiver: string; outcome: RemoteOutcome }[],
+  ): Promise<void> {
+    if (remote.length === 0) return;
+    const byReceiver = new Map<string, RemoteOutcome[]>();
+    for (const { receiver, outcome } of remote)
+      byReceiver.set(receiver, [...(byReceiver.get(receiver) ?? []), outcome]);
+    const payloads: string[] = [];
+    for (const [to, outcomes] of byReceiver) payloads.push(...packOutcomes(to, outcomes));
+    for (const payload of payloads) {
+      try {
+        await storage.signals.publish(storedTopic, payload);
+      } catch (err) {
+        log.warn({ err }, "intake outcome not sent; the waiting instance finds its entry gone");
+      }
+    }
   }
 
   function settle(entryId: number, result: WebhookResult): void {
     const waiter = waiting.get(entryId);
     waiting.delete(entryId);
+    gone.delete(entryId);
+    parts.delete(entryId);
     waiter?.resolve(result);
+  }
+
+  function reject(entryId: number, err: unknown): void {
+    const waiter = waiting.get(entryId);
+    waiting.delete(entryId);
+    gone.delete(entryId);
+    parts.delete(entryId);
+    waiter?.reject(err);
+  }
+
+  /** An outcome signal: settles the submitters waiting here for entries another instance stored. */
+  function onStored(payload: string): void {
+    let message: StoredSignal;
+    try {
+      message = JSON.parse(payload) as StoredSignal;
+    } catch {
+      return;
+    }
+    if (message.to !== ctx.instanceId) return;
+    if ("e" in message) {
+      for (const outcome of message.e) void applyRemote(outcome);
+      return;
+    }
+    if (!waiting.has(message.id)) return;
+    const got = parts.get(message.id) ?? new Array<string>(message.n);
+    got[message.p] = message.d;
+    parts.set(message.id, got);
+    if (got.filter((part) => part !== undefined).length < message.n) return;
+    parts.delete(message.id);
+    try {
+      void applyRemote(JSON.parse(got.join("")) as RemoteOutcome);
+    } catch {
+      // A garbled outcome: the entry is found gone from the queue instead.
+    }
+  }
+
+  async function applyRemote(outcome: RemoteOutcome): Promise<void> {
+    if (!waiting.has(outcome.id)) return;
+    if ("c" in outcome) {
+      const code = outcome.c;
+      reject(
+        outcome.id,
+        code !== null && code in errorCatalog
+          ? rwError(code as ErrorCode, outcome.m, outcome.d ? { details: outcome.d } : undefined)
+          : new Error(outcome.m),
+      );
+      return;
+    }
+    try {
+      const ids = [...outcome.t.map((id) => Math.abs(id)), ...outcome.r];
+      const found = new Map(
+        (ids.length === 0
+          ? []
+          : await storage.tickets.find({ where: { id: { in: [...new Set(ids)] } }, limit: ids.length })
+        ).map((ticket) => [ticket.id, ticket]),
+      );
+      const tickets: IngestResult[] = [];
+      for (const id of outcome.t) {
+        const ticket = found.get(Math.abs(id));
+        if (ticket) tickets.push({ ticket, deduplicated: id < 0 });
+      }
+      const resolved = outcome.r.flatMap((id) => found.get(id) ?? []);
+      settle(outcome.id, { tickets, resolved, warnings: outcome.w });
+    } catch (err) {
+      // The tickets could not be read: the entry is found gone from the queue instead.
+      log.warn({ entryId: outcome.id, err }, "tickets another instance stored not read");
+    }
+  }
+
+  /**
+   * Shared store, every third of the lease TTL: works the queue when its lease ran out or was
+   * freed (an instance that died), resumes CSV imports nobody holds, and settles waiting
+   * submitters whose entry another instance stored but whose outcome never arrived.
+   */
+  async function poll(): Promise<void> {
+    if (closed) return;
+    try {
+      if (!draining && Date.now() >= elsewhereUntil) {
+        if (wanted) {
+          wanted = false;
+          kick();
+        } else if ((await storage.pendingIntake({ limit: 1, kind: "webhook" })).length > 0) kick();
+      }
+      if (!resuming) resumeImports();
+      await checkWaiters();
+    } catch (err) {
+      log.warn({ err }, "intake queue check failed");
+    }
+  }
+
+  /** Waiting submitters' entries gone from the queue for a whole poll with no outcome: settled empty. */
+  async function checkWaiters(): Promise<void> {
+    // The oldest first: the most likely to be stored; a bounded number of reads per poll.
+    for (const entryId of [...waiting.keys()].sort((a, b) => a - b).slice(0, 64)) {
+      if (closed) return;
+      const [next] = await storage.pendingIntake({ afterId: entryId - 1, limit: 1, kind: "webhook" });
+      if (next?.id === entryId || !waiting.has(entryId)) {
+        gone.delete(entryId);
+        continue;
+      }
+      if (!gone.has(entryId)) {
+        gone.add(entryId);
+        continue;
+      }
+      log.warn({ entryId }, "queued webhook stored by another instance; its outcome never arrived");
+      settle(entryId, {
+        tickets: [],
+        resolved: [],
+        warnings: ["stored by another engine instance, whose report of its tickets did not arrive"],
+      });
+    }
+  }
+
+  function schedulePoll(): void {
+    if (closed || !shared) return;
+    pollTimer = setTimeout(
+      () => {
+        polling = poll().finally(() => {
+          polling = undefined;
+          schedulePoll();
+        });
+      },
+      Math.max(100, Math.floor(ttlMs / 3)),
+    );
+    pollTimer.unref?.();
+  }
+
+  function resumeImports(): void {
+    if (!deps.resumeCsvImports || closed) return;
+    resuming = deps
+      .resumeCsvImports(() => closed)
+      .catch((err: unknown) => {
+        log.warn({ err }, "unfinished CSV imports not resumed; they wait for the next start");
+      })
+      .finally(() => {
+        resuming = undefined;
+      });
   }
 
   return {
@@ -352,6 +662,8 @@ export function createIntakeQueue(
         headers,
         rawBody: request.rawBody,
         submittedBy: submitOptions.submittedBy ?? null,
+        // Whichever instance stores it sends the outcome here, where the submitter waits.
+        ...(shared ? { receiver: ctx.instanceId } : {}),
       };
       const outcome = await storage.enqueueIntake(
         { source, kind: "webhook", payload: JSON.stringify(payload), receivedAt: ctx.nowIso() },
@@ -394,20 +706,38 @@ export function createIntakeQueue(
     start() {
       if (running || closed) return;
       running = true;
+      if (shared) {
+        unsubscribes.push(
+          storage.signals.subscribe(releasedTopic, (owner) => {
+            if (owner === ctx.instanceId) return;
+            elsewhereUntil = 0;
+            if (wanted) {
+              wanted = false;
+              kick();
+            }
+          }),
+          storage.signals.subscribe(storedTopic, onStored),
+        );
+        schedulePoll();
+      }
       kick();
-      resuming = deps
-        .resumeCsvImports?.(() => closed)
-        .catch((err: unknown) => {
-          log.warn({ err }, "unfinished CSV imports not resumed; they wait for the next start");
-        });
+      resumeImports();
     },
 
     async close() {
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = undefined;
+      clearTimeout(pollTimer);
+      pollTimer = undefined;
+      for (const unsubscribe of unsubscribes.splice(0)) unsubscribe();
       await draining;
       await resuming;
+      await polling;
+      // Given up at once (not left to run out), so another instance takes the queue over now.
+      if (lease?.holding) await releaseLease();
+      await releasing;
+      lease?.stop();
       for (const [entryId, waiter] of waiting) {
         waiter.reject(
           rwError("RW_ERR_STORAGE_UNAVAILABLE", "the engine closed before the queued webhook was stored", {
@@ -420,13 +750,57 @@ export function createIntakeQueue(
   };
 }
 
-/** A stored delivery as the request its connector parses, and who sent it. */
-function decode(entry: IntakeEntry): { request: WebhookRequest; submittedBy: string | null } {
+/** A stored delivery as the request its connector parses, who sent it and where its submitter waits. */
+function decode(entry: IntakeEntry): {
+  request: WebhookRequest;
+  submittedBy: string | null;
+  receiver: string | undefined;
+} {
   const payload = JSON.parse(entry.payload) as WebhookPayload;
   return {
     request: { headers: payload.headers, body: bodyOf(payload.rawBody), rawBody: payload.rawBody },
     submittedBy: payload.submittedBy,
+    receiver: payload.receiver,
   };
+}
+
+/**
+ * Outcomes for the instance `to` as signal payloads under the store's cap: whole outcomes packed
+ * together, and an oversized one (a delivery of hundreds of tickets) split into parts.
+ */
+function packOutcomes(to: string, outcomes: readonly RemoteOutcome[]): string[] {
+  const payloads: string[] = [];
+  let batch: string[] = [];
+  let bytes = 0;
+  const envelope = Buffer.byteLength(JSON.stringify({ to, e: [] }));
+  const flush = () => {
+    if (batch.length > 0) payloads.push(`{"to":${JSON.stringify(to)},"e":[${batch.join(",")}]}`);
+    batch = [];
+    bytes = 0;
+  };
+  for (const outcome of outcomes) {
+    const text = JSON.stringify(outcome);
+    const size = Buffer.byteLength(text) + 1;
+    if (envelope + size <= signalBudget) {
+      if (envelope + bytes + size > signalBudget) flush();
+      batch.push(text);
+      bytes += size;
+      continue;
+    }
+    const n = Math.ceil(text.length / partChars);
+    for (let p = 0; p < n; p++) {
+      const part: StoredSignal = {
+        to,
+        id: outcome.id,
+        p,
+        n,
+        d: text.slice(p * partChars, (p + 1) * partChars),
+      };
+      payloads.push(JSON.stringify(part));
+    }
+  }
+  flush();
+  return payloads;
 }
 
 /** The JSON body of a raw delivery, or undefined when it is empty or not JSON (a connector reads `rawBody`). */

@@ -1,14 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
   createEngine,
   createMemoryStorage,
+  defineAnalyzerStage,
   defineConnector,
   type Engine,
   isRunwardenError,
+  rwError,
   type Storage,
   type WebhookRequest,
 } from "../../src/index.js";
+import { intakeLeaseName } from "../../src/tickets/intake-queue.js";
 
 /** A generic webhook delivery of one ticket. */
 function generic(title: string, extraHeaders: Record<string, string> = {}): WebhookRequest {
@@ -237,6 +240,215 @@ describe("createEngine({ intake })", () => {
   it("refuses invalid options with RW_ERR_CONFIG_INVALID", async () => {
     const refused = await codeOf(createEngine({ intake: { enabled: true, sourceShare: 2 } }));
     expect(refused.code).toBe("RW_ERR_CONFIG_INVALID");
+  });
+});
+
+/** A gate an analyzer stage waits at for the titles it names, until opened. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let reached!: () => void;
+  const arrived = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  return { open, opened, arrived, reached };
+}
+
+/**
+ * Two engine instances over one memory store that says it is shared (as PostgreSQL is), each with
+ * an analyzer stage counting the tickets it analyzes by title. The first analysis of a title
+ * starting with "hold" waits at `hold` (whichever instance runs it holds the queue's lease
+ * meanwhile); `holding()` then says which instance that is.
+ */
+async function sharedPair(options: { leaseTtlMs?: number } = {}) {
+  const storage = createMemoryStorage();
+  const analyzed = new Map<string, number>();
+  const hold = gate();
+  type Id = "engine-a" | "engine-b";
+  const wrappers: Record<Id, (storage: Storage) => Storage> = {
+    "engine-a": (s) => s,
+    "engine-b": (s) => s,
+  };
+  const make = async (id: Id) => {
+    const base: Storage = { ...storage, shared: true, close: async () => {} };
+    // Every call goes through the instance's wrapper, so a test can make one instance die.
+    const instance = new Proxy(base, {
+      get: (target, key) => Reflect.get(wrappers[id](target), key),
+    });
+    return createEngine({
+      storage: instance,
+      instanceId: id,
+      policy: { leaseTtlMs: options.leaseTtlMs ?? 900 },
+      connectors: [{ connector: pager, config: {} }],
+      intake: { enabled: true },
+      analyzer: {
+        stages: (built) => [
+          defineAnalyzerStage({
+            name: "count",
+            async run(state) {
+              const title = state.ticket.title;
+              analyzed.set(title, (analyzed.get(title) ?? 0) + 1);
+              if (title.startsWith("hold") && analyzed.get(title) === 1) {
+                hold.reached();
+                await hold.opened;
+              }
+            },
+          }),
+          ...built,
+        ],
+      },
+    });
+  };
+  const engines = { "engine-a": await make("engine-a"), "engine-b": await make("engine-b") };
+  opened.push(engines["engine-a"], engines["engine-b"]);
+  await engines["engine-a"].start();
+  await engines["engine-b"].start();
+  return {
+    a: engines["engine-a"],
+    b: engines["engine-b"],
+    analyzed,
+    hold,
+    /** Once `hold` is reached: the instance holding the lease and the other one. */
+    async holding() {
+      await hold.arrived;
+      const owner = (await storage.leases.get(intakeLeaseName))?.owner as Id;
+      const otherId: Id = owner === "engine-a" ? "engine-b" : "engine-a";
+      return { holder: engines[owner], other: engines[otherId], holderId: owner, otherId };
+    },
+    /** Replaces what one instance sees of the store from now on. */
+    wrap(id: Id, change: (storage: Storage) => Storage) {
+      wrappers[id] = change;
+    },
+  };
+}
+
+const opened: Engine[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((engine) => engine.close()));
+});
+
+describe("createEngine({ intake }) with a shared store", () => {
+  it("works the queue on one instance at a time and answers processed submitters on the other", async () => {
+    const pair = await sharedPair();
+    const { a, b, analyzed, hold } = pair;
+    const processedOn = new Map<Engine, number>([
+      [a, 0],
+      [b, 0],
+    ]);
+    for (const engine of [a, b])
+      engine.events.on("intake:processed", () => processedOn.set(engine, processedOn.get(engine)! + 1));
+    // The instance that stores the first delivery holds the lease while that one is analyzed.
+    const first = await a.intake.submitWebhook("generic", generic("hold first"));
+    const { holder, other } = await pair.holding();
+    const receipts = [];
+    for (let i = 0; i < 20; i++) {
+      const engine = i % 2 === 0 ? b : a;
+      receipts.push({
+        title: `burst ${i}`,
+        receipt: await engine.intake.submitWebhook("generic", generic(`burst ${i}`)),
+      });
+    }
+    hold.open();
+    expect((await first.processed).tickets[0]!.ticket.title).toBe("hold first");
+    for (const { title, receipt } of receipts) {
+      const result = await receipt.processed;
+      expect(result.tickets.map((t) => [t.ticket.title, t.deduplicated])).toEqual([[title, false]]);
+      expect(result.tickets[0]!.ticket.id).toBeGreaterThan(0);
+    }
+    // The other instance's submitters were answered with what the holder stored.
+    expect(processedOn.get(holder)).toBe(21);
+    expect(processedOn.get(other)).toBe(0);
+    expect(await a.storage.tickets.count()).toBe(21);
+    expect(analyzed.size).toBe(21);
+    expect([...analyzed.values()].every((n) => n === 1)).toBe(true);
+    // Idle: the lease is given up.
+    await waitFor(async () => (await a.storage.leases.get(intakeLeaseName)) === undefined);
+  });
+
+  it("takes the queue over from a holder that stopped renewing, storing each delivery once", async () => {
+    const pair = await sharedPair({ leaseTtlMs: 600 });
+    const { analyzed, hold } = pair;
+    await pair.a.intake.submitWebhook("generic", generic("hold in hand"));
+    const { other, holderId } = await pair.holding();
+    const waiting = [];
+    for (let i = 0; i < 5; i++)
+      waiting.push(await other.intake.submitWebhook("generic", generic(`after ${i}`)));
+    // The holder dies: its store calls fail from now on (no renewal, no write, no release).
+    const gone = () => Promise.reject(rwError("RW_ERR_STORAGE_UNAVAILABLE", "the instance is gone"));
+    pair.wrap(holderId, (storage) => ({
+      ...storage,
+      leases: { acquire: gone, release: gone, get: gone },
+      ingestTickets: gone,
+      pendingIntake: gone,
+      completeIntake: gone,
+    }));
+    // The other takes over once the lease ran out: the entry the holder had in hand too.
+    for (const receipt of waiting) expect((await receipt.processed).tickets).toHaveLength(1);
+    await waitFor(async () => (await other.storage.tickets.count()) === 6);
+    expect((await other.storage.leases.get(intakeLeaseName))?.owner).not.toBe(holderId);
+    hold.open();
+    await waitFor(async () => (await other.intake.depth()).entries === 0);
+    const titles = (await other.storage.tickets.find()).map((t) => t.title).sort();
+    expect(titles).toEqual(["after 0", "after 1", "after 2", "after 3", "after 4", "hold in hand"]);
+    // The dead holder analyzed its entry in hand; the other analyzed it again. Nothing else twice.
+    expect(analyzed.get("hold in hand")).toBe(2);
+    for (let i = 0; i < 5; i++) expect(analyzed.get(`after ${i}`)).toBe(1);
+  });
+
+  it("sends a large outcome to the waiting instance in parts", async () => {
+    const pair = await sharedPair();
+    await pair.a.intake.submitWebhook("generic", generic("hold the lease"));
+    const { other } = await pair.holding();
+    // 300 tickets, each with an ignored field: 300 warnings, far past one signal's size.
+    const items = Array.from({ length: 300 }, (_, i) => ({
+      title: `bulk ${i}`,
+      description: "many at once",
+      severity: "low",
+      environment: "dev",
+      service: "ci",
+      [`champ_inattendu_${"é".repeat(30)}`]: "ignoré",
+    }));
+    const receipt = await other.intake.submitWebhook("generic", {
+      headers: { "content-type": "application/json" },
+      body: items,
+      rawBody: JSON.stringify(items),
+    });
+    pair.hold.open();
+    const result = await receipt.processed;
+    expect(result.tickets.map((t) => t.ticket.title)).toEqual(items.map((item) => item.title));
+    expect(result.warnings).toHaveLength(300);
+    expect(result.warnings[299]).toContain("champ_inattendu_é");
+  });
+
+  it("rejects a processed submitter with the parsing error of the instance that refused the delivery", async () => {
+    const pair = await sharedPair();
+    await pair.a.intake.submitWebhook("generic", generic("hold the lease"));
+    const { other } = await pair.holding();
+    const broken = await other.intake.submitWebhook("pager", pagerRequest("bad", { broken: true }));
+    pair.hold.open();
+    await expect(broken.processed).rejects.toThrow("unreadable alert");
+  });
+
+  it("answers a processed submitter with no tickets and a warning when the outcome signal is lost", async () => {
+    const pair = await sharedPair({ leaseTtlMs: 600 });
+    await pair.a.intake.submitWebhook("generic", generic("hold the lease"));
+    const { other, holderId } = await pair.holding();
+    pair.wrap(holderId, (storage) => ({
+      ...storage,
+      signals: {
+        subscribe: storage.signals.subscribe,
+        publish: (topic, payload) =>
+          topic === "runwarden.intake.stored" ? Promise.resolve() : storage.signals.publish(topic, payload),
+      },
+    }));
+    const receipt = await other.intake.submitWebhook("generic", generic("outcome lost"));
+    pair.hold.open();
+    const result = await receipt.processed;
+    expect(result.tickets).toEqual([]);
+    expect(result.warnings[0]).toMatch(/another engine instance/);
+    expect((await other.storage.tickets.find()).map((t) => t.title)).toContain("outcome lost");
   });
 });
 
