@@ -6,23 +6,26 @@
 // imports and registers against the packed core (its declaration and `sdk` range, as the engine
 // checks them at registration), then runs the core README's quick start, the runbook CLI, the
 // Express embedding example, and the third-party connector example's tests against the packed
-// testkit. Needs `pnpm run build` first and PostgreSQL on 127.0.0.1:5432.
+// testkit. Needs `pnpm run build` first and PostgreSQL on 127.0.0.1:5432. better-sqlite3 is not
+// compiled again when the workspace's build is of the same tarball for this Node ABI (see below).
 // Usage: node scripts/packed-check.mjs [--keep]   (the tarballs are left in $RW_PACK_DIR if set)
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import {
+  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 
 const root = join(import.meta.dirname, "..");
@@ -91,6 +94,78 @@ if (refused !== "RW_ERR_PLUGIN_VERSION_MISMATCH")
 process.stdout.write(JSON.stringify({ version: coreVersion, connectors: definitions.length, refused }));
 `;
 
+/**
+ * The one native module the runs need, without compiling it again (3–6 min on 2 cores while the
+ * bench runs): the workspace already built it on this machine. Its binary is reused only when
+ * that is provably what compiling would give — the app got exactly one copy, of the same version
+ * from the same tarball (npm's integrity equals pnpm's lockfile integrity), and the workspace's
+ * binary is for this platform, CPU and Node ABI (its `node_register_module_v<ABI>` symbol) — and
+ * only once the app's own copy, with that binary in place, loads and runs a query in a fresh
+ * Node. Anything else answers `why`, and the caller compiles as before (RW_PACKED_COMPILE_NATIVE=1
+ * forces that).
+ */
+function reuseWorkspaceBetterSqlite() {
+  const name = "better-sqlite3";
+  if (process.env.RW_PACKED_COMPILE_NATIVE === "1") return { why: "RW_PACKED_COMPILE_NATIVE=1" };
+  const lock = JSON.parse(readFileSync(join(app, "package-lock.json"), "utf8")).packages ?? {};
+  const copies = Object.keys(lock).filter(
+    (key) => key === `node_modules/${name}` || key.endsWith(`/node_modules/${name}`),
+  );
+  if (copies.length !== 1 || copies[0] !== `node_modules/${name}`)
+    return { why: `the app has ${copies.length} copies: ${copies.join(", ") || "none"}` };
+  const wanted = lock[copies[0]];
+  let workspaceDir;
+  try {
+    const fromStorage = createRequire(join(root, "packages/storage-sqlite/package.json"));
+    workspaceDir = dirname(realpathSync(fromStorage.resolve(`${name}/package.json`)));
+  } catch {
+    return { why: "the workspace has no installed copy" };
+  }
+  const { version } = JSON.parse(readFileSync(join(workspaceDir, "package.json"), "utf8"));
+  if (version !== wanted.version)
+    return { why: `the app got ${wanted.version}, the workspace has ${version}` };
+  const pnpmLock = readFileSync(join(root, "pnpm-lock.yaml"), "utf8");
+  const locked = new RegExp(
+    `\\n  ${name}@${version.replaceAll(".", "\\.")}:\\n    resolution: \\{integrity: ([^,}]+)`,
+  ).exec(pnpmLock)?.[1];
+  if (!locked || locked !== wanted.integrity)
+    return {
+      why: `the app's tarball integrity ${wanted.integrity} is not the workspace's ${locked ?? "(none)"}`,
+    };
+  const binary = join(workspaceDir, "build/Release/better_sqlite3.node");
+  if (!existsSync(binary)) return { why: "the workspace's build has no better_sqlite3.node" };
+  const bytes = readFileSync(binary);
+  const elfMachine = { x64: 0x3e, arm64: 0xb7 }[process.arch];
+  const isElf = bytes.readUInt32BE(0) === 0x7f454c46;
+  if (process.platform !== "linux" || !isElf || bytes.readUInt16LE(18) !== elfMachine)
+    return { why: `the workspace's binary is not a Linux ${process.arch} ELF object` };
+  const abi = /node_register_module_v(\d+)/.exec(bytes.toString("latin1"))?.[1];
+  if (abi !== process.versions.modules)
+    return {
+      why: `the workspace's binary is for Node ABI ${abi ?? "(unknown)"}, this Node's is ${process.versions.modules}`,
+    };
+  const target = join(app, "node_modules", name, "build/Release");
+  mkdirSync(target, { recursive: true });
+  copyFileSync(binary, join(target, "better_sqlite3.node"));
+  const probe = `const Database = require(${JSON.stringify(name)}); const db = new Database(":memory:");
+db.exec("CREATE TABLE t (x INTEGER PRIMARY KEY, v TEXT)");
+db.prepare("INSERT INTO t (v) VALUES (?)").run("ok");
+process.stdout.write(db.prepare("SELECT sqlite_version() AS s, (SELECT v FROM t) AS v").get().s);`;
+  try {
+    const sqlite = execFileSync(process.execPath, ["--input-type=commonjs", "-e", probe], {
+      cwd: app,
+      stdio: ["ignore", "pipe", "pipe"],
+    }).toString();
+    return {
+      ok: `${version}: reused the workspace's binary (same tarball integrity, Node ABI ${abi}, linux-${process.arch}); the app's copy loads it and queries SQLite ${sqlite}`,
+    };
+  } catch (err) {
+    rmSync(join(app, "node_modules", name, "build"), { recursive: true, force: true });
+    const lines = String(err.stderr ?? err.message).split("\n");
+    return { why: `the reused binary did not load: ${lines.find((l) => /Error/.test(l)) ?? lines[0]}` };
+  }
+}
+
 let failed = false;
 try {
   const packages = publishable();
@@ -135,9 +210,10 @@ try {
       2,
     ),
   );
-  // Install scripts off, then the one native module the runs need built: the others (ssh2's
-  // crypto binding, cpu-features) are optional speed-ups their packages fall back from, and
-  // compiling them took minutes of the time budget. Cached metadata is used without revalidation.
+  // Install scripts off, then the one native module the runs need built (the workspace's own build
+  // when it is provably the same, else compiled): the others (ssh2's crypto binding, cpu-features)
+  // are optional speed-ups their packages fall back from, and compiling them took minutes of the
+  // time budget. Cached metadata is used without revalidation.
   const npmEnv = { npm_config_nodedir: process.env.npm_config_nodedir ?? "/usr" };
   run(
     "npm",
@@ -146,8 +222,14 @@ try {
     npmEnv,
   );
   log(`installed ${needed.length} tarballs with npm (no workspace links)`);
-  run("npm", ["rebuild", "better-sqlite3", "--loglevel=error"], app, npmEnv);
-  log("built better-sqlite3");
+  const reuse = reuseWorkspaceBetterSqlite();
+  if (reuse.ok) {
+    log(`better-sqlite3: ${reuse.ok}`);
+  } else {
+    log(`better-sqlite3: compiling from source (${reuse.why})`);
+    run("npm", ["rebuild", "better-sqlite3", "--loglevel=error"], app, npmEnv);
+    log("built better-sqlite3");
+  }
 
   // 0a. Peer ranges on core, as installed: each must admit the packed core, and npm must agree.
   const installed = (name) =>

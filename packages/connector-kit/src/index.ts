@@ -46,4 +46,5 @@ export {
   sqlAbortError,
 } from "./sql-step.js";
 export { readTemplateBody } from "./template-body.js";
+export { parseTypedStep, stepDuration, type TypedStepOptions } from "./typed-step.js";
 export { clip, header, issueFields, parseInput, safeEqual, webhookBody } from "./webhook-input.js";

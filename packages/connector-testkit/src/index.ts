@@ -1,6 +1,7 @@
 export { createTestContext, type TestContext } from "./context.js";
 export { type ContractOperation, type ContractOptions, testConnector } from "./contract.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
+export { decodePowerShellLiteral, type FakePowerShellResult, fakePowerShell } from "./fake-powershell.js";
 export {
   type FakeHandler,
   type FakeRequest,

@@ -1,12 +1,11 @@
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
-import { createTestContext, testConnector } from "@runwarden/connector-testkit";
+import { createTestContext, fakePowerShell, testConnector } from "@runwarden/connector-testkit";
 import type { ExecRequest, InfrastructureConnector, ResolvedConnection, Ticket } from "@runwarden/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderCommand } from "../../../core/src/executor/templates.js";
 import awsConnector from "../src/index.js";
 import { type FakeSsm, startFakeSsm } from "./fake-ssm.js";
 import { type Moto, startMoto } from "./moto.js";
-import { writeOutputOnly } from "./powershell-literal.js";
 
 const ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE";
 const SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -50,7 +49,7 @@ const fake: FakeSsm = await startFakeSsm({
     [win]: "Online",
   },
   windows: [win],
-  powershell: writeOutputOnly,
+  powershell: fakePowerShell,
 });
 afterAll(async () => {
   await fake.close();

@@ -1,11 +1,10 @@
 import { createHash, randomUUID, X509Certificate } from "node:crypto";
-import { createTestContext, testConnector } from "@runwarden/connector-testkit";
+import { createTestContext, fakePowerShell, testConnector } from "@runwarden/connector-testkit";
 import type { ExecRequest, InfrastructureConnector, ResolvedConnection, Ticket } from "@runwarden/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { renderCommand } from "../../../core/src/executor/templates.js";
 import azureConnector from "../src/index.js";
 import { certificate, type FakeAzure, SPEC_API_VERSION, startFakeAzure } from "./fake-azure.js";
-import { writeOutputOnly } from "./powershell-literal.js";
 
 const fake: FakeAzure = await startFakeAzure();
 afterAll(() => fake.close());
@@ -189,7 +188,7 @@ describe("azureConnector against the HTTPS fake ARM + Entra ID", () => {
 
   it("runs a powershell step with RunPowerShellScript; a ticket value reaches the script only as one quoted literal", async () => {
     fake.vms.set("win-01", { power: "running", os: "windows" });
-    fake.powershell = writeOutputOnly;
+    fake.powershell = fakePowerShell;
     const hostile = "W3SVC'; Remove-Item -Recurse C:\\ ; \u2019$(whoami)";
     const { command } = renderCommand("Write-Output {{ticket.metaData.service}}", "powershell", {
       ticket: { ...ticket, metaData: { service: hostile } },

@@ -4,23 +4,10 @@
  * quoted string field) reaches EC2 or SSM only as a checked id; a `run-command` step's `commands`
  * must be a list, which a template value (always a string) can never be.
  */
+import { parseTypedStep, stepDuration } from "@runwarden/connector-kit";
 import { rwError } from "@runwarden/core";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { awsActions, instanceId } from "../config.js";
-
-/** `30s`, `5m`, `1h`, `1500ms` or a number of seconds, as milliseconds. */
-const duration = z
-  .union([
-    z.number().positive(),
-    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, "a duration such as 30s, 5m or 1h"),
-  ])
-  .transform((value) => {
-    if (typeof value === "number") return Math.round(value * 1000);
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value)!;
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"]!;
-    return Math.round(Number(match[1]) * unit);
-  });
 
 const boolean = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
 
@@ -51,7 +38,7 @@ export const stepSchema = z.discriminatedUnion("action", [
       .max(1000),
     platform: z.enum(["linux", "windows"]).optional(),
     working_directory: z.string().min(1).max(512).optional(),
-    timeout: duration.optional(),
+    timeout: stepDuration.optional(),
   }),
   z.strictObject({ action: z.literal("reboot"), ...targets }),
   z.strictObject({
@@ -61,14 +48,14 @@ export const stepSchema = z.discriminatedUnion("action", [
     force: boolean.default(false),
     /** Wait until the instances are `stopped`. Default true. */
     wait: boolean.default(true),
-    timeout: duration.optional(),
+    timeout: stepDuration.optional(),
   }),
   z.strictObject({
     action: z.literal("start"),
     ...targets,
     /** Wait until the instances are `running`. Default true. */
     wait: boolean.default(true),
-    timeout: duration.optional(),
+    timeout: stepDuration.optional(),
   }),
   z.strictObject({
     action: z.literal("instance-refresh"),
@@ -80,7 +67,7 @@ export const stepSchema = z.discriminatedUnion("action", [
     instance_warmup: z.number().int().min(0).max(3600).optional(),
     /** Wait until the refresh ends (Successful, Failed, Cancelled…). Default true. */
     wait: boolean.default(true),
-    timeout: duration.optional(),
+    timeout: stepDuration.optional(),
   }),
   z.strictObject({
     action: z.literal("describe-status"),
@@ -97,36 +84,23 @@ export const stepSchema = z.discriminatedUnion("action", [
 /** A parsed AWS step. */
 export type AwsStep = z.output<typeof stepSchema> & { instances?: string[] };
 
-function invalid(message: string, details: Record<string, unknown> = {}): never {
-  throw rwError("RW_ERR_CONNECTOR_REJECTED", `invalid aws step: ${message}`, {
-    details: { reason: "step", ...details },
-  });
-}
-
 /** Parses an aws step's text; throws RW_ERR_CONNECTOR_REJECTED naming the field that is wrong. */
 export function parseAwsStep(text: string): AwsStep {
-  let data: unknown;
-  try {
-    data = parseYaml(text, { schema: "core", uniqueKeys: true, maxAliasCount: 0 });
-  } catch (error) {
-    invalid(`not YAML (${(error as Error).message.split("\n", 1)[0]})`);
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data))
-    invalid("expected fields such as `action: reboot`, `instance_id: i-0123456789abcdef0`");
-  const action = (data as { action?: unknown }).action;
-  if (typeof action !== "string" || !(awsActions as readonly string[]).includes(action))
-    invalid(`action must be one of ${awsActions.join(", ")}`, { field: "action" });
-  const parsed = stepSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const unknown = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
-    const field = unknown ?? (issue.path.join(".") || "step");
-    invalid(unknown ? `${field}: not a field of ${action} steps` : `${field}: ${issue.message}`, { field });
-  }
-  const step = parsed.data;
+  const step = parseTypedStep(text, {
+    fence: "aws",
+    schema: stepSchema,
+    actions: awsActions,
+    example: "`action: reboot`, `instance_id: i-0123456789abcdef0`",
+  });
   if (step.action === "instance-refresh") return step;
   if (step.instance_id && step.instance_ids)
-    invalid("give instance_id or instance_ids, not both", { field: "instance_ids" });
+    throw rwError(
+      "RW_ERR_CONNECTOR_REJECTED",
+      "invalid aws step: give instance_id or instance_ids, not both",
+      {
+        details: { reason: "step", field: "instance_ids" },
+      },
+    );
   const ids = step.instance_ids ?? (step.instance_id ? [step.instance_id] : undefined);
   return ids ? { ...step, instances: [...new Set(ids)] } : step;
 }

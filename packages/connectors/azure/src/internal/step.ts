@@ -3,8 +3,7 @@
  * typed. A VM name is checked, so a ticket value (rendered by core as one quoted string) reaches
  * ARM only as a checked name.
  */
-import { rwError } from "@runwarden/core";
-import { parse as parseYaml } from "yaml";
+import { parseTypedStep } from "@runwarden/connector-kit";
 import { z } from "zod";
 import { vmName } from "../config.js";
 
@@ -39,25 +38,9 @@ export type AzureStep = z.output<typeof azureStepSchema>;
 
 /** Parses an azure step, or throws RW_ERR_CONNECTOR_REJECTED saying which field is wrong. */
 export function parseAzureStep(text: string): AzureStep {
-  let document: unknown;
-  try {
-    document = parseYaml(text);
-  } catch (error) {
-    throw rwError(
-      "RW_ERR_CONNECTOR_REJECTED",
-      `an azure step is YAML fields: ${(error as Error).message.split("\n")[0]}`,
-      {
-        details: { reason: "step" },
-      },
-    );
-  }
-  const parsed = azureStepSchema.safeParse(document);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join(".") || "step";
-    throw rwError("RW_ERR_CONNECTOR_REJECTED", `azure step field ${field}: ${issue.message}`, {
-      details: { reason: "step", field },
-    });
-  }
-  return parsed.data;
+  return parseTypedStep(text, {
+    fence: "azure",
+    schema: azureStepSchema,
+    example: "`action: restart`, `vm: web-01`",
+  });
 }

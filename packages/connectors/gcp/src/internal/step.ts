@@ -3,8 +3,7 @@
  * typed. An instance name is a checked Compute Engine name, so a ticket value (rendered by core
  * as one quoted string) reaches the API only as that.
  */
-import { rwError } from "@runwarden/core";
-import { parse as parseYaml } from "yaml";
+import { parseTypedStep } from "@runwarden/connector-kit";
 import { z } from "zod";
 import { gceName } from "../config.js";
 
@@ -42,25 +41,9 @@ export type GcpStep = z.output<typeof gcpStepSchema>;
 
 /** Parses a gcp step, or throws RW_ERR_CONNECTOR_REJECTED saying which field is wrong. */
 export function parseGcpStep(text: string): GcpStep {
-  let document: unknown;
-  try {
-    document = parseYaml(text);
-  } catch (error) {
-    throw rwError(
-      "RW_ERR_CONNECTOR_REJECTED",
-      `a gcp step is YAML fields: ${(error as Error).message.split("\n")[0]}`,
-      {
-        details: { reason: "step" },
-      },
-    );
-  }
-  const parsed = gcpStepSchema.safeParse(document);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join(".") || "step";
-    throw rwError("RW_ERR_CONNECTOR_REJECTED", `gcp step field ${field}: ${issue.message}`, {
-      details: { reason: "step", field },
-    });
-  }
-  return parsed.data;
+  return parseTypedStep(text, {
+    fence: "gcp",
+    schema: gcpStepSchema,
+    example: "`action: reset`, `instance: web-1`",
+  });
 }

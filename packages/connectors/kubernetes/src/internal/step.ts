@@ -4,23 +4,9 @@
  * string field) reaches the API only as a checked name; an exec `command` must be a list, which
  * a template value (always a string) can never be.
  */
-import { rwError } from "@runwarden/core";
-import { parse as parseYaml } from "yaml";
+import { parseTypedStep, stepDuration } from "@runwarden/connector-kit";
 import { z } from "zod";
 import { kubernetesActions, rfc1123Label, rfc1123Name } from "../config.js";
-
-/** `30s`, `5m`, `1h`, `1500ms` or a number of seconds. */
-const duration = z
-  .union([
-    z.number().positive(),
-    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, "a duration such as 30s, 5m or 1h"),
-  ])
-  .transform((value) => {
-    if (typeof value === "number") return Math.round(value * 1000);
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value)!;
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"]!;
-    return Math.round(Number(match[1]) * unit);
-  });
 
 /** An integer, also written as a quoted string of digits (a rendered template value). */
 const count = (max: number) =>
@@ -70,7 +56,7 @@ export const stepSchema = z.discriminatedUnion("action", [
     /** Evict pods with emptyDir volumes (their data is lost). Default false: such a pod stops the drain. */
     delete_emptydir_data: z.boolean().default(false),
     grace_period_seconds: count(86_400).optional(),
-    timeout: duration.optional(),
+    timeout: stepDuration.optional(),
   }),
   z.strictObject({
     action: z.literal("logs"),
@@ -91,39 +77,21 @@ export const stepSchema = z.discriminatedUnion("action", [
     ...base,
     kind: workloadKind,
     name: rfc1123Name,
-    timeout: duration.optional(),
+    timeout: stepDuration.optional(),
   }),
 ]);
 
 /** A parsed Kubernetes step. */
 export type K8sStep = z.output<typeof stepSchema>;
 
-function invalid(message: string, details: Record<string, unknown> = {}): never {
-  throw rwError("RW_ERR_CONNECTOR_REJECTED", `invalid k8s step: ${message}`, {
-    details: { reason: "step", ...details },
-  });
-}
-
 /** Parses a k8s step's text; throws RW_ERR_CONNECTOR_REJECTED naming the field that is wrong. */
 export function parseK8sStep(text: string): K8sStep {
-  let data: unknown;
-  try {
-    data = parseYaml(text, { schema: "core", uniqueKeys: true, maxAliasCount: 0 });
-  } catch (error) {
-    invalid(`not YAML (${(error as Error).message.split("\n", 1)[0]})`);
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data))
-    invalid("expected fields such as `action: rollout-restart`, `kind: deployment`, `name: web`");
-  const action = (data as { action?: unknown }).action;
-  if (typeof action !== "string" || !(kubernetesActions as readonly string[]).includes(action))
-    invalid(`action must be one of ${kubernetesActions.join(", ")}`, { field: "action" });
-  const parsed = stepSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join(".") || "step";
-    invalid(`${field}: ${issue.message}`, { field });
-  }
-  return parsed.data;
+  return parseTypedStep(text, {
+    fence: "k8s",
+    schema: stepSchema,
+    actions: kubernetesActions,
+    example: "`action: rollout-restart`, `kind: deployment`, `name: web`",
+  });
 }
 
 /** The namespace a step acts in. */
