@@ -253,10 +253,11 @@ function readNodeText(req: IncomingMessage, limit: number): Promise<string> {
 }
 
 /**
- * Writes a streamed answer to the ServerResponse: chunks go to the socket as they come, no web
- * stream between. The backlog the hub bounds is what was written since the socket last refused
- * more (`write` false) and has not drained: the frames the Hono path would hold in its queue.
- * The stream stops when the response closes (the client went away, or it was ended).
+ * Writes a streamed answer to the ServerResponse, no web stream between: the chunks of a tick go
+ * out as one write at its end. The backlog the hub bounds is what waits for that write plus what
+ * was written since the socket last refused more (`write` false) and has not drained: the frames
+ * the Hono path would hold in its queue. The stream stops when the response closes (the client
+ * went away, or it was ended).
  */
 function writeStream(res: ServerResponse, stream: PlainStream): void {
   res.writeHead(stream.status, stream.headers);
