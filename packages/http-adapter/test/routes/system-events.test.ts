@@ -12,7 +12,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { EventStreamOptions } from "../../src/index.js";
+import { createHttpAdapter, type EventStreamOptions } from "../../src/index.js";
 import { fastPaths, matchFast } from "../../src/internal/fast.js";
 import { toNodeHandler } from "../../src/node.js";
 import { type Harness, setup } from "../helpers.js";
@@ -347,5 +347,20 @@ describe("GET /events on the fast path", () => {
       return rest;
     };
     expect(await headersOf(fast)).toEqual(await headersOf(hono));
+  });
+});
+
+describe("createHttpAdapter events options", () => {
+  it("refuses a bound that is not a positive integer, or a replay larger than the bound", async () => {
+    const s = await side(true);
+    for (const events of [
+      { heartbeatMs: 0 },
+      { maxQueuedFrames: 1.5 },
+      { maxQueuedFrames: 100, replayBuffer: 101 },
+    ]) {
+      expect(() => createHttpAdapter({ engine: s.h.engine, events })).toThrow(
+        expect.objectContaining({ code: "RW_ERR_CONFIG_INVALID" }),
+      );
+    }
   });
 });
