@@ -25,6 +25,7 @@ const order = [
   "memory-after-load",
   "approvals",
   "webhook-ingest",
+  "sse-delivery",
   "alert-to-remediation",
   "alert-storm",
   "api-latency",

@@ -4,7 +4,14 @@
  */
 import type { IncomingMessage } from "node:http";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { type Engine, isRunwardenError, type Logger, type Role, roles as roleNames } from "@runwarden/core";
+import {
+  type Engine,
+  isRunwardenError,
+  type Logger,
+  type Role,
+  roles as roleNames,
+  rwError,
+} from "@runwarden/core";
 import { type AdapterEnv, type AuthActor, type Ctx, mount, wireValue } from "./internal/endpoint.js";
 import { mapError } from "./internal/errors.js";
 import { compilePath, type FastRoute, fastPaths } from "./internal/fast.js";
@@ -47,6 +54,23 @@ export interface GenericWebhookOptions {
   header?: string;
 }
 
+/** How `GET /events` streams behave. */
+export interface EventStreamOptions {
+  /** A comment line sent to every stream this often, so proxies keep it open. Default 15 000 ms. */
+  heartbeatMs?: number;
+  /**
+   * A client that lags this many frames behind (written, not yet taken by its connection) has its
+   * stream ended: a slow reader costs bounded memory and reconnects with `Last-Event-ID` to replay
+   * what is still buffered. Default 5 000.
+   */
+  maxQueuedFrames?: number;
+  /**
+   * How many of the newest events are kept for `Last-Event-ID` replay and `/events/recent`.
+   * Default 500; at most `maxQueuedFrames` (a replay is written at once and counts against it).
+   */
+  replayBuffer?: number;
+}
+
 export interface HttpAdapterOptions {
   /** The engine whose API is served. */
   engine: Engine;
@@ -67,6 +91,8 @@ export interface HttpAdapterOptions {
   streamTokenSecret?: string | Uint8Array;
   /** How long a stream token is valid. Default 60 s. */
   streamTokenTtlMs?: number;
+  /** The live event stream's heartbeat, slow-client bound and replay buffer. */
+  events?: EventStreamOptions;
   /** `GET /metrics` without a token (a scraper on a private network). Default false: viewer role. */
   publicMetrics?: boolean;
   /** Check every response against its schema (tests, development). Default false. */
@@ -156,7 +182,22 @@ export function createHttpAdapter(options: HttpAdapterOptions): HttpAdapter {
     options.streamTokenSecret,
     options.streamTokenTtlMs ?? 60_000,
   );
-  const hub: EventHub = createEventHub(engine.events);
+  for (const [name, value] of Object.entries(options.events ?? {})) {
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw rwError("RW_ERR_CONFIG_INVALID", `events.${name} must be a positive integer`);
+    }
+  }
+  if ((options.events?.replayBuffer ?? 500) > (options.events?.maxQueuedFrames ?? 5_000)) {
+    throw rwError(
+      "RW_ERR_CONFIG_INVALID",
+      "events.replayBuffer must not exceed events.maxQueuedFrames: a replay is written at once",
+    );
+  }
+  const hub: EventHub = createEventHub(engine.events, {
+    heartbeatMs: options.events?.heartbeatMs,
+    maxQueuedFrames: options.events?.maxQueuedFrames,
+    bufferSize: options.events?.replayBuffer,
+  });
   const metrics = new MetricsRegistry();
   const requests = metrics.counter(
     "runwarden_http_requests_total",

@@ -5,6 +5,7 @@
 export {
   type AuthenticateHook,
   createHttpAdapter,
+  type EventStreamOptions,
   type GenericWebhookOptions,
   type HostIdentity,
   type HttpAdapter,

@@ -61,9 +61,10 @@ function isUnder(adapter: HttpAdapter, url: string): boolean {
 /** Options of {@link toNodeHandler}. */
 export interface NodeHandlerOptions {
   /**
-   * Serve the routes declared fast (today `POST /tickets/webhook/{source}`) straight from
-   * IncomingMessage/ServerResponse, with the same answers, without web Request/Response objects.
-   * Default true. Off when the adapter has an `authenticate` hook (it reads a web Request).
+   * Serve the routes declared fast (`POST /tickets/webhook/{source}` and `GET /events`) straight
+   * from IncomingMessage/ServerResponse, with the same answers, without web Request/Response
+   * objects (event frames are written to the socket, no web stream per client). Default true. Off
+   * when the adapter has an `authenticate` hook (it reads a web Request).
    */
   fastPath?: boolean;
 }

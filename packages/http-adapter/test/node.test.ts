@@ -32,7 +32,10 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** The same checks through every mount: a GET, a streamed CSV upload, a webhook, an unknown path. */
+/**
+ * The same checks through every mount: a GET, a streamed CSV upload, a webhook, the event
+ * stream, an unknown path.
+ */
 async function exercise(base: string, api: string) {
   const auth = { authorization: `Bearer ${h.tokens.admin}` };
   const health = await fetch(`${base}${api}/health`);
@@ -56,6 +59,26 @@ async function exercise(base: string, api: string) {
     body: JSON.stringify({ title: "Mounted webhook" }),
   });
   expect(webhook.status).toBe(202);
+
+  const controller = new AbortController();
+  const stream = await fetch(`${base}${api}/events?types=ticket:updated`, {
+    headers: auth,
+    signal: controller.signal,
+  });
+  expect(stream.status).toBe(200);
+  expect(stream.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+  h.engine.events.emit("ticket:updated", { ticketId: 1, status: "analyzed", reason: `mounted at ${api}` });
+  const reader = stream.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes(`mounted at ${api}`)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  controller.abort();
+  expect(text).toContain("event: ticket:updated");
+  expect(text).toContain(`"reason":"mounted at ${api}"`);
 
   const denied = await fetch(`${base}${api}/tickets`);
   expect(denied.status).toBe(401);

@@ -10,7 +10,7 @@ import { type Role, rwError } from "@runwarden/core";
 import type { Context } from "hono";
 import { fromNodeHttp, readJson, readText } from "./body.js";
 import { ErrorBody, invalidInput } from "./errors.js";
-import type { PlainAnswer, PlainRequest } from "./fast.js";
+import type { PlainRequest, PlainResult } from "./fast.js";
 import { fromWire, snakeSchema, toWire } from "./wire.js";
 
 /** Who is calling: the token's actor and roles. */
@@ -73,9 +73,9 @@ export interface EndpointSpec<
   /**
    * The fast path (see internal/fast.ts): the endpoint's logic over a {@link PlainRequest}, which
    * the node:http entry runs straight from IncomingMessage/ServerResponse. `handler` must run the
-   * same logic (over {@link plainRequest}). Only for endpoints without `query` or `body` specs.
+   * same logic (over {@link plainRequest}). Only for endpoints without a `body` spec.
    */
-  fast?(req: PlainRequest, input: { params: Out<P>; actor: AuthActor }): Promise<PlainAnswer>;
+  fast?(req: PlainRequest, input: { params: Out<P>; query: Out<Q>; actor: AuthActor }): Promise<PlainResult>;
 }
 
 /** A fast route as mount hands it to the adapter: the node:http entry matches and runs it. */
@@ -85,7 +85,7 @@ export interface FastSpec {
   path: string;
   /** Hono's path for it (`/tickets/webhook/:source`): the metrics' route label. */
   label: string;
-  run(req: PlainRequest, params: Record<string, string>): Promise<PlainAnswer>;
+  run(req: PlainRequest, params: Record<string, string>): Promise<PlainResult>;
 }
 
 export interface MountOptions {
@@ -231,18 +231,15 @@ export function mount<
   });
 
   if (spec.fast && options.fast) {
-    if (spec.query || spec.body) {
-      throw rwError(
-        "RW_ERR_INTERNAL",
-        `fast path for ${spec.path}: only endpoints without query or body specs`,
-      );
+    if (spec.body) {
+      throw rwError("RW_ERR_INTERNAL", `fast path for ${spec.path}: only endpoints without a body spec`);
     }
     const fast = spec.fast;
     options.fast({
       method: spec.method.toUpperCase(),
       path: spec.path,
       label: honoPath,
-      // The same order of checks as the Hono handler above: access, then parameters.
+      // The same order of checks as the Hono handler above: access, parameters, query.
       async run(req, rawParams) {
         let actor = anonymous;
         if (typeof spec.access === "object") {
@@ -253,7 +250,10 @@ export function mount<
         const params = (
           spec.params ? parseWith(spec.params, rawParams, "path parameter") : undefined
         ) as Out<P>;
-        return fast(req, { params, actor });
+        const query = (
+          spec.query ? parseWith(spec.query, req.query(), "query parameter") : undefined
+        ) as Out<Q>;
+        return fast(req, { params, query, actor });
       },
     });
   }
@@ -270,6 +270,7 @@ export function plainRequest(c: Ctx, authenticate: (c: Ctx) => Promise<AuthActor
       });
       return headers;
     },
+    query: () => c.req.query(),
     readText: (limit) => readText(c.req.raw, limit, fromNodeHttp(c.env)),
     authenticate: () => authenticate(c),
   };

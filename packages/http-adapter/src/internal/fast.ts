@@ -10,6 +10,7 @@ import { isRunwardenError, type Logger, rwError } from "@runwarden/core";
 import { tooLarge } from "./body.js";
 import type { AuthActor } from "./endpoint.js";
 import { mapError } from "./errors.js";
+import type { StreamSink } from "./sse.js";
 
 /** The request as an endpoint's shared logic reads it, over Hono's context or node's IncomingMessage. */
 export interface PlainRequest {
@@ -17,6 +18,8 @@ export interface PlainRequest {
   header(name: string): string | undefined;
   /** Every header, lower-case names, as the Fetch API's `Headers` would list them. */
   headers(): Record<string, string>;
+  /** The query parameters as Hono's `c.req.query()` gives them: decoded, the first of repeats. */
+  query(): Record<string, string>;
   /** The body as UTF-8, failing with RW_ERR_INPUT_TOO_LARGE past `limit` bytes. */
   readText(limit: number): Promise<string>;
   /** The caller, from the adapter's authentication (undefined when none or invalid). */
@@ -30,6 +33,64 @@ export interface PlainAnswer {
   value: unknown;
 }
 
+/**
+ * A streamed answer of the shared logic (`GET /events`): the status and headers, then whatever
+ * `open` writes to the sink until the client goes away (the function it returns is then called)
+ * or the sink is ended. The Hono route sends it as a web ReadableStream ({@link streamResponse});
+ * the node:http entry writes it straight to the ServerResponse.
+ */
+export interface PlainStream {
+  status: number;
+  headers: Record<string, string>;
+  open(sink: StreamSink): () => void;
+}
+
+/** What the shared logic of an endpoint answers: JSON, or a stream. */
+export type PlainResult = PlainAnswer | PlainStream;
+
+function isStream(result: PlainResult): result is PlainStream {
+  return "open" in result;
+}
+
+/**
+ * A streamed answer as a web Response (the Hono route's): the chunks queue in a ReadableStream,
+ * whose reader (@hono/node-server, or any Fetch host) takes them as the client does. The stream
+ * stops when the reader cancels or `signal` (the request's) aborts.
+ */
+export function streamResponse(stream: PlainStream, signal?: AbortSignal): Response {
+  let stop: (() => void) | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        try {
+          controller.close();
+        } catch {
+          // already closed (cancelled)
+        }
+      };
+      stop = stream.open({
+        write: (chunk) => controller.enqueue(chunk),
+        // What the queue holds past its high-water mark (one chunk): desiredSize goes negative.
+        backlog: () => -(controller.desiredSize ?? 0),
+        end,
+      });
+      const abort = () => {
+        stop?.();
+        end();
+      };
+      if (signal?.aborted) abort();
+      else signal?.addEventListener("abort", abort, { once: true });
+    },
+    cancel() {
+      stop?.();
+    },
+  });
+  return new Response(body, { status: stream.status, headers: stream.headers });
+}
+
 /** One fast route, as the adapter registers it for the node:http entry. */
 export interface FastRoute {
   method: string;
@@ -39,8 +100,8 @@ export interface FastRoute {
   names: string[];
   /** The route label of the request metrics (`/tickets/webhook/:source`), as Hono's path gives it. */
   label: string;
-  /** Parses the parameters (422 when invalid), checks access, runs the endpoint's shared logic. */
-  run(req: PlainRequest, params: Record<string, string>): Promise<PlainAnswer>;
+  /** Checks access, parses the parameters and query (422 when invalid), runs the shared logic. */
+  run(req: PlainRequest, params: Record<string, string>): Promise<PlainResult>;
 }
 
 /** What the node:http entry needs from an adapter to serve its fast routes. */
@@ -116,6 +177,38 @@ function headerRecord(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
+/** Hono's lenient decoding of a query name or value: `+` is a space, bad escapes stay as sent. */
+function decodeQuery(text: string): string {
+  const spaced = text.includes("+") ? text.replace(/\+/g, " ") : text;
+  if (!spaced.includes("%")) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
+  }
+}
+
+/** The query of a request URL as Hono's `c.req.query()` reads it: the first of repeated names wins. */
+export function queryRecord(url: string): Record<string, string> {
+  const query: Record<string, string> = Object.create(null);
+  const start = url.indexOf("?");
+  if (start === -1) return query;
+  const hash = url.indexOf("#", start);
+  for (const pair of url.slice(start + 1, hash === -1 ? undefined : hash).split("&")) {
+    const eq = pair.indexOf("=");
+    const name = decodeQuery(eq === -1 ? pair : pair.slice(0, eq));
+    if (name === "") continue;
+    query[name] ??= eq === -1 ? "" : decodeQuery(pair.slice(eq + 1));
+  }
+  return query;
+}
+
 const decoder = new TextDecoder("utf-8");
 
 /** Reads the body with the same limit rules as readBytes: a declared length past it is refused unread. */
@@ -159,6 +252,54 @@ function readNodeText(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/**
+ * Writes a streamed answer to the ServerResponse, no web stream between: the chunks of a tick go
+ * out as one write at its end. The backlog the hub bounds is what waits for that write plus what
+ * was written since the socket last refused more (`write` false) and has not drained: the frames
+ * the Hono path would hold in its queue. The stream stops when the response closes (the client
+ * went away, or it was ended).
+ */
+function writeStream(res: ServerResponse, stream: PlainStream): void {
+  res.writeHead(stream.status, stream.headers);
+  let behind = 0;
+  let stop: (() => void) | undefined;
+  let closed = false;
+  const onDrain = () => {
+    behind = 0;
+  };
+  const onClose = () => {
+    closed = true;
+    res.off("drain", onDrain);
+    stop?.();
+  };
+  // Chunks written in one tick (a burst of events) go out as one write: node's stream machinery
+  // costs more per write than the copy does.
+  let pending: Uint8Array[] = [];
+  const flush = () => {
+    if (pending.length === 0 || closed) return;
+    const chunks = pending;
+    pending = [];
+    if (!res.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))) behind += chunks.length;
+  };
+  res.on("drain", onDrain);
+  res.once("close", onClose);
+  stop = stream.open({
+    write(chunk) {
+      if (pending.push(chunk) === 1) process.nextTick(flush);
+    },
+    backlog: () => behind + pending.length,
+    end() {
+      flush();
+      res.end();
+    },
+  });
+  // Gone before the stream began (its close came and went while the caller was checked).
+  if (!closed && (res.destroyed || res.socket === null || res.socket.destroyed)) {
+    res.off("close", onClose);
+    onClose();
+  }
+}
+
 function write(res: ServerResponse, status: number, text: string, extra?: Record<string, string>): void {
   res.writeHead(status, {
     "content-type": "application/json",
@@ -169,8 +310,9 @@ function write(res: ServerResponse, status: number, text: string, extra?: Record
 }
 
 /**
- * Serves one request on a fast route: the same answers as the Hono route (status, JSON body,
- * `Retry-After` on a refusal that says when to come back), the same error bodies and metrics.
+ * Serves one request on a fast route: the same answers as the Hono route (status, JSON body or
+ * stream, `Retry-After` on a refusal that says when to come back), the same error bodies and
+ * metrics (a stream's once its headers are written, as Hono's middleware sees it).
  */
 export async function serveFast(
   fast: FastPath,
@@ -191,6 +333,7 @@ export async function serveFast(
   const plain: PlainRequest = {
     header: (name) => headersOf()[name],
     headers: () => ({ ...headersOf() }),
+    query: () => queryRecord(req.url ?? "/"),
     readText: (limit) => readNodeText(req, limit),
     authenticate: () => {
       actor ??= authenticate(headersOf()["authorization"]);
@@ -200,9 +343,9 @@ export async function serveFast(
   let status: number;
   try {
     const answer = await route.run(plain, params);
-    const text = fast.serialize(answer);
     status = answer.status;
-    write(res, status, text);
+    if (isStream(answer)) writeStream(res, answer);
+    else write(res, status, fast.serialize(answer));
   } catch (err) {
     const mapped = mapError(err);
     if (mapped.internal) fast.log.error({ err, method: req.method, route: route.label }, "request failed");

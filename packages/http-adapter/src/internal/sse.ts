@@ -63,8 +63,8 @@ interface Buffered {
   at: number;
   /** The payload, snake_case. */
   data: unknown;
-  /** The SSE frame, built on first use. */
-  readonly frame: string;
+  /** The SSE frame as UTF-8, built on first use and shared by every stream that sends it. */
+  readonly frame: Uint8Array;
 }
 
 type Subscriber = (event: Buffered) => void;
@@ -89,27 +89,52 @@ function frameOf(id: number, name: string, data: unknown): string {
  */
 function bufferedEvent(id: number, name: EngineEventName, payload: unknown): Buffered {
   const data = snakeKeys(payload);
-  let frame: string | undefined;
+  let frame: Uint8Array | undefined;
   return {
     id,
     name,
     at: Date.now(),
     data,
     get frame() {
-      frame ??= frameOf(id, name, data);
+      // Encoded once, not once per stream: fifty dashboards share one buffer per event.
+      frame ??= Buffer.from(frameOf(id, name, data));
       return frame;
     },
   };
 }
 
+/** What a stream writes to: a web ReadableStream's queue, or a node ServerResponse (the fast path). */
+export interface StreamSink {
+  /** Queues one chunk (a frame or a comment) for the client. Never called after `end`. */
+  write(chunk: Uint8Array): void;
+  /**
+   * How many chunks wait behind the client: written, but not yet taken by its connection. The
+   * hub ends a stream whose backlog passes `maxQueuedFrames`, so a slow client costs a bounded
+   * amount of memory and reconnects with `Last-Event-ID` to replay what it missed.
+   */
+  backlog(): number;
+  /** Ends the stream after what is queued (the hub closed, or the client lagged too far). */
+  end(): void;
+}
+
+const hello = Buffer.from("retry: 3000\n: connected\n\n");
+const ping = Buffer.from(": ping\n\n");
+
+/** Which events a stream receives, and from where it starts. */
+export interface StreamOptions {
+  roles: readonly Role[];
+  types?: ReadonlySet<string>;
+  /** Replays the buffered events after this id first. */
+  lastEventId?: number;
+}
+
 export interface EventHub {
-  /** Opens a stream for a token with these roles; `lastEventId` replays what is still buffered. */
-  stream(options: {
-    roles: readonly Role[];
-    types?: ReadonlySet<string>;
-    lastEventId?: number;
-    signal?: AbortSignal;
-  }): ReadableStream<Uint8Array>;
+  /**
+   * Starts a stream into `sink`: the greeting, the replay after `lastEventId`, then each event
+   * the roles may see (and `types` names), with heartbeats. Returns the function that stops it
+   * (the client went away); the sink is not ended by it.
+   */
+  open(options: StreamOptions, sink: StreamSink): () => void;
   readonly clients: number;
   /** The newest buffered events a token with these roles may see, oldest first (the dashboard's backfill). */
   recent(options: {
@@ -137,7 +162,6 @@ export function createEventHub(events: EngineEvents, options: EventHubOptions = 
   const closers = new Set<() => void>();
   const eventListeners: ((name: EngineEventName) => void)[] = [];
   let nextId = 1;
-  const encoder = new TextEncoder();
 
   const unbind: (() => void)[] = [];
   for (const name of eventNames) {
@@ -162,51 +186,42 @@ export function createEventHub(events: EngineEvents, options: EventHubOptions = 
   }
 
   return {
-    stream({ roles, types, lastEventId, signal }) {
-      let subscriber: Subscriber | undefined;
+    open({ roles, types, lastEventId }, sink) {
+      let open = true;
       let heartbeat: NodeJS.Timeout | undefined;
-      let closer: (() => void) | undefined;
       const visible = (e: Buffered) => mayReceive(roles, e.name) && (!types || types.has(e.name));
       const stop = () => {
-        if (subscriber) subscribers.delete(subscriber);
-        if (heartbeat) clearInterval(heartbeat);
-        if (closer) closers.delete(closer);
-        subscriber = undefined;
+        if (!open) return;
+        open = false;
+        subscribers.delete(subscriber);
+        clearInterval(heartbeat);
+        closers.delete(closer);
       };
-      return new ReadableStream<Uint8Array>({
-        start(controller) {
-          const send = (text: string) => {
-            if ((controller.desiredSize ?? 0) < -maxQueued) {
-              stop();
-              controller.close();
-              return;
-            }
-            controller.enqueue(encoder.encode(text));
-          };
-          send("retry: 3000\n: connected\n\n");
-          if (lastEventId !== undefined)
-            for (const e of buffer) if (e.id > lastEventId && visible(e)) send(e.frame);
-          subscriber = (e) => {
-            if (visible(e)) send(e.frame);
-          };
-          subscribers.add(subscriber);
-          heartbeat = setInterval(() => send(": ping\n\n"), heartbeatMs);
-          heartbeat.unref();
-          closer = () => {
-            stop();
-            try {
-              controller.close();
-            } catch {
-              // already closed
-            }
-          };
-          closers.add(closer);
-          signal?.addEventListener("abort", closer, { once: true });
-        },
-        cancel() {
-          stop();
-        },
-      });
+      const closer = () => {
+        stop();
+        sink.end();
+      };
+      const send = (chunk: Uint8Array) => {
+        if (!open) return;
+        if (sink.backlog() > maxQueued) {
+          closer();
+          return;
+        }
+        sink.write(chunk);
+      };
+      const subscriber: Subscriber = (e) => {
+        if (visible(e)) send(e.frame);
+      };
+      subscribers.add(subscriber);
+      closers.add(closer);
+      send(hello);
+      if (lastEventId !== undefined)
+        for (const e of buffer) if (e.id > lastEventId && visible(e)) send(e.frame);
+      if (open) {
+        heartbeat = setInterval(() => send(ping), heartbeatMs);
+        heartbeat.unref();
+      }
+      return stop;
     },
     get clients() {
       return subscribers.size;

@@ -1,7 +1,8 @@
 /** Health, Prometheus metrics, the OpenAPI document and the live event stream. */
 import { z } from "@hono/zod-openapi";
 import { approvalStatuses, rwError, sessionStatuses, ticketStatuses } from "@runwarden/core";
-import { unauthenticated } from "../internal/endpoint.js";
+import { plainRequest, unauthenticated } from "../internal/endpoint.js";
+import { type PlainRequest, type PlainStream, streamResponse } from "../internal/fast.js";
 import { eventNames } from "../internal/sse.js";
 import type { RouteContext } from "./context.js";
 
@@ -273,40 +274,56 @@ export function systemRoutes(route: RouteContext): void {
     responses: {
       200: { description: "An endless event stream", wire: z.string(), contentType: "text/event-stream" },
     },
-    async handler(c, { query }) {
-      let roles = (await route.authenticate(c))?.roles;
-      if (!roles && query.stream_token) {
-        const tokenId = route.streamTokens.check(query.stream_token, Date.now());
-        if (tokenId !== undefined) {
-          const token = await route.tokens.get(tokenId);
-          if (token && token.revokedAt === null) roles = token.roles;
-        }
-      }
-      if (!roles) throw unauthenticated("send `Authorization: Bearer <token>` or a fresh `stream_token`");
-      let types: Set<string> | undefined;
-      if (query.types) {
-        types = new Set(query.types.split(",").map((t) => t.trim()));
-        const unknown = [...types].filter((t) => !(eventNames as readonly string[]).includes(t));
-        if (unknown.length > 0) {
-          throw rwError("RW_ERR_INPUT_INVALID", `unknown event name: ${unknown[0]!.slice(0, 64)}`, {
-            details: {
-              fields: [{ field: "types", message: `unknown event name: ${unknown[0]!.slice(0, 64)}` }],
-            },
-          });
-        }
-      }
-      const lastHeader = c.req.header("last-event-id");
-      const lastEventId = lastHeader && /^\d{1,15}$/.test(lastHeader) ? Number(lastHeader) : undefined;
-      const body = route.hub.stream({ roles, types, lastEventId, signal: c.req.raw.signal });
-      return new Response(body, {
-        status: 200,
-        headers: {
-          "content-type": "text/event-stream; charset=utf-8",
-          "cache-control": "no-cache, no-transform",
-          connection: "keep-alive",
-          "x-accel-buffering": "no",
-        },
-      });
-    },
+    handler: async (c, { query }) =>
+      streamResponse(await openEvents(route, plainRequest(c, route.authenticate), query), c.req.raw.signal),
+    // Served straight from node:http by toNodeHandler: frames go to the socket, no web stream per client.
+    fast: (req, { query }) => openEvents(route, req, query),
   });
 }
+
+/**
+ * `GET /events`: authenticate (a Bearer token, or a single-use `stream_token`), check `types`,
+ * and stream what the caller's roles may see from `Last-Event-ID` on. Shared by the Hono route and
+ * the node:http fast path, so both answer alike.
+ */
+async function openEvents(
+  route: RouteContext,
+  req: PlainRequest,
+  query: z.output<typeof EventsQuery>,
+): Promise<PlainStream> {
+  let roles = (await req.authenticate())?.roles;
+  if (!roles && query.stream_token) {
+    const tokenId = route.streamTokens.check(query.stream_token, Date.now());
+    if (tokenId !== undefined) {
+      const token = await route.tokens.get(tokenId);
+      if (token && token.revokedAt === null) roles = token.roles;
+    }
+  }
+  if (!roles) throw unauthenticated("send `Authorization: Bearer <token>` or a fresh `stream_token`");
+  let types: Set<string> | undefined;
+  if (query.types) {
+    types = new Set(query.types.split(",").map((t) => t.trim()));
+    const unknown = [...types].filter((t) => !(eventNames as readonly string[]).includes(t));
+    if (unknown.length > 0) {
+      throw rwError("RW_ERR_INPUT_INVALID", `unknown event name: ${unknown[0]!.slice(0, 64)}`, {
+        details: {
+          fields: [{ field: "types", message: `unknown event name: ${unknown[0]!.slice(0, 64)}` }],
+        },
+      });
+    }
+  }
+  const lastHeader = req.header("last-event-id");
+  const lastEventId = lastHeader && /^\d{1,15}$/.test(lastHeader) ? Number(lastHeader) : undefined;
+  return {
+    status: 200,
+    headers: eventStreamHeaders,
+    open: (sink) => route.hub.open({ roles, types, lastEventId }, sink),
+  };
+}
+
+const eventStreamHeaders: Record<string, string> = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};

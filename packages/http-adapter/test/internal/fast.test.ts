@@ -1,7 +1,8 @@
 import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
-import { fastPaths, matchFast } from "../../src/internal/fast.js";
+import { fastPaths, matchFast, queryRecord } from "../../src/internal/fast.js";
 import { toNodeHandler } from "../../src/node.js";
 import { type Harness, setup } from "../helpers.js";
 
@@ -209,7 +210,10 @@ describe("the node:http fast path for POST /tickets/webhook/{source}", () => {
   it("is declared on the route table's webhook route and matched only for POST", async () => {
     const s = await side(true);
     const fast = fastPaths.get(s.h.adapter)!;
-    expect(fast.routes.map((r) => `${r.method} ${r.label}`)).toEqual(["POST /tickets/webhook/:source"]);
+    expect(fast.routes.map((r) => `${r.method} ${r.label}`)).toEqual([
+      "POST /tickets/webhook/:source",
+      "GET /events",
+    ]);
     expect(matchFast(fast, "POST", `${api}/tickets/webhook/generic?x=1`)?.params).toEqual({
       source: "generic",
     });
@@ -316,5 +320,26 @@ describe("the node:http fast path for POST /tickets/webhook/{source}", () => {
     expect(r.status).toBe(202);
     const id = JSON.parse(r.body).tickets[0].id as number;
     expect((await h.engine.tickets.get(id)).submittedBy).toBe("host-ops");
+  });
+});
+
+describe("queryRecord", () => {
+  it("reads a query as Hono's c.req.query() does", async () => {
+    const app = new Hono();
+    app.get("/q", (c) => c.json(c.req.query()));
+    for (const query of [
+      "",
+      "?",
+      "?types=ticket:ingested,ticket:updated",
+      "?a=1&a=2&b",
+      "?types=a,+b&x=%20y%2Cz",
+      "?bad=%E0%A4%A&ok=%41",
+      "?=nameless&&c=3",
+      "?plus+name=v+w",
+      "?k=v#fragment",
+    ]) {
+      const hono = await (await app.request(`http://h/q${query}`)).json();
+      expect({ query, record: { ...queryRecord(`/q${query}`) } }).toEqual({ query, record: hono });
+    }
   });
 });
