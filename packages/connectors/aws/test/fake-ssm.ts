@@ -408,7 +408,7 @@ export async function startFakeSsm(options: FakeSsmOptions): Promise<FakeSsm> {
         return fail(res, 404, "UnknownOperationException", "POST / only");
       if (req.headers["content-type"] !== "application/x-amz-json-1.1")
         return fail(res, 400, "SerializationException", "Content-Type must be application/x-amz-json-1.1");
-      if (!scope || scope[3] !== "ssm" || !scope[4]!.split(";").includes("x-amz-target"))
+      if (scope?.[3] !== "ssm" || !scope[4]!.split(";").includes("x-amz-target"))
         return fail(
           res,
           400,
