@@ -14,10 +14,10 @@ import {
 } from "./connector-configs.js";
 import { type CredentialsApi, createCredentialsApi } from "./credentials.js";
 import { approvalStatuses, sessionStatuses, type Ticket, ticketStatuses } from "./domain.js";
+import { rwError } from "./errors.js";
 import { createEventBus, type EngineEvents } from "./events.js";
 import { type ApprovalsApi, createExecutor, type ExecutionsApi } from "./executor/index.js";
 import { Redactor } from "./executor/redaction.js";
-import { rwError } from "./errors.js";
 import type { EngineContext } from "./internal/context.js";
 import {
   createNotificationService,

@@ -152,7 +152,8 @@ export function createAnalysisPool(options: AnalysisPoolOptions): AnalysisPool {
     thread.dead = true;
     const at = threads.indexOf(thread);
     if (at >= 0) threads.splice(at, 1);
-    if (thread.pending.size > 0) log.warn({ err: cause, batches: thread.pending.size }, "analysis worker failed");
+    if (thread.pending.size > 0)
+      log.warn({ err: cause, batches: thread.pending.size }, "analysis worker failed");
     for (const request of thread.pending.values()) {
       request.reject(
         rwError("RW_ERR_ANALYSIS_WORKER", `an analysis worker thread ${why} while analyzing a batch`, {
@@ -175,11 +176,15 @@ export function createAnalysisPool(options: AnalysisPoolOptions): AnalysisPool {
       // An idle worker does not keep the process alive; a busy one does (its caller waits).
       if (thread.pending.size === 0) worker.unref();
       if ("error" in reply) {
-        request.reject(rwError("RW_ERR_ANALYSIS_WORKER", `analysis failed in a worker thread: ${reply.error}`));
+        request.reject(
+          rwError("RW_ERR_ANALYSIS_WORKER", `analysis failed in a worker thread: ${reply.error}`),
+        );
       } else request.resolve(JSON.parse(reply.json) as Analysis[]);
     });
     worker.on("error", (err) => failed(thread, "crashed", err));
-    worker.on("exit", (code) => failed(thread, closed ? "was stopped (the engine closed)" : `exited (code ${code})`));
+    worker.on("exit", (code) =>
+      failed(thread, closed ? "was stopped (the engine closed)" : `exited (code ${code})`),
+    );
     worker.unref();
     threads.push(thread);
     log.debug({ threads: threads.length }, "analysis worker started");
@@ -276,7 +281,11 @@ export type AnalyzeBatch = (items: readonly IdentifiedSubject[]) => Promise<Batc
  * built-in stages (a host stage is a function of the main thread), each analysis timed when the
  * batch is sent (`now`); otherwise in-process, one subject after the other, as `analyze` does.
  */
-export function batchAnalyzer(analyzer: Analyzer, pool: AnalysisPool | undefined, now: () => string): AnalyzeBatch {
+export function batchAnalyzer(
+  analyzer: Analyzer,
+  pool: AnalysisPool | undefined,
+  now: () => string,
+): AnalyzeBatch {
   if (pool && runsBuiltInStagesOnly(analyzer)) {
     return async (items) => {
       const analyses = await pool.analyze(items, { analyzedAt: now() });

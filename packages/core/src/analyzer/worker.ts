@@ -45,7 +45,17 @@ async function analyzeBatch(request: Extract<PoolRequest, { type: "analyze" }>):
   for (const item of request.items) {
     const [title, description, severity, environment, service, source, externalId, sourceFingerprint] = item;
     const { analysis } = await analyzer.analyze(
-      { title, description, severity, environment, service, source, externalId, sourceFingerprint, metaData: item[8] },
+      {
+        title,
+        description,
+        severity,
+        environment,
+        service,
+        source,
+        externalId,
+        sourceFingerprint,
+        metaData: item[8],
+      },
       { fingerprint: item[9], normalizeNotes: item[10] ?? [], analyzedAt: request.analyzedAt },
     );
     if (!request.trace) delete (analysis as Analysis).trace;

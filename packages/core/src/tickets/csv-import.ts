@@ -11,8 +11,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Analyzer } from "../analyzer/index.js";
-import { type AnalysisPool, type BatchOutcome, batchAnalyzer } from "../analyzer/pool.js";
 import { normalizeSeverity } from "../analyzer/normalize.js";
+import { type AnalysisPool, type BatchOutcome, batchAnalyzer } from "../analyzer/pool.js";
 import type { AnalysisSubject } from "../analyzer/stage.js";
 import { flapReason, type Ticket } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
@@ -470,8 +470,7 @@ export function createCsvImport(
         id: number,
         folding?: ReadonlySet<string>,
       ): Promise<
-        | { entry: IntakeEntry; chunk?: CsvChunkPayload; prepared?: PreparedStore | undefined }
-        | undefined
+        { entry: IntakeEntry; chunk?: CsvChunkPayload; prepared?: PreparedStore | undefined } | undefined
       > => {
         const entry = await pendingEntry(id);
         if (!entry) return undefined;

@@ -8,8 +8,8 @@
  */
 import type { z } from "zod";
 import type { Analyzer, Identity } from "../analyzer/index.js";
-import { type AnalyzeBatch, type BatchOutcome, batchAnalyzer } from "../analyzer/pool.js";
 import { normalizeStage } from "../analyzer/normalize.js";
+import { type AnalyzeBatch, type BatchOutcome, batchAnalyzer } from "../analyzer/pool.js";
 import type { AnalysisSubject } from "../analyzer/stage.js";
 import {
   type Analysis,

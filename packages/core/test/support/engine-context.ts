@@ -23,8 +23,8 @@ import {
 } from "../../src/runbooks.js";
 import type { Storage } from "../../src/storage.js";
 import { createMemoryStorage } from "../../src/storage-memory.js";
-import { createTicketsApi } from "../../src/tickets.js";
 import type { IntakeQueueOptionsInput } from "../../src/tickets/intake-queue.js";
+import { createTicketsApi } from "../../src/tickets.js";
 
 export const admin: Actor = { id: "alice", roles: ["admin"] };
 export const operator: Actor = { id: "oscar", roles: ["operator"] };
@@ -99,7 +99,12 @@ export async function makeIntake(
   const runbooks = createRunbooksApi(base.ctx, { audit: base.audit });
   const analyzer = createAnalyzer(base.ctx, { runbooks, stages: options.stages });
   const pool = options.workers
-    ? createAnalysisPool({ workers: options.workers, policy: base.ctx.policy, runbooks, logger: base.ctx.logger })
+    ? createAnalysisPool({
+        workers: options.workers,
+        policy: base.ctx.policy,
+        runbooks,
+        logger: base.ctx.logger,
+      })
     : undefined;
   const tickets = createTicketsApi(base.ctx, {
     analyzer,
