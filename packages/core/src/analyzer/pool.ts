@@ -237,13 +237,26 @@ export function createAnalysisPool(options: AnalysisPoolOptions): AnalysisPool {
       );
       thread.rows += items.length;
       thread.worker.ref();
-      thread.worker.postMessage({
-        type: "analyze",
-        id,
-        analyzedAt: batch.analyzedAt,
-        trace,
-        items: wire,
-      } satisfies PoolRequest);
+      try {
+        thread.worker.postMessage({
+          type: "analyze",
+          id,
+          analyzedAt: batch.analyzedAt,
+          trace,
+          items: wire,
+        } satisfies PoolRequest);
+      } catch (err) {
+        // Not sent (a value that cannot be cloned): the batch fails on its own, the thread lives on.
+        const request = thread.pending.get(id);
+        thread.pending.delete(id);
+        thread.rows -= items.length;
+        if (thread.pending.size === 0) thread.worker.unref();
+        request?.reject(
+          rwError("RW_ERR_ANALYSIS_WORKER", "a batch could not be sent to an analysis worker", {
+            cause: err,
+          }),
+        );
+      }
       return result;
     },
     async close() {

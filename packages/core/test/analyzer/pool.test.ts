@@ -139,6 +139,16 @@ describe("createAnalysisPool", () => {
     expect(pool[poolThreads]()).toHaveLength(0);
   });
 
+  it("fails only that batch with RW_ERR_ANALYSIS_WORKER when a subject cannot be sent to a worker", async () => {
+    const { subjects, pool } = await setup(1);
+    const [first] = subjects;
+    const bad = { ...first!, ticket: { ...first!.ticket, metaData: { hook: () => undefined } } };
+    await expect(pool.analyze([bad], { analyzedAt })).rejects.toMatchObject({
+      code: "RW_ERR_ANALYSIS_WORKER",
+    });
+    expect(await pool.analyze(subjects.slice(0, 2), { analyzedAt })).toHaveLength(2);
+  });
+
   it("starts no thread before the first batch", async () => {
     const { pool } = await setup(2);
     expect(pool[poolThreads]()).toHaveLength(0);

@@ -220,3 +220,25 @@ describe("CSV import with analysis workers", () => {
     await second.pool?.close();
   });
 });
+
+describe("createEngine({ analysis })", () => {
+  it("stores analyzed tickets when the import runs with an analysis worker", async () => {
+    const engine = await createEngine({ analysis: { workers: 1 } });
+    const result = await engine.tickets.importCsv(
+      [header, "Disk full on web-01,No space left on device,high,prod,web,x", ""].join("\n"),
+    );
+    expect(result.imported).toBe(1);
+    const [ticket] = await engine.storage.tickets.find({ limit: 1 });
+    expect(ticket?.analysis?.decision).toEqual({ action: "none", reason: "no runbook matched" });
+    await engine.close();
+  });
+
+  it("refuses a worker count that is not a whole number of 0 or more", async () => {
+    await expect(createEngine({ analysis: { workers: -1 } })).rejects.toMatchObject({
+      code: "RW_ERR_CONFIG_INVALID",
+    });
+    await expect(createEngine({ analysis: { workers: 1.5 } })).rejects.toMatchObject({
+      code: "RW_ERR_CONFIG_INVALID",
+    });
+  });
+});
