@@ -119,7 +119,9 @@ export function createIntake(
   const log = ctx.logger.child({ component: "tickets" });
   const { storage, events } = ctx;
   const { analyzer } = deps;
-  const analyzeInProcess = batchAnalyzer(analyzer, undefined, () => ctx.nowIso());
+  // In-process: a batch of webhooks analyzed in a worker would come back in separate turns and
+  // lose the shared commit concurrent deliveries get (CSV imports pass the pool themselves).
+  const analyzeBatch = batchAnalyzer(analyzer, undefined, () => ctx.nowIso());
 
   function subjectOf(input: ValidTicketInput | CsvRowInput): AnalysisSubject {
     return {
@@ -266,13 +268,16 @@ export function createIntake(
       at.push(toAnalyze.length);
       toAnalyze.push(identity);
     }
-    const analyzed = (options.analyze ?? analyzeInProcess)(toAnalyze);
+    const analyzed =
+      toAnalyze.length === 0 ? Promise.resolve([]) : (options.analyze ?? analyzeBatch)(toAnalyze);
     // Awaited by `commit`; marked handled so a failure before then is not "unhandled".
     analyzed.catch(() => undefined);
     return {
       fingerprints: identified.map((x) => x.fingerprint),
       async commit(consumeIntake) {
         const outcomes = await analyzed;
+        // Stored as of the write (analysis in a worker may have taken a while).
+        const now = ctx.nowIso();
         const docs: NewDoc<Ticket>[] = identified.map(({ ticket, fingerprint }, i) => {
           const place = at[i] as number;
           if (place < 0)
