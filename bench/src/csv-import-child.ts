@@ -2,6 +2,8 @@
  * One measurement of the csv-import row, in its own process so its peak RSS is its own:
  * `csv-import-child.ts <ours|ours-queued|csv-parse> <file.csv> <runbooks dir>` prints one JSON
  * line (`ours-queued`: the intake queue on, so the import is durable: queued in chunks first).
+ * An optional fourth argument sets `analysis.workers` (default: the engine's default), for A/B
+ * runs of analysis in worker threads against in-process.
  */
 import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +12,7 @@ import { createEngine } from "@runwarden/core";
 import { createSqliteStorage } from "@runwarden/storage-sqlite";
 import { parse } from "csv-parse";
 
-const [mode, file, runbooksDir] = process.argv.slice(2) as [string, string, string];
+const [mode, file, runbooksDir, workers] = process.argv.slice(2) as [string, string, string, string?];
 
 if (mode === "csv-parse") {
   const started = performance.now();
@@ -24,6 +26,7 @@ if (mode === "csv-parse") {
     const engine = await createEngine({
       storage: createSqliteStorage({ path: join(dir, "bench.db") }),
       ...(mode === "ours-queued" ? { intake: { enabled: true } } : {}),
+      ...(workers === undefined ? {} : { analysis: { workers: Number(workers) } }),
     });
     const admin = { id: "bench", roles: ["admin" as const] };
     for (const name of readdirSync(runbooksDir).filter((f) => f.endsWith(".md") && f !== "README.md")) {

@@ -224,6 +224,12 @@ export const errorCatalog = {
     when: "one webhook source holds its share of the intake queue, so it cannot crowd out the other sources",
     fix: "Retry after the `Retry-After` seconds; slow the sender down, or raise its share (RUNWARDEN_INTAKE_SOURCE_SHARE)",
   },
+  RW_ERR_ANALYSIS_WORKER: {
+    status: 503,
+    retryable: true,
+    when: "an analysis worker thread (`analysis.workers`) crashed, or the engine closed, while it analyzed a batch: nothing of that batch was stored",
+    fix: "Retry: the next batch starts a new worker, and a durable import's unstored chunks resume at the next start; if it repeats, read the logged cause and set `analysis: { workers: 0 }` to analyze in-process",
+  },
   RW_ERR_STORAGE_APPEND_ONLY: {
     status: 405,
     retryable: false,

@@ -62,6 +62,7 @@ export * from "./domain.js";
 // The engine and its parts.
 export {
   createEngine,
+  defaultAnalysisWorkers,
   type Engine,
   type EngineOptions,
   type MonitoringApi,

@@ -11,6 +11,7 @@ import {
   type Runbook,
 } from "@runwarden/runbook-parser";
 import {
+  type IndexablePlan,
   type MatchOptions,
   type MatchQuery,
   RunbookIndex,
@@ -134,6 +135,30 @@ export interface RunbooksApi {
   match(query: MatchQuery, options?: MatchOptions): Promise<RunbookMatch[]>;
 }
 
+/**
+ * The current runbooks as the matching index holds them, for rebuilding the same index elsewhere
+ * (an analysis worker thread): each runbook's record and the parts of its plan the index reads,
+ * in the order they were last indexed, so an index built by upserting them in turn ranks like
+ * this one. `version` changes whenever the index does.
+ */
+export interface RunbookIndexSnapshot {
+  /** Changes with every change of the index: a copy built from an older snapshot is stale. */
+  version: number;
+  /** The indexed runbooks, least recently (re)indexed first. */
+  entries: { record: IndexedRecord; plan: IndexablePlan }[];
+}
+
+/** The fields of a runbook record the matching index keeps. */
+export type IndexedRecord = Pick<RunbookRecord, "id" | "key" | "revision" | "title" | "status">;
+
+/** The runbooks API with what only the engine's parts use (never exported from the package). */
+export interface EngineRunbooks extends RunbooksApi {
+  /** The index's version, once it is built (see {@link RunbookIndexSnapshot.version}). */
+  indexVersion(): Promise<number>;
+  /** The current runbooks as the index holds them (built first if need be). */
+  indexSnapshot(): Promise<RunbookIndexSnapshot>;
+}
+
 const maxKeyLength = 128;
 
 /** The key a runbook is stored under: its front matter's `id`, else its title's slug. */
@@ -161,11 +186,13 @@ export function createRunbooksApi(
     /** The step languages a registered connection runs; undefined when unknown or undeclared. */
     connectionLanguages?: (name: string) => Promise<readonly string[] | undefined>;
   },
-): RunbooksApi {
+): EngineRunbooks {
   const log = ctx.logger.child({ component: "runbooks" });
   const { storage } = ctx;
   const plans = createRunbookCache({ maxEntries: 50_000 });
   const index = new RunbookIndex();
+  /** The indexed records, in the order they were last upserted (what a snapshot replays). */
+  const indexed = new Map<number, RunbookRecord>();
   let loading: Promise<void> | undefined;
   const topic = "runbooks";
 
@@ -225,6 +252,8 @@ export function createRunbooksApi(
   function indexRecord(record: RunbookRecord): void {
     try {
       index.upsert(record, plan(record));
+      indexed.delete(record.id);
+      indexed.set(record.id, record);
     } catch (err) {
       log.warn({ runbookId: record.id, err }, "runbook left out of the index");
     }
@@ -233,7 +262,10 @@ export function createRunbooksApi(
   /** Re-reads every revision of a key and indexes its current one (or none). */
   async function refreshKey(key: string): Promise<void> {
     const records = await storage.runbooks.find({ where: { key } });
-    for (const record of records) index.remove(record.id);
+    for (const record of records) {
+      index.remove(record.id);
+      indexed.delete(record.id);
+    }
     const current = pickCurrent(records);
     if (current) indexRecord(current);
   }
@@ -465,6 +497,41 @@ export function createRunbooksApi(
       await ready();
       return index.match(query, options);
     },
+
+    async indexVersion() {
+      await ready();
+      return index.version;
+    },
+
+    async indexSnapshot() {
+      await ready();
+      const entries: RunbookIndexSnapshot["entries"] = [];
+      for (const record of indexed.values()) {
+        const { id, key, revision, title, status } = record;
+        entries.push({ record: { id, key, revision, title, status }, plan: indexablePlan(plan(record)) });
+      }
+      return { version: index.version, entries };
+    },
+  };
+}
+
+/** The parts of a plan the matching index reads, copied (a compact message to a worker thread). */
+function indexablePlan(runbook: Runbook): IndexablePlan {
+  const { autoExecute, match } = runbook.metadata;
+  const phases: IndexablePlan["phases"] = {};
+  for (const [phase, steps] of Object.entries(runbook.phases)) {
+    phases[phase] = steps.map(({ name, command, description }) =>
+      description === undefined ? { name, command } : { name, command, description },
+    );
+  }
+  return {
+    title: runbook.title,
+    ...(runbook.description === undefined ? {} : { description: runbook.description }),
+    metadata: {
+      ...(autoExecute === undefined ? {} : { autoExecute }),
+      ...(match === undefined ? {} : { match }),
+    },
+    phases,
   };
 }
 

@@ -9,6 +9,7 @@
  * trace recomputed on demand); the contract is in types.ts.
  */
 import type { Analyzer } from "./analyzer/index.js";
+import type { AnalysisPool } from "./analyzer/pool.js";
 import type { Ticket } from "./domain.js";
 import { isRunwardenError } from "./errors.js";
 import type { PreviewPlan } from "./executor/start.js";
@@ -48,6 +49,8 @@ export function createTicketsApi(
     webhookSources?: Pick<WebhookSourcesApi, "receive">;
     /** The intake queue's options (the engine's `intake`). */
     intakeQueue?: IntakeQueueOptionsInput;
+    /** Analysis worker threads (the engine's `analysis.workers`): CSV imports analyze there. */
+    analysisPool?: AnalysisPool | undefined;
   },
 ): TicketsApi & { readonly queue: IntakeQueue } {
   const intake = createIntake(ctx, deps);
@@ -61,7 +64,12 @@ export function createTicketsApi(
     resumeCsvImports: (stopping) => csvImport?.resume(stopping) ?? Promise.resolve(),
   });
   // With the queue on, a CSV import is durable too: made durable in chunks, resumed at start.
-  csvImport = createCsvImport(ctx, { analyzer: deps.analyzer, intake, durable: queue.enabled });
+  csvImport = createCsvImport(ctx, {
+    analyzer: deps.analyzer,
+    intake,
+    durable: queue.enabled,
+    pool: deps.analysisPool,
+  });
   return {
     queue,
     ingest: intake.ingest,

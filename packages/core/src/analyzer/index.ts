@@ -83,7 +83,10 @@ export interface Analyzer {
   identify(subject: AnalysisSubject): Identity;
 }
 
-export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): Analyzer {
+export function createAnalyzer(
+  ctx: Pick<EngineContext, "logger" | "clock" | "policy">,
+  options: AnalyzerOptions,
+): Analyzer {
   const log = ctx.logger.child({ component: "analyzer" });
   const stages =
     typeof options.stages === "function"

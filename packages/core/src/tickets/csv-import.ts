@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import type { Analyzer } from "../analyzer/index.js";
 import { normalizeSeverity } from "../analyzer/normalize.js";
+import { type AnalysisPool, type BatchOutcome, batchAnalyzer } from "../analyzer/pool.js";
 import type { AnalysisSubject } from "../analyzer/stage.js";
 import { flapReason, type Ticket } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
@@ -19,7 +20,7 @@ import type { EngineContext } from "../internal/context.js";
 import { type CsvRowInput, readTicketCsv } from "../internal/csv.js";
 import { HeldLease } from "../internal/held-lease.js";
 import type { IntakeBounds, IntakeEntry, NewDoc } from "../storage.js";
-import type { Intake } from "./intake.js";
+import type { Intake, PreparedStore } from "./intake.js";
 import type {
   CsvImportResult,
   CsvRowError,
@@ -91,38 +92,66 @@ export type CsvImport = TicketsApi["importCsv"] & {
  */
 export function createCsvImport(
   ctx: EngineContext,
-  deps: { analyzer: Analyzer; intake: Intake; durable?: boolean },
+  deps: {
+    analyzer: Analyzer;
+    intake: Intake;
+    durable?: boolean;
+    /** Analysis worker threads (`analysis.workers`): imports analyze there while they write. */
+    pool?: AnalysisPool | undefined;
+  },
 ): CsvImport {
   const log = ctx.logger.child({ component: "tickets" });
   const { storage, events } = ctx;
   const { analyzer, intake } = deps;
   const { afterStore, analyzeLate, docOf, subjectOf } = intake;
+  const analyzeBatch = batchAnalyzer(analyzer, deps.pool, () => ctx.nowIso());
   /** Imports running in this process (their entries are theirs, not resumed). */
   const active = new Set<string>();
 
   /**
-   * Stores one chunk's rows as tickets with the write that removes its entry. Undefined when the
-   * entry is gone (another instance stored it).
+   * Reads a chunk and prepares its write: its rows identified and sent to analysis (`folding`:
+   * fingerprints the chunk before it, still being written, will have stored).
    */
-  async function storeChunk(entry: IntakeEntry): Promise<IngestResult[] | undefined> {
+  async function prepareChunk(
+    entry: IntakeEntry,
+    folding?: ReadonlySet<string>,
+  ): Promise<{ chunk: CsvChunkPayload; prepared: PreparedStore | undefined }> {
     const chunk = JSON.parse(entry.payload) as CsvChunkPayload;
+    if (chunk.rows.length === 0) return { chunk, prepared: undefined };
+    const prepared = await intake.prepare(
+      chunk.rows.map((r) => r.input),
+      chunk.autoExecute,
+      undefined,
+      () => chunk.submittedBy,
+      { analyze: analyzeBatch, ...(folding ? { folding } : {}) },
+    );
+    return { chunk, prepared };
+  }
+
+  /**
+   * Stores a prepared chunk's rows as tickets with the write that removes its entry. Undefined
+   * when the entry is gone (another instance stored it).
+   */
+  async function commitChunk(
+    entry: IntakeEntry,
+    prepared: PreparedStore | undefined,
+  ): Promise<IngestResult[] | undefined> {
     try {
-      if (chunk.rows.length === 0) {
+      if (!prepared) {
         await storage.completeIntake([entry.id]);
         return [];
       }
-      return await intake.store(
-        chunk.rows.map((r) => r.input),
-        chunk.autoExecute,
-        undefined,
-        () => chunk.submittedBy,
-        [entry.id],
-      );
+      return await prepared.commit([entry.id]);
     } catch (err) {
       if (isRunwardenError(err) && err.code === "RW_ERR_STORAGE_CONFLICT" && err.details?.reason === "intake")
         return undefined;
       throw err;
     }
+  }
+
+  /** Stores one chunk's rows as tickets (see `commitChunk`). */
+  async function storeChunk(entry: IntakeEntry): Promise<IngestResult[] | undefined> {
+    return commitChunk(entry, (await prepareChunk(entry)).prepared);
   }
 
   /** The pending entry `id`, or undefined when it is no longer queued. */
@@ -272,29 +301,55 @@ export function createCsvImport(
         }
       }
     };
+    /**
+     * The write of the batch sent last (after the writes before it): not awaited by `flush`, so
+     * the rows after it are read, identified and folded while it is analyzed (in a worker with
+     * `analysis.workers`). A failed write fails the next `flush` or `drain`.
+     */
+    let writing: Promise<void> = Promise.resolve();
+    const write = async (rows: typeof batch, outcomes: readonly BatchOutcome[]) => {
+      const now = ctx.nowIso();
+      const docs = outcomes.map(({ ticket, fingerprint, analysis }) =>
+        docOf(ticket, fingerprint, analysis, undefined, now, autoExecute, submittedBy),
+      );
+      const stored = await storage.ingestTickets(docs, { dedupeWindowMs: ctx.policy.dedupeWindowMs, now });
+      await afterStore(stored, autoExecute);
+      record(
+        stored,
+        rows.map((row) => row.position),
+      );
+    };
+    /** Sends the batch to analysis and waits for the write of the one before it (a pipeline). */
     const flush = async () => {
       if (batch.length === 0) return;
-      const now = ctx.nowIso();
-      const docs: NewDoc<Ticket>[] = [];
-      for (const { subject, fingerprint: known, normalizeNotes } of batch) {
-        // `identify` normalized and fingerprinted the row: neither is done again.
-        const { ticket, fingerprint, analysis } = await analyzer.analyze(subject, {
-          fingerprint: known,
-          normalizeNotes,
-        });
-        docs.push(docOf(ticket, fingerprint, analysis, undefined, now, autoExecute, submittedBy));
-      }
-      const positions = batch.map((row) => row.position);
+      const rows = batch;
       batch = [];
-      const outcomes = await storage.ingestTickets(docs, {
-        dedupeWindowMs: ctx.policy.dedupeWindowMs,
-        now,
-      });
-      await afterStore(outcomes, autoExecute);
-      record(outcomes, positions);
+      // `identify` normalized and fingerprinted each row: neither is done again.
+      const analyzed = analyzeBatch(
+        rows.map(({ subject, fingerprint, normalizeNotes }) => ({
+          ticket: subject,
+          fingerprint,
+          normalizeNotes,
+        })),
+      );
+      const before = writing;
+      writing = (async () => {
+        const outcomes = await analyzed;
+        await before;
+        await write(rows, outcomes);
+      })();
+      // Awaited by the next flush or drain; marked handled so a failure meanwhile is not "unhandled".
+      writing.catch(() => undefined);
+      await before;
+    };
+    /** Every batch analyzed and written. */
+    const drain = async () => {
+      await flush();
+      await writing;
     };
     const flushRepeats = async () => {
-      await flush();
+      // The tickets the repeats fold into are stored first.
+      await drain();
       if (repeats.size === 0) return;
       const now = ctx.nowIso();
       // Each fingerprint's rows as one document repeated: the store folds them all into its
@@ -324,51 +379,58 @@ export function createCsvImport(
       record(outcomes, positions);
     };
 
-    await readTicketCsv(
-      source,
-      { defaultSource: options.source ?? "csv", severity: normalizeSeverity },
-      async (verdict) => {
-        counts.rows++;
-        if (verdict.ok) {
-          const position = accepted++;
-          if (accepted > maxTicketIds) {
-            ticketIds = undefined;
-            rowOutcomes = undefined;
-            places = undefined;
-          }
-          if (places) places[position] = { row: verdict.row, line: verdict.line };
-          const { ticket, fingerprint, normalizeNotes } = analyzer.identify(subjectOf(verdict.input));
-          const repeat = repeats.get(fingerprint);
-          if (repeat) {
-            repeat.positions.push(position);
-            repeatRows++;
-          } else if (seen.has(fingerprint)) {
-            repeats.set(fingerprint, { subject: ticket, positions: [position] });
-            repeatRows++;
-          } else {
-            if (seen.size >= maxSeenFingerprints) {
-              await flushRepeats();
-              seen.clear();
+    try {
+      await readTicketCsv(
+        source,
+        { defaultSource: options.source ?? "csv", severity: normalizeSeverity },
+        async (verdict) => {
+          counts.rows++;
+          if (verdict.ok) {
+            const position = accepted++;
+            if (accepted > maxTicketIds) {
+              ticketIds = undefined;
+              rowOutcomes = undefined;
+              places = undefined;
             }
-            seen.add(fingerprint);
-            batch.push({ subject: ticket, fingerprint, normalizeNotes, position });
-            if (batch.length >= batchSize) await flush();
+            if (places) places[position] = { row: verdict.row, line: verdict.line };
+            const { ticket, fingerprint, normalizeNotes } = analyzer.identify(subjectOf(verdict.input));
+            const repeat = repeats.get(fingerprint);
+            if (repeat) {
+              repeat.positions.push(position);
+              repeatRows++;
+            } else if (seen.has(fingerprint)) {
+              repeats.set(fingerprint, { subject: ticket, positions: [position] });
+              repeatRows++;
+            } else {
+              if (seen.size >= maxSeenFingerprints) {
+                await flushRepeats();
+                seen.clear();
+              }
+              seen.add(fingerprint);
+              batch.push({ subject: ticket, fingerprint, normalizeNotes, position });
+              if (batch.length >= batchSize) await flush();
+            }
+            if (repeats.size >= maxPendingRepeats || repeatRows >= maxPendingRepeatRows) await flushRepeats();
+          } else {
+            counts.rejected++;
+            if (errors.length < maxErrors)
+              errors.push({ row: verdict.row, line: verdict.line, reason: verdict.reason });
           }
-          if (repeats.size >= maxPendingRepeats || repeatRows >= maxPendingRepeatRows) await flushRepeats();
-        } else {
-          counts.rejected++;
-          if (errors.length < maxErrors)
-            errors.push({ row: verdict.row, line: verdict.line, reason: verdict.reason });
-        }
-        if (counts.rows - lastProgress >= progressEvery) {
-          // Progress counts stored rows: the pending batch is stored first (repeats still waiting
-          // to be folded are counted once they are).
-          await flush();
-          lastProgress = counts.rows;
-          report(false);
-        }
-      },
-    );
+          if (counts.rows - lastProgress >= progressEvery) {
+            // Progress counts stored rows: the pending batch is sent on, and the one before it
+            // stored first (batches in analysis, and repeats still waiting to be folded, are
+            // counted once they are stored).
+            await flush();
+            lastProgress = counts.rows;
+            report(false);
+          }
+        },
+      );
+    } catch (err) {
+      // Nothing keeps writing once the import has failed.
+      await writing.catch(() => undefined);
+      throw err;
+    }
     await flushRepeats();
     report(true);
     log.info({ ...counts, ms: Math.round(performance.now() - started) }, "csv import finished");
@@ -449,15 +511,36 @@ export function createCsvImport(
       const ticketIds: number[] = [];
       const rowOutcomes: CsvRowOutcome[] = [];
       let lastProgress = 0;
-      for (const id of ids) {
+      /** An entry read and, for a chunk, prepared; undefined when it is no longer queued. */
+      const prepareEntry = async (
+        id: number,
+        folding?: ReadonlySet<string>,
+      ): Promise<
+        { entry: IntakeEntry; chunk?: CsvChunkPayload; prepared?: PreparedStore | undefined } | undefined
+      > => {
         const entry = await pendingEntry(id);
-        if (!entry) continue;
-        const parsed = JSON.parse(entry.payload) as CsvChunkPayload | CsvSummaryPayload;
-        if ("summary" in parsed) {
+        if (!entry) return undefined;
+        // The summary entry: nothing to prepare.
+        if ((JSON.parse(entry.payload) as Partial<CsvSummaryPayload>).summary) return { entry };
+        return { entry, ...(await prepareChunk(entry, folding)) };
+      };
+      // A pipeline: chunk k+1 is read, identified and analyzed while chunk k is written.
+      let next = ids.length > 0 ? prepareEntry(ids[0] as number) : Promise.resolve(undefined);
+      for (let k = 0; k < ids.length; k++) {
+        const current = await next;
+        const following = ids[k + 1];
+        const folding = current?.prepared && new Set(current.prepared.fingerprints);
+        next = following === undefined ? Promise.resolve(undefined) : prepareEntry(following, folding);
+        // Awaited at the next turn; marked handled so a failure of this chunk's write comes first.
+        next.catch(() => undefined);
+        if (!current) continue;
+        const { entry } = current;
+        if (!current.chunk) {
           await storage.completeIntake([entry.id]);
           continue;
         }
-        const outcomes = (await storeChunk(entry)) ?? [];
+        const parsed = current.chunk;
+        const outcomes = (await commitChunk(entry, current.prepared)) ?? [];
         parsed.rows.forEach(({ row, line }, i) => {
           const result = outcomes[i];
           if (!result) return;

@@ -7,8 +7,9 @@
  * the monitoring intake build on the same functions.
  */
 import type { z } from "zod";
-import type { Analyzer } from "../analyzer/index.js";
+import type { Analyzer, Identity } from "../analyzer/index.js";
 import { normalizeStage } from "../analyzer/normalize.js";
+import { type AnalyzeBatch, type BatchOutcome, batchAnalyzer } from "../analyzer/pool.js";
 import type { AnalysisSubject } from "../analyzer/stage.js";
 import {
   type Analysis,
@@ -70,6 +71,37 @@ export interface Intake extends Pick<TicketsApi, "ingest" | "ingestMany"> {
     submittedBy?: (i: number) => string | null,
     consumeIntake?: readonly number[],
   ): Promise<IngestResult[]>;
+  /**
+   * `store` in two steps, so a caller can prepare the next batch while this one is written:
+   * identifies the inputs, decides which fold and sends the others to analysis (not awaited);
+   * `commit` writes them once analyzed.
+   */
+  prepare(
+    inputs: readonly (ValidTicketInput | CsvRowInput)[],
+    autoExecute: boolean,
+    receivedAt?: (i: number) => string | undefined,
+    submittedBy?: (i: number) => string | null,
+    options?: PrepareOptions,
+  ): Promise<PreparedStore>;
+}
+
+/** Options of {@link Intake.prepare}. */
+export interface PrepareOptions {
+  /**
+   * Fingerprints to treat as open tickets (a batch still being written will have stored them):
+   * inputs with one fold, unanalyzed. One that does not fold after all is analyzed late.
+   */
+  folding?: ReadonlySet<string>;
+  /** How the batch is analyzed. Default: in-process, one input after the other. */
+  analyze?: AnalyzeBatch;
+}
+
+/** A batch identified and sent to analysis: its fingerprints, and the write that stores it. */
+export interface PreparedStore {
+  /** Each input's fingerprint, in order. */
+  readonly fingerprints: readonly string[];
+  /** Waits for the analysis, then stores the batch (removing `consumeIntake` in the same write). */
+  commit(consumeIntake?: readonly number[]): Promise<IngestResult[]>;
 }
 
 /** How many fingerprints intake remembers it stored (about 100 bytes each). */
@@ -87,6 +119,9 @@ export function createIntake(
   const log = ctx.logger.child({ component: "tickets" });
   const { storage, events } = ctx;
   const { analyzer } = deps;
+  // In-process: a batch of webhooks analyzed in a worker would come back in separate turns and
+  // lose the shared commit concurrent deliveries get (CSV imports pass the pool themselves).
+  const analyzeBatch = batchAnalyzer(analyzer, undefined, () => ctx.nowIso());
 
   function subjectOf(input: ValidTicketInput | CsvRowInput): AnalysisSubject {
     return {
@@ -205,6 +240,77 @@ export function createIntake(
     await Promise.all(starts);
   }
 
+  async function prepare(
+    inputs: readonly (ValidTicketInput | CsvRowInput)[],
+    autoExecute: boolean,
+    receivedAt: (i: number) => string | undefined = () => undefined,
+    submittedBy: (i: number) => string | null = () => null,
+    options: PrepareOptions = {},
+  ): Promise<PreparedStore> {
+    const now = ctx.nowIso();
+    // Normalized and fingerprinted once; a repeat of an open ticket (or of an earlier input of
+    // this batch) is only a counter update for the store, so it is not analyzed at all.
+    const identified = inputs.map((input) => analyzer.identify(subjectOf(input)));
+    const folding = await openFingerprints(
+      identified.map((x) => x.fingerprint).filter((fp) => recent.has(fp) && !options.folding?.has(fp)),
+      now,
+    );
+    for (const fingerprint of options.folding ?? []) folding.add(fingerprint);
+    /** Per input: the place of its analysis in `analyzed`, or -1 when it folds. */
+    const at: number[] = [];
+    const toAnalyze: Identity[] = [];
+    for (const identity of identified) {
+      if (folding.has(identity.fingerprint)) {
+        at.push(-1);
+        continue;
+      }
+      folding.add(identity.fingerprint);
+      at.push(toAnalyze.length);
+      toAnalyze.push(identity);
+    }
+    const analyzed =
+      toAnalyze.length === 0 ? Promise.resolve([]) : (options.analyze ?? analyzeBatch)(toAnalyze);
+    // Awaited by `commit`; marked handled so a failure before then is not "unhandled".
+    analyzed.catch(() => undefined);
+    return {
+      fingerprints: identified.map((x) => x.fingerprint),
+      async commit(consumeIntake) {
+        const outcomes = await analyzed;
+        // Stored as of the write (analysis in a worker may have taken a while).
+        const now = ctx.nowIso();
+        const docs: NewDoc<Ticket>[] = identified.map(({ ticket, fingerprint }, i) => {
+          const place = at[i] as number;
+          if (place < 0)
+            return docOf(ticket, fingerprint, null, receivedAt(i), now, autoExecute, submittedBy(i));
+          const done = outcomes[place] as BatchOutcome;
+          return docOf(
+            done.ticket,
+            done.fingerprint,
+            done.analysis,
+            receivedAt(i),
+            now,
+            autoExecute,
+            submittedBy(i),
+          );
+        });
+        const stored = await storage.ingestTickets(docs, {
+          dedupeWindowMs: ctx.policy.dedupeWindowMs,
+          now,
+          ...(consumeIntake ? { consumeIntake } : {}),
+        });
+        for (let i = 0; i < stored.length; i++) {
+          const outcome = stored[i]!;
+          // Its open ticket closed (or aged out of the window) meanwhile: a ticket of its own, analyzed now.
+          if (!outcome.deduplicated && outcome.ticket.analysis === null)
+            stored[i] = await analyzeLate(outcome, autoExecute);
+        }
+        for (const { ticket } of stored) remember(ticket.fingerprint);
+        await afterStore(stored, autoExecute);
+        return stored;
+      },
+    };
+  }
+
   async function store(
     inputs: readonly (ValidTicketInput | CsvRowInput)[],
     autoExecute: boolean,
@@ -213,49 +319,7 @@ export function createIntake(
     consumeIntake?: readonly number[],
   ): Promise<IngestResult[]> {
     if (inputs.length === 0) return [];
-    const now = ctx.nowIso();
-    // Normalized and fingerprinted once; a repeat of an open ticket (or of an earlier input of
-    // this batch) is only a counter update for the store, so it is not analyzed at all.
-    const identified = inputs.map((input) => analyzer.identify(subjectOf(input)));
-    const folding = await openFingerprints(
-      identified.map((x) => x.fingerprint).filter((fp) => recent.has(fp)),
-      now,
-    );
-    const docs: NewDoc<Ticket>[] = [];
-    for (let i = 0; i < inputs.length; i++) {
-      const { ticket, fingerprint, normalizeNotes } = identified[i]!;
-      if (folding.has(fingerprint)) {
-        docs.push(docOf(ticket, fingerprint, null, receivedAt(i), now, autoExecute, submittedBy(i)));
-        continue;
-      }
-      folding.add(fingerprint);
-      const analyzed = await analyzer.analyze(ticket, { fingerprint, normalizeNotes });
-      docs.push(
-        docOf(
-          analyzed.ticket,
-          analyzed.fingerprint,
-          analyzed.analysis,
-          receivedAt(i),
-          now,
-          autoExecute,
-          submittedBy(i),
-        ),
-      );
-    }
-    const outcomes = await storage.ingestTickets(docs, {
-      dedupeWindowMs: ctx.policy.dedupeWindowMs,
-      now,
-      ...(consumeIntake ? { consumeIntake } : {}),
-    });
-    for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i]!;
-      // Its open ticket closed (or aged out of the window) meanwhile: a ticket of its own, analyzed now.
-      if (!outcome.deduplicated && outcome.ticket.analysis === null)
-        outcomes[i] = await analyzeLate(outcome, autoExecute);
-    }
-    for (const { ticket } of outcomes) remember(ticket.fingerprint);
-    await afterStore(outcomes, autoExecute);
-    return outcomes;
+    return (await prepare(inputs, autoExecute, receivedAt, submittedBy)).commit(consumeIntake);
   }
 
   function validate(input: unknown, prefix = ""): ValidTicketInput {
@@ -269,6 +333,7 @@ export function createIntake(
     docOf,
     analyzeLate,
     afterStore,
+    prepare,
     store,
 
     async ingest(input, options = {}) {

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { createAnalyzer } from "../../src/analyzer/index.js";
+import { type AnalysisPool, createAnalysisPool } from "../../src/analyzer/pool.js";
 import type { AnalyzerStage } from "../../src/analyzer/stage.js";
 import type { Ticket } from "../../src/domain.js";
 import { createEventBus } from "../../src/events.js";
@@ -14,10 +15,16 @@ import type { EngineContext } from "../../src/internal/context.js";
 import type { ConnectorDefinition, ConnectorRegistration } from "../../src/plugin.js";
 import { type Actor, defaultPolicy, type Policy } from "../../src/policy.js";
 import { type ConnectorRegistry, createConnectorRegistry } from "../../src/registry.js";
-import { type AuditRecorder, createRunbooksApi, type RunbooksApi } from "../../src/runbooks.js";
+import {
+  type AuditRecorder,
+  createRunbooksApi,
+  type EngineRunbooks,
+  type RunbooksApi,
+} from "../../src/runbooks.js";
 import type { Storage } from "../../src/storage.js";
 import { createMemoryStorage } from "../../src/storage-memory.js";
-import { createTicketsApi, type TicketsApi } from "../../src/tickets.js";
+import type { IntakeQueueOptionsInput } from "../../src/tickets/intake-queue.js";
+import { createTicketsApi } from "../../src/tickets.js";
 
 export const admin: Actor = { id: "alice", roles: ["admin"] };
 export const operator: Actor = { id: "oscar", roles: ["operator"] };
@@ -65,8 +72,10 @@ export function makeContext(options: { storage?: Storage; policy?: Partial<Polic
 
 export interface Intake extends TestContext {
   registry: ConnectorRegistry;
-  runbooks: RunbooksApi;
-  tickets: TicketsApi;
+  runbooks: EngineRunbooks;
+  tickets: ReturnType<typeof createTicketsApi>;
+  /** The analysis pool, with `workers` (close it at the end of the test). */
+  pool: AnalysisPool | undefined;
 }
 
 export async function makeIntake(
@@ -79,20 +88,34 @@ export async function makeIntake(
     autoExecute?: (ticket: Ticket) => Promise<void>;
     /** What intake calls when a source resolved a ticket (the executor's, in an engine). */
     ticketResolved?: (ticket: Ticket, reason: string) => Promise<void>;
+    /** Analysis worker threads for CSV imports (none by default). */
+    workers?: number;
+    /** The intake queue's options (on: CSV imports are durable). */
+    intakeQueue?: IntakeQueueOptionsInput;
   } = {},
 ): Promise<Intake> {
   const base = makeContext(options);
   const registry = await createConnectorRegistry(base.ctx, options.connectors ?? []);
   const runbooks = createRunbooksApi(base.ctx, { audit: base.audit });
   const analyzer = createAnalyzer(base.ctx, { runbooks, stages: options.stages });
+  const pool = options.workers
+    ? createAnalysisPool({
+        workers: options.workers,
+        policy: base.ctx.policy,
+        runbooks,
+        logger: base.ctx.logger,
+      })
+    : undefined;
   const tickets = createTicketsApi(base.ctx, {
     analyzer,
     registry,
     audit: base.audit,
+    analysisPool: pool,
+    ...(options.intakeQueue ? { intakeQueue: options.intakeQueue } : {}),
     ...(options.autoExecute ? { autoExecute: options.autoExecute } : {}),
     ...(options.ticketResolved ? { ticketResolved: options.ticketResolved } : {}),
   });
-  return { ...base, registry, runbooks, tickets };
+  return { ...base, registry, runbooks, tickets, pool };
 }
 
 /** Loads examples/runbooks/*.md, honouring each file's front matter status. */

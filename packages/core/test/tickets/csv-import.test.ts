@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { type AnalysisPool, poolThreads } from "../../src/analyzer/pool.js";
 import {
   createEngine,
   createMemoryStorage,
@@ -9,6 +12,7 @@ import {
   type Storage,
 } from "../../src/index.js";
 import { csvImportLeaseName } from "../../src/tickets/csv-import.js";
+import { type Intake, loadSampleRunbooks, makeIntake } from "../support/engine-context.js";
 
 const header = "title,description,severity,environment,service,source";
 
@@ -227,3 +231,125 @@ async function waitFor(check: () => Promise<boolean>, ms = 5_000): Promise<void>
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe("CSV import with analysis workers", () => {
+  const sample = readFileSync(join(import.meta.dirname, "../../../../tickets_sample.csv"), "utf8");
+  /** The sample file twice over (the second half folds), plus a bad row. */
+  const file = `${sample.trimEnd()}\n${sample.trimEnd().split("\n").slice(1).join("\n")}\n,no title,low,prod,api,x\n`;
+
+  /**
+   * Ends the pool's worker as batch `n` is sent: the batch goes to a thread that is stopping, so
+   * it is lost with it (the batches before it were sent to a live thread).
+   */
+  function crashOnBatch(pool: AnalysisPool, n: number): void {
+    const analyze = pool.analyze.bind(pool);
+    let calls = 0;
+    pool.analyze = (items, options) => {
+      if (++calls === n) for (const thread of pool[poolThreads]()) void thread.terminate();
+      return analyze(items, options);
+    };
+  }
+
+  /** Every stored ticket, oldest first. */
+  async function storedTickets(intake: Intake) {
+    return intake.ctx.storage.tickets.find({ order: "asc", limit: 500 });
+  }
+
+  for (const durable of [false, true]) {
+    it(`stores exactly the tickets in-process analysis stores, analyses included, when the import is ${durable ? "durable" : "direct"}`, async () => {
+      const stored = [];
+      const results = [];
+      for (const workers of [0, 1]) {
+        const intake = await makeIntake({ workers, ...(durable ? { intakeQueue: { enabled: true } } : {}) });
+        await loadSampleRunbooks(intake.runbooks);
+        results.push(await intake.tickets.importCsv(file, { batchSize: 7 }));
+        stored.push(await storedTickets(intake));
+        if (workers > 0) expect(intake.pool?.[poolThreads]()).toHaveLength(1);
+        await intake.pool?.close();
+      }
+      expect(results[1]).toStrictEqual(results[0]);
+      expect(results[0]).toMatchObject({ rows: 81, imported: 40, deduplicated: 40, rejected: 1 });
+      expect(stored[1]).toStrictEqual(stored[0]);
+      expect(stored[0]!.filter((t) => (t.analysis?.candidates.length ?? 0) > 0).length).toBeGreaterThan(20);
+    });
+  }
+
+  it("analyzes in-process when the analyzer has host stages", async () => {
+    const intake = await makeIntake({
+      workers: 1,
+      stages: [
+        {
+          name: "owner",
+          run: (state) => {
+            state.category = "host-owned";
+          },
+        },
+      ],
+    });
+    const result = await intake.tickets.importCsv(sample);
+    expect(result.imported).toBe(40);
+    expect(intake.pool?.[poolThreads]()).toHaveLength(0);
+    // The host's stage ran (on the main thread) for every row.
+    expect((await storedTickets(intake)).every((t) => t.analysis?.category === "host-owned")).toBe(true);
+    await intake.pool?.close();
+  });
+
+  it("fails a direct import with RW_ERR_ANALYSIS_WORKER when its worker crashes, keeping the batches stored before", async () => {
+    const intake = await makeIntake({ workers: 1 });
+    crashOnBatch(intake.pool!, 3);
+    const result = intake.tickets.importCsv(sample, { batchSize: 5 });
+    await expect(result).rejects.toMatchObject({ code: "RW_ERR_ANALYSIS_WORKER" });
+    const stored = await storedTickets(intake);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.length).toBeLessThan(40);
+    expect(stored.every((t) => t.analysis !== null)).toBe(true);
+    await intake.pool?.close();
+  });
+
+  it("fails a durable import when its worker crashes, and the next start stores every chunk not stored", async () => {
+    const storage = createMemoryStorage();
+    const first = await makeIntake({ storage, workers: 1, intakeQueue: { enabled: true } });
+    crashOnBatch(first.pool!, 3);
+    const failed = first.tickets.importCsv(file, { batchSize: 10 });
+    await expect(failed).rejects.toMatchObject({ code: "RW_ERR_ANALYSIS_WORKER" });
+    const waiting = (await storage.intakeDepth()).entries;
+    expect(waiting).toBeGreaterThan(1);
+    await first.pool?.close();
+
+    const second = await makeIntake({ storage, workers: 1, intakeQueue: { enabled: true } });
+    const resumed = new Promise<Record<string, unknown>>((resolve) =>
+      second.ctx.events.on("import:resumed", (e) => resolve(e as never)),
+    );
+    second.tickets.queue.start();
+    expect(await resumed).toMatchObject({ rows: 81, rejected: 1 });
+    await second.tickets.queue.close();
+    expect((await storage.intakeDepth()).entries).toBe(0);
+    const stored = await storedTickets(second);
+    // Every good row stored once: 40 tickets, each seen twice.
+    expect(stored).toHaveLength(40);
+    expect(stored.every((t) => t.occurrences === 2 && t.analysis !== null)).toBe(true);
+    await second.pool?.close();
+  });
+});
+
+describe("createEngine({ analysis })", () => {
+  it("stores analyzed tickets when the import runs with an analysis worker", async () => {
+    const engine = await createEngine({ analysis: { workers: 1 } });
+    const result = await engine.tickets.importCsv(
+      [header, "Disk full on web-01,No space left on device,high,prod,web,x", ""].join("\n"),
+    );
+    expect(result.imported).toBe(1);
+    const [ticket] = await engine.storage.tickets.find({ limit: 1 });
+    expect(ticket?.analysis?.decision).toEqual({ action: "none", reason: "no runbook matched" });
+    await engine.close();
+  });
+
+  it("refuses a worker count that is not a whole number of 0 or more", async () => {
+    await expect(createEngine({ analysis: { workers: -1 } })).rejects.toMatchObject({
+      code: "RW_ERR_CONFIG_INVALID",
+    });
+    await expect(createEngine({ analysis: { workers: 1.5 } })).rejects.toMatchObject({
+      code: "RW_ERR_CONFIG_INVALID",
+    });
+  });
+});
