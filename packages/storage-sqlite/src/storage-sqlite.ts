@@ -306,7 +306,7 @@ export function openInlineStore(options: SqliteStorageOptions, hooks: InlineStor
     return {
       insert: (doc) => run(() => table.insert(doc as Record<string, unknown>) as unknown as T),
       insertMany: (docs) =>
-        run(() => table.insertMany(docs as readonly Record<string, unknown>[]) as unknown as T[]),
+        run(() => docs.map((doc) => table.insert(doc as Record<string, unknown>)) as unknown as T[]),
       get: (id) => run(() => table.get(id) as unknown as T | undefined, "read"),
       update: (id, expectedVersion, changes) =>
         appendOnly
@@ -353,7 +353,7 @@ export function openInlineStore(options: SqliteStorageOptions, hooks: InlineStor
           open.set(ticket.fingerprint, [...(open.get(ticket.fingerprint) ?? []), ticket]);
         }
         const plan = planIngest(inputs, ingest, (fingerprint) => open.get(fingerprint) ?? []);
-        const inserted = tickets.insertMany(plan.inserts as unknown as Record<string, unknown>[]);
+        const inserted = plan.inserts.map((doc) => tickets.insert(doc as unknown as Record<string, unknown>));
         // Fold targets were read above in this same transaction: write them without reading again.
         const updated = plan.updates.map((ticket) =>
           tickets.rewrite(ticket as unknown as Doc, read.get(ticket.id)),

@@ -214,7 +214,6 @@ describe.each(["worker", "inline"] as const)("createSqliteStorage, %s writer", (
   it("gives every ticket of a 101-ticket ingest the id it reads back under, in input order", async () => {
     const storage = open({ path });
     await storage.tickets.insert(newTicket({ fingerprint: "first" }));
-    // 101 = 64 + 32 + 4 + 1: every multi-row INSERT size but the 16-, 8- and 2-row ones.
     const inputs = Array.from({ length: 101 }, (_, i) => newTicket({ fingerprint: `batch-${i}` }));
     const outcomes = await storage.ingestTickets(inputs, { dedupeWindowMs: 60_000, now: T0 });
     const ids = outcomes.map((o) => o.ticket.id);

@@ -39,8 +39,6 @@ export class SqliteTable {
   private readonly selectList: string;
   private readonly insertSql: string;
   private readonly updateSql: string;
-  /** The columns an INSERT assigns after `version`, `data` last. */
-  private readonly insertColumns: string[];
   /** UPDATEs assigning only some indexed columns, by which (bit i: column i). */
   private readonly partialUpdateSql = new Map<number, string>();
 
@@ -54,7 +52,6 @@ export class SqliteTable {
     const names = this.columns.map((c) => c.column);
     const leaseNames = this.leased ? ["lease_owner", "lease_expires_ms"] : [];
     const all = [...names, ...leaseNames, "data"];
-    this.insertColumns = all;
     this.insertSql = `INSERT INTO ${name} (version, ${all.join(", ")}) VALUES (1, ${all.map(() => "?").join(", ")})`;
     this.updateSql = `UPDATE ${name} SET version = version + 1, ${[...names, "data"].map((c) => `${c} = ?`).join(", ")} WHERE id = ? AND version = ?`;
   }
@@ -68,44 +65,6 @@ export class SqliteTable {
     params.push(this.serialise(fields));
     const { lastInsertRowid } = this.statements.get(this.insertSql).run(params);
     return { id: Number(lastInsertRowid), version: 1, ...fields };
-  }
-
-  /**
-   * Inserts documents in order (as `insert` does each) with a few multi-row INSERTs instead of one
-   * statement per row: a bulk ingest pays the statement's fixed costs (the call into SQLite, the
-   * AUTOINCREMENT counter written back) once per chunk. The chunks have a few fixed sizes
-   * (`insertChunks`), so there are a few statements to prepare, whatever the count.
-   */
-  insertMany(inputs: readonly Record<string, unknown>[]): Doc[] {
-    const stored: Doc[] = [];
-    let at = 0;
-    for (const rows of insertChunks) {
-      while (inputs.length - at >= rows) {
-        const params: unknown[] = [];
-        const fields: Record<string, unknown>[] = [];
-        for (let i = at; i < at + rows; i++) {
-          const input = inputs[i]!;
-          const doc = "id" in input || "version" in input ? withoutIdentity(input) : input;
-          this.pushColumnValues(params, doc);
-          if (this.leased) params.push(...leaseValues(doc.lease));
-          params.push(this.serialise(doc));
-          fields.push(doc);
-        }
-        // A new AUTOINCREMENT id is larger than every id before it, so ascending ids are the rows in order.
-        const ids = (this.statements.get(this.insertRowsSql(rows)).pluck().all(params) as number[]).sort(
-          (a, b) => a - b,
-        );
-        for (let i = 0; i < rows; i++) stored.push({ id: ids[i]!, version: 1, ...fields[i]! });
-        at += rows;
-      }
-    }
-    return stored;
-  }
-
-  /** `INSERT … VALUES (…), (…) RETURNING id` for `rows` rows. */
-  private insertRowsSql(rows: number): string {
-    const tuple = `(1, ${this.insertColumns.map(() => "?").join(", ")})`;
-    return `INSERT INTO ${this.name} (version, ${this.insertColumns.join(", ")}) VALUES ${Array(rows).fill(tuple).join(", ")} RETURNING id`;
   }
 
   get(id: number): Doc | undefined {
@@ -269,10 +228,6 @@ export class SqliteTable {
     return this.columns.map((c) => columnValue(c, doc));
   }
 
-  private pushColumnValues(params: unknown[], doc: Record<string, unknown>): void {
-    for (const c of this.columns) params.push(columnValue(c, doc));
-  }
-
   /** The whole document but `id`, `version` and the lease (kept in columns). */
   private serialise(doc: Record<string, unknown>): string {
     if (!this.leased && !("id" in doc) && !("version" in doc)) return JSON.stringify(doc);
@@ -285,13 +240,6 @@ export class SqliteTable {
     });
   }
 }
-
-/**
- * Rows per multi-row INSERT, largest first: a batch is cut into as many of the largest as fit,
- * then the rest by halves (500 rows: seven statements of 64, then one each of 32, 16 and 4).
- * 64 rows of the widest table stay far below SQLite's limit of bound parameters.
- */
-const insertChunks = [64, 32, 16, 8, 4, 2, 1] as const;
 
 function withoutIdentity(doc: Record<string, unknown>): Record<string, unknown> {
   const { id: _id, version: _version, ...fields } = doc;
