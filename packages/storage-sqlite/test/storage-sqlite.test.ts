@@ -4,7 +4,7 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeStorageContract, expectCode } from "../../core/test/storage/contract.js";
-import { newConnectorConfig, newTicket } from "../../core/test/storage/fixtures.js";
+import { newConnectorConfig, newTicket, T0 } from "../../core/test/storage/fixtures.js";
 import { createSqliteStorage, type SqliteStorageOptions, sqliteSchemaVersion } from "../src/index.js";
 import { openTicketsSql } from "../src/storage-sqlite.js";
 
@@ -71,8 +71,8 @@ describe.each(["worker", "inline"] as const)("createSqliteStorage, %s writer", (
     const db = new BetterSqlite3(path);
     const plan = (sql: string, ...params: unknown[]) =>
       JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params));
-    expect(plan("SELECT data FROM tickets WHERE fingerprint = ?", "x")).toContain(
-      "USING INDEX tickets_fingerprint_status",
+    expect(plan("SELECT data FROM tickets WHERE fingerprint_key = ? AND fingerprint = ?", 1, "x")).toContain(
+      "USING INDEX tickets_fingerprint_key_status",
     );
     expect(plan("SELECT data FROM steps WHERE status IN (SELECT value FROM json_each(?))", "[]")).toContain(
       "USING INDEX steps_status",
@@ -93,10 +93,15 @@ describe.each(["worker", "inline"] as const)("createSqliteStorage, %s writer", (
       .pluck()
       .all();
     expect([...indexes].sort()).toEqual([
-      "tickets_fingerprint_status",
+      "tickets_fingerprint_key_status",
       "tickets_source_external_id",
       "tickets_status",
     ]);
+    // Only tickets with an external id are in the webhook-resolution index (CSV rows have none).
+    const partial = (db.pragma("index_list(tickets)") as { name: string; partial: number }[]).find(
+      (index) => index.name === "tickets_source_external_id",
+    );
+    expect(partial?.partial).toBe(1);
     const plan = (sql: string, ...params: unknown[]) =>
       JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params));
     expect(plan("SELECT data FROM tickets WHERE source = ? AND external_id = ?", "s", "e")).toContain(
@@ -112,7 +117,8 @@ describe.each(["worker", "inline"] as const)("createSqliteStorage, %s writer", (
     await first.close();
     // Roll the file back to schema 1 (the seven single-column ticket indexes, no webhook sources, no connector configs, no intake queue).
     const db = new BetterSqlite3(path);
-    db.exec(`DROP TABLE intake_queue; DROP TABLE intake_depth; DROP TABLE webhookSources; DROP TABLE connectorConfigs; DROP INDEX tickets_fingerprint_status; DROP INDEX tickets_source_external_id;
+    db.exec(`DROP TABLE intake_queue; DROP TABLE intake_depth; DROP TABLE webhookSources; DROP TABLE connectorConfigs; DROP INDEX tickets_fingerprint_key_status; DROP INDEX tickets_source_external_id;
+      ALTER TABLE tickets DROP COLUMN fingerprint_key;
       CREATE INDEX tickets_fingerprint ON tickets (fingerprint); CREATE INDEX tickets_source ON tickets (source);
       CREATE INDEX tickets_external_id ON tickets (external_id); CREATE INDEX tickets_service ON tickets (service);
       CREATE INDEX tickets_environment ON tickets (environment); CREATE INDEX tickets_severity ON tickets (severity);
@@ -135,14 +141,85 @@ describe.each(["worker", "inline"] as const)("createSqliteStorage, %s writer", (
     await first.tickets.insert(newTicket({ fingerprint: "kept" }));
     await first.close();
     const db = new BetterSqlite3(path);
-    db.exec(
-      "DROP TABLE intake_queue; DROP TABLE intake_depth; DROP TABLE connectorConfigs; PRAGMA user_version = 3;",
-    );
+    db.exec(`DROP TABLE intake_queue; DROP TABLE intake_depth; DROP TABLE connectorConfigs;
+      DROP INDEX tickets_fingerprint_key_status; DROP INDEX tickets_source_external_id;
+      ALTER TABLE tickets DROP COLUMN fingerprint_key;
+      CREATE INDEX tickets_fingerprint_status ON tickets (fingerprint, status);
+      CREATE INDEX tickets_source_external_id ON tickets (source, external_id);
+      PRAGMA user_version = 3;`);
     db.close();
     const storage = open({ path });
     expect(await storage.tickets.count({ fingerprint: "kept" })).toBe(1);
     const stored = await storage.connectorConfigs.insert(newConnectorConfig());
     expect(await storage.connectorConfigs.get(stored.id)).toEqual(stored);
+    await storage.close();
+  });
+
+  it("folds a repeat into a ticket stored before migration 6 once the file is migrated", async () => {
+    const first = open({ path });
+    const [stored] = await first.ingestTickets([newTicket({ fingerprint: "before-6" })], {
+      dedupeWindowMs: 60_000,
+      now: T0,
+    });
+    await first.close();
+    // Roll the file back to schema 5: no fingerprint keys, the (fingerprint, status) index.
+    const db = new BetterSqlite3(path);
+    db.exec(`DROP INDEX tickets_fingerprint_key_status; DROP INDEX tickets_source_external_id;
+      ALTER TABLE tickets DROP COLUMN fingerprint_key;
+      CREATE INDEX tickets_fingerprint_status ON tickets (fingerprint, status);
+      CREATE INDEX tickets_source_external_id ON tickets (source, external_id);
+      PRAGMA user_version = 5;`);
+    db.close();
+    const storage = open({ path });
+    const [repeat] = await storage.ingestTickets([newTicket({ fingerprint: "before-6" })], {
+      dedupeWindowMs: 60_000,
+      now: T0,
+    });
+    expect(repeat).toMatchObject({ deduplicated: true, ticket: { id: stored!.ticket.id, occurrences: 2 } });
+    expect(await storage.tickets.count({ fingerprint: "before-6" })).toBe(1);
+    await storage.close();
+  });
+
+  it("keeps tickets apart whose fingerprints share an index key", async () => {
+    // Two fingerprints with the same 32-bit key (found by search): only the fingerprint tells them apart.
+    const [a, b] = ["fp-3959", "fp-63966"];
+    const storage = open({ path });
+    const first = await storage.ingestTickets([newTicket({ fingerprint: a })], {
+      dedupeWindowMs: 60_000,
+      now: T0,
+    });
+    const second = await storage.ingestTickets(
+      [newTicket({ fingerprint: b }), newTicket({ fingerprint: a })],
+      {
+        dedupeWindowMs: 60_000,
+        now: T0,
+      },
+    );
+    expect(second.map((o) => [o.ticket.fingerprint, o.deduplicated])).toEqual([
+      [b, false],
+      [a, true],
+    ]);
+    expect(second[1]!.ticket.id).toBe(first[0]!.ticket.id);
+    expect((await storage.tickets.find({ where: { fingerprint: b } })).map((t) => t.id)).toEqual([
+      second[0]!.ticket.id,
+    ]);
+    expect(await storage.tickets.count({ fingerprint: { in: [a] } })).toBe(1);
+    await storage.close();
+    const db = new BetterSqlite3(path);
+    const keys = db.prepare("SELECT DISTINCT fingerprint_key FROM tickets").pluck().all();
+    expect(keys).toHaveLength(1);
+    db.close();
+  });
+
+  it("gives every ticket of a 101-ticket ingest the id it reads back under, in input order", async () => {
+    const storage = open({ path });
+    await storage.tickets.insert(newTicket({ fingerprint: "first" }));
+    const inputs = Array.from({ length: 101 }, (_, i) => newTicket({ fingerprint: `batch-${i}` }));
+    const outcomes = await storage.ingestTickets(inputs, { dedupeWindowMs: 60_000, now: T0 });
+    const ids = outcomes.map((o) => o.ticket.id);
+    expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    expect(new Set(ids).size).toBe(101);
+    for (const { ticket } of outcomes) expect(await storage.tickets.get(ticket.id)).toEqual(ticket);
     await storage.close();
   });
 
@@ -255,8 +332,8 @@ describe("openTicketsSql", () => {
     const path = join(dir, "runwarden.db");
     await createSqliteStorage({ path }).close();
     const db = new BetterSqlite3(path);
-    const plan = JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${openTicketsSql}`).all("[]"));
-    expect(plan).toContain("USING INDEX tickets_fingerprint");
+    const plan = JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${openTicketsSql}`).all("[]", "[]"));
+    expect(plan).toContain("USING INDEX tickets_fingerprint_key_status");
     expect(plan).not.toContain("tickets_status");
     db.close();
     rmSync(dir, { recursive: true, force: true });

@@ -29,20 +29,19 @@ const toEntry = (row: EntryRow): IntakeEntry => ({
 export class SqliteIntakeQueue {
   constructor(private readonly statements: StatementCache) {}
 
-  /** The depth, from the per-source counters (one row per source with entries queued). */
+  /**
+   * The depth, from the per-source counters (one row per source with entries queued): the whole
+   * queue's and `source`'s in one pass over those few rows.
+   */
   private depthOf(source: string): IntakeDepth {
-    const all = this.statements
-      .get("SELECT coalesce(sum(entries), 0) AS entries, coalesce(sum(bytes), 0) AS bytes FROM intake_depth")
-      .get() as { entries: number; bytes: number };
-    const own = this.statements.get("SELECT entries, bytes FROM intake_depth WHERE source = ?").get(source) as
-      | { entries: number; bytes: number }
-      | undefined;
-    return {
-      entries: all.entries,
-      bytes: all.bytes,
-      sourceEntries: own?.entries ?? 0,
-      sourceBytes: own?.bytes ?? 0,
-    };
+    return this.statements
+      .get(
+        `SELECT coalesce(sum(entries), 0) AS entries, coalesce(sum(bytes), 0) AS bytes,
+           coalesce(sum(entries) FILTER (WHERE source = @source), 0) AS sourceEntries,
+           coalesce(sum(bytes) FILTER (WHERE source = @source), 0) AS sourceBytes
+         FROM intake_depth`,
+      )
+      .get({ source }) as IntakeDepth;
   }
 
   /** Deletes entries and takes them off the counters; returns how many were deleted. */
@@ -57,12 +56,18 @@ export class SqliteIntakeQueue {
       at.bytes += bytes;
       bySource.set(source, at);
     }
+    let emptied = false;
     for (const [source, { entries, bytes }] of bySource) {
-      this.statements
-        .get("UPDATE intake_depth SET entries = entries - ?, bytes = bytes - ? WHERE source = ?")
-        .run(entries, bytes, source);
+      const left = this.statements
+        .get(
+          "UPDATE intake_depth SET entries = entries - ?, bytes = bytes - ? WHERE source = ? RETURNING entries",
+        )
+        .pluck()
+        .get(entries, bytes, source) as number | undefined;
+      if (left !== undefined && left <= 0) emptied = true;
     }
-    if (bySource.size > 0) this.statements.get("DELETE FROM intake_depth WHERE entries <= 0").run();
+    // A source whose last entry went is dropped from the counters (only then: it costs a statement).
+    if (emptied) this.statements.get("DELETE FROM intake_depth WHERE entries <= 0").run();
     return removed.length;
   }
 

@@ -11,7 +11,38 @@ import { indexedFields } from "@runwarden/core";
 export interface Column {
   field: string;
   column: string;
+  /**
+   * Set on a column that holds not the field but a value computed from it (`fingerprintKey`):
+   * filtering on the field filters on this column too, so its compact index serves the query.
+   */
+  derive?: (value: unknown) => number | null;
 }
+
+/**
+ * A ticket fingerprint's index key: its 32-bit FNV-1a hash (over UTF-16 code units). Tickets are
+ * looked up by fingerprint through an index on this integer instead of the fingerprint itself (a
+ * 64-character hash, random): an ingest batch's index inserts then land on five times fewer
+ * pages, and a collision costs one row read (the fingerprint itself is compared too). Stored in
+ * every ticket row: never change it (migration 6 computes it through the SQL function
+ * `fingerprintKeyFunction`).
+ */
+export function fingerprintKey(fingerprint: unknown): number | null {
+  if (typeof fingerprint !== "string") return null;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < fingerprint.length; i++) {
+    hash ^= fingerprint.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** The name of `fingerprintKey` as a SQL function (registered on every connection, for migration 6). */
+export const fingerprintKeyFunction = "runwarden_fingerprint_key";
+
+/** Columns computed from a field (see `Column.derive`). */
+const derivedColumns: Partial<Record<CollectionName, readonly Column[]>> = {
+  tickets: [{ field: "fingerprint", column: "fingerprint_key", derive: fingerprintKey }],
+};
 
 /** Fields beyond `indexedFields` that need a column (the live-session unique key). */
 const extraColumns: Partial<Record<CollectionName, readonly string[]>> = {
@@ -19,10 +50,11 @@ const extraColumns: Partial<Record<CollectionName, readonly string[]>> = {
 };
 
 export function columnsOf(collection: CollectionName): Column[] {
-  return [...indexedFields[collection], ...(extraColumns[collection] ?? [])].map((field) => ({
+  const copied = [...indexedFields[collection], ...(extraColumns[collection] ?? [])].map((field) => ({
     field,
     column: field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
   }));
+  return [...copied, ...(derivedColumns[collection] ?? [])];
 }
 
 const table = (name: string, columns: string, extra = "") => `
@@ -135,5 +167,21 @@ CREATE TABLE intake_depth (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * Cheaper ticket writes (a CSV import inserts tens of thousands per minute). Dedupe looks tickets
+ * up by `fingerprint_key` (see `fingerprintKey`: a 4-byte integer, where the fingerprint is 64
+ * random characters) and status; the webhook-resolution index keeps only tickets that have an
+ * external id (every query on it names one; CSV and most monitoring tickets have none). Needs the
+ * `runwarden_fingerprint_key` SQL function, registered before migrating.
+ */
+const V6 = `
+ALTER TABLE tickets ADD COLUMN fingerprint_key INTEGER;
+UPDATE tickets SET fingerprint_key = ${fingerprintKeyFunction}(fingerprint);
+DROP INDEX tickets_fingerprint_status;
+CREATE INDEX tickets_fingerprint_key_status ON tickets (fingerprint_key, status);
+DROP INDEX tickets_source_external_id;
+CREATE INDEX tickets_source_external_id ON tickets (source, external_id) WHERE external_id IS NOT NULL;
+`;
+
 /** Every migration, in order. Append new ones; never edit a shipped one. */
-export const migrations: readonly string[] = [V1, V2, V3, V4, V5];
+export const migrations: readonly string[] = [V1, V2, V3, V4, V5, V6];

@@ -99,8 +99,8 @@ export class SqliteTable {
     const params: unknown[] = [];
     let assigned = 0;
     this.columns.forEach((column, i) => {
-      const value = encode(next[column.field]);
-      if (value === encode(current[column.field])) return;
+      const value = columnValue(column, next);
+      if (value === columnValue(column, current)) return;
       assigned |= 1 << i;
       params.push(value);
     });
@@ -195,7 +195,18 @@ export class SqliteTable {
     const params: unknown[] = [];
     for (const condition of conditions) {
       const column =
-        condition.field === "id" ? "id" : this.columns.find((c) => c.field === condition.field)!.column;
+        condition.field === "id"
+          ? "id"
+          : this.columns.find((c) => c.field === condition.field && !c.derive)!.column;
+      // A column derived from this field narrows the rows first, through its (compact) index.
+      const derived = this.columns.find((c) => c.field === condition.field && c.derive);
+      if (derived?.derive && "eq" in condition && condition.eq !== null) {
+        clauses.push(`${derived.column} = ?`);
+        params.push(derived.derive(condition.eq));
+      } else if (derived?.derive && "in" in condition && !condition.in.includes(null)) {
+        clauses.push(`${derived.column} IN (SELECT value FROM json_each(?))`);
+        params.push(JSON.stringify(condition.in.map(derived.derive)));
+      }
       if ("eq" in condition) {
         if (condition.eq === null) {
           clauses.push(`${column} IS NULL`);
@@ -214,7 +225,7 @@ export class SqliteTable {
   }
 
   private columnValues(doc: Record<string, unknown>): unknown[] {
-    return this.columns.map((c) => encode(doc[c.field]));
+    return this.columns.map((c) => columnValue(c, doc));
   }
 
   /** The whole document but `id`, `version` and the lease (kept in columns). */
@@ -238,6 +249,11 @@ function withoutIdentity(doc: Record<string, unknown>): Record<string, unknown> 
 function withoutKeys(doc: Record<string, unknown>): Record<string, unknown> {
   const { id: _id, version: _version, lease: _lease, ...fields } = doc;
   return fields;
+}
+
+/** What a document puts in a column (a derived column: computed from its field). */
+function columnValue(column: Column, doc: Record<string, unknown>): unknown {
+  return column.derive ? column.derive(doc[column.field]) : encode(doc[column.field]);
 }
 
 function encode(value: unknown): unknown {
