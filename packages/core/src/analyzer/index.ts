@@ -104,6 +104,17 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
     names.add(stage.name);
   }
   const now = () => new Date(ctx.clock.now());
+  // Tickets analyzed in the same millisecond share one timestamp string (formatted once).
+  let lastMs = Number.NaN;
+  let lastIso = "";
+  const iso = (date: Date) => {
+    const ms = date.getTime();
+    if (ms !== lastMs) {
+      lastIso = date.toISOString();
+      lastMs = ms;
+    }
+    return lastIso;
+  };
 
   return {
     stages: Object.freeze([...stages]),
@@ -152,7 +163,7 @@ export function createAnalyzer(ctx: EngineContext, options: AnalyzerOptions): An
           candidates: state.matches.map((m) => m.candidate),
           decision,
           trace,
-          analyzedAt: when().toISOString(),
+          analyzedAt: iso(when()),
         },
       };
     },
