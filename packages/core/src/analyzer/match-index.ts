@@ -218,8 +218,6 @@ const actionWords: ReadonlySet<string> = new Set(
 const maxDescription = 4_000;
 /** At most this many description terms take part in a query. */
 const maxDescriptionTerms = 16;
-/** Numbers, ports, sizes and ids (5432, 30s, 10gb): they never say which runbook applies. */
-const hasDigit = /\d/;
 
 const weights = {
   /** Text coverage, for a runbook with and without its own keywords/patterns. */
@@ -271,8 +269,10 @@ interface QueryContext {
   descriptionBits: number;
   titleTerms: readonly string[];
   descriptionTerms: readonly string[];
-  /** Every term of the (read part of the) ticket's description. */
-  descriptionTermSet: ReadonlySet<string>;
+  /** Every term of the (read part of the) ticket's description, once each. */
+  allDescriptionTerms: readonly string[];
+  /** The same as a set, built when a long description's terms are first looked up. */
+  descriptionTermSet: ReadonlySet<string> | null;
   titleWeight: number;
   descriptionWeight: number;
   idfs: Float64Array;
@@ -280,6 +280,11 @@ interface QueryContext {
   description: string;
   lowerTitle: string;
   lowerDescription: string;
+  /** The title's and description's tokens (stems) and each one's word as written. */
+  titleTokens: readonly string[];
+  titleRaws: readonly string[];
+  descriptionTokens: readonly string[];
+  descriptionRaws: readonly string[];
   service: string;
   environment: string;
   severity: string;
@@ -320,8 +325,7 @@ export class RunbookIndex {
   private readonly routes = new Map<string, Map<string, Route>>();
   private routesVersion = -1;
   private routeCount = 0;
-  /** One query's document frequencies and idfs (cleared by each query; no allocation per query). */
-  private readonly queryDfs = new Map<string, number>();
+  /** One query's idfs, overwritten by the next (no allocation per query). */
   private readonly idfs = new Float64Array(maxQueryTerms);
 
   private shardKeys(
@@ -569,56 +573,56 @@ export class RunbookIndex {
     const lowerTitle = title.toLowerCase();
     const lowerDescription = description.toLowerCase();
     const titleTokens: string[] = [];
-    wordsOf(lowerTitle, titleTokens, null);
+    const titleRaws: string[] = [];
+    wordsOf(lowerTitle, titleTokens, titleRaws);
     const titleTerms = distinct(titleTokens);
     const descriptionTokens: string[] = [];
-    wordsOf(lowerDescription, descriptionTokens, null);
-    const allDescriptionTerms = new Set(descriptionTokens);
+    const descriptionRaws: string[] = [];
+    wordsOf(lowerDescription, descriptionTokens, descriptionRaws);
+    const allDescriptionTerms = distinct(descriptionTokens);
     const descriptionTerms: string[] = [];
     for (const t of allDescriptionTerms) {
       if (descriptionTerms.length === maxDescriptionTerms) break;
-      if (!hasDigit.test(t) && !titleTerms.includes(t)) descriptionTerms.push(t);
+      if (!containsDigit(t) && !titleTerms.includes(t)) descriptionTerms.push(t);
     }
     // Retrieval uses the rarer terms only: a term found in a large share of the runbooks tells
     // them apart poorly and would make the search touch thousands of documents. When every term
-    // is common, the two rarest still retrieve.
+    // is common, the two rarest still retrieve. Each term's document frequency is read once.
     const commonLimit = Math.max(50, n * 0.05);
-    const dfs = this.queryDfs;
-    dfs.clear();
-    const df = (t: string) => {
-      let count = dfs.get(t);
-      if (count === undefined) {
-        count = this.df.get(t) ?? 0;
-        dfs.set(t, count);
-      }
-      return count;
-    };
+    const idf = (df: number) => Math.log(1 + n / (df + 1));
     const known: string[] = [];
-    let queryTerms: string[] = [];
-    for (const terms of [titleTerms, descriptionTerms]) {
-      for (const t of terms) {
-        const count = df(t);
-        if (count > 0) {
+    const knownDf: number[] = [];
+    let retrieval: number[] = [];
+    let titleWeight = 0;
+    let descriptionWeight = 0;
+    for (let list = 0; list < 2; list++) {
+      for (const t of list === 0 ? titleTerms : descriptionTerms) {
+        const df = this.df.get(t) ?? 0;
+        if (list === 0) titleWeight += idf(df);
+        else descriptionWeight += idf(df);
+        if (df > 0) {
           known.push(t);
-          if (count <= commonLimit) queryTerms.push(t);
+          knownDf.push(df);
+          if (df <= commonLimit) retrieval.push(known.length - 1);
         }
       }
     }
-    if (queryTerms.length < 2 && known.length > queryTerms.length) {
-      queryTerms = known.sort((x, y) => df(x) - df(y)).slice(0, 2);
+    const byDf = (x: number, y: number) => (knownDf[x] as number) - (knownDf[y] as number);
+    if (retrieval.length < 2 && known.length > retrieval.length) {
+      retrieval = known
+        .map((_, i) => i)
+        .sort(byDf)
+        .slice(0, 2);
     }
-    if (queryTerms.length > maxQueryTerms) {
-      queryTerms = queryTerms.sort((x, y) => df(x) - df(y)).slice(0, maxQueryTerms);
-    }
+    if (retrieval.length > maxQueryTerms) retrieval = retrieval.sort(byDf).slice(0, maxQueryTerms);
+    const queryTerms = retrieval.map((i) => known[i] as string);
 
-    const idf = (t: string) => Math.log(1 + n / (df(t) + 1));
     const idfs = this.idfs;
     let titleBits = 0;
     let descriptionBits = 0;
     for (let i = 0; i < queryTerms.length; i++) {
-      const term = queryTerms[i] as string;
-      idfs[i] = idf(term);
-      if (titleTerms.includes(term)) titleBits |= 1 << i;
+      idfs[i] = idf(knownDf[retrieval[i] as number] as number);
+      if (titleTerms.includes(queryTerms[i] as string)) titleBits |= 1 << i;
       else descriptionBits |= 1 << i;
     }
     const service = query.service.trim().toLowerCase();
@@ -677,14 +681,19 @@ export class RunbookIndex {
       descriptionBits,
       titleTerms,
       descriptionTerms,
-      descriptionTermSet: allDescriptionTerms,
-      titleWeight: titleTerms.reduce((sum, t) => sum + idf(t), 0),
-      descriptionWeight: descriptionTerms.reduce((sum, t) => sum + idf(t), 0),
+      allDescriptionTerms,
+      descriptionTermSet: null,
+      titleWeight,
+      descriptionWeight,
       idfs,
       title,
       description,
       lowerTitle,
       lowerDescription,
+      titleTokens,
+      titleRaws,
+      descriptionTokens,
+      descriptionRaws,
       service,
       environment,
       severity: query.severity,
@@ -832,7 +841,7 @@ export class RunbookIndex {
           named += weight;
           inTitle = true;
           found.push(term);
-        } else if (q.descriptionTermSet.has(term)) {
+        } else if (descriptionHas(q, term)) {
           named += weight / 2;
           found.push(term);
         }
@@ -910,12 +919,10 @@ export class RunbookIndex {
 function ticketWords(q: QueryContext): Map<string, string> {
   if (q.words) return q.words;
   const words = new Map<string, string>();
-  const stems: string[] = [];
-  const raws: string[] = [];
-  for (const lower of [q.lowerTitle, q.lowerDescription]) {
-    stems.length = 0;
-    raws.length = 0;
-    wordsOf(lower, stems, raws);
+  for (const [stems, raws] of [
+    [q.titleTokens, q.titleRaws],
+    [q.descriptionTokens, q.descriptionRaws],
+  ] as const) {
     for (let i = 0; i < stems.length; i++) {
       const stemmed = stems[i] as string;
       if (!words.has(stemmed)) words.set(stemmed, raws[i] as string);
@@ -923,6 +930,22 @@ function ticketWords(q: QueryContext): Map<string, string> {
   }
   q.words = words;
   return words;
+}
+
+/** The ticket's description has this term. */
+function descriptionHas(q: QueryContext, term: string): boolean {
+  if (q.allDescriptionTerms.length <= 16) return q.allDescriptionTerms.includes(term);
+  q.descriptionTermSet ??= new Set(q.allDescriptionTerms);
+  return q.descriptionTermSet.has(term);
+}
+
+/** Numbers, ports, sizes and ids (5432, 30s, 10gb) hold a digit: they never say which runbook applies. */
+function containsDigit(term: string): boolean {
+  for (let i = 0; i < term.length; i++) {
+    const code = term.charCodeAt(i);
+    if (code >= 48 && code <= 57) return true;
+  }
+  return false;
 }
 
 /** The distinct values of a list, in the order they first occur. */
