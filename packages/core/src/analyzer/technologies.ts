@@ -279,13 +279,22 @@ function withYields(mask: number): number {
   return mask;
 }
 
+/** Names by mask, as a veto shows them again and again (a few masks recur); bounded. */
+const namesByMask = new Map<number, readonly string[]>();
+
 /** The display names of the technologies of a mask, in table order. */
 export function technologyNames(mask: number): string[] {
-  const names: string[] = [];
-  technologies.forEach((t, i) => {
-    if (mask & (1 << i)) names.push(t.name);
-  });
-  return names;
+  let names = namesByMask.get(mask);
+  if (names === undefined) {
+    const list: string[] = [];
+    for (let i = 0; i < technologies.length; i++) {
+      if (mask & (1 << i)) list.push((technologies[i] as Technology).name);
+    }
+    if (namesByMask.size >= 1_024) namesByMask.clear();
+    namesByMask.set(mask, list);
+    names = list;
+  }
+  return names.slice();
 }
 
 /** The technology ids of a mask, in table order. */
