@@ -89,15 +89,48 @@ function addKnownSoftware(lower: string, services: Bag): void {
 
 /** Replaces host names (web-prod-01, db.example.com) with spaces, so their words do not read as keywords. */
 export function maskHosts(text: string): string {
-  // Each pattern needs its separator ("." or "-"): text without it is left as it is, unscanned.
-  const masked = text.includes(".")
+  // Each pattern needs its separator (a "." before a letter, a "-" before a digit): text without
+  // it is left as it is, unscanned.
+  const masked = hasDotLetter(text)
     ? text.replace(fqdnPattern, (match, suffix: string) =>
         hostSuffixes.has(suffix.toLowerCase()) ? " " : match,
       )
     : text;
-  return masked.includes("-")
+  return hasDashDigit(masked)
     ? masked.replace(bareHostPattern, (match) => (match.length >= 5 ? " " : match))
     : masked;
+}
+
+/**
+ * The matches of a global pattern in text, as `text.matchAll(pattern)` finds them, without the copy
+ * of the pattern and the iterator it makes. `lastIndex` is back at 0 when it returns.
+ */
+function matches(pattern: RegExp, text: string): RegExpExecArray[] {
+  const out: RegExpExecArray[] = [];
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    out.push(m);
+    if (m[0].length === 0) pattern.lastIndex++;
+  }
+  return out;
+}
+
+/** True when a "." is followed by a letter: every host name with a suffix has one. */
+function hasDotLetter(text: string): boolean {
+  for (let at = text.indexOf("."); at >= 0; at = text.indexOf(".", at + 1)) {
+    const code = text.charCodeAt(at + 1) | 0x20;
+    if (code >= 97 && code <= 122) return true;
+  }
+  return false;
+}
+
+/** True when a "-" is followed by a digit: every bare host name (web-prod-01) has one. */
+function hasDashDigit(text: string): boolean {
+  for (let at = text.indexOf("-"); at >= 0; at = text.indexOf("-", at + 1)) {
+    const code = text.charCodeAt(at + 1);
+    if (code >= 48 && code <= 57) return true;
+  }
+  return false;
 }
 
 class Bag {
@@ -127,24 +160,24 @@ export function extractEntities(text: string, service = ""): Entities {
   const hasDot = scan.includes(".");
   const hasDash = scan.includes("-");
   if (scan.includes("://"))
-    for (const m of scan.matchAll(urlPattern)) urls.add(m[0].replace(/[.,;:!?]+$/, ""));
-  if (hasDot) for (const m of scan.matchAll(ipv4Pattern)) ips.add(m[0]);
+    for (const m of matches(urlPattern, scan)) urls.add(m[0].replace(/[.,;:!?]+$/, ""));
+  if (hasDot) for (const m of matches(ipv4Pattern, scan)) ips.add(m[0]);
   if (scan.includes(":")) {
-    for (const m of scan.matchAll(ipv6Candidate)) {
+    for (const m of matches(ipv6Candidate, scan)) {
       const candidate = m[0];
       if ((candidate.match(/:/g)?.length ?? 0) >= 2 && isIPv6(candidate.split("%")[0] ?? ""))
         ips.add(candidate.toLowerCase());
     }
   }
   const withoutUrls = urls.values.length > 0 ? scan.replace(urlPattern, " ") : scan;
-  if (withoutUrls.includes(".")) {
-    for (const m of withoutUrls.matchAll(fqdnPattern)) {
+  if (hasDotLetter(withoutUrls)) {
+    for (const m of matches(fqdnPattern, withoutUrls)) {
       const suffix = (m[1] ?? "").toLowerCase();
       if (hostSuffixes.has(suffix) && !/^\d+(?:\.\d+)+$/.test(m[0])) hosts.add(m[0].toLowerCase());
     }
   }
-  if (withoutUrls.includes("-")) {
-    for (const m of withoutUrls.matchAll(bareHostPattern)) {
+  if (hasDashDigit(withoutUrls)) {
+    for (const m of matches(bareHostPattern, withoutUrls)) {
       const name = m[0].toLowerCase();
       // `sev-1`, `p-2`, `utf-8`: too short to be a host name.
       if (name.length >= 5 && !cloudRegion.test(name) && !hosts.values.some((h) => h.startsWith(`${name}.`)))
@@ -153,23 +186,23 @@ export function extractEntities(text: string, service = ""): Entities {
   }
 
   if (scan.includes("E"))
-    for (const m of scan.matchAll(errnoPattern)) if (errnoNames.has(m[0])) errorCodes.add(m[0]);
-  if (hasDash) for (const m of scan.matchAll(oraclePattern)) errorCodes.add(m[0]);
+    for (const m of matches(errnoPattern, scan)) if (errnoNames.has(m[0])) errorCodes.add(m[0]);
+  if (hasDash) for (const m of matches(oraclePattern, scan)) errorCodes.add(m[0]);
   if (lower.includes("http") || lower.includes("status"))
-    for (const m of scan.matchAll(httpPattern)) errorCodes.add(`HTTP ${m[1]}`);
-  if (scan.includes("ERROR ")) for (const m of scan.matchAll(mysqlPattern)) errorCodes.add(`ERROR ${m[1]}`);
+    for (const m of matches(httpPattern, scan)) errorCodes.add(`HTTP ${m[1]}`);
+  if (scan.includes("ERROR ")) for (const m of matches(mysqlPattern, scan)) errorCodes.add(`ERROR ${m[1]}`);
   if (scan.includes("SQLSTATE"))
-    for (const m of scan.matchAll(sqlStatePattern)) errorCodes.add(`SQLSTATE ${m[1]}`);
-  if (lower.includes("exit")) for (const m of scan.matchAll(exitPattern)) errorCodes.add(`exit ${m[1]}`);
+    for (const m of matches(sqlStatePattern, scan)) errorCodes.add(`SQLSTATE ${m[1]}`);
+  if (lower.includes("exit")) for (const m of matches(exitPattern, scan)) errorCodes.add(`exit ${m[1]}`);
   if (hasDot && (scan.includes("Error") || scan.includes("Exception")))
-    for (const m of scan.matchAll(exceptionPattern)) errorCodes.add(m[0]);
+    for (const m of matches(exceptionPattern, scan)) errorCodes.add(m[0]);
   if (scan.includes("ERR_"))
-    for (const m of scan.matchAll(browserErrorPattern)) errorCodes.add(m[0].replace(/^NET::/, ""));
+    for (const m of matches(browserErrorPattern, scan)) errorCodes.add(m[0].replace(/^NET::/, ""));
 
   if (service) services.add(service.toLowerCase());
   if (lower.includes(".service"))
-    for (const m of scan.matchAll(systemdUnitPattern)) services.add((m[1] ?? "").toLowerCase());
-  if (hasDash) for (const m of scan.matchAll(dashServicePattern)) services.add(m[0].toLowerCase());
+    for (const m of matches(systemdUnitPattern, scan)) services.add((m[1] ?? "").toLowerCase());
+  if (hasDash) for (const m of matches(dashServicePattern, scan)) services.add(m[0].toLowerCase());
   addKnownSoftware(lower, services);
 
   return {

@@ -3,7 +3,7 @@
  * Datadog aggregation key) wins; otherwise sha256 over source, normalized title, service and
  * environment.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AnalysisSubject, AnalyzerStage } from "./stage.js";
 
 /** sha256 (hex) of the fields that make two tickets "the same problem". */
@@ -14,9 +14,12 @@ export function computeFingerprint(fields: {
   environment: string;
 }): string {
   const title = fields.title.replace(/\s+/g, " ").trim().toLowerCase();
-  return createHash("sha256")
-    .update(`${fields.source}\u0000${title}\u0000${fields.service}\u0000${fields.environment}`)
-    .digest("hex");
+  // One-shot hash (Node >= 20.12): the same digest as createHash().update().digest(), no hasher object.
+  return hash(
+    "sha256",
+    `${fields.source}\u0000${title}\u0000${fields.service}\u0000${fields.environment}`,
+    "hex",
+  );
 }
 
 /** The ticket's fingerprint: the source's own (namespaced by source, so tools never collide), or computed. */

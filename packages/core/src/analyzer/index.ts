@@ -107,6 +107,17 @@ export function createAnalyzer(
     names.add(stage.name);
   }
   const now = () => new Date(ctx.clock.now());
+  // Tickets analyzed in the same millisecond share one timestamp string (formatted once).
+  let lastMs = Number.NaN;
+  let lastIso = "";
+  const iso = (date: Date) => {
+    const ms = date.getTime();
+    if (ms !== lastMs) {
+      lastIso = date.toISOString();
+      lastMs = ms;
+    }
+    return lastIso;
+  };
 
   return {
     stages: Object.freeze([...stages]),
@@ -155,7 +166,7 @@ export function createAnalyzer(
           candidates: state.matches.map((m) => m.candidate),
           decision,
           trace,
-          analyzedAt: when().toISOString(),
+          analyzedAt: iso(when()),
         },
       };
     },

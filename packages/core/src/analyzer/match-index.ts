@@ -21,6 +21,7 @@ import {
   technologyMask,
   technologyMismatch,
   technologyNames,
+  ticketTechnologies,
   unnamedProducts,
 } from "./technologies.js";
 
@@ -109,6 +110,9 @@ interface Entry {
   terms: readonly string[];
   /** Its place in the dense per-slot arrays (accumulators, lengths). */
   slot: number;
+  /** The idf of each `subject` term, as of index version `subjectWeightsVersion`. */
+  subjectWeights: Float64Array;
+  subjectWeightsVersion: number;
   shardKeys: readonly string[];
 }
 
@@ -153,36 +157,45 @@ function stem(word: string): string {
  */
 export function tokenize(text: string): string[] {
   const out: string[] = [];
-  const lower = text.toLowerCase();
-  // ASCII text (nearly every ticket) is cut into words by hand: the same words the Unicode split
-  // below finds, without its regex and empty pieces. Other text takes the split.
-  if (!asciiWords(lower, out)) {
-    out.length = 0;
-    for (const raw of lower.split(splitter)) addToken(raw, out);
-  }
+  wordsOf(text.toLowerCase(), out, null);
   return out;
 }
 
-function addToken(raw: string, out: string[]): void {
+/**
+ * Tokenizes lower-cased text into `out` (as {@link tokenize}), and each kept word as written into
+ * `raws` when given (so reasons can show the ticket's own word for a stem).
+ */
+function wordsOf(lower: string, out: string[], raws: string[] | null): void {
+  // ASCII text (nearly every ticket) is cut into words by hand: the same words the Unicode split
+  // below finds, without its regex and empty pieces. Other text takes the split.
+  if (!asciiWords(lower, out, raws)) {
+    out.length = 0;
+    if (raws) raws.length = 0;
+    for (const raw of lower.split(splitter)) addToken(raw, out, raws);
+  }
+}
+
+function addToken(raw: string, out: string[], raws: string[] | null): void {
   if (raw.length < 2 || raw.length > 40 || stopwords.has(raw)) return;
   out.push(stem(raw));
+  raws?.push(raw);
 }
 
 /** Letters and digits of lower-cased ASCII text: `\p{L}\p{N}` below 128. */
 const isAsciiWordChar = (code: number) => (code >= 97 && code <= 122) || (code >= 48 && code <= 57);
 
 /** Tokenizes lower-cased text into `out`; false (stopping early) at the first non-ASCII character. */
-function asciiWords(lower: string, out: string[]): boolean {
+function asciiWords(lower: string, out: string[], raws: string[] | null): boolean {
   const n = lower.length;
   let start = 0;
   for (let i = 0; i < n; i++) {
     const code = lower.charCodeAt(i);
     if (code > 127) return false;
     if (isAsciiWordChar(code)) continue;
-    if (i - start >= 2) addToken(lower.slice(start, i), out);
+    if (i - start >= 2) addToken(lower.slice(start, i), out, raws);
     start = i + 1;
   }
-  if (n - start >= 2) addToken(lower.slice(start, n), out);
+  if (n - start >= 2) addToken(lower.slice(start, n), out, raws);
   return true;
 }
 
@@ -205,8 +218,6 @@ const actionWords: ReadonlySet<string> = new Set(
 const maxDescription = 4_000;
 /** At most this many description terms take part in a query. */
 const maxDescriptionTerms = 16;
-/** Numbers, ports, sizes and ids (5432, 30s, 10gb): they never say which runbook applies. */
-const hasDigit = /\d/;
 
 const weights = {
   /** Text coverage, for a runbook with and without its own keywords/patterns. */
@@ -242,6 +253,15 @@ const b = 0.75;
 /** Query terms that take part in retrieval: each gets one bit of a 32-bit mask. */
 const maxQueryTerms = 32;
 
+/** What a ticket of one service and environment walks: shards, and the runbooks scoped to it. */
+interface Route {
+  shards: Map<string, Posting>[];
+  scoped: number[][];
+}
+
+/** At most this many (service, environment) routes are kept between index changes. */
+const maxRoutes = 4_096;
+
 /** What a query computes once and every hit's scoring reads. */
 interface QueryContext {
   queryTerms: readonly string[];
@@ -249,8 +269,10 @@ interface QueryContext {
   descriptionBits: number;
   titleTerms: readonly string[];
   descriptionTerms: readonly string[];
-  /** Every term of the ticket's title and (read part of its) description. */
-  ticketTerms: ReadonlySet<string>;
+  /** Every term of the (read part of the) ticket's description, once each. */
+  allDescriptionTerms: readonly string[];
+  /** The same as a set, built when a long description's terms are first looked up. */
+  descriptionTermSet: ReadonlySet<string> | null;
   titleWeight: number;
   descriptionWeight: number;
   idfs: Float64Array;
@@ -258,6 +280,11 @@ interface QueryContext {
   description: string;
   lowerTitle: string;
   lowerDescription: string;
+  /** The title's and description's tokens (stems) and each one's word as written. */
+  titleTokens: readonly string[];
+  titleRaws: readonly string[];
+  descriptionTokens: readonly string[];
+  descriptionRaws: readonly string[];
   service: string;
   environment: string;
   severity: string;
@@ -294,6 +321,12 @@ export class RunbookIndex {
   private readonly touched: number[] = [];
   /** Bumped by every change: caches keyed on it know when to drop what they hold. */
   version = 0;
+  /** Shards and scoped runbooks by service, then environment, as of `routesVersion`. */
+  private readonly routes = new Map<string, Map<string, Route>>();
+  private routesVersion = -1;
+  private routeCount = 0;
+  /** One query's idfs, overwritten by the next (no allocation per query). */
+  private readonly idfs = new Float64Array(maxQueryTerms);
 
   private shardKeys(
     services: ReadonlySet<string> | null,
@@ -394,6 +427,8 @@ export class RunbookIndex {
       subjectTechnologies: technologyMask([plan.title, keywordText]),
       terms,
       slot,
+      subjectWeights: new Float64Array(0),
+      subjectWeightsVersion: -1,
       shardKeys: this.shardKeys(services, environments),
     };
     this.entries.set(record.id, entry);
@@ -477,46 +512,23 @@ export class RunbookIndex {
     this.version++;
   }
 
-  /** Candidates for a ticket, best first, each with its score and reasons. */
-  match(query: MatchQuery, options: MatchOptions = {}): RunbookMatch[] {
-    if (this.entries.size === 0) return [];
-    const limit = options.limit ?? 5;
-    const n = this.entries.size;
-    const title = query.title;
-    const description =
-      query.description.length > maxDescription
-        ? query.description.slice(0, maxDescription)
-        : query.description;
-    const titleTerms = [...new Set(tokenize(title))];
-    const allDescriptionTerms = new Set(tokenize(description));
-    const descriptionTerms = [...allDescriptionTerms]
-      .filter((t) => !hasDigit.test(t) && !titleTerms.includes(t))
-      .slice(0, maxDescriptionTerms);
-    // Retrieval uses the rarer terms only: a term found in a large share of the runbooks tells
-    // them apart poorly and would make the search touch thousands of documents. When every term
-    // is common, the two rarest still retrieve.
-    const commonLimit = Math.max(50, n * 0.05);
-    const df = (t: string) => this.df.get(t) ?? 0;
-    const known = [...titleTerms, ...descriptionTerms].filter((t) => df(t) > 0);
-    let queryTerms = known.filter((t) => df(t) <= commonLimit);
-    if (queryTerms.length < 2 && known.length > queryTerms.length) {
-      queryTerms = [...known].sort((x, y) => df(x) - df(y)).slice(0, 2);
+  /**
+   * The shards a ticket of this service and environment walks, and the runbooks scoped to its
+   * service; kept per pair until the index changes (a ticket stream repeats a few pairs).
+   */
+  private route(service: string, environment: string): Route {
+    if (this.routesVersion !== this.version || this.routeCount >= maxRoutes) {
+      this.routes.clear();
+      this.routesVersion = this.version;
+      this.routeCount = 0;
     }
-    if (queryTerms.length > maxQueryTerms) {
-      queryTerms = [...queryTerms].sort((x, y) => df(x) - df(y)).slice(0, maxQueryTerms);
+    let byEnvironment = this.routes.get(service);
+    if (!byEnvironment) {
+      byEnvironment = new Map();
+      this.routes.set(service, byEnvironment);
     }
-
-    const idf = (t: string) => Math.log(1 + n / (df(t) + 1));
-    const idfs = new Float64Array(queryTerms.length);
-    let titleBits = 0;
-    let descriptionBits = 0;
-    queryTerms.forEach((term, i) => {
-      idfs[i] = idf(term);
-      if (titleTerms.includes(term)) titleBits |= 1 << i;
-      else descriptionBits |= 1 << i;
-    });
-    const service = query.service.trim().toLowerCase();
-    const environment = query.environment.trim().toLowerCase();
+    let route = byEnvironment.get(environment);
+    if (route) return route;
     const shards: Map<string, Posting>[] = [];
     /** Runbooks scoped to the ticket's service: candidates whatever their words. */
     const scoped: number[][] = [];
@@ -541,6 +553,81 @@ export class RunbookIndex {
           shards.push(shard);
       }
     }
+    route = { shards, scoped };
+    byEnvironment.set(environment, route);
+    this.routeCount++;
+    return route;
+  }
+
+  /** Candidates for a ticket, best first, each with its score and reasons. */
+  match(query: MatchQuery, options: MatchOptions = {}): RunbookMatch[] {
+    if (this.entries.size === 0) return [];
+    const limit = options.limit ?? 5;
+    const n = this.entries.size;
+    const title = query.title;
+    const description =
+      query.description.length > maxDescription
+        ? query.description.slice(0, maxDescription)
+        : query.description;
+    // Each text is lower-cased once: tokens, keywords and technologies all read the lower case.
+    const lowerTitle = title.toLowerCase();
+    const lowerDescription = description.toLowerCase();
+    const titleTokens: string[] = [];
+    const titleRaws: string[] = [];
+    wordsOf(lowerTitle, titleTokens, titleRaws);
+    const titleTerms = distinct(titleTokens);
+    const descriptionTokens: string[] = [];
+    const descriptionRaws: string[] = [];
+    wordsOf(lowerDescription, descriptionTokens, descriptionRaws);
+    const allDescriptionTerms = distinct(descriptionTokens);
+    const descriptionTerms: string[] = [];
+    for (const t of allDescriptionTerms) {
+      if (descriptionTerms.length === maxDescriptionTerms) break;
+      if (!containsDigit(t) && !titleTerms.includes(t)) descriptionTerms.push(t);
+    }
+    // Retrieval uses the rarer terms only: a term found in a large share of the runbooks tells
+    // them apart poorly and would make the search touch thousands of documents. When every term
+    // is common, the two rarest still retrieve. Each term's document frequency is read once.
+    const commonLimit = Math.max(50, n * 0.05);
+    const idf = (df: number) => Math.log(1 + n / (df + 1));
+    const known: string[] = [];
+    const knownDf: number[] = [];
+    let retrieval: number[] = [];
+    let titleWeight = 0;
+    let descriptionWeight = 0;
+    for (let list = 0; list < 2; list++) {
+      for (const t of list === 0 ? titleTerms : descriptionTerms) {
+        const df = this.df.get(t) ?? 0;
+        if (list === 0) titleWeight += idf(df);
+        else descriptionWeight += idf(df);
+        if (df > 0) {
+          known.push(t);
+          knownDf.push(df);
+          if (df <= commonLimit) retrieval.push(known.length - 1);
+        }
+      }
+    }
+    const byDf = (x: number, y: number) => (knownDf[x] as number) - (knownDf[y] as number);
+    if (retrieval.length < 2 && known.length > retrieval.length) {
+      retrieval = known
+        .map((_, i) => i)
+        .sort(byDf)
+        .slice(0, 2);
+    }
+    if (retrieval.length > maxQueryTerms) retrieval = retrieval.sort(byDf).slice(0, maxQueryTerms);
+    const queryTerms = retrieval.map((i) => known[i] as string);
+
+    const idfs = this.idfs;
+    let titleBits = 0;
+    let descriptionBits = 0;
+    for (let i = 0; i < queryTerms.length; i++) {
+      idfs[i] = idf(knownDf[retrieval[i] as number] as number);
+      if (titleTerms.includes(queryTerms[i] as string)) titleBits |= 1 << i;
+      else descriptionBits |= 1 << i;
+    }
+    const service = query.service.trim().toLowerCase();
+    const environment = query.environment.trim().toLowerCase();
+    const { shards, scoped } = this.route(service, environment);
     if (queryTerms.length === 0 && scoped.length === 0) return [];
 
     // Walk the postings: BM25 per runbook into the slot accumulators, and which terms it holds.
@@ -594,19 +681,24 @@ export class RunbookIndex {
       descriptionBits,
       titleTerms,
       descriptionTerms,
-      ticketTerms: new Set([...titleTerms, ...allDescriptionTerms]),
-      titleWeight: titleTerms.reduce((sum, t) => sum + idf(t), 0),
-      descriptionWeight: descriptionTerms.reduce((sum, t) => sum + idf(t), 0),
+      allDescriptionTerms,
+      descriptionTermSet: null,
+      titleWeight,
+      descriptionWeight,
       idfs,
       title,
       description,
-      lowerTitle: title.toLowerCase(),
-      lowerDescription: description.toLowerCase(),
+      lowerTitle,
+      lowerDescription,
+      titleTokens,
+      titleRaws,
+      descriptionTokens,
+      descriptionRaws,
       service,
       environment,
       severity: query.severity,
       source: query.source.toLowerCase(),
-      technologies: technologyMask([title, description, query.service, ...(query.labels ?? [])]),
+      technologies: ticketTechnologies(lowerTitle, lowerDescription, query.service, query.labels),
       words: null,
     };
     // Score every hit (numbers only), rank, and explain only the ones returned.
@@ -677,6 +769,18 @@ export class RunbookIndex {
     return null;
   }
 
+  /** The idf of each of the entry's subject terms, computed once per index version. */
+  private subjectWeights(entry: Entry): Float64Array {
+    if (entry.subjectWeightsVersion !== this.version) {
+      const weights = new Float64Array(entry.subject.length);
+      for (let i = 0; i < weights.length; i++)
+        weights[i] = Math.log(1 + this.entries.size / ((this.df.get(entry.subject[i] as string) ?? 0) + 1));
+      entry.subjectWeights = weights;
+      entry.subjectWeightsVersion = this.version;
+    }
+    return entry.subjectWeights;
+  }
+
   /**
    * A hit's score in [0,1] (rounded to 3 decimals), or -1 when a hard filter or the lack of any
    * evidence rules it out. `reasons`, when given, receives why.
@@ -728,14 +832,16 @@ export class RunbookIndex {
       let all = 0;
       let inTitle = false;
       const found: string[] = [];
-      for (const term of entry.subject) {
-        const weight = Math.log(1 + this.entries.size / ((this.df.get(term) ?? 0) + 1));
+      const termWeights = this.subjectWeights(entry);
+      for (let i = 0; i < entry.subject.length; i++) {
+        const term = entry.subject[i] as string;
+        const weight = termWeights[i] as number;
         all += weight;
         if (q.titleTerms.includes(term)) {
           named += weight;
           inTitle = true;
           found.push(term);
-        } else if (q.ticketTerms.has(term)) {
+        } else if (descriptionHas(q, term)) {
           named += weight / 2;
           found.push(term);
         }
@@ -813,15 +919,41 @@ export class RunbookIndex {
 function ticketWords(q: QueryContext): Map<string, string> {
   if (q.words) return q.words;
   const words = new Map<string, string>();
-  for (const text of [q.title, q.description]) {
-    for (const raw of text.toLowerCase().split(splitter)) {
-      if (raw.length < 2 || raw.length > 40 || stopwords.has(raw)) continue;
-      const stemmed = stem(raw);
-      if (!words.has(stemmed)) words.set(stemmed, raw);
+  for (const [stems, raws] of [
+    [q.titleTokens, q.titleRaws],
+    [q.descriptionTokens, q.descriptionRaws],
+  ] as const) {
+    for (let i = 0; i < stems.length; i++) {
+      const stemmed = stems[i] as string;
+      if (!words.has(stemmed)) words.set(stemmed, raws[i] as string);
     }
   }
   q.words = words;
   return words;
+}
+
+/** The ticket's description has this term. */
+function descriptionHas(q: QueryContext, term: string): boolean {
+  if (q.allDescriptionTerms.length <= 16) return q.allDescriptionTerms.includes(term);
+  q.descriptionTermSet ??= new Set(q.allDescriptionTerms);
+  return q.descriptionTermSet.has(term);
+}
+
+/** Numbers, ports, sizes and ids (5432, 30s, 10gb) hold a digit: they never say which runbook applies. */
+function containsDigit(term: string): boolean {
+  for (let i = 0; i < term.length; i++) {
+    const code = term.charCodeAt(i);
+    if (code >= 48 && code <= 57) return true;
+  }
+  return false;
+}
+
+/** The distinct values of a list, in the order they first occur. */
+function distinct(list: readonly string[]): string[] {
+  if (list.length > 16) return [...new Set(list)];
+  const out: string[] = [];
+  for (const value of list) if (!out.includes(value)) out.push(value);
+  return out;
 }
 
 function bitCount(mask: number): number {

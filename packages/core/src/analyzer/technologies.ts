@@ -2,8 +2,8 @@
  * The technology vocabulary of safe matching: which technologies a ticket names and which a runbook
  * is about, each in a conflict group. Two technologies of one group are alternatives (MySQL or
  * PostgreSQL, Nginx or Apache): a runbook about one is the wrong runbook for a ticket about the
- * other. Matching is on the raw lower-cased text (not stems), with word boundaries, in one pass of
- * one regular expression.
+ * other. Matching is on the raw lower-cased text (not stems), with word boundaries, one anchored
+ * regular expression per word start.
  */
 
 /** A conflict group: technologies of one group are alternatives to each other. */
@@ -133,11 +133,84 @@ export const technologies: readonly Technology[] = Object.freeze([
   { id: "gcp", name: "Google Cloud", group: "cloud", aliases: ["gcp", "gce", "google\\s+cloud"] },
 ] satisfies Technology[]);
 
-/** One alternation with one capturing group per technology: the group that matched says which. */
-const pattern = new RegExp(
-  `(?<![a-z0-9_])(?:${technologies.map((t) => `(${t.aliases.join("|")})`).join("|")})(?![a-z0-9_])`,
-  "g",
-);
+/** Characters of a word for the technology boundaries: `[a-z0-9_]` of lower-cased text. */
+const isWordCode = (code: number) => (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 95;
+
+/**
+ * One alternation with one capturing group per technology, anchored (sticky) where a word starts:
+ * the group that matched says which. Matching `(?<![a-z0-9_])` + this at every position of a text,
+ * as one global expression would, finds the same technologies; but a word start is found by a
+ * character test, and only the aliases that begin with the word's first letter are tried there
+ * (the others cannot match: every alias begins with a literal letter, checked below).
+ */
+interface StickyAliases {
+  pattern: RegExp;
+  /** Technology index by capturing group (group 1 is entry 0). */
+  technology: number[];
+}
+
+const stickyByFirst: readonly (StickyAliases | null)[] = (() => {
+  const firstCode = (alias: string): number => {
+    const first = alias.charCodeAt(0);
+    if (first < 97 || first > 122 || "?*+{".includes(alias[1] ?? "")) {
+      throw new Error(`technology alias ${alias} must begin with a literal lower-case letter`);
+    }
+    return first;
+  };
+  const out: (StickyAliases | null)[] = [];
+  for (let code = 0; code < 128; code++) {
+    if (!isWordCode(code)) {
+      out.push(null);
+      continue;
+    }
+    const groups: string[] = [];
+    const technology: number[] = [];
+    technologies.forEach((t, i) => {
+      const aliases = t.aliases.filter((alias) => firstCode(alias) === code);
+      if (aliases.length === 0) return;
+      groups.push(`(${aliases.join("|")})`);
+      technology.push(i);
+    });
+    out.push(
+      groups.length === 0
+        ? null
+        : { pattern: new RegExp(`(?:${groups.join("|")})(?![a-z0-9_])`, "y"), technology },
+    );
+  }
+  return out;
+})();
+
+/** The technologies named in one lower-cased text, added to `mask` (before any yields). */
+function namedIn(lower: string, mask: number): number {
+  const n = lower.length;
+  let i = 0;
+  while (i < n) {
+    const code = lower.charCodeAt(i);
+    if (!isWordCode(code)) {
+      i++;
+      continue;
+    }
+    // A word starts at i (the character before it is not a word character).
+    const sticky = stickyByFirst[code];
+    if (sticky) {
+      sticky.pattern.lastIndex = i;
+      const m = sticky.pattern.exec(lower);
+      if (m !== null) {
+        for (let g = 1; g < m.length; g++) {
+          if (m[g] !== undefined) {
+            mask |= 1 << (sticky.technology[g - 1] as number);
+            break;
+          }
+        }
+        // Matched through its end, which no word character follows.
+        i = sticky.pattern.lastIndex;
+        continue;
+      }
+    }
+    for (i++; i < n && isWordCode(lower.charCodeAt(i)); i++);
+  }
+  return mask;
+}
 
 /**
  * Groups of products a runbook acts on (a database, a web server, a queue, a runtime), as opposed
@@ -179,29 +252,49 @@ const yields: readonly { bit: number; to: number }[] = technologies.flatMap((t, 
 export function technologyMask(texts: readonly string[]): number {
   let mask = 0;
   for (const text of texts) {
-    if (!text) continue;
-    pattern.lastIndex = 0;
-    const lower = text.toLowerCase();
-    for (let m = pattern.exec(lower); m !== null; m = pattern.exec(lower)) {
-      for (let i = 1; i < m.length; i++) {
-        if (m[i] !== undefined) {
-          mask |= 1 << (i - 1);
-          break;
-        }
-      }
-    }
+    if (text) mask = namedIn(text.toLowerCase(), mask);
   }
+  return withYields(mask);
+}
+
+/**
+ * The technologies a ticket names, as `technologyMask([title, description, service, ...labels])`
+ * with the title and description given already lower-cased.
+ */
+export function ticketTechnologies(
+  lowerTitle: string,
+  lowerDescription: string,
+  service: string,
+  labels: readonly string[] | undefined,
+): number {
+  let mask = namedIn(lowerDescription, namedIn(lowerTitle, 0));
+  if (service) mask = namedIn(service.toLowerCase(), mask);
+  if (labels) for (const label of labels) if (label) mask = namedIn(label.toLowerCase(), mask);
+  return withYields(mask);
+}
+
+/** Drops a generic technology that yields to a more specific one also named. */
+function withYields(mask: number): number {
   for (const { bit, to } of yields) if (mask & to) mask &= ~bit;
   return mask;
 }
 
+/** Names by mask, as a veto shows them again and again (a few masks recur); bounded. */
+const namesByMask = new Map<number, readonly string[]>();
+
 /** The display names of the technologies of a mask, in table order. */
 export function technologyNames(mask: number): string[] {
-  const names: string[] = [];
-  technologies.forEach((t, i) => {
-    if (mask & (1 << i)) names.push(t.name);
-  });
-  return names;
+  let names = namesByMask.get(mask);
+  if (names === undefined) {
+    const list: string[] = [];
+    for (let i = 0; i < technologies.length; i++) {
+      if (mask & (1 << i)) list.push((technologies[i] as Technology).name);
+    }
+    if (namesByMask.size >= 1_024) namesByMask.clear();
+    namesByMask.set(mask, list);
+    names = list;
+  }
+  return names.slice();
 }
 
 /** The technology ids of a mask, in table order. */
