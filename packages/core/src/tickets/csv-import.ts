@@ -31,6 +31,8 @@ import type {
   TicketsApi,
 } from "./types.js";
 
+/** Batches of a direct import in analysis or waiting for their write at once (bounded memory). */
+const pipelineDepth = 2;
 /** Fingerprints an import remembers to skip analyzing repeats (bounded: flat memory). */
 const maxSeenFingerprints = 20_000;
 /** Repeats an import holds before folding them (distinct fingerprints, rows): flat memory. */
@@ -307,6 +309,8 @@ export function createCsvImport(
      * `analysis.workers`). A failed write fails the next `flush` or `drain`.
      */
     let writing: Promise<void> = Promise.resolve();
+    /** The writes of the batches sent and not yet awaited, oldest first. */
+    const inFlight: Promise<void>[] = [];
     const write = async (rows: typeof batch, outcomes: readonly BatchOutcome[]) => {
       const now = ctx.nowIso();
       const docs = outcomes.map(({ ticket, fingerprint, analysis }) =>
@@ -338,14 +342,18 @@ export function createCsvImport(
         await before;
         await write(rows, outcomes);
       })();
-      // Awaited by the next flush or drain; marked handled so a failure meanwhile is not "unhandled".
+      // Awaited by a later flush or drain; marked handled so a failure meanwhile is not "unhandled".
       writing.catch(() => undefined);
-      await before;
+      // Up to `pipelineDepth` batches in analysis or waiting to be written: reading goes on while
+      // the worker is behind by a batch, and the worker while a write is slow.
+      inFlight.push(writing);
+      while (inFlight.length > pipelineDepth) await inFlight.shift();
     };
     /** Every batch analyzed and written. */
     const drain = async () => {
       await flush();
       await writing;
+      inFlight.length = 0;
     };
     const flushRepeats = async () => {
       // The tickets the repeats fold into are stored first.
