@@ -9,7 +9,7 @@ import { type ActorOptions, resolveCredential } from "./credentials.js";
 import type { ConnectionHealth, ConnectionRecord } from "./domain.js";
 import { isRunwardenError, rwError } from "./errors.js";
 import { Redactor } from "./executor/redaction.js";
-import { callSignal } from "./internal/call-signal.js";
+import { callSignal, endCallSignal } from "./internal/call-signal.js";
 import type { ConnectionResolver, RawTarget, Resolution } from "./internal/connection-resolver.js";
 import type { EngineContext } from "./internal/context.js";
 import type { ResolvedConnection } from "./plugin.js";
@@ -336,6 +336,7 @@ export function createConnectionsApi(
         };
       } finally {
         if (onAbort) signal.removeEventListener("abort", onAbort);
+        endCallSignal(signal);
       }
       await writeHealth(id, health);
       ctx.events.emit("connection:checked", {

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { type CredentialTypeRegistry, createCredentialTypeRegistry } from "./credential-types.js";
 import { rwError } from "./errors.js";
 import { builtInConnectors } from "./internal/built-in-connectors.js";
-import { callSignal, timedOut } from "./internal/call-signal.js";
+import { callSignal, endCallSignal, timedOut } from "./internal/call-signal.js";
 import type { EngineContext } from "./internal/context.js";
 import {
   type ConnectorContext,
@@ -555,6 +555,7 @@ export async function createConnectorRegistry(
       };
     } finally {
       if (onAbort) signal.removeEventListener("abort", onAbort);
+      endCallSignal(signal);
     }
     entry.health = { ...result, checkedAt: new Date(now).toISOString() };
     entry.healthAt = now;

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { StepProcess, StepRecord } from "../domain.js";
-import { callSignal, timedOut } from "../internal/call-signal.js";
+import { callSignal, endCallSignal, timedOut } from "../internal/call-signal.js";
 import type { EngineContext } from "../internal/context.js";
 import type { ExecResult } from "../plugin.js";
 import type { KeyedSemaphore } from "./concurrency.js";
@@ -236,6 +236,7 @@ export class Attempts {
     } catch (err) {
       failure = err;
     } finally {
+      endCallSignal(signal);
       release?.();
       flush();
       // The step's next write must see the journal entry's version.

@@ -5,6 +5,9 @@
  * combines signals itself.
  */
 
+/** The timeout timer of each signal `callSignal` made with one, until `endCallSignal`. */
+const timers = new WeakMap<AbortSignal, NodeJS.Timeout>();
+
 /**
  * A signal aborted when `lifetime` aborts (the engine's, or the part's that owns the call), when
  * `parent` aborts (the caller's own stop: a session cancelled), or after `timeoutMs` (with a
@@ -24,8 +27,23 @@ export function callSignal(lifetime: AbortSignal, timeoutMs?: number, parent?: A
     );
     timer.unref();
     signals.push(timeout.signal);
+    const signal = AbortSignal.any(signals);
+    timers.set(signal, timer);
+    return signal;
   }
   return signals.length === 1 ? lifetime : AbortSignal.any(signals);
+}
+
+/**
+ * Ends a call's signal once the call is over: its timeout timer is cleared, so neither the timer
+ * nor the signals it holds outlive the call (a 10,000-step session left 10,000 timers, each with
+ * its controller and signals, until their timeouts ran out). Its abort state is kept as it was.
+ */
+export function endCallSignal(signal: AbortSignal): void {
+  const timer = timers.get(signal);
+  if (timer === undefined) return;
+  clearTimeout(timer);
+  timers.delete(signal);
 }
 
 /** True when `signal` was aborted by the timeout of `callSignal` (not by a stop or shutdown). */

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { AuditLog } from "../audit.js";
 import type { Approval } from "../domain.js";
 import type { EngineEvents } from "../events.js";
-import { callSignal } from "../internal/call-signal.js";
+import { callSignal, endCallSignal } from "../internal/call-signal.js";
 import type { Notification, NotifierConnector } from "../plugin.js";
 import type { OutboxItem, Storage } from "../storage.js";
 import { createOutbox, type Outbox, outboxKey, type SyncClock } from "../sync/outbox.js";
@@ -533,10 +533,12 @@ export function createNotificationService(
     sweep,
     settled: () => chain,
     async sendTest(channel) {
-      await sendTestNotification(deps.notifier(channel), channel, {
-        now: clock.now(),
-        signal: callSignal(lifetime, options.deliveryTimeoutMs ?? 30_000),
-      });
+      const signal = callSignal(lifetime, options.deliveryTimeoutMs ?? 30_000);
+      try {
+        await sendTestNotification(deps.notifier(channel), channel, { now: clock.now(), signal });
+      } finally {
+        endCallSignal(signal);
+      }
     },
   };
 }

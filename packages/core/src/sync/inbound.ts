@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import type { Ticket, TicketInput, TicketStatus } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
-import { callSignal } from "../internal/call-signal.js";
+import { callSignal, endCallSignal } from "../internal/call-signal.js";
 import type { RemoteChange, TicketingConnector } from "../plugin.js";
 import type { Storage } from "../storage.js";
 import { remoteReasonPrefix, reverseRefKey } from "./outbox.js";
@@ -131,10 +131,10 @@ export function createInbound(deps: InboundDeps): Inbound {
       const result: PollResult = { changes: 0, created: 0, closed: 0 };
       if (!pull) return result;
       const cursor = await storage.getValue(cursorKey(target));
-      const batch = await pull({
-        ...(cursor === undefined ? {} : { cursor }),
-        signal: callSignal(deps.signal, deps.pullTimeoutMs),
-      });
+      const signal = callSignal(deps.signal, deps.pullTimeoutMs);
+      const batch = await pull({ ...(cursor === undefined ? {} : { cursor }), signal }).finally(() =>
+        endCallSignal(signal),
+      );
       result.changes = batch.changes.length;
       for (const change of batch.changes) {
         try {

@@ -16,7 +16,7 @@ import type { AuditLog } from "../audit.js";
 import { finalSessionStatuses, sessionStatuses, type Ticket, type TicketInput } from "../domain.js";
 import { isRunwardenError } from "../errors.js";
 import type { EngineEvents } from "../events.js";
-import { callSignal } from "../internal/call-signal.js";
+import { callSignal, endCallSignal } from "../internal/call-signal.js";
 import type { MonitoringConnector } from "../plugin.js";
 import type { Storage } from "../storage.js";
 import type { WebhookResult } from "../tickets.js";
@@ -508,6 +508,8 @@ export function createMonitoringPoller(
         failures,
       };
       if (!lifetime.aborted) logger.warn({ err, failures, delayMs: delay }, "monitoring pull failed");
+    } finally {
+      endCallSignal(signal);
     }
     await storage.setValue(monitoringStateKey(source), JSON.stringify(next));
     return result;

@@ -11,7 +11,7 @@ import type { AuditLog } from "../audit.js";
 import type { Ticket, TicketStatus } from "../domain.js";
 import { isRunwardenError, rwError } from "../errors.js";
 import type { EngineEventMap, EngineEvents } from "../events.js";
-import { callSignal } from "../internal/call-signal.js";
+import { callSignal, endCallSignal } from "../internal/call-signal.js";
 import type { RemoteTicketRef, TicketingConnector, TicketingWrite } from "../plugin.js";
 import type { OutboxItem, Storage } from "../storage.js";
 
@@ -525,6 +525,8 @@ export function createOutbox(deps: OutboxDeps, settings: OutboxSettings): Outbox
         "outbox delivery failed, will retry",
       );
       return "stopped";
+    } finally {
+      endCallSignal(signal);
     }
   }
 

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
-import { callSignal, timedOut } from "../../src/internal/call-signal.js";
+import { describe, expect, it, vi } from "vitest";
+import { callSignal, endCallSignal, timedOut } from "../../src/internal/call-signal.js";
 
 describe("callSignal", () => {
   it("is the lifetime signal itself when there is no timeout and no parent", () => {
@@ -19,6 +19,28 @@ describe("callSignal", () => {
     expect(signal.aborted).toBe(true);
     expect(signal.reason).toBe("engine closing");
     expect(timedOut(signal)).toBe(false);
+  });
+
+  it("holds no timer once the call is ended: the timeout never fires and the state stays as it was", () => {
+    vi.useFakeTimers();
+    try {
+      const lifetime = new AbortController();
+      const ended = callSignal(lifetime.signal, 1_000);
+      expect(vi.getTimerCount()).toBe(1);
+      endCallSignal(ended);
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(5_000);
+      expect(ended.aborted).toBe(false);
+      // One that already timed out stays timed out; ending the lifetime's own signal is a no-op.
+      const late = callSignal(lifetime.signal, 1_000);
+      vi.advanceTimersByTime(1_000);
+      endCallSignal(late);
+      endCallSignal(lifetime.signal);
+      expect(timedOut(late)).toBe(true);
+      expect(lifetime.signal.aborted).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("aborts when the parent aborts", () => {
