@@ -13,7 +13,11 @@
  * lease TTL, given up once the queue is idle or the engine closes), and an instance that dies
  * loses it when it runs out, so another takes over what was acknowledged. A delivery answered
  * `processed` on an instance that does not hold the lease is answered once the holder stored it:
- * the holder sends the outcome back over the store's signals.
+ * the holder sends the outcome back over the store's signals (intake-relay.ts).
+ *
+ * Over 500 lines: the enqueue with its bounds, the drain under the lease and the submitters
+ * waiting for their entries share one closure's state (the waiters, the lease, the poll timer);
+ * what stands apart, the relay between instances, is in its own file.
  */
 import { z } from "zod";
 import { type ErrorCode, errorCatalog, isRunwardenError, rwError } from "../errors.js";
@@ -22,6 +26,7 @@ import { HeldLease } from "../internal/held-lease.js";
 import type { WebhookRequest } from "../plugin.js";
 import type { ConnectorRegistry } from "../registry.js";
 import type { IntakeBounds, IntakeDepth, IntakeEntry } from "../storage.js";
+import { createOutcomeRelay, type RemoteOutcome, storedTopic } from "./intake-relay.js";
 import type { MonitoringIntake } from "./monitoring.js";
 import type { IngestResult, WebhookResult } from "./types.js";
 
@@ -136,24 +141,6 @@ interface WebhookPayload {
 export const intakeLeaseName = "intake:webhooks";
 /** Published (with the instance id) when an instance gives the queue's lease up. */
 const releasedTopic = "runwarden.intake.released";
-/** Outcomes of entries stored by one instance for submitters waiting on another. */
-const storedTopic = "runwarden.intake.stored";
-/** A signal payload stays under this many bytes (the store's cap is 7,900). */
-const signalBudget = 6_000;
-/** Characters of an oversized outcome per signal when it is split (UTF-8 and escapes stay under the cap). */
-const partChars = 1_000;
-
-/**
- * One entry's outcome as sent to the instance waiting for it: ticket ids (negative when folded
- * into an open ticket), resolved ticket ids and warnings; or the parsing error's code and message.
- */
-type RemoteOutcome =
-  | { id: number; t: number[]; r: number[]; w: string[] }
-  | { id: number; c: string | null; m: string; d?: Record<string, unknown> };
-/** A `storedTopic` signal: whole outcomes, or one part of an oversized one. */
-type StoredSignal =
-  | { to: string; e: RemoteOutcome[] }
-  | { to: string; id: number; p: number; n: number; d: string };
 
 /** Creates the intake queue over the engine's store. */
 export function createIntakeQueue(
@@ -207,10 +194,16 @@ export function createIntakeQueue(
   let pollTimer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
   const unsubscribes: (() => void)[] = [];
-  /** Parts of oversized outcomes sent from another instance, by entry id. */
-  const parts = new Map<number, string[]>();
   /** Waited entries found gone from the queue with no outcome received yet. */
   const gone = new Set<number>();
+  /** Outcomes to and from the other instances (shared store). */
+  const relay = createOutcomeRelay({
+    storage,
+    instanceId: ctx.instanceId,
+    log,
+    isWaiting: (entryId) => waiting.has(entryId),
+    deliver: (outcome) => void applyRemote(outcome),
+  });
 
   function kick(): void {
     // Nothing runs in the background before the engine starts; entries wait, durable.
@@ -375,7 +368,7 @@ export function createIntakeQueue(
       dropped(entry, outcome.error);
       finish(entry.id, receivers[i], outcome, remote);
     });
-    await sendOutcomes(remote);
+    await relay.send(remote);
     return true;
   }
 
@@ -429,7 +422,7 @@ export function createIntakeQueue(
       dropped(entry, err);
       const remote: { receiver: string; outcome: RemoteOutcome }[] = [];
       finish(entry.id, receiver, { ok: false, error: err }, remote);
-      await sendOutcomes(remote);
+      await relay.send(remote);
       return true;
     }
     events.emit("intake:processed", {
@@ -439,7 +432,7 @@ export function createIntakeQueue(
     });
     const remote: { receiver: string; outcome: RemoteOutcome }[] = [];
     finish(entry.id, receiver, { ok: true, result }, remote);
-    await sendOutcomes(remote);
+    await relay.send(remote);
     return true;
   }
 
@@ -481,30 +474,11 @@ export function createIntakeQueue(
     return { id, c: err.code, m: message, ...(details ? { d: details } : {}) };
   }
 
-  /** Sends outcomes to the instances waiting for them (best effort: they also poll the queue). */
-  async function sendOutcomes(
-    remote: readonly { receiver: string; outcome: RemoteOutcome }[],
-  ): Promise<void> {
-    if (remote.length === 0) return;
-    const byReceiver = new Map<string, RemoteOutcome[]>();
-    for (const { receiver, outcome } of remote)
-      byReceiver.set(receiver, [...(byReceiver.get(receiver) ?? []), outcome]);
-    const payloads: string[] = [];
-    for (const [to, outcomes] of byReceiver) payloads.push(...packOutcomes(to, outcomes));
-    for (const payload of payloads) {
-      try {
-        await storage.signals.publish(storedTopic, payload);
-      } catch (err) {
-        log.warn({ err }, "intake outcome not sent; the waiting instance finds its entry gone");
-      }
-    }
-  }
-
   function settle(entryId: number, result: WebhookResult): void {
     const waiter = waiting.get(entryId);
     waiting.delete(entryId);
     gone.delete(entryId);
-    parts.delete(entryId);
+    relay.forget(entryId);
     waiter?.resolve(result);
   }
 
@@ -512,34 +486,8 @@ export function createIntakeQueue(
     const waiter = waiting.get(entryId);
     waiting.delete(entryId);
     gone.delete(entryId);
-    parts.delete(entryId);
+    relay.forget(entryId);
     waiter?.reject(err);
-  }
-
-  /** An outcome signal: settles the submitters waiting here for entries another instance stored. */
-  function onStored(payload: string): void {
-    let message: StoredSignal;
-    try {
-      message = JSON.parse(payload) as StoredSignal;
-    } catch {
-      return;
-    }
-    if (message.to !== ctx.instanceId) return;
-    if ("e" in message) {
-      for (const outcome of message.e) void applyRemote(outcome);
-      return;
-    }
-    if (!waiting.has(message.id)) return;
-    const got = parts.get(message.id) ?? new Array<string>(message.n);
-    got[message.p] = message.d;
-    parts.set(message.id, got);
-    if (got.filter((part) => part !== undefined).length < message.n) return;
-    parts.delete(message.id);
-    try {
-      void applyRemote(JSON.parse(got.join("")) as RemoteOutcome);
-    } catch {
-      // A garbled outcome: the entry is found gone from the queue instead.
-    }
   }
 
   async function applyRemote(outcome: RemoteOutcome): Promise<void> {
@@ -716,7 +664,7 @@ export function createIntakeQueue(
               kick();
             }
           }),
-          storage.signals.subscribe(storedTopic, onStored),
+          storage.signals.subscribe(storedTopic, relay.receive),
         );
         schedulePoll();
       }
@@ -762,45 +710,6 @@ function decode(entry: IntakeEntry): {
     submittedBy: payload.submittedBy,
     receiver: payload.receiver,
   };
-}
-
-/**
- * Outcomes for the instance `to` as signal payloads under the store's cap: whole outcomes packed
- * together, and an oversized one (a delivery of hundreds of tickets) split into parts.
- */
-function packOutcomes(to: string, outcomes: readonly RemoteOutcome[]): string[] {
-  const payloads: string[] = [];
-  let batch: string[] = [];
-  let bytes = 0;
-  const envelope = Buffer.byteLength(JSON.stringify({ to, e: [] }));
-  const flush = () => {
-    if (batch.length > 0) payloads.push(`{"to":${JSON.stringify(to)},"e":[${batch.join(",")}]}`);
-    batch = [];
-    bytes = 0;
-  };
-  for (const outcome of outcomes) {
-    const text = JSON.stringify(outcome);
-    const size = Buffer.byteLength(text) + 1;
-    if (envelope + size <= signalBudget) {
-      if (envelope + bytes + size > signalBudget) flush();
-      batch.push(text);
-      bytes += size;
-      continue;
-    }
-    const n = Math.ceil(text.length / partChars);
-    for (let p = 0; p < n; p++) {
-      const part: StoredSignal = {
-        to,
-        id: outcome.id,
-        p,
-        n,
-        d: text.slice(p * partChars, (p + 1) * partChars),
-      };
-      payloads.push(JSON.stringify(part));
-    }
-  }
-  flush();
-  return payloads;
 }
 
 /** The JSON body of a raw delivery, or undefined when it is empty or not JSON (a connector reads `rawBody`). */
